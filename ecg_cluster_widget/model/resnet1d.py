@@ -1,0 +1,151 @@
+"""A Ribeiro-style residual 1D CNN for 12-lead ECG classification.
+
+Follows Ribeiro et al., "Automatic diagnosis of the 12-lead ECG using a deep neural
+network", Nat. Commun. 2020: a stem convolution, then residual blocks whose forward
+returns the pair ``(x, skip)`` (which is why activation hooks must cope with tuples),
+then a flatten + linear head.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import ModelError
+
+
+def _padding(downsample: int, kernel_size: int) -> int:
+    """Padding that makes a strided convolution give ``n_in // downsample`` samples."""
+    return max(0, int(np.floor((kernel_size - downsample + 1) / 2)))
+
+
+class ResBlock1d(nn.Module):
+    """Residual block: conv-BN-ReLU-dropout-strided conv, plus a pooled/projected skip.
+
+    ``forward`` takes and returns the pair ``(x, y)`` of the main and skip paths.
+    """
+
+    def __init__(
+        self, n_in: int, n_out: int, downsample: int, kernel_size: int = 17, dropout: float = 0.2
+    ) -> None:
+        super().__init__()
+        if kernel_size % 2 == 0:
+            raise ModelError(f"kernel_size must be odd, got {kernel_size}.")
+        self.conv1 = nn.Conv1d(n_in, n_out, kernel_size, padding=_padding(1, kernel_size), bias=False)
+        self.bn1 = nn.BatchNorm1d(n_out)
+        self.relu = nn.ReLU()
+        self.dropout1 = nn.Dropout(dropout)
+        self.conv2 = nn.Conv1d(
+            n_out, n_out, kernel_size, stride=downsample,
+            padding=_padding(downsample, kernel_size), bias=False,
+        )
+        self.bn2 = nn.BatchNorm1d(n_out)
+        self.dropout2 = nn.Dropout(dropout)
+        skip: list[nn.Module] = []
+        if downsample > 1:
+            skip.append(nn.MaxPool1d(downsample, stride=downsample))
+        if n_in != n_out:
+            skip.append(nn.Conv1d(n_in, n_out, 1, bias=False))
+        self.skip_connection = nn.Sequential(*skip) if skip else None
+
+    def forward(self, inputs: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = inputs
+        if self.skip_connection is not None:
+            y = self.skip_connection(y)
+        x = self.dropout1(self.relu(self.bn1(self.conv1(x))))
+        x = self.conv2(x)
+        x = x + y
+        y = x
+        x = self.dropout2(self.relu(self.bn2(x)))
+        return x, y
+
+
+class ResNet1d(nn.Module):
+    """Residual network for ECG (Ribeiro et al. 2020).
+
+    Parameters
+    ----------
+    n_leads : int
+        Input channels.
+    n_classes : int
+        Output logits (multi-label: one sigmoid each).
+    filters : sequence of int
+        Channels of the stem followed by each residual block.
+    seq_lengths : sequence of int
+        Time length after the stem (the input length) followed by each block's output
+        length. Each ratio must be an integer (the block's downsampling factor).
+    kernel_size : int
+        Odd convolution kernel length.
+    dropout : float
+        Dropout rate inside the blocks.
+
+    Examples
+    --------
+    >>> net = ResNet1d(12, 5, filters=(16, 24, 32), seq_lengths=(1000, 250, 125))
+    >>> net(torch.zeros(2, 12, 1000)).shape
+    torch.Size([2, 5])
+    >>> net.block_names()
+    ['blocks.0', 'blocks.1']
+    """
+
+    def __init__(
+        self,
+        n_leads: int = 12,
+        n_classes: int = 5,
+        filters: Sequence[int] = (32, 48, 64, 80, 96),
+        seq_lengths: Sequence[int] = (1000, 500, 250, 125, 25),
+        kernel_size: int = 17,
+        dropout: float = 0.2,
+    ) -> None:
+        super().__init__()
+        filters = [int(f) for f in filters]
+        seq_lengths = [int(s) for s in seq_lengths]
+        if len(filters) != len(seq_lengths) or len(filters) < 2:
+            raise ModelError(
+                "filters and seq_lengths must have the same length (stem + at least one block); "
+                f"got {len(filters)} and {len(seq_lengths)}."
+            )
+        for a, b in zip(seq_lengths[:-1], seq_lengths[1:]):
+            if b <= 0 or a % b != 0:
+                raise ModelError(
+                    f"each block must shorten the signal by an integer factor; {a} -> {b} is not."
+                )
+        self.config = dict(
+            n_leads=int(n_leads), n_classes=int(n_classes), filters=tuple(filters),
+            seq_lengths=tuple(seq_lengths), kernel_size=int(kernel_size), dropout=float(dropout),
+        )
+        self.conv1 = nn.Conv1d(n_leads, filters[0], kernel_size, padding=_padding(1, kernel_size), bias=False)
+        self.bn1 = nn.BatchNorm1d(filters[0])
+        self.relu = nn.ReLU()
+        self.blocks = nn.ModuleList(
+            ResBlock1d(filters[i], filters[i + 1], seq_lengths[i] // seq_lengths[i + 1], kernel_size, dropout)
+            for i in range(len(filters) - 1)
+        )
+        self.lin = nn.Linear(filters[-1] * seq_lengths[-1], n_classes)
+
+    @property
+    def n_samples(self) -> int:
+        return self.config["seq_lengths"][0]
+
+    def block_names(self) -> list[str]:
+        """Qualified names of the residual blocks, in forward order."""
+        return [f"blocks.{i}" for i in range(len(self.blocks))]
+
+    def default_layers(self) -> list[str]:
+        """The last three residual blocks: the layers TLC hooks by default."""
+        return self.block_names()[-3:]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 3 or x.shape[1] != self.config["n_leads"] or x.shape[2] != self.n_samples:
+            raise ModelError(
+                f"ResNet1d expects input of shape (batch, {self.config['n_leads']}, {self.n_samples}); "
+                f"got {tuple(x.shape)}."
+            )
+        x = self.relu(self.bn1(self.conv1(x)))
+        y = x
+        for block in self.blocks:
+            x, y = block((x, y))
+        return self.lin(x.flatten(1))
