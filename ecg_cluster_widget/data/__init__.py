@@ -1,5 +1,16 @@
 """Data: the ECGDataset type, loaders, the synthetic generator and preprocessing."""
 
 from .dataset import STANDARD_LEADS, WAVE_NAMES, ECGDataset, canonical_lead_name
+from .io_utils import atomic_write_bytes, atomic_write_json, atomic_write_text
+from .standardize import Standardizer
 
-__all__ = ["ECGDataset", "STANDARD_LEADS", "WAVE_NAMES", "canonical_lead_name"]
+__all__ = [
+    "ECGDataset",
+    "STANDARD_LEADS",
+    "WAVE_NAMES",
+    "canonical_lead_name",
+    "Standardizer",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+]
