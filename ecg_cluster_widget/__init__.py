@@ -2,11 +2,24 @@
 
 from .data import ECGDataset
 from .errors import DataError, ECGClusterError, FileFormatError, ModelError, NotFittedError
+from .explain import TLCExplainer
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # Lazy: importing the package must not import anywidget/ipywidgets.
+    if name == "ClusterExplorer":
+        from .views.widget import ClusterExplorer
+
+        return ClusterExplorer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "ECGDataset",
+    "TLCExplainer",
+    "ClusterExplorer",
     "ECGClusterError",
     "DataError",
     "ModelError",

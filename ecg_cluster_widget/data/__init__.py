@@ -3,6 +3,7 @@
 from .dataset import STANDARD_LEADS, WAVE_NAMES, ECGDataset, canonical_lead_name
 from .io_utils import atomic_write_bytes, atomic_write_json, atomic_write_text
 from .standardize import Standardizer
+from .synthetic import SYNTHETIC_CLASSES, make_synthetic
 
 __all__ = [
     "ECGDataset",
@@ -13,4 +14,6 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "SYNTHETIC_CLASSES",
+    "make_synthetic",
 ]

@@ -48,7 +48,9 @@ class ECGDataset:
     folds : ndarray of shape (n_records,), optional
         Integer fold per record (PTB-XL ``strat_fold``).
     meta : dict
-        Free-form metadata (source, units, preprocessing applied, ...).
+        Free-form metadata (source, units, preprocessing applied, ...). Keys listed in
+        ``meta["per_record"]`` hold one entry per record (array, list or DataFrame)
+        and are subset along with the records by :meth:`subset`.
 
     Examples
     --------
@@ -161,7 +163,7 @@ class ECGDataset:
             wave_masks=None if self.wave_masks is None else self.wave_masks[idx],
             record_ids=tuple(self.record_ids[i] for i in idx),
             folds=None if self.folds is None else self.folds[idx],
-            meta=dict(self.meta),
+            meta=_subset_meta(self.meta, idx),
         )
 
     def index_of(self, record_id: str) -> int:
@@ -203,3 +205,19 @@ class ECGDataset:
             f"ECGDataset(n={len(self)}, leads={self.n_leads}, samples={self.n_samples}, "
             f"fs={self.fs:g} Hz{lab})"
         )
+
+
+def _subset_meta(meta: dict, idx: np.ndarray) -> dict:
+    """Copy ``meta``, selecting ``idx`` from the per-record entries it names."""
+    out = dict(meta)
+    for key in meta.get("per_record", ()):
+        val = meta.get(key)
+        if val is None:
+            continue
+        if hasattr(val, "iloc"):  # pandas DataFrame / Series
+            out[key] = val.iloc[idx].reset_index(drop=True)
+        elif isinstance(val, np.ndarray):
+            out[key] = val[idx]
+        else:
+            out[key] = [val[i] for i in idx]
+    return out

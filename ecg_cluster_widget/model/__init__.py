@@ -1,5 +1,19 @@
 """Model: the Ribeiro-style ResNet1d, training and checkpoints."""
 
+from .checkpoint import ModelBundle, load_checkpoint, save_checkpoint
+from .pretrained import DEMO_DATA_KWARGS, demo_model_path, load_demo_model
 from .resnet1d import ResBlock1d, ResNet1d
+from .train import evaluate_model, train_model
 
-__all__ = ["ResNet1d", "ResBlock1d"]
+__all__ = [
+    "ResNet1d",
+    "ResBlock1d",
+    "ModelBundle",
+    "save_checkpoint",
+    "load_checkpoint",
+    "train_model",
+    "evaluate_model",
+    "load_demo_model",
+    "demo_model_path",
+    "DEMO_DATA_KWARGS",
+]

@@ -126,6 +126,82 @@ class ResNet1d(nn.Module):
         )
         self.lin = nn.Linear(filters[-1] * seq_lengths[-1], n_classes)
 
+    @classmethod
+    def for_input(
+        cls,
+        fs: float,
+        n_samples: int,
+        n_leads: int = 12,
+        n_classes: int = 5,
+        size: str = "small",
+        kernel_size: int = 17,
+        dropout: float = 0.2,
+    ) -> ResNet1d:
+        """A four-block network sized so the hooked blocks see ~40 ms steps.
+
+        The reference (Ribeiro et al.) runs 4096 -> 1024 -> 256 -> 64 -> 16 samples at
+        400 Hz: the first of the last three blocks steps at 40 ms, the last at 640 ms.
+        This picks integer downsampling factors that divide ``n_samples`` and come
+        closest to that (~40 ms after the second block, ~0.5 s at the end).
+
+        Parameters
+        ----------
+        fs : float
+            Sampling rate in Hz.
+        n_samples : int
+            Input length in samples.
+        n_leads, n_classes : int
+            Input channels and outputs.
+        size : {"tiny", "small", "ribeiro"}
+            Widths (16, 24, 32, 40, 48) (~0.2 M parameters at 100 Hz, the shipped demo
+            model), (32, 48, 64, 80, 96) (~0.7 M, the constructor default) or the
+            paper's (64, 128, 196, 256, 320).
+        kernel_size, dropout
+            As in the constructor.
+
+        Examples
+        --------
+        >>> ResNet1d.for_input(100, 1000).config["seq_lengths"]
+        (1000, 500, 250, 125, 25)
+        >>> ResNet1d.for_input(400, 4096, size="ribeiro").config["seq_lengths"]
+        (4096, 1024, 256, 64, 16)
+        """
+        widths = {"tiny": (16, 24, 32, 40, 48), "small": (32, 48, 64, 80, 96), "ribeiro": (64, 128, 196, 256, 320)}
+        if size not in widths:
+            raise ModelError(f"size must be one of {sorted(widths)}, got {size!r}.")
+        fs = float(fs)
+        n_samples = int(n_samples)
+        if not np.isfinite(fs) or fs <= 0 or n_samples <= 0:
+            raise ModelError(f"fs and n_samples must be positive, got fs={fs}, n_samples={n_samples}.")
+        target_mid = 0.04 * fs  # total downsampling before the first hooked block
+        target_end = 12.5  # further downsampling of the last two blocks (40 ms -> 0.5 s)
+        best: tuple[float, tuple[int, ...]] | None = None
+        factors = range(1, 9)
+        for f0 in factors:
+            for f1 in factors:
+                for f2 in factors:
+                    for f3 in factors:
+                        if n_samples % (f0 * f1 * f2 * f3):
+                            continue
+                        cost = (
+                            2 * abs(np.log2(f0 * f1 / max(target_mid, 1)))
+                            + abs(np.log2(f2 * f3 / target_end))
+                            + 0.25 * (abs(np.log2(f0 / f1)) + abs(np.log2(f2 / f3)))
+                        )
+                        if best is None or cost < best[0] - 1e-9:
+                            best = (cost, (f0, f1, f2, f3))
+        assert best is not None  # (1, 1, 1, 1) always divides
+        if best[0] > 3.0:
+            raise ModelError(
+                f"{n_samples} samples cannot be split into integer downsampling steps near the "
+                "reference resolution; crop or pad the records first (e.g. "
+                f"ecg_cluster_widget.data.crop_or_pad(ds, {int(round(10 * fs))}))."
+            )
+        lengths = [n_samples]
+        for f in best[1]:
+            lengths.append(lengths[-1] // f)
+        return cls(n_leads, n_classes, widths[size], lengths, kernel_size, dropout)
+
     @property
     def n_samples(self) -> int:
         return self.config["seq_lengths"][0]

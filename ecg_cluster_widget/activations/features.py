@@ -1,0 +1,254 @@
+"""Turn per-block activations into one feature vector per (ECG, time step).
+
+Each hooked block has its own time resolution ``T_b``. We z-score every channel of
+every block (statistics from the fitting set, so blocks with large activations do
+not dominate the distances), resample every block to the finest block's grid by
+linear interpolation with ``align_corners=False`` semantics (sample ``i`` of a block
+that downsampled by ``s`` sits at the centre of the input span it summarises,
+``(i + 0.5) * s``), concatenate the channels and optionally reduce with PCA.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.decomposition import PCA
+
+from ..errors import DataError, NotFittedError
+
+__all__ = ["FeatureAligner", "resample_time"]
+
+_STD_FLOOR = 1e-6
+
+
+def resample_time(a: np.ndarray, length: int) -> np.ndarray:
+    """Linearly resample axis 1 of ``a`` (n, T, ...) to ``length`` with centre alignment.
+
+    Uses ``align_corners=False`` semantics: the centres of the old and new samples
+    line up, which is where a strided convolution's output sample "lives".
+
+    Parameters
+    ----------
+    a : ndarray of shape (n, T, C)
+        Values over time.
+    length : int
+        New number of time steps.
+
+    Returns
+    -------
+    ndarray of shape (n, length, C), float32
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> resample_time(np.array([[[0.0], [1.0]]]), 4)[0, :, 0].tolist()
+    [0.0, 0.25, 0.75, 1.0]
+    """
+    a = np.asarray(a, dtype=np.float32)
+    if a.shape[1] == length:
+        return a
+    t = torch.from_numpy(np.ascontiguousarray(a)).permute(0, 2, 1)
+    out = F.interpolate(t, size=int(length), mode="linear", align_corners=False)
+    return out.permute(0, 2, 1).contiguous().numpy()
+
+
+class FeatureAligner:
+    """Standardise, time-align and concatenate block activations; optional PCA.
+
+    Parameters
+    ----------
+    n_components : int or None
+        PCA dimensions of the output. ``None`` keeps all concatenated channels.
+        Capped at the number of channels.
+    random_state : int
+        Seed for the subsample of points the PCA is fitted on.
+    max_pca_points : int
+        At most this many (record, time step) points are used to fit the PCA.
+
+    Attributes
+    ----------
+    block_shapes_ : list of (int, int)
+        (channels, time) of each fitted block.
+    grid_length_ : int
+        Length of the common time grid (the finest block's ``T_b``).
+    means_, stds_ : list of ndarray
+        Per-block per-channel z-score statistics.
+    pca_ : sklearn.decomposition.PCA or None
+        The fitted PCA.
+    n_features_out_ : int
+        ``D`` of the output.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> blocks = [rng.normal(size=(4, 8, 50)), rng.normal(size=(4, 6, 25))]
+    >>> fa = FeatureAligner(n_components=5).fit(blocks)
+    >>> fa.transform(blocks).shape
+    (4, 50, 5)
+    """
+
+    def __init__(
+        self, n_components: int | None = 32, random_state: int = 0, max_pca_points: int = 50_000
+    ) -> None:
+        self.n_components = n_components
+        self.random_state = random_state
+        self.max_pca_points = max_pca_points
+
+    # -- validation --------------------------------------------------------
+    @staticmethod
+    def _check_blocks(blocks: Sequence[np.ndarray]) -> list[np.ndarray]:
+        if isinstance(blocks, np.ndarray):
+            blocks = [blocks]
+        blocks = [np.asarray(b) for b in blocks]
+        if not blocks:
+            raise DataError("no activation blocks given; pass a list of (N, C, T) arrays.")
+        n = blocks[0].shape[0] if blocks[0].ndim else -1
+        for i, b in enumerate(blocks):
+            if b.ndim != 3:
+                raise DataError(
+                    f"activation block {i} has shape {b.shape}; expected (n_records, channels, time)."
+                )
+            if b.shape[0] != n:
+                raise DataError(
+                    f"activation blocks have different numbers of records ({b.shape[0]} vs {n})."
+                )
+            if b.shape[0] == 0 or b.shape[2] == 0:
+                raise DataError(f"activation block {i} is empty (shape {b.shape}).")
+        return blocks
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "grid_length_"):
+            raise NotFittedError("this FeatureAligner is not fitted yet; call fit(blocks) first.")
+
+    # -- fitting -----------------------------------------------------------
+    def fit(self, blocks: Sequence[np.ndarray]) -> FeatureAligner:
+        """Learn per-channel statistics, the common grid and the PCA.
+
+        Parameters
+        ----------
+        blocks : list of ndarray of shape (n_records, channels_b, time_b)
+            Activations from :class:`ActivationExtractor`.
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> fa = FeatureAligner(n_components=None).fit([np.ones((2, 3, 10))])
+        >>> fa.grid_length_, fa.n_features_out_
+        (10, 3)
+        """
+        blocks = self._check_blocks(blocks)
+        for i, b in enumerate(blocks):
+            if not np.isfinite(b).all():
+                raise DataError(f"activation block {i} contains NaN or inf.")
+        self.block_shapes_ = [(int(b.shape[1]), int(b.shape[2])) for b in blocks]
+        self.grid_length_ = max(t for _, t in self.block_shapes_)
+        self.means_, self.stds_ = [], []
+        for b in blocks:
+            # float64 accumulation: sums over ~10^5 values per channel lose precision in float32.
+            mean = b.mean(axis=(0, 2), dtype=np.float64)
+            std = b.std(axis=(0, 2), dtype=np.float64)
+            # Dead channels (constant, e.g. always-0 ReLU) would divide by ~0.
+            std = np.where(std < _STD_FLOOR, 1.0, std)
+            self.means_.append(mean.astype(np.float32))
+            self.stds_.append(std.astype(np.float32))
+        n_channels = sum(c for c, _ in self.block_shapes_)
+        self.n_channels_ = n_channels
+        self.pca_ = None
+        self.n_features_out_ = n_channels
+        if self.n_components is not None:
+            k = int(self.n_components)
+            if k < 1:
+                raise DataError(f"n_components must be >= 1 or None, got {self.n_components}.")
+            n_rec, tg = blocks[0].shape[0], self.grid_length_
+            n_points = n_rec * tg
+            rng = np.random.default_rng(self.random_state)
+            m = min(int(self.max_pca_points), n_points)
+            pick = np.sort(rng.choice(n_points, size=m, replace=False))
+            sample = self._gather_points(blocks, pick)
+            k = min(k, n_channels, sample.shape[0])
+            self.pca_ = PCA(n_components=k, svd_solver="full", random_state=self.random_state)
+            self.pca_.fit(sample)
+            self._pca_mean = self.pca_.mean_.astype(np.float32)
+            self._pca_components = self.pca_.components_.T.astype(np.float32)
+            self.n_features_out_ = k
+        return self
+
+    def _gather_points(self, blocks: list[np.ndarray], flat_index: np.ndarray) -> np.ndarray:
+        """Standardised, aligned, concatenated features at flat (record * T + t) indices."""
+        tg = self.grid_length_
+        rec = flat_index // tg
+        out = np.empty((flat_index.size, self.n_channels_), dtype=np.float32)
+        chunk = 256
+        for start in range(0, blocks[0].shape[0], chunk):
+            sel = (rec >= start) & (rec < start + chunk)
+            if not sel.any():
+                continue
+            dense = self._concat([b[start:start + chunk] for b in blocks])
+            local = flat_index[sel] - start * tg
+            out[sel] = dense.reshape(-1, dense.shape[-1])[local]
+        return out
+
+    def _concat(self, blocks: list[np.ndarray]) -> np.ndarray:
+        parts = []
+        for b, mean, std in zip(blocks, self.means_, self.stds_):
+            z = (np.asarray(b, dtype=np.float32) - mean[None, :, None]) / std[None, :, None]
+            parts.append(resample_time(z.transpose(0, 2, 1), self.grid_length_))
+        return np.concatenate(parts, axis=2)
+
+    # -- transform ---------------------------------------------------------
+    def transform(self, blocks: Sequence[np.ndarray], chunk_size: int = 256) -> np.ndarray:
+        """Aligned features, one vector per (record, grid time step).
+
+        Parameters
+        ----------
+        blocks : list of ndarray of shape (n_records, channels_b, time_b)
+            Same layers (channels and lengths) as at fit time.
+        chunk_size : int
+            Records processed at once (bounds memory of the concatenation).
+
+        Returns
+        -------
+        ndarray of shape (n_records, grid_length_, n_features_out_), float32
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> b = [np.random.default_rng(0).normal(size=(3, 4, 20))]
+        >>> FeatureAligner(n_components=2).fit(b).transform(b).shape
+        (3, 20, 2)
+        """
+        self._check_fitted()
+        blocks = self._check_blocks(blocks)
+        shapes = [(int(b.shape[1]), int(b.shape[2])) for b in blocks]
+        if shapes != self.block_shapes_:
+            raise DataError(
+                f"activation blocks have (channels, time) {shapes} but the aligner was fitted on "
+                f"{self.block_shapes_}; use the same model, layers and input length as for fit."
+            )
+        n = blocks[0].shape[0]
+        out = np.empty((n, self.grid_length_, self.n_features_out_), dtype=np.float32)
+        for start in range(0, n, chunk_size):
+            dense = self._concat([b[start:start + chunk_size] for b in blocks])
+            if self.pca_ is not None:
+                dense = (dense - self._pca_mean) @ self._pca_components
+            out[start:start + dense.shape[0]] = dense
+        return out
+
+    def fit_transform(self, blocks: Sequence[np.ndarray]) -> np.ndarray:
+        """``fit(blocks).transform(blocks)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> FeatureAligner(None).fit_transform([np.zeros((1, 2, 5))]).shape
+        (1, 5, 2)
+        """
+        return self.fit(blocks).transform(blocks)

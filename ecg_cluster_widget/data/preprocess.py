@@ -1,0 +1,285 @@
+"""Preprocessing: resampling, filtering, baseline removal, cropping and lead selection.
+
+Every function takes an :class:`ECGDataset` and returns a new one (inputs are never
+modified) and appends a short description of what it did to
+``meta["preprocessing"]``, so a saved model can record how its data were prepared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from fractions import Fraction
+
+import numpy as np
+from scipy import ndimage, signal
+
+from ..errors import DataError
+from .dataset import ECGDataset, canonical_lead_name
+
+
+def _with_step(ds: ECGDataset, step: str, **changes) -> ECGDataset:
+    meta = dict(ds.meta)
+    meta["preprocessing"] = list(ds.meta.get("preprocessing", [])) + [step]
+    return replace(ds, meta=meta, **changes)
+
+
+def _require_finite(ds: ECGDataset, what: str) -> None:
+    if not np.isfinite(ds.signals).all():
+        raise DataError(
+            f"cannot {what}: the signals contain NaN or inf. "
+            "Call interpolate_nan(ds) first or drop those records."
+        )
+
+
+def resample(ds: ECGDataset, fs: float) -> ECGDataset:
+    """Resample to ``fs`` Hz with a polyphase anti-aliasing filter.
+
+    Wave masks are resampled by nearest sample, so codes stay integers.
+
+    Parameters
+    ----------
+    ds : ECGDataset
+    fs : float
+        Target sampling rate in Hz.
+
+    Returns
+    -------
+    ECGDataset
+        With ``round(n_samples * fs / ds.fs)`` samples per lead.
+
+    Examples
+    --------
+    >>> from ecg_cluster_widget.data import make_synthetic
+    >>> resample(make_synthetic(2, fs=500), 100).signals.shape
+    (2, 12, 1000)
+    """
+    try:
+        fs = float(fs)
+    except (TypeError, ValueError):
+        raise DataError(f"fs must be a sampling rate in Hz, got {fs!r}.") from None
+    if not np.isfinite(fs) or fs <= 0:
+        raise DataError(f"fs must be a positive sampling rate in Hz, got {fs}.")
+    if fs == ds.fs:
+        return _with_step(ds, f"resample({fs:g} Hz): unchanged")
+    _require_finite(ds, "resample")
+    ratio = Fraction(fs / ds.fs).limit_denominator(1000)
+    up, down = ratio.numerator, ratio.denominator
+    n_out = int(round(ds.n_samples * fs / ds.fs))
+    if n_out < 1:
+        raise DataError(f"resampling {ds.n_samples} samples from {ds.fs:g} to {fs:g} Hz leaves none.")
+    x = signal.resample_poly(ds.signals, up, down, axis=-1)
+    x = _fit_length(x, n_out)
+    masks = ds.wave_masks
+    if masks is not None:
+        src = np.minimum(np.round(np.arange(n_out) * ds.fs / fs).astype(np.int64), ds.n_samples - 1)
+        masks = masks[..., src]
+    return _with_step(ds, f"resample({ds.fs:g} -> {fs:g} Hz, polyphase {up}/{down})",
+                      signals=x.astype(np.float32), fs=fs, wave_masks=masks)
+
+
+def _fit_length(x: np.ndarray, n: int) -> np.ndarray:
+    if x.shape[-1] >= n:
+        return x[..., :n]
+    pad = [(0, 0)] * (x.ndim - 1) + [(0, n - x.shape[-1])]
+    return np.pad(x, pad, mode="edge")
+
+
+def bandpass(
+    ds: ECGDataset, low: float | None = 0.5, high: float | None = 40.0, order: int = 2
+) -> ECGDataset:
+    """Zero-phase Butterworth band-pass (``sosfiltfilt``) on every lead.
+
+    Parameters
+    ----------
+    ds : ECGDataset
+    low, high : float or None
+        Cut-off frequencies in Hz; ``None`` (or ``low=0``) drops that side, giving a
+        low-pass or high-pass filter. ``high`` must be below the Nyquist frequency.
+    order : int
+        Filter order per pass (the effective order is doubled by filtering twice).
+
+    Examples
+    --------
+    >>> from ecg_cluster_widget.data import make_synthetic
+    >>> bandpass(make_synthetic(2), 0.5, 40).meta["preprocessing"][-1]
+    'bandpass(0.5-40 Hz, order 2, zero-phase)'
+    """
+    nyq = ds.fs / 2
+    low = None if low in (None, 0) else float(low)
+    high = None if high is None else float(high)
+    if low is None and high is None:
+        raise DataError("bandpass needs at least one of low or high.")
+    if low is not None and not 0 < low < nyq:
+        raise DataError(f"low cut-off {low} Hz must lie in (0, {nyq:g}) Hz (Nyquist at fs={ds.fs:g}).")
+    if high is not None and not 0 < high < nyq:
+        raise DataError(
+            f"high cut-off {high} Hz must be below the Nyquist frequency {nyq:g} Hz "
+            f"(fs={ds.fs:g}); lower it or resample to a higher fs first."
+        )
+    if low is not None and high is not None and low >= high:
+        raise DataError(f"low cut-off ({low} Hz) must be below high cut-off ({high} Hz).")
+    if not isinstance(order, (int, np.integer)) or order < 1:
+        raise DataError(f"order must be a positive integer, got {order!r}.")
+    _require_finite(ds, "band-pass filter")
+    if low is not None and high is not None:
+        sos = signal.butter(order, [low, high], btype="bandpass", fs=ds.fs, output="sos")
+    elif low is not None:
+        sos = signal.butter(order, low, btype="highpass", fs=ds.fs, output="sos")
+    else:
+        sos = signal.butter(order, high, btype="lowpass", fs=ds.fs, output="sos")
+    try:
+        y = signal.sosfiltfilt(sos, ds.signals.astype(np.float64), axis=-1)
+    except ValueError as exc:
+        raise DataError(
+            f"records of {ds.n_samples} samples are too short for this filter ({exc})."
+        ) from None
+    if low is not None and high is not None:
+        desc = f"{low:g}-{high:g} Hz"
+    else:
+        desc = f"high-pass {low:g} Hz" if low is not None else f"low-pass {high:g} Hz"
+    return _with_step(ds, f"bandpass({desc}, order {order}, zero-phase)",
+                      signals=y.astype(np.float32))
+
+
+def remove_baseline(ds: ECGDataset, windows_s: tuple[float, float] = (0.2, 0.6)) -> ECGDataset:
+    """Subtract the baseline estimated by two cascaded median filters (200 ms, 600 ms).
+
+    The first window removes QRS and P waves, the second T waves; what is left is the
+    wander, which is subtracted. Unlike a high-pass filter this keeps ST levels.
+
+    Examples
+    --------
+    >>> from ecg_cluster_widget.data import make_synthetic
+    >>> ds = remove_baseline(make_synthetic(2, baseline_wander=0.5))
+    >>> ds.meta["preprocessing"][-1].startswith("remove_baseline")
+    True
+    """
+    _require_finite(ds, "remove the baseline")
+    if len(windows_s) == 0 or any(w <= 0 for w in windows_s):
+        raise DataError(f"windows_s must be positive durations in seconds, got {windows_s}.")
+    base = ds.signals
+    for w in windows_s:
+        k = max(1, int(round(w * ds.fs)) | 1)  # odd, so the filter is centred
+        base = ndimage.median_filter(base, size=(1, 1, k), mode="nearest")
+    ms = ", ".join(f"{1000 * w:g}" for w in windows_s)
+    return _with_step(ds, f"remove_baseline(median filters {ms} ms)",
+                      signals=(ds.signals - base).astype(np.float32))
+
+
+def crop_or_pad(ds: ECGDataset, n_samples: int, align: str = "start") -> ECGDataset:
+    """Crop or zero-pad every record to ``n_samples``.
+
+    Parameters
+    ----------
+    ds : ECGDataset
+    n_samples : int
+        Target length.
+    align : {"start", "center"}
+        Keep the start (crop/pad at the end) or the centre (crop/pad both ends).
+
+    Padded samples are 0 mV and get wave code -1 (not annotated).
+
+    Examples
+    --------
+    >>> from ecg_cluster_widget.data import make_synthetic
+    >>> crop_or_pad(make_synthetic(2), 1024).signals.shape
+    (2, 12, 1024)
+    """
+    if not isinstance(n_samples, (int, np.integer)) or n_samples <= 0:
+        raise DataError(f"n_samples must be a positive integer, got {n_samples!r}.")
+    if align not in ("start", "center"):
+        raise DataError(f"align must be 'start' or 'center', got {align!r}.")
+    n_samples = int(n_samples)
+    cur = ds.n_samples
+    if n_samples == cur:
+        return _with_step(ds, f"crop_or_pad({n_samples}): unchanged")
+    offset = 0 if align == "start" else (cur - n_samples) // 2
+    sig = _shift_window(ds.signals, offset, n_samples, 0.0)
+    masks = None if ds.wave_masks is None else _shift_window(ds.wave_masks, offset, n_samples, -1)
+    return _with_step(ds, f"crop_or_pad({cur} -> {n_samples}, align={align})",
+                      signals=sig, wave_masks=masks)
+
+
+def _shift_window(x: np.ndarray, offset: int, n: int, fill) -> np.ndarray:
+    """Samples ``offset .. offset + n`` of ``x`` along the last axis, filling outside."""
+    out = np.full(x.shape[:-1] + (n,), fill, dtype=x.dtype)
+    src_lo, src_hi = max(offset, 0), min(offset + n, x.shape[-1])
+    if src_hi > src_lo:
+        out[..., src_lo - offset: src_hi - offset] = x[..., src_lo:src_hi]
+    return out
+
+
+def select_leads(ds: ECGDataset, leads: Sequence[str] | str) -> ECGDataset:
+    """Keep only ``leads`` (in the order given); names are matched case-insensitively.
+
+    Examples
+    --------
+    >>> from ecg_cluster_widget.data import make_synthetic
+    >>> select_leads(make_synthetic(2), ["ii", "V1"]).lead_names
+    ('II', 'V1')
+    """
+    if isinstance(leads, str):
+        leads = [leads]
+    names = [canonical_lead_name(str(x)) for x in leads]
+    if not names:
+        raise DataError("select_leads needs at least one lead name.")
+    missing = [n for n in names if n not in ds.lead_names]
+    if missing:
+        raise DataError(
+            f"lead(s) {', '.join(missing)} not in this dataset; available leads: "
+            f"{', '.join(ds.lead_names)}."
+        )
+    if len(set(names)) != len(names):
+        raise DataError(f"lead names repeat in {names}.")
+    idx = [ds.lead_names.index(n) for n in names]
+    masks = ds.wave_masks
+    if masks is not None and masks.ndim == 3:
+        masks = masks[:, idx]
+    return _with_step(ds, f"select_leads({', '.join(names)})", signals=ds.signals[:, idx],
+                      lead_names=tuple(names), wave_masks=masks)
+
+
+def interpolate_nan(ds: ECGDataset, max_gap_s: float | None = None) -> ECGDataset:
+    """Fill NaN/inf samples by linear interpolation within each lead.
+
+    Parameters
+    ----------
+    ds : ECGDataset
+    max_gap_s : float, optional
+        Refuse to bridge gaps longer than this many seconds (raise DataError).
+
+    Leads that are entirely missing cannot be interpolated and raise DataError,
+    naming the records and leads.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.ones((1, 1, 5)); x[0, 0, 2] = np.nan
+    >>> interpolate_nan(ECGDataset(x, fs=100, lead_names=["II"])).signals[0, 0].tolist()
+    [1.0, 1.0, 1.0, 1.0, 1.0]
+    """
+    x = ds.signals.copy()
+    bad = ~np.isfinite(x)
+    if not bad.any():
+        return _with_step(ds, "interpolate_nan: nothing to fill")
+    all_bad = bad.all(axis=2)
+    if all_bad.any():
+        pairs = [f"{ds.record_ids[r]}/{ds.lead_names[c]}" for r, c in np.argwhere(all_bad)[:5]]
+        raise DataError(
+            f"{int(all_bad.sum())} lead(s) contain no finite sample ({', '.join(pairs)}); "
+            "drop those records or leads (select_leads) instead."
+        )
+    t = np.arange(ds.n_samples)
+    for r, c in np.argwhere(bad.any(axis=2)):
+        b = bad[r, c]
+        if max_gap_s is not None:
+            run = np.diff(np.concatenate([[0], b.astype(int), [0]]))
+            longest = (np.flatnonzero(run == -1) - np.flatnonzero(run == 1)).max()
+            if longest / ds.fs > max_gap_s:
+                raise DataError(
+                    f"record {ds.record_ids[r]} lead {ds.lead_names[c]} has a gap of "
+                    f"{longest / ds.fs:.3g} s, longer than max_gap_s={max_gap_s}."
+                )
+        x[r, c, b] = np.interp(t[b], t[~b], x[r, c, ~b])
+    return _with_step(ds, f"interpolate_nan({int(bad.sum())} samples)", signals=x)

@@ -1,0 +1,217 @@
+"""Reading WFDB records (PhysioNet format) and wrapping numpy arrays as datasets."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..errors import DataError, FileFormatError
+from .dataset import STANDARD_LEADS, ECGDataset, canonical_lead_name
+
+_SUFFIXES = (".hea", ".dat", ".mat")
+
+
+def _record_stem(path: str | Path) -> Path:
+    p = Path(path)
+    return p.with_suffix("") if p.suffix.lower() in _SUFFIXES else p
+
+
+def read_record(path: str | Path) -> tuple[np.ndarray, float, tuple[str, ...], list[str]]:
+    """Read one WFDB record in physical units.
+
+    Parameters
+    ----------
+    path : str or Path
+        Record path without extension (``.hea``/``.dat`` are stripped if given).
+
+    Returns
+    -------
+    signals : ndarray (n_leads, n_samples) float32
+    fs : float
+    lead_names : tuple of str (canonical spelling, e.g. ``'aVR'``)
+    comments : list of str (header comment lines)
+
+    Raises
+    ------
+    FileFormatError
+        If the header or signal file is missing, unreadable or corrupt.
+
+    Examples
+    --------
+    >>> sig, fs, leads, comments = read_record("shared/data/ludb/data/1")  # doctest: +SKIP
+    """
+    import wfdb  # slow import, only needed when reading files
+
+    stem = _record_stem(path)
+    header = stem.parent / f"{stem.name}.hea"
+    if not header.is_file():
+        raise FileFormatError(
+            f"WFDB header {header} not found; pass the record path without extension "
+            "(e.g. 'data/100' for data/100.hea + data/100.dat)."
+        )
+    try:
+        rec = wfdb.rdrecord(str(stem), physical=True)
+    except Exception as exc:  # wfdb raises many types for corrupt input
+        raise FileFormatError(
+            f"could not read WFDB record {stem} ({type(exc).__name__}: {exc}). "
+            "Check that its .hea and signal files are complete and uncorrupted."
+        ) from None
+    sig = rec.p_signal
+    if sig is None or sig.ndim != 2 or sig.shape[0] == 0:
+        raise FileFormatError(f"WFDB record {stem} contains no samples.")
+    if rec.sig_len is not None and sig.shape[0] != rec.sig_len:
+        raise FileFormatError(
+            f"WFDB record {stem}: header says {rec.sig_len} samples but the signal file "
+            f"holds {sig.shape[0]}; the .dat file is truncated or corrupt."
+        )
+    names = tuple(canonical_lead_name(n) for n in rec.sig_name)
+    return (np.ascontiguousarray(sig.T, dtype=np.float32), float(rec.fs), names,
+            list(rec.comments or []))
+
+
+def _natural_key(p: Path):
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]
+
+
+def load_wfdb(
+    path: str | Path,
+    n_samples: int | None = None,
+    progress: bool = True,
+    leads: Sequence[str] | None = None,
+) -> ECGDataset:
+    """Load one WFDB record, or every record in a folder, as an :class:`ECGDataset`.
+
+    Parameters
+    ----------
+    path : str or Path
+        A record path without extension (``data/100``) or a folder of records. All
+        records in a folder must share the sampling rate and lead names.
+    n_samples : int, optional
+        Crop (keep the start) or zero-pad every record to this length. Needed when
+        the records of a folder differ in length.
+    progress : bool
+        Show a tqdm progress bar when loading a folder.
+    leads : sequence of str, optional
+        Keep only these leads, in this order (case-insensitive names).
+
+    Returns
+    -------
+    ECGDataset
+        ``record_ids`` are the record names; ``meta["comments"]`` holds each header's
+        comment lines.
+
+    Examples
+    --------
+    >>> ds = load_wfdb("shared/data/wfdb_samples/mitdb/100")  # doctest: +SKIP
+    >>> ds.lead_names, ds.fs  # doctest: +SKIP
+    (('MLII', 'V5'), 360.0)
+    """
+    p = Path(path)
+    if p.is_dir():
+        stems = sorted({h.with_suffix("") for h in p.glob("*.hea")}, key=_natural_key)
+        if not stems:
+            raise FileFormatError(f"folder {p} contains no WFDB headers (*.hea).")
+    else:
+        stems = [_record_stem(p)]
+    if n_samples is not None and (not isinstance(n_samples, (int, np.integer)) or n_samples <= 0):
+        raise DataError(f"n_samples must be a positive integer, got {n_samples!r}.")
+    sigs, comments = [], []
+    fs0 = names0 = None
+    for stem in tqdm(stems, desc="reading WFDB", disable=not progress or len(stems) < 2):
+        sig, fs, names, com = read_record(stem)
+        if fs0 is None:
+            fs0, names0 = fs, names
+        if fs != fs0:
+            raise DataError(
+                f"record {stem.name} has fs={fs:g} Hz but {stems[0].name} has {fs0:g} Hz; "
+                "load them separately and resample() to a common rate."
+            )
+        if names != names0:
+            raise DataError(
+                f"record {stem.name} has leads {', '.join(names)} but {stems[0].name} has "
+                f"{', '.join(names0)}; load records with the same leads together."
+            )
+        sigs.append(sig)
+        comments.append(com)
+    lengths = {s.shape[1] for s in sigs}
+    if n_samples is None and len(lengths) > 1:
+        raise DataError(
+            f"records differ in length ({min(lengths)}..{max(lengths)} samples); pass "
+            "n_samples=... to crop/pad them to a common length."
+        )
+    target = int(n_samples) if n_samples is not None else lengths.pop()
+    x = np.zeros((len(sigs), len(names0), target), dtype=np.float32)
+    for i, s in enumerate(sigs):
+        k = min(target, s.shape[1])
+        x[i, :, :k] = s[:, :k]
+    ds = ECGDataset(
+        signals=x, fs=fs0, lead_names=names0, record_ids=tuple(s.name for s in stems),
+        meta={"source": str(p), "units": "mV", "comments": comments, "per_record": ("comments",)},
+    )
+    if leads is not None:
+        from .preprocess import select_leads  # avoids an import cycle
+
+        ds = select_leads(ds, leads)
+    return ds
+
+
+def from_numpy(
+    signals: np.ndarray,
+    fs: float,
+    lead_names: Sequence[str] = STANDARD_LEADS,
+    *,
+    allow_nan: bool = False,
+    **kw,
+) -> ECGDataset:
+    """Wrap an array of ECGs (in mV) as an :class:`ECGDataset`.
+
+    Parameters
+    ----------
+    signals : array-like
+        ``(n_records, n_leads, n_samples)``, a single record ``(n_leads, n_samples)``,
+        or the PTB-XL/wfdb layout ``(n_records, n_samples, n_leads)``, which is
+        recognised when only its last axis matches ``len(lead_names)``.
+    fs : float
+        Sampling rate in Hz.
+    lead_names : sequence of str
+        One name per lead.
+    allow_nan : bool
+        If False (default) NaN/inf values raise :class:`DataError`.
+    **kw
+        Passed to :class:`ECGDataset` (``labels``, ``class_names``, ``wave_masks``,
+        ``record_ids``, ``folds``, ``meta``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from_numpy(np.zeros((3, 1000, 12)), fs=100).signals.shape
+    (3, 12, 1000)
+    """
+    try:
+        x = np.asarray(signals, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"signals must be a numeric array ({exc}).") from None
+    n_leads = len(lead_names)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3:
+        raise DataError(
+            f"signals must have shape (n_records, n_leads, n_samples); got {x.shape}."
+        )
+    if x.shape[1] != n_leads and x.shape[2] == n_leads:
+        x = np.ascontiguousarray(x.transpose(0, 2, 1))
+    if x.shape[1] != n_leads:
+        raise DataError(
+            f"signals have {x.shape[1]} leads (axis 1) but {n_leads} lead names were given; "
+            "pass lead_names=[...] with one name per lead."
+        )
+    if not allow_nan and not np.isfinite(x).all():
+        raise DataError(
+            "signals contain NaN or inf; clean them, or pass allow_nan=True and then "
+            "call interpolate_nan(ds)."
+        )
+    return ECGDataset(signals=x, fs=fs, lead_names=tuple(lead_names), **kw)

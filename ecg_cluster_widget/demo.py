@@ -1,0 +1,320 @@
+"""The built-in demo: synthetic ECGs, the shipped model and a fitted explainer.
+
+Everything here runs offline in well under a minute on two CPU cores: the data
+come from the synthetic generator with the settings the shipped model was
+trained on (``DEMO_DATA_KWARGS``), so no download is needed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import DataError
+
+
+def demo_dataset(n_records: int | None = None, seed: int | None = None):
+    """Synthetic records matching the shipped demo model.
+
+    Parameters
+    ----------
+    n_records : int, optional
+        Number of records; default from ``DEMO_DATA_KWARGS`` (or 300 when the
+        environment variable ``ECW_FAST=1`` is set, as in the notebook tests).
+    seed : int, optional
+        Seed of the generator; default ``DEMO_TRAIN_SEED + 1``, i.e. records the
+        shipped model never saw in training.
+
+    Returns
+    -------
+    ECGDataset
+
+    Examples
+    --------
+    >>> ds = demo_dataset(n_records=4)
+    >>> len(ds), ds.fs
+    (4, 100.0)
+    """
+    from .data.synthetic import make_synthetic
+    from .model.pretrained import DEMO_DATA_KWARGS, DEMO_TRAIN_SEED
+
+    kwargs: dict[str, Any] = dict(DEMO_DATA_KWARGS)
+    kwargs["seed"] = DEMO_TRAIN_SEED + 1
+    if n_records is None and os.environ.get("ECW_FAST") == "1":
+        n_records = min(int(kwargs.get("n_records", 300)), 300)
+    if n_records is not None:
+        if int(n_records) < 1:
+            raise DataError(f"n_records must be at least 1, got {n_records}.")
+        kwargs["n_records"] = int(n_records)
+    if seed is not None:
+        kwargs["seed"] = int(seed)
+    kwargs.setdefault("progress", False)
+    return make_synthetic(**kwargs)
+
+
+def demo_explainer(
+    n_clusters: int = 6,
+    n_records: int | None = 400,
+    *,
+    seed: int | None = None,
+    progress: bool = False,
+):
+    """Build the demo: synthetic data + the shipped model + a fitted ``TLCExplainer``.
+
+    Parameters
+    ----------
+    n_clusters : int
+        Number of clusters K (at least 2).
+    n_records : int, optional
+        Records to generate and fit on (``None``: the ``DEMO_DATA_KWARGS`` default).
+    seed : int, optional
+        Data seed; the explainer always uses ``random_state=0``.
+    progress : bool
+        Show tqdm progress bars.
+
+    Returns
+    -------
+    tuple
+        ``(tlc, dataset, bundle)``: the fitted explainer, the data and the model bundle.
+
+    Examples
+    --------
+    >>> tlc, ds, bundle = demo_explainer(n_clusters=4, n_records=60)
+    >>> tlc.n_clusters, len(ds)
+    (4, 60)
+    """
+    from .explain import TLCExplainer
+    from .model.pretrained import load_demo_model
+
+    ds = demo_dataset(n_records=n_records, seed=seed)
+    bundle = load_demo_model()
+    tlc = TLCExplainer(bundle, n_clusters=n_clusters, random_state=0, progress=progress)
+    tlc.fit(ds)
+    return tlc, ds, bundle
+
+
+def summarize(tlc, dataset, bundle=None) -> dict[str, Any]:
+    """A JSON-friendly summary of a fitted explainer on a dataset.
+
+    Returns per-cluster share of time, mean entropy and the class each cluster is
+    most over-represented in (largest ratio of ``class_mix`` to the class prevalence),
+    the mean entropy over records and, given a bundle,
+    the model's accuracy on the dataset's labels.
+
+    Examples
+    --------
+    >>> tlc, ds, bundle = demo_explainer(n_clusters=3, n_records=40)
+    >>> s = summarize(tlc, ds, bundle)
+    >>> len(s["clusters"]), round(sum(c["share"] for c in s["clusters"]), 6)
+    (3, 1.0)
+    """
+    infos = tlc.cluster_summary(dataset)
+    eset = tlc.explain_all(dataset)
+    prevalence: dict[str, float] = {}
+    if dataset.labels is not None and dataset.class_names is not None:
+        prevalence = dict(zip(dataset.class_names, dataset.labels.mean(axis=0).tolist()))
+    clusters = []
+    for info in infos:
+        mix = dict(info.class_mix or {})
+        # Rank classes by enrichment over their prevalence, else NORM (the most common
+        # class) would top every cluster.
+        lift = {c: v / prevalence[c] for c, v in mix.items() if prevalence.get(c, 0) > 0}
+        clusters.append({
+            "cluster_id": int(info.cluster_id),
+            "share": float(info.share),
+            "mean_entropy": float(info.mean_entropy),
+            "top_class": max(lift, key=lift.get) if lift else None,
+        })
+    out: dict[str, Any] = {
+        "n_records": len(dataset),
+        "n_clusters": int(tlc.n_clusters),
+        "fs": float(dataset.fs),
+        "mean_entropy": float(np.mean(eset.mean_entropy)),
+        "clusters": clusters,
+    }
+    if bundle is not None and dataset.labels is not None and getattr(bundle, "task", "") == "multilabel":
+        pred = np.asarray(bundle.predict_proba(dataset)) > 0.5
+        out["model_accuracy"] = float(np.mean(pred == (dataset.labels > 0.5)))
+    return out
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """Plain-text table of :func:`summarize` output.
+
+    Examples
+    --------
+    >>> print(format_summary({"n_records": 2, "n_clusters": 1, "fs": 100.0, "mean_entropy": 0.1,
+    ...     "clusters": [{"cluster_id": 0, "share": 1.0, "mean_entropy": 0.1, "top_class": "MI"}]}))
+    2 records at 100 Hz, K = 1, mean entropy 0.100
+    cluster  share  entropy  top class
+          0 100.0%    0.100  MI
+    """
+    lines = [
+        f"{summary['n_records']} records at {summary['fs']:g} Hz, K = {summary['n_clusters']}, "
+        f"mean entropy {summary['mean_entropy']:.3f}"
+    ]
+    if "model_accuracy" in summary:
+        lines[0] += f", model accuracy {summary['model_accuracy']:.3f}"
+    lines.append("cluster  share  entropy  top class")
+    for c in summary["clusters"]:
+        lines.append(
+            f"{c['cluster_id']:>7} {100 * c['share']:5.1f}%  {c['mean_entropy']:7.3f}  "
+            f"{c['top_class'] or '-'}"
+        )
+    return "\n".join(lines)
+
+
+def run_demo(
+    report: str | os.PathLike | None = "ecg_cluster_demo.html",
+    n_clusters: int = 6,
+    n_records: int | None = 400,
+    *,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Build the demo explainer, optionally write its HTML report, return the summary.
+
+    Parameters
+    ----------
+    report : path-like or None
+        Where to write the standalone Bokeh report; ``None`` skips it.
+    n_clusters, n_records : int
+        As in :func:`demo_explainer`.
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    dict
+        :func:`summarize` output plus ``"report"`` (the path written, or ``None``).
+
+    Examples
+    --------
+    >>> s = run_demo(report=None, n_clusters=3, n_records=40)
+    >>> s["n_clusters"], s["report"]
+    (3, None)
+    """
+    from .views.report import make_report
+
+    tlc, ds, bundle = demo_explainer(n_clusters, n_records, progress=progress)
+    summary = summarize(tlc, ds, bundle)
+    path = None
+    if report is not None:
+        idx = _example_indices(ds)
+        path = make_report(tlc, ds, report, indices=idx, bundle=bundle,
+                           title="ecg-cluster-widget demo: time-localized clusters")
+    summary["report"] = None if path is None else str(Path(path))
+    return summary
+
+
+def _example_indices(ds, n: int = 3) -> list[int]:
+    """One record per class where possible, so the report shows contrasting cases."""
+    if ds.labels is None:
+        return list(range(min(n, len(ds))))
+    picks: list[int] = []
+    for c in range(ds.labels.shape[1]):
+        hits = [int(i) for i in np.flatnonzero(ds.labels[:, c] > 0.5) if int(i) not in picks]
+        if hits:
+            picks.append(hits[0])
+        if len(picks) == n:
+            break
+    return picks or list(range(min(n, len(ds))))
+
+
+def _single(ds, index: int):
+    if ds.wave_masks is None:
+        raise DataError("this edit needs wave annotations (ds.wave_masks), e.g. synthetic records.")
+    if not -len(ds) <= int(index) < len(ds):
+        raise DataError(f"record index {index} is out of range for {len(ds)} records.")
+    rec = ds.subset([int(index)])
+    return rec, rec.signals[0].copy(), rec.wave_mask_for_lead("II")[0]
+
+
+def _lead_rows(rec, leads) -> list[int]:
+    return list(range(rec.n_leads)) if leads is None else [rec.lead_index(n) for n in leads]
+
+
+def invert_t_waves(ds, index: int, leads=("I", "II", "aVF", "V3", "V4", "V5", "V6")):
+    """Copy of one record with its T waves mirrored about the local baseline.
+
+    A counterfactual for teaching: the same beats, only the T waves inverted (as in
+    ischaemia), so any change in the cluster sequence or prediction is due to the T
+    wave alone. The baseline under each T wave is the straight line between the
+    samples at its onset and offset (wave mask code 3, lead II annotation).
+
+    Parameters
+    ----------
+    ds : ECGDataset
+        Records with ``wave_masks`` (e.g. synthetic).
+    index : int
+        Record to edit.
+    leads : sequence of str or None
+        Leads to edit (``None``: all).
+
+    Returns
+    -------
+    ECGDataset
+        One record, id ``"<id>-Tinv"``.
+
+    Examples
+    --------
+    >>> ds = demo_dataset(n_records=2)
+    >>> inv = invert_t_waves(ds, 0)
+    >>> t = ds.wave_masks[0] == 3
+    >>> bool((inv.signals[0][:, ~t] == ds.signals[0][:, ~t]).all())
+    True
+    """
+    from dataclasses import replace
+
+    from .views.figures import runs
+
+    rec, x, mask = _single(ds, index)
+    rows = _lead_rows(rec, leads)
+    for start, end, code in runs(mask):
+        if code != 3 or end - start < 2:
+            continue
+        a, b = max(start - 1, 0), min(end, x.shape[1] - 1)
+        frac = (np.arange(start, end) - a) / max(b - a, 1)
+        base = x[rows, a][:, None] * (1 - frac) + x[rows, b][:, None] * frac
+        x[rows, start:end] = 2 * base - x[rows, start:end]
+    return replace(rec, signals=x[None], record_ids=(f"{rec.record_ids[0]}-Tinv",))
+
+
+def add_q_waves(ds, index: int, leads=("II", "III", "aVF"), depth_mv: float = 0.4,
+                width_s: float = 0.04):
+    """Copy of one record with a pathological Q wave at the onset of every QRS.
+
+    A negative half-sine of ``depth_mv`` and ``width_s`` (>= 40 ms is the clinical
+    threshold) is added at each QRS onset in ``leads`` (inferior by default), as in
+    an old inferior myocardial infarction.
+
+    Returns
+    -------
+    ECGDataset
+        One record, id ``"<id>-Q"``.
+
+    Examples
+    --------
+    >>> ds = demo_dataset(n_records=2)
+    >>> q = add_q_waves(ds, 0)
+    >>> bool(q.signals[0, 1].min() < ds.signals[0, 1].min())
+    True
+    """
+    from dataclasses import replace
+
+    from .views.figures import runs
+
+    if depth_mv <= 0 or width_s <= 0:
+        raise DataError("depth_mv and width_s must be positive.")
+    rec, x, mask = _single(ds, index)
+    rows = _lead_rows(rec, leads)
+    w = max(2, int(round(width_s * rec.fs)))
+    bump = -depth_mv * np.sin(np.pi * (np.arange(w) + 0.5) / w)
+    for start, _end, code in runs(mask):
+        if code != 2:
+            continue
+        stop = min(start + w, x.shape[1])
+        x[rows, start:stop] += bump[: stop - start]
+    return replace(rec, signals=x[None], record_ids=(f"{rec.record_ids[0]}-Q",))

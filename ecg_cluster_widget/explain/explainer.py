@@ -1,0 +1,595 @@
+"""The TLC explainer: time-localized clusters of a CNN's internal representation.
+
+Pipeline (METHOD.md): hook the last residual blocks -> z-score, align to one time
+grid, PCA (``FeatureAligner``) -> soft clustering of all (ECG, time step) points
+(``SoftClusterer``) -> per-sample soft assignments, segments, entropy, proportions.
+
+Design choices documented here:
+
+* Soft assignments are computed on the grid of the finest hooked block and brought
+  to the input resolution by linear interpolation with centre alignment (a convex
+  combination of probability vectors is again one; rows are renormalised against
+  round-off). Hard labels are the argmax of the upsampled ``gamma``.
+* Cluster *positions* (columns of ``gamma``) are always sorted by stable id. The
+  first fit numbers clusters 0..K-1 by decreasing size; later fits (another K or a
+  refit) inherit the id of the matched old cluster (Hungarian matching of
+  centroids) and new clusters get ``max id ever used + 1``. Fits are cached per K,
+  so K=6 -> 8 -> 6 returns exactly the first K=6 clustering and ids.
+* A refit maps the old clusters into the new feature space (the old pipeline's
+  ``gamma`` on the new activations weights the new features) before matching, so
+  ids survive even though the PCA basis changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..activations import ActivationExtractor, FeatureAligner, resample_time
+from ..clustering import SoftClusterer, match_clusters
+from ..data.dataset import ECGDataset
+from ..errors import DataError, ModelError, NotFittedError
+from .explanation import ClusterInfo, ECGExplanation, ExplanationSet
+from .prototypes import extract_snippets, prototype_stats, segment_arrays, segments_from_labels
+from .uncertainty import normalized_entropy
+
+__all__ = ["TLCExplainer"]
+
+_CACHE_SIZE = 3
+_CHUNK_RECORDS = 256
+_REFIT_MATCH_RECORDS = 256
+
+
+class _NotFitted(NotFittedError, AttributeError):
+    """NotFittedError that also lets ``hasattr(tlc, "cluster_ids_")`` return False."""
+
+
+@dataclass
+class _KFit:
+    clusterer: SoftClusterer
+    ids: np.ndarray
+
+
+def _is_bundle(model: object) -> bool:
+    return hasattr(model, "prepare") and hasattr(model, "model")
+
+
+def fingerprint(ds: ECGDataset) -> tuple:
+    """Cheap identity of a dataset's contents (shape, fs, leads, hashes of samples).
+
+    Reads every record once (per-record sums) plus a strided sample, so it notices
+    edits of whole records as well as scattered changes, at ~10 ms per 10^7 values.
+    """
+    a = ds.signals
+    flat = a.reshape(-1)
+    step = max(1, flat.size // 65_536)
+    h = hashlib.blake2b(digest_size=16)
+    h.update(flat[::step].tobytes())
+    h.update(a.sum(axis=(1, 2), dtype=np.float64).tobytes())
+    return (a.shape, float(ds.fs), tuple(ds.lead_names), h.hexdigest())
+
+
+class TLCExplainer:
+    """Explain an ECG CNN by time-localized clusters of its internal activations.
+
+    Parameters
+    ----------
+    model : ModelBundle or torch.nn.Module
+        A bundle (its ``prepare`` checks fs/leads/length/NaN and standardises) or a
+        bare module (data is fed as given after a NaN check; pass ``layers=`` unless
+        it has ``default_layers()``).
+    n_clusters : int
+        Number of clusters K (>= 2). Changed by :meth:`set_n_clusters`.
+    layers : sequence of str, optional
+        Modules to hook; default: the last three residual blocks.
+    n_components : int or None
+        PCA dimensions of the pooled features (None: no PCA).
+    method : {"gmm", "soft_kmeans"}
+        Soft clustering method, see :class:`SoftClusterer`.
+    max_fit_points : int
+        The clusterer is fitted on at most this many (record, time step) points,
+        drawn with ``random_state``.
+    batch_size : int
+        Records per forward pass.
+    random_state : int
+        Seed for every random choice; same inputs give identical outputs.
+    progress : bool
+        tqdm progress bars.
+    device : str
+        Torch device for the forward passes.
+
+    Attributes
+    ----------
+    cluster_ids_ : ndarray of shape (K,)
+        Stable id of each cluster position.
+    centroids_ : ndarray of shape (K, D)
+    layers_ : list of str
+    fs_ : float
+    n_samples_ : int
+    timings_ : dict
+        Seconds spent in the last fit's stages.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_cluster_widget.data import ECGDataset
+    >>> from ecg_cluster_widget.model import ResNet1d
+    >>> net = ResNet1d(12, 2, filters=(8, 8, 8, 8), seq_lengths=(200, 100, 50, 25))
+    >>> wave = np.sin(np.linspace(0, 40, 200)) * np.linspace(0.5, 1.5, 8)[:, None]
+    >>> ds = ECGDataset(np.repeat(wave[:, None, :], 12, axis=1), fs=100)
+    >>> tlc = TLCExplainer(net, n_clusters=3, n_components=4, progress=False).fit(ds)
+    >>> tlc.transform(ds).shape
+    (8, 200, 3)
+    >>> tlc.cluster_ids_.tolist()
+    [0, 1, 2]
+    """
+
+    def __init__(
+        self,
+        model: object,
+        n_clusters: int = 6,
+        layers: list[str] | None = None,
+        n_components: int | None = 32,
+        method: str = "gmm",
+        max_fit_points: int = 200_000,
+        batch_size: int = 64,
+        random_state: int = 0,
+        progress: bool = True,
+        device: str = "cpu",
+    ) -> None:
+        self.model = model
+        self.n_clusters = n_clusters
+        self.layers = layers
+        self.n_components = n_components
+        self.method = method
+        self.max_fit_points = max_fit_points
+        self.batch_size = batch_size
+        self.random_state = random_state
+        self.progress = progress
+        self.device = device
+        self._lock = threading.RLock()
+        self._cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._fits: dict[int, _KFit] = {}
+        self._next_id = 0
+
+    # ------------------------------------------------------------------ state
+    @property
+    def is_fitted(self) -> bool:
+        return bool(self._fits)
+
+    def _check_fitted(self) -> None:
+        if not self._fits:
+            raise _NotFitted("this TLCExplainer is not fitted yet; call fit(ds) first.")
+
+    def _current(self) -> _KFit:
+        with self._lock:
+            self._check_fitted()
+            return self._fits[self._fitted_k]
+
+    @property
+    def cluster_ids_(self) -> np.ndarray:
+        return self._current().ids.copy()
+
+    @property
+    def centroids_(self) -> np.ndarray:
+        return self._current().clusterer.centroids_.copy()
+
+    @property
+    def clusterer_(self) -> SoftClusterer:
+        return self._current().clusterer
+
+    @property
+    def cached_n_clusters_(self) -> list[int]:
+        """The K values whose fits are cached (switching to them is instant)."""
+        with self._lock:
+            return sorted(self._fits)
+
+    def __getattr__(self, name: str):
+        # Fitted attributes set by fit(); before that, raise a clear NotFittedError.
+        if name.endswith("_") and not name.startswith("__"):
+            raise _NotFitted(f"{name} is not available: this TLCExplainer is not fitted yet; call fit(ds) first.")
+        raise AttributeError(name)
+
+    @property
+    def module_(self) -> nn.Module:
+        """The torch module that is hooked."""
+        module = self.model.model if _is_bundle(self.model) else self.model
+        if not isinstance(module, nn.Module):
+            raise ModelError(
+                f"model must be a ModelBundle or a torch.nn.Module, got {type(self.model).__name__}."
+            )
+        return module
+
+    # ------------------------------------------------------------------ data
+    def _prepare(self, ds: ECGDataset, fitting: bool) -> np.ndarray:
+        if not isinstance(ds, ECGDataset):
+            raise DataError(
+                f"expected an ECGDataset, got {type(ds).__name__}; wrap arrays with "
+                "ecg_cluster_widget.data.from_numpy(signals, fs)."
+            )
+        if _is_bundle(self.model):
+            return np.asarray(self.model.prepare(ds), dtype=np.float32)
+        ds.check_finite()
+        if not fitting:
+            if not np.isclose(ds.fs, self.fs_):
+                raise DataError(
+                    f"the data is sampled at {ds.fs:g} Hz but the explainer was fitted at "
+                    f"{self.fs_:g} Hz; resample with ecg_cluster_widget.data.resample(ds, {self.fs_:g})."
+                )
+            if ds.n_leads != self.n_leads_ or ds.n_samples != self.n_samples_:
+                raise DataError(
+                    f"records are shaped ({ds.n_leads} leads, {ds.n_samples} samples) but the "
+                    f"explainer was fitted on ({self.n_leads_}, {self.n_samples_}); select the "
+                    "same leads and crop/pad to the same length."
+                )
+        return ds.signals
+
+    def _features(self, ds: ECGDataset, store: bool = True) -> np.ndarray:
+        """Aligned features (N, T_grid, D) of ``ds``; cached by content fingerprint."""
+        with self._lock:
+            self._check_fitted()
+            key = fingerprint(ds)
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+            x = self._prepare(ds, fitting=False)
+            n = x.shape[0]
+            feats = np.empty((n, self.grid_length_, self.feature_dim_), dtype=np.float32)
+            extractor = ActivationExtractor(
+                self.module_, self.layers_, self.batch_size, self.device, progress=False
+            )
+            starts = range(0, n, _CHUNK_RECORDS)
+            # Chunking bounds memory: raw blocks of a whole large dataset never coexist.
+            for s in tqdm(starts, desc="features", disable=not self.progress or n <= _CHUNK_RECORDS,
+                          leave=False):
+                blocks = extractor.extract(x[s:s + _CHUNK_RECORDS])
+                feats[s:s + _CHUNK_RECORDS] = self.aligner_.transform(blocks)
+            if store:
+                self._cache[key] = feats
+                while len(self._cache) > _CACHE_SIZE:
+                    self._cache.popitem(last=False)
+            return feats
+
+    # ------------------------------------------------------------------ fit
+    def _check_k(self, k: object, n_points: int) -> int:
+        try:
+            k_int = int(k)  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            raise DataError(f"n_clusters must be an integer, got {k!r}.") from None
+        if k_int != k:
+            raise DataError(f"n_clusters must be an integer, got {k!r}.")
+        if k_int < 2:
+            raise DataError(f"n_clusters must be at least 2, got {k_int}.")
+        if k_int > n_points:
+            raise DataError(
+                f"n_clusters={k_int} exceeds the number of time steps available ({n_points}); "
+                "use fewer clusters or more records."
+            )
+        return k_int
+
+    def _new_clusterer(self, k: int) -> SoftClusterer:
+        return SoftClusterer(n_clusters=k, method=self.method, random_state=self.random_state)
+
+    def _assign_ids(
+        self, clusterer: SoftClusterer, ref_centroids: np.ndarray | None, ref_ids: np.ndarray | None
+    ) -> _KFit:
+        """Give ``clusterer``'s clusters stable ids and sort its positions by id."""
+        k = clusterer.centroids_.shape[0]
+        ids = np.full(k, -1, dtype=np.int64)
+        if ref_centroids is not None and ref_ids is not None:
+            match = match_clusters(ref_centroids, clusterer.centroids_)
+            ids[match >= 0] = np.asarray(ref_ids)[match[match >= 0]]
+        # Unmatched clusters (in decreasing-weight order) get never-used ids.
+        for pos in np.flatnonzero(ids < 0):
+            ids[pos] = self._next_id
+            self._next_id += 1
+        self._next_id = max(self._next_id, int(ids.max()) + 1)
+        order = np.argsort(ids, kind="stable")
+        return _KFit(clusterer.reordered(order), ids[order])
+
+    def _refit_reference(self, blocks: list[np.ndarray], feats: np.ndarray):
+        """Old clusters expressed in the new feature space, or None if incomparable."""
+        if not self._fits:
+            return None, None
+        old = self._fits[self._fitted_k]
+        n = feats.shape[0]
+        rng = np.random.default_rng(self.random_state)
+        pick = np.sort(rng.choice(n, size=min(n, _REFIT_MATCH_RECORDS), replace=False))
+        try:
+            old_feats = self.aligner_.transform([b[pick] for b in blocks])
+        except DataError:
+            return None, None  # different layers/model: nothing to match against
+        gamma = old.clusterer.predict_proba(old_feats.reshape(-1, old_feats.shape[-1]))
+        new = feats[pick].reshape(-1, feats.shape[-1]).astype(np.float64)
+        mass = gamma.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ref = (gamma.T @ new) / mass[:, None]
+        ref[mass < 1e-9] = np.nan  # clusters absent from the new data cannot be matched
+        return ref, old.ids
+
+    def fit(self, ds: ECGDataset) -> TLCExplainer:
+        """Extract activations of ``ds``, align them and fit the soft clustering.
+
+        Parameters
+        ----------
+        ds : ECGDataset
+            The fitting set (for a bundle: the model's fs, leads and length).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        DataError
+            NaN/inf signals, wrong fs/leads/length, or n_clusters < 2 or larger
+            than the number of time steps.
+        ModelError
+            Missing layers, layers without a time axis, or a forward pass failure.
+
+        Examples
+        --------
+        >>> tlc = TLCExplainer(bundle, n_clusters=6).fit(ds)  # doctest: +SKIP
+        """
+        with self._lock:
+            t0 = time.perf_counter()
+            x = self._prepare(ds, fitting=True)
+            extractor = ActivationExtractor(
+                self.module_, self.layers, self.batch_size, self.device, progress=self.progress
+            )
+            blocks = extractor.extract(x)
+            t1 = time.perf_counter()
+            aligner = FeatureAligner(self.n_components, random_state=self.random_state).fit(blocks)
+            feats = aligner.transform(blocks)
+            t2 = time.perf_counter()
+            n, tg, dim = feats.shape
+            k = self._check_k(self.n_clusters, n * tg)
+            rng = np.random.default_rng(self.random_state)
+            m = min(int(self.max_fit_points), n * tg)
+            pick = np.sort(rng.choice(n * tg, size=m, replace=False))
+            points = np.ascontiguousarray(feats.reshape(-1, dim)[pick])
+            clusterer = self._new_clusterer(k).fit(points)
+            t3 = time.perf_counter()
+            ref, ref_ids = self._refit_reference(blocks, feats)
+            # Only now replace state: a failure above leaves the previous fit intact.
+            self.extractor_ = extractor
+            self.layers_ = list(extractor.layers)
+            self.aligner_ = aligner
+            self.grid_length_ = tg
+            self.feature_dim_ = dim
+            if _is_bundle(self.model):
+                self.fs_ = float(self.model.fs)
+                self.n_samples_ = int(self.model.n_samples)
+                self.lead_names_ = tuple(self.model.lead_names)
+            else:
+                self.fs_ = float(ds.fs)
+                self.n_samples_ = int(ds.n_samples)
+                self.lead_names_ = tuple(ds.lead_names)
+            self.n_leads_ = len(self.lead_names_)
+            self._fit_points = points
+            self._fits = {k: self._assign_ids(clusterer, ref, ref_ids)}
+            self._fitted_k = k
+            self.n_clusters = k
+            self._cache.clear()
+            self._cache[fingerprint(ds)] = feats
+            self.n_fit_points_ = m
+            self.timings_ = {
+                "activations_s": t1 - t0, "features_s": t2 - t1, "clustering_s": t3 - t2,
+                "total_s": time.perf_counter() - t0,
+            }
+        return self
+
+    def set_n_clusters(self, k: int) -> TLCExplainer:
+        """Switch to K clusters, reusing cached features and cached fits.
+
+        A K seen before returns its cached clustering (same ids); a new K is fitted
+        on the cached points and its clusters inherit the ids of the current
+        clusters they match.
+
+        Examples
+        --------
+        >>> tlc.set_n_clusters(8).cluster_ids_  # doctest: +SKIP
+        array([0, 1, 2, 3, 4, 5, 6, 7])
+        """
+        with self._lock:
+            self._check_fitted()
+            k = self._check_k(k, self._fit_points.shape[0])
+            if k not in self._fits:
+                cur = self._fits[self._fitted_k]
+                clusterer = self._new_clusterer(k).fit(self._fit_points)
+                self._fits[k] = self._assign_ids(clusterer, cur.clusterer.centroids_, cur.ids)
+            self.n_clusters = k
+            self._fitted_k = k
+        return self
+
+    # ------------------------------------------------------------------ outputs
+    def _gamma_from_features(self, feats: np.ndarray, fit: _KFit) -> np.ndarray:
+        n, tg, dim = feats.shape
+        g = fit.clusterer.predict_proba(feats.reshape(-1, dim)).astype(np.float32).reshape(n, tg, -1)
+        g = resample_time(g, self.n_samples_)
+        g /= g.sum(axis=2, keepdims=True)
+        return g
+
+    def transform(self, ds: ECGDataset) -> np.ndarray:
+        """Soft assignments at input resolution.
+
+        Returns
+        -------
+        ndarray of shape (N, n_samples, K), float32
+            Rows sum to 1; column k belongs to cluster id ``cluster_ids_[k]``.
+
+        Examples
+        --------
+        >>> gamma = tlc.transform(ds)  # doctest: +SKIP
+        """
+        fit = self._current()
+        feats = self._features(ds)
+        out = np.empty((feats.shape[0], self.n_samples_, len(fit.ids)), dtype=np.float32)
+        for s in range(0, feats.shape[0], _CHUNK_RECORDS):
+            out[s:s + _CHUNK_RECORDS] = self._gamma_from_features(feats[s:s + _CHUNK_RECORDS], fit)
+        return out
+
+    def predict(self, ds: ECGDataset) -> np.ndarray:
+        """Hard labels (cluster positions) at input resolution, (N, n_samples) int16.
+
+        Examples
+        --------
+        >>> tlc.predict(ds).shape  # doctest: +SKIP
+        (1000, 1000)
+        """
+        return self.explain_all(ds).labels
+
+    def explain(self, ds: ECGDataset, index: int) -> ECGExplanation:
+        """Explanation of record ``index`` of ``ds``.
+
+        Uses cached features when ``ds`` is the fitted (or a recently used)
+        dataset; otherwise only this record is run through the model.
+
+        Examples
+        --------
+        >>> ex = tlc.explain(ds, 0)  # doctest: +SKIP
+        >>> ex.to_frame().head()  # doctest: +SKIP
+        """
+        fit = self._current()
+        if not isinstance(ds, ECGDataset):
+            raise DataError(f"expected an ECGDataset, got {type(ds).__name__}.")
+        try:
+            i = int(index)
+        except (TypeError, ValueError):
+            raise DataError(f"index must be an integer, got {index!r}.") from None
+        if not -len(ds) <= i < len(ds):
+            raise DataError(f"index {i} is out of range for a dataset of {len(ds)} records.")
+        i %= len(ds)
+        with self._lock:
+            cached = self._cache.get(fingerprint(ds))
+        feats = cached[i:i + 1] if cached is not None else self._features(ds.subset([i]), store=False)
+        gamma = self._gamma_from_features(feats, fit)[0]
+        labels = gamma.argmax(axis=1)
+        entropy = normalized_entropy(gamma)
+        k = gamma.shape[1]
+        return ECGExplanation(
+            record_index=i, record_id=ds.record_ids[i], fs=float(ds.fs), cluster_ids=fit.ids.copy(),
+            labels=labels, gamma=gamma, entropy=entropy,
+            segments=segments_from_labels(labels, ds.fs, fit.ids),
+            proportions=np.bincount(labels, minlength=k) / labels.size,
+            mean_entropy=float(entropy.mean()),
+        )
+
+    def explain_all(self, ds: ECGDataset) -> ExplanationSet:
+        """Hard labels, entropy and proportions of every record (vectorised).
+
+        Examples
+        --------
+        >>> es = tlc.explain_all(ds)  # doctest: +SKIP
+        >>> es.proportions.shape  # doctest: +SKIP
+        (1000, 6)
+        """
+        fit = self._current()
+        feats = self._features(ds)
+        n, k = feats.shape[0], len(fit.ids)
+        labels = np.empty((n, self.n_samples_), dtype=np.int16)
+        entropy = np.empty((n, self.n_samples_), dtype=np.float32)
+        for s in range(0, n, _CHUNK_RECORDS):
+            g = self._gamma_from_features(feats[s:s + _CHUNK_RECORDS], fit)
+            labels[s:s + len(g)] = g.argmax(axis=2)
+            entropy[s:s + len(g)] = normalized_entropy(g)
+        proportions = (labels[:, :, None] == np.arange(k, dtype=np.int16)).mean(axis=1)
+        return ExplanationSet(
+            labels=labels, entropy=entropy, proportions=proportions,
+            mean_entropy=entropy.mean(axis=1), cluster_ids=fit.ids.copy(), fs=float(ds.fs),
+            record_ids=tuple(ds.record_ids),
+        )
+
+    def cluster_summary(
+        self,
+        ds: ECGDataset,
+        window_s: float = 0.4,
+        n_examples: int = 5,
+        max_segments: int = 500,
+        bins: int = 10,
+    ) -> list[ClusterInfo]:
+        """Per-cluster statistics, prototype waveforms and nearest real examples.
+
+        Parameters
+        ----------
+        ds : ECGDataset
+        window_s : float
+            Length of the prototype snippets, centred on segment middles.
+        n_examples : int
+            Segments closest to the centroid (mean feature over the segment).
+        max_segments : int
+            Segments per cluster sampled (seeded) for the prototype.
+        bins : int
+            Entropy histogram bins over [0, 1].
+
+        Returns
+        -------
+        list of ClusterInfo, one per cluster position
+
+        Examples
+        --------
+        >>> infos = tlc.cluster_summary(ds)  # doctest: +SKIP
+        >>> [round(c.share, 2) for c in infos]  # doctest: +SKIP
+        """
+        if not window_s > 0:
+            raise DataError(f"window_s must be > 0 seconds, got {window_s}.")
+        fit = self._current()
+        es = self.explain_all(ds)
+        feats = self._features(ds)
+        n, t = es.labels.shape
+        tg = feats.shape[1]
+        rec, start, end, cl = segment_arrays(es.labels)
+        # Mean grid feature of each segment via cumulative sums (one pass, vectorised).
+        cs = np.zeros((n, tg + 1, feats.shape[2]), dtype=np.float64)
+        np.cumsum(feats, axis=1, out=cs[:, 1:])
+        gs = np.minimum((start * tg) // t, tg - 1)
+        ge = np.clip(-((-end * tg) // t), gs + 1, tg)
+        seg_feat = (cs[rec, ge] - cs[rec, gs]) / (ge - gs)[:, None]
+        width = max(1, int(round(window_s * ds.fs)))
+        rng = np.random.default_rng(self.random_state)
+        flat_lab = es.labels.ravel()
+        flat_ent = es.entropy.ravel()
+        out = []
+        for pos in range(len(fit.ids)):
+            in_k = flat_lab == pos
+            ent = flat_ent[in_k]
+            hist = np.histogram(ent, bins=bins, range=(0.0, 1.0))[0].astype(np.float64)
+            hist = hist / hist.sum() if hist.sum() else hist
+            seg = np.flatnonzero(cl == pos)
+            chosen = seg if seg.size <= max_segments else np.sort(rng.choice(seg, max_segments, replace=False))
+            snippets = extract_snippets(ds.signals, rec[chosen], (start[chosen] + end[chosen]) // 2, width)
+            med, q25, q75 = prototype_stats(snippets)
+            dist = np.linalg.norm(seg_feat[seg] - fit.clusterer.centroids_[pos], axis=1)
+            near = seg[np.argsort(dist, kind="stable")[:n_examples]]
+            out.append(ClusterInfo(
+                position=pos, cluster_id=int(fit.ids[pos]), share=float(in_k.mean()),
+                mean_entropy=float(ent.mean()) if ent.size else float("nan"), entropy_hist=hist,
+                prototype_median=med, prototype_q25=q25, prototype_q75=q75,
+                prototype_offset_s=-(width // 2) / float(ds.fs),
+                examples=[(int(rec[j]), int(start[j]), int(end[j])) for j in near],
+                class_mix=self._class_mix(ds, es.proportions[:, pos]),
+                n_segments=int(seg.size),
+                mean_duration_s=float((end[seg] - start[seg]).mean() / ds.fs) if seg.size else float("nan"),
+                lead_names=tuple(ds.lead_names), fs=float(ds.fs),
+            ))
+        return out
+
+    @staticmethod
+    def _class_mix(ds: ECGDataset, prop: np.ndarray) -> dict[str, float] | None:
+        if ds.labels is None or ds.class_names is None:
+            return None
+        top = prop >= np.quantile(prop, 0.75)
+        if prop.max() > 0:
+            top &= prop > 0  # a cluster absent from most records: only records that contain it
+        return {c: float(ds.labels[top, j].mean()) for j, c in enumerate(ds.class_names)}
+
+    def __repr__(self) -> str:
+        state = f"fitted, ids={self.cluster_ids_.tolist()}" if self.is_fitted else "not fitted"
+        return f"TLCExplainer(n_clusters={self.n_clusters}, method={self.method!r}, {state})"

@@ -1,0 +1,77 @@
+"""Assignment uncertainty: normalised entropy of the soft assignments."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError
+
+__all__ = ["normalized_entropy", "cluster_mean_entropy"]
+
+
+def normalized_entropy(gamma: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Entropy of soft assignments divided by ``log K``, in [0, 1].
+
+    ``H = -sum_k gamma_k log gamma_k / log K``; 0 means a confident, single-cluster
+    assignment and 1 a uniform one. With K = 1 the result is all zeros.
+
+    Parameters
+    ----------
+    gamma : ndarray
+        Probabilities along ``axis`` (rows summing to 1).
+    axis : int
+        The cluster axis.
+
+    Returns
+    -------
+    ndarray, float32
+        ``gamma`` with ``axis`` removed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> normalized_entropy(np.array([[1.0, 0.0], [0.5, 0.5]])).tolist()
+    [0.0, 1.0]
+    """
+    g = np.asarray(gamma, dtype=np.float64)
+    if g.ndim == 0:
+        raise DataError("gamma must have a cluster axis.")
+    k = g.shape[axis]
+    if k <= 1:
+        return np.zeros(np.delete(g.shape, axis if axis >= 0 else g.ndim + axis), dtype=np.float32)
+    # 0 log 0 = 0; clipping avoids log(0) warnings without changing finite terms.
+    h = -(g * np.log(np.clip(g, 1e-300, None))).sum(axis=axis) / np.log(k)
+    # + 0.0 turns the -0.0 of a certain assignment into 0.0.
+    return (np.clip(h, 0.0, 1.0) + 0.0).astype(np.float32)
+
+
+def cluster_mean_entropy(labels: np.ndarray, entropy: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Mean entropy of the time steps hard-assigned to each cluster.
+
+    Parameters
+    ----------
+    labels : ndarray of int
+        Hard cluster positions (any shape).
+    entropy : ndarray
+        Normalised entropy, same shape as ``labels``.
+    n_clusters : int
+        K; clusters without time steps get NaN.
+
+    Returns
+    -------
+    ndarray of shape (n_clusters,), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cluster_mean_entropy(np.array([0, 0, 1]), np.array([0.2, 0.4, 1.0]), 3).round(2).tolist()
+    [0.3, 1.0, nan]
+    """
+    lab = np.asarray(labels).ravel()
+    ent = np.asarray(entropy, dtype=np.float64).ravel()
+    if lab.shape != ent.shape:
+        raise DataError(f"labels and entropy differ in size ({lab.size} vs {ent.size}).")
+    counts = np.bincount(lab, minlength=n_clusters)[:n_clusters]
+    sums = np.bincount(lab, weights=ent, minlength=n_clusters)[:n_clusters]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)

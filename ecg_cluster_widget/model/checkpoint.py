@@ -1,0 +1,409 @@
+"""A trained model plus everything needed to feed it data, and its file format.
+
+A checkpoint is a plain ``torch.save`` dict (tensors, lists, dicts, strings and
+numbers only) so that it loads with ``torch.load(..., weights_only=True)`` and never
+unpickles arbitrary classes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data.dataset import ECGDataset, canonical_lead_name
+from ..data.io_utils import atomic_write_bytes
+from ..data.standardize import Standardizer
+from ..errors import DataError, FileFormatError, ModelError
+from .resnet1d import ResNet1d
+
+#: Value of the ``"format"`` key that marks a file as one of our checkpoints.
+CHECKPOINT_FORMAT = "ecg_cluster_widget.checkpoint"
+CHECKPOINT_VERSION = 1
+TASKS = ("multilabel", "regression")
+_REQUIRED_KEYS = (
+    "format", "version", "arch", "state_dict", "class_names", "lead_names", "fs",
+    "n_samples", "task",
+)
+
+
+class ModelBundle:
+    """A trained network with the metadata that defines its valid input.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network; it is put in eval mode.
+    class_names : sequence of str
+        One name per output (for regression, the target name(s)).
+    lead_names : sequence of str
+        Lead order the model expects.
+    fs : float
+        Sampling rate in Hz the model was trained at.
+    n_samples : int
+        Samples per lead the model expects.
+    standardizer : Standardizer or None
+        Per-lead z-scoring fitted on the training data; ``None`` feeds signals as given.
+    task : {"multilabel", "regression"}
+        Multilabel outputs go through a sigmoid; regression outputs are mapped back to
+        target units with ``meta["target_mean"]`` / ``meta["target_std"]`` when present.
+    history : list of dict, optional
+        Per-epoch training record (``train_loss``, ``val_loss``, ``val_auroc``, ...).
+    meta : dict, optional
+        Free-form metadata: seed, data description, metrics.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_cluster_widget.data import ECGDataset
+    >>> net = ResNet1d(12, 2, filters=(8, 8, 8), seq_lengths=(100, 50, 25))
+    >>> bundle = ModelBundle(net, ["A", "B"], lead_names=None, fs=100, n_samples=100)
+    >>> ds = ECGDataset(np.zeros((3, 12, 100)), fs=100)
+    >>> bundle.predict_proba(ds).shape
+    (3, 2)
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        class_names: Sequence[str],
+        lead_names: Sequence[str] | None,
+        fs: float,
+        n_samples: int,
+        standardizer: Standardizer | None = None,
+        task: str = "multilabel",
+        history: list[dict] | None = None,
+        meta: dict | None = None,
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise ModelError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+        if task not in TASKS:
+            raise ModelError(f"task must be one of {TASKS}, got {task!r}.")
+        if lead_names is None:
+            from ..data.dataset import STANDARD_LEADS
+
+            lead_names = STANDARD_LEADS
+        self.model = model.eval()
+        self.class_names = tuple(str(c) for c in class_names)
+        self.lead_names = tuple(canonical_lead_name(str(x)) for x in lead_names)
+        self.fs = float(fs)
+        self.n_samples = int(n_samples)
+        self.standardizer = standardizer
+        self.task = task
+        self.history = list(history or [])
+        self.meta = dict(meta or {})
+
+    # -- properties -----------------------------------------------------
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def n_leads(self) -> int:
+        return len(self.lead_names)
+
+    def __repr__(self) -> str:
+        return (
+            f"ModelBundle({type(self.model).__name__}, task={self.task}, classes={list(self.class_names)}, "
+            f"leads={self.n_leads}, fs={self.fs:g} Hz, n_samples={self.n_samples})"
+        )
+
+    # -- input checks ---------------------------------------------------
+    def check_dataset(self, ds: ECGDataset) -> None:
+        """Raise a clear error if ``ds`` cannot be fed to this model.
+
+        Checks the sampling rate, lead names and count, record length and NaN/inf.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ecg_cluster_widget.data import ECGDataset
+        >>> net = ResNet1d(12, 1, filters=(8, 8), seq_lengths=(100, 50))
+        >>> b = ModelBundle(net, ["y"], None, fs=100, n_samples=100)
+        >>> b.check_dataset(ECGDataset(np.zeros((1, 12, 200)), fs=200))
+        Traceback (most recent call last):
+        ...
+        ecg_cluster_widget.errors.DataError: the data is sampled at 200 Hz but the model expects 100 Hz; resample with ecg_cluster_widget.data.resample(ds, 100).
+        """
+        if not isinstance(ds, ECGDataset):
+            raise DataError(
+                f"expected an ECGDataset, got {type(ds).__name__}; wrap arrays with "
+                "ecg_cluster_widget.data.from_numpy(signals, fs)."
+            )
+        if not math.isclose(ds.fs, self.fs, rel_tol=1e-6):
+            raise DataError(
+                f"the data is sampled at {ds.fs:g} Hz but the model expects {self.fs:g} Hz; "
+                f"resample with ecg_cluster_widget.data.resample(ds, {self.fs:g})."
+            )
+        if tuple(ds.lead_names) != self.lead_names:
+            if ds.n_leads != self.n_leads:
+                what = f"{ds.n_leads} leads but the model expects {self.n_leads}"
+            elif set(ds.lead_names) == set(self.lead_names):
+                what = "the same leads in a different order"
+            else:
+                what = "different leads"
+            raise DataError(
+                f"the data has {what}. Data leads: {', '.join(ds.lead_names)}; "
+                f"model leads: {', '.join(self.lead_names)}. Select/reorder the leads to match."
+            )
+        if ds.n_samples != self.n_samples:
+            raise DataError(
+                f"records have {ds.n_samples} samples ({ds.duration:g} s) but the model expects "
+                f"{self.n_samples} ({self.n_samples / self.fs:g} s); use "
+                f"ecg_cluster_widget.data.crop_or_pad(ds, {self.n_samples})."
+            )
+        ds.check_finite()
+
+    def prepare(self, ds: ECGDataset) -> np.ndarray:
+        """Checked, standardised model input of shape (N, leads, samples), float32.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ecg_cluster_widget.data import ECGDataset
+        >>> net = ResNet1d(12, 1, filters=(8, 8), seq_lengths=(100, 50))
+        >>> b = ModelBundle(net, ["y"], None, fs=100, n_samples=100)
+        >>> b.prepare(ECGDataset(np.ones((2, 12, 100)), fs=100)).dtype
+        dtype('float32')
+        """
+        self.check_dataset(ds)
+        if self.standardizer is None:
+            return np.ascontiguousarray(ds.signals, dtype=np.float32)
+        return np.ascontiguousarray(self.standardizer.transform(ds.signals), dtype=np.float32)
+
+    # -- inference ------------------------------------------------------
+    def predict_proba(
+        self, ds: ECGDataset, batch_size: int = 128, progress: bool = False
+    ) -> np.ndarray:
+        """Per-class probabilities (multilabel) or predicted targets (regression).
+
+        Returns
+        -------
+        ndarray of shape (N, n_classes), float32
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ecg_cluster_widget.data import ECGDataset
+        >>> net = ResNet1d(12, 2, filters=(8, 8), seq_lengths=(100, 50))
+        >>> b = ModelBundle(net, ["A", "B"], None, fs=100, n_samples=100)
+        >>> p = b.predict_proba(ECGDataset(np.zeros((4, 12, 100)), fs=100))
+        >>> bool(((p >= 0) & (p <= 1)).all())
+        True
+        """
+        x = self.prepare(ds)
+        out = self.forward_array(x, batch_size=batch_size, progress=progress)
+        if self.task == "multilabel":
+            return (1.0 / (1.0 + np.exp(-out.astype(np.float64)))).astype(np.float32)
+        mean = np.asarray(self.meta.get("target_mean", 0.0), dtype=np.float32)
+        std = np.asarray(self.meta.get("target_std", 1.0), dtype=np.float32)
+        return (out * std + mean).astype(np.float32)
+
+    def predict(self, ds: ECGDataset, threshold: float = 0.5, batch_size: int = 128) -> np.ndarray:
+        """0/1 labels (int64) at ``threshold`` for multilabel; predicted targets for regression.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ecg_cluster_widget.data import ECGDataset
+        >>> net = ResNet1d(12, 2, filters=(8, 8), seq_lengths=(100, 50))
+        >>> b = ModelBundle(net, ["A", "B"], None, fs=100, n_samples=100)
+        >>> sorted(set(b.predict(ECGDataset(np.zeros((4, 12, 100)), fs=100)).ravel()) - {0, 1})
+        []
+        """
+        p = self.predict_proba(ds, batch_size=batch_size)
+        if self.task == "regression":
+            return p
+        return (p >= threshold).astype(np.int64)
+
+    def forward_array(
+        self, x: np.ndarray, batch_size: int = 128, progress: bool = False
+    ) -> np.ndarray:
+        """Raw network outputs (logits) for an already prepared array (N, C, T)."""
+        from tqdm.auto import tqdm
+
+        if batch_size < 1:
+            raise ModelError(f"batch_size must be >= 1, got {batch_size}.")
+        self.model.eval()
+        outs = []
+        starts = range(0, len(x), int(batch_size))
+        with torch.no_grad():
+            for s in tqdm(starts, desc="predict", disable=not progress, leave=False):
+                xb = torch.from_numpy(np.ascontiguousarray(x[s : s + batch_size]))
+                try:
+                    out = self.model(xb)
+                except ModelError:
+                    raise
+                except Exception as exc:
+                    raise ModelError(
+                        f"the model failed on input of shape {tuple(xb.shape)}: {exc}"
+                    ) from exc
+                outs.append(out.detach().float().reshape(len(xb), -1).numpy())
+        res = np.concatenate(outs, axis=0)
+        if res.shape[1] != self.n_classes:
+            raise ModelError(
+                f"the model returns {res.shape[1]} outputs but the bundle names "
+                f"{self.n_classes} classes ({', '.join(self.class_names)})."
+            )
+        return res
+
+
+# -- file format -------------------------------------------------------------
+def _plain(obj: Any) -> Any:
+    """Recursively convert numpy values and tuples to types ``weights_only`` accepts."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    if obj is None or isinstance(obj, (bool, int, float, str, torch.Tensor)):
+        return obj
+    return repr(obj)
+
+
+def save_checkpoint(path: str | os.PathLike, bundle: ModelBundle) -> Path:
+    """Write ``bundle`` to ``path`` atomically (a crash never leaves a half-written file).
+
+    For a :class:`ResNet1d` the architecture ``config`` is stored, so
+    :func:`load_checkpoint` rebuilds it; for any other module only the weights are
+    stored and ``load_checkpoint(path, model=...)`` must be given the module.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> net = ResNet1d(12, 2, filters=(8, 8), seq_lengths=(100, 50))
+    >>> b = ModelBundle(net, ["A", "B"], None, fs=100, n_samples=100)
+    >>> p = save_checkpoint(pathlib.Path(tempfile.mkdtemp()) / "m.pt", b)
+    >>> load_checkpoint(p).class_names
+    ('A', 'B')
+    """
+    if not isinstance(bundle, ModelBundle):
+        raise ModelError(f"save_checkpoint needs a ModelBundle, got {type(bundle).__name__}.")
+    model = bundle.model
+    is_resnet = isinstance(model, ResNet1d)
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "arch": "ResNet1d" if is_resnet else "custom",
+        "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
+        "config": _plain(model.config) if is_resnet else None,
+        "state_dict": state,
+        "class_names": list(bundle.class_names),
+        "lead_names": list(bundle.lead_names),
+        "fs": float(bundle.fs),
+        "n_samples": int(bundle.n_samples),
+        "standardizer": None if bundle.standardizer is None else _plain(bundle.standardizer.to_dict()),
+        "task": bundle.task,
+        "history": _plain(bundle.history),
+        "meta": _plain(bundle.meta),
+    }
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None) -> ModelBundle:
+    """Read a checkpoint written by :func:`save_checkpoint`.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.pt`` file.
+    model : torch.nn.Module, optional
+        Required for checkpoints of bring-your-own models (the weights are loaded into
+        it); for ResNet1d checkpoints the network is rebuilt from the stored config
+        unless a module is given.
+
+    Raises
+    ------
+    FileFormatError
+        The file is missing, truncated, not a checkpoint or lacks required entries.
+    ModelError
+        ``model`` is needed but missing, or does not match the stored weights.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> load_checkpoint(pathlib.Path(tempfile.mkdtemp()) / "missing.pt")
+    Traceback (most recent call last):
+    ...
+    ecg_cluster_widget.errors.FileFormatError: ...missing.pt does not exist.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(f"checkpoint {path} does not exist.")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for damaged archives
+        raise FileFormatError(
+            f"{path} is not a readable checkpoint (truncated, corrupt or not written by "
+            f"save_checkpoint): {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from exc
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise FileFormatError(
+            f"{path} is a torch file but not an ecg_cluster_widget checkpoint (no "
+            f"format={CHECKPOINT_FORMAT!r} entry); save models with save_checkpoint(path, bundle)."
+        )
+    missing = [k for k in _REQUIRED_KEYS if k not in payload]
+    if missing:
+        raise FileFormatError(f"checkpoint {path} lacks the entries {', '.join(missing)}.")
+    if int(payload["version"]) > CHECKPOINT_VERSION:
+        raise FileFormatError(
+            f"checkpoint {path} has format version {payload['version']}; this version of "
+            f"ecg_cluster_widget reads up to {CHECKPOINT_VERSION}. Upgrade the package."
+        )
+    state = payload["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise FileFormatError(f"checkpoint {path} has a malformed state_dict.")
+    user_model = model is not None
+    if model is None:
+        if payload["arch"] != "ResNet1d":
+            raise ModelError(
+                f"checkpoint {path} holds weights of a custom model ({payload.get('model_class')}); "
+                "pass the module: load_checkpoint(path, model=MyNet(...))."
+            )
+        cfg = payload.get("config")
+        if not isinstance(cfg, dict):
+            raise FileFormatError(f"checkpoint {path} lacks the ResNet1d config.")
+        try:
+            model = ResNet1d(**cfg)
+        except (TypeError, ModelError) as exc:
+            raise FileFormatError(f"checkpoint {path} has an invalid ResNet1d config {cfg}: {exc}") from exc
+    elif not isinstance(model, nn.Module):
+        raise ModelError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        where = "the given model" if user_model else "the stored config"
+        raise (ModelError if user_model else FileFormatError)(
+            f"the weights in {path} do not fit {where}: {str(exc).splitlines()[0]}"
+        ) from exc
+    std = payload.get("standardizer")
+    try:
+        standardizer = None if std is None else Standardizer.from_dict(std)
+        return ModelBundle(
+            model,
+            class_names=payload["class_names"],
+            lead_names=payload["lead_names"],
+            fs=payload["fs"],
+            n_samples=payload["n_samples"],
+            standardizer=standardizer,
+            task=payload["task"],
+            history=payload.get("history") or [],
+            meta=payload.get("meta") or {},
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FileFormatError(f"checkpoint {path} has malformed metadata: {exc}") from exc

@@ -1,0 +1,353 @@
+"""Training loop and evaluation for ECG networks (multilabel or regression)."""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data.dataset import ECGDataset
+from ..data.standardize import Standardizer
+from ..errors import DataError, ModelError
+from .checkpoint import TASKS, ModelBundle
+from .resnet1d import ResNet1d
+
+
+def _check_labels(ds: ECGDataset, name: str, task: str) -> np.ndarray:
+    if not isinstance(ds, ECGDataset):
+        raise DataError(
+            f"{name} must be an ECGDataset, got {type(ds).__name__}; wrap arrays with "
+            "ecg_cluster_widget.data.from_numpy(signals, fs, labels=...)."
+        )
+    if ds.labels is None:
+        raise DataError(f"{name} has no labels; training needs ds.labels of shape (n_records, n_classes).")
+    ds.check_finite()
+    y = ds.labels
+    if not np.isfinite(y).all():
+        raise DataError(f"{name} labels contain NaN or inf; drop or fix those records first.")
+    if task == "multilabel" and ((y < 0) | (y > 1)).any():
+        raise DataError(
+            f"{name} labels must be 0/1 (or probabilities in [0, 1]) for task='multilabel'; "
+            f"found values in [{y.min():g}, {y.max():g}]. Use task='regression' for continuous targets."
+        )
+    return y
+
+
+def _model_outputs(model: nn.Module, ds: ECGDataset) -> int:
+    """Number of outputs, checking the model accepts records shaped like ``ds``."""
+    if isinstance(model, ResNet1d):
+        cfg = model.config
+        if cfg["n_leads"] != ds.n_leads or cfg["seq_lengths"][0] != ds.n_samples:
+            raise ModelError(
+                f"the model expects input ({cfg['n_leads']} leads, {cfg['seq_lengths'][0]} samples) "
+                f"but the data has ({ds.n_leads} leads, {ds.n_samples} samples); build a matching "
+                f"model with ResNet1d.for_input(fs={ds.fs:g}, n_samples={ds.n_samples}, "
+                f"n_leads={ds.n_leads}) or crop_or_pad the data."
+            )
+        return int(cfg["n_classes"])
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(torch.zeros(2, ds.n_leads, ds.n_samples))
+    except Exception as exc:
+        raise ModelError(
+            f"the model cannot process records of shape ({ds.n_leads}, {ds.n_samples}): {exc}"
+        ) from exc
+    finally:
+        model.train(was_training)
+    if not isinstance(out, torch.Tensor) or out.ndim != 2:
+        raise ModelError("the model must return a tensor of shape (batch, n_outputs).")
+    return int(out.shape[1])
+
+
+def _macro_auroc(y: np.ndarray, p: np.ndarray) -> tuple[float, list[float]]:
+    """Macro AUROC over the classes that have both positives and negatives (NaN if none)."""
+    from sklearn.metrics import roc_auc_score
+
+    per = []
+    for j in range(y.shape[1]):
+        yj = y[:, j] >= 0.5
+        per.append(float(roc_auc_score(yj, p[:, j])) if 0 < yj.sum() < len(yj) else float("nan"))
+    valid = [a for a in per if not np.isnan(a)]
+    return (float(np.mean(valid)) if valid else float("nan")), per
+
+
+def _batches(n: int, batch_size: int, gen: torch.Generator | None) -> list[torch.Tensor]:
+    idx = torch.randperm(n, generator=gen) if gen is not None else torch.arange(n)
+    out = list(torch.split(idx, batch_size))
+    # BatchNorm cannot train on a batch of one: fold a lone leftover into the previous batch.
+    if len(out) > 1 and len(out[-1]) == 1:
+        out[-2] = torch.cat([out[-2], out.pop()])
+    return out
+
+
+def train_model(
+    model: nn.Module,
+    train_ds: ECGDataset,
+    val_ds: ECGDataset | None = None,
+    *,
+    epochs: int = 20,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-4,
+    patience: int = 5,
+    seed: int = 0,
+    progress: bool = True,
+    standardizer: Standardizer | None = None,
+    task: str = "multilabel",
+) -> ModelBundle:
+    """Train ``model`` on ``train_ds`` with Adam and early stopping on validation loss.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Network mapping (batch, leads, samples) to (batch, n_outputs); trained in place.
+    train_ds, val_ds : ECGDataset
+        Labelled data; ``val_ds`` (same fs, leads, length, classes) drives early
+        stopping and best-weight restore. Without it the training loss is monitored.
+    epochs, batch_size, lr, weight_decay : int, int, float, float
+        Optimisation settings (Adam with L2 ``weight_decay``).
+    patience : int
+        Stop after this many epochs without a lower monitored loss; the best weights
+        are restored.
+    seed : int
+        Seeds batch order and dropout; the global torch RNG state is restored afterwards.
+    progress : bool
+        Show a tqdm bar over epochs with loss and validation metrics.
+    standardizer : Standardizer, optional
+        Per-lead z-scoring; fitted on ``train_ds`` when ``None``.
+    task : {"multilabel", "regression"}
+        BCE-with-logits on 0/1 labels, or MSE on targets standardised with the
+        training mean/std (stored as ``meta["target_mean"]`` / ``meta["target_std"]``).
+
+    Returns
+    -------
+    ModelBundle
+        The model in eval mode with ``history`` (one dict per epoch: ``epoch``,
+        ``train_loss``, ``val_loss``, ``val_auroc`` or ``val_mae``, ``seconds``) and
+        ``meta`` (seed, data description, best epoch, final validation metrics).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_cluster_widget.data import ECGDataset
+    >>> rng = np.random.default_rng(0)
+    >>> ds = ECGDataset(rng.normal(size=(16, 12, 100)), fs=100,
+    ...                 labels=rng.integers(0, 2, (16, 2)), class_names=("A", "B"))
+    >>> net = ResNet1d(12, 2, filters=(8, 8), seq_lengths=(100, 50))
+    >>> bundle = train_model(net, ds, epochs=2, batch_size=8, progress=False)
+    >>> len(bundle.history)
+    2
+    """
+    from tqdm.auto import tqdm
+
+    if task not in TASKS:
+        raise ModelError(f"task must be one of {TASKS}, got {task!r}.")
+    if not isinstance(model, nn.Module):
+        raise ModelError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+    if int(epochs) < 1 or int(batch_size) < 1 or int(patience) < 1:
+        raise ModelError(
+            f"epochs, batch_size and patience must be >= 1 (got {epochs}, {batch_size}, {patience})."
+        )
+    if not lr > 0:
+        raise ModelError(f"lr must be positive, got {lr}.")
+    y_train = _check_labels(train_ds, "train_ds", task)
+    if len(train_ds) < 2:
+        raise DataError("train_ds needs at least 2 records (BatchNorm needs batches of 2+).")
+    n_out = _model_outputs(model, train_ds)
+    if y_train.shape[1] != n_out:
+        raise ModelError(
+            f"the model has {n_out} outputs but train_ds has {y_train.shape[1]} label columns "
+            f"({', '.join(train_ds.class_names or ())}); build the model with n_classes={y_train.shape[1]}."
+        )
+    y_val = None
+    if val_ds is not None:
+        y_val = _check_labels(val_ds, "val_ds", task)
+        for attr in ("lead_names", "n_samples", "class_names"):
+            if getattr(val_ds, attr) != getattr(train_ds, attr):
+                raise DataError(
+                    f"val_ds and train_ds differ in {attr}: {getattr(val_ds, attr)} vs "
+                    f"{getattr(train_ds, attr)}."
+                )
+        if abs(val_ds.fs - train_ds.fs) > 1e-6 * train_ds.fs:
+            raise DataError(
+                f"val_ds is sampled at {val_ds.fs:g} Hz but train_ds at {train_ds.fs:g} Hz; "
+                f"resample with ecg_cluster_widget.data.resample(val_ds, {train_ds.fs:g})."
+            )
+
+    if standardizer is None:
+        standardizer = Standardizer().fit(train_ds)
+    x_train = torch.from_numpy(standardizer.transform(train_ds.signals))
+    x_val = None if val_ds is None else torch.from_numpy(standardizer.transform(val_ds.signals))
+    meta: dict[str, Any] = {"seed": int(seed)}
+    if task == "regression":
+        t_mean = y_train.mean(axis=0).astype(np.float32)
+        t_std = np.maximum(y_train.std(axis=0), 1e-6).astype(np.float32)
+        meta["target_mean"], meta["target_std"] = t_mean.tolist(), t_std.tolist()
+        yt = torch.from_numpy(((y_train - t_mean) / t_std).astype(np.float32))
+        yv = None if y_val is None else torch.from_numpy(((y_val - t_mean) / t_std).astype(np.float32))
+        loss_fn: nn.Module = nn.MSELoss()
+    else:
+        yt = torch.from_numpy(y_train.astype(np.float32))
+        yv = None if y_val is None else torch.from_numpy(y_val.astype(np.float32))
+        loss_fn = nn.BCEWithLogitsLoss()
+
+    history: list[dict] = []
+    best_loss, best_epoch, best_state, bad_epochs = float("inf"), 0, None, 0
+    stopped_early = False
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        gen = torch.Generator().manual_seed(int(seed))
+        opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+        bar = tqdm(range(1, int(epochs) + 1), desc="train", unit="epoch", disable=not progress)
+        for epoch in bar:
+            t0 = time.perf_counter()
+            model.train()
+            total, count = 0.0, 0
+            for idx in _batches(len(x_train), int(batch_size), gen):
+                opt.zero_grad(set_to_none=True)
+                loss = loss_fn(model(x_train[idx]), yt[idx])
+                if not torch.isfinite(loss):
+                    raise ModelError(
+                        f"training diverged at epoch {epoch} (loss is {loss.item()}); lower lr "
+                        f"(now {lr:g}) or check the data scaling."
+                    )
+                loss.backward()
+                opt.step()
+                total += float(loss.item()) * len(idx)
+                count += len(idx)
+            rec: dict[str, Any] = {"epoch": epoch, "train_loss": total / count}
+            if x_val is not None:
+                rec.update(_validate(model, x_val, yv, loss_fn, task, int(batch_size) * 2))
+                monitored = rec["val_loss"]
+            else:
+                monitored = rec["train_loss"]
+            rec["seconds"] = time.perf_counter() - t0
+            history.append(rec)
+            bar.set_postfix({k: f"{v:.4f}" for k, v in rec.items() if k not in ("epoch", "seconds")})
+            if monitored < best_loss - 1e-6:
+                best_loss, best_epoch, bad_epochs = monitored, epoch, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                bad_epochs += 1
+                if bad_epochs >= patience:
+                    stopped_early = True
+                    break
+        bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    best = history[best_epoch - 1] if best_epoch else history[-1]
+    meta.update(
+        best_epoch=best_epoch,
+        epochs_run=len(history),
+        stopped_early=stopped_early,
+        monitored="val_loss" if val_ds is not None else "train_loss",
+        data={
+            "n_train": len(train_ds),
+            "n_val": 0 if val_ds is None else len(val_ds),
+            "fs": train_ds.fs,
+            "n_samples": train_ds.n_samples,
+            "source": train_ds.meta.get("source", "unknown"),
+        },
+        metrics={k: v for k, v in best.items() if k.startswith("val_")},
+        hyperparameters=dict(
+            epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
+            weight_decay=float(weight_decay), patience=int(patience),
+        ),
+    )
+    return ModelBundle(
+        model,
+        class_names=train_ds.class_names,
+        lead_names=train_ds.lead_names,
+        fs=train_ds.fs,
+        n_samples=train_ds.n_samples,
+        standardizer=standardizer,
+        task=task,
+        history=history,
+        meta=meta,
+    )
+
+
+def _validate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module, task: str, batch_size: int
+) -> dict[str, float]:
+    model.eval()
+    with torch.no_grad():
+        out = torch.cat([model(x[s : s + batch_size]) for s in range(0, len(x), batch_size)])
+        rec = {"val_loss": float(loss_fn(out, y).item())}
+    if task == "multilabel":
+        rec["val_auroc"] = _macro_auroc(y.numpy(), torch.sigmoid(out).numpy())[0]
+    else:
+        # In standardised target units; evaluate_model reports original units.
+        rec["val_mae"] = float((out - y).abs().mean().item())
+    return rec
+
+
+def evaluate_model(bundle: ModelBundle, ds: ECGDataset, threshold: float = 0.5) -> dict:
+    """Score a trained bundle on labelled data.
+
+    Returns
+    -------
+    dict
+        Multilabel: ``macro_auroc``, ``auroc`` (per class), ``accuracy`` (per class at
+        ``threshold``), ``mean_accuracy``, ``exact_match``, ``macro_f1``, ``f1`` (per
+        class), ``n``. Regression: ``r2``, ``mae``, ``rmse``, ``n`` (target units).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_cluster_widget.data import ECGDataset
+    >>> rng = np.random.default_rng(0)
+    >>> ds = ECGDataset(rng.normal(size=(8, 12, 100)), fs=100,
+    ...                 labels=rng.integers(0, 2, (8, 2)), class_names=("A", "B"))
+    >>> b = ModelBundle(ResNet1d(12, 2, filters=(8, 8), seq_lengths=(100, 50)), ("A", "B"),
+    ...                 None, fs=100, n_samples=100)
+    >>> sorted(evaluate_model(b, ds)["accuracy"])
+    ['A', 'B']
+    """
+    from sklearn.metrics import f1_score, mean_absolute_error, r2_score
+
+    if ds.labels is None:
+        raise DataError("evaluate_model needs labelled data (ds.labels is None).")
+    if ds.labels.shape[1] != bundle.n_classes:
+        raise DataError(
+            f"ds has {ds.labels.shape[1]} label columns but the model has {bundle.n_classes} outputs "
+            f"({', '.join(bundle.class_names)})."
+        )
+    if ds.class_names is not None and tuple(ds.class_names) != bundle.class_names and not all(
+        c.startswith("class_") for c in ds.class_names
+    ):
+        raise DataError(
+            f"class names differ: data {list(ds.class_names)} vs model {list(bundle.class_names)}."
+        )
+    p = bundle.predict_proba(ds)
+    y = ds.labels
+    names = bundle.class_names
+    if bundle.task == "regression":
+        return {
+            "r2": float(r2_score(y, p)) if len(y) > 1 else float("nan"),
+            "mae": float(mean_absolute_error(y, p)),
+            "rmse": float(np.sqrt(np.mean((y - p) ** 2))),
+            "n": len(ds),
+        }
+    yb = (y >= 0.5).astype(int)
+    pb = (p >= threshold).astype(int)
+    macro, per = _macro_auroc(y, p)
+    f1 = f1_score(yb, pb, average=None, zero_division=0)
+    acc = (yb == pb).mean(axis=0)
+    return {
+        "macro_auroc": macro,
+        "auroc": dict(zip(names, per)),
+        "accuracy": dict(zip(names, acc.astype(float).tolist())),
+        "mean_accuracy": float(acc.mean()),
+        "exact_match": float((yb == pb).all(axis=1).mean()),
+        "macro_f1": float(np.mean(f1)),
+        "f1": dict(zip(names, np.asarray(f1, dtype=float).tolist())),
+        "n": len(ds),
+    }

@@ -1,0 +1,232 @@
+"""Standalone HTML reports (Bokeh, resources inlined so they open offline).
+
+``make_report`` turns a fitted :class:`~ecg_cluster_widget.explain.TLCExplainer`
+and a dataset into one self-contained HTML file: a cluster summary, prototype
+waveforms, cluster proportions by class, optional faithfulness metrics, a
+landmark contingency heat map when wave annotations exist, and a few ECGs with
+their cluster bands, entropy ribbon and (given a model bundle) Grad-CAM.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from bokeh.embed import file_html
+from bokeh.layouts import column
+from bokeh.models import Div
+from bokeh.resources import INLINE
+
+from ..data.dataset import WAVE_NAMES, ECGDataset
+from ..data.io_utils import atomic_write_text
+from ..errors import DataError, NotFittedError
+from . import figures
+from .palette import cluster_color
+
+
+def write_html(layout, path: str | os.PathLike, title: str) -> Path:
+    """Write a Bokeh layout as standalone HTML with inlined JS/CSS (no CDN), atomically.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = write_html(Div(text="hi"), pathlib.Path(tempfile.mkdtemp()) / "r.html", "t")
+    >>> "cdn.bokeh.org" in p.read_text()
+    False
+    """
+    page = file_html(layout, INLINE, title=title)
+    return atomic_write_text(path, page)
+
+
+_CELL = " style='padding:2px 10px;text-align:right'"
+
+
+def cluster_table(infos: Sequence[Any], class_names: Sequence[str] | None = None) -> Div:
+    """HTML table of clusters: colour, id, share of time, mean entropy and class mix.
+
+    Parameters
+    ----------
+    infos : sequence of ClusterInfo
+        From ``tlc.cluster_summary(ds)``.
+    class_names : sequence of str, optional
+        Order of the class-mix columns.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> div = cluster_table([NS(cluster_id=2, share=0.4, mean_entropy=0.1, class_mix=None)])
+    >>> "40.0%" in div.text
+    True
+    """
+    classes = list(class_names) if class_names else []
+    if not classes:
+        for info in infos:
+            if getattr(info, "class_mix", None):
+                classes = list(info.class_mix)
+                break
+    head = "".join(f"<th{_CELL}>{html.escape(c)}</th>" for c in classes)
+    rows = []
+    for info in infos:
+        mix = getattr(info, "class_mix", None) or {}
+        cells = "".join(f"<td{_CELL}>{100 * float(mix.get(c, float('nan'))):.0f}%</td>" for c in classes)
+        rows.append(
+            f"<tr><td><span style='display:inline-block;width:14px;height:14px;"
+            f"background:{cluster_color(info.cluster_id)}'></span></td>"
+            f"<td{_CELL}>{int(info.cluster_id)}</td><td{_CELL}>{100 * float(info.share):.1f}%</td>"
+            f"<td{_CELL}>{float(info.mean_entropy):.3f}</td>{cells}</tr>"
+        )
+    return Div(text=(
+        "<h3>Clusters</h3><table class='ecw-clusters' style='border-collapse:collapse'>"
+        f"<tr><th></th><th{_CELL}>cluster</th><th{_CELL}>share of time</th>"
+        f"<th{_CELL}>mean entropy</th>{head}</tr>"
+        + "".join(rows) + "</table>"
+    ), width=700)
+
+
+def _find_contingency(evaluation: Mapping | None) -> np.ndarray | None:
+    """Look for a ``contingency`` table anywhere in a (nested) evaluation dict."""
+    if not isinstance(evaluation, Mapping):
+        return None
+    for key, value in evaluation.items():
+        if key == "contingency":
+            arr = np.asarray(value)
+            if arr.ndim == 2:
+                return arr
+        if isinstance(value, Mapping):
+            found = _find_contingency(value)
+            if found is not None:
+                return found
+    return None
+
+
+def _landmark_contingency(labels: np.ndarray, ds: ECGDataset, n_clusters: int) -> np.ndarray | None:
+    masks = ds.wave_mask_for_lead("II") if "II" in ds.lead_names else ds.wave_mask_for_lead(0)
+    if masks is None:
+        return None
+    from ..explain.landmarks import landmark_alignment
+
+    return np.asarray(landmark_alignment(labels, masks, n_clusters)["contingency"])
+
+
+def make_report(
+    tlc,
+    dataset: ECGDataset,
+    path: str | os.PathLike,
+    indices: Sequence[int] | None = None,
+    bundle=None,
+    evaluation: Mapping | None = None,
+    title: str = "Time-localized cluster report",
+    *,
+    layout: str = "12x1",
+    prototype_lead: str = "II",
+) -> Path:
+    """Write a standalone HTML report of a fitted TLC explainer on a dataset.
+
+    Parameters
+    ----------
+    tlc : TLCExplainer
+        A fitted explainer.
+    dataset : ECGDataset
+        Records to summarise (compatible with the explainer's model).
+    path : path-like
+        Output ``.html`` file (written atomically; parent folders are created).
+    indices : sequence of int, optional
+        Records to draw in full; default the first three.
+    bundle : ModelBundle, optional
+        When given, each drawn ECG also shows the model's predicted classes and a
+        Grad-CAM curve for the top class.
+    evaluation : mapping, optional
+        Metrics (e.g. from ``explain.evaluate.evaluate``) shown as a table; a nested
+        ``contingency`` entry is drawn as the landmark heat map.
+    title : str
+        Page title and heading.
+    layout : {"12x1", "3x4"}
+        Lead arrangement of the drawn ECGs.
+    prototype_lead : str
+        Lead used for the prototype waveforms.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Examples
+    --------
+    >>> from ecg_cluster_widget.demo import demo_explainer          # doctest: +SKIP
+    >>> tlc, ds, bundle = demo_explainer()                          # doctest: +SKIP
+    >>> make_report(tlc, ds, "report.html", bundle=bundle)          # doctest: +SKIP
+    PosixPath('report.html')
+    """
+    if getattr(tlc, "cluster_ids_", None) is None:
+        raise NotFittedError("the explainer is not fitted; call tlc.fit(dataset) before make_report.")
+    n = len(dataset)
+    indices = list(range(min(3, n))) if indices is None else [int(i) for i in indices]
+    bad = [i for i in indices if not -n <= i < n]
+    if bad:
+        raise DataError(f"record indices {bad} are out of range for a dataset of {n} records.")
+    parts: list = [Div(text=(
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(repr(dataset))}; K = {tlc.n_clusters} "
+        "clusters. Colours mark stable cluster ids; the grey ribbon is the normalised "
+        "assignment entropy (0 = certain, 1 = evenly split between all clusters).</p>"
+    ), width=900)]
+
+    ids = [int(c) for c in tlc.cluster_ids_]
+    infos = tlc.cluster_summary(dataset)
+    parts.append(cluster_table(infos, dataset.class_names))
+    lead_idx = dataset.lead_index(prototype_lead) if prototype_lead in dataset.lead_names else 0
+    parts.append(Div(text="<h3>Prototype waveforms</h3><p>Median (line) and interquartile band "
+                          f"of the lead {html.escape(dataset.lead_names[lead_idx])} snippets each "
+                          "cluster covers.</p>", width=900))
+    parts.append(figures.prototypes_figure(
+        np.stack([i.prototype_median for i in infos]), np.stack([i.prototype_q25 for i in infos]),
+        np.stack([i.prototype_q75 for i in infos]), [i.cluster_id for i in infos], dataset.fs,
+        offset_s=[float(i.prototype_offset_s) for i in infos], lead=lead_idx,
+        lead_name=dataset.lead_names[lead_idx], shares=[i.share for i in infos],
+        mean_entropy=[i.mean_entropy for i in infos],
+    ))
+    eset = tlc.explain_all(dataset)
+    parts.append(figures.proportions_figure(eset.proportions, ids, dataset.labels, dataset.class_names))
+    hists = [np.asarray(i.entropy_hist) for i in infos]
+    if hists and all(h.size for h in hists):
+        parts.append(figures.entropy_hist_figure(np.stack(hists), [i.cluster_id for i in infos]))
+    if evaluation:
+        parts.append(figures.metrics_table(evaluation, title="Evaluation"))
+    cont = _find_contingency(evaluation)
+    if cont is None:
+        cont = _landmark_contingency(np.asarray(eset.labels), dataset, len(ids))
+    if cont is not None and cont.shape[0] == len(ids) and cont.shape[1] == len(WAVE_NAMES):
+        parts.append(figures.contingency_figure(cont, ids))
+
+    gradcam_cls = None
+    if bundle is not None:
+        try:
+            from ..explain.gradcam import GradCAM
+            gradcam_cls = GradCAM
+        except ImportError:
+            gradcam_cls = None
+    for i in indices:
+        expl = tlc.explain(dataset, i)
+        rec = dataset.subset([i])
+        heading = f"Record {html.escape(str(expl.record_id))} (index {i})"
+        cam = None
+        if bundle is not None:
+            proba = np.asarray(bundle.predict_proba(rec))[0]
+            names = list(bundle.class_names)
+            pred = ", ".join(f"{names[c]} {proba[c]:.2f}" for c in np.argsort(-proba)[:3])
+            heading += f" - model: {html.escape(pred)}"
+            if dataset.labels is not None and dataset.class_names is not None:
+                true = [c for c, v in zip(dataset.class_names, dataset.labels[i]) if v > 0.5]
+                heading += f"; labels: {html.escape(', '.join(true) or 'none')}"
+            if gradcam_cls is not None:
+                cam = gradcam_cls(bundle).attribute(rec, target=int(np.argmax(proba)))[0]
+        heading += f"; mean entropy {expl.mean_entropy:.3f}"
+        parts.append(Div(text=f"<h3>{heading}</h3>", width=900))
+        parts.append(figures.ecg_figure(
+            dataset.signals[i], dataset.fs, expl.labels, expl.cluster_ids, expl.entropy,
+            lead_names=dataset.lead_names, layout=layout, gradcam=cam,
+        ))
+    return write_html(column(*parts), path, title)

@@ -1,0 +1,525 @@
+"""Shared helpers for the experiments on real ECGs (PTB-XL subset and LUDB).
+
+Everything an experiment script needs besides its own logic lives here: paths,
+command-line options, cached data loading (PTB-XL at 100 Hz, LUDB resampled to
+100 Hz with wave masks), cached model training (one checkpoint per training
+fraction / seed / task), TLC fitting, the random-forest faithfulness metrics,
+landmark-alignment metrics, JSON / Bokeh output and table formatting.
+
+Caches live under ``experiments/cache/`` (gitignored); results (small JSON and
+offline Bokeh HTML) under ``experiments/results/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+EXPERIMENTS = REPO / "experiments"
+SHARED_DATA = Path(os.environ.get("ECG_SHARED_DATA", REPO.parent / "shared" / "data"))
+DEFAULT_CACHE = EXPERIMENTS / "cache"
+DEFAULT_RESULTS = EXPERIMENTS / "results"
+CLASSES: tuple[str, ...] = ("NORM", "MI", "STTC", "CD", "HYP")
+WAVES: tuple[str, ...] = ("none", "P", "QRS", "T")
+QUALITY_COLUMNS: tuple[str, ...] = (
+    "baseline_drift", "static_noise", "burst_noise", "electrodes_problems",
+)
+FS = 100.0
+N_SAMPLES = 1000
+#: The model used for the full runs: the package's default small ResNet1d at 100 Hz.
+FULL_MODEL = dict(filters=(32, 48, 64, 80, 96), seq_lengths=(1000, 500, 250, 125, 25))
+#: A tiny model for --quick (CI) runs.
+QUICK_MODEL = dict(filters=(8, 12, 16, 16, 16), seq_lengths=(1000, 500, 250, 125, 25))
+
+
+# ----------------------------------------------------------------------------- CLI
+@dataclass
+class RunConfig:
+    """Options shared by all experiment scripts (see :func:`parse_args`)."""
+
+    quick: bool
+    seeds: list[int]
+    epochs: int
+    n_clusters: int
+    cache_dir: Path
+    results_dir: Path
+    data_dir: Path
+    max_records: int | None
+    threads: int
+    command: str
+
+    @property
+    def model_kwargs(self) -> dict:
+        return QUICK_MODEL if self.quick else FULL_MODEL
+
+
+def build_parser(description: str) -> argparse.ArgumentParser:
+    """Argument parser with the options every experiment understands."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--quick", action="store_true",
+                   help="tiny data / model / epochs: a smoke test for CI (figures are meaningless)")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="random seeds (default 0 1 2)")
+    p.add_argument("--epochs", type=int, default=None, help="max training epochs, early stopping on fold 9 (default 20, quick 1)")
+    p.add_argument("--k", dest="n_clusters", type=int, default=8, help="number of clusters")
+    p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
+    p.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS)
+    p.add_argument("--data-dir", type=Path, default=SHARED_DATA,
+                   help="folder holding ptbxl_subset/ and ludb/")
+    p.add_argument("--max-records", type=int, default=None,
+                   help="cap on PTB-XL records loaded (default: all; quick: 90)")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    return p
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, RunConfig]:
+    """Parse ``argv`` and derive a :class:`RunConfig` (quick-mode defaults applied)."""
+    ns = parser.parse_args(argv)
+    quick = bool(ns.quick)
+    seeds = ns.seeds if ns.seeds is not None else ([0] if quick else [0, 1, 2])
+    epochs = ns.epochs if ns.epochs is not None else (1 if quick else 20)
+    max_records = ns.max_records if ns.max_records is not None else (90 if quick else None)
+    args = list(sys.argv[1:] if argv is None else argv)
+    script = Path(sys.argv[0]).name if argv is None else parser.prog
+    cfg = RunConfig(
+        quick=quick, seeds=list(seeds), epochs=int(epochs), n_clusters=int(ns.n_clusters),
+        cache_dir=Path(ns.cache_dir), results_dir=Path(ns.results_dir), data_dir=Path(ns.data_dir),
+        max_records=max_records, threads=int(ns.threads),
+        command=" ".join(["python", f"experiments/{script}", *args]),
+    )
+    import torch
+
+    torch.set_num_threads(max(1, cfg.threads))
+    cfg.cache_dir.mkdir(parents=True, exist_ok=True)
+    cfg.results_dir.mkdir(parents=True, exist_ok=True)
+    return ns, cfg
+
+
+def log(msg: str) -> None:
+    """Timestamped progress line on stderr."""
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------- data
+def _npz_cache(path: Path, build) -> Any:
+    """Load a pickled ECGDataset from ``path`` or build and store it."""
+    import pickle
+
+    from ecg_cluster_widget.data import atomic_write_bytes
+
+    if path.is_file():
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    obj = build()
+    atomic_write_bytes(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+    return obj
+
+
+def load_ptbxl_100(cfg: RunConfig):
+    """PTB-XL subset at 100 Hz (decimated from 500 Hz), cached as a pickled ECGDataset.
+
+    Uses the package's :func:`ecg_cluster_widget.data.load_ptbxl`; see
+    :func:`_fallback_load_ptbxl` for the stand-in used while that loader did not exist.
+    Returns an ``ECGDataset`` with the 5 superclass labels, ``folds`` and per-record
+    metadata (``meta_frame(ds)``: age, sex, quality columns, ...).
+    """
+    root = cfg.data_dir / "ptbxl_subset"
+    tag = f"ptbxl_fs100_n{cfg.max_records or 'all'}.pkl"
+
+    def build():
+        try:
+            from ecg_cluster_widget.data import load_ptbxl
+        except ImportError:
+            return _fallback_load_ptbxl(root, cfg.max_records)
+        return load_ptbxl(root, fs=100, max_records=cfg.max_records, progress=False)
+
+    return _npz_cache(cfg.cache_dir / "data" / tag, build)
+
+
+def _fallback_load_ptbxl(root: Path, max_records: int | None = None):
+    """FALLBACK (experiments only): minimal PTB-XL loader, 500 Hz -> 100 Hz by
+    ``scipy.signal.decimate(x, 5)`` as ``shared/data/README.md`` recommends.
+
+    Only used when ``ecg_cluster_widget.data.load_ptbxl`` cannot be imported.
+    """
+    import ast
+
+    import pandas as pd
+    import wfdb
+    from scipy.signal import decimate
+
+    from ecg_cluster_widget.data import ECGDataset
+
+    db = pd.read_csv(root / "ptbxl_database.csv", index_col="ecg_id").sort_index()
+    if max_records:
+        db = db.iloc[:max_records]
+    scp = pd.read_csv(root / "scp_statements.csv", index_col=0)
+    scp = scp[scp.diagnostic == 1]
+    codes = db.scp_codes.apply(ast.literal_eval)
+    sup = codes.apply(lambda d: {scp.loc[k, "diagnostic_class"] for k in d if k in scp.index})
+    y = np.array([[c in s for c in CLASSES] for s in sup], dtype=np.float32)
+    sig = np.stack([wfdb.rdsamp(str(root / f))[0].T for f in db.filename_hr])
+    sig = decimate(sig, 5, axis=-1, zero_phase=True).astype(np.float32)
+    table = db.drop(columns=["scp_codes"]).reset_index()
+    return ECGDataset(sig, fs=FS, labels=y, class_names=CLASSES, folds=db.strat_fold.values,
+                      record_ids=tuple(str(i) for i in db.index),
+                      meta={"source": "ptbxl (experiments fallback loader)", "records": table})
+
+
+def load_ludb_100(cfg: RunConfig, reference, lead: str = "II"):
+    """LUDB at 100 Hz; ``wave_masks`` (N, 1000) for ``lead`` (codes 0-3, -1 = not annotated).
+
+    Signals are brought to 100 Hz exactly like the ``reference`` PTB-XL dataset (the
+    package's ``resample``, or ``decimate`` when the fallback loader made it); the
+    500 Hz masks are downsampled by taking every 5th sample.
+    """
+    from dataclasses import replace
+
+    root = cfg.data_dir / "ludb"
+    records = [str(i) for i in range(1, 21)] if cfg.quick else None
+
+    def build():
+        try:
+            from ecg_cluster_widget.data import load_ludb
+        except ImportError:
+            ds500 = _fallback_load_ludb(root, records)
+        else:
+            ds500 = load_ludb(root, records=records, progress=False)
+        mask500 = np.asarray(ds500.wave_mask_for_lead(lead))
+        ds100 = _downsample_like(ds500, reference)
+        step = int(round(ds500.fs / FS))
+        mask = mask500[:, ::step][:, : ds100.n_samples]
+        return replace(ds100, wave_masks=mask.astype(np.int8))
+
+    how = "decimate" if fallback_used(reference) else "resample"
+    tag = f"ludb_fs100_{lead}_{how}_{'quick' if cfg.quick else 'all'}.pkl"
+    return _npz_cache(cfg.cache_dir / "data" / tag, build)
+
+
+def _downsample_like(ds500, reference):
+    """500 Hz -> 100 Hz by the same method the ``reference`` (PTB-XL) data went through."""
+    from dataclasses import replace
+
+    if fallback_used(reference):
+        from scipy.signal import decimate
+
+        sig = decimate(ds500.signals, 5, axis=-1, zero_phase=True).astype(np.float32)
+        return replace(ds500, signals=sig, fs=FS, wave_masks=None)
+    from ecg_cluster_widget.data import resample
+
+    return resample(replace(ds500, wave_masks=None), FS)
+
+
+def fallback_used(ds) -> bool:
+    """Whether ``ds`` came from one of this module's FALLBACK loaders."""
+    return "fallback" in str(ds.meta.get("source", ""))
+
+
+def _fallback_load_ludb(root: Path, records: Sequence[str] | None = None):
+    """FALLBACK (experiments only): LUDB at 500 Hz with wave masks (N, 12, 5000).
+
+    Codes 1 P, 2 QRS, 3 T between each ``(`` and ``)``; 0 elsewhere inside each lead's
+    annotated span, -1 outside it. Used only while ``ecg_cluster_widget.data.load_ludb``
+    does not exist.
+    """
+    import wfdb
+
+    from ecg_cluster_widget.data import ECGDataset
+
+    if records is None:
+        records = (root / "RECORDS").read_text().split()
+        records = [r.split("/")[-1] for r in records]
+    code = {"p": 1, "N": 2, "t": 3}
+    sigs, masks = [], []
+    for rec in records:
+        path = str(root / "data" / rec)
+        sig, fields = wfdb.rdsamp(path)
+        sigs.append(sig.T)
+        mask = np.full(sig.T.shape, -1, dtype=np.int8)
+        for li, name in enumerate(fields["sig_name"]):
+            ann = wfdb.rdann(path, name.lower())
+            sym, smp = list(ann.symbol), np.asarray(ann.sample)
+            if not len(smp):
+                continue
+            mask[li, smp.min(): smp.max() + 1] = 0
+            for j, s in enumerate(sym):
+                if s in code and 0 < j < len(sym) - 1 and sym[j - 1] == "(" and sym[j + 1] == ")":
+                    mask[li, smp[j - 1]: smp[j + 1] + 1] = code[s]
+        masks.append(mask)
+    return ECGDataset(np.stack(sigs), fs=float(fields["fs"]), lead_names=fields["sig_name"],
+                      wave_masks=np.stack(masks), record_ids=tuple(records),
+                      meta={"source": "ludb (experiments fallback loader)"})
+
+
+def split_ptbxl(ds, train_folds: Iterable[int] = range(1, 9), val_folds: Iterable[int] = (9,),
+                test_folds: Iterable[int] = (10,)):
+    """(train, val, test) subsets by ``strat_fold``."""
+    f = np.asarray(ds.folds)
+    return tuple(ds.subset(np.isin(f, list(folds))) for folds in (train_folds, val_folds, test_folds))
+
+
+def subsample(ds, fraction: float, seed: int):
+    """A random ``fraction`` of the records of ``ds`` (at least 8), reproducible by ``seed``."""
+    if fraction >= 1.0:
+        return ds
+    rng = np.random.default_rng(seed)
+    n = max(8, int(round(fraction * len(ds))))
+    return ds.subset(np.sort(rng.choice(len(ds), size=n, replace=False)))
+
+
+def meta_frame(ds):
+    """The per-record metadata of a loaded dataset as a DataFrame (row i = record i)."""
+    import pandas as pd
+
+    meta = ds.meta.get("records", ds.meta.get("table", ds.meta.get("df")))
+    if isinstance(meta, pd.DataFrame):
+        df = meta
+    elif isinstance(meta, dict | list):
+        df = pd.DataFrame(meta)
+    else:
+        cols = {k: v for k, v in ds.meta.items()
+                if isinstance(v, list | np.ndarray | tuple) and len(v) == len(ds)}
+        df = pd.DataFrame(cols)
+    if len(df) != len(ds):
+        raise ValueError(f"metadata has {len(df)} rows for {len(ds)} records")
+    return df.reset_index(drop=True)
+
+
+def with_age_labels(ds):
+    """Records with a known age, relabelled with ``labels`` = age in years, shape (n, 1).
+
+    PTB-XL codes ages above 89 as 300 (anonymisation); those become 90.
+    """
+    from dataclasses import replace
+
+    age = pd_numeric(meta_frame(ds)["age"])
+    keep = np.isfinite(age)
+    sub = ds.subset(np.flatnonzero(keep))
+    a = np.minimum(age[keep], 90.0).astype(np.float32)[:, None]
+    return replace(sub, labels=a, class_names=("age",))
+
+
+def pd_numeric(col) -> np.ndarray:
+    """A metadata column as float64 (non-numbers -> NaN)."""
+    import pandas as pd
+
+    return pd.to_numeric(pd.Series(col), errors="coerce").to_numpy(dtype=np.float64)
+
+
+# ----------------------------------------------------------------------------- models
+def cache_key(**parts: Any) -> str:
+    """Short stable hash of keyword parts (used in cache file names)."""
+    blob = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()[:10]
+
+
+def train_or_load(cfg: RunConfig, train_ds, val_ds, *, seed: int, fraction: float = 1.0,
+                  task: str = "multilabel", tag: str = "ptbxl"):
+    """Train a ResNet1d on ``train_ds`` (or load it from the cache) and return its ModelBundle."""
+    import torch
+
+    from ecg_cluster_widget.model import ResNet1d, load_checkpoint, save_checkpoint, train_model
+
+    key = cache_key(tag=tag, task=task, seed=seed, fraction=fraction, epochs=cfg.epochs,
+                    model=cfg.model_kwargs, n=len(train_ds), ids=train_ds.record_ids[:3])
+    path = cfg.cache_dir / "models" / f"{tag}_{task}_f{int(fraction * 100)}_s{seed}_e{cfg.epochs}_{key}.pt"
+    if path.is_file():
+        log(f"loading cached model {path.name}")
+        return load_checkpoint(path)
+    torch.manual_seed(seed)
+    net = ResNet1d(n_leads=train_ds.n_leads, n_classes=train_ds.labels.shape[1], **cfg.model_kwargs)
+    t0 = time.time()
+    log(f"training {path.name} on {len(train_ds)} records for <= {cfg.epochs} epochs")
+    bundle = train_model(net, train_ds, val_ds, epochs=cfg.epochs, seed=seed, task=task,
+                         patience=6, progress=False)
+    bundle.meta = {**(bundle.meta or {}), "train_seconds": time.time() - t0, "fraction": fraction}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(path, bundle)
+    log(f"trained in {time.time() - t0:.0f} s (best epoch {bundle.meta.get('best_epoch')})")
+    return bundle
+
+
+def fit_tlc(bundle, fit_ds, n_clusters: int, seed: int, max_fit_points: int = 150_000):
+    """A fitted :class:`TLCExplainer` (clusters fitted on ``fit_ds``'s activations)."""
+    from ecg_cluster_widget.explain.explainer import TLCExplainer
+
+    return TLCExplainer(bundle, n_clusters=n_clusters, random_state=seed,
+                        max_fit_points=max_fit_points, progress=False).fit(fit_ds)
+
+
+# ----------------------------------------------------------------------------- metrics
+def rf_faithfulness(props_train: np.ndarray, cnn_prob_train: np.ndarray, props_test: np.ndarray,
+                    cnn_prob_test: np.ndarray, y_test: np.ndarray, seed: int,
+                    class_names: Sequence[str] = CLASSES, n_estimators: int = 300) -> dict:
+    """Random forest on cluster proportions trained to reproduce the CNN's thresholded labels.
+
+    Thin wrapper over the package's :func:`ecg_cluster_widget.explain.faithfulness.faithfulness`
+    (one multi-output forest; fidelity = per-label agreement with the CNN on the test set;
+    accuracy = mean per-label accuracy on the true labels; AUROC / F1 macro over classes).
+    """
+    from ecg_cluster_widget.explain.faithfulness import faithfulness
+
+    return faithfulness(props_train, cnn_prob_train, props_test, cnn_prob_test, y_test=y_test,
+                        cnn_proba_test=cnn_prob_test, n_estimators=n_estimators,
+                        random_state=seed, class_names=list(class_names))
+
+
+def mean_sd(values: Iterable[float], pct: bool = False, digits: int = 1) -> str:
+    """``"mean ± sd"`` (sd over seeds, ddof=1; ``"mean"`` alone for one value)."""
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
+    if v.size == 0:
+        return "n/a"
+    s = 100.0 if pct else 1.0
+    if v.size == 1:
+        return f"{v[0] * s:.{digits}f}"
+    return f"{v.mean() * s:.{digits}f} ± {v.std(ddof=1) * s:.{digits}f}"
+
+
+def summarize(values: Iterable[float]) -> dict:
+    """``{"mean", "sd", "n", "values"}`` of finite values."""
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
+    return {"mean": float(v.mean()) if v.size else None,
+            "sd": float(v.std(ddof=1)) if v.size > 1 else None,
+            "n": int(v.size), "values": v.tolist()}
+
+
+# ----------------------------------------------------------------------------- output
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub-flavoured markdown table."""
+    def cell(x: Any) -> str:
+        if isinstance(x, float):
+            return f"{x:.3f}"
+        return str(x)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(cell(x) for x in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def write_result(cfg: RunConfig, name: str, payload: dict, started: float) -> Path:
+    """Write ``results_dir/<name>.json`` with provenance (command, time, versions)."""
+    import sklearn
+    import torch
+
+    from ecg_cluster_widget.data import atomic_write_json
+
+    payload = {
+        "experiment": name,
+        "command": cfg.command,
+        "quick": cfg.quick,
+        "seeds": cfg.seeds,
+        "epochs": cfg.epochs,
+        "model": cfg.model_kwargs,
+        "runtime_s": round(time.time() - started, 1),
+        "finished_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+        "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                     "sklearn": sklearn.__version__, "numpy": np.__version__},
+        **payload,
+    }
+    path = cfg.results_dir / f"{name}{'_quick' if cfg.quick else ''}.json"
+    atomic_write_json(path, _clean(payload))
+    log(f"wrote {path}")
+    return path
+
+
+def _clean(o: Any) -> Any:
+    """JSON-safe copy: NaN/inf -> None, numpy -> Python."""
+    if isinstance(o, dict):
+        return {str(k): _clean(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_clean(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return _clean(o.tolist())
+    if isinstance(o, np.generic):
+        o = o.item()
+    if isinstance(o, float) and not np.isfinite(o):
+        return None
+    return o
+
+
+def save_html(cfg: RunConfig, name: str, layout, title: str) -> Path:
+    """Save a Bokeh layout as standalone HTML with inline JS/CSS (works offline)."""
+    from bokeh.embed import file_html
+    from bokeh.resources import INLINE
+
+    from ecg_cluster_widget.data import atomic_write_text
+
+    path = cfg.results_dir / f"{name}{'_quick' if cfg.quick else ''}.html"
+    atomic_write_text(path, file_html(layout, INLINE, title))
+    log(f"wrote {path}")
+    return path
+
+
+def bar_figure(title: str, categories: Sequence[str], series: dict[str, Sequence[float]],
+               y_label: str = "", width: int = 700, height: int = 320):
+    """Grouped bar chart (one group per category, one bar per series)."""
+    from bokeh.models import ColumnDataSource, FactorRange
+    from bokeh.plotting import figure
+
+    from ecg_cluster_widget.views.palette import PALETTE
+
+    cats = [str(c) for c in categories]
+    x = [(c, s) for c in cats for s in series]
+    vals = [float(series[s][i]) for i, _ in enumerate(cats) for s in series]
+    colors = [PALETTE[j % len(PALETTE)] for _ in cats for j, _ in enumerate(series)]
+    src = ColumnDataSource(dict(x=x, top=vals, color=colors))
+    fig = figure(x_range=FactorRange(*x), title=title, width=width, height=height,
+                 toolbar_location=None, tools="hover", tooltips=[("", "@x"), ("value", "@top{0.000}")])
+    fig.vbar(x="x", top="top", width=0.9, color="color", source=src)
+    fig.yaxis.axis_label = y_label
+    fig.xaxis.major_label_orientation = 0.9
+    return fig
+
+
+def line_figure(title: str, x: Sequence[float], series: dict[str, Sequence[float]],
+                x_label: str = "", y_label: str = "", width: int = 600, height: int = 320):
+    """Line plot with markers, one line per series."""
+    from bokeh.plotting import figure
+
+    from ecg_cluster_widget.views.palette import PALETTE
+
+    fig = figure(title=title, width=width, height=height, toolbar_location="right")
+    for j, (name, ys) in enumerate(series.items()):
+        col = PALETTE[j % len(PALETTE)]
+        fig.line(list(x), list(ys), legend_label=name, color=col, line_width=2)
+        fig.scatter(list(x), list(ys), color=col, size=6, legend_label=name)
+    fig.xaxis.axis_label = x_label
+    fig.yaxis.axis_label = y_label
+    fig.legend.location = "top_left"
+    return fig
+
+
+def heatmap_figure(title: str, matrix: np.ndarray, row_names: Sequence[str],
+                   col_names: Sequence[str], width: int = 500, height: int = 380):
+    """Heatmap of a small matrix (rows top to bottom), values shown on hover."""
+    from bokeh.models import ColumnDataSource, LinearColorMapper
+    from bokeh.palettes import Viridis256
+    from bokeh.plotting import figure
+
+    m = np.asarray(matrix, dtype=float)
+    rows = [str(r) for r in row_names]
+    cols = [str(c) for c in col_names]
+    xs, ys, vs = [], [], []
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            xs.append(c)
+            ys.append(r)
+            vs.append(m[i, j])
+    mapper = LinearColorMapper(palette=Viridis256, low=float(np.nanmin(m)), high=float(np.nanmax(m)))
+    fig = figure(title=title, x_range=cols, y_range=list(reversed(rows)), width=width,
+                 height=height, toolbar_location=None, tools="hover",
+                 tooltips=[("row", "@y"), ("col", "@x"), ("value", "@v{0.000}")])
+    fig.rect("x", "y", 1, 1, source=ColumnDataSource(dict(x=xs, y=ys, v=vs)),
+             fill_color={"field": "v", "transform": mapper}, line_color=None)
+    return fig

@@ -1,0 +1,66 @@
+// Keyboard map and the "?" help overlay.
+
+export const KEYMAP = [
+  ["?", "show / hide this help"],
+  ["+ / -", "more / fewer clusters (K)"],
+  ["← / →", "previous / next ECG"],
+  ["u / t", "next most uncertain / least typical ECG"],
+  ["Shift+← / Shift+→", "pan the time window"],
+  ["i / o", "zoom in / out (also mouse wheel)"],
+  ["0", "reset zoom"],
+  ["n / p", "next / previous occurrence of the highlighted cluster"],
+  ["1 … 9", "highlight the 1st … 9th cluster"],
+  ["g", "toggle the Grad-CAM overlay"],
+  ["l", "cycle layouts 12x1 → 6x2 → 3x4"],
+  ["Esc", "clear selection and highlight, close help"],
+  ["drag", "brush a time range (synced across leads)"],
+  ["Shift+drag / wheel", "pan / zoom"],
+];
+
+/** Map a KeyboardEvent to an action name, or null. */
+export function actionFor(ev) {
+  const k = ev.key;
+  if (ev.ctrlKey || ev.metaKey) return null;
+  if (k === "?") return "help";
+  if (k === "+" || k === "=") return "k+";
+  if (k === "-" || k === "_") return "k-";
+  if (k === "ArrowLeft") return ev.shiftKey ? "pan-" : "prev";
+  if (k === "ArrowRight") return ev.shiftKey ? "pan+" : "next";
+  if (k === "u") return "uncertain";
+  if (k === "t") return "atypical";
+  if (k === "i") return "zoom-in";
+  if (k === "o") return "zoom-out";
+  if (k === "0") return "zoom-reset";
+  if (k === "n") return "occ+";
+  if (k === "p") return "occ-";
+  if (k === "g") return "gradcam";
+  if (k === "l") return "layout";
+  if (k === "Escape") return "escape";
+  if (/^[1-9]$/.test(k)) return `cluster${k}`;
+  return null;
+}
+
+export function buildHelp(doc) {
+  const box = doc.createElement("div");
+  box.className = "ecw-help";
+  box.setAttribute("role", "dialog");
+  box.setAttribute("aria-label", "Keyboard shortcuts");
+  box.hidden = true;
+  const h = doc.createElement("h4");
+  h.textContent = "Keyboard shortcuts";
+  box.appendChild(h);
+  const table = doc.createElement("table");
+  for (const [key, what] of KEYMAP) {
+    const tr = doc.createElement("tr");
+    const a = doc.createElement("td");
+    const kbd = doc.createElement("kbd");
+    kbd.textContent = key;
+    a.appendChild(kbd);
+    const b = doc.createElement("td");
+    b.textContent = what;
+    tr.append(a, b);
+    table.appendChild(tr);
+  }
+  box.appendChild(table);
+  return box;
+}

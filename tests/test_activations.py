@@ -1,0 +1,162 @@
+"""Tests for activation hooks and feature alignment (tiny models, synthetic inputs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from ecg_cluster_widget.activations import (
+    ActivationExtractor,
+    FeatureAligner,
+    default_layers,
+    resample_time,
+)
+from ecg_cluster_widget.errors import DataError, ModelError, NotFittedError
+from ecg_cluster_widget.model import ResNet1d
+
+
+@pytest.fixture(scope="module")
+def net() -> ResNet1d:
+    torch.manual_seed(0)
+    return ResNet1d(12, 3, filters=(8, 12, 16, 16, 16))
+
+
+@pytest.fixture(scope="module")
+def x() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(5, 12, 1000)).astype(np.float32)
+
+
+def _hook_count(model: nn.Module) -> int:
+    return sum(len(m._forward_hooks) for m in model.modules())
+
+
+def test_default_layers_are_last_three_blocks(net, x):
+    ext = ActivationExtractor(net, progress=False)
+    assert ext.layers == ["blocks.1", "blocks.2", "blocks.3"]
+    blocks = ext.extract(x)
+    assert [b.shape for b in blocks] == [(5, 16, 250), (5, 16, 125), (5, 16, 25)]
+    assert all(b.dtype == np.float32 for b in blocks)
+
+
+def test_tuple_output_takes_first_element(net, x):
+    # ResBlock1d returns (x, skip); the hook must keep x = post-activation main path.
+    (blk,) = ActivationExtractor(net, layers=["blocks.3"], progress=False).extract(x[:2])
+    captured = {}
+    h = net.blocks[3].register_forward_hook(lambda m, i, o: captured.setdefault("o", o))
+    net.eval()
+    with torch.no_grad():
+        net(torch.from_numpy(x[:2]))
+    h.remove()
+    np.testing.assert_allclose(blk, captured["o"][0].numpy(), rtol=1e-6)
+    assert (blk >= 0).all()  # after ReLU, unlike the skip output
+
+
+def test_batching_eval_mode_and_hook_cleanup(net, x):
+    net.train()
+    a = ActivationExtractor(net, batch_size=2, progress=False).extract(x)
+    b = ActivationExtractor(net, batch_size=64, progress=False).extract(x)
+    for u, v in zip(a, b):
+        np.testing.assert_allclose(u, v, rtol=1e-4, atol=1e-5)  # eval mode: no dropout noise
+    assert net.training  # train mode restored
+    assert _hook_count(net) == 0
+    net.eval()
+
+
+def test_hooks_removed_after_failure(net):
+    with pytest.raises(ModelError):
+        ActivationExtractor(net, progress=False).extract(np.zeros((2, 11, 1000), np.float32))
+    assert _hook_count(net) == 0
+
+
+def test_unknown_layer_lists_similar_names(net):
+    with pytest.raises(ModelError, match=r"no layer named 'block.3'.*blocks\.3"):
+        ActivationExtractor(net, layers=["block.3"], progress=False)
+
+
+def test_non_temporal_layer_is_rejected(net, x):
+    with pytest.raises(ModelError, match=r"'lin' outputs shape \(1, 3\).*\(batch, channels, time\)"):
+        ActivationExtractor(net, layers=["lin"], progress=False).extract(x[:1])
+
+
+def test_bad_input_raises_package_errors(net):
+    ext = ActivationExtractor(net, progress=False)
+    with pytest.raises(ModelError, match="expects input of shape"):
+        ext.extract(np.zeros((1, 12, 900), np.float32))
+    bad = np.zeros((1, 12, 1000), np.float32)
+    bad[0, 0, 3] = np.nan
+    with pytest.raises(DataError, match="NaN"):
+        ext.extract(bad)
+    with pytest.raises(DataError, match="shape"):
+        ext.extract(np.zeros((12, 1000), np.float32))
+
+
+class _Block(nn.Module):
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(c_in, c_out, 3, padding=1, stride=2)
+
+    def forward(self, x):
+        return torch.relu(self.conv(x))
+
+
+def test_bring_your_own_model():
+    model = nn.Sequential(_Block(2, 4), _Block(4, 4), _Block(4, 6), _Block(6, 6), nn.Flatten())
+    assert default_layers(model) == ["1", "2", "3"]
+    out = ActivationExtractor(model, progress=False).extract(np.ones((3, 2, 64), np.float32))
+    assert [o.shape for o in out] == [(3, 4, 16), (3, 6, 8), (3, 6, 4)]
+    # A generic module failing inside torch must surface as ModelError, not RuntimeError.
+    with pytest.raises(ModelError, match="forward pass failed"):
+        ActivationExtractor(model, progress=False).extract(np.ones((1, 3, 64), np.float32))
+    plain = nn.Sequential(nn.Conv1d(2, 2, 3), nn.ReLU())
+    with pytest.raises(ModelError, match="layers="):
+        default_layers(plain)
+
+
+def test_resample_time_centre_alignment():
+    a = np.array([[[0.0], [1.0]]])
+    np.testing.assert_allclose(resample_time(a, 4)[0, :, 0], [0.0, 0.25, 0.75, 1.0])
+    assert resample_time(a, 2) is not None and resample_time(a, 2).shape == (1, 2, 1)
+
+
+def test_feature_aligner_standardises_and_aligns():
+    rng = np.random.default_rng(1)
+    fine = rng.normal(3.0, 5.0, size=(4, 3, 8)).astype(np.float32)
+    coarse = np.tile(np.array([0.0, 10.0], np.float32), (4, 1, 1))  # (4, 1, 2)
+    fa = FeatureAligner(n_components=None).fit([fine, coarse])
+    assert fa.grid_length_ == 8 and fa.n_features_out_ == 4
+    out = fa.transform([fine, coarse])
+    assert out.shape == (4, 8, 4) and out.dtype == np.float32
+    np.testing.assert_allclose(out[..., :3].reshape(-1, 3).mean(0), 0, atol=1e-5)
+    np.testing.assert_allclose(out[..., :3].reshape(-1, 3).std(0), 1, atol=1e-4)
+    # Coarse sample i covers fine samples 4i..4i+3: the first four grid steps sit in the
+    # first half (value -1 after z-scoring) except the transition around the centre.
+    expected = resample_time(np.array([[[-1.0], [1.0]]]), 8)[0, :, 0]
+    np.testing.assert_allclose(out[0, :, 3], expected, atol=1e-5)
+    assert out[0, 0, 3] == pytest.approx(-1) and out[0, 7, 3] == pytest.approx(1)
+
+
+def test_feature_aligner_pca_deterministic_and_checked():
+    rng = np.random.default_rng(2)
+    blocks = [rng.normal(size=(6, 10, 40)), rng.normal(size=(6, 5, 20))]
+    a = FeatureAligner(n_components=4, random_state=0).fit_transform(blocks)
+    b = FeatureAligner(n_components=4, random_state=0).fit_transform(blocks)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (6, 40, 4)
+    # PCA components are ordered by variance.
+    var = a.reshape(-1, 4).var(0)
+    assert (np.diff(var) <= 1e-6).all()
+    assert FeatureAligner(n_components=100).fit(blocks).n_features_out_ == 15
+    fa = FeatureAligner(4).fit(blocks)
+    with pytest.raises(DataError, match="fitted on"):
+        fa.transform([blocks[0], blocks[1][:, :4]])
+    with pytest.raises(NotFittedError):
+        FeatureAligner().transform(blocks)
+    nan = [blocks[0].copy(), blocks[1]]
+    nan[0][0, 0, 0] = np.nan
+    with pytest.raises(DataError, match="NaN"):
+        FeatureAligner().fit(nan)
+    with pytest.raises(DataError, match="records"):
+        FeatureAligner().fit([blocks[0], blocks[1][:3]])

@@ -1,0 +1,130 @@
+"""Tests for the soft clusterer and Hungarian identity matching."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from ecg_cluster_widget.clustering import SoftClusterer, match_clusters
+from ecg_cluster_widget.errors import DataError, NotFittedError
+from ecg_cluster_widget.explain.uncertainty import normalized_entropy
+
+
+def _blobs(n_per=(400, 300, 200), scales=(0.3, 0.3, 0.3), seed=0, dim=4):
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0] * dim, [6.0] + [0.0] * (dim - 1), [0.0, 6.0] + [0.0] * (dim - 2)])
+    X = np.vstack([rng.normal(c, s, size=(n, dim)) for c, n, s in zip(centres, n_per, scales)])
+    y = np.repeat(np.arange(3), n_per)
+    return X, y, centres
+
+
+@pytest.mark.parametrize("method", ["gmm", "soft_kmeans"])
+def test_recovers_blobs_deterministically(method):
+    X, y, centres = _blobs()
+    a = SoftClusterer(3, method=method, random_state=0).fit(X)
+    b = SoftClusterer(3, method=method, random_state=0).fit(X)
+    np.testing.assert_array_equal(a.centroids_, b.centroids_)
+    assert adjusted_rand_score(y, a.predict(X)) == 1.0
+    # Clusters are ordered by decreasing weight: position 0 = the 400-point blob.
+    np.testing.assert_allclose(a.weights_, [4 / 9, 3 / 9, 2 / 9], atol=0.01)
+    np.testing.assert_allclose(a.centroids_, centres, atol=0.1)
+    p = a.predict_proba(X)
+    assert p.shape == (900, 3)
+    np.testing.assert_allclose(p.sum(1), 1, atol=1e-9)
+    assert a.n_iter_ >= 1 and isinstance(a.converged_, bool)
+
+
+def test_gmm_learns_per_cluster_variance_and_matches_sklearn():
+    from sklearn.mixture import GaussianMixture
+
+    X, _, _ = _blobs(n_per=(500, 500, 500), scales=(0.2, 1.0, 0.5), seed=3)
+    sc = SoftClusterer(3, method="gmm").fit(X)
+    order = np.argsort(sc.centroids_[:, 0] + 2 * sc.centroids_[:, 1])
+    np.testing.assert_allclose(sc.variances_[order], [0.04, 1.0, 0.25], rtol=0.15)
+    gm = GaussianMixture(3, covariance_type="spherical", random_state=0).fit(X)
+    ref = np.argsort(gm.means_[:, 0] + 2 * gm.means_[:, 1])
+    np.testing.assert_allclose(sc.centroids_[order], gm.means_[ref], atol=0.05)
+    np.testing.assert_allclose(sc.lower_bound_, gm.score(X), atol=0.01)
+
+
+def test_soft_assignment_is_uncertain_between_clusters():
+    rng = np.random.default_rng(0)
+    a = rng.normal(0.0, 0.5, size=(300, 4))
+    mirror = a.copy()
+    mirror[:, 0] = 6.0 - mirror[:, 0]  # exact mirror image: the midpoint is a tie
+    X = np.vstack([a, mirror])
+    sc = SoftClusterer(2).fit(X)
+    p = sc.predict_proba(np.array([[3.0, 0.0, 0.0, 0.0]]))[0]
+    np.testing.assert_allclose(p, [0.5, 0.5], atol=1e-3)
+    centre = sc.predict_proba(sc.centroids_[:1])[0]
+    assert centre.max() > 0.999
+
+
+def test_temperature_softens():
+    X, _, _ = _blobs(scales=(1.2, 1.2, 1.2))
+    h = [
+        normalized_entropy(SoftClusterer(3, temperature=t).fit(X).predict_proba(X)).mean()
+        for t in (0.5, 1.0, 4.0)
+    ]
+    assert h[0] < h[1] < h[2]
+    hk = [
+        normalized_entropy(SoftClusterer(3, method="soft_kmeans", temperature=t).fit(X).predict_proba(X)).mean()
+        for t in (1.0, 4.0)
+    ]
+    assert hk[0] < hk[1]
+
+
+def test_bad_input():
+    X, _, _ = _blobs()
+    with pytest.raises(DataError, match="at least 2"):
+        SoftClusterer(1).fit(X)
+    with pytest.raises(DataError, match="larger than the number of points"):
+        SoftClusterer(5).fit(X[:4])
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(DataError, match="NaN"):
+        SoftClusterer(3).fit(bad)
+    with pytest.raises(DataError, match="method"):
+        SoftClusterer(3, method="dbscan").fit(X)
+    with pytest.raises(NotFittedError):
+        SoftClusterer(3).predict(X)
+    sc = SoftClusterer(3).fit(X)
+    with pytest.raises(DataError, match="features"):
+        sc.predict(X[:, :2])
+
+
+def test_degenerate_duplicates_do_not_crash():
+    X = np.r_[np.zeros((50, 2)), np.ones((50, 2))]
+    sc = SoftClusterer(3).fit(X)  # more clusters than distinct points
+    assert np.isfinite(sc.centroids_).all() and np.isfinite(sc.predict_proba(X)).all()
+
+
+def test_reordered_copy():
+    X, _, _ = _blobs()
+    sc = SoftClusterer(3).fit(X)
+    r = sc.reordered([2, 0, 1])
+    np.testing.assert_array_equal(r.centroids_, sc.centroids_[[2, 0, 1]])
+    np.testing.assert_allclose(r.predict_proba(X), sc.predict_proba(X)[:, [2, 0, 1]])
+    with pytest.raises(DataError):
+        sc.reordered([0, 0, 1])
+
+
+def test_match_clusters_permutation_and_k_change():
+    rng = np.random.default_rng(0)
+    old = rng.normal(size=(6, 5)) * 5
+    perm = rng.permutation(6)
+    new = old[perm] + rng.normal(scale=0.01, size=(6, 5))
+    np.testing.assert_array_equal(match_clusters(old, new), perm)
+    more = np.vstack([new, old[:2] + 40])
+    m = match_clusters(old, more)
+    np.testing.assert_array_equal(m[:6], perm)
+    np.testing.assert_array_equal(m[6:], [-1, -1])
+    fewer = match_clusters(old, new[:3])
+    np.testing.assert_array_equal(fewer, perm[:3])
+    assert (match_clusters(old, new + 100, max_distance=1.0) == -1).all()
+    with_nan = old.copy()
+    with_nan[0] = np.nan
+    assert 0 not in match_clusters(with_nan, old).tolist()
+    with pytest.raises(DataError, match="different spaces"):
+        match_clusters(old, new[:, :3])

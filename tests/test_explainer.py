@@ -1,0 +1,293 @@
+"""Tests for TLCExplainer, its result types, entropy and prototypes (tiny models)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from ecg_cluster_widget import TLCExplainer
+from ecg_cluster_widget.data import ECGDataset
+from ecg_cluster_widget.data.synthetic import make_synthetic
+from ecg_cluster_widget.errors import DataError, ModelError, NotFittedError
+from ecg_cluster_widget.explain import (
+    ECGExplanation,
+    ExplanationSet,
+    cluster_mean_entropy,
+    extract_snippets,
+    normalized_entropy,
+    prototype_stats,
+    segments_from_labels,
+)
+from ecg_cluster_widget.model import ResNet1d
+from ecg_cluster_widget.model.checkpoint import ModelBundle
+
+K = 4
+
+
+@pytest.fixture(scope="module")
+def ds() -> ECGDataset:
+    return make_synthetic(12, seed=5)
+
+
+@pytest.fixture(scope="module")
+def net() -> ResNet1d:
+    torch.manual_seed(0)
+    return ResNet1d(12, 5, filters=(8, 12, 16, 16, 16)).eval()
+
+
+@pytest.fixture(scope="module")
+def tlc(net, ds) -> TLCExplainer:
+    return TLCExplainer(net, n_clusters=K, n_components=8, progress=False).fit(ds)
+
+
+# ---------------------------------------------------------------- helpers
+def test_normalized_entropy_and_cluster_mean():
+    g = np.array([[1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3], [0.5, 0.5, 0.0]])
+    h = normalized_entropy(g)
+    np.testing.assert_allclose(h, [0.0, 1.0, np.log(2) / np.log(3)], atol=1e-6)
+    assert normalized_entropy(np.ones((4, 1))).tolist() == [0.0] * 4
+    np.testing.assert_allclose(
+        cluster_mean_entropy(np.array([0, 0, 2]), np.array([0.2, 0.6, 1.0]), 3), [0.4, np.nan, 1.0]
+    )
+
+
+def test_segments_and_snippets():
+    segs = segments_from_labels(np.array([2, 2, 0, 0, 0, 1]), fs=2.0, cluster_ids=np.array([7, 8, 9]))
+    assert [(s.start, s.end, s.cluster, s.cluster_id) for s in segs] == [
+        (0, 2, 2, 9), (2, 5, 0, 7), (5, 6, 1, 8)
+    ]
+    assert segs[1].start_s == 1.0 and segs[1].end_s == 2.5
+    sig = np.arange(20, dtype=np.float32).reshape(1, 2, 10)
+    snip = extract_snippets(sig, np.array([0, 0]), np.array([5, 9]), 4)
+    np.testing.assert_array_equal(snip[0, 1], [13, 14, 15, 16])
+    assert np.isnan(snip[1, 0, -1]) and snip[1, 0, 0] == 7
+    med, lo, hi = prototype_stats(np.array([[[1.0, 2.0]], [[3.0, np.nan]], [[5.0, 4.0]]]))
+    np.testing.assert_allclose(med, [[3.0, 3.0]])
+    np.testing.assert_allclose(lo, [[2.0, 2.5]])
+    np.testing.assert_allclose(hi, [[4.0, 3.5]])
+
+
+# ---------------------------------------------------------------- explainer core
+def test_transform_shapes_and_rows(tlc, ds):
+    g = tlc.transform(ds)
+    assert g.shape == (12, 1000, K) and g.dtype == np.float32
+    np.testing.assert_allclose(g.sum(-1), 1, atol=1e-5)
+    assert tlc.cluster_ids_.tolist() == list(range(K))
+    assert tlc.layers_ == ["blocks.1", "blocks.2", "blocks.3"]
+    assert tlc.centroids_.shape == (K, 8) and tlc.fs_ == 100.0 and tlc.n_samples_ == 1000
+    # Every cluster is used somewhere and the clustering is not trivial.
+    labels = g.argmax(-1)
+    assert len(np.unique(labels)) == K
+
+
+def test_explain_consistent_with_explain_all(tlc, ds):
+    es = tlc.explain_all(ds)
+    assert isinstance(es, ExplanationSet)
+    assert es.labels.shape == (12, 1000) and es.labels.dtype == np.int16
+    np.testing.assert_allclose(es.proportions.sum(1), 1)
+    ex = tlc.explain(ds, 3)
+    assert isinstance(ex, ECGExplanation)
+    np.testing.assert_array_equal(ex.labels, es.labels[3])
+    np.testing.assert_allclose(ex.entropy, es.entropy[3], atol=1e-6)
+    np.testing.assert_allclose(ex.gamma, tlc.transform(ds)[3], atol=1e-6)
+    np.testing.assert_allclose(ex.proportions, es.proportions[3])
+    assert ((ex.entropy >= 0) & (ex.entropy <= 1)).all()
+    # Segments tile the record and carry the stable ids.
+    assert ex.segments[0].start == 0 and ex.segments[-1].end == 1000
+    assert all(a.end == b.start and a.cluster != b.cluster for a, b in zip(ex.segments, ex.segments[1:]))
+    for s in ex.segments:
+        assert (ex.labels[s.start:s.end] == s.cluster).all() and s.cluster_id == ex.cluster_ids[s.cluster]
+    frame = ex.to_frame()
+    assert len(frame) == len(ex.segments)
+    assert frame["end_s"].iloc[-1] == pytest.approx(10.0)
+    json.dumps(ex.to_dict())
+    json.dumps(es.to_dict(include_per_sample=True))
+    # A record explained from a different (uncached) dataset gives the same answer.
+    other = tlc.explain(ds.subset([1, 3]), 1)
+    np.testing.assert_allclose(other.gamma, ex.gamma, atol=1e-5)
+    # Boundaries between clusters are more uncertain than segment interiors.
+    change = np.flatnonzero(np.diff(es.labels, axis=1) != 0)
+    if change.size:
+        rows, cols = np.nonzero(np.diff(es.labels, axis=1) != 0)
+        assert es.entropy[rows, cols].mean() > es.entropy.mean()
+    with pytest.raises(DataError, match="out of range"):
+        tlc.explain(ds, 12)
+
+
+def test_reproducible_same_seed(net, ds, tlc):
+    again = TLCExplainer(net, n_clusters=K, n_components=8, progress=False).fit(ds)
+    np.testing.assert_array_equal(again.explain_all(ds).labels, tlc.explain_all(ds).labels)
+    np.testing.assert_array_equal(again.centroids_, tlc.centroids_)
+
+
+def test_stable_ids_over_k_changes_and_refit(net, ds):
+    tlc = TLCExplainer(net, n_clusters=K, n_components=8, progress=False).fit(ds)
+    first_labels = tlc.explain_all(ds).labels
+    first_ids = tlc.cluster_ids_
+    tlc.set_n_clusters(K + 2)
+    ids_more = tlc.cluster_ids_
+    # All old clusters are matched, the two new ones get fresh ids.
+    assert set(first_ids) <= set(ids_more) and sorted(ids_more) == list(range(K + 2))
+    t = time.perf_counter()
+    tlc.set_n_clusters(K)
+    assert time.perf_counter() - t < 0.5  # cached K: no refit
+    np.testing.assert_array_equal(tlc.cluster_ids_, first_ids)
+    np.testing.assert_array_equal(tlc.explain_all(ds).labels, first_labels)
+    tlc.set_n_clusters(3)
+    assert set(tlc.cluster_ids_) <= set(ids_more)
+    tlc.set_n_clusters(K)
+    # Refit on the same data: same ids, same labels.
+    tlc.fit(ds)
+    np.testing.assert_array_equal(tlc.cluster_ids_, first_ids)
+    np.testing.assert_array_equal(tlc.explain_all(ds).labels, first_labels)
+    # Refit on part of the data: the inherited ids are the best possible relabelling.
+    tlc.fit(ds.subset(np.arange(10)))
+    _assert_ids_follow_overlap(tlc.cluster_ids_, tlc.explain_all(ds).labels, first_ids[first_labels])
+
+
+def _assert_ids_follow_overlap(ids, labels, old_label_ids, slack=0.03):
+    """Id agreement with the old labelling is within ``slack`` of the optimal matching."""
+    from scipy.optimize import linear_sum_assignment
+
+    old_u = np.unique(old_label_ids)
+    table = np.array([[np.sum((labels == p) & (old_label_ids == o)) for o in old_u]
+                      for p in range(len(ids))])
+    r, c = linear_sum_assignment(-table)
+    best = table[r, c].sum() / labels.size
+    agree = (ids[labels] == old_label_ids).mean()
+    assert agree >= best - slack, (agree, best)
+    assert agree > 0.5
+
+
+def test_cluster_summary(tlc, ds):
+    infos = tlc.cluster_summary(ds, window_s=0.3, n_examples=3)
+    assert [c.cluster_id for c in infos] == tlc.cluster_ids_.tolist()
+    assert sum(c.share for c in infos) == pytest.approx(1.0)
+    es = tlc.explain_all(ds)
+    for c in infos:
+        assert c.prototype_median.shape == (12, 30) and c.prototype_q25.shape == (12, 30)
+        assert c.prototype_offset_s == pytest.approx(-0.15)
+        ok = np.isfinite(c.prototype_median)
+        assert (c.prototype_q25[ok] <= c.prototype_median[ok] + 1e-6).all()
+        assert (c.prototype_median[ok] <= c.prototype_q75[ok] + 1e-6).all()
+        if c.share > 0:
+            assert c.entropy_hist.sum() == pytest.approx(1.0) and len(c.entropy_hist) == 10
+            assert c.mean_entropy == pytest.approx(es.entropy[es.labels == c.position].mean(), rel=1e-4)
+        assert 1 <= len(c.examples) <= 3
+        for r, s, e in c.examples:
+            assert (es.labels[r, s:e] == c.position).all()
+            assert s == 0 or es.labels[r, s - 1] != c.position  # a whole segment
+        assert set(c.class_mix) == set(ds.class_names)
+        json.dumps(c.to_dict())
+    # Prototype = median of snippets centred on the cluster's segments (all < 500 here).
+    c = max(infos, key=lambda i: i.n_segments)
+    from ecg_cluster_widget.explain import segment_arrays
+
+    rec, st, en, cl = segment_arrays(es.labels)
+    sel = cl == c.position
+    if sel.sum() <= 500:
+        snip = extract_snippets(ds.signals, rec[sel], (st[sel] + en[sel]) // 2, 30)
+        np.testing.assert_allclose(c.prototype_median, prototype_stats(snip)[0], equal_nan=True)
+
+
+def test_bundle_input_and_mismatch_errors(net, ds):
+    from ecg_cluster_widget.data import Standardizer
+
+    bundle = ModelBundle(net, list(ds.class_names), None, fs=100, n_samples=1000,
+                         standardizer=Standardizer().fit(ds))
+    tlc = TLCExplainer(bundle, n_clusters=3, n_components=4, progress=False).fit(ds)
+    assert tlc.transform(ds).shape == (12, 1000, 3)
+    wrong_fs = ECGDataset(ds.signals, fs=250)
+    with pytest.raises(DataError, match="Hz"):
+        tlc.transform(wrong_fs)
+    with pytest.raises(DataError, match="leads"):
+        tlc.fit(ECGDataset(ds.signals[:, :11], fs=100, lead_names=ds.lead_names[:11]))
+    # The failed fit left the previous state usable.
+    assert tlc.transform(ds).shape == (12, 1000, 3)
+
+
+def test_bad_inputs(net, ds, tlc):
+    fresh = TLCExplainer(net, progress=False)
+    with pytest.raises(NotFittedError, match="fit"):
+        fresh.transform(ds)
+    with pytest.raises(NotFittedError):
+        fresh.explain(ds, 0)
+    assert not hasattr(fresh, "cluster_ids_")
+    nan = ds.signals.copy()
+    nan[2, 0, 10] = np.nan
+    with pytest.raises(DataError, match="NaN"):
+        fresh.fit(ECGDataset(nan, fs=100))
+    with pytest.raises(ModelError, match="expects input of shape"):
+        fresh.fit(ECGDataset(ds.signals[:, :, :900], fs=100))
+    with pytest.raises(ModelError, match="Available layers"):
+        TLCExplainer(net, layers=["blocks.9"], progress=False).fit(ds)
+    with pytest.raises(DataError, match="at least 2"):
+        TLCExplainer(net, n_clusters=1, progress=False).fit(ds)
+    with pytest.raises(DataError, match="exceeds"):
+        TLCExplainer(net, n_clusters=251, n_components=4, progress=False).fit(ds.subset([0]))
+    with pytest.raises(DataError, match="at least 2"):
+        tlc.set_n_clusters(1)
+    with pytest.raises(DataError, match="leads"):
+        tlc.transform(ECGDataset(ds.signals[:, :11], fs=100, lead_names=ds.lead_names[:11]))
+    with pytest.raises(DataError, match="Hz"):
+        tlc.transform(ECGDataset(ds.signals, fs=200))
+    with pytest.raises(DataError, match="ECGDataset"):
+        tlc.transform(ds.signals)
+
+
+def test_thread_safety_of_k_switch(net, ds):
+    tlc = TLCExplainer(net, n_clusters=3, n_components=4, progress=False).fit(ds)
+    tlc.set_n_clusters(5).set_n_clusters(3)
+    errors: list[Exception] = []
+
+    def worker():
+        try:
+            for i in range(20):
+                ex = tlc.explain(ds, i % len(ds))
+                assert ex.labels.max() < len(ex.cluster_ids) == ex.gamma.shape[1]
+        except Exception as exc:  # noqa: BLE001 - re-raised in the main thread
+            errors.append(exc)
+
+    th = threading.Thread(target=worker)
+    th.start()
+    for k in (5, 3, 5, 3):
+        tlc.set_n_clusters(k)
+    th.join()
+    assert not errors
+
+
+# ---------------------------------------------------------------- trained model
+@pytest.fixture(scope="module")
+def trained_bundle():
+    from ecg_cluster_widget.model.pretrained import demo_model_path, load_demo_model
+
+    if demo_model_path().is_file():
+        return load_demo_model()
+    from ecg_cluster_widget.model.train import train_model
+
+    torch.manual_seed(0)
+    small = ResNet1d(12, 5, filters=(8, 12, 16, 16, 16))
+    return train_model(small, make_synthetic(48, seed=11), epochs=2, batch_size=16,
+                       progress=False, seed=0)
+
+
+def test_trained_model_clusters_reproducible_and_stable(trained_bundle):
+    data = make_synthetic(24, seed=7)
+    kw = dict(n_clusters=6, n_components=16, progress=False, random_state=0)
+    a = TLCExplainer(trained_bundle, **kw).fit(data)
+    b = TLCExplainer(trained_bundle, **kw).fit(data)
+    la = a.explain_all(data).labels
+    np.testing.assert_array_equal(la, b.explain_all(data).labels)
+    ids6 = a.cluster_ids_
+    a.set_n_clusters(8)
+    assert set(ids6) <= set(a.cluster_ids_)
+    a.set_n_clusters(6)
+    np.testing.assert_array_equal(a.cluster_ids_, ids6)
+    np.testing.assert_array_equal(a.explain_all(data).labels, la)
+    a.fit(data.subset(np.arange(18)))
+    _assert_ids_follow_overlap(a.cluster_ids_, a.explain_all(data).labels, ids6[la])

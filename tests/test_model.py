@@ -1,0 +1,126 @@
+"""ResNet1d architecture, ResNet1d.for_input and the shipped demo model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ecg_cluster_widget.errors import FileFormatError, ModelError
+from ecg_cluster_widget.model import (
+    DEMO_DATA_KWARGS,
+    ModelBundle,
+    ResNet1d,
+    demo_model_path,
+    evaluate_model,
+    load_demo_model,
+)
+
+
+def test_default_config_unchanged():
+    net = ResNet1d()
+    assert net.config["filters"] == (32, 48, 64, 80, 96)
+    assert net.config["seq_lengths"] == (1000, 500, 250, 125, 25)
+    assert net.default_layers() == ["blocks.1", "blocks.2", "blocks.3"]
+    assert 0.6e6 < sum(p.numel() for p in net.parameters()) < 0.8e6
+
+
+def test_blocks_return_tuples_with_expected_lengths():
+    torch.manual_seed(0)
+    net = ResNet1d(12, 5).eval()
+    seen = {}
+    hooks = [
+        b.register_forward_hook(lambda m, i, o, k=k: seen.__setitem__(k, o))
+        for k, b in enumerate(net.blocks)
+    ]
+    out = net(torch.randn(2, 12, 1000))
+    for h in hooks:
+        h.remove()
+    assert out.shape == (2, 5)
+    assert all(isinstance(v, tuple) and len(v) == 2 for v in seen.values())
+    assert [seen[k][0].shape[-1] for k in range(4)] == [500, 250, 125, 25]
+    assert [seen[k][0].shape[1] for k in range(4)] == [48, 64, 80, 96]
+
+
+def test_forward_rejects_wrong_shape():
+    net = ResNet1d(12, 5)
+    with pytest.raises(ModelError, match=r"expects input of shape \(batch, 12, 1000\)"):
+        net(torch.zeros(1, 12, 500))
+    with pytest.raises(ModelError, match="integer factor"):
+        ResNet1d(12, 5, filters=(8, 8), seq_lengths=(100, 30))
+    with pytest.raises(ModelError, match="same length"):
+        ResNet1d(12, 5, filters=(8, 8, 8), seq_lengths=(100, 50))
+
+
+@pytest.mark.parametrize(
+    "fs, n, lengths",
+    [
+        (100, 1000, (1000, 500, 250, 125, 25)),
+        (400, 4096, (4096, 1024, 256, 64, 16)),
+        (500, 5000, (5000, 1250, 250, 125, 25)),
+        (250, 2500, (2500, 1250, 250, 125, 25)),
+    ],
+)
+def test_for_input_time_resolution(fs, n, lengths):
+    net = ResNet1d.for_input(fs, n, n_leads=12, n_classes=3)
+    assert net.config["seq_lengths"] == lengths
+    # the first hooked block steps at ~40 ms, as in the reference network
+    step_ms = 1000 * n / lengths[2] / fs
+    assert step_ms == pytest.approx(40, rel=0.05)
+    assert net(torch.zeros(1, 12, n)).shape == (1, 3)
+
+
+def test_for_input_sizes_and_errors():
+    assert ResNet1d.for_input(400, 4096, size="ribeiro").config["filters"] == (64, 128, 196, 256, 320)
+    assert ResNet1d.for_input(100, 1000, size="tiny").config["filters"] == (16, 24, 32, 40, 48)
+    assert ResNet1d.for_input(100, 1000).config == ResNet1d().config
+    with pytest.raises(ModelError, match="size"):
+        ResNet1d.for_input(100, 1000, size="huge")
+    with pytest.raises(ModelError, match=r"crop_or_pad\(ds, 1000\)"):
+        ResNet1d.for_input(100, 997)
+    with pytest.raises(ModelError, match="positive"):
+        ResNet1d.for_input(-1, 1000)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Small batches on a shared machine: one thread avoids costly hand-offs.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def demo() -> ModelBundle:
+    if not demo_model_path().is_file():
+        pytest.skip("the demo model has not been trained yet (scripts/train_demo_model.py)")
+    return load_demo_model()
+
+
+def test_demo_model_metadata(demo):
+    assert demo.fs == DEMO_DATA_KWARGS["fs"] and demo.n_samples == 1000 and demo.n_leads == 12
+    assert demo.class_names == ("NORM", "MI", "STTC", "CD", "AF")
+    assert demo.task == "multilabel" and demo.standardizer is not None
+    assert demo.meta["metrics"]["test"]["macro_auroc"] > 0.9
+    assert demo.history and demo_model_path().stat().st_size < 5e6
+
+
+def test_demo_model_beats_chance_on_fresh_data(demo):
+    from ecg_cluster_widget.data.synthetic import make_synthetic
+
+    ds = make_synthetic(120, seed=2024, **DEMO_DATA_KWARGS)
+    ev = evaluate_model(demo, ds)
+    assert ev["macro_auroc"] > 0.85, ev
+    # shuffled labels must drop to chance: the score reflects the signals, not priors
+    shuffled = ds.subset(slice(None))
+    shuffled.labels = ds.labels[np.random.default_rng(0).permutation(len(ds))]
+    assert evaluate_model(demo, shuffled)["macro_auroc"] < 0.7
+
+
+def test_missing_demo_asset_message(monkeypatch, tmp_path):
+    import ecg_cluster_widget.model.pretrained as pre
+
+    monkeypatch.setattr(pre, "demo_model_path", lambda: tmp_path / "demo_model.pt")
+    with pytest.raises(FileFormatError, match="train_demo_model.py"):
+        pre.load_demo_model()

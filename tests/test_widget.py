@@ -1,0 +1,240 @@
+"""ClusterExplorer: traits, the request/response protocol, selection, labels and exports.
+
+These run the real engine (a small seeded ResNet1d on synthetic ECGs); changes coming
+from the browser are reproduced by setting the same traits the front end sets.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from ecg_cluster_widget.data.standardize import Standardizer
+from ecg_cluster_widget.data.synthetic import make_synthetic
+from ecg_cluster_widget.errors import DataError, FileFormatError, ModelError
+from ecg_cluster_widget.explain import TLCExplainer
+from ecg_cluster_widget.model.checkpoint import ModelBundle
+from ecg_cluster_widget.model.resnet1d import ResNet1d
+from ecg_cluster_widget.views.labels import LABELS_SCHEMA
+from ecg_cluster_widget.views.widget import ClusterExplorer
+
+
+@pytest.fixture(scope="module")
+def setup():
+    torch.manual_seed(0)
+    ds = make_synthetic(24, seed=5)
+    net = ResNet1d(12, len(ds.class_names), filters=(12, 16, 20, 24), seq_lengths=(1000, 250, 125, 25))
+    bundle = ModelBundle(net, ds.class_names, ds.lead_names, ds.fs, ds.n_samples, Standardizer().fit(ds))
+    tlc = TLCExplainer(bundle, n_clusters=3, n_components=8, max_fit_points=5000, progress=False)
+    tlc.fit(ds)
+    return ds, bundle, tlc
+
+
+@pytest.fixture
+def widget(setup):
+    ds, _, tlc = setup
+    tlc.set_n_clusters(3)
+    w = ClusterExplorer(tlc, ds, k_range=(2, 6))
+    yield w
+    w.close()
+
+
+def _ids(w):
+    return np.frombuffer(w.seg_ids, dtype=np.int16)
+
+
+def test_initial_traits_are_binary_and_consistent(widget, setup):
+    ds, _, tlc = setup
+    w = widget
+    assert w.n_records == len(ds) and w.n_clusters == 3 and w.response_id == 1
+    sig = np.frombuffer(w.signal, dtype=np.float32).reshape(ds.n_leads, ds.n_samples)
+    np.testing.assert_array_equal(sig, ds.signals[0])
+    ent = np.frombuffer(w.entropy, dtype=np.float32)
+    assert ent.shape == (ds.n_samples,) and 0 <= ent.min() and ent.max() <= 1
+    ids = _ids(w)
+    assert set(ids.tolist()) <= set(w.record["cluster_ids"]) == set(tlc.cluster_ids_.tolist())
+    k, three, n_leads, width = w.proto_shape
+    assert (k, three, n_leads) == (3, 3, 12) and len(w.prototypes) == 4 * k * 3 * n_leads * width
+    assert w.example_shape[:3] == [3, 3, 12]
+    assert [c["id"] for c in w.clusters] == w.record["cluster_ids"]
+    assert abs(sum(c["share"] for c in w.clusters) - 1) < 1e-6
+    assert np.frombuffer(w.gradcam, dtype=np.float32).shape == (ds.n_samples,)
+    assert w.record["prediction"].keys() == set(ds.class_names)
+    assert w.class_names == list(ds.class_names)
+
+
+def test_k_change_from_browser_keeps_ids_stable(widget):
+    w = widget
+    ids3 = list(w.record["cluster_ids"])
+    w.request = {"id": 7, "k": 4, "index": 2, "gradcam_class": ""}
+    assert w.busy or w.response_id == 7  # answered in the worker, not on this thread
+    w.wait()
+    assert (w.response_id, w.n_clusters, w.index, w.busy) == (7, 4, 2, False)
+    ids4 = w.record["cluster_ids"]
+    assert len(ids4) == 4 and len(set(ids3) & set(ids4)) >= 2
+    assert set(_ids(w).tolist()) <= set(ids4)
+    assert len(w.clusters) == 4
+    w.request = {"id": 8, "k": 3, "index": 2, "gradcam_class": ""}
+    w.wait()
+    assert w.record["cluster_ids"] == ids3  # back to a cached K: identical ids
+
+
+def test_stale_requests_are_dropped(widget):
+    w = widget
+    published = []
+    w.observe(lambda c: published.append(c["new"]), "response_id")
+    gate = threading.Event()
+    w._pool.submit(gate.wait, 30)  # occupy the worker so both requests queue up
+    w.request = {"id": 20, "k": 5, "index": 1, "gradcam_class": ""}
+    w.request = {"id": 21, "k": 2, "index": 3, "gradcam_class": ""}
+    gate.set()
+    w.wait()
+    assert published == [21] and w.dropped_requests == 1
+    assert (w.n_clusters, w.index) == (2, 3)
+    # overtaken while computing: request 30 is running when 31 arrives
+    w.request = {"id": 30, "k": 6, "index": 4, "gradcam_class": ""}
+    w.request = {"id": 31, "k": 2, "index": 5, "gradcam_class": ""}
+    w.wait()
+    assert 30 not in published and published[-1] == 31 and w.index == 5
+    # a replayed (old) request is ignored
+    w.request = {"id": 21, "k": 4, "index": 0, "gradcam_class": ""}
+    w.wait()
+    assert w.response_id == 31 and w.index == 5
+
+
+def test_bad_request_reports_error_and_keeps_view(widget):
+    w = widget
+    before = (w.seg_ids, w.n_clusters)
+    w.request = {"id": 40, "k": 99, "index": 0}
+    with pytest.raises(DataError, match="outside the allowed range"):
+        w.wait()
+    assert w.response_id == 40 and "K=99" in w.error and not w.busy
+    assert (w.seg_ids, w.n_clusters) == before
+    w.request = {"id": 41, "k": 3, "index": 0, "gradcam_class": ""}
+    w.wait()
+    assert w.error == ""
+
+
+def test_python_side_navigation(widget, setup):
+    ds = setup[0]
+    w = widget
+    w.index = 6
+    w.wait()
+    assert w.record["index"] == 6 and w.record["record_id"] == ds.record_ids[6]
+    w.show(record_id=ds.record_ids[9])
+    assert w.index == 9
+    w.show(class_name="MI")
+    assert "MI" in w.record["true_classes"]
+    w.show(rank="uncertain")
+    first = w.index
+    es = setup[2].explain_all(ds)
+    assert first == int(np.argmax(es.mean_entropy)) and "most uncertain #1" in w.record["rank_info"]
+    w.show(rank="uncertain")
+    assert "#2" in w.record["rank_info"] and w.index != first
+    w.show(rank="atypical")
+    assert "least typical" in w.record["rank_info"]
+    w.show(gradcam_class="NORM")
+    assert w.gradcam_label == "NORM"
+    with pytest.raises(DataError, match="no record with id"):
+        w.show(record_id="nope")
+
+
+def test_selection_summary(widget):
+    w = widget
+    w.selection = {"start_s": 1.0, "end_s": 2.5}
+    assert w.selection == {"start_s": 1.0, "end_s": 2.5, "start": 100, "end": 250}
+    s = w.selection_summary
+    ex = w.explanation
+    ids = ex.cluster_ids[ex.labels[100:250]]
+    assert {c["cluster_id"] for c in s["clusters"]} == set(ids.tolist())
+    assert abs(sum(c["share"] for c in s["clusters"]) - 1) < 1e-9
+    assert s["mean_entropy"] == pytest.approx(float(ex.entropy[100:250].mean()), rel=1e-5)
+    cam = np.frombuffer(w.gradcam, dtype=np.float32)
+    assert s["gradcam_share"] == pytest.approx(float(cam[100:250].sum() / cam.sum()), rel=1e-5)
+    assert s["prediction"] == w.record["prediction"]
+    w.selection = {}
+    assert w.selection_summary == {}
+    with pytest.raises(DataError):
+        w.selection = {"from": 1}
+
+
+def test_labels_save_load_corrupt_and_autosave(widget, tmp_path):
+    w = widget
+    w.cluster_labels = {1: "QRS complex", "2": {"name": "T wave", "notes": "late"}}
+    assert w.cluster_labels == {"1": {"name": "QRS complex", "notes": ""},
+                                "2": {"name": "T wave", "notes": "late"}}
+    p = w.save_labels(tmp_path / "labels.json")
+    doc = json.loads(p.read_text())
+    assert doc["schema"] == LABELS_SCHEMA and doc["version"] == 1
+    assert [f.name for f in tmp_path.iterdir()] == ["labels.json"]  # no temp file left
+    w.cluster_labels = {}
+    assert w.load_labels(p)["2"]["notes"] == "late"
+    bad = tmp_path / "bad.json"
+    bad.write_text(p.read_text()[:40])
+    with pytest.raises(FileFormatError, match="not valid JSON"):
+        w.load_labels(bad)
+    bad.write_text(json.dumps({"schema": "other", "version": 1, "labels": {}}))
+    with pytest.raises(FileFormatError, match="not a cluster-labels file"):
+        w.load_labels(bad)
+    bad.write_text(json.dumps({"schema": LABELS_SCHEMA, "version": 1, "labels": {"x": "P"}}))
+    with pytest.raises(FileFormatError, match="malformed"):
+        w.load_labels(bad)
+    assert w.cluster_labels["1"]["name"] == "QRS complex"  # untouched by the failures
+    with pytest.raises(DataError):
+        w.cluster_labels = {"a": "b"}
+    auto = tmp_path / "auto" / "labels.json"
+    w.labels_path = str(auto)
+    w.cluster_labels = {**w.cluster_labels, "0": {"name": "P wave", "notes": ""}}
+    assert json.loads(auto.read_text())["labels"]["0"]["name"] == "P wave"
+
+
+def test_exports(widget, setup, tmp_path):
+    import pandas as pd
+    import wfdb
+
+    ds = setup[0]
+    w = widget
+    cid = w.record["cluster_ids"][0]
+    w.cluster_labels = {str(cid): {"name": "TP baseline", "notes": "flat"}}
+    segs = w.explanation.segments
+    csv = pd.read_csv(w.export_segments(tmp_path / "seg.csv"), keep_default_na=False)
+    assert len(csv) == len(segs) and csv["end"].iloc[-1] == ds.n_samples
+    assert set(csv.loc[csv.cluster_id == cid, "name"]) == {"TP baseline"}
+    js = json.loads(w.export_segments(tmp_path / "seg.json", indices=[0, 1]).read_text())
+    assert {r["record_index"] for r in js["segments"]} == {0, 1}
+    with pytest.raises(DataError, match=".csv or .json"):
+        w.export_segments(tmp_path / "seg.txt")
+    out = w.export_wfdb_annotations("rec0", tmp_path / "wfdb")
+    assert out.name == "rec0.tlc"
+    ann = wfdb.rdann(str(tmp_path / "wfdb" / "rec0"), "tlc")
+    assert ann.symbol.count("(") == len(segs) == ann.symbol.count(")")
+    onsets = [n for s, n in zip(ann.symbol, ann.aux_note) if s == "("]
+    assert f"C{cid} TP baseline" in onsets
+    assert ann.sample[0] == 0 and ann.sample[-1] == ds.n_samples - 1
+    with pytest.raises(DataError):
+        w.export_wfdb_annotations("a/b", tmp_path)
+
+
+def test_to_html_is_offline(widget, tmp_path):
+    html = widget.to_html(tmp_path / "w.html").read_text()
+    assert '"$b64"' in html and "ecw-host" in html
+    assert not re.search(r'(src|href)=["\']?https?:', html)
+    assert "unpkg.com" not in html and "jsdelivr" not in html
+
+
+def test_constructor_checks_and_fit(setup):
+    ds, bundle, _ = setup
+    with pytest.raises(DataError, match="dataset"):
+        ClusterExplorer(None, None)
+    with pytest.raises(ModelError):
+        ClusterExplorer(dataset=ds)
+    with pytest.raises(DataError, match="k_range"):
+        ClusterExplorer(dataset=ds.subset(slice(0, 6)), model=bundle, k_range=(5, 3))
+    w = ClusterExplorer(dataset=ds.subset(slice(0, 6)), model=bundle, n_clusters=2, progress=False)
+    assert w.tlc.is_fitted and w.n_clusters == 2 and w.n_records == 6
+    w.close()
