@@ -75,7 +75,8 @@ def load_data(spec: str, *, fs: float | None = None, n_records: int | None = Non
         _require_path(path)
         from .data.ludb import load_ludb
 
-        ds = load_ludb(path, progress=progress)
+        recs = None if n_records is None else list(range(1, int(n_records) + 1))
+        ds = load_ludb(path, records=recs, progress=progress)
     else:
         if not path.exists() and not path.with_suffix(".hea").exists():
             raise FileFormatError(
@@ -84,7 +85,7 @@ def load_data(spec: str, *, fs: float | None = None, n_records: int | None = Non
             )
         from .data.wfdb_io import load_wfdb
 
-        ds = load_wfdb(path)
+        ds = load_wfdb(path, progress=progress)
     if n_records is not None and len(ds) > n_records:
         ds = ds.subset(slice(0, n_records))
     return ds
@@ -385,7 +386,7 @@ def cmd_evaluate(args) -> int:
     train_ds, test_ds = split_dataset(ds, seed=args.seed, val_frac=0.3)
     tlc = TLCExplainer(bundle, n_clusters=args.k, random_state=args.seed, progress=not args.json)
     tlc.fit(train_ds)
-    result = evaluate(tlc, bundle, train_ds, test_ds)
+    result = evaluate(tlc, bundle, train_ds, test_ds, progress=not args.json)
     if args.report:
         from .views.report import make_report
 

@@ -28,7 +28,7 @@ try:
 except ImportError:  # run as a script
     import common as C  # type: ignore[no-redef]
 
-NOISE_MV = (0.0, 0.02, 0.05, 0.1, 0.2, 0.5)
+NOISE_MV = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
 
 
 def per_wave(values: np.ndarray, masks: np.ndarray) -> dict[str, float]:
@@ -91,13 +91,17 @@ def run_seed(cfg: C.RunConfig, train, val, test, ludb, seed: int) -> dict:
     cam_t = np.asarray(cam.attribute(test, np.argmax(prob_t, axis=1)), dtype=float)
 
     rng = np.random.default_rng(seed)
+    clean_labels = np.asarray(ex_t.labels)
     noise = []
     for sigma in NOISE_MV:
         noisy = replace(test, signals=(test.signals + rng.normal(0, sigma, test.signals.shape))
                         .astype(np.float32))
-        e = float(np.mean(tlc.explain_all(noisy).entropy))
+        ex_n = tlc.explain_all(noisy)
+        e = float(np.mean(ex_n.entropy))
+        flips = float((np.asarray(ex_n.labels) != clean_labels).mean())
         dp = float(np.abs(bundle.predict_proba(noisy) - prob_t).mean())
-        noise.append({"sigma_mv": sigma, "mean_entropy": e, "cnn_mean_abs_change": dp})
+        noise.append({"sigma_mv": sigma, "mean_entropy": e, "label_change": flips,
+                      "cnn_mean_abs_change": dp})
         C.log(f"seed {seed} noise {sigma} mV: mean entropy {e:.3f}, CNN change {dp:.3f}")
     ents = [n["mean_entropy"] for n in noise]
     return {
@@ -112,6 +116,7 @@ def run_seed(cfg: C.RunConfig, train, val, test, ludb, seed: int) -> dict:
         "noise": noise,
         "noise_spearman": float(spearmanr(NOISE_MV, ents).statistic),
         "noise_monotonic": bool(np.all(np.diff(ents) > 0)),
+        "noise_peak_sigma": float(NOISE_MV[int(np.argmax(ents))]),
     }
 
 
@@ -134,8 +139,10 @@ def tables(runs: list[dict], names: Sequence[str]) -> dict[str, str]:
             "", ms(lambda r: r["ptbxl_entropy_per_class"]["kruskal_p_only"], 4),
             ms(lambda r: r["ptbxl_gradcam_per_class"]["kruskal_p_only"], 4)]])
     noise = C.markdown_table(
-        ["noise sigma (mV)", "mean entropy", "mean |change| of CNN output"],
+        ["noise sigma (mV)", "mean entropy", "time steps changing cluster",
+         "mean |change| of CNN output"],
         [[s, ms(lambda r, i=i: r["noise"][i]["mean_entropy"]),
+          ms(lambda r, i=i: r["noise"][i]["label_change"]),
           ms(lambda r, i=i: r["noise"][i]["cnn_mean_abs_change"])] for i, s in enumerate(NOISE_MV)])
     corr = C.markdown_table(
         ["data", "Spearman rho(entropy, Grad-CAM), mean over records", "share of records rho > 0"],

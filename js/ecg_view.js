@@ -166,11 +166,15 @@ export function drawAxis(ctx, p, L, theme) {
     const x = Math.round(timeToX(p, k * step)) + 0.5;
     ctx.moveTo(x, p.y);
     ctx.lineTo(x, p.y + 4);
-    const t = k * step;
-    ctx.fillText(`${Number(t.toFixed(3))} s`, x + 2, p.y + 5);
+    const label = `${Number((k * step).toFixed(3))} s`;
+    // Right-most label is right-aligned so it is not clipped at the canvas edge.
+    const w = ctx.measureText(label).width;
+    ctx.fillText(label, x + 2 + w > p.x + p.w ? x - w - 2 : x + 2, p.y + 5);
   }
   ctx.stroke();
   ctx.fillStyle = theme.muted;
-  const zoom = L.zoom > 1.01 ? ` (x${L.zoom.toFixed(1)} zoom)` : "";
-  ctx.fillText(`25 mm/s${zoom} · 10 mm/mV`, p.x - 62, p.y + 5);
+  const zoom = L.zoom > 1.01 ? ` ×${L.zoom.toFixed(1)}` : "";
+  ctx.font = "9px sans-serif";
+  ctx.fillText(`25 mm/s${zoom}`, p.x - 62, p.y + 2);
+  ctx.fillText("10 mm/mV", p.x - 62, p.y + 12);
 }

@@ -15,7 +15,8 @@ import { actionFor, buildHelp } from "./keys.js";
 import { colorFor, nameFor } from "./palette.js";
 import { timeToX } from "./layout.js";
 
-const perf = (globalThis.__ecwPerf = globalThis.__ecwPerf || { base: [], overlay: [], summary: [] });
+// Draw timings, read by benchmarks/bench_widget.py (kept short: bounded arrays).
+const perf = (globalThis.__ecwPerf = globalThis.__ecwPerf || { base: [], overlay: [], summary: [], render: [] });
 
 function h(doc, tag, cls, text) {
   const e = doc.createElement(tag);
@@ -48,6 +49,7 @@ function snapshot(model) {
 }
 
 function render({ model, el }) {
+  const tRender = performance.now();
   const doc = el.ownerDocument || document;
   const root = h(doc, "div", "ecw-root");
   root.tabIndex = 0;
@@ -559,6 +561,7 @@ function render({ model, el }) {
 
   redrawAll();
   root.dataset.ready = "1";
+  perf.render.push(performance.now() - tRender);
 
   return () => {
     for (const [ev, fn] of [["change:response_id", onResponse], ["change:busy", onBusy],

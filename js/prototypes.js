@@ -113,7 +113,8 @@ export function buildClusterPanel(doc, d) {
     head.className = "ecw-card-head";
     const title = doc.createElement("span");
     title.className = "ecw-card-title";
-    title.textContent = `C${c.id} · ${nameFor(c.id, d.labels)}`;
+    const named = nameFor(c.id, d.labels);
+    title.textContent = named === `C${c.id}` ? named : `C${c.id} · ${named}`;
     const stats = doc.createElement("span");
     stats.className = "ecw-card-stats";
     stats.textContent = `${(100 * c.share).toFixed(1)}% of time · H̄ ${c.mean_entropy.toFixed(2)}`;

@@ -105,9 +105,10 @@ w
    assignment: 0 means the network's activations sit squarely in one cluster, 1 means
    they are evenly split between all K. Transitions between waves are usually uncertain;
    a whole uncertain beat is worth a look. `u` jumps to the most uncertain ECG.
-4. **Open a prototype.** Click a cluster in the legend: its prototype (median and
-   interquartile band of the snippets it covers) and its nearest real examples appear.
-   `n` / `p` step through its occurrences in the ECG shown.
+4. **Open a prototype.** Each card in the side panel shows a cluster's prototype (median
+   and interquartile band of the snippets it covers) and its nearest real examples.
+   Click a card to highlight that cluster in the bands, then `n` / `p` step through its
+   occurrences; click an example to open that ECG.
 """),
     code("""
 # Brushing from Python does the same as dragging in the browser: select the first QRS.
@@ -471,7 +472,7 @@ w
     md("""
 ## Name the clusters
 
-In the explorer, click a cluster in the legend and type a name (or pick one from the
+In the explorer, type a name in a cluster card of the side panel (or pick one from the
 vocabulary: P wave, QRS complex, T wave, ...). Here we do it from Python, proposing each
 cluster's majority wave from the synthetic annotations as its name.
 """),

@@ -9,7 +9,7 @@ import pytest
 
 from ecg_cluster_widget.data.dataset import ECGDataset
 from ecg_cluster_widget.data.synthetic import make_synthetic
-from ecg_cluster_widget.errors import DataError
+from ecg_cluster_widget.errors import DataError, ECGClusterError
 from ecg_cluster_widget.explain.evaluate import evaluate, format_evaluation
 from ecg_cluster_widget.explain.explainer import TLCExplainer
 from ecg_cluster_widget.explain.faithfulness import faithfulness, faithfulness_from_explainer
@@ -30,9 +30,17 @@ def setup():
 
 
 @pytest.fixture(scope="module")
-def result(setup):
+def fitted(setup):
+    """evaluate() with an explainer passed in, so later tests can reuse its fit."""
     bundle, tr, te = setup
-    return evaluate(bundle, tr, te, n_clusters=4, n_estimators=30, **TLC_KW)
+    tlc = TLCExplainer(bundle, n_clusters=4, random_state=0, **TLC_KW)
+    d = evaluate(bundle, tr, te, tlc=tlc, n_estimators=30)
+    return d, tlc
+
+
+@pytest.fixture(scope="module")
+def result(fitted):
+    return fitted[0]
 
 
 def test_structure_and_json(result, setup):
@@ -53,15 +61,16 @@ def test_structure_and_json(result, setup):
     assert "fidelity" in text and "raw k-means" in text and "QRS" in text
 
 
-def test_contract_form_reuses_explainer_and_matches_parts(result, setup):
+def test_contract_form_reuses_explainer_and_matches_parts(fitted, setup):
+    result, tlc = fitted
     bundle, tr, te = setup
-    tlc = TLCExplainer(bundle, n_clusters=4, random_state=0, **TLC_KW).fit(tr)
+    assert tlc.is_fitted  # evaluate() fitted the explainer it was given
     # no wave masks -> the delineator provides them
     te_nomask = ECGDataset(te.signals, fs=te.fs, lead_names=te.lead_names, labels=te.labels,
                            class_names=te.class_names)
     d = evaluate(tlc, bundle, tr, te_nomask, baselines=False, progress=False, n_estimators=30)
     assert "baselines" not in d and "delineate" in d["landmarks_source"]
-    # same seed -> same explainer -> same faithfulness as the first run
+    # same explainer and seed -> same faithfulness as the first run
     assert d["faithfulness"] == result["faithfulness"]
     # wiring: the dict equals what the parts give directly
     prop_tr, prop_te = tlc.explain_all(tr).proportions, tlc.explain_all(te).proportions
@@ -77,12 +86,14 @@ def test_contract_form_reuses_explainer_and_matches_parts(result, setup):
     assert via2["fidelity"] == via["fidelity"]
 
 
-def test_untrained_baseline_differs_from_trained(setup):
+def test_untrained_baseline_differs_from_trained(fitted, setup):
     bundle, tr, te = setup
+    before = [p.detach().clone() for p in bundle.model.parameters()]
     lab = untrained_model_labels(bundle, tr, te, n_clusters=4, random_state=0, **TLC_KW)
     assert lab.shape == (len(te), te.n_samples)
-    assert bundle.model.training is False  # the original network is untouched
-    trained = TLCExplainer(bundle, n_clusters=4, **TLC_KW).fit(tr).explain_all(te).labels
+    # the original network is untouched
+    assert all(np.array_equal(a, b.detach()) for a, b in zip(before, bundle.model.parameters()))
+    trained = fitted[1].explain_all(te).labels
     assert (lab != trained).any()
 
 
@@ -92,3 +103,17 @@ def test_bad_input(setup):
         evaluate(bundle, tr, np.zeros((2, 3, 400)), progress=False)
     with pytest.raises(DataError, match="ModelBundle"):
         evaluate(bundle.model, tr, tr, progress=False)
+
+
+def test_gradcam_on_trained_bundle_and_dataset(setup):
+    from ecg_cluster_widget.explain.gradcam import GradCAM, gradcam_per_class
+
+    bundle, _, te = setup
+    cam = GradCAM(bundle).attribute(te)  # dataset -> bundle.prepare
+    assert cam.shape == (len(te), te.n_samples) and np.isfinite(cam).all()
+    np.testing.assert_allclose(cam, GradCAM(bundle).attribute(bundle.prepare(te)), atol=1e-6)
+    per = gradcam_per_class(bundle, te)
+    assert per.shape == (len(te), bundle.n_classes, te.n_samples)
+    wrong = ECGDataset(te.signals, fs=250, lead_names=te.lead_names)
+    with pytest.raises(ECGClusterError, match="fs|Hz|sampling"):
+        GradCAM(bundle).attribute(wrong)

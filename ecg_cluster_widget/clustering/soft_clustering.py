@@ -21,8 +21,8 @@ For both methods ``temperature`` divides the log-posteriors in
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.cluster import kmeans_plusplus
+from threadpoolctl import threadpool_limits
 
 from ..errors import DataError, NotFittedError
 
@@ -31,6 +31,21 @@ __all__ = ["SoftClusterer"]
 _METHODS = ("gmm", "soft_kmeans")
 _KMEANSPP_MAX_POINTS = 20_000
 _LLOYD_ITERS = 20
+#: Above twice this many points, the fit first converges on a seeded subsample of this
+#: size and then refines on all points (a warm start: few full-data iterations).
+_WARM_POINTS = 25_000
+
+
+def _single_thread_blas():
+    # Our matrix products are thin (n x D by D x K); multi-threaded BLAS gains nothing
+    # there and, on a shared machine, thread contention made one EM step 50x slower.
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def logsumexp(a: np.ndarray, axis: int = 1) -> np.ndarray:
+    """Stable ``log(sum(exp(a)))`` along ``axis`` (faster than scipy's for our shapes)."""
+    m = a.max(axis=axis, keepdims=True)
+    return (np.log(np.exp(a - m).sum(axis=axis, keepdims=True)) + m).squeeze(axis)
 
 
 def _sq_dist(x: np.ndarray, x_sq: np.ndarray, centroids: np.ndarray) -> np.ndarray:
@@ -152,8 +167,21 @@ class SoftClusterer:
         """
         X = self._check_X(X, fitting=True)
         k = self._check_params(X.shape[0])
-        x_sq = (X**2).sum(axis=1)
-        centroids, labels, it_km, conv_km = self._kmeans(X, x_sq, k)
+        with _single_thread_blas():
+            init = None
+            if X.shape[0] > 2 * _WARM_POINTS:
+                rng = np.random.default_rng(self.random_state)
+                sub = X[np.sort(rng.choice(X.shape[0], _WARM_POINTS, replace=False))]
+                self._fit_points(sub, (sub**2).sum(axis=1), k, None)
+                init = self.centroids_
+            self._fit_points(X, (X**2).sum(axis=1), k, init)
+        self._order_by_weight()
+        return self
+
+    def _fit_points(self, X: np.ndarray, x_sq: np.ndarray, k: int, init: np.ndarray | None) -> None:
+        # Total variance from sums we already have (np.var would make another pass).
+        total_var = max(float(x_sq.mean() - (X.mean(axis=0) ** 2).sum()), 0.0)
+        centroids, labels, it_km, conv_km = self._kmeans(X, x_sq, k, init, total_var)
         if self.method == "soft_kmeans":
             d = _sq_dist(X, x_sq, centroids)
             within = d[np.arange(X.shape[0]), labels]
@@ -164,18 +192,24 @@ class SoftClusterer:
             self.n_iter_, self.converged_ = it_km, conv_km
             self.centroids_ = centroids
         else:
-            self._em(X, x_sq, centroids, labels)
-        self._order_by_weight()
-        return self
+            warm = (self.variances_, self.weights_) if init is not None else None
+            self._em(X, x_sq, centroids, labels, total_var, warm)
 
-    def _kmeans(self, X: np.ndarray, x_sq: np.ndarray, k: int):
-        """k-means++ seeding on a seeded subsample, then Lloyd iterations on all points."""
+    def _kmeans(
+        self, X: np.ndarray, x_sq: np.ndarray, k: int, init: np.ndarray | None, total_var: float
+    ):
+        """k-means++ seeding (or ``init``), then Lloyd iterations on all points."""
         rng = np.random.default_rng(self.random_state)
         n = X.shape[0]
-        sub = X if n <= _KMEANSPP_MAX_POINTS else X[np.sort(rng.choice(n, _KMEANSPP_MAX_POINTS, replace=False))]
-        centroids, _ = kmeans_plusplus(sub, k, random_state=int(self.random_state) % (2**32))
+        if init is None:
+            sub = X if n <= _KMEANSPP_MAX_POINTS else X[np.sort(rng.choice(n, _KMEANSPP_MAX_POINTS, replace=False))]
+            centroids, _ = kmeans_plusplus(sub, k, random_state=int(self.random_state) % (2**32))
+        else:
+            centroids = np.array(init, dtype=np.float64)
         n_iter = _LLOYD_ITERS if self.method == "gmm" else int(self.max_iter)
-        scale = float(np.sqrt(X.var(axis=0).sum())) or 1.0
+        if init is not None and self.method == "gmm":
+            n_iter = 0  # EM refines the warm start directly
+        scale = float(np.sqrt(total_var)) or 1.0
         converged = False
         n_done = 0
         for it in range(1, n_iter + 1):
@@ -219,17 +253,22 @@ class SoftClusterer:
             - d / (2.0 * self.variances_[None, :])
         )
 
-    def _em(self, X: np.ndarray, x_sq: np.ndarray, centroids: np.ndarray, labels: np.ndarray) -> None:
+    def _em(
+        self, X: np.ndarray, x_sq: np.ndarray, centroids: np.ndarray, labels: np.ndarray,
+        total_var: float, warm: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
         n, dim = X.shape
         k = centroids.shape[0]
         # Variance floor relative to the data scale keeps a collapsing cluster finite.
-        floor = 1e-6 * float(X.var(axis=0).mean() or 1.0)
+        floor = 1e-6 * (total_var / dim or 1.0)
         d = _sq_dist(X, x_sq, centroids)
         counts = np.maximum(np.bincount(labels, minlength=k), 1)
         within = np.bincount(labels, weights=d[np.arange(n), labels], minlength=k)
         self.centroids_ = centroids
         self.variances_ = np.maximum(within / (counts * dim), floor)
         self.weights_ = counts / counts.sum()
+        if warm is not None:
+            self.variances_, self.weights_ = np.maximum(warm[0], floor), warm[1]
         prev = -np.inf
         self.converged_ = False
         self.n_iter_ = 0
@@ -240,9 +279,11 @@ class SoftClusterer:
             ll = float(log_norm.mean())
             nk = resp.sum(axis=0) + 10 * np.finfo(np.float64).eps
             centroids = (resp.T @ X) / nk[:, None]
-            d = _sq_dist(X, x_sq, centroids)
+            # sum_i r_ik ||x_i - u_k||^2 = sum_i r_ik ||x_i||^2 - N_k ||u_k||^2 when u_k is
+            # the r-weighted mean: saves a second distance pass per iteration.
+            spread = (resp.T @ x_sq) / nk - (centroids**2).sum(axis=1)
             self.centroids_ = centroids
-            self.variances_ = np.maximum((resp * d).sum(axis=0) / (nk * dim), floor)
+            self.variances_ = np.maximum(spread / dim, floor)
             self.weights_ = nk / nk.sum()
             self.n_iter_ = it
             if abs(ll - prev) < self.tol:
@@ -312,10 +353,11 @@ class SoftClusterer:
         self._check_fitted()
         X = self._check_X(X)
         x_sq = (X**2).sum(axis=1)
-        if self.method == "soft_kmeans":
-            logits = -_sq_dist(X, x_sq, self.centroids_) / (2.0 * self.variances_[None, :])
-        else:
-            logits = self._log_joint(X, x_sq)
+        with _single_thread_blas():
+            if self.method == "soft_kmeans":
+                logits = -_sq_dist(X, x_sq, self.centroids_) / (2.0 * self.variances_[None, :])
+            else:
+                logits = self._log_joint(X, x_sq)
         logits = logits / float(self.temperature)
         return logits - logsumexp(logits, axis=1)[:, None]
 

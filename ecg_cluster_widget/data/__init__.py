@@ -2,8 +2,19 @@
 
 from .dataset import STANDARD_LEADS, WAVE_NAMES, ECGDataset, canonical_lead_name
 from .io_utils import atomic_write_bytes, atomic_write_json, atomic_write_text
+from .ludb import LUDB_LEAD_EXT, annotation_to_mask, load_ludb
+from .preprocess import (
+    bandpass,
+    crop_or_pad,
+    interpolate_nan,
+    remove_baseline,
+    resample,
+    select_leads,
+)
+from .ptbxl import PTBXL_CLASSES, load_ptbxl, load_ptbxl_unlabeled, read_ptbxl_database
 from .standardize import Standardizer
 from .synthetic import SYNTHETIC_CLASSES, make_synthetic
+from .wfdb_io import from_numpy, load_wfdb, read_record
 
 __all__ = [
     "ECGDataset",
@@ -16,4 +27,20 @@ __all__ = [
     "atomic_write_text",
     "SYNTHETIC_CLASSES",
     "make_synthetic",
+    "PTBXL_CLASSES",
+    "load_ptbxl",
+    "load_ptbxl_unlabeled",
+    "read_ptbxl_database",
+    "LUDB_LEAD_EXT",
+    "annotation_to_mask",
+    "load_ludb",
+    "from_numpy",
+    "load_wfdb",
+    "read_record",
+    "resample",
+    "bandpass",
+    "remove_baseline",
+    "crop_or_pad",
+    "select_leads",
+    "interpolate_nan",
 ]

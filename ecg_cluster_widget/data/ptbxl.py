@@ -122,6 +122,7 @@ def load_ptbxl(
             )
     else:
         col, factor = "filename_hr", 5 if fs == 100 else 1
+    _check_files(root, db[col].tolist(), fs == 100 and not resample_from_500)
     x = _read_signals(root, db[col].tolist(), 500 if factor == 5 else fs, factor, progress)
     labels = np.array([[c in s for c in PTBXL_CLASSES] for s in db.superclasses],
                       dtype=np.float32)
@@ -186,6 +187,20 @@ def _select(db: pd.DataFrame, folds, max_records, what: str) -> pd.DataFrame:
     if db.empty:
         raise DataError(f"{what} lists no records.")
     return db
+
+
+def _check_files(root: Path, files: list[str], official_100: bool) -> None:
+    """Fail before a long read if any record's header is missing."""
+    missing = [f for f in files if not (root / f"{f}.hea").is_file()]
+    if not missing:
+        return
+    hint = (" Official 100 Hz files exist only for part of the data; use "
+            "resample_from_500=True to decimate records500 uniformly instead."
+            if official_100 else "")
+    raise FileFormatError(
+        f"{len(missing)} of {len(files)} record files are missing under {root}, e.g. "
+        f"{', '.join(missing[:3])}.{hint}"
+    )
 
 
 def _read_signals(root: Path, files: list[str], fs_file: int, factor: int, progress: bool):

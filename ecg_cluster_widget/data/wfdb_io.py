@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 
 from ..errors import DataError, FileFormatError
 from .dataset import STANDARD_LEADS, ECGDataset, canonical_lead_name
+from .preprocess import select_leads
 
 _SUFFIXES = (".hea", ".dat", ".mat")
 
@@ -153,8 +154,6 @@ def load_wfdb(
         meta={"source": str(p), "units": "mV", "comments": comments, "per_record": ("comments",)},
     )
     if leads is not None:
-        from .preprocess import select_leads  # avoids an import cycle
-
         ds = select_leads(ds, leads)
     return ds
 

@@ -26,7 +26,12 @@ import numpy as np
 from ..data.dataset import ECGDataset
 from ..errors import DataError, NotFittedError
 from .faithfulness import faithfulness, faithfulness_regression
-from .landmarks import delineate, landmark_alignment, raw_window_kmeans_labels, untrained_model_labels
+from .landmarks import (
+    delineate,
+    landmark_alignment,
+    raw_window_kmeans_labels,
+    untrained_model_labels,
+)
 
 __all__ = ["evaluate", "format_evaluation"]
 

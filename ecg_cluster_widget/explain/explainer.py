@@ -12,12 +12,14 @@ Design choices documented here:
   round-off). Hard labels are the argmax of the upsampled ``gamma``.
 * Cluster *positions* (columns of ``gamma``) are always sorted by stable id. The
   first fit numbers clusters 0..K-1 by decreasing size; later fits (another K or a
-  refit) inherit the id of the matched old cluster (Hungarian matching of
-  centroids) and new clusters get ``max id ever used + 1``. Fits are cached per K,
-  so K=6 -> 8 -> 6 returns exactly the first K=6 clustering and ids.
-* A refit maps the old clusters into the new feature space (the old pipeline's
-  ``gamma`` on the new activations weights the new features) before matching, so
-  ids survive even though the PCA basis changes.
+  refit) inherit the id of the matched old cluster and new clusters get
+  ``max id ever used + 1``. Fits are cached per K, so K=6 -> 8 -> 6 returns exactly
+  the first K=6 clustering and ids.
+* Matching is Hungarian on the *shared soft assignments* of the same time steps
+  (``match_by_overlap``), not on centroid distances: a refit changes the PCA basis,
+  so centroids of two fits are not comparable, while "which time steps does this
+  cluster label" is. On tests this picks the overlap-optimal relabelling, where
+  centroid matching (``match_clusters``) lost up to 15 % agreement.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..activations import ActivationExtractor, FeatureAligner, resample_time
-from ..clustering import SoftClusterer, match_clusters
+from ..clustering import SoftClusterer, match_by_overlap
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ModelError, NotFittedError
 from .explanation import ClusterInfo, ECGExplanation, ExplanationSet
@@ -45,6 +47,7 @@ __all__ = ["TLCExplainer"]
 _CACHE_SIZE = 3
 _CHUNK_RECORDS = 256
 _REFIT_MATCH_RECORDS = 256
+_MATCH_POINTS = 50_000
 
 
 class _NotFitted(NotFittedError, AttributeError):
@@ -233,6 +236,11 @@ class TLCExplainer:
 
     def _features(self, ds: ECGDataset, store: bool = True) -> np.ndarray:
         """Aligned features (N, T_grid, D) of ``ds``; cached by content fingerprint."""
+        if not isinstance(ds, ECGDataset):
+            raise DataError(
+                f"expected an ECGDataset, got {type(ds).__name__}; wrap arrays with "
+                "ecg_cluster_widget.data.from_numpy(signals, fs)."
+            )
         with self._lock:
             self._check_fitted()
             key = fingerprint(ds)
@@ -278,13 +286,16 @@ class TLCExplainer:
         return SoftClusterer(n_clusters=k, method=self.method, random_state=self.random_state)
 
     def _assign_ids(
-        self, clusterer: SoftClusterer, ref_centroids: np.ndarray | None, ref_ids: np.ndarray | None
+        self, clusterer: SoftClusterer, match: np.ndarray | None, ref_ids: np.ndarray | None
     ) -> _KFit:
-        """Give ``clusterer``'s clusters stable ids and sort its positions by id."""
+        """Give ``clusterer``'s clusters stable ids and sort its positions by id.
+
+        ``match[j]`` is the reference cluster (row of ``ref_ids``) that new cluster
+        ``j`` inherits its id from, or -1 for a fresh id.
+        """
         k = clusterer.centroids_.shape[0]
         ids = np.full(k, -1, dtype=np.int64)
-        if ref_centroids is not None and ref_ids is not None:
-            match = match_clusters(ref_centroids, clusterer.centroids_)
+        if match is not None and ref_ids is not None:
             ids[match >= 0] = np.asarray(ref_ids)[match[match >= 0]]
         # Unmatched clusters (in decreasing-weight order) get never-used ids.
         for pos in np.flatnonzero(ids < 0):
@@ -294,8 +305,13 @@ class TLCExplainer:
         order = np.argsort(ids, kind="stable")
         return _KFit(clusterer.reordered(order), ids[order])
 
-    def _refit_reference(self, blocks: list[np.ndarray], feats: np.ndarray):
-        """Old clusters expressed in the new feature space, or None if incomparable."""
+    def _refit_match(self, blocks: list[np.ndarray], feats: np.ndarray, clusterer: SoftClusterer):
+        """Match a refit's clusters to the previous fit's via shared time steps.
+
+        The previous pipeline (aligner + clusterer) and the new one both assign the
+        same records' time steps; clusters that label the same steps share an id.
+        Returns (None, None) on the first fit or when the layers changed.
+        """
         if not self._fits:
             return None, None
         old = self._fits[self._fitted_k]
@@ -306,13 +322,9 @@ class TLCExplainer:
             old_feats = self.aligner_.transform([b[pick] for b in blocks])
         except DataError:
             return None, None  # different layers/model: nothing to match against
-        gamma = old.clusterer.predict_proba(old_feats.reshape(-1, old_feats.shape[-1]))
-        new = feats[pick].reshape(-1, feats.shape[-1]).astype(np.float64)
-        mass = gamma.sum(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ref = (gamma.T @ new) / mass[:, None]
-        ref[mass < 1e-9] = np.nan  # clusters absent from the new data cannot be matched
-        return ref, old.ids
+        old_gamma = old.clusterer.predict_proba(old_feats.reshape(-1, old_feats.shape[-1]))
+        new_gamma = clusterer.predict_proba(feats[pick].reshape(-1, feats.shape[-1]))
+        return match_by_overlap(old_gamma, new_gamma), old.ids
 
     def fit(self, ds: ECGDataset) -> TLCExplainer:
         """Extract activations of ``ds``, align them and fit the soft clustering.
@@ -357,7 +369,7 @@ class TLCExplainer:
             points = np.ascontiguousarray(feats.reshape(-1, dim)[pick])
             clusterer = self._new_clusterer(k).fit(points)
             t3 = time.perf_counter()
-            ref, ref_ids = self._refit_reference(blocks, feats)
+            match, ref_ids = self._refit_match(blocks, feats, clusterer)
             # Only now replace state: a failure above leaves the previous fit intact.
             self.extractor_ = extractor
             self.layers_ = list(extractor.layers)
@@ -374,7 +386,9 @@ class TLCExplainer:
                 self.lead_names_ = tuple(ds.lead_names)
             self.n_leads_ = len(self.lead_names_)
             self._fit_points = points
-            self._fits = {k: self._assign_ids(clusterer, ref, ref_ids)}
+            sub = np.random.default_rng(self.random_state + 1).permutation(m)[:_MATCH_POINTS]
+            self._match_points = points[np.sort(sub)]
+            self._fits = {k: self._assign_ids(clusterer, match, ref_ids)}
             self._fitted_k = k
             self.n_clusters = k
             self._cache.clear()
@@ -404,7 +418,9 @@ class TLCExplainer:
             if k not in self._fits:
                 cur = self._fits[self._fitted_k]
                 clusterer = self._new_clusterer(k).fit(self._fit_points)
-                self._fits[k] = self._assign_ids(clusterer, cur.clusterer.centroids_, cur.ids)
+                pts = self._match_points
+                match = match_by_overlap(cur.clusterer.predict_proba(pts), clusterer.predict_proba(pts))
+                self._fits[k] = self._assign_ids(clusterer, match, cur.ids)
             self.n_clusters = k
             self._fitted_k = k
         return self

@@ -419,17 +419,20 @@ def untrained_model_labels(
 
     from .explainer import TLCExplainer
 
-    net = model.model if hasattr(model, "model") and hasattr(model, "prepare") else model
+    is_bundle = hasattr(model, "model") and hasattr(model, "prepare")
+    net = model.model if is_bundle else model
     config = getattr(net, "config", None)
     if not isinstance(config, dict):
         raise ModelError(
             f"{type(net).__name__} has no .config dict, so it cannot be re-initialised; "
             "build the untrained copy yourself and pass it to TLCExplainer."
         )
-    torch.manual_seed(int(random_state))
-    fresh = type(net)(**config)
-    fresh.eval()
-    if fresh is not net and hasattr(model, "model") and hasattr(model, "prepare"):
+    # Seed a private generator state so the caller's global torch RNG is left as it was.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(random_state))
+        fresh = type(net)(**config).eval()
+    if is_bundle:
+        # Shallow copy: same standardiser / leads / fs, but the original keeps its network.
         target = copy.copy(model)
         target.model = fresh
     else:

@@ -251,9 +251,9 @@ def prototypes_figure(
         x = offsets[k] + np.arange(med.shape[2]) / float(fs)
         bits = [f"cluster {int(cid)}"]
         if shares is not None:
-            bits.append(f"{100 * float(shares[k]):.0f}% of time")
+            bits.append(f"{100 * float(shares[k]):.0f}%")
         if mean_entropy is not None:
-            bits.append(f"H={float(mean_entropy[k]):.2f}")
+            bits.append(f"H {float(mean_entropy[k]):.2f}")
         fig = figure(width=size, height=size, y_range=y_range, title=", ".join(bits),
                      tools="pan,wheel_zoom,reset,save", toolbar_location=None)
         color = cluster_color(cid)
@@ -401,6 +401,74 @@ def metrics_table(metrics: Mapping, title: str = "Faithfulness", width: int = 60
     )
     return Div(text=f"<h3>{html.escape(title)}</h3><table class='ecw-metrics'>{body}</table>",
                width=width)
+
+
+_FAITH_ROWS = (
+    ("accuracy (mean per label)", "rf_accuracy", "cnn_accuracy"),
+    ("exact match", "rf_subset_accuracy", "cnn_subset_accuracy"),
+    ("macro F1", "rf_f1", "cnn_f1"),
+    ("macro AUROC", "rf_auroc", "cnn_auroc"),
+)
+_ALIGN_ROWS = ("nmi", "homogeneity", "completeness", "ari", "purity")
+_BASELINES = (("trained_network", "trained"), ("raw_window_kmeans", "raw k-means"),
+              ("untrained_network", "untrained"))
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    cell = "style='padding:2px 12px;text-align:right;font-family:monospace'"
+    head = "".join(f"<th style='padding:2px 12px'>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr><td style='padding:2px 12px 2px 0'>" + html.escape(r[0]) + "</td>"
+        + "".join(f"<td {cell}>{v}</td>" for v in r[1:]) + "</tr>" for r in rows
+    )
+    return f"<table class='ecw-metrics'><tr>{head}</tr>{body}</table>"
+
+
+def faithfulness_table(evaluation: Mapping, width: int = 600) -> Div:
+    """Compact tables of an evaluation: RF vs. CNN, and cluster/wave alignment vs. baselines.
+
+    Parameters
+    ----------
+    evaluation : mapping
+        The result of ``explain.evaluate.evaluate`` (keys ``faithfulness``, ``landmarks``,
+        ``baselines``) or of ``explain.faithfulness.faithfulness`` alone. Anything else
+        falls back to :func:`metrics_table`.
+
+    Examples
+    --------
+    >>> div = faithfulness_table({"fidelity": 0.95, "rf_accuracy": 0.88, "cnn_accuracy": 0.884})
+    >>> "0.950" in div.text and "RF" in div.text
+    True
+    """
+    faith = evaluation.get("faithfulness", evaluation if "fidelity" in evaluation else None)
+    if not isinstance(faith, Mapping):
+        return metrics_table(evaluation, title="Evaluation", width=width)
+    parts = ["<h3>Faithfulness: random forest on cluster proportions</h3>"]
+    fid = [("fidelity (agreement with the CNN)", _fmt(faith["fidelity"]))] if "fidelity" in faith else []
+    if "fidelity_exact" in faith:
+        fid.append(("fidelity, all labels of a record", _fmt(faith["fidelity_exact"])))
+    rows = [(name, _fmt(faith[a]) if faith.get(a) is not None else "n/a",
+             _fmt(faith[b]) if faith.get(b) is not None else "n/a")
+            for name, a, b in _FAITH_ROWS if a in faith or b in faith]
+    parts.append(_table(["", "value"], fid))
+    if rows:
+        parts.append(_table(["on the true labels", "RF", "CNN"], rows))
+    if faith.get("auroc_note"):
+        parts.append(f"<p><i>{html.escape(str(faith['auroc_note']))}</i></p>")
+    align = evaluation.get("landmarks")
+    if isinstance(align, Mapping):
+        base = evaluation.get("baselines") if isinstance(evaluation.get("baselines"), Mapping) else {}
+        cols = [("landmarks", "trained")] if not base else [
+            (k, label) for k, label in _BASELINES if isinstance(base.get(k), Mapping)]
+        src = {"landmarks": align, **base}
+        rows = [(m, *[_fmt(src[k].get(m)) if src[k].get(m) is not None else "n/a" for k, _ in cols])
+                for m in _ALIGN_ROWS if any(m in src[k] for k, _ in cols)]
+        source = evaluation.get("landmarks_source")
+        parts.append("<h3>Alignment of clusters with P / QRS / T / TP</h3>")
+        if source:
+            parts.append(f"<p>wave labels: {html.escape(str(source))}</p>")
+        parts.append(_table(["", *[label for _, label in cols]], rows))
+    return Div(text="".join(parts), width=width)
 
 
 def contingency_figure(

@@ -194,7 +194,7 @@ def make_report(
     if hists and all(h.size for h in hists):
         parts.append(figures.entropy_hist_figure(np.stack(hists), [i.cluster_id for i in infos]))
     if evaluation:
-        parts.append(figures.metrics_table(evaluation, title="Evaluation"))
+        parts.append(figures.faithfulness_table(evaluation))
     cont = _find_contingency(evaluation)
     if cont is None:
         cont = _landmark_contingency(np.asarray(eset.labels), dataset, len(ids))

@@ -1,0 +1,143 @@
+"""Real Jupyter server + headless Chromium for the end-to-end tests and the benchmark.
+
+The server runs on 127.0.0.1 with a random token in a temporary root folder, using the
+venv's python; the app object is exposed in the page so tests can run all cells.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
+]
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class JupyterServer:
+    """``jupyter lab`` (which also serves Notebook 7 under /notebooks) in a temp root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.log = self.root.parent / "jupyter.log"
+
+    def start(self, timeout: float = 90.0) -> JupyterServer:
+        self.root.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        cfg = self.root.parent / "jcfg"
+        # Private settings/workspaces so a developer's own Lab state cannot leak in.
+        env.update(JUPYTERLAB_SETTINGS_DIR=str(cfg / "settings"),
+                   JUPYTERLAB_WORKSPACES_DIR=str(cfg / "workspaces"),
+                   JUPYTER_CONFIG_DIR=str(cfg / "config"), PYTHONUNBUFFERED="1",
+                   OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        cmd = [
+            sys.executable, "-m", "jupyter", "lab", "--allow-root", "--ip", "127.0.0.1",
+            "--port", str(self.port), "--no-browser", f"--ServerApp.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
+            "--LabApp.expose_app_in_browser=True", "--JupyterNotebookApp.expose_app_in_browser=True",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ]
+        self.logfh = open(self.log, "w")
+        self.proc = subprocess.Popen(cmd, stdout=self.logfh, stderr=subprocess.STDOUT, env=env,
+                                     cwd=str(self.root), start_new_session=True)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited early:\n{self.log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.base}/api/status?token={self.token}", timeout=2):
+                    return self
+            except OSError:
+                time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"jupyter lab did not start in {timeout}s:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        self.proc = None
+        self.logfh.close()
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/{path.lstrip('/')}?token={self.token}"
+
+
+def write_notebook(path: Path, cells: list[str]) -> Path:
+    nb = {
+        "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
+                   "outputs": [], "source": src} for i, src in enumerate(cells)],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(nb, indent=1))
+    return path
+
+
+def widget_cells(n_records: int, out_dir: str, k: int = 3, extra: str = "") -> list[str]:
+    """Notebook cells building a ClusterExplorer on synthetic ECGs; the kernel mirrors the
+    traits the browser changes into out_dir/state.json so the test can read them back."""
+    setup = f'''
+import pathlib, time, torch
+torch.set_num_threads(1)
+from ecg_cluster_widget.data.synthetic import make_synthetic
+from ecg_cluster_widget.data.io_utils import atomic_write_json
+from ecg_cluster_widget.explain import TLCExplainer
+from ecg_cluster_widget import ClusterExplorer
+OUT = pathlib.Path({out_dir!r}); OUT.mkdir(exist_ok=True)
+ds = make_synthetic({n_records}, seed=1)
+try:
+    from ecg_cluster_widget.model.pretrained import load_demo_model
+    bundle = load_demo_model()
+    MODEL = "demo"
+except Exception:
+    from ecg_cluster_widget.model.resnet1d import ResNet1d
+    from ecg_cluster_widget.model.checkpoint import ModelBundle
+    from ecg_cluster_widget.data.standardize import Standardizer
+    torch.manual_seed(0)
+    net = ResNet1d(12, 5, filters=(16, 24, 32, 40), seq_lengths=(1000, 250, 125, 25))
+    bundle = ModelBundle(net, ds.class_names, ds.lead_names, ds.fs, ds.n_samples, Standardizer().fit(ds))
+    MODEL = "random-init ResNet1d"
+t0 = time.perf_counter()
+tlc = TLCExplainer(bundle, n_clusters={k}, n_components=8, max_fit_points=8000, progress=False).fit(ds)
+FIT_S = time.perf_counter() - t0
+'''
+    show = f'''
+w = ClusterExplorer(tlc, ds, k_range=(2, 8), labels_path=str(OUT / "labels.json"), progress=False)
+def _dump(_=None):
+    atomic_write_json(OUT / "state.json", {{
+        "selection": w.selection, "summary": w.selection_summary, "n_clusters": w.n_clusters,
+        "response_id": w.response_id, "labels": w.cluster_labels, "index": w.index,
+        "model": MODEL, "fit_s": FIT_S, "t": time.time()}})
+w.observe(_dump, names=["selection", "response_id", "cluster_labels"])
+_dump()
+{extra}
+w
+'''
+    return [setup, show]

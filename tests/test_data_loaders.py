@@ -1,0 +1,213 @@
+"""Tests of the PTB-XL, LUDB and WFDB loaders on the real data in ../shared/data.
+
+Every real-data test uses the conftest fixtures, so it skips when the data are absent.
+Corrupt-file tests write their own small files into tmp_path.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from ecg_cluster_widget.data import (
+    PTBXL_CLASSES,
+    STANDARD_LEADS,
+    annotation_to_mask,
+    from_numpy,
+    load_ludb,
+    load_ptbxl,
+    load_ptbxl_unlabeled,
+    load_wfdb,
+    read_ptbxl_database,
+)
+from ecg_cluster_widget.errors import DataError, FileFormatError
+
+# From shared/data/README.md.
+README_CLASS_COUNTS = {"NORM": 381, "MI": 192, "STTC": 255, "CD": 162, "HYP": 96}
+README_FOLD_COUNTS = [83, 91, 79, 70, 86, 80, 73, 87, 111, 108]
+README_FOLD4 = {"NORM": 36, "MI": 15, "STTC": 18, "CD": 7, "HYP": 4}
+
+
+# --- PTB-XL ---------------------------------------------------------------------
+def test_ptbxl_database_labels_and_folds_match_readme(ptbxl_root):
+    db = read_ptbxl_database(ptbxl_root)
+    assert len(db) == 868
+    for cls, count in README_CLASS_COUNTS.items():
+        assert sum(cls in s for s in db.superclasses) == count, cls
+    assert (db.superclasses.apply(len) == 0).sum() == 25
+    assert (db.superclasses.apply(len) > 1).sum() == 189
+    np.testing.assert_array_equal(np.bincount(db.strat_fold, minlength=11)[1:],
+                                  README_FOLD_COUNTS)
+
+
+def test_load_ptbxl_fold_100hz(ptbxl_root):
+    ds = load_ptbxl(ptbxl_root, fs=100, folds=4, progress=False)
+    assert ds.signals.shape == (70, 12, 1000) and ds.fs == 100
+    assert ds.class_names == PTBXL_CLASSES and ds.lead_names == STANDARD_LEADS
+    assert dict(zip(PTBXL_CLASSES, ds.labels.sum(0).astype(int).tolist())) == README_FOLD4
+    assert (ds.folds == 4).all()
+    assert np.isfinite(ds.signals).all()
+    # Physical units: QRS complexes are a few tenths of a mV to a few mV.
+    assert 0.2 < np.median(np.abs(ds.signals).max(axis=2)) < 5
+    info = ds.meta["info"]
+    assert len(info) == 70 and info.ecg_id.astype(str).tolist() == list(ds.record_ids)
+    for col in ("age", "sex", "baseline_drift", "static_noise", "burst_noise",
+                "electrodes_problems", "validated_by_human", "quality_issue"):
+        assert col in info.columns
+    # meta["info"] follows subset().
+    sub = ds.subset([5, 2])
+    assert sub.meta["info"].ecg_id.astype(str).tolist() == [ds.record_ids[5], ds.record_ids[2]]
+
+
+def test_ptbxl_100hz_is_decimated_500hz_and_close_to_official(ptbxl_root):
+    hi = load_ptbxl(ptbxl_root, fs=500, max_records=3, progress=False)
+    lo = load_ptbxl(ptbxl_root, fs=100, max_records=3, progress=False)
+    official = load_ptbxl(ptbxl_root, fs=100, max_records=3, progress=False,
+                          resample_from_500=False)
+    assert hi.signals.shape == (3, 12, 5000) and lo.signals.shape == (3, 12, 1000)
+    assert lo.meta["signal_source"].startswith("records500 decimated")
+    assert official.meta["signal_source"] == "records100"
+    # Same recording: the bulk agrees with the official 100 Hz files to within tens of uV.
+    assert np.median(np.abs(lo.signals - official.signals)) < 0.02
+    np.testing.assert_allclose(lo.signals[..., 100:900:10], hi.signals[..., 500:4500:50],
+                               atol=0.25)
+
+
+def test_ptbxl_official_100hz_missing_raises(ptbxl_root):
+    with pytest.raises(FileFormatError, match="resample_from_500"):
+        load_ptbxl(ptbxl_root, fs=100, resample_from_500=False, progress=False)
+
+
+def test_ptbxl_unlabeled(ptbxl_root):
+    ds = load_ptbxl_unlabeled(ptbxl_root, max_records=4, progress=False)
+    assert ds.signals.shape == (4, 12, 1000) and ds.labels is None
+    assert "myocard" in ds.meta["info"].columns
+    db = read_ptbxl_database(ptbxl_root)
+    assert not set(map(int, ds.record_ids)) & set(db.index)
+
+
+def test_ptbxl_bad_arguments(ptbxl_root, tmp_path):
+    with pytest.raises(DataError, match="fs=100 or fs=500"):
+        load_ptbxl(ptbxl_root, fs=250, progress=False)
+    with pytest.raises(DataError, match="folds"):
+        load_ptbxl(ptbxl_root, folds=[11], progress=False)
+    with pytest.raises(FileFormatError, match="ptbxl_database.csv"):
+        load_ptbxl(tmp_path, progress=False)
+
+
+def test_ptbxl_missing_record_names_file(ptbxl_root, tmp_path):
+    for name in ("ptbxl_database.csv", "scp_statements.csv"):
+        shutil.copy(ptbxl_root / name, tmp_path / name)
+    with pytest.raises(FileFormatError, match="00001_hr"):
+        load_ptbxl(tmp_path, max_records=2, progress=False)
+
+
+# --- LUDB -----------------------------------------------------------------------
+def test_annotation_to_mask_handles_incomplete_triplets():
+    # A wave cut at the start (no onset) is ignored; span starts at the first mark.
+    m = annotation_to_mask(np.array([1, 3, 4, 6, 7]), ["N", ")", "(", "t", ")"], 10)
+    assert m.tolist() == [-1, 0, 0, 0, 3, 3, 3, 3, -1, -1]
+    assert (annotation_to_mask(np.array([], dtype=int), [], 5) == -1).all()
+
+
+def test_ludb_record1_lead_ii_matches_readme(ludb_root):
+    ds = load_ludb(ludb_root, records=[1, 2], progress=False)
+    assert ds.signals.shape == (2, 12, 5000) and ds.wave_masks.shape == (2, 12, 5000)
+    assert ds.fs == 500 and ds.record_ids == ("1", "2") and ds.lead_names == STANDARD_LEADS
+    ii = ds.wave_masks[0, STANDARD_LEADS.index("II")]
+    assert (ii[644:683] == 2).all() and ii[643] == -1 and ii[683] == 0  # ( N ) 644 662 682
+    assert (ii[776:879] == 3).all()  # ( t ) 776 843 878
+    assert (ii[1250:1303] == 1).all()  # ( p ) 1250 1278 1302
+    assert set(np.unique(ds.wave_masks)) == {-1, 0, 1, 2, 3}
+    # The QRS is where the signal is steepest.
+    slope = np.abs(np.diff(ds.signals[0, 1]))
+    assert slope[ii[1:] == 2].mean() > 2 * slope[ii[1:] == 0].mean()
+    info = ds.meta["info"]
+    assert info.Rhythms.tolist()[0] == "Sinus bradycardia" and info.Sex.tolist()[0] == "F"
+    assert ds.wave_mask_for_lead("II").shape == (2, 5000)
+
+
+def test_ludb_bad_input(ludb_root, tmp_path):
+    with pytest.raises(FileFormatError, match="not an LUDB folder"):
+        load_ludb(tmp_path, progress=False)
+    (tmp_path / "data").mkdir()
+    for f in ludb_root.joinpath("data").glob("1.*"):
+        if f.suffix != ".v6":  # drop one lead's annotation
+            shutil.copy(f, tmp_path / "data" / f.name)
+    with pytest.raises(FileFormatError, match=r"1\.v6"):
+        load_ludb(tmp_path, records=[1], progress=False)
+    with pytest.raises(FileFormatError, match="99"):
+        load_ludb(ludb_root, records=[99999], progress=False)
+
+
+# --- WFDB -----------------------------------------------------------------------
+def test_load_wfdb_mitdb_record(shared_data):
+    ds = load_wfdb(shared_data / "wfdb_samples" / "mitdb" / "100", progress=False)
+    assert ds.lead_names == ("MLII", "V5") and ds.fs == 360
+    assert ds.signals.shape == (1, 2, 650000) and ds.record_ids == ("100",)
+    assert 0.5 < np.percentile(ds.signals[0, 0], 99.9) - np.median(ds.signals[0, 0]) < 4
+    # The extension may be given; n_samples crops.
+    short = load_wfdb(shared_data / "wfdb_samples" / "mitdb" / "100.hea", n_samples=3600)
+    np.testing.assert_array_equal(short.signals, ds.signals[..., :3600])
+
+
+def test_load_wfdb_folder(shared_data, tmp_path):
+    src = shared_data / "ludb" / "data"
+    for name in ("2", "10", "1"):
+        for ext in ("hea", "dat"):
+            shutil.copy(src / f"{name}.{ext}", tmp_path / f"{name}.{ext}")
+    ds = load_wfdb(tmp_path, progress=False, leads=["II", "V1"])
+    assert ds.record_ids == ("1", "2", "10")  # natural order
+    assert ds.lead_names == ("II", "V1") and ds.signals.shape == (3, 2, 5000)
+    one = load_wfdb(tmp_path / "10", progress=False)
+    np.testing.assert_array_equal(ds.signals[2, 0], one.signals[0, 1])
+    # Mixed sampling rates are refused with a clear message.
+    mit = shared_data / "wfdb_samples" / "mitdb"
+    for ext in ("hea", "dat"):
+        shutil.copy(mit / f"100.{ext}", tmp_path / f"100.{ext}")
+    with pytest.raises(DataError, match="Hz"):
+        load_wfdb(tmp_path, progress=False)
+
+
+def test_corrupt_wfdb_files_raise_file_format_error(shared_data, tmp_path):
+    src = shared_data / "ludb" / "data"
+    shutil.copy(src / "1.hea", tmp_path / "1.hea")
+    (tmp_path / "1.dat").write_bytes((src / "1.dat").read_bytes()[:1000])  # truncated
+    with pytest.raises(FileFormatError, match="1"):
+        load_wfdb(tmp_path / "1", progress=False)
+    (tmp_path / "2.hea").write_text("this is not a header\n\x00\x01garbage\n")
+    (tmp_path / "2.dat").write_bytes(b"\x00" * 10)
+    with pytest.raises(FileFormatError, match="2"):
+        load_wfdb(tmp_path / "2", progress=False)
+    with pytest.raises(FileFormatError, match="not found"):
+        load_wfdb(tmp_path / "missing", progress=False)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileFormatError, match="no WFDB headers"):
+        load_wfdb(empty, progress=False)
+
+
+# --- from_numpy -----------------------------------------------------------------
+def test_from_numpy_layouts_and_errors(rng):
+    x = rng.normal(size=(3, 12, 500))
+    ds = from_numpy(x, fs=250)
+    np.testing.assert_allclose(ds.signals, x.astype(np.float32))
+    ds_t = from_numpy(x.transpose(0, 2, 1), fs=250)  # wfdb / PTB-XL layout
+    np.testing.assert_array_equal(ds_t.signals, ds.signals)
+    one = from_numpy(x[0, :2], fs=250, lead_names=["II", "v1"], labels=[1.0])
+    assert one.lead_names == ("II", "V1") and one.labels.shape == (1, 1)
+    bad = x.copy()
+    bad[1, 3, 7] = np.nan
+    with pytest.raises(DataError, match="NaN"):
+        from_numpy(bad, fs=250)
+    assert np.isnan(from_numpy(bad, fs=250, allow_nan=True).signals).any()
+    with pytest.raises(DataError, match="lead"):
+        from_numpy(x, fs=250, lead_names=["I", "II"])
+    with pytest.raises(DataError, match="fs"):
+        from_numpy(x, fs=0)
+    with pytest.raises(DataError):
+        from_numpy(np.zeros((2, 3, 4, 5)), fs=100)
+    with pytest.raises(DataError, match="numeric"):
+        from_numpy([["a", "b"]], fs=100, lead_names=["I"])
