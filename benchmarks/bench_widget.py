@@ -29,10 +29,11 @@ sys.path.insert(0, str(REPO / "tests" / "browser"))
 
 from harness import CHROMIUM, CHROMIUM_ARGS, JupyterServer, widget_cells, write_notebook  # noqa: E402
 
-APP_READY = """() => {
+APP_READY = """(name) => {
   const app = window.jupyterapp; const w = app && app.shell && app.shell.currentWidget;
   const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!(k && k.status === 'idle' && w.content && w.content.widgets && w.content.widgets.length);
+  return !!(k && k.status === 'idle' && w.content && w.content.widgets && w.content.widgets.length
+            && w.context && w.context.path.endsWith(name));
 }"""
 
 # Press a key on the widget and resolve with the ms until a response with a newer id is drawn.
@@ -73,6 +74,10 @@ DRAG = """async ({ frac0, frac1, steps, shift }) => {
 }"""
 
 
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
 def median(xs):
     return statistics.median(xs) if xs else float("nan")
 
@@ -84,7 +89,7 @@ def p95(xs):
 
 def open_and_run(page, server, path):
     page.goto(server.url(path))
-    page.wait_for_function(APP_READY, timeout=300_000)
+    page.wait_for_function(APP_READY, arg=path.rsplit('/', 1)[-1], timeout=300_000)
     t0 = time.perf_counter()
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_selector(".ecw-root[data-ready='1']", timeout=1_200_000)
@@ -116,15 +121,18 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
-            t_cell = open_and_run(page, server, "lab/tree/bench_k.ipynb")
+            log(f"fitting on {args.records} ECGs and rendering")
+            t_cell = open_and_run(page, server, "lab/workspaces/bench-k/tree/bench_k.ipynb")
             state = json.loads((root / "out_k" / "state.json").read_text())
             res.update(model=state["model"], fit_s=round(state["fit_s"], 2), cell_to_drawn_ms=t_cell)
             new_k, cached_k = [], []
             for _ in range(args.reps):  # K -> K+1 (new fit) -> K (cached) -> K+1 (cached)
+                log("K changes")
                 new_k.append(page.evaluate(KEY_TO_DRAWN, "+"))
                 cached_k.append(page.evaluate(KEY_TO_DRAWN, "-"))
                 cached_k.append(page.evaluate(KEY_TO_DRAWN, "+"))
             res["k_new_ms"], res["k_cached_ms"] = new_k, cached_k
+            log(f"K new {new_k} cached {cached_k}; brushing")
             brush, kernel_rt = [], []
             out_state = root / "out_k" / "state.json"
             for i in range(8):
@@ -141,8 +149,9 @@ def main() -> None:
             res["first_render_ms"] = page.evaluate("() => globalThis.__ecwPerf.render.slice()")
             page.close()
 
+            log(f"brush {brush} kernel {kernel_rt}; 500 Hz notebook")
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
-            res["cell_to_drawn_500hz_ms"] = open_and_run(page, server, "lab/tree/bench_500.ipynb")
+            res["cell_to_drawn_500hz_ms"] = open_and_run(page, server, "lab/workspaces/bench-500/tree/bench_500.ipynb")
             page.evaluate("() => { const p = globalThis.__ecwPerf; p.base.length = 0; p.overlay.length = 0; }")
             brush_moves = page.evaluate(DRAG, {"frac0": 0.2, "frac1": 0.6, "steps": 40, "shift": False})
             overlay = page.evaluate("() => globalThis.__ecwPerf.overlay.slice()")

@@ -198,6 +198,10 @@ def cmd_demo(args) -> int:
     folder = Path(args.dir).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / QUICKSTART
+    in_repo = folder / "notebooks" / QUICKSTART
+    if not target.exists() and in_repo.is_file():
+        # Run from a source checkout: open the tracked notebook rather than adding a copy.
+        target = in_repo
     if target.exists():
         log(f"using existing {target}")
     else:

@@ -43,14 +43,14 @@ def run_seed(cfg: C.RunConfig, train, val, test, ks: Sequence[int], seed: int) -
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    parser = C.build_parser(__doc__.split("\n")[0])
+    parser = C.build_parser(__doc__.split("\n")[0], __file__)
     parser.add_argument("--ks", type=int, nargs="+", default=None, help="K values (default 4 8 12)")
     ns, cfg = C.parse_args(parser, argv)
     if ns.seeds is None and not cfg.quick:
         cfg.seeds = [0]  # one regressor: CPU budget
     started = time.time()
     ks = ns.ks or ([4] if cfg.quick else [4, 8, 12])
-    ds = C.with_age_labels(C.load_ptbxl_100(cfg))
+    ds = C.with_age_labels(C.load_ptbxl_100(cfg), cfg)
     train, val, test = C.split_ptbxl(ds)
     C.log(f"age: train {len(train)}, val {len(val)}, test {len(test)}; test age mean "
           f"{test.labels.mean():.1f} sd {test.labels.std():.1f}")

@@ -66,14 +66,15 @@ class RunConfig:
         return QUICK_MODEL if self.quick else FULL_MODEL
 
 
-def build_parser(description: str) -> argparse.ArgumentParser:
-    """Argument parser with the options every experiment understands."""
-    p = argparse.ArgumentParser(description=description)
+def build_parser(description: str, script: str) -> argparse.ArgumentParser:
+    """Argument parser with the options every experiment understands (``script``: its file)."""
+    p = argparse.ArgumentParser(prog=Path(script).name, description=description)
     p.add_argument("--quick", action="store_true",
                    help="tiny data / model / epochs: a smoke test for CI (figures are meaningless)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="random seeds (default 0; the sweep wants 0 1 2)")
     p.add_argument("--epochs", type=int, default=None, help="max training epochs, early stopping on fold 9 (default 12, quick 1)")
-    p.add_argument("--k", dest="n_clusters", type=int, default=8, help="number of clusters")
+    p.add_argument("--k", dest="n_clusters", type=int, default=None,
+                   help="number of clusters (default 8, quick 4)")
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     p.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS)
     p.add_argument("--data-dir", type=Path, default=SHARED_DATA,
@@ -92,12 +93,12 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = Non
     epochs = ns.epochs if ns.epochs is not None else (1 if quick else 12)
     max_records = ns.max_records if ns.max_records is not None else (70 if quick else None)
     args = list(sys.argv[1:] if argv is None else argv)
-    script = Path(sys.argv[0]).name if argv is None else parser.prog
+    k = ns.n_clusters if ns.n_clusters is not None else (4 if quick else 8)
     cfg = RunConfig(
-        quick=quick, seeds=list(seeds), epochs=int(epochs), n_clusters=int(ns.n_clusters),
+        quick=quick, seeds=list(seeds), epochs=int(epochs), n_clusters=int(k),
         cache_dir=Path(ns.cache_dir), results_dir=Path(ns.results_dir), data_dir=Path(ns.data_dir),
         max_records=max_records, threads=int(ns.threads),
-        command=" ".join(["python", f"experiments/{script}", *args]),
+        command=" ".join(["python", f"experiments/{parser.prog}", *args]),
     )
     import torch
 
@@ -130,137 +131,55 @@ def _npz_cache(path: Path, build) -> Any:
 def load_ptbxl_100(cfg: RunConfig):
     """PTB-XL subset at 100 Hz (decimated from 500 Hz), cached as a pickled ECGDataset.
 
-    Uses the package's :func:`ecg_cluster_widget.data.load_ptbxl`; see
-    :func:`_fallback_load_ptbxl` for the stand-in used while that loader did not exist.
-    Returns an ``ECGDataset`` with the 5 superclass labels, ``folds`` and per-record
+    Uses the package's :func:`ecg_cluster_widget.data.load_ptbxl`. Returns an ``ECGDataset`` with the 5 superclass labels, ``folds`` and per-record
     metadata (``meta_frame(ds)``: age, sex, quality columns, ...).
     """
     root = cfg.data_dir / "ptbxl_subset"
     tag = f"ptbxl_fs100_n{cfg.max_records or 'all'}.pkl"
 
     def build():
-        try:
-            from ecg_cluster_widget.data import load_ptbxl
-        except ImportError:
-            return _fallback_load_ptbxl(root, cfg.max_records)
+        from ecg_cluster_widget.data import load_ptbxl
+
         return load_ptbxl(root, fs=100, max_records=cfg.max_records, progress=False)
 
     return _npz_cache(cfg.cache_dir / "data" / tag, build)
 
 
-def _fallback_load_ptbxl(root: Path, max_records: int | None = None):
-    """FALLBACK (experiments only): minimal PTB-XL loader, 500 Hz -> 100 Hz by
-    ``scipy.signal.decimate(x, 5)`` as ``shared/data/README.md`` recommends.
-
-    Only used when ``ecg_cluster_widget.data.load_ptbxl`` cannot be imported.
-    """
-    import ast
-
-    import pandas as pd
-    import wfdb
-    from scipy.signal import decimate
-
-    from ecg_cluster_widget.data import ECGDataset
-
-    db = pd.read_csv(root / "ptbxl_database.csv", index_col="ecg_id").sort_index()
-    if max_records:
-        db = db.iloc[:max_records]
-    scp = pd.read_csv(root / "scp_statements.csv", index_col=0)
-    scp = scp[scp.diagnostic == 1]
-    codes = db.scp_codes.apply(ast.literal_eval)
-    sup = codes.apply(lambda d: {scp.loc[k, "diagnostic_class"] for k in d if k in scp.index})
-    y = np.array([[c in s for c in CLASSES] for s in sup], dtype=np.float32)
-    sig = np.stack([wfdb.rdsamp(str(root / f))[0].T for f in db.filename_hr])
-    sig = decimate(sig, 5, axis=-1, zero_phase=True).astype(np.float32)
-    table = db.drop(columns=["scp_codes"]).reset_index()
-    return ECGDataset(sig, fs=FS, labels=y, class_names=CLASSES, folds=db.strat_fold.values,
-                      record_ids=tuple(str(i) for i in db.index),
-                      meta={"source": "ptbxl (experiments fallback loader)", "records": table})
-
-
-def load_ludb_100(cfg: RunConfig, reference, lead: str = "II"):
+def load_ludb_100(cfg: RunConfig, lead: str = "II"):
     """LUDB at 100 Hz; ``wave_masks`` (N, 1000) for ``lead`` (codes 0-3, -1 = not annotated).
 
-    Signals are brought to 100 Hz exactly like the ``reference`` PTB-XL dataset (the
-    package's ``resample``, or ``decimate`` when the fallback loader made it); the
-    500 Hz masks are downsampled by taking every 5th sample.
+    Signals are decimated by 5 exactly as PTB-XL's 100 Hz data are; the 500 Hz masks
+    are downsampled by taking every 5th sample.
     """
     from dataclasses import replace
 
     root = cfg.data_dir / "ludb"
-    records = [str(i) for i in range(1, 21)] if cfg.quick else None
+    records = [str(i) for i in range(1, 11)] if cfg.quick else None
 
     def build():
-        try:
-            from ecg_cluster_widget.data import load_ludb
-        except ImportError:
-            ds500 = _fallback_load_ludb(root, records)
-        else:
-            ds500 = load_ludb(root, records=records, progress=False)
+        from ecg_cluster_widget.data import load_ludb
+
+        ds500 = load_ludb(root, records=records, progress=False)
         mask500 = np.asarray(ds500.wave_mask_for_lead(lead))
-        ds100 = _downsample_like(ds500, reference)
+        ds100 = _decimate5(ds500)
         step = int(round(ds500.fs / FS))
         mask = mask500[:, ::step][:, : ds100.n_samples]
         return replace(ds100, wave_masks=mask.astype(np.int8))
 
-    how = "decimate" if fallback_used(reference) else "resample"
-    tag = f"ludb_fs100_{lead}_{how}_{'quick' if cfg.quick else 'all'}.pkl"
+    tag = f"ludb_fs100_{lead}_decimate_{'quick' if cfg.quick else 'all'}.pkl"
     return _npz_cache(cfg.cache_dir / "data" / tag, build)
 
 
-def _downsample_like(ds500, reference):
-    """500 Hz -> 100 Hz by the same method the ``reference`` (PTB-XL) data went through."""
+def _decimate5(ds500):
+    """500 Hz -> 100 Hz by ``scipy.signal.decimate(x, 5, zero_phase=True)``: the same
+    operation ``load_ptbxl(fs=100)`` applies to PTB-XL's records500 (not ``resample``,
+    which uses a polyphase filter and would give LUDB a slightly different input)."""
     from dataclasses import replace
 
-    if fallback_used(reference):
-        from scipy.signal import decimate
+    from scipy.signal import decimate
 
-        sig = decimate(ds500.signals, 5, axis=-1, zero_phase=True).astype(np.float32)
-        return replace(ds500, signals=sig, fs=FS, wave_masks=None)
-    from ecg_cluster_widget.data import resample
-
-    return resample(replace(ds500, wave_masks=None), FS)
-
-
-def fallback_used(ds) -> bool:
-    """Whether ``ds`` came from one of this module's FALLBACK loaders."""
-    return "fallback" in str(ds.meta.get("source", ""))
-
-
-def _fallback_load_ludb(root: Path, records: Sequence[str] | None = None):
-    """FALLBACK (experiments only): LUDB at 500 Hz with wave masks (N, 12, 5000).
-
-    Codes 1 P, 2 QRS, 3 T between each ``(`` and ``)``; 0 elsewhere inside each lead's
-    annotated span, -1 outside it. Used only while ``ecg_cluster_widget.data.load_ludb``
-    does not exist.
-    """
-    import wfdb
-
-    from ecg_cluster_widget.data import ECGDataset
-
-    if records is None:
-        records = (root / "RECORDS").read_text().split()
-        records = [r.split("/")[-1] for r in records]
-    code = {"p": 1, "N": 2, "t": 3}
-    sigs, masks = [], []
-    for rec in records:
-        path = str(root / "data" / rec)
-        sig, fields = wfdb.rdsamp(path)
-        sigs.append(sig.T)
-        mask = np.full(sig.T.shape, -1, dtype=np.int8)
-        for li, name in enumerate(fields["sig_name"]):
-            ann = wfdb.rdann(path, name.lower())
-            sym, smp = list(ann.symbol), np.asarray(ann.sample)
-            if not len(smp):
-                continue
-            mask[li, smp.min(): smp.max() + 1] = 0
-            for j, s in enumerate(sym):
-                if s in code and 0 < j < len(sym) - 1 and sym[j - 1] == "(" and sym[j + 1] == ")":
-                    mask[li, smp[j - 1]: smp[j + 1] + 1] = code[s]
-        masks.append(mask)
-    return ECGDataset(np.stack(sigs), fs=float(fields["fs"]), lead_names=fields["sig_name"],
-                      wave_masks=np.stack(masks), record_ids=tuple(records),
-                      meta={"source": "ludb (experiments fallback loader)"})
+    sig = decimate(ds500.signals.astype(np.float64), 5, axis=-1, zero_phase=True)
+    return replace(ds500, signals=sig.astype(np.float32), fs=FS, wave_masks=None)
 
 
 def split_ptbxl(ds, train_folds: Iterable[int] = range(1, 9), val_folds: Iterable[int] = (9,),
@@ -279,32 +198,32 @@ def subsample(ds, fraction: float, seed: int):
     return ds.subset(np.sort(rng.choice(len(ds), size=n, replace=False)))
 
 
-def meta_frame(ds):
-    """The per-record metadata of a loaded dataset as a DataFrame (row i = record i)."""
+def meta_frame(ds, cfg: RunConfig):
+    """Rows of ``ptbxl_database.csv`` for the records of ``ds`` (row i = record i).
+
+    Read from the CSV and matched on the ecg_id in each record id (digits of the id), so
+    it works whatever metadata layout the loader keeps and after ``subset``.
+    """
+    import re
+
     import pandas as pd
 
-    meta = ds.meta.get("records", ds.meta.get("table", ds.meta.get("df")))
-    if isinstance(meta, pd.DataFrame):
-        df = meta
-    elif isinstance(meta, dict | list):
-        df = pd.DataFrame(meta)
-    else:
-        cols = {k: v for k, v in ds.meta.items()
-                if isinstance(v, list | np.ndarray | tuple) and len(v) == len(ds)}
-        df = pd.DataFrame(cols)
-    if len(df) != len(ds):
-        raise ValueError(f"metadata has {len(df)} rows for {len(ds)} records")
-    return df.reset_index(drop=True)
+    db = pd.read_csv(cfg.data_dir / "ptbxl_subset" / "ptbxl_database.csv", index_col="ecg_id")
+    ids = [int(re.findall(r"\d+", str(r))[0]) for r in ds.record_ids]
+    missing = [i for i in ids if i not in db.index]
+    if missing:
+        raise ValueError(f"{len(missing)} record ids not in ptbxl_database.csv, e.g. {missing[:3]}")
+    return db.loc[ids].reset_index()
 
 
-def with_age_labels(ds):
+def with_age_labels(ds, cfg: RunConfig):
     """Records with a known age, relabelled with ``labels`` = age in years, shape (n, 1).
 
     PTB-XL codes ages above 89 as 300 (anonymisation); those become 90.
     """
     from dataclasses import replace
 
-    age = pd_numeric(meta_frame(ds)["age"])
+    age = pd_numeric(meta_frame(ds, cfg)["age"])
     keep = np.isfinite(age)
     sub = ds.subset(np.flatnonzero(keep))
     a = np.minimum(age[keep], 90.0).astype(np.float32)[:, None]
@@ -326,8 +245,12 @@ def cache_key(**parts: Any) -> str:
 
 
 def train_or_load(cfg: RunConfig, train_ds, val_ds, *, seed: int, fraction: float = 1.0,
-                  task: str = "multilabel", tag: str = "ptbxl"):
-    """Train a ResNet1d on ``train_ds`` (or load it from the cache) and return its ModelBundle."""
+                  task: str = "multilabel", tag: str = "ptbxl", cached_only: bool = False):
+    """Train a ResNet1d on ``train_ds`` (or load it from the cache) and return its ModelBundle.
+
+    With ``cached_only=True`` a model that is not in the cache is not trained: ``None``
+    is returned instead (used to run a reduced sweep with the models that exist).
+    """
     import torch
 
     from ecg_cluster_widget.model import ResNet1d, load_checkpoint, save_checkpoint, train_model
@@ -338,6 +261,9 @@ def train_or_load(cfg: RunConfig, train_ds, val_ds, *, seed: int, fraction: floa
     if path.is_file():
         log(f"loading cached model {path.name}")
         return load_checkpoint(path)
+    if cached_only:
+        log(f"not cached, skipped: {path.name}")
+        return None
     torch.manual_seed(seed)
     net = ResNet1d(n_leads=train_ds.n_leads, n_classes=train_ds.labels.shape[1], **cfg.model_kwargs)
     t0 = time.time()

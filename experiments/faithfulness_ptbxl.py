@@ -81,13 +81,17 @@ def table(rows: list[dict], group: Sequence[str]) -> str:
     return C.markdown_table(headers, body)
 
 
-def run_sweep(cfg: C.RunConfig, ds, fractions: Sequence[float], ks: Sequence[int]) -> list[dict]:
+def run_sweep(cfg: C.RunConfig, ds, fractions: Sequence[float], ks: Sequence[int],
+              cached_only: bool = False) -> list[dict]:
     train, val, test = C.split_ptbxl(ds)
     runs = []
     for fraction in fractions:
         for seed in cfg.seeds:
             sub = C.subsample(train, fraction, seed)
-            bundle = C.train_or_load(cfg, sub, val, seed=seed, fraction=fraction)
+            bundle = C.train_or_load(cfg, sub, val, seed=seed, fraction=fraction,
+                                     cached_only=cached_only and (fraction, seed) != (1.0, cfg.seeds[0]))
+            if bundle is None:
+                continue
             C.log(f"fraction {fraction:.2f} seed {seed}: {len(sub)} training records")
             for r in evaluate_run(bundle, sub, test, ks, seed):
                 runs.append({"fraction": float(fraction), "seed": int(seed), "n_train": len(sub), **r})
@@ -128,11 +132,13 @@ def figures(cfg: C.RunConfig, runs: list[dict], ks: Sequence[int], fractions: Se
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    parser = C.build_parser(__doc__.split("\n")[0])
+    parser = C.build_parser(__doc__.split("\n")[0], __file__)
     parser.add_argument("--ks", type=int, nargs="+", default=None, help="K values (default 4 6 8 12 16)")
     parser.add_argument("--fractions", type=float, nargs="+", default=None,
                         help="training fractions (default 0.25 0.5 1.0)")
     parser.add_argument("--cv", action="store_true", help="10-fold cross-validation (one seed, one K)")
+    parser.add_argument("--cached-only", action="store_true",
+                        help="skip (fraction, seed) pairs whose model is not cached yet (reduced sweep)")
     ns, cfg = C.parse_args(parser, argv)
     started = time.time()
     ks = ns.ks or ([4] if cfg.quick else [4, 6, 8, 12, 16])
@@ -145,15 +151,19 @@ def main(argv: Sequence[str] | None = None) -> dict:
         text = table(rows, ["k"])
         name = "faithfulness_ptbxl_cv"
     else:
-        runs = run_sweep(cfg, ds, fractions, ks)
+        runs = run_sweep(cfg, ds, fractions, ks, ns.cached_only)
         rows = summary_rows(runs, ["fraction", "k"])
         text = table(rows, ["fraction", "k"])
         name = "faithfulness_ptbxl"
-        figures(cfg, runs, ks, fractions)
+        figures(cfg, runs, ks, sorted({r["fraction"] for r in runs}))
     print(text)
-    payload = {"ks": list(ks), "fractions": list(fractions), "cv": bool(ns.cv),
+    done = sorted({(r["fraction"], r["seed"]) for r in runs})
+    payload = {"ks": list(ks), "fractions": sorted({f for f, _ in done}), "cv": bool(ns.cv),
+               "models_used": [{"fraction": f, "seed": s} for f, s in done],
+               "seeds_used": sorted({s for _, s in done}),
                "headline_k": cfg.n_clusters if cfg.n_clusters in ks else ks[0],
-               "n_records": len(ds), "paper": PAPER, "summary": rows, "runs": runs,
+               "n_records": len(ds), "paper": PAPER,
+               "split": {n: len(x) for n, x in zip(("train", "val", "test"), C.split_ptbxl(ds))}, "summary": rows, "runs": runs,
                "table_md": text}
     C.write_result(cfg, name, payload, started)
     return payload

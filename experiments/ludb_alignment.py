@@ -125,14 +125,14 @@ def figures(cfg: C.RunConfig, runs: list[dict], ks: Sequence[int], seed: int) ->
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    parser = C.build_parser(__doc__.split("\n")[0])
+    parser = C.build_parser(__doc__.split("\n")[0], __file__)
     parser.add_argument("--ks", type=int, nargs="+", default=None, help="K values (default 4 8)")
     ns, cfg = C.parse_args(parser, argv)
     started = time.time()
     ks = ns.ks or ([4] if cfg.quick else [4, 8])
     ds = C.load_ptbxl_100(cfg)
     train, val, _ = C.split_ptbxl(ds)
-    ludb = C.load_ludb_100(cfg, ds)
+    ludb = C.load_ludb_100(cfg)
     C.log(f"LUDB {ludb}; annotated share {float((ludb.wave_masks >= 0).mean()):.2f}")
     runs = []
     for seed in cfg.seeds:

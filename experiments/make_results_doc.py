@@ -21,11 +21,11 @@ except ImportError:  # run as a script
 
 DOCS = C.REPO / "docs"
 CAVEAT = (
-    "Our setting is much smaller than the paper's: 868 labelled PTB-XL records (649 train / "
-    "111 validation / 108 test) instead of 21,837, a small ResNet1d (widths 32-96) trained "
+    "Our setting is much smaller than the paper's: {n} labelled PTB-XL records ({tr} train / "
+    "{va} validation / {te} test) instead of 21,837, a small ResNet1d (widths {widths}) trained "
     "for at most {epochs} epochs on 2 shared CPU cores at 100 Hz, and a single split "
-    "(folds 1-8 / 9 / 10) rather than 10-fold CV unless stated. With 108 test ECGs, one "
-    "record is ~0.9 % of the test set, so differences of a few percent are within noise."
+    "(folds 1-8 / 9 / 10) rather than 10-fold CV unless stated. With {te} test ECGs, one "
+    "record is {one:.1f} % of the test set, so differences of a few percent are within noise."
 )
 
 
@@ -78,24 +78,27 @@ def section_faith(d: dict | None, cv: dict | None) -> tuple[str, list[list[str]]
     notes = [f"- The RF on {d['headline_k']} proportions agrees with the CNN on "
              f"{pct(m['fidelity'])} % of labels (paper {pct(p['fidelity'])} %); its accuracy is "
              f"{pct(m['rf_accuracy'])} % vs the CNN's {pct(m['cnn_accuracy'])} % and its AUROC is "
-             f"{pct(gap)} points {'below' if gap > 0 else 'above'} the CNN's "
+             f"{pct(abs(gap))} points {'below' if gap > 0 else 'above'} the CNN's "
              f"(paper: {pct(p['cnn_auroc'] - p['rf_auroc'])} points below)."]
     fids = [r["fidelity"]["mean"] for r in d["summary"]]
     notes.append(f"- Over all K x training fractions the mean fidelity ranges "
                  f"{pct(min(fids))}-{pct(max(fids))} % (robustness claim).")
     if m["cnn_auroc"] < 0.85:
         notes.append(f"- Our CNN's macro AUROC ({pct(m['cnn_auroc'])} %) is far below PTB-XL "
-                     "benchmarks (~93 % for resnet1d_wang on 17k training ECGs): 649 training "
-                     "records and a CPU-sized model. Accuracy is inflated by the rare classes "
+                     "benchmarks (~93 % for resnet1d_wang on 17k training ECGs): "
+                     f"{d['split']['train']} training records and a CPU-sized model. Accuracy is inflated by the rare classes "
                      "(predicting 'absent' for HYP is right ~90 % of the time), as in the paper.")
     txt += notes
     if cv is not None:
         txt += ["", f"**10-fold CV** (`{cv['command']}`, K = {cv['ks'][0]}):\n", cv["table_md"]]
     else:
         txt += ["", "10-fold CV (`--cv`) was not run today: ~10 more models on the shared CPUs."]
-    if len(d["seeds"]) < 3 or len(d["fractions"]) < 3 or len(d["ks"]) < 5:
-        txt += ["", f"Reduced sweep: K {d['ks']}, fractions {d['fractions']}, seeds {d['seeds']} "
-                "(the full 5 x 3 x 3 grid did not fit in today's CPU budget)."]
+    used = d.get("models_used", [])
+    if len(used) < 9 or len(d["ks"]) < 5:
+        txt += ["", f"**Reduced sweep.** K {d['ks']}; trained models (fraction, seed): "
+                + ", ".join(f"({int(u['fraction'] * 100)} %, {u['seed']})" for u in used)
+                + ". The full 5 K x 3 fractions x 3 seeds grid did not fit in today's CPU budget; "
+                "the `n` column gives the number of seeds behind each mean."]
     summary = [["RF-on-proportions fidelity to the CNN (PTB-XL fold 10)",
                 f"{pct(m['fidelity'])} %", f"{pct(p['fidelity'])} ± {pct(p['fidelity_sd'])} %"],
                ["Accuracy RF / CNN", f"{pct(m['rf_accuracy'])} / {pct(m['cnn_accuracy'])} %",
@@ -148,7 +151,8 @@ def section_unc(d: dict | None) -> tuple[str, list[list[str]]]:
            t["classes"], "", "Added Gaussian noise (fold 10):\n", t["noise"], "",
            f"Entropy rises monotonically with noise in every seed: "
            f"**{d['entropy_rises_with_noise_all_seeds']}** (Spearman of entropy vs sigma, mean "
-           f"over seeds: {ns:.2f}).", "", "Entropy vs Grad-CAM, per time step:\n", t["correlation"]]
+           f"over seeds: {ns:.2f}; entropy peaks at sigma = "
+           f"{d['runs'][0]['noise_peak_sigma']} mV in the first seed).", "", "Entropy vs Grad-CAM, per time step:\n", t["correlation"]]
     summary = [["Mean entropy rises with added noise (all seeds)",
                 str(d["entropy_rises_with_noise_all_seeds"]), "-"]]
     return "\n".join(txt) + "\n", summary
@@ -210,7 +214,11 @@ def build(results_dir: Path, quick: bool = False) -> tuple[str, str]:
     names = ["faithfulness_ptbxl", "faithfulness_ptbxl_cv", "ludb_alignment", "uncertainty",
              "cluster_importance", "quality_control", "age_regression"]
     d = {n: load(results_dir, n, quick) for n in names}
-    epochs = next((x["epochs"] for x in d.values() if x), "?")
+    f = d["faithfulness_ptbxl"]
+    caveat = "" if f is None else CAVEAT.format(
+        n=f["n_records"], tr=f["split"]["train"], va=f["split"]["val"], te=f["split"]["test"],
+        widths="/".join(str(w) for w in f["model"]["filters"]), epochs=f["epochs"],
+        one=100 / f["split"]["test"])
     parts, summary = [], []
     for text, rows in (section_faith(d["faithfulness_ptbxl"], d["faithfulness_ptbxl_cv"]),
                        section_ludb(d["ludb_alignment"]), section_unc(d["uncertainty"]),
@@ -225,7 +233,7 @@ def build(results_dir: Path, quick: bool = False) -> tuple[str, str]:
         "do not edit by hand. Figures (offline Bokeh HTML) are next to the JSON files. Paper: "
         "Boubekki et al., arXiv 2509.15198 (figures from its abstract, see `METHOD.md`).",
         "",
-        "**Caveat.** " + CAVEAT.format(epochs=epochs),
+        "**Caveat.** " + (caveat or "faithfulness_ptbxl has not been run yet."),
         "",
         *parts,
     ])

@@ -34,9 +34,9 @@ except ImportError:  # run as a script
 SCORES = ("surrogate", "entropy", "outlier", "combined", "cnn_loss")
 
 
-def quality_flags(ds) -> dict[str, np.ndarray]:
+def quality_flags(ds, cfg: C.RunConfig) -> dict[str, np.ndarray]:
     """Boolean flags per record from the PTB-XL quality columns."""
-    df = C.meta_frame(ds)
+    df = C.meta_frame(ds, cfg)
     flags = {}
     for col in C.QUALITY_COLUMNS:
         if col in df:
@@ -86,36 +86,39 @@ def enrichment(score: np.ndarray, flag: np.ndarray, top: int) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    parser = C.build_parser(__doc__.split("\n")[0])
+    parser = C.build_parser(__doc__.split("\n")[0], __file__)
     ns, cfg = C.parse_args(parser, argv)
     started = time.time()
     ds = C.load_ptbxl_100(cfg)
     train, val, test = C.split_ptbxl(ds)
     pool = C.split_ptbxl(ds, range(1, 9), [9, 10], [10])[1]
-    flags = quality_flags(pool)
+    flags = quality_flags(pool, cfg)
     tops = sorted({max(3, len(pool) // 10), max(5, len(pool) // 5)})
     runs = []
     for seed in cfg.seeds:
         bundle = C.train_or_load(cfg, train, val, seed=seed)
         tlc = C.fit_tlc(bundle, train, cfg.n_clusters, seed)
         sc = scores(cfg, bundle, tlc, train, pool, seed)
-        res = {name: {flag: [enrichment(sc[name], flags[flag], t) for t in tops]
-                      for flag in ("any_quality_flag", "no_superclass")} for name in SCORES}
+        res = {name: {flag: [enrichment(sc[name], flags[flag], t) for t in tops] for flag in flags}
+               for name in SCORES}
         top_ids = [pool.record_ids[i] for i in np.argsort(-sc["combined"])[:10]]
         runs.append({"seed": seed, "results": res, "top10_combined_record_ids": top_ids})
         C.log(f"seed {seed}: combined top-{tops[0]} flagged "
               f"{res['combined']['any_quality_flag'][0]['hits']}/{tops[0]}")
+    shown = [f for f in flags if flags[f].any()]
     body = []
     for name in SCORES:
-        for flag in ("any_quality_flag", "no_superclass"):
-            for i, t in enumerate(tops):
+        for i, t in enumerate(tops):
+            cells = [name, t]
+            for flag in shown:
                 rs = [r["results"][name][flag][i] for r in runs]
-                body.append([name, flag, t, C.mean_sd([x["hits"] for x in rs], digits=1),
-                             C.mean_sd([x["precision"] * 100 for x in rs], digits=1),
-                             f"{rs[0]['base_rate'] * 100:.1f}",
-                             C.mean_sd([x["p_value"] for x in rs], digits=3)])
-    text = C.markdown_table(["score", "flag", "top n", "flagged in top n", "precision %",
-                             "base rate %", "hypergeom. p"], body)
+                cells.append(f"{C.mean_sd([x['hits'] for x in rs], digits=1)} "
+                             f"(p {C.mean_sd([x['p_value'] for x in rs], digits=3)})")
+            body.append(cells)
+    base = ["base rate", len(pool)] + [f"{int(flags[f].sum())} ({flags[f].mean() * 100:.0f} %)"
+                                       for f in shown]
+    body.append(base)
+    text = C.markdown_table(["score", "top n", *shown], body)
     print(text)
     counts = {k: int(v.sum()) for k, v in flags.items()}
     print("flag counts in folds 9-10:", counts)

@@ -19,7 +19,7 @@ except ImportError:  # run as a script
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = C.build_parser(__doc__.split("\n")[0])
+    parser = C.build_parser(__doc__.split("\n")[0], __file__)
     parser.add_argument("--fractions", type=float, nargs="+", default=[1.0])
     parser.add_argument("--age", action="store_true", help="also train the age regressor (seed 0)")
     parser.add_argument("--age-only", action="store_true", help="only the age regressor")
@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 C.train_or_load(cfg, C.subsample(train, fraction, seed), val, seed=seed,
                                 fraction=fraction)
     if ns.age or ns.age_only:
-        atrain, aval, _ = C.split_ptbxl(C.with_age_labels(ds))
+        atrain, aval, _ = C.split_ptbxl(C.with_age_labels(ds, cfg))
         C.train_or_load(cfg, atrain, aval, seed=cfg.seeds[0], task="regression", tag="ptbxl_age")
 
 

@@ -72,7 +72,8 @@ def per_class(record_values: np.ndarray, labels: np.ndarray, names: Sequence[str
     return out
 
 
-def run_seed(cfg: C.RunConfig, train, val, test, ludb, seed: int) -> dict:
+def run_seed(cfg: C.RunConfig, train, val, test, ludb, seed: int,
+             noise_levels: Sequence[float] = NOISE_MV) -> dict:
     from ecg_cluster_widget.explain.gradcam import GradCAM
 
     bundle = C.train_or_load(cfg, train, val, seed=seed)
@@ -93,7 +94,7 @@ def run_seed(cfg: C.RunConfig, train, val, test, ludb, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     clean_labels = np.asarray(ex_t.labels)
     noise = []
-    for sigma in NOISE_MV:
+    for sigma in noise_levels:
         noisy = replace(test, signals=(test.signals + rng.normal(0, sigma, test.signals.shape))
                         .astype(np.float32))
         ex_n = tlc.explain_all(noisy)
@@ -114,13 +115,13 @@ def run_seed(cfg: C.RunConfig, train, val, test, ludb, seed: int) -> dict:
         "ptbxl_entropy_per_class": per_class(ent_t.mean(axis=1), test.labels, test.class_names),
         "ptbxl_gradcam_per_class": per_class(cam_t.mean(axis=1), test.labels, test.class_names),
         "noise": noise,
-        "noise_spearman": float(spearmanr(NOISE_MV, ents).statistic),
+        "noise_spearman": float(spearmanr(noise_levels, ents).statistic),
         "noise_monotonic": bool(np.all(np.diff(ents) > 0)),
-        "noise_peak_sigma": float(NOISE_MV[int(np.argmax(ents))]),
+        "noise_peak_sigma": float(noise_levels[int(np.argmax(ents))]),
     }
 
 
-def tables(runs: list[dict], names: Sequence[str]) -> dict[str, str]:
+def tables(runs: list[dict], names: Sequence[str], levels: Sequence[float]) -> dict[str, str]:
     """Markdown tables (mean ± sd over seeds)."""
     def ms(get, digits=3):
         return C.mean_sd([get(r) for r in runs], digits=digits)
@@ -143,7 +144,7 @@ def tables(runs: list[dict], names: Sequence[str]) -> dict[str, str]:
          "mean |change| of CNN output"],
         [[s, ms(lambda r, i=i: r["noise"][i]["mean_entropy"]),
           ms(lambda r, i=i: r["noise"][i]["label_change"]),
-          ms(lambda r, i=i: r["noise"][i]["cnn_mean_abs_change"])] for i, s in enumerate(NOISE_MV)])
+          ms(lambda r, i=i: r["noise"][i]["cnn_mean_abs_change"])] for i, s in enumerate(levels)])
     corr = C.markdown_table(
         ["data", "Spearman rho(entropy, Grad-CAM), mean over records", "share of records rho > 0"],
         [["LUDB (annotated span)", ms(lambda r: r["ludb_spearman_entropy_gradcam"]["mean"]),
@@ -153,10 +154,10 @@ def tables(runs: list[dict], names: Sequence[str]) -> dict[str, str]:
     return {"waves": waves, "classes": classes, "noise": noise, "correlation": corr}
 
 
-def figures(cfg: C.RunConfig, runs: list[dict]) -> None:
+def figures(cfg: C.RunConfig, runs: list[dict], levels: Sequence[float]) -> None:
     from bokeh.layouts import column
 
-    f1 = C.line_figure("Mean TLC entropy vs added Gaussian noise (PTB-XL fold 10)", NOISE_MV,
+    f1 = C.line_figure("Mean TLC entropy vs added Gaussian noise (PTB-XL fold 10)", levels,
                        {f"seed {r['seed']}": [n["mean_entropy"] for n in r["noise"]] for r in runs},
                        "noise sigma (mV)", "mean normalised entropy")
     f2 = C.bar_figure("Level per LUDB wave, relative to the annotated-span mean", C.WAVES,
@@ -168,20 +169,21 @@ def figures(cfg: C.RunConfig, runs: list[dict]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    parser = C.build_parser(__doc__.split("\n")[0])
+    parser = C.build_parser(__doc__.split("\n")[0], __file__)
     ns, cfg = C.parse_args(parser, argv)
     started = time.time()
     ds = C.load_ptbxl_100(cfg)
     train, val, test = C.split_ptbxl(ds)
-    ludb = C.load_ludb_100(cfg, ds)
-    runs = [run_seed(cfg, train, val, test, ludb, s) for s in cfg.seeds]
-    tabs = tables(runs, test.class_names)
+    ludb = C.load_ludb_100(cfg)
+    levels = (0.0, 0.1, 0.5) if cfg.quick else NOISE_MV
+    runs = [run_seed(cfg, train, val, test, ludb, s, levels) for s in cfg.seeds]
+    tabs = tables(runs, test.class_names, levels)
     for name, t in tabs.items():
         print(f"\n{name}\n{t}")
     rises = all(r["noise_monotonic"] for r in runs)
     print(f"\nentropy rises monotonically with noise in all seeds: {rises}")
-    figures(cfg, runs)
-    payload = {"k": cfg.n_clusters, "noise_mv": list(NOISE_MV), "runs": runs, "tables_md": tabs,
+    figures(cfg, runs, levels)
+    payload = {"k": cfg.n_clusters, "noise_mv": list(levels), "runs": runs, "tables_md": tabs,
                "entropy_rises_with_noise_all_seeds": rises,
                "noise_spearman": C.summarize(r["noise_spearman"] for r in runs)}
     C.write_result(cfg, "uncertainty", payload, started)

@@ -209,7 +209,7 @@ if DATA_OK:
 
     ds = load_ptbxl(PTBXL_ROOT, fs=100, max_records=160 if FAST else None)
     print(ds)
-    print("records per class:", dict(zip(ds.class_names, ds.labels.sum(axis=0).astype(int))))
+    print("records per class:", {c: int(n) for c, n in zip(ds.class_names, ds.labels.sum(axis=0))})
 """),
     md("""
 ## Train or load a model
@@ -481,7 +481,7 @@ align = landmark_alignment(tlc.explain_all(ds).labels.astype(np.int64), ds.wave_
                            tlc.n_clusters)
 vocab = {"none": "TP baseline", "P": "P wave", "QRS": "QRS complex", "T": "T wave"}
 proposed = {}
-for cid, row in zip(tlc.cluster_ids_, align["contingency"]):
+for cid, row in zip(tlc.cluster_ids_, np.asarray(align["contingency"])):
     wave = WAVE_NAMES[int(np.argmax(row))]
     purity = row.max() / max(row.sum(), 1)
     proposed[str(int(cid))] = {"name": vocab[wave], "notes": f"{purity:.0%} of its time steps in {wave}"}

@@ -91,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         "reproduce": "python scripts/train_demo_model.py",
     }
     atomic_write_json(out.with_suffix(".json"), card)
+    for p in (out, out.with_suffix(".json")):
+        p.chmod(0o644)  # temp files are created 0600; package data must be world-readable
     print(f"val macro AUROC {val_metrics['macro_auroc']:.4f}, test macro AUROC "
           f"{test_metrics['macro_auroc']:.4f}, per class {test_metrics['auroc']}")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) in {seconds:.0f} s")

@@ -29,7 +29,8 @@ def _bundle(task="multilabel") -> ModelBundle:
     std = Standardizer().fit(_ds(seed=1))
     return ModelBundle(
         net, ("A", "B"), LEADS, FS, T, std, task=task,
-        history=[{"epoch": 1, "train_loss": 0.5}], meta={"seed": 3, "arr": np.arange(2)},
+        history=[{"epoch": 1, "train_loss": 0.5}],
+        meta={"seed": 3, "arr": np.arange(2), "torch": torch.__version__, "x": np.float32(0.5)},
     )
 
 
@@ -42,7 +43,8 @@ def test_roundtrip_identical_predictions(tmp_path):
     assert b2.class_names == ("A", "B") and b2.lead_names == LEADS
     assert b2.fs == FS and b2.n_samples == T and b2.task == "multilabel"
     assert b2.history == [{"epoch": 1, "train_loss": 0.5}]
-    assert b2.meta == {"seed": 3, "arr": [0, 1]}
+    assert b2.meta == {"seed": 3, "arr": [0, 1], "torch": str(torch.__version__), "x": 0.5}
+    assert type(b2.meta["torch"]) is str
     np.testing.assert_array_equal(b2.standardizer.mean_, b.standardizer.mean_)
     assert not b2.model.training
     # plain content: loads with weights_only and leaves no temp files behind

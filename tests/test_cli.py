@@ -97,6 +97,14 @@ def test_demo_writes_notebook_and_prints_command(tmp_path, capsys):
     assert (tmp_path / "quickstart.ipynb").read_text() == "{}"
 
 
+def test_demo_prefers_checkout_notebook(tmp_path, capsys):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "quickstart.ipynb").write_text("{}")
+    rc, out, _ = run_cli(["demo", "--dir", str(tmp_path), "--print-command"], capsys)
+    assert rc == 0 and str(tmp_path / "notebooks" / "quickstart.ipynb") in out
+    assert not (tmp_path / "quickstart.ipynb").exists()
+
+
 def test_jupyter_command_targets_notebook(tmp_path):
     cmd = jupyter_command(tmp_path / "q.ipynb", port=8899)
     assert cmd[0] == sys.executable and str(tmp_path / "q.ipynb") in cmd

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.cluster import kmeans_plusplus
-from threadpoolctl import threadpool_limits
 
+from ..activations.features import single_thread_blas
 from ..errors import DataError, NotFittedError
 
 __all__ = ["SoftClusterer"]
@@ -34,12 +34,6 @@ _LLOYD_ITERS = 20
 #: Above twice this many points, the fit first converges on a seeded subsample of this
 #: size and then refines on all points (a warm start: few full-data iterations).
 _WARM_POINTS = 25_000
-
-
-def _single_thread_blas():
-    # Our matrix products are thin (n x D by D x K); multi-threaded BLAS gains nothing
-    # there and, on a shared machine, thread contention made one EM step 50x slower.
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def logsumexp(a: np.ndarray, axis: int = 1) -> np.ndarray:
@@ -167,7 +161,7 @@ class SoftClusterer:
         """
         X = self._check_X(X, fitting=True)
         k = self._check_params(X.shape[0])
-        with _single_thread_blas():
+        with single_thread_blas():
             init = None
             if X.shape[0] > 2 * _WARM_POINTS:
                 rng = np.random.default_rng(self.random_state)
@@ -353,7 +347,7 @@ class SoftClusterer:
         self._check_fitted()
         X = self._check_X(X)
         x_sq = (X**2).sum(axis=1)
-        with _single_thread_blas():
+        with single_thread_blas():
             if self.method == "soft_kmeans":
                 logits = -_sq_dist(X, x_sq, self.centroids_) / (2.0 * self.variances_[None, :])
             else:

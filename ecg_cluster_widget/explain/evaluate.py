@@ -200,7 +200,9 @@ def evaluate(
     if baselines:
         base: dict[str, Any] = {}
         t = time.perf_counter()
-        raw = raw_window_kmeans_labels(test_ds, k, fit_ds=train_ds, random_state=random_state)
+        raw = raw_window_kmeans_labels(
+            test_ds, k, fit_ds=train_ds, random_state=random_state, progress=progress
+        )
         al = landmark_alignment(raw, masks, n_clusters=k)
         base["raw_window_kmeans"] = {key: al[key] for key in _ALIGN_KEYS}
         times["baseline_raw_kmeans"] = time.perf_counter() - t
@@ -209,7 +211,7 @@ def evaluate(
             bundle, train_ds, test_ds, n_clusters=k, random_state=random_state,
             layers=getattr(tlc, "layers", layers), n_components=getattr(tlc, "n_components", n_components),
             method=getattr(tlc, "method", method),
-            max_fit_points=getattr(tlc, "max_fit_points", max_fit_points),
+            max_fit_points=getattr(tlc, "max_fit_points", max_fit_points), progress=progress,
         )
         al = landmark_alignment(unt, masks, n_clusters=k)
         base["untrained_network"] = {key: al[key] for key in _ALIGN_KEYS}

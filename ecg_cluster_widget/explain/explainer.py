@@ -24,6 +24,7 @@ Design choices documented here:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 import time
@@ -39,7 +40,7 @@ from ..clustering import SoftClusterer, match_by_overlap
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ModelError, NotFittedError
 from .explanation import ClusterInfo, ECGExplanation, ExplanationSet
-from .prototypes import extract_snippets, prototype_stats, segment_arrays, segments_from_labels
+from .prototypes import segments_from_labels, summarize_clusters
 from .uncertainty import normalized_entropy
 
 __all__ = ["TLCExplainer"]
@@ -58,6 +59,22 @@ class _NotFitted(NotFittedError, AttributeError):
 class _KFit:
     clusterer: SoftClusterer
     ids: np.ndarray
+
+
+def _locked(method):
+    """Run ``method`` holding the explainer's RLock.
+
+    The widget calls the explainer from a worker thread while the user may change K;
+    holding the lock for a whole call keeps the clustering and the cached features it
+    reads consistent with each other.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 def _is_bundle(model: object) -> bool:
@@ -326,6 +343,7 @@ class TLCExplainer:
         new_gamma = clusterer.predict_proba(feats[pick].reshape(-1, feats.shape[-1]))
         return match_by_overlap(old_gamma, new_gamma), old.ids
 
+    @_locked
     def fit(self, ds: ECGDataset) -> TLCExplainer:
         """Extract activations of ``ds``, align them and fit the soft clustering.
 
@@ -352,14 +370,18 @@ class TLCExplainer:
         """
         with self._lock:
             t0 = time.perf_counter()
+            self._check_k(self.n_clusters, np.iinfo(np.int64).max)  # fail before the forward pass
             x = self._prepare(ds, fitting=True)
             extractor = ActivationExtractor(
                 self.module_, self.layers, self.batch_size, self.device, progress=self.progress
             )
             blocks = extractor.extract(x)
             t1 = time.perf_counter()
+            stages = tqdm(total=2, desc="TLC fit: features", disable=not self.progress, leave=False)
             aligner = FeatureAligner(self.n_components, random_state=self.random_state).fit(blocks)
             feats = aligner.transform(blocks)
+            stages.update(1)
+            stages.set_description("TLC fit: clustering")
             t2 = time.perf_counter()
             n, tg, dim = feats.shape
             k = self._check_k(self.n_clusters, n * tg)
@@ -367,7 +389,10 @@ class TLCExplainer:
             m = min(int(self.max_fit_points), n * tg)
             pick = np.sort(rng.choice(n * tg, size=m, replace=False))
             points = np.ascontiguousarray(feats.reshape(-1, dim)[pick])
-            clusterer = self._new_clusterer(k).fit(points)
+            try:
+                clusterer = self._new_clusterer(k).fit(points)
+            finally:
+                stages.close()
             t3 = time.perf_counter()
             match, ref_ids = self._refit_match(blocks, feats, clusterer)
             # Only now replace state: a failure above leaves the previous fit intact.
@@ -400,6 +425,7 @@ class TLCExplainer:
             }
         return self
 
+    @_locked
     def set_n_clusters(self, k: int) -> TLCExplainer:
         """Switch to K clusters, reusing cached features and cached fits.
 
@@ -433,6 +459,7 @@ class TLCExplainer:
         g /= g.sum(axis=2, keepdims=True)
         return g
 
+    @_locked
     def transform(self, ds: ECGDataset) -> np.ndarray:
         """Soft assignments at input resolution.
 
@@ -462,6 +489,7 @@ class TLCExplainer:
         """
         return self.explain_all(ds).labels
 
+    @_locked
     def explain(self, ds: ECGDataset, index: int) -> ECGExplanation:
         """Explanation of record ``index`` of ``ds``.
 
@@ -498,6 +526,7 @@ class TLCExplainer:
             mean_entropy=float(entropy.mean()),
         )
 
+    @_locked
     def explain_all(self, ds: ECGDataset) -> ExplanationSet:
         """Hard labels, entropy and proportions of every record (vectorised).
 
@@ -523,6 +552,7 @@ class TLCExplainer:
             record_ids=tuple(ds.record_ids),
         )
 
+    @_locked
     def cluster_summary(
         self,
         ds: ECGDataset,
@@ -559,52 +589,10 @@ class TLCExplainer:
         fit = self._current()
         es = self.explain_all(ds)
         feats = self._features(ds)
-        n, t = es.labels.shape
-        tg = feats.shape[1]
-        rec, start, end, cl = segment_arrays(es.labels)
-        # Mean grid feature of each segment via cumulative sums (one pass, vectorised).
-        cs = np.zeros((n, tg + 1, feats.shape[2]), dtype=np.float64)
-        np.cumsum(feats, axis=1, out=cs[:, 1:])
-        gs = np.minimum((start * tg) // t, tg - 1)
-        ge = np.clip(-((-end * tg) // t), gs + 1, tg)
-        seg_feat = (cs[rec, ge] - cs[rec, gs]) / (ge - gs)[:, None]
-        width = max(1, int(round(window_s * ds.fs)))
-        rng = np.random.default_rng(self.random_state)
-        flat_lab = es.labels.ravel()
-        flat_ent = es.entropy.ravel()
-        out = []
-        for pos in range(len(fit.ids)):
-            in_k = flat_lab == pos
-            ent = flat_ent[in_k]
-            hist = np.histogram(ent, bins=bins, range=(0.0, 1.0))[0].astype(np.float64)
-            hist = hist / hist.sum() if hist.sum() else hist
-            seg = np.flatnonzero(cl == pos)
-            chosen = seg if seg.size <= max_segments else np.sort(rng.choice(seg, max_segments, replace=False))
-            snippets = extract_snippets(ds.signals, rec[chosen], (start[chosen] + end[chosen]) // 2, width)
-            med, q25, q75 = prototype_stats(snippets)
-            dist = np.linalg.norm(seg_feat[seg] - fit.clusterer.centroids_[pos], axis=1)
-            near = seg[np.argsort(dist, kind="stable")[:n_examples]]
-            out.append(ClusterInfo(
-                position=pos, cluster_id=int(fit.ids[pos]), share=float(in_k.mean()),
-                mean_entropy=float(ent.mean()) if ent.size else float("nan"), entropy_hist=hist,
-                prototype_median=med, prototype_q25=q25, prototype_q75=q75,
-                prototype_offset_s=-(width // 2) / float(ds.fs),
-                examples=[(int(rec[j]), int(start[j]), int(end[j])) for j in near],
-                class_mix=self._class_mix(ds, es.proportions[:, pos]),
-                n_segments=int(seg.size),
-                mean_duration_s=float((end[seg] - start[seg]).mean() / ds.fs) if seg.size else float("nan"),
-                lead_names=tuple(ds.lead_names), fs=float(ds.fs),
-            ))
-        return out
-
-    @staticmethod
-    def _class_mix(ds: ECGDataset, prop: np.ndarray) -> dict[str, float] | None:
-        if ds.labels is None or ds.class_names is None:
-            return None
-        top = prop >= np.quantile(prop, 0.75)
-        if prop.max() > 0:
-            top &= prop > 0  # a cluster absent from most records: only records that contain it
-        return {c: float(ds.labels[top, j].mean()) for j, c in enumerate(ds.class_names)}
+        return summarize_clusters(
+            ds, es, feats, fit.clusterer.centroids_, window_s=window_s, n_examples=n_examples,
+            max_segments=max_segments, bins=bins, random_state=self.random_state,
+        )
 
     def __repr__(self) -> str:
         state = f"fitted, ids={self.cluster_ids_.tolist()}" if self.is_fitted else "not fitted"

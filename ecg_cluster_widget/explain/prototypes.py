@@ -6,10 +6,14 @@ import warnings
 
 import numpy as np
 
+from ..data.dataset import ECGDataset
 from ..errors import DataError
-from .explanation import Segment
+from .explanation import ClusterInfo, ExplanationSet, Segment
 
-__all__ = ["segments_from_labels", "segment_arrays", "extract_snippets", "prototype_stats"]
+__all__ = [
+    "segments_from_labels", "segment_arrays", "extract_snippets", "prototype_stats",
+    "summarize_clusters",
+]
 
 
 def segment_arrays(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -142,3 +146,96 @@ def prototype_stats(snippets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns are expected at edges
         q = np.nanquantile(s, [0.5, 0.25, 0.75], axis=0).astype(np.float32)
     return q[0], q[1], q[2]
+
+
+def _class_mix(ds: ECGDataset, prop: np.ndarray) -> dict[str, float] | None:
+    if ds.labels is None or ds.class_names is None:
+        return None
+    top = prop >= np.quantile(prop, 0.75)
+    if prop.max() > 0:
+        top &= prop > 0  # a cluster absent from most records: only records that contain it
+    return {c: float(ds.labels[top, j].mean()) for j, c in enumerate(ds.class_names)}
+
+
+def summarize_clusters(
+    ds: ECGDataset,
+    es: ExplanationSet,
+    feats: np.ndarray,
+    centroids: np.ndarray,
+    *,
+    window_s: float = 0.4,
+    n_examples: int = 5,
+    max_segments: int = 500,
+    bins: int = 10,
+    random_state: int = 0,
+) -> list[ClusterInfo]:
+    """Per-cluster statistics, prototypes and nearest examples (see ``TLCExplainer.cluster_summary``).
+
+    Parameters
+    ----------
+    ds : ECGDataset
+        The records (prototypes are cut from ``ds.signals``, in mV).
+    es : ExplanationSet
+        Hard labels / entropy / proportions of ``ds`` at input resolution.
+    feats : ndarray of shape (N, T_grid, D)
+        The clustered features of ``ds``.
+    centroids : ndarray of shape (K, D)
+        Cluster centres, by position.
+    window_s, n_examples, max_segments, bins, random_state
+        Snippet length, number of nearest segments, segments sampled per prototype
+        (seeded), entropy histogram bins.
+
+    Returns
+    -------
+    list of ClusterInfo
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ds = ECGDataset(np.tile(np.arange(4.0), (1, 1, 1)), fs=4, lead_names=["II"])
+    >>> es = ExplanationSet(np.array([[0, 0, 1, 1]], np.int16), np.zeros((1, 4), np.float32),
+    ...                     np.array([[0.5, 0.5]]), np.zeros(1), np.array([0, 1]), 4.0)
+    >>> feats = np.array([[[0.0], [0.0], [1.0], [1.0]]], np.float32)
+    >>> infos = summarize_clusters(ds, es, feats, np.array([[0.0], [1.0]]), window_s=0.5)
+    >>> infos[1].examples, infos[1].prototype_median.tolist()
+    ([(0, 2, 4)], [[2.0, 3.0]])
+    """
+    if not window_s > 0:
+        raise DataError(f"window_s must be > 0 seconds, got {window_s}.")
+    n, t = es.labels.shape
+    tg = feats.shape[1]
+    rec, start, end, cl = segment_arrays(es.labels)
+    # Mean grid feature of each segment via cumulative sums (one pass, vectorised).
+    cs = np.zeros((n, tg + 1, feats.shape[2]), dtype=np.float32)
+    np.cumsum(feats, axis=1, out=cs[:, 1:])
+    gs = np.minimum((start * tg) // t, tg - 1)
+    ge = np.clip(-((-end * tg) // t), gs + 1, tg)
+    seg_feat = (cs[rec, ge] - cs[rec, gs]) / (ge - gs)[:, None]
+    width = max(1, int(round(window_s * ds.fs)))
+    rng = np.random.default_rng(random_state)
+    flat_lab = es.labels.ravel()
+    flat_ent = es.entropy.ravel()
+    out = []
+    for pos in range(len(es.cluster_ids)):
+        in_k = flat_lab == pos
+        ent = flat_ent[in_k]
+        hist = np.histogram(ent, bins=bins, range=(0.0, 1.0))[0].astype(np.float64)
+        hist = hist / hist.sum() if hist.sum() else hist
+        seg = np.flatnonzero(cl == pos)
+        chosen = seg if seg.size <= max_segments else np.sort(rng.choice(seg, max_segments, replace=False))
+        snippets = extract_snippets(ds.signals, rec[chosen], (start[chosen] + end[chosen]) // 2, width)
+        med, q25, q75 = prototype_stats(snippets)
+        dist = np.linalg.norm(seg_feat[seg] - np.asarray(centroids)[pos], axis=1)
+        near = seg[np.argsort(dist, kind="stable")[:n_examples]]
+        out.append(ClusterInfo(
+            position=pos, cluster_id=int(es.cluster_ids[pos]), share=float(in_k.mean()),
+            mean_entropy=float(ent.mean()) if ent.size else float("nan"), entropy_hist=hist,
+            prototype_median=med, prototype_q25=q25, prototype_q75=q75,
+            prototype_offset_s=-(width // 2) / float(ds.fs),
+            examples=[(int(rec[j]), int(start[j]), int(end[j])) for j in near],
+            class_mix=_class_mix(ds, es.proportions[:, pos]),
+            n_segments=int(seg.size),
+            mean_duration_s=float((end[seg] - start[seg]).mean() / ds.fs) if seg.size else float("nan"),
+            lead_names=tuple(ds.lead_names), fs=float(ds.fs),
+        ))
+    return out

@@ -268,8 +268,13 @@ def _plain(obj: Any) -> Any:
         return obj.item()
     if isinstance(obj, Path):
         return str(obj)
-    if obj is None or isinstance(obj, (bool, int, float, str, torch.Tensor)):
+    if obj is None or isinstance(obj, torch.Tensor):
         return obj
+    # exact builtin types: subclasses (e.g. torch.__version__) are pickled as globals
+    # that weights_only loading refuses
+    for t in (bool, int, float, str):
+        if isinstance(obj, t):
+            return t(obj)
     return repr(obj)
 
 

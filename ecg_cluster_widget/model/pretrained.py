@@ -43,9 +43,9 @@ def load_demo_model() -> ModelBundle:
 
     Examples
     --------
-    >>> bundle = load_demo_model()  # doctest: +SKIP
-    >>> bundle.fs, bundle.n_samples  # doctest: +SKIP
-    (100.0, 1000)
+    >>> bundle = load_demo_model()
+    >>> bundle.fs, bundle.n_samples, bundle.class_names[0]
+    (100.0, 1000, 'NORM')
     """
     path = demo_model_path()
     if not path.is_file():

@@ -84,6 +84,8 @@ def cluster_table(infos: Sequence[Any], class_names: Sequence[str] | None = None
         f"<tr><th></th><th{_CELL}>cluster</th><th{_CELL}>share of time</th>"
         f"<th{_CELL}>mean entropy</th>{head}</tr>"
         + "".join(rows) + "</table>"
+        + ("<p style='font-size:90%'>Class columns: share of records with that label among the "
+           "records where the cluster takes up the most time (top quartile).</p>" if classes else "")
     ), width=700)
 
 

@@ -17,11 +17,12 @@ from .harness import SCREENSHOTS, widget_cells, write_notebook
 
 pytestmark = pytest.mark.browser
 
-APP_READY = """() => {
+APP_READY = """(name) => {
   const app = window.jupyterapp;
   const w = app && app.shell && app.shell.currentWidget;
   const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!(k && k.status === 'idle' && w.content && w.content.widgets && w.content.widgets.length);
+  return !!(k && k.status === 'idle' && w.content && w.content.widgets && w.content.widgets.length
+            && w.context && w.context.path.endsWith(name));
 }"""
 
 # Pixel statistics of the ECG canvas: distinct colours and how many palette colours appear.
@@ -58,7 +59,7 @@ def wait_file(path: Path, pred, timeout: float = 60.0):
 
 def open_and_run(page, server, path: str, timeout_ms: int = 240_000):
     page.goto(server.url(path))
-    page.wait_for_function(APP_READY, timeout=timeout_ms)
+    page.wait_for_function(APP_READY, arg=path.rsplit('/', 1)[-1], timeout=timeout_ms)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     # Lab's "Jupyter news?" toast can cover the widget; answer it when it shows up.
     no = page.locator(".jp-toast-button:has-text('No')")
@@ -74,7 +75,7 @@ def lab(jupyter_server, browser):
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    open_and_run(page, jupyter_server, "lab/tree/e2e_lab.ipynb")
+    open_and_run(page, jupyter_server, "lab/workspaces/e2e-lab/tree/e2e_lab.ipynb")
     yield page, root / "out_lab", errors
     page.close()
 
