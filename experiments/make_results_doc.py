@@ -80,6 +80,11 @@ def section_faith(d: dict | None, cv: dict | None) -> tuple[str, list[list[str]]
              f"{pct(m['rf_accuracy'])} % vs the CNN's {pct(m['cnn_accuracy'])} % and its AUROC is "
              f"{pct(abs(gap))} points {'below' if gap > 0 else 'above'} the CNN's "
              f"(paper: {pct(p['cnn_auroc'] - p['rf_auroc'])} points below)."]
+    if h.get("fidelity_majority_baseline"):
+        notes.append(f"- Reference: always predicting each class's majority CNN label already "
+                     f"agrees with the CNN on {pct(h['fidelity_majority_baseline']['mean'])} % of "
+                     "labels (the CNN predicts few positives at threshold 0.5), so fidelity must be "
+                     "read against that floor, and next to the RF's AUROC, which the floor lacks.")
     fids = [r["fidelity"]["mean"] for r in d["summary"]]
     notes.append(f"- Over all K x training fractions the mean fidelity ranges "
                  f"{pct(min(fids))}-{pct(max(fids))} % (robustness claim).")

@@ -214,6 +214,8 @@ function render({ model, el }) {
     drawRibbon(ctx, L.ribbon, cur.ent, cur.fs, theme);
     if (L.gradcam) drawGradcam(ctx, L.gradcam, cur.cam, cur.fs, theme, model.get("gradcam_label"));
     drawAxis(ctx, L.axis, L, theme);
+    // The side panel scrolls within the height of the ECG rather than growing the page.
+    side.style.maxHeight = `${Math.max(420, L.height)}px`;
     drawOverlay();
     root.dataset.drawnId = String(cur.responseId);
     root.dataset.bands = cur.segs.map((r) => `${r.start}:${r.id}`).join(",").slice(0, 4000);
@@ -490,11 +492,19 @@ function render({ model, el }) {
   overlay.addEventListener("pointerdown", () => root.focus({ preventScroll: true }));
   prevBtn.addEventListener("click", () => doAction("prev"));
   nextBtn.addEventListener("click", () => doAction("next"));
-  idxInput.addEventListener("change", () => {
+  const gotoIndex = () => {
     const v = Math.max(0, Math.min(model.get("n_records") - 1, Math.round(Number(idxInput.value) || 0)));
-    sendRequest({ index: v });
-  });
-  ridInput.addEventListener("change", () => { if (ridInput.value.trim()) sendRequest({ record_id: ridInput.value.trim() }); });
+    if (v !== wanted("index")) sendRequest({ index: v });
+  };
+  const gotoRecord = () => {
+    const r = ridInput.value.trim();
+    if (r && r !== cur.rec.record_id) sendRequest({ record_id: r });
+  };
+  // "change" alone is not fired by Enter in every browser for number inputs.
+  idxInput.addEventListener("change", gotoIndex);
+  ridInput.addEventListener("change", gotoRecord);
+  idxInput.addEventListener("keydown", (ev) => { if (ev.key === "Enter") gotoIndex(); });
+  ridInput.addEventListener("keydown", (ev) => { if (ev.key === "Enter") gotoRecord(); });
   classSel.addEventListener("change", () => {
     if (classSel.value) sendRequest({ class: classSel.value });
     classSel.value = "";

@@ -113,6 +113,17 @@ def test_bring_your_own_model():
     plain = nn.Sequential(nn.Conv1d(2, 2, 3), nn.ReLU())
     with pytest.raises(ModelError, match="layers="):
         default_layers(plain)
+    with pytest.raises(ModelError, match="torch.nn.Module"):
+        ActivationExtractor("not a model")
+
+
+def test_accepts_bundle(net, x):
+    from ecg_cluster_widget.model.checkpoint import ModelBundle
+
+    bundle = ModelBundle(net, ["a", "b", "c"], None, fs=100, n_samples=1000)
+    ext = ActivationExtractor(bundle, progress=False)
+    assert ext.model is net
+    assert ext.extract(x[:1])[0].shape == (1, 16, 250)
 
 
 def test_resample_time_centre_alignment():

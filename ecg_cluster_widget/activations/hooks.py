@@ -85,8 +85,8 @@ class ActivationExtractor:
 
     Parameters
     ----------
-    model : torch.nn.Module
-        The network. It is run in eval mode under ``torch.no_grad``; its previous
+    model : torch.nn.Module or ModelBundle
+        The network (a bundle's ``.model`` is used). It is run in eval mode under ``torch.no_grad``; its previous
         train/eval mode is restored afterwards and the hooks are always removed.
     layers : sequence of str, optional
         Qualified module names (as in ``dict(model.named_modules())``). Default:
@@ -123,6 +123,8 @@ class ActivationExtractor:
         device: str | torch.device = "cpu",
         progress: bool = True,
     ) -> None:
+        if not isinstance(model, nn.Module) and hasattr(model, "prepare") and hasattr(model, "model"):
+            model = model.model  # a ModelBundle: hook its network
         if not isinstance(model, nn.Module):
             raise ModelError(
                 f"model must be a torch.nn.Module (or a ModelBundle), got {type(model).__name__}."

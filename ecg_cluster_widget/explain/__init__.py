@@ -2,7 +2,13 @@
 
 from .explainer import TLCExplainer
 from .explanation import ClusterInfo, ECGExplanation, ExplanationSet, Segment
-from .prototypes import extract_snippets, prototype_stats, segment_arrays, segments_from_labels
+from .prototypes import (
+    extract_snippets,
+    prototype_stats,
+    segment_arrays,
+    segments_from_labels,
+    summarize_clusters,
+)
 from .uncertainty import cluster_mean_entropy, normalized_entropy
 
 __all__ = [
@@ -17,6 +23,7 @@ __all__ = [
     "segment_arrays",
     "extract_snippets",
     "prototype_stats",
+    "summarize_clusters",
 ]
 
 # Analyses on top of the explainer (faithfulness, landmarks, Grad-CAM, evaluation).

@@ -134,8 +134,10 @@ def _dump(_=None):
     atomic_write_json(OUT / "state.json", {{
         "selection": w.selection, "summary": w.selection_summary, "n_clusters": w.n_clusters,
         "response_id": w.response_id, "labels": w.cluster_labels, "index": w.index,
+        "view_range": w.view_range, "highlight": w.highlight_cluster,
+        "cluster_ids": w.record["cluster_ids"],
         "model": MODEL, "fit_s": FIT_S, "t": time.time()}})
-w.observe(_dump, names=["selection", "response_id", "cluster_labels"])
+w.observe(_dump, names=["selection", "response_id", "cluster_labels", "view_range", "highlight_cluster"])
 _dump()
 {extra}
 w

@@ -71,7 +71,7 @@ def open_and_run(page, server, path: str, timeout_ms: int = 240_000):
 @pytest.fixture(scope="module")
 def lab(jupyter_server, browser):
     root = jupyter_server.root
-    write_notebook(root / "e2e_lab.ipynb", widget_cells(120, "out_lab", k=3))
+    write_notebook(root / "e2e_lab.ipynb", widget_cells(200, "out_lab", k=3))
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -122,6 +122,32 @@ def test_brush_sets_python_selection_and_esc_clears(lab):
     page.keyboard.press("Escape")
     wait_file(out / "state.json", lambda d: d["selection"] == {})
     assert page.locator(".ecw-summary").get_attribute("data-state") == "empty"
+
+
+def test_zoom_pan_and_cluster_occurrences(lab):
+    page, out, _ = lab
+    box = page.locator(".ecw-overlay").bounding_box()
+    page.mouse.move(box["x"] + 64 + 0.5 * (box["width"] - 72), box["y"] + 40)
+    page.mouse.wheel(0, -400)  # zoom in around 5 s
+    doc = wait_file(out / "state.json", lambda d: len(d["view_range"]) == 2
+                    and d["view_range"][1] - d["view_range"][0] < 9.5)
+    v0, v1 = doc["view_range"]
+    assert v0 < 5 < v1
+    page.locator(".ecw-root").focus()
+    page.keyboard.press("Shift+ArrowRight")  # pan keeps the span
+    doc = wait_file(out / "state.json", lambda d: d["view_range"][0] > v0)
+    assert abs((doc["view_range"][1] - doc["view_range"][0]) - (v1 - v0)) < 1e-6
+    page.keyboard.press("1")  # highlight the first cluster, then jump to its next occurrence
+    doc = wait_file(out / "state.json", lambda d: d["highlight"] >= 0)
+    cid = doc["highlight"]
+    assert cid == min(doc["cluster_ids"])
+    page.keyboard.press("n")
+    doc = wait_file(out / "state.json", lambda d: bool(d["selection"]))
+    assert [c["cluster_id"] for c in doc["summary"]["clusters"]] == [cid]  # exactly one run of it
+    page.keyboard.press("0")
+    wait_file(out / "state.json", lambda d: d["view_range"] == [0, 10])
+    page.keyboard.press("Escape")
+    doc = wait_file(out / "state.json", lambda d: d["selection"] == {} and d["highlight"] == -1)
 
 
 def test_k_change_by_key_and_slider_redraws_bands(lab):
@@ -181,3 +207,22 @@ def test_notebook7_renders(jupyter_server, browser):
         page.locator(".ecw-root").screenshot(path=str(SCREENSHOTS / "notebook7.png"))
     finally:
         page.close()
+
+
+def test_pick_ecg_by_rank_index_and_class(lab):
+    page, out, _ = lab
+    page.locator(".ecw-uncertain").click()
+    page.wait_for_function("() => document.querySelector('.ecw-info').textContent.includes('most uncertain #1')",
+                           timeout=120_000)
+    first = wait_file(out / "state.json", lambda d: "index" in d)["index"]
+    assert f"ECG {first} /" in page.locator(".ecw-info").inner_text()
+    page.locator(".ecw-index").fill("7")
+    page.locator(".ecw-index").press("Enter")
+    wait_file(out / "state.json", lambda d: d["index"] == 7)
+    page.locator(".ecw-class").select_option("MI")
+    doc = wait_file(out / "state.json", lambda d: d["index"] != 7)
+    # the kernel writes the file before the browser has the new view: wait for it
+    page.wait_for_function("(i) => document.querySelector('.ecw-info').textContent.startsWith(`ECG ${i} /`)",
+                           arg=doc["index"], timeout=60_000)
+    info = page.locator(".ecw-info").inner_text()
+    assert f"ECG {doc['index']} /" in info and "true: " in info and "MI" in info.split("true: ")[1].split("·")[0]
