@@ -568,6 +568,13 @@ function render({ model, el }) {
   const mq = typeof matchMedia === "function" ? matchMedia("(prefers-color-scheme: dark)") : null;
   const onScheme = () => redrawAll();
   mq?.addEventListener?.("change", onScheme);
+  // JupyterLab switches themes by swapping CSS variables and these body attributes;
+  // canvas colours are read at draw time, so redraw when they change.
+  let themeObs = null;
+  if (typeof MutationObserver === "function" && doc.body) {
+    themeObs = new MutationObserver(() => setTimeout(redrawAll, 50));
+    themeObs.observe(doc.body, { attributes: true, attributeFilter: ["data-jp-theme-light", "data-jp-theme-name"] });
+  }
 
   redrawAll();
   root.dataset.ready = "1";
@@ -582,6 +589,7 @@ function render({ model, el }) {
     }
     ro?.disconnect();
     mq?.removeEventListener?.("change", onScheme);
+    themeObs?.disconnect();
     clearTimeout(viewTimer);
   };
 }

@@ -226,3 +226,18 @@ def test_pick_ecg_by_rank_index_and_class(lab):
                            arg=doc["index"], timeout=60_000)
     info = page.locator(".ecw-info").inner_text()
     assert f"ECG {doc['index']} /" in info and "true: " in info and "MI" in info.split("true: ")[1].split("·")[0]
+
+
+def test_follows_jupyterlab_dark_theme(lab):
+    page, _, _ = lab
+    corner = """() => { const c = document.querySelector('.ecw-root .ecw-canvas');
+                       const d = c.getContext('2d').getImageData(2, 2, 1, 1).data; return [d[0], d[1], d[2]]; }"""
+    light = page.evaluate(corner)
+    assert sum(light) > 600
+    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
+    page.wait_for_function(f"() => {{ const f = {corner}; return f().reduce((a, b) => a + b) < 200; }}",
+                           timeout=60_000)
+    page.locator(".ecw-root").screenshot(path=str(SCREENSHOTS / "lab_dark.png"))
+    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
+    page.wait_for_function(f"() => {{ const f = {corner}; return f().reduce((a, b) => a + b) > 600; }}",
+                           timeout=60_000)
