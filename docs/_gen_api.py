@@ -48,7 +48,7 @@ SECTIONS: list[tuple[str, str, list[str], str]] = [
     ("Reports and figures", "ecg_cluster_widget.views.report", ["make_report", "write_html"], ""),
     ("", "ecg_cluster_widget.views.figures",
      ["ecg_figure", "prototypes_figure", "proportions_figure", "contingency_figure",
-      "entropy_hist_figure", "metrics_table"], ""),
+      "entropy_hist_figure", "faithfulness_table", "metrics_table"], ""),
     ("", "ecg_cluster_widget.views.palette", ["cluster_color", "PALETTE"], ""),
     ("Demo", "ecg_cluster_widget.demo",
      ["demo_dataset", "demo_explainer", "run_demo", "summarize", "invert_t_waves", "add_q_waves"], ""),

@@ -70,7 +70,9 @@ def load_data(spec: str, *, fs: float | None = None, n_records: int | None = Non
         _require_path(path)
         from .data.ptbxl import load_ptbxl
 
-        return load_ptbxl(path, fs=int(fs or 100), max_records=n_records, progress=progress)
+        # PTB-XL ships 100 and 500 Hz only; other rates are resampled later from 500 Hz.
+        ptb_fs = int(fs) if fs in (100, 500) else (100 if fs is None else 500)
+        return load_ptbxl(path, fs=ptb_fs, max_records=n_records, progress=progress)
     if kind == "ludb":
         _require_path(path)
         from .data.ludb import load_ludb

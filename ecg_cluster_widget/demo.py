@@ -102,7 +102,7 @@ def summarize(tlc, dataset, bundle=None) -> dict[str, Any]:
     Returns per-cluster share of time, mean entropy and the class each cluster is
     most over-represented in (largest ratio of ``class_mix`` to the class prevalence),
     the mean entropy over records and, given a bundle,
-    the model's accuracy on the dataset's labels.
+    the model's per-label accuracy on the dataset's labels (when the class names match).
 
     Examples
     --------
@@ -135,7 +135,9 @@ def summarize(tlc, dataset, bundle=None) -> dict[str, Any]:
         "mean_entropy": float(np.mean(eset.mean_entropy)),
         "clusters": clusters,
     }
-    if bundle is not None and dataset.labels is not None and getattr(bundle, "task", "") == "multilabel":
+    same_classes = dataset.class_names is not None and bundle is not None and tuple(
+        dataset.class_names) == tuple(bundle.class_names)
+    if same_classes and dataset.labels is not None and getattr(bundle, "task", "") == "multilabel":
         pred = np.asarray(bundle.predict_proba(dataset)) > 0.5
         out["model_accuracy"] = float(np.mean(pred == (dataset.labels > 0.5)))
     return out

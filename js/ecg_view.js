@@ -145,6 +145,18 @@ export function drawCalibration(ctx, p, L, theme) {
   ctx.lineTo(x0 + w, base);
   ctx.lineTo(x0 + w + 4, base);
   ctx.stroke();
+}
+
+/** Lead name, and for later columns of 6x2 / 3x4 a divider marking the time jump. */
+export function drawLeadLabel(ctx, p, theme) {
+  if (p.col > 0) {
+    ctx.strokeStyle = theme.fg;
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    ctx.moveTo(Math.round(p.x) + 0.5, p.y + p.h * 0.3);
+    ctx.lineTo(Math.round(p.x) + 0.5, p.y + p.h * 0.7);
+    ctx.stroke();
+  }
   ctx.fillStyle = theme.fg;
   ctx.font = "bold 11px sans-serif";
   ctx.textBaseline = "top";

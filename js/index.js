@@ -8,7 +8,9 @@ import {
   drawGradcam, drawPanelBands, drawPanelGradcam, drawRibbon, drawStrip, nextOccurrence, runs,
   selectionSummary,
 } from "./bands.js";
-import { drawAxis, drawCalibration, drawGrid, drawTrace, leadCenter, readTheme } from "./ecg_view.js";
+import {
+  drawAxis, drawCalibration, drawGrid, drawLeadLabel, drawTrace, leadCenter, readTheme,
+} from "./ecg_view.js";
 import { buildClusterPanel, swatch } from "./prototypes.js";
 import { DEFAULT_VOCAB, updateLabels } from "./labels.js";
 import { actionFor, buildHelp } from "./keys.js";
@@ -209,6 +211,7 @@ function render({ model, el }) {
       const off = p.lead * cur.nS;
       drawTrace(ctx, p, L, cur.sig, off, cur.nS, cur.fs, theme, leadCenter(cur.sig, off, cur.nS));
       if (p.col === 0) drawCalibration(ctx, p, L, theme);
+      drawLeadLabel(ctx, p, theme);
     }
     drawStrip(ctx, L.strip, cur.segs, cur.fs, labels(), highlight);
     drawRibbon(ctx, L.ribbon, cur.ent, cur.fs, theme);

@@ -1,6 +1,7 @@
 """Train the demo model shipped as ``ecg_cluster_widget/assets/demo_model.pt``.
 
-One reproducible command (same arguments and thread count -> same weights)::
+One reproducible command (same arguments -> bitwise the same weights; it runs
+single-threaded for that)::
 
     python scripts/train_demo_model.py
 
@@ -8,8 +9,9 @@ It draws ``make_synthetic(n_records, seed=DEMO_TRAIN_SEED, **DEMO_DATA_KWARGS)``
 splits it 70/15/15 into train/validation/test with ``--seed``, trains a
 ``ResNet1d.for_input(100, 1000, size="tiny")`` (the default lengths 1000 -> 500 ->
 250 -> 125 -> 25, widths 16-48, ~0.2 M parameters, so the demo stays fast) with
-early stopping on the validation loss, reports validation and test macro AUROC and writes the checkpoint
-plus a small JSON model card, both atomically. A few minutes on 2 CPU cores.
+early stopping on the validation loss, reports validation and test macro AUROC and
+writes the checkpoint plus a small JSON model card, both atomically. About 2 minutes
+on an idle CPU core; ~15 minutes when the machine is heavily shared.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--patience", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0, help="split, initialisation and batch-order seed")
-    ap.add_argument("--threads", type=int, default=2, help="torch threads (fixed for reproducibility)")
+    # One thread: multi-threaded conv backward reductions may sum in a different order
+    # from run to run on a loaded machine, which made two 2-thread runs diverge.
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1 = bitwise reproducible)")
     ap.add_argument("--out", type=Path, default=demo_model_path())
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)

@@ -191,6 +191,16 @@ def test_explain_wfdb_record_is_resampled(tmp_path, capsys, ludb_root):
     assert len(rec["entropy"]) == 1000
 
 
+def test_explain_ptbxl_with_demo_model(tmp_path, capsys, ptbxl_root):
+    """Real PTB-XL records through the CLI; the demo model's classes differ, so no accuracy."""
+    rc, out, _ = run_cli(["explain", "--model", "demo", "--data", f"ptbxl:{ptbxl_root}",
+                          "--n-records", "12", "--k", "4", "--out", str(tmp_path), "--json"], capsys)
+    assert rc == 0
+    summary = json.loads(out)
+    assert summary["n_records"] == 12 and "model_accuracy" not in summary
+    assert len(list(tmp_path.glob("*_segments.csv"))) == 12
+
+
 # -- train and evaluate -----------------------------------------------------------------------
 def test_train_then_explain(tmp_path, capsys):
     ckpt = tmp_path / "m.pt"

@@ -87,7 +87,12 @@ def test_notebook_executes(name, tmp_path, monkeypatch):
     nb, work = _execute(name, tmp_path, monkeypatch)
     outs = _outputs(nb)
     assert not [o for o in outs if o.get("output_type") == "error"]
-    assert _shows_explorer(nb), f"{name} never displays the explorer"
+    if name == "teaching.ipynb":
+        bokeh = [o for o in outs if "application/vnd.bokehjs_exec.v0+json" in o.get("data", {})]
+        assert len(bokeh) >= 2, "prototype and Grad-CAM figures were not shown"
+        assert "T-wave inversion" in _text(nb) and "pathological Q" in _text(nb)
+    else:
+        assert _shows_explorer(nb), f"{name} never displays the explorer"
     if name == "quickstart.ipynb":
         assert (work / "quickstart_report.html").stat().st_size > 100_000
     if name == "labeling.ipynb":

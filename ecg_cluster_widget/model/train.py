@@ -117,6 +117,9 @@ def train_model(
         are restored.
     seed : int
         Seeds batch order and dropout; the global torch RNG state is restored afterwards.
+        Same seed, data and initial weights give the same model; bitwise identity across
+        processes on CPU also needs a fixed thread count (``torch.set_num_threads(1)``
+        is safest, since multi-threaded reductions may change their summation order).
     progress : bool
         Show a tqdm bar over epochs with loss and validation metrics.
     standardizer : Standardizer, optional

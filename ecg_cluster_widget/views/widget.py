@@ -575,6 +575,10 @@ class ClusterExplorer(anywidget.AnyWidget):
         )
         return atomic_write_text(path, html)
 
+    def __repr__(self) -> str:
+        return (f"ClusterExplorer(n_records={self.n_records}, n_clusters={self.n_clusters}, "
+                f"index={self.index}, record_id={self.record.get('record_id')!r})")
+
     def close(self) -> None:
         """Close the comm and stop the worker thread."""
         self._pool.shutdown(wait=False, cancel_futures=True)

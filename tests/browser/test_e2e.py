@@ -172,6 +172,29 @@ def test_k_change_by_key_and_slider_redraws_bands(lab):
     assert not page.locator(".ecw-root.ecw-busy").count()
 
 
+def test_rapid_k_presses_draw_only_the_latest(lab):
+    page, out, _ = lab
+    root = page.locator(".ecw-root")
+    k0 = int(root.get_attribute("data-k"))
+    page.evaluate("""() => { const r = document.querySelector('.ecw-root'); window.__drawn = [];
+        new MutationObserver(() => window.__drawn.push([r.dataset.drawnId, r.dataset.k]))
+          .observe(r, { attributes: true, attributeFilter: ['data-drawn-id'] }); }""")
+    root.focus()
+    for _ in range(3):
+        page.keyboard.press("+")
+    assert root.evaluate("r => r.classList.contains('ecw-busy')")  # spinner while waiting
+    page.wait_for_function(f"() => document.querySelector('.ecw-root').dataset.k === '{k0 + 3}'",
+                           timeout=180_000)
+    drawn = page.evaluate("() => window.__drawn")
+    # requests for K+1 and K+2 were overtaken: they are never drawn, the old view stayed
+    assert [k for _, k in drawn] == [str(k0 + 3)], drawn
+    for _ in range(3):
+        page.keyboard.press("-")
+    page.wait_for_function(f"() => document.querySelector('.ecw-root').dataset.k === '{k0}'",
+                           timeout=180_000)
+    wait_file(out / "state.json", lambda d: d["n_clusters"] == k0)
+
+
 def test_label_typed_in_ui_reaches_python_and_file(lab):
     page, out, _ = lab
     card = page.locator(".ecw-card").first
