@@ -34,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-records", type=int, default=1200)
     ap.add_argument("--size", default="tiny", choices=("tiny", "small", "ribeiro"))
+    ap.add_argument(
+        "--seq-lengths", type=int, nargs="+", default=None,
+        help="override the lengths chosen by ResNet1d.for_input (stem + blocks, e.g. 1000 500 250 125 125)",
+    )
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--lr", type=float, default=3e-3)
@@ -58,6 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     model = ResNet1d.for_input(ds.fs, ds.n_samples, n_leads=ds.n_leads, n_classes=len(ds.class_names),
                                size=args.size)
+    if args.seq_lengths is not None:
+        cfg = dict(model.config)
+        if len(args.seq_lengths) != len(cfg["filters"]) or args.seq_lengths[0] != ds.n_samples:
+            ap.error(f"--seq-lengths needs {len(cfg['filters'])} values starting with {ds.n_samples}")
+        cfg["seq_lengths"] = tuple(args.seq_lengths)
+        torch.manual_seed(args.seed)  # same initialisation stream as without the override
+        model = ResNet1d(**cfg)
     bundle = train_model(
         model, train, val, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         patience=args.patience, seed=args.seed, progress=not args.no_progress,

@@ -6,6 +6,19 @@ not dominate the distances), resample every block to the finest block's grid by
 linear interpolation with ``align_corners=False`` semantics (sample ``i`` of a block
 that downsampled by ``s`` sits at the centre of the input span it summarises,
 ``(i + 0.5) * s``), concatenate the channels and optionally reduce with PCA.
+
+Two options shape what the distances see (``docs/alignment.md`` measures them):
+
+* ``block_weighting="equal"`` scales each z-scored block by ``1 / sqrt(C_b)``, so every
+  block contributes the same total variance however many channels it has
+  (``"channels"``: plain concatenation, each channel counts once, so the widest -
+  usually the deepest, coarsest - block dominates).
+* ``center_per_record=True`` subtracts, per record and per feature, the record's mean
+  over time (after alignment, before PCA). What stays constant over a whole ECG
+  (rhythm, axis, a pathology present in every beat) is removed, so the clusters are
+  driven by within-record, beat-level variation (the waves). The record-level
+  information is not lost to the explanation: the cluster proportions still differ
+  between records.
 """
 
 from __future__ import annotations
@@ -20,7 +33,9 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import DataError, NotFittedError
 
-__all__ = ["FeatureAligner", "resample_time", "single_thread_blas"]
+__all__ = ["BLOCK_WEIGHTINGS", "FeatureAligner", "resample_time", "single_thread_blas"]
+
+BLOCK_WEIGHTINGS = ("equal", "channels")
 
 _STD_FLOOR = 1e-6
 _PCA_SOLVER = "covariance_eigh" if tuple(int(v) for v in __import__("sklearn").__version__.split(".")[:2]) >= (1, 5) else "full"
@@ -84,9 +99,20 @@ class FeatureAligner:
         Seed for the subsample of points the PCA is fitted on.
     max_pca_points : int
         At most this many (record, time step) points are used to fit the PCA.
+    block_weighting : {"equal", "channels"}
+        ``"equal"``: each z-scored block is multiplied by ``1 / sqrt(C_b)`` so every block
+        has total variance 1 in the concatenation; ``"channels"``: every channel has
+        variance 1 (a block weighs in proportion to its channel count).
+    center_per_record : bool
+        Subtract each record's temporal mean of every feature (before PCA), so only
+        within-record variation is clustered.
+    whiten : bool
+        Whiten the PCA output (unit variance per component).
 
     Attributes
     ----------
+    block_scales_ : list of float
+        Factor applied to each z-scored block (from ``block_weighting``).
     block_shapes_ : list of (int, int)
         (channels, time) of each fitted block.
     grid_length_ : int
@@ -109,11 +135,24 @@ class FeatureAligner:
     """
 
     def __init__(
-        self, n_components: int | None = 32, random_state: int = 0, max_pca_points: int = 50_000
+        self,
+        n_components: int | None = 32,
+        random_state: int = 0,
+        max_pca_points: int = 50_000,
+        block_weighting: str = "channels",
+        center_per_record: bool = False,
+        whiten: bool = False,
     ) -> None:
+        if block_weighting not in BLOCK_WEIGHTINGS:
+            raise DataError(
+                f"block_weighting must be one of {BLOCK_WEIGHTINGS}, got {block_weighting!r}."
+            )
         self.n_components = n_components
         self.random_state = random_state
         self.max_pca_points = max_pca_points
+        self.block_weighting = block_weighting
+        self.center_per_record = bool(center_per_record)
+        self.whiten = bool(whiten)
 
     # -- validation --------------------------------------------------------
     @staticmethod
@@ -181,6 +220,10 @@ class FeatureAligner:
             self.stds_.append(std.astype(np.float32))
         n_channels = sum(c for c, _ in self.block_shapes_)
         self.n_channels_ = n_channels
+        if self.block_weighting == "equal":
+            self.block_scales_ = [float(1.0 / np.sqrt(c)) for c, _ in self.block_shapes_]
+        else:
+            self.block_scales_ = [1.0] * len(self.block_shapes_)
         self.pca_ = None
         self.n_features_out_ = n_channels
         if self.n_components is not None:
@@ -199,11 +242,17 @@ class FeatureAligner:
             k = min(k, n_channels, sample.shape[0])
             # Eigen-decomposition of the C x C covariance: same components as a full SVD
             # (deterministic), ~20x faster on 5*10^4 x 240 samples.
-            self.pca_ = PCA(n_components=k, svd_solver=_PCA_SOLVER, random_state=self.random_state)
+            self.pca_ = PCA(
+                n_components=k, svd_solver=_PCA_SOLVER, whiten=self.whiten,
+                random_state=self.random_state,
+            )
             with single_thread_blas():
                 self.pca_.fit(sample)
             self._pca_mean = self.pca_.mean_.astype(np.float32)
-            self._pca_components = self.pca_.components_.T.astype(np.float32)
+            comps = self.pca_.components_.T.astype(np.float64)
+            if self.whiten:
+                comps = comps / np.sqrt(np.maximum(self.pca_.explained_variance_, 1e-12))[None, :]
+            self._pca_components = comps.astype(np.float32)
             self.n_features_out_ = k
         return self
 
@@ -230,15 +279,19 @@ class FeatureAligner:
         n = blocks[0].shape[0]
         out = np.empty((n, self.n_channels_, self.grid_length_), dtype=np.float32)
         c0 = 0
-        for b, mean, std in zip(blocks, self.means_, self.stds_):
+        for b, mean, std, scale in zip(blocks, self.means_, self.stds_, self.block_scales_):
             c = b.shape[1]
             z = (np.asarray(b, dtype=np.float32) - mean[None, :, None]) / std[None, :, None]
+            if scale != 1.0:
+                z *= np.float32(scale)
             if z.shape[2] != self.grid_length_:
                 z = F.interpolate(
                     torch.from_numpy(z), size=self.grid_length_, mode="linear", align_corners=False
                 ).numpy()
             out[:, c0:c0 + c] = z
             c0 += c
+        if self.center_per_record:
+            out -= out.mean(axis=2, keepdims=True, dtype=np.float64).astype(np.float32)
         return out
 
     # -- transform ---------------------------------------------------------

@@ -37,6 +37,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..activations import ActivationExtractor, FeatureAligner, resample_time
+from ..activations.features import BLOCK_WEIGHTINGS
 from ..clustering import SoftClusterer, match_by_overlap
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ModelError, NotFittedError
@@ -144,6 +145,15 @@ class TLCExplainer:
         tqdm progress bars.
     device : str
         Torch device for the forward passes.
+    block_weighting : {"equal", "channels"}
+        How the hooked blocks are weighted in the concatenation, see
+        :class:`~ecg_cluster_widget.activations.FeatureAligner` (``"equal"``: every block
+        contributes the same variance; ``"channels"``: every channel does).
+    center_per_record : bool
+        Remove each record's temporal mean of every feature before PCA and clustering,
+        so the clusters follow within-record (beat-level) variation.
+    whiten : bool
+        Whiten the PCA components.
 
     Attributes
     ----------
@@ -183,6 +193,9 @@ class TLCExplainer:
         random_state: int = 0,
         progress: bool = True,
         device: str = "cpu",
+        block_weighting: str = "channels",
+        center_per_record: bool = False,
+        whiten: bool = False,
     ) -> None:
         self.model = model
         self.n_clusters = n_clusters
@@ -194,6 +207,9 @@ class TLCExplainer:
         self.random_state = random_state
         self.progress = progress
         self.device = device
+        self.block_weighting = block_weighting
+        self.center_per_record = center_per_record
+        self.whiten = whiten
         self._lock = threading.RLock()
         self._cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._fits: dict[int, _KFit] = {}
@@ -388,6 +404,10 @@ class TLCExplainer:
         with self._lock:
             t0 = time.perf_counter()
             self._check_k(self.n_clusters, np.iinfo(np.int64).max)  # fail before the forward pass
+            if self.block_weighting not in BLOCK_WEIGHTINGS:
+                raise DataError(
+                    f"block_weighting must be one of {BLOCK_WEIGHTINGS}, got {self.block_weighting!r}."
+                )
             x = self._prepare(ds, fitting=True)
             extractor = ActivationExtractor(
                 self.module_, self.layers, self.batch_size, self.device, progress=self.progress
@@ -395,7 +415,11 @@ class TLCExplainer:
             blocks = extractor.extract(x)
             t1 = time.perf_counter()
             stages = tqdm(total=2, desc="TLC fit: features", disable=not self.progress, leave=False)
-            aligner = FeatureAligner(self.n_components, random_state=self.random_state).fit(blocks)
+            aligner = FeatureAligner(
+                self.n_components, random_state=self.random_state,
+                block_weighting=self.block_weighting, center_per_record=self.center_per_record,
+                whiten=self.whiten,
+            ).fit(blocks)
             feats = aligner.transform(blocks)
             stages.update(1)
             stages.set_description("TLC fit: clustering")

@@ -568,7 +568,9 @@ class ClusterExplorer(anywidget.AnyWidget):
             state[name] = val
         js = (STATIC / "widget.js").read_text(encoding="utf-8")
         css = (STATIC / "widget.css").read_text(encoding="utf-8")
-        html = _STANDALONE.format(
+        # Placeholders in {braces}; literal braces of the page's JS/CSS are doubled.
+        template = (STATIC / "standalone.html").read_text(encoding="utf-8")
+        html = template.format(
             title=title.replace("<", "&lt;"), css=css,
             state=json.dumps(state).replace("</", "<\\/"),
             js=json.dumps(js).replace("</", "<\\/"),
@@ -584,26 +586,3 @@ class ClusterExplorer(anywidget.AnyWidget):
         self._pool.shutdown(wait=False, cancel_futures=True)
         super().close()
 
-
-_STANDALONE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{margin:12px;background:#fff}}@media (prefers-color-scheme: dark){{body{{background:#111}}}}
-{css}</style></head>
-<body><div id="ecw-host"></div>
-<script type="module">
-const state = {state};
-const src = {js};
-const handlers = {{}};
-const model = {{
-  standalone: true,
-  get: (k) => state[k],
-  set: (k, v) => {{ state[k] = v; (handlers["change:" + k] || []).forEach((f) => f()); }},
-  on: (ev, f) => {{ (handlers[ev] = handlers[ev] || []).push(f); }},
-  off: (ev, f) => {{ handlers[ev] = (handlers[ev] || []).filter((g) => g !== f); }},
-  save_changes: () => {{}},
-}};
-const url = URL.createObjectURL(new Blob([src], {{ type: "text/javascript" }}));
-const mod = await import(url);
-mod.default.render({{ model, el: document.getElementById("ecw-host") }});
-</script></body></html>
-"""
