@@ -277,11 +277,16 @@ def train_or_load(cfg: RunConfig, train_ds, val_ds, *, seed: int, fraction: floa
     return bundle
 
 
-def fit_tlc(bundle, fit_ds, n_clusters: int, seed: int, max_fit_points: int = 60_000):
-    """A fitted :class:`TLCExplainer` (clusters fitted on ``fit_ds``'s activations)."""
+def fit_tlc(bundle, fit_ds, n_clusters: int, seed: int, max_fit_points: int = 60_000,
+            layers: Sequence[str] | None = None):
+    """A fitted :class:`TLCExplainer` (clusters fitted on ``fit_ds``'s activations).
+
+    ``layers=None`` hooks the default last three residual blocks.
+    """
     from ecg_cluster_widget.explain.explainer import TLCExplainer
 
     return TLCExplainer(bundle, n_clusters=n_clusters, random_state=seed,
+                        layers=None if layers is None else list(layers),
                         max_fit_points=max_fit_points, progress=False).fit(fit_ds)
 
 

@@ -47,7 +47,7 @@ def test_faithfulness(workdirs):
 def test_ludb_alignment(workdirs):
     out = _run("ludb_alignment", workdirs)
     methods = {r["method"] for r in out["runs"]}
-    assert len(methods) == 3
+    assert len(methods) == 4
     for r in out["runs"]:
         assert 0.0 <= r["nmi"] <= 1.0
         assert len(r["contingency"]) == r["k"] and len(r["contingency"][0]) == 4

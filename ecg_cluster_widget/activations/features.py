@@ -249,6 +249,10 @@ class FeatureAligner:
             with single_thread_blas():
                 self.pca_.fit(sample)
             self._pca_mean = self.pca_.mean_.astype(np.float32)
+            if self.center_per_record:
+                # Centred features have mean exactly 0; the subsample's mean is only an
+                # estimate of it. Using 0 keeps every record's projected mean at exactly 0.
+                self._pca_mean = np.zeros_like(self._pca_mean)
             comps = self.pca_.components_.T.astype(np.float64)
             if self.whiten:
                 comps = comps / np.sqrt(np.maximum(self.pca_.explained_variance_, 1e-12))[None, :]
