@@ -38,10 +38,10 @@ def main(argv: list[str] | None = None) -> int:
         "--seq-lengths", type=int, nargs="+", default=None,
         help="override the lengths chosen by ResNet1d.for_input (stem + blocks, e.g. 1000 500 250 125 125)",
     )
-    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--patience", type=int, default=3)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--patience", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0, help="split, initialisation and batch-order seed")
     # One thread: multi-threaded conv backward reductions may sum in a different order
     # from run to run on a loaded machine, which made two 2-thread runs diverge.

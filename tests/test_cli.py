@@ -191,6 +191,13 @@ def test_explain_wfdb_record_is_resampled(tmp_path, capsys, ludb_root):
     assert len(rec["entropy"]) == 1000
 
 
+def test_train_on_unlabelled_records_fails_cleanly(tmp_path, capsys, ludb_root):
+    rc, _, err = run_cli(["train", "--data", f"wfdb:{ludb_root / 'data' / '1'}",
+                          "--out", str(tmp_path / "m.pt")], capsys)
+    assert rc == 2 and "no labels" in one_line_error(err)
+    assert not (tmp_path / "m.pt").exists()
+
+
 def test_explain_ptbxl_with_demo_model(tmp_path, capsys, ptbxl_root):
     """Real PTB-XL records through the CLI; the demo model's classes differ, so no accuracy."""
     rc, out, _ = run_cli(["explain", "--model", "demo", "--data", f"ptbxl:{ptbxl_root}",
@@ -216,10 +223,15 @@ def test_train_then_explain(tmp_path, capsys):
     assert rc == 0 and json.loads(out)["n_clusters"] == 2
 
 
-def test_evaluate_json(capsys):
+def test_evaluate_json_and_report(tmp_path, capsys):
+    report = tmp_path / "eval.html"
     rc, out, _ = run_cli(["evaluate", "--model", "demo", "--data", "synthetic:60", "--k", "4",
-                          "--json"], capsys)
+                          "--report", str(report), "--json"], capsys)
     assert rc == 0
     res = json.loads(out)
-    flat = json.dumps(res).lower()
-    assert "fidelity" in flat and "nmi" in flat and "auroc" in flat
+    faith, marks = res["faithfulness"], res["landmarks"]
+    assert 0.0 <= faith["fidelity"] <= 1.0 and 0.0 <= marks["nmi"] <= 1.0
+    assert "rf_auroc" in faith and "cnn_auroc" in faith
+    assert res["config"]["n_clusters"] == 4 and res["config"]["n_test"] == 18
+    html = report.read_text()
+    assert "fidelity (agreement with the CNN)" in html and "Clusters vs. delineated waves" in html

@@ -167,7 +167,8 @@ def ecg_figure(
         raise DataError(f"layout must be '12x1' or '3x4', got {layout!r}.")
 
     if entropy is not None or gradcam is not None:
-        ribbon = figure(width=width, height=110, x_range=x_range, y_range=Range1d(0, 1.05),
+        # Headroom above 1 keeps the horizontal legend off the curves.
+        ribbon = figure(width=width, height=120, x_range=x_range, y_range=Range1d(0, 1.6),
                         tools=_TOOLS, toolbar_location=None)
         if entropy is not None:
             ent = np.clip(np.asarray(entropy, dtype=float), 0, 1)
@@ -179,7 +180,10 @@ def ecg_figure(
         ribbon.yaxis.axis_label = "uncertainty"
         ribbon.xaxis.axis_label = "time (s)"
         ribbon.legend.location = "top_left"
+        ribbon.legend.orientation = "horizontal"
+        ribbon.legend.padding = 2
         ribbon.legend.background_fill_alpha = 0.6
+        ribbon.yaxis.ticker = [0, 0.5, 1]
         ribbon.min_border_left = 50
         panels.append(ribbon)
     return column(*panels)
