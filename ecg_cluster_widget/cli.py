@@ -224,8 +224,12 @@ def cmd_demo(args) -> int:
 
 
 # -- train ----------------------------------------------------------------------------
-def split_dataset(ds, seed: int = 0, val_frac: float = 0.2):
-    """Train / validation split: PTB-XL folds (1-8 / 9-10) when present, else random.
+def split_dataset(ds, seed: int = 0, val_frac: float = 0.2, holdout: str = "val"):
+    """Train / held-out split: PTB-XL folds when present, else a seeded random split.
+
+    With folds, the PTB-XL convention holds: folds 1-8 train, fold 9 is the validation
+    split (``holdout="val"``, used by ``train`` for early stopping) and fold 10 the test
+    split (``holdout="test"``, used by ``evaluate``), so the test fold never steers training.
 
     Examples
     --------
@@ -235,8 +239,11 @@ def split_dataset(ds, seed: int = 0, val_frac: float = 0.2):
     """
     if len(ds) < 2:
         raise DataError(f"training needs at least 2 records, got {len(ds)}.")
-    if ds.folds is not None and (ds.folds <= 8).any() and (ds.folds >= 9).any():
-        return ds.subset(ds.folds <= 8), ds.subset(ds.folds >= 9)
+    if holdout not in ("val", "test"):
+        raise ValueError(f"holdout must be 'val' or 'test', got {holdout!r}")
+    hold_fold = 9 if holdout == "val" else 10
+    if ds.folds is not None and (ds.folds <= 8).any() and (ds.folds == hold_fold).any():
+        return ds.subset(ds.folds <= 8), ds.subset(ds.folds == hold_fold)
     order = np.random.default_rng(seed).permutation(len(ds))
     n_val = max(1, int(round(val_frac * len(ds))))
     return ds.subset(np.sort(order[n_val:])), ds.subset(np.sort(order[:n_val]))
@@ -389,7 +396,7 @@ def cmd_evaluate(args) -> int:
     ds = load_data(args.data, fs=bundle.fs, n_records=args.n_records, seed=args.seed,
                    progress=not args.json)
     ds = fit_to_model(ds, bundle, log)
-    train_ds, test_ds = split_dataset(ds, seed=args.seed, val_frac=0.3)
+    train_ds, test_ds = split_dataset(ds, seed=args.seed, val_frac=0.3, holdout="test")
     tlc = TLCExplainer(bundle, n_clusters=args.k, random_state=args.seed, progress=not args.json)
     tlc.fit(train_ds)
     result = evaluate(tlc, bundle, train_ds, test_ds, progress=not args.json)

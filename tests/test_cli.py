@@ -235,3 +235,17 @@ def test_evaluate_json_and_report(tmp_path, capsys):
     assert res["config"]["n_clusters"] == 4 and res["config"]["n_test"] == 18
     html = report.read_text()
     assert "fidelity (agreement with the CNN)" in html and "Clusters vs. delineated waves" in html
+
+
+def test_split_follows_ptbxl_fold_convention():
+    import numpy as np
+
+    from ecg_cluster_widget.cli import split_dataset
+    from ecg_cluster_widget.data import ECGDataset
+
+    folds = np.repeat(np.arange(1, 11), 2)
+    ds = ECGDataset(np.zeros((20, 12, 50)), fs=100, labels=np.zeros((20, 1)), folds=folds)
+    tr, va = split_dataset(ds)
+    assert set(tr.folds) == set(range(1, 9)) and set(va.folds) == {9}
+    tr, te = split_dataset(ds, holdout="test")
+    assert set(tr.folds) == set(range(1, 9)) and set(te.folds) == {10}

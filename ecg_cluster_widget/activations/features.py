@@ -139,8 +139,8 @@ class FeatureAligner:
         n_components: int | None = 32,
         random_state: int = 0,
         max_pca_points: int = 50_000,
-        block_weighting: str = "channels",
-        center_per_record: bool = False,
+        block_weighting: str = "equal",
+        center_per_record: bool = True,
         whiten: bool = False,
     ) -> None:
         if block_weighting not in BLOCK_WEIGHTINGS:

@@ -193,8 +193,8 @@ class TLCExplainer:
         random_state: int = 0,
         progress: bool = True,
         device: str = "cpu",
-        block_weighting: str = "channels",
-        center_per_record: bool = False,
+        block_weighting: str = "equal",
+        center_per_record: bool = True,
         whiten: bool = False,
     ) -> None:
         self.model = model
