@@ -99,7 +99,22 @@ def _require_path(path: Path) -> None:
 
 
 def load_model(spec: str):
-    """``demo`` -> the shipped model; otherwise a checkpoint path.
+    """Load the model named on the command line.
+
+    Parameters
+    ----------
+    spec : str
+        ``"demo"`` for the model shipped with the package, otherwise the path of a
+        checkpoint written by ``train`` / :func:`~ecg_cluster_widget.model.save_checkpoint`.
+
+    Returns
+    -------
+    ModelBundle
+
+    Raises
+    ------
+    FileFormatError
+        If the checkpoint file does not exist.
 
     Examples
     --------
@@ -123,6 +138,33 @@ def fit_to_model(ds, bundle, log=None):
 
     Lead sets must already match; anything else is reported by
     ``bundle.check_dataset``.
+
+    Parameters
+    ----------
+    ds : ECGDataset
+        The records to adapt.
+    bundle : ModelBundle
+        The model whose ``fs`` and ``n_samples`` the records must match.
+    log : callable, optional
+        Called with a one-line message for each change made.
+
+    Returns
+    -------
+    ECGDataset
+        ``ds`` itself when it already fits, else a resampled / cropped / padded copy.
+
+    Raises
+    ------
+    DataError
+        If the leads do not match the model's.
+
+    Examples
+    --------
+    >>> bundle = load_model("demo")
+    >>> ds = load_data("synthetic:2", fs=200, progress=False)
+    >>> fit_to_model(ds, bundle, log=print).signals.shape
+    resampling 200 Hz -> 100 Hz to match the model
+    (2, 12, 1000)
     """
     from .data import preprocess
 
@@ -161,12 +203,34 @@ def _emit_json(obj: Any) -> None:
 
 # -- demo ---------------------------------------------------------------------------
 def packaged_quickstart() -> Path:
-    """Path of the quickstart notebook shipped inside the package."""
+    """Path of the quickstart notebook shipped inside the package.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> packaged_quickstart().name
+    'quickstart.ipynb'
+    """
     return Path(__file__).resolve().parent / "assets" / QUICKSTART
 
 
 def jupyter_command(notebook: Path, port: int | None = None) -> list[str]:
     """The JupyterLab command ``demo`` runs (``--allow-root`` only when running as root).
+
+    Parameters
+    ----------
+    notebook : pathlib.Path
+        Notebook to open.
+    port : int, optional
+        JupyterLab port; JupyterLab picks one when omitted.
+
+    Returns
+    -------
+    list of str
+        The argument vector, starting with the current Python interpreter.
 
     Examples
     --------
@@ -231,6 +295,29 @@ def split_dataset(ds, seed: int = 0, val_frac: float = 0.2, holdout: str = "val"
     split (``holdout="val"``, used by ``train`` for early stopping) and fold 10 the test
     split (``holdout="test"``, used by ``evaluate``), so the test fold never steers training.
 
+    Parameters
+    ----------
+    ds : ECGDataset
+        At least two records.
+    seed : int
+        Seed of the random split (ignored when PTB-XL folds are used).
+    val_frac : float
+        Fraction of records held out by the random split (at least one record).
+    holdout : {"val", "test"}
+        Which PTB-XL fold to hold out: 9 (validation) or 10 (test).
+
+    Returns
+    -------
+    train, held_out : ECGDataset
+        Disjoint subsets, each in the original record order.
+
+    Raises
+    ------
+    DataError
+        If ``ds`` has fewer than two records.
+    ValueError
+        If ``holdout`` is not ``"val"`` or ``"test"``.
+
     Examples
     --------
     >>> ds = load_data("synthetic:10", progress=False)
@@ -255,6 +342,17 @@ def architecture_for(n_samples: int) -> dict[str, Any]:
     1000 samples (10 s at 100 Hz) gives the demo model's layout; other lengths get
     four blocks that downsample by the largest of 4, 5, 2, 3 dividing the length
     (coarse early, fine late), keeping at least 8 steps at the end.
+
+    Parameters
+    ----------
+    n_samples : int
+        Record length in samples.
+
+    Returns
+    -------
+    dict
+        ``{"filters": tuple of int, "seq_lengths": tuple of int}``, the keyword
+        arguments of :class:`~ecg_cluster_widget.model.ResNet1d`.
 
     Examples
     --------
@@ -307,7 +405,28 @@ def cmd_train(args) -> int:
 
 # -- explain ----------------------------------------------------------------------------
 def explanation_record(expl) -> dict[str, Any]:
-    """JSON-friendly dict of one ``ECGExplanation``: segments with seconds and entropy."""
+    """JSON-friendly dict of one ``ECGExplanation``: segments with seconds and entropy.
+
+    Parameters
+    ----------
+    expl : ECGExplanation
+        One record's explanation, from ``TLCExplainer.explain``.
+
+    Returns
+    -------
+    dict
+        ``record_id``, ``fs``, ``cluster_ids``, ``proportions`` (cluster id -> share of
+        time), ``mean_entropy``, ``segments`` (start/end in samples and seconds, cluster id,
+        mean entropy) and the per-sample ``entropy``; only plain Python types.
+
+    Examples
+    --------
+    >>> from ecg_cluster_widget.demo import demo_explainer
+    >>> tlc, ds, _ = demo_explainer(n_clusters=3, n_records=40)
+    >>> rec = explanation_record(tlc.explain(ds, 0))
+    >>> sorted(rec)[:4], len(rec["entropy"]) == ds.n_samples
+    (['cluster_ids', 'entropy', 'fs', 'mean_entropy'], True)
+    """
     segs = []
     for s in expl.segments:
         segs.append({
@@ -332,7 +451,33 @@ def _safe_name(record_id: str) -> str:
 
 
 def write_explanations(tlc, ds, out_dir: str | os.PathLike, progress: bool = True) -> list[Path]:
-    """Write ``<record>_segments.csv`` and ``<record>.json`` per record, atomically."""
+    """Write ``<record>_segments.csv`` and ``<record>.json`` per record, atomically.
+
+    Parameters
+    ----------
+    tlc : TLCExplainer
+        A fitted explainer.
+    ds : ECGDataset
+        Records to explain.
+    out_dir : str or os.PathLike
+        Output folder; created if missing.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, two per record (CSV then JSON).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ecg_cluster_widget.demo import demo_explainer
+    >>> tlc, ds, _ = demo_explainer(n_clusters=3, n_records=40)
+    >>> paths = write_explanations(tlc, ds.subset([0, 1]), tempfile.mkdtemp(), progress=False)
+    >>> len(paths), paths[0].name.endswith("_segments.csv")
+    (4, True)
+    """
     from tqdm.auto import tqdm
 
     from .data.io_utils import atomic_write_json, atomic_write_text
@@ -426,6 +571,11 @@ def _add_common(p: argparse.ArgumentParser, model: bool = True) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for docs and tests).
 
+    Returns
+    -------
+    argparse.ArgumentParser
+        Parser with the ``demo``, ``train``, ``explain`` and ``evaluate`` sub-commands.
+
     Examples
     --------
     >>> build_parser().parse_args(["explain", "--k", "4"]).k
@@ -479,8 +629,23 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success, 2 for bad input (reported as one ``error: ...`` line on stderr),
+        130 when interrupted.
+
     Examples
     --------
+    >>> main(["--version"])
+    ecg-cluster-widget ...
+    0
+
     >>> main(["explain", "--model", "no/such/model.pt"])  # doctest: +SKIP
     error: model checkpoint 'no/such/model.pt' not found (or use --model demo).
     2

@@ -9,6 +9,10 @@ that downsampled by ``s`` sits at the centre of the input span it summarises,
 
 Two options shape what the distances see (``docs/alignment.md`` measures them):
 
+The plain behaviour (each channel counts once, no centring) is this class's default;
+:class:`~ecg_cluster_widget.explain.TLCExplainer` uses ``block_weighting="equal"`` and
+``center_per_record=True`` by default.
+
 * ``block_weighting="equal"`` scales each z-scored block by ``1 / sqrt(C_b)``, so every
   block contributes the same total variance however many channels it has
   (``"channels"``: plain concatenation, each channel counts once, so the widest -
@@ -48,7 +52,13 @@ def single_thread_blas() -> threadpool_limits:
     and on a shared machine thread contention made them 20-50x slower (measured:
     a 3000 x 48 PCA took 2 s instead of 5 ms).
 
+    Returns
+    -------
+    threadpoolctl.threadpool_limits
+        Use it in a ``with`` statement; the previous limits return on exit.
+
     Examples
+
     --------
     >>> with single_thread_blas():
     ...     pass
@@ -99,13 +109,16 @@ class FeatureAligner:
         Seed for the subsample of points the PCA is fitted on.
     max_pca_points : int
         At most this many (record, time step) points are used to fit the PCA.
-    block_weighting : {"equal", "channels"}
-        ``"equal"``: each z-scored block is multiplied by ``1 / sqrt(C_b)`` so every block
-        has total variance 1 in the concatenation; ``"channels"``: every channel has
-        variance 1 (a block weighs in proportion to its channel count).
+    block_weighting : {"channels", "equal"}
+        ``"channels"`` (default here, the plain z-score-and-concatenate contract):
+        every channel has variance 1, so a block weighs in proportion to its channel
+        count; ``"equal"``: each z-scored block is multiplied by ``1 / sqrt(C_b)`` so
+        every block has total variance 1 in the concatenation. :class:`TLCExplainer`
+        passes ``"equal"`` by default (see ``docs/alignment.md``).
     center_per_record : bool
         Subtract each record's temporal mean of every feature (before PCA), so only
-        within-record variation is clustered.
+        within-record variation is clustered (default False here; :class:`TLCExplainer`
+        passes True by default).
     whiten : bool
         Whiten the PCA output (unit variance per component).
 
@@ -139,8 +152,8 @@ class FeatureAligner:
         n_components: int | None = 32,
         random_state: int = 0,
         max_pca_points: int = 50_000,
-        block_weighting: str = "equal",
-        center_per_record: bool = True,
+        block_weighting: str = "channels",
+        center_per_record: bool = False,
         whiten: bool = False,
     ) -> None:
         if block_weighting not in BLOCK_WEIGHTINGS:

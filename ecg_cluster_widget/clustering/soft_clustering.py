@@ -37,7 +37,28 @@ _WARM_POINTS = 25_000
 
 
 def logsumexp(a: np.ndarray, axis: int = 1) -> np.ndarray:
-    """Stable ``log(sum(exp(a)))`` along ``axis`` (faster than scipy's for our shapes)."""
+    """Stable ``log(sum(exp(a)))`` along ``axis`` (faster than scipy's for our shapes).
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        Values (typically log-probabilities).
+    axis : int
+        Axis to reduce.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``a`` with ``axis`` removed.
+
+    Examples
+    --------
+    >>> float(logsumexp(np.array([[0.0, 0.0]]))[0]) == float(np.log(2))
+    True
+    >>> logsumexp(np.array([[1000.0, 1000.0]])).round(3).tolist()
+    [1000.693]
+    """
+
     m = a.max(axis=axis, keepdims=True)
     return (np.log(np.exp(a - m).sum(axis=axis, keepdims=True)) + m).squeeze(axis)
 

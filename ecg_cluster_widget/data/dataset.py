@@ -16,7 +16,23 @@ WAVE_NAMES: tuple[str, ...] = ("none", "P", "QRS", "T")
 
 
 def canonical_lead_name(name: str) -> str:
-    """Map spellings such as ``'avr'``, ``'AVR'`` or ``'v1'`` to ``'aVR'`` / ``'V1'``."""
+    """Map spellings such as ``'avr'``, ``'AVR'`` or ``'v1'`` to ``'aVR'`` / ``'V1'``.
+
+    Parameters
+    ----------
+    name : str
+        A lead name in any case, possibly with surrounding spaces.
+
+    Returns
+    -------
+    str
+        The standard spelling, or ``name`` stripped when it is not a standard lead.
+
+    Examples
+    --------
+    >>> canonical_lead_name(" avr"), canonical_lead_name("v1"), canonical_lead_name("MLII")
+    ('aVR', 'V1', 'MLII')
+    """
     key = name.strip().upper()
     for lead in STANDARD_LEADS:
         if lead.upper() == key:
@@ -139,10 +155,12 @@ class ECGDataset:
 
     @property
     def n_leads(self) -> int:
+        """Number of leads (``signals.shape[1]``)."""
         return int(self.signals.shape[1])
 
     @property
     def n_samples(self) -> int:
+        """Samples per record (``signals.shape[2]``)."""
         return int(self.signals.shape[2])
 
     @property
@@ -183,7 +201,20 @@ class ECGDataset:
         return self.wave_masks[:, li]
 
     def lead_index(self, lead: str) -> int:
+        """Position of ``lead`` (any spelling, e.g. ``'avr'``) in ``lead_names``.
+
+        Raises
+        ------
+        DataError
+            If the dataset has no such lead.
+
+        Examples
+        --------
+        >>> ECGDataset(np.zeros((1, 12, 10)), fs=100).lead_index("avr")
+        3
+        """
         name = canonical_lead_name(lead)
+
         if name not in self.lead_names:
             raise DataError(f"lead {lead!r} is not in this dataset (leads: {', '.join(self.lead_names)}).")
         return self.lead_names.index(name)

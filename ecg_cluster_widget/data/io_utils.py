@@ -12,6 +12,20 @@ from typing import Any
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``.
 
+    Readers never see a half-written file; missing parent folders are created.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file.
+    data : bytes
+        Content.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -49,12 +63,58 @@ def _target_mode(path: Path) -> int:
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:
-    """Atomically write ``text`` to ``path``."""
+    """Atomically write ``text`` to ``path``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file.
+    text : str
+        Content.
+    encoding : str
+        Text encoding.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = atomic_write_text(pathlib.Path(tempfile.mkdtemp()) / "a.txt", "hello")
+    >>> p.read_text()
+    'hello'
+    """
     return atomic_write_bytes(path, text.encode(encoding))
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int = 2) -> Path:
-    """Atomically write ``obj`` as JSON (numpy scalars and arrays are converted)."""
+    """Atomically write ``obj`` as JSON (numpy scalars and arrays are converted).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file.
+    obj : object
+        JSON-serialisable data; numpy scalars and arrays may appear anywhere in it.
+    indent : int
+        Indentation of the JSON text.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.json"
+    >>> _ = atomic_write_json(p, {"x": np.arange(3), "y": np.float32(0.5)}, indent=None)
+    >>> p.read_text().strip()
+    '{"x": [0, 1, 2], "y": 0.5}'
+    """
+
     return atomic_write_text(path, json.dumps(obj, indent=indent, default=_json_default) + "\n")
 
 

@@ -27,7 +27,23 @@ def annotation_to_mask(samples: np.ndarray, symbols: Sequence[str], n_samples: i
     samples between the first and last annotation get 0, and samples outside the
     annotated span get -1 (not annotated). Incomplete triplets are ignored.
 
+    Parameters
+    ----------
+    samples : numpy.ndarray
+        Annotation positions in samples.
+    symbols : sequence of str
+        Annotation symbols, one per position.
+    n_samples : int
+        Length of the mask.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int8`` array of length ``n_samples``: -1 not annotated, 0 between waves,
+        1 P, 2 QRS, 3 T.
+
     Examples
+
     --------
     >>> m = annotation_to_mask(np.array([2, 3, 5, 8, 9, 10]), list("(N)(t)"), 12)
     >>> m.tolist()

@@ -99,6 +99,17 @@ def bandpass(
     order : int
         Filter order per pass (the effective order is doubled by filtering twice).
 
+    Returns
+    -------
+    ECGDataset
+        A filtered copy; the step is appended to ``meta["preprocessing"]``.
+
+    Raises
+    ------
+    DataError
+        If both cut-offs are missing, a cut-off lies outside (0, Nyquist), ``low >= high``,
+        ``order`` is not a positive integer, or the signals contain NaN/inf.
+
     Examples
     --------
     >>> from ecg_cluster_widget.data import make_synthetic
@@ -153,6 +164,23 @@ def remove_baseline(ds: ECGDataset, windows_s: tuple[float, float] = (0.2, 0.6))
     The first window removes QRS and P waves, the second T waves; what is left is the
     wander, which is subtracted. Unlike a high-pass filter this keeps ST levels.
 
+    Parameters
+    ----------
+    ds : ECGDataset
+    windows_s : tuple of float
+        Median-filter windows in seconds, applied one after the other.
+
+    Returns
+    -------
+    ECGDataset
+        A copy with the baseline subtracted; the step is appended to
+        ``meta["preprocessing"]``.
+
+    Raises
+    ------
+    DataError
+        If a window is not positive or the signals contain NaN/inf.
+
     Examples
     --------
     >>> from ecg_cluster_widget.data import make_synthetic
@@ -192,7 +220,16 @@ def crop_or_pad(ds: ECGDataset, n_samples: int, align: str = "start") -> ECGData
     align : {"start", "center"}
         Keep the start (crop/pad at the end) or the centre (crop/pad both ends).
 
-    Padded samples are 0 mV and get wave code -1 (not annotated).
+    Returns
+    -------
+    ECGDataset
+        A copy with ``n_samples`` samples per record. Padded samples are 0 mV and get
+        wave code -1 (not annotated).
+
+    Raises
+    ------
+    DataError
+        If ``n_samples`` is not a positive integer or ``align`` is unknown.
 
     Examples
     --------
@@ -226,6 +263,22 @@ def _shift_window(x: np.ndarray, offset: int, n: int, fill) -> np.ndarray:
 
 def select_leads(ds: ECGDataset, leads: Sequence[str] | str) -> ECGDataset:
     """Keep only ``leads`` (in the order given); names are matched case-insensitively.
+
+    Parameters
+    ----------
+    ds : ECGDataset
+    leads : str or sequence of str
+        One lead name or several, e.g. ``["II", "V1"]``.
+
+    Returns
+    -------
+    ECGDataset
+        A copy with only those leads (and their wave masks).
+
+    Raises
+    ------
+    DataError
+        If no lead is given, a lead is missing from ``ds`` or a name repeats.
 
     Examples
     --------
@@ -263,10 +316,19 @@ def interpolate_nan(ds: ECGDataset, max_gap_s: float | None = None) -> ECGDatase
     max_gap_s : float, optional
         Refuse to bridge gaps longer than this many seconds (raise DataError).
 
-    Leads that are entirely missing cannot be interpolated and raise DataError,
-    naming the records and leads.
+    Returns
+    -------
+    ECGDataset
+        A copy with every non-finite sample filled.
+
+    Raises
+    ------
+    DataError
+        For leads that are entirely missing (the message names the records and leads), or
+        a gap longer than ``max_gap_s``.
 
     Examples
+
     --------
     >>> import numpy as np
     >>> x = np.ones((1, 1, 5)); x[0, 0, 2] = np.nan

@@ -44,6 +44,22 @@ def read_ptbxl_database(root: str | Path) -> pd.DataFrame:
     Superclasses follow the standard mapping: statements with ``diagnostic == 1`` in
     ``scp_statements.csv`` map to their ``diagnostic_class``.
 
+    Parameters
+    ----------
+    root : str or pathlib.Path
+        PTB-XL folder holding ``ptbxl_database.csv`` and ``scp_statements.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per record, sorted by ``ecg_id``.
+
+    Raises
+    ------
+    FileFormatError
+        If a file is missing or unreadable, a required column is absent or
+        ``scp_codes`` cannot be parsed.
+
     Examples
     --------
     >>> db = read_ptbxl_database("shared/data/ptbxl_subset")  # doctest: +SKIP
@@ -150,7 +166,31 @@ def load_ptbxl_unlabeled(
     of that file (age, sex, the competition's weak ``myocard`` MI flag, ...). At
     ``fs=100`` the 500 Hz files are decimated by 5, as in :func:`load_ptbxl`.
 
+    Parameters
+    ----------
+    root : str or pathlib.Path
+        PTB-XL folder holding ``extra_unlabeled_records.csv`` and the records.
+    fs : {100, 500}
+        Sampling rate of the returned signals.
+    max_records : int, optional
+        Load only the first records (by ``ecg_id``).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    ECGDataset
+        Records without ``labels`` or ``folds``.
+
+    Raises
+    ------
+    DataError
+        If ``fs`` is not 100 or 500.
+    FileFormatError
+        If the list or a record file is missing or malformed.
+
     Examples
+
     --------
     >>> ds = load_ptbxl_unlabeled("shared/data/ptbxl_subset", max_records=5)  # doctest: +SKIP
     >>> ds.labels is None  # doctest: +SKIP

@@ -29,6 +29,13 @@ class Standardizer:
         self.eps = eps
 
     def fit(self, data: ECGDataset | np.ndarray) -> Standardizer:
+        """Learn each lead's mean and standard deviation; returns ``self``.
+
+        Raises
+        ------
+        DataError
+            If the signals contain NaN or inf.
+        """
         x = _signals(data)
         if not np.isfinite(x).all():
             raise DataError("cannot fit a Standardizer on signals that contain NaN or inf.")
@@ -48,13 +55,23 @@ class Standardizer:
         return ((x - self.mean_[None, :, None]) / self.std_[None, :, None]).astype(np.float32)
 
     def to_dict(self) -> dict:
+        """The fitted statistics as plain lists (for checkpoints); see :meth:`from_dict`."""
         if not hasattr(self, "mean_"):
             raise NotFittedError("Standardizer is not fitted.")
         return {"mean": self.mean_.tolist(), "std": self.std_.tolist(), "eps": self.eps}
 
     @classmethod
     def from_dict(cls, d: dict) -> Standardizer:
+        """Rebuild a fitted standardizer from :meth:`to_dict` output.
+
+        Examples
+        --------
+        >>> s = Standardizer().fit(np.ones((2, 3, 10)))
+        >>> Standardizer.from_dict(s.to_dict()).mean_.tolist()
+        [1.0, 1.0, 1.0]
+        """
         s = cls(eps=float(d.get("eps", 1e-6)))
+
         s.mean_ = np.asarray(d["mean"], dtype=np.float32)
         s.std_ = np.asarray(d["std"], dtype=np.float32)
         return s

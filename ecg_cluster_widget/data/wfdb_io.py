@@ -184,10 +184,22 @@ def from_numpy(
         Passed to :class:`ECGDataset` (``labels``, ``class_names``, ``wave_masks``,
         ``record_ids``, ``folds``, ``meta``).
 
+    Returns
+    -------
+    ECGDataset
+        ``float32`` signals of shape ``(n_records, n_leads, n_samples)``.
+
+    Raises
+    ------
+    DataError
+        If the array is not numeric, has the wrong number of dimensions or leads, or
+        contains NaN/inf while ``allow_nan`` is False.
+
     Examples
     --------
     >>> import numpy as np
-    >>> from_numpy(np.zeros((3, 1000, 12)), fs=100).signals.shape
+    >>> from_numpy(
+np.zeros((3, 1000, 12)), fs=100).signals.shape
     (3, 12, 1000)
     """
     try:

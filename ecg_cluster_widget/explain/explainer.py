@@ -147,13 +147,16 @@ class TLCExplainer:
         Torch device for the forward passes.
     block_weighting : {"equal", "channels"}
         How the hooked blocks are weighted in the concatenation, see
-        :class:`~ecg_cluster_widget.activations.FeatureAligner` (``"equal"``: every block
-        contributes the same variance; ``"channels"``: every channel does).
+        :class:`~ecg_cluster_widget.activations.FeatureAligner` (``"equal"``, the default:
+        every block contributes the same variance; ``"channels"``: every channel does, so
+        the widest, coarsest block dominates).
     center_per_record : bool
-        Remove each record's temporal mean of every feature before PCA and clustering,
-        so the clusters follow within-record (beat-level) variation.
+        Remove each record's temporal mean of every feature before PCA and clustering
+        (default True), so the clusters follow within-record (beat-level) variation
+        rather than record-level state. The defaults of these two options were chosen
+        by ``benchmarks/alignment_study.py``; ``docs/alignment.md`` has the numbers.
     whiten : bool
-        Whiten the PCA components.
+        Whiten the PCA components (default False; it lowered wave alignment).
 
     Attributes
     ----------
