@@ -270,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.md is not None:
         header = (
             f"Produced by `python benchmarks/alignment_study.py{' --quick' if args.quick else ''}"
+            f"{' --configs ' + ' '.join(repr(c) for c in args.configs) if args.configs else ''}"
             f"{''.join(' --model ' + m for m in args.model)}` "
             f"(seed {args.seed}; synthetic {n_train} fitting / {n_test} test records"
             + (f"; LUDB records 1-{n_ludb} at 100 Hz, lead II annotations" if has_ludb else "; LUDB absent")

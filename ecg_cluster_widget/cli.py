@@ -645,7 +645,6 @@ def main(argv: list[str] | None = None) -> int:
     >>> main(["--version"])
     ecg-cluster-widget ...
     0
-
     >>> main(["explain", "--model", "no/such/model.pt"])  # doctest: +SKIP
     error: model checkpoint 'no/such/model.pt' not found (or use --model demo).
     2

@@ -104,6 +104,22 @@ def summarize(tlc, dataset, bundle=None) -> dict[str, Any]:
     the mean entropy over records and, given a bundle,
     the model's per-label accuracy on the dataset's labels (when the class names match).
 
+    Parameters
+    ----------
+    tlc : TLCExplainer
+        A fitted explainer.
+    dataset : ECGDataset
+        Records to summarise (labels are used when present).
+    bundle : ModelBundle, optional
+        The explained model; adds ``model_accuracy``.
+
+    Returns
+    -------
+    dict
+        ``n_records``, ``n_clusters``, ``fs``, ``mean_entropy``, ``clusters`` (one dict per
+        cluster: ``cluster_id``, ``share``, ``mean_entropy``, ``top_class``) and, with a
+        bundle, ``model_accuracy``.
+
     Examples
     --------
     >>> tlc, ds, bundle = demo_explainer(n_clusters=3, n_records=40)
@@ -145,6 +161,17 @@ def summarize(tlc, dataset, bundle=None) -> dict[str, Any]:
 
 def format_summary(summary: dict[str, Any]) -> str:
     """Plain-text table of :func:`summarize` output.
+
+    Parameters
+    ----------
+    summary : dict
+        Output of :func:`summarize`.
+
+    Returns
+    -------
+    str
+        A header line, then one line per cluster: id, share of time, mean entropy and
+        top class.
 
     Examples
     --------
@@ -292,10 +319,28 @@ def add_q_waves(ds, index: int, leads=("II", "III", "aVF"), depth_mv: float = 0.
     threshold) is added at each QRS onset in ``leads`` (inferior by default), as in
     an old inferior myocardial infarction.
 
+    Parameters
+    ----------
+    ds : ECGDataset
+        Records with ``wave_masks`` (e.g. synthetic).
+    index : int
+        Record to edit.
+    leads : sequence of str
+        Leads to edit.
+    depth_mv : float
+        Depth of the Q wave in mV.
+    width_s : float
+        Width of the Q wave in seconds.
+
     Returns
     -------
     ECGDataset
         One record, id ``"<id>-Q"``.
+
+    Raises
+    ------
+    DataError
+        If ``depth_mv`` or ``width_s`` is not positive.
 
     Examples
     --------

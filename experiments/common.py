@@ -114,7 +114,7 @@ def log(msg: str) -> None:
 
 
 # ----------------------------------------------------------------------------- data
-def _npz_cache(path: Path, build) -> Any:
+def _pickle_cache(path: Path, build) -> Any:
     """Load a pickled ECGDataset from ``path`` or build and store it."""
     import pickle
 
@@ -131,8 +131,9 @@ def _npz_cache(path: Path, build) -> Any:
 def load_ptbxl_100(cfg: RunConfig):
     """PTB-XL subset at 100 Hz (decimated from 500 Hz), cached as a pickled ECGDataset.
 
-    Uses the package's :func:`ecg_cluster_widget.data.load_ptbxl`. Returns an ``ECGDataset`` with the 5 superclass labels, ``folds`` and per-record
-    metadata (``meta_frame(ds)``: age, sex, quality columns, ...).
+    Uses the package's :func:`ecg_cluster_widget.data.load_ptbxl`. Returns an
+    ``ECGDataset`` with the 5 superclass labels and ``folds``; per-record metadata (age,
+    sex, quality columns) come from :func:`meta_frame`.
     """
     root = cfg.data_dir / "ptbxl_subset"
     tag = f"ptbxl_fs100_n{cfg.max_records or 'all'}.pkl"
@@ -142,7 +143,7 @@ def load_ptbxl_100(cfg: RunConfig):
 
         return load_ptbxl(root, fs=100, max_records=cfg.max_records, progress=False)
 
-    return _npz_cache(cfg.cache_dir / "data" / tag, build)
+    return _pickle_cache(cfg.cache_dir / "data" / tag, build)
 
 
 def load_ludb_100(cfg: RunConfig, lead: str = "II"):
@@ -167,7 +168,7 @@ def load_ludb_100(cfg: RunConfig, lead: str = "II"):
         return replace(ds100, wave_masks=mask.astype(np.int8))
 
     tag = f"ludb_fs100_{lead}_decimate_{'quick' if cfg.quick else 'all'}.pkl"
-    return _npz_cache(cfg.cache_dir / "data" / tag, build)
+    return _pickle_cache(cfg.cache_dir / "data" / tag, build)
 
 
 def _decimate5(ds500):

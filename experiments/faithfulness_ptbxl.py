@@ -15,10 +15,13 @@ Run:  python experiments/faithfulness_ptbxl.py [--quick] [--cv]
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 
 import numpy as np
+
+from ecg_cluster_widget.data import atomic_write_json
 
 try:
     from . import common as C
@@ -98,7 +101,16 @@ def run_sweep(cfg: C.RunConfig, ds, fractions: Sequence[float], ks: Sequence[int
             if bundle is None:
                 continue
             C.log(f"fraction {fraction:.2f} seed {seed}: {len(sub)} training records")
-            for r in evaluate_run(bundle, sub, test, ks, seed):
+            key = C.cache_key(fraction=fraction, seed=seed, ks=list(ks), epochs=cfg.epochs,
+                              model=cfg.model_kwargs, n=len(sub), test=len(test), v=1)
+            path = cfg.cache_dir / "evals" / f"faith_f{int(fraction * 100)}_s{seed}_{key}.json"
+            if path.is_file():  # evaluation of this model already done by an earlier run
+                C.log(f"re-using {path.name}")
+                evaluated = json.loads(path.read_text())
+            else:
+                evaluated = evaluate_run(bundle, sub, test, ks, seed)
+                atomic_write_json(path, evaluated)
+            for r in evaluated:
                 runs.append({"fraction": float(fraction), "seed": int(seed), "n_train": len(sub), **r})
     return runs
 

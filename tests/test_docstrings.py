@@ -18,7 +18,6 @@ import re
 import textwrap
 from types import ModuleType
 
-import numpy as np
 import pytest
 
 import ecg_cluster_widget
@@ -139,16 +138,15 @@ def test_doctests_pass():
     )
     failures: list[str] = []
     ran = 0
-    with np.printoptions(legacy=False):
-        for module in MODULES:
-            for test in finder.find(module, module.__name__):
-                if not test.examples:
-                    continue
-                lines: list[str] = []
-                result = runner.run(test, out=lines.append, clear_globs=True)
-                ran += result.attempted
-                if result.failed:
-                    failures.append("".join(lines))
+    for module in MODULES:
+        for test in finder.find(module, module.__name__):
+            if not test.examples:
+                continue
+            lines: list[str] = []
+            result = runner.run(test, out=lines.append, clear_globs=True)
+            ran += result.attempted
+            if result.failed:
+                failures.append("".join(lines))
     if ran == 0:
         pytest.fail("no doctest examples were found")
     assert not failures, "\n".join(failures)

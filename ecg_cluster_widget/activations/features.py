@@ -58,7 +58,6 @@ def single_thread_blas() -> threadpool_limits:
         Use it in a ``with`` statement; the previous limits return on exit.
 
     Examples
-
     --------
     >>> with single_thread_blas():
     ...     pass

@@ -58,7 +58,6 @@ def logsumexp(a: np.ndarray, axis: int = 1) -> np.ndarray:
     >>> logsumexp(np.array([[1000.0, 1000.0]])).round(3).tolist()
     [1000.693]
     """
-
     m = a.max(axis=axis, keepdims=True)
     return (np.log(np.exp(a - m).sum(axis=axis, keepdims=True)) + m).squeeze(axis)
 

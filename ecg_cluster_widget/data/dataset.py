@@ -214,7 +214,6 @@ class ECGDataset:
         3
         """
         name = canonical_lead_name(lead)
-
         if name not in self.lead_names:
             raise DataError(f"lead {lead!r} is not in this dataset (leads: {', '.join(self.lead_names)}).")
         return self.lead_names.index(name)

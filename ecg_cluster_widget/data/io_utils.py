@@ -114,7 +114,6 @@ def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int = 2) -> Pat
     >>> p.read_text().strip()
     '{"x": [0, 1, 2], "y": 0.5}'
     """
-
     return atomic_write_text(path, json.dumps(obj, indent=indent, default=_json_default) + "\n")
 
 

@@ -43,7 +43,6 @@ def annotation_to_mask(samples: np.ndarray, symbols: Sequence[str], n_samples: i
         1 P, 2 QRS, 3 T.
 
     Examples
-
     --------
     >>> m = annotation_to_mask(np.array([2, 3, 5, 8, 9, 10]), list("(N)(t)"), 12)
     >>> m.tolist()

@@ -328,7 +328,6 @@ def interpolate_nan(ds: ECGDataset, max_gap_s: float | None = None) -> ECGDatase
         a gap longer than ``max_gap_s``.
 
     Examples
-
     --------
     >>> import numpy as np
     >>> x = np.ones((1, 1, 5)); x[0, 0, 2] = np.nan

@@ -190,7 +190,6 @@ def load_ptbxl_unlabeled(
         If the list or a record file is missing or malformed.
 
     Examples
-
     --------
     >>> ds = load_ptbxl_unlabeled("shared/data/ptbxl_subset", max_records=5)  # doctest: +SKIP
     >>> ds.labels is None  # doctest: +SKIP

@@ -71,7 +71,6 @@ class Standardizer:
         [1.0, 1.0, 1.0]
         """
         s = cls(eps=float(d.get("eps", 1e-6)))
-
         s.mean_ = np.asarray(d["mean"], dtype=np.float32)
         s.std_ = np.asarray(d["std"], dtype=np.float32)
         return s

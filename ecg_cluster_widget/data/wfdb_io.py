@@ -198,8 +198,7 @@ def from_numpy(
     Examples
     --------
     >>> import numpy as np
-    >>> from_numpy(
-np.zeros((3, 1000, 12)), fs=100).signals.shape
+    >>> from_numpy(np.zeros((3, 1000, 12)), fs=100).signals.shape
     (3, 12, 1000)
     """
     try:

@@ -250,6 +250,16 @@ def _fmt(v: Any, pct: bool = False) -> str:
 def format_evaluation(d: dict) -> str:
     """Plain-text tables of an :func:`evaluate` result.
 
+    Parameters
+    ----------
+    d : dict
+        Output of :func:`evaluate` (missing sections are left out).
+
+    Returns
+    -------
+    str
+        One titled table per section, separated by blank lines.
+
     Examples
     --------
     >>> print(format_evaluation({"faithfulness": {"fidelity": 0.95}, "time_s": {"total": 1.0}}))

@@ -15,6 +15,17 @@ __all__ = ["Segment", "ECGExplanation", "ExplanationSet", "ClusterInfo", "to_jso
 def to_jsonable(obj: Any) -> Any:
     """Convert numpy arrays/scalars (NaN/inf -> None), tuples and dataclasses to JSON types.
 
+    Parameters
+    ----------
+    obj : object
+        Nested dicts, lists, tuples, numpy values and objects with a ``to_dict`` method.
+
+    Returns
+    -------
+    object
+        The same structure built from ``dict``, ``list``, ``str``, ``int``, ``float``,
+        ``bool`` and ``None``; dict keys become strings.
+
     Examples
     --------
     >>> import numpy as np
@@ -68,6 +79,7 @@ class Segment:
 
     @property
     def duration_s(self) -> float:
+        """Length of the segment in seconds."""
         return self.end_s - self.start_s
 
     def to_dict(self) -> dict:
@@ -132,6 +144,7 @@ class ECGExplanation:
 
     @property
     def n_clusters(self) -> int:
+        """Number of clusters K."""
         return int(len(self.cluster_ids))
 
     @property
@@ -224,6 +237,7 @@ class ExplanationSet:
 
     @property
     def n_clusters(self) -> int:
+        """Number of clusters K."""
         return int(len(self.cluster_ids))
 
     def segments(self, index: int) -> list[Segment]:

@@ -216,6 +216,17 @@ def faithfulness_regression(
 ) -> dict:
     """Regression variant (e.g. age): a RandomForestRegressor on proportions vs CNN output.
 
+    Parameters
+    ----------
+    proportions_train, proportions_test : array (n, K)
+        Cluster proportions per ECG (``ExplanationSet.proportions``).
+    cnn_out_train, cnn_out_test : array (n,) or (n, 1)
+        The CNN's regression outputs.
+    y_test : array (n_test,), optional
+        True targets; adds the forest's and the CNN's R^2 and MAE.
+    n_estimators, random_state : int
+        Forest size and seed (same inputs -> same dict).
+
     Returns
     -------
     dict
@@ -285,11 +296,33 @@ def faithfulness_from_explainer(
     as the CNN's output; an unfitted explainer is first fitted on ``train_ds``. For a
     bundle with ``task == "regression"`` it returns :func:`faithfulness_regression`.
 
+    Parameters
+    ----------
+    tlc : TLCExplainer
+        The explainer; fitted on ``train_ds`` first when it is not fitted yet.
+    bundle : ModelBundle
+        The explained model.
+    train_ds, test_ds : ECGDataset
+        The forest is trained on ``train_ds`` and scored on ``test_ds`` (labels of
+        ``test_ds``, when present, add accuracy / AUROC / F1 entries).
+    n_estimators, random_state : int
+        Forest size and seed.
+    threshold : float
+        Cut-off turning the CNN's probabilities into labels.
+
+    Returns
+    -------
+    dict
+        As :func:`faithfulness` (or :func:`faithfulness_regression`).
+
     Examples
     --------
-    >>> d = faithfulness_from_explainer(tlc, bundle, train_ds, test_ds)  # doctest: +SKIP
-    >>> d["fidelity"]  # doctest: +SKIP
-    0.95
+    >>> from ecg_cluster_widget.demo import demo_explainer
+    >>> tlc, ds, bundle = demo_explainer(n_clusters=3, n_records=60)
+    >>> train, test = ds.subset(slice(0, 40)), ds.subset(slice(40, 60))
+    >>> d = faithfulness_from_explainer(tlc, bundle, train, test, n_estimators=20)
+    >>> 0.0 <= d["fidelity"] <= 1.0
+    True
     """
     _ensure_fitted(tlc, train_ds)
     prop_tr = tlc.explain_all(train_ds).proportions

@@ -294,6 +294,30 @@ def gradcam_per_class(
 ) -> np.ndarray:
     """Grad-CAM maps for every class: ndarray (N, n_classes, T) in [0, 1].
 
+    Shortcut for ``GradCAM(model, layer, batch_size).attribute_all(x, ...)``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module or ModelBundle
+        The network.
+    x : array (N, n_leads, T) or ECGDataset
+        Inputs, as accepted by :meth:`GradCAM.attribute_all`.
+    layer : str, optional
+        Layer to explain (default: as in :class:`GradCAM`, the last residual block).
+    relu : bool
+        Keep only positive evidence.
+    upsample : bool
+        Interpolate the maps to the input length ``T`` (else the layer's length).
+    batch_size : int
+        Records per forward/backward pass.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, n_classes, T)`` maps, each scaled to [0, 1].
+
     Examples
     --------
     >>> from ecg_cluster_widget.model import ResNet1d

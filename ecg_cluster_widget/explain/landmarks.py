@@ -344,6 +344,27 @@ def raw_window_kmeans_labels(
     ``n_init=2``) is fitted on ``max_fit_points`` random points
     and every time step of ``ds`` is labelled.
 
+    Parameters
+    ----------
+    ds : ECGDataset
+        Records to label.
+    n_clusters : int
+        Number of k-means clusters.
+    window_s : float
+        Window length in seconds.
+    random_state : int
+        Seed of the point sample, PCA and k-means.
+    max_fit_points : int
+        Windows used to fit PCA and k-means.
+    max_taps : int
+        Samples kept per lead and window.
+    n_components : int
+        PCA dimensions.
+    fit_ds : ECGDataset, optional
+        Records to fit on (default ``ds``).
+    progress : bool
+        Show a progress bar.
+
     Returns
     -------
     ndarray (N, T) int16 cluster labels.
@@ -408,13 +429,38 @@ def untrained_model_labels(
     ``random_state``) and, for a bundle, the same preprocessing (standardiser, leads, fs).
     The explainer is fitted on ``train_ds`` and labels ``test_ds`` (default ``train_ds``).
 
+    Parameters
+    ----------
+    model : ModelBundle or torch.nn.Module
+        The trained model; it is not modified.
+    train_ds : ECGDataset
+        Records the explainer is fitted on.
+    test_ds : ECGDataset, optional
+        Records to label (default ``train_ds``).
+    n_clusters : int
+        Number of clusters K.
+    random_state : int
+        Seed of the re-initialisation and of the explainer.
+    **tlc_kwargs
+        Passed to :class:`TLCExplainer`.
+
     Returns
     -------
     ndarray (N_test, T) int cluster positions at input resolution.
 
+    Raises
+    ------
+    ModelError
+        If the network has no ``config`` dict to rebuild it from.
+
     Examples
     --------
-    >>> labels = untrained_model_labels(bundle, train_ds, test_ds, n_clusters=6)  # doctest: +SKIP
+    >>> from ecg_cluster_widget.model import ResNet1d
+    >>> net = ResNet1d(12, 2, filters=(8, 8, 8, 8), seq_lengths=(200, 100, 50, 25))
+    >>> wave = np.sin(np.linspace(0, 40, 200)) * np.linspace(0.5, 1.5, 8)[:, None]
+    >>> ds = ECGDataset(np.repeat(wave[:, None, :], 12, axis=1), fs=100)
+    >>> untrained_model_labels(net, ds, n_clusters=3, n_components=4, progress=False).shape
+    (8, 200)
     """
     import torch
 

@@ -103,10 +103,12 @@ class ModelBundle:
     # -- properties -----------------------------------------------------
     @property
     def n_classes(self) -> int:
+        """Number of model outputs (``len(class_names)``)."""
         return len(self.class_names)
 
     @property
     def n_leads(self) -> int:
+        """Number of input leads (``len(lead_names)``)."""
         return len(self.lead_names)
 
     def __repr__(self) -> str:
@@ -285,6 +287,23 @@ def save_checkpoint(path: str | os.PathLike, bundle: ModelBundle) -> Path:
     :func:`load_checkpoint` rebuilds it; for any other module only the weights are
     stored and ``load_checkpoint(path, model=...)`` must be given the module.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination ``.pt`` file; missing folders are created.
+    bundle : ModelBundle
+        Model, class and lead names, sampling rate, length, standardiser, history.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    ModelError
+        If ``bundle`` is not a :class:`ModelBundle`.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -331,6 +350,12 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None) -> 
         Required for checkpoints of bring-your-own models (the weights are loaded into
         it); for ResNet1d checkpoints the network is rebuilt from the stored config
         unless a module is given.
+
+    Returns
+    -------
+    ModelBundle
+        The model in eval mode with the stored names, ``fs``, ``n_samples``,
+        standardiser, task, history and meta.
 
     Raises
     ------

@@ -26,6 +26,11 @@ DEMO_ASSET = "demo_model.pt"
 def demo_model_path() -> Path:
     """Location of the shipped demo checkpoint (it may not exist in a broken install).
 
+    Returns
+    -------
+    pathlib.Path
+        ``<package>/assets/demo_model.pt``.
+
     Examples
     --------
     >>> demo_model_path().name
@@ -40,6 +45,15 @@ def load_demo_model() -> ModelBundle:
     It classifies the synthetic classes ("NORM", "MI", "STTC", "CD", "AF") from
     10 s, 12-lead, 100 Hz records; ``bundle.meta`` holds the training seed and the
     validation/test scores measured by ``scripts/train_demo_model.py``.
+
+    Returns
+    -------
+    ModelBundle
+
+    Raises
+    ------
+    FileFormatError
+        If the checkpoint is missing from the installation.
 
     Examples
     --------

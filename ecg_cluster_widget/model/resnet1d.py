@@ -26,6 +26,29 @@ class ResBlock1d(nn.Module):
     """Residual block: conv-BN-ReLU-dropout-strided conv, plus a pooled/projected skip.
 
     ``forward`` takes and returns the pair ``(x, y)`` of the main and skip paths.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input and output channels.
+    downsample : int
+        Stride of the second convolution (and of the skip path's max-pooling).
+    kernel_size : int
+        Odd convolution kernel size.
+    dropout : float
+        Dropout rate after each convolution.
+
+    Raises
+    ------
+    ModelError
+        If ``kernel_size`` is even.
+
+    Examples
+    --------
+    >>> block = ResBlock1d(4, 8, downsample=2, kernel_size=3)
+    >>> x = torch.zeros(1, 4, 20)
+    >>> [tuple(t.shape) for t in block((x, x))]
+    [(1, 8, 10), (1, 8, 10)]
     """
 
     def __init__(
@@ -52,6 +75,7 @@ class ResBlock1d(nn.Module):
         self.skip_connection = nn.Sequential(*skip) if skip else None
 
     def forward(self, inputs: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Map ``(x, y)`` (main path, skip path) to the next block's ``(x, y)``."""
         x, y = inputs
         if self.skip_connection is not None:
             y = self.skip_connection(y)
@@ -204,6 +228,7 @@ class ResNet1d(nn.Module):
 
     @property
     def n_samples(self) -> int:
+        """Input length in samples (``seq_lengths[0]``)."""
         return self.config["seq_lengths"][0]
 
     def block_names(self) -> list[str]:
@@ -215,6 +240,13 @@ class ResNet1d(nn.Module):
         return self.block_names()[-3:]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(batch, n_classes)`` for input ``(batch, n_leads, n_samples)``.
+
+        Raises
+        ------
+        ModelError
+            If the input shape does not match the network.
+        """
         if x.ndim != 3 or x.shape[1] != self.config["n_leads"] or x.shape[2] != self.n_samples:
             raise ModelError(
                 f"ResNet1d expects input of shape (batch, {self.config['n_leads']}, {self.n_samples}); "

@@ -295,6 +295,15 @@ def _validate(
 def evaluate_model(bundle: ModelBundle, ds: ECGDataset, threshold: float = 0.5) -> dict:
     """Score a trained bundle on labelled data.
 
+    Parameters
+    ----------
+    bundle : ModelBundle
+        The trained model.
+    ds : ECGDataset
+        Labelled records whose label columns match the model's outputs.
+    threshold : float
+        Cut-off turning probabilities into labels (multilabel models).
+
     Returns
     -------
     dict

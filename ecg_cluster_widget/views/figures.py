@@ -28,6 +28,16 @@ _TOOLS = "xpan,xwheel_zoom,box_zoom,reset,save"
 def runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
     """Runs of equal values as ``(start, end, value)`` with ``end`` exclusive.
 
+    Parameters
+    ----------
+    labels : array-like
+        Labels over time (flattened).
+
+    Returns
+    -------
+    list of tuple of int
+        One ``(start, end, value)`` per run, in order; empty for empty input.
+
     Examples
     --------
     >>> runs(np.array([0, 0, 2, 2, 2, 1]))
@@ -275,8 +285,23 @@ def class_means(proportions: np.ndarray, labels: np.ndarray | None,
                 class_names: Sequence[str] | None) -> tuple[list[str], np.ndarray]:
     """Mean cluster proportions over all records and per positive class.
 
-    Returns the row names (``"all"`` first) and an array (rows, K). Classes with
-    no positive record are left out.
+    Classes with no positive record are left out.
+
+    Parameters
+    ----------
+    proportions : ndarray (N, K)
+        Cluster proportions per record.
+    labels : ndarray (N, C) or (N,), optional
+        0/1 labels; without them only the ``"all"`` row is returned.
+    class_names : sequence of str, optional
+        Names of the label columns (default ``class_0``, ``class_1``, ...).
+
+    Returns
+    -------
+    names : list of str
+        Row names, ``"all"`` first.
+    means : ndarray (rows, K)
+        Mean proportions per row.
 
     Examples
     --------
@@ -366,6 +391,18 @@ def flatten_metrics(metrics: Mapping, prefix: str = "") -> list[tuple[str, str]]
 
     Arrays and long lists are skipped: they belong in figures, not tables.
 
+    Parameters
+    ----------
+    metrics : mapping
+        Possibly nested metrics.
+    prefix : str
+        Prepended to every key (used for the recursion).
+
+    Returns
+    -------
+    list of (str, str)
+        Dotted key and formatted value (``"n/a"`` for ``None``), in dict order.
+
     Examples
     --------
     >>> flatten_metrics({"rf": {"accuracy": 0.88, "auroc": 0.8}, "n": 10, "cm": [[1, 2]]})
@@ -391,6 +428,12 @@ def metrics_table(metrics: Mapping, title: str = "Faithfulness", width: int = 60
         dicts become dotted keys.
     title : str
         Heading above the table.
+    width : int
+        Width in pixels.
+
+    Returns
+    -------
+    bokeh.models.Div
 
     Examples
     --------
@@ -437,6 +480,12 @@ def faithfulness_table(evaluation: Mapping, width: int = 600) -> Div:
         The result of ``explain.evaluate.evaluate`` (keys ``faithfulness``, ``landmarks``,
         ``baselines``) or of ``explain.faithfulness.faithfulness`` alone. Anything else
         falls back to :func:`metrics_table`.
+    width : int
+        Width in pixels.
+
+    Returns
+    -------
+    bokeh.models.Div
 
     Examples
     --------
@@ -562,6 +611,20 @@ def entropy_hist_figure(
         Per-cluster histogram counts or densities (``ClusterInfo.entropy_hist``).
     cluster_ids : sequence of int
         Stable id of each row.
+    width, height : int
+        Size in pixels.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    bokeh.plotting.figure
+        One line per cluster, in the cluster's colour.
+
+    Raises
+    ------
+    DataError
+        If ``hists`` does not have one row per cluster id.
 
     Examples
     --------

@@ -38,6 +38,16 @@ def normalize_labels(obj: Any) -> dict[str, dict[str, str]]:
     ``name`` and ``notes`` (a bare string is taken as the name). Entries with
     neither are dropped.
 
+    Parameters
+    ----------
+    obj : mapping or None
+        ``{cluster_id: {"name": ..., "notes": ...}}`` or ``{cluster_id: name}``.
+
+    Returns
+    -------
+    dict
+        ``{str(id): {"name": str, "notes": str}}`` sorted by id; ``{}`` for ``None``.
+
     Raises
     ------
     DataError
@@ -83,6 +93,25 @@ def normalize_labels(obj: Any) -> dict[str, dict[str, str]]:
 def save_labels(path: str | os.PathLike, labels: Mapping, meta: Mapping | None = None) -> Path:
     """Write labels atomically as versioned JSON.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination ``.json`` file.
+    labels : mapping
+        Cluster labels, checked by :func:`normalize_labels`.
+    meta : mapping, optional
+        Extra information stored next to the labels (e.g. the dataset and K).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    DataError
+        If the labels are malformed.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -101,11 +130,32 @@ def save_labels(path: str | os.PathLike, labels: Mapping, meta: Mapping | None =
 def load_labels(path: str | os.PathLike) -> dict[str, dict[str, str]]:
     """Read labels written by :func:`save_labels`.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A labels JSON file.
+
+    Returns
+    -------
+    dict
+        ``{str(id): {"name": str, "notes": str}}``, as :func:`normalize_labels` returns.
+
     Raises
     ------
     FileFormatError
         When the file is missing, not JSON, of another schema or a newer version,
         or holds malformed labels.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = save_labels(pathlib.Path(tempfile.mkdtemp()) / "l.json", {5: "T wave"})
+    >>> load_labels(p)
+    {'5': {'name': 'T wave', 'notes': ''}}
+    >>> load_labels(p.with_name("missing.json"))
+    Traceback (most recent call last):
+    ...
+    ecg_cluster_widget.errors.FileFormatError: labels file ...missing.json does not exist.
     """
     path = Path(path)
     try:
@@ -140,7 +190,30 @@ def segment_rows(expl: Any, labels: Mapping, record_index: int | None = None,
                  record_id: str | None = None) -> list[dict[str, Any]]:
     """One row per segment of an explanation, with the expert name and notes.
 
-    ``expl`` is an :class:`~ecg_cluster_widget.explain.explanation.ECGExplanation`.
+    Parameters
+    ----------
+    expl : ECGExplanation
+        One record's explanation.
+    labels : mapping
+        Cluster labels (see :func:`normalize_labels`); unlabelled clusters get ``""``.
+    record_index, record_id : optional
+        Override the explanation's own record index / id.
+
+    Returns
+    -------
+    list of dict
+        One dict per segment with the keys of ``SEGMENT_COLUMNS``.
+
+    Examples
+    --------
+    >>> from ecg_cluster_widget.explain.explanation import ECGExplanation, Segment
+    >>> ex = ECGExplanation(0, "r0", 100.0, np.array([3, 5]), np.array([0, 1]),
+    ...                     np.eye(2, dtype=np.float32), np.zeros(2, np.float32),
+    ...                     [Segment(0, 1, 0, 3, 0.0, 0.01), Segment(1, 2, 1, 5, 0.01, 0.02)],
+    ...                     np.array([0.5, 0.5]), 0.0)
+    >>> rows = segment_rows(ex, {3: "P wave"})
+    >>> [(r["cluster_id"], r["name"]) for r in rows]
+    [(3, 'P wave'), (5, '')]
     """
     labs = normalize_labels(labels)
     ent = np.asarray(expl.entropy, dtype=np.float64)
@@ -160,7 +233,33 @@ def segment_rows(expl: Any, labels: Mapping, record_index: int | None = None,
 
 
 def write_segments(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]]) -> Path:
-    """Write segment rows as CSV (``.csv``) or JSON (``.json``), atomically."""
+    """Write segment rows as CSV (``.csv``) or JSON (``.json``), atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination; its suffix picks the format.
+    rows : iterable of mapping
+        Rows from :func:`segment_rows`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    DataError
+        If the suffix is neither ``.csv`` nor ``.json``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> row = dict.fromkeys(SEGMENT_COLUMNS, 0)
+    >>> p = write_segments(pathlib.Path(tempfile.mkdtemp()) / "seg.csv", [row])
+    >>> p.read_text().splitlines()[0].split(",")[:3]
+    ['record_index', 'record_id', 'start']
+    """
     import pandas as pd
 
     path = Path(path)
@@ -182,6 +281,41 @@ def write_wfdb_annotations(record_name: str, folder: str | os.PathLike, expl: An
     Each segment becomes an onset ``(`` at its first sample and an offset ``)`` at its
     last sample (the WFDB waveform-boundary convention); the onset's ``aux_note``
     carries ``C<id>`` and the expert name, so ``wfdb.rdann`` reads the labels back.
+
+    Parameters
+    ----------
+    record_name : str
+        Bare WFDB record name (no folder).
+    folder : str or os.PathLike
+        Output folder; created if missing.
+    expl : ECGExplanation
+        One record's explanation.
+    labels : mapping
+        Cluster labels (see :func:`normalize_labels`).
+    extension : str
+        Annotator extension.
+
+    Returns
+    -------
+    pathlib.Path
+        The annotation file written.
+
+    Raises
+    ------
+    DataError
+        If ``record_name`` contains a path separator or there are no segments.
+
+    Examples
+    --------
+    >>> import tempfile, wfdb
+    >>> from ecg_cluster_widget.explain.explanation import ECGExplanation, Segment
+    >>> ex = ECGExplanation(0, "r0", 100.0, np.array([3, 5]), np.array([0, 1]),
+    ...                     np.eye(2, dtype=np.float32), np.zeros(2, np.float32),
+    ...                     [Segment(0, 1, 0, 3, 0.0, 0.01), Segment(1, 2, 1, 5, 0.01, 0.02)],
+    ...                     np.array([0.5, 0.5]), 0.0)
+    >>> p = write_wfdb_annotations("r0", tempfile.mkdtemp(), ex, {3: "P wave"})
+    >>> wfdb.rdann(str(p.with_suffix("")), "tlc").aux_note[0]
+    'C3 P wave'
     """
     import wfdb
 

@@ -54,6 +54,16 @@ def cluster_color(cluster_id: int) -> str:
 def cluster_colors(cluster_ids: Iterable[int]) -> list[str]:
     """Colours of several stable ids, in the same order.
 
+    Parameters
+    ----------
+    cluster_ids : iterable of int
+        Stable cluster ids.
+
+    Returns
+    -------
+    list of str
+        Hex colours, as :func:`cluster_color` gives them.
+
     Examples
     --------
     >>> cluster_colors([2, 0])
@@ -64,6 +74,16 @@ def cluster_colors(cluster_ids: Iterable[int]) -> list[str]:
 
 def palette_dict(cluster_ids: Iterable[int]) -> dict[int, str]:
     """Mapping ``{cluster_id: colour}`` (JSON-friendly keys are ints).
+
+    Parameters
+    ----------
+    cluster_ids : iterable of int
+        Stable cluster ids.
+
+    Returns
+    -------
+    dict of int to str
+        Hex colour per id.
 
     Examples
     --------

@@ -31,6 +31,20 @@ from .palette import cluster_color
 def write_html(layout, path: str | os.PathLike, title: str) -> Path:
     """Write a Bokeh layout as standalone HTML with inlined JS/CSS (no CDN), atomically.
 
+    Parameters
+    ----------
+    layout : bokeh model
+        A figure, ``Div`` or layout (``column`` / ``row``).
+    path : str or os.PathLike
+        Destination ``.html`` file.
+    title : str
+        Page title.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -54,6 +68,10 @@ def cluster_table(infos: Sequence[Any], class_names: Sequence[str] | None = None
         From ``tlc.cluster_summary(ds)``.
     class_names : sequence of str, optional
         Order of the class-mix columns.
+
+    Returns
+    -------
+    bokeh.models.Div
 
     Examples
     --------
