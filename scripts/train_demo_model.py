@@ -12,6 +12,10 @@ splits it 70/15/15 into train/validation/test with ``--seed``, trains a
 early stopping on the validation loss, reports validation and test macro AUROC and
 writes the checkpoint plus a small JSON model card, both atomically. About 2 minutes
 on an idle CPU core; ~15 minutes when the machine is heavily shared.
+
+``--seq-lengths`` trains another layout with the same recipe (used by
+``benchmarks/alignment_study.py``; e.g. ``--seq-lengths 1000 500 250 250 125
+--out /tmp/m.pt``); the shipped model keeps the default layout (``docs/alignment.md``).
 """
 
 from __future__ import annotations

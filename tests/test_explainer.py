@@ -321,7 +321,9 @@ def test_trained_model_clusters_reproducible_and_stable(trained_bundle):
     waves = data.wave_masks.ravel()
     score = nmi(waves, la.ravel())
     assert score > 0.08
-    assert score > 1.4 * nmi(waves, np.roll(la, 10, axis=1).ravel())
+    # The alignment peaks at lag 0: any shift of up to +-200 ms (20 steps at 100 Hz) loses it.
+    shifted = [nmi(waves, np.roll(la, s, axis=1).ravel()) for s in range(-20, 21, 5) if s]
+    assert score > max(shifted)
     assert score > 3 * nmi(waves, la[:, ::-1].ravel())
     ids6 = a.cluster_ids_
     a.set_n_clusters(8)
