@@ -60,6 +60,7 @@ class RunConfig:
     max_records: int | None
     threads: int
     command: str
+    engine: str = ""
 
     @property
     def model_kwargs(self) -> dict:
@@ -102,10 +103,25 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = Non
     )
     import torch
 
+    cfg.engine = engine_fingerprint()
     torch.set_num_threads(max(1, cfg.threads))
     cfg.cache_dir.mkdir(parents=True, exist_ok=True)
     cfg.results_dir.mkdir(parents=True, exist_ok=True)
     return ns, cfg
+
+
+def engine_fingerprint() -> str:
+    """Short hash of the package's source files as they are when a run starts.
+
+    Several people edit the engine while experiments run; results made with different
+    engine versions are not comparable, and this lets the results document say so.
+    """
+    h = hashlib.sha1()
+    pkg = REPO / "ecg_cluster_widget"
+    for path in sorted(pkg.rglob("*.py")):
+        h.update(str(path.relative_to(pkg)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def log(msg: str) -> None:
@@ -355,6 +371,7 @@ def write_result(cfg: RunConfig, name: str, payload: dict, started: float) -> Pa
         "epochs": cfg.epochs,
         "model": cfg.model_kwargs,
         "runtime_s": round(time.time() - started, 1),
+        "engine_fingerprint": cfg.engine,
         "finished_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
         "versions": {"python": platform.python_version(), "torch": torch.__version__,
                      "sklearn": sklearn.__version__, "numpy": np.__version__},

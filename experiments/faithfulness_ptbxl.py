@@ -108,7 +108,8 @@ def run_sweep(cfg: C.RunConfig, ds, fractions: Sequence[float], ks: Sequence[int
                 C.log(f"re-using {path.name}")
                 evaluated = json.loads(path.read_text())
             else:
-                evaluated = evaluate_run(bundle, sub, test, ks, seed)
+                evaluated = [{**r, "engine_fingerprint": cfg.engine}
+                             for r in evaluate_run(bundle, sub, test, ks, seed)]
                 atomic_write_json(path, evaluated)
             for r in evaluated:
                 runs.append({"fraction": float(fraction), "seed": int(seed), "n_train": len(sub), **r})

@@ -161,7 +161,9 @@ def section_ludb(d: dict | None) -> tuple[str, list[list[str]]]:
                 f"information) gives NMI {nmi[early]:.3f} at K = {k}; beats raw k-means: "
                 f"{v.get('early_blocks_beat_raw_kmeans_nmi')}, beats the untrained network: "
                 f"{v.get('early_blocks_beat_untrained_nmi')}."]
-    txt += ["", "Within-record diversity is the share of a record's time steps outside its most "
+    txt += ["", "TLC uses the engine defaults here (equal weight per hooked block, per-record "
+            "centring of features; see `docs/alignment.md`). Within-record diversity is the share "
+            "of a record's time steps outside its most "
             "frequent cluster. Our reading, not tested further: the last three blocks of a trained "
             "classifier encode mostly what separates records (the diagnosis) over wide receptive "
             "fields, so their clusters follow wave boundaries less than raw windows do; earlier "
@@ -300,6 +302,23 @@ def build(results_dir: Path, quick: bool = False) -> tuple[str, str]:
                        section_age(d["age_regression"])):
         parts.append(text)
         summary += rows
+    prints = {n: x.get("engine_fingerprint", "unrecorded") for n, x in d.items() if x}
+    run_prints = {r.get("engine_fingerprint", "unrecorded")
+                  for r in (d["faithfulness_ptbxl"] or {}).get("runs", [])}
+    distinct = (set(prints.values()) | run_prints) - {"unrecorded"}
+    unrecorded = sorted(n for n, v in prints.items() if v == "unrecorded")
+    engine_note = (
+        "Engine version (hash of `ecg_cluster_widget/**/*.py` when each run started): "
+        + (", ".join(sorted(distinct)) if distinct else "none recorded")
+        + (f"; not recorded for {', '.join(unrecorded)} (run before fingerprints were added)"
+           if unrecorded else "")
+        + (". The engine was edited while these ran; results from different versions are not "
+           "strictly comparable." if len(distinct) > 1 else "."))
+    faith_runs = (d["faithfulness_ptbxl"] or {}).get("runs", [])
+    n_unrec = sum(1 for r in faith_runs if "engine_fingerprint" not in r)
+    if n_unrec:
+        engine_note += (f" {n_unrec} of {len(faith_runs)} faithfulness evaluations carry no fingerprint "
+                        "(computed, and cached, before fingerprints were recorded).")
     doc = "\n".join([
         "# Results on real ECGs",
         "",
@@ -308,6 +327,8 @@ def build(results_dir: Path, quick: bool = False) -> tuple[str, str]:
         "Boubekki et al., arXiv 2509.15198 (figures from its abstract, see `METHOD.md`).",
         "",
         "**Caveat.** " + (caveat or "faithfulness_ptbxl has not been run yet."),
+        "",
+        engine_note,
         "",
         *parts,
     ])

@@ -15,11 +15,6 @@ from ecg_cluster_widget.views.palette import PALETTE, cluster_color
 from ecg_cluster_widget.views.report import write_html
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
-]
 
 
 # Bokeh 3 renders into shadow roots, which innerText does not enter.
@@ -37,27 +32,22 @@ _DEEP_TEXT = """() => {
 }"""
 
 
-def render(path: Path) -> dict:
+def render(browser, path: Path) -> dict:
     """Open ``path`` over file:// in headless Chromium; count Bokeh canvases, errors, requests."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed at /usr/bin/chromium")
     errors: list[str] = []
     requests: list[str] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(path.resolve().as_uri())
-            page.wait_for_selector(".bk-Canvas", timeout=60_000)
-            page.wait_for_timeout(500)
-            n_canvas = page.locator(".bk-Canvas").count()
-            text = page.evaluate(_DEEP_TEXT)
-        finally:
-            browser.close()
+    page = browser.new_page()
+    try:
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(path.resolve().as_uri())
+        page.wait_for_selector(".bk-Canvas", timeout=60_000)
+        page.wait_for_timeout(500)
+        n_canvas = page.locator(".bk-Canvas").count()
+        text = page.evaluate(_DEEP_TEXT)
+    finally:
+        page.close()
     return {
         "canvases": n_canvas,
         "errors": errors,
@@ -130,7 +120,7 @@ def test_metrics_table_flattens_nested_scalars():
     assert rows == {"rf.fidelity": "0.949", "rf.auroc": "n/a", "k": "6"}
 
 
-def test_array_figures_render_offline(tmp_path, rng):
+def test_array_figures_render_offline(tmp_path, rng, browser):
     """Every figure builder renders in a browser from a file:// page with no network."""
     sig = rng.normal(size=(12, 1000)).cumsum(axis=1) * 0.01
     lab = np.repeat(np.arange(5), 200)
@@ -149,7 +139,7 @@ def test_array_figures_render_offline(tmp_path, rng):
     path = write_html(layout, tmp_path / "figs.html", "figures")
     html = path.read_text()
     assert "cdn.bokeh.org" not in html and "<script src=\"http" not in html
-    out = render(path)
+    out = render(browser, path)
     # 12 (3x4) + 1 ribbon + 12 (12x1) + 1 ribbon + 3 prototypes + bars + heat map + hist
     assert out["canvases"] >= 32
     assert out["errors"] == []
@@ -165,7 +155,7 @@ def demo_fit():
     return demo_explainer(n_clusters=4, n_records=80)
 
 
-def test_make_report_renders(tmp_path, demo_fit):
+def test_make_report_renders(tmp_path, demo_fit, browser):
     from ecg_cluster_widget.views.report import make_report
 
     tlc, ds, bundle = demo_fit
@@ -173,7 +163,7 @@ def test_make_report_renders(tmp_path, demo_fit):
                        evaluation={"faithfulness": {"fidelity": 0.91}}, title="Test report")
     assert path.is_file()
     assert not list(path.parent.glob("*.tmp")), "atomic write left a temp file"
-    out = render(path)
+    out = render(browser, path)
     assert out["errors"] == [] and out["external"] == []
     assert out["canvases"] >= 2 * (ds.n_leads + 1) + tlc.n_clusters + 1
     text = out["text"]

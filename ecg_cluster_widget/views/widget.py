@@ -583,6 +583,8 @@ class ClusterExplorer(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Close the comm and stop the worker thread."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        pool = getattr(self, "_pool", None)  # absent when __init__ failed before creating it
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         super().close()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, JupyterServer
+from .harness import CHROMIUM, SCREENSHOTS, JupyterServer
 
 
 @pytest.fixture(scope="session")
@@ -27,16 +27,8 @@ def jupyter_server():
 
 
 @pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is absent; browser tests need Debian's chromium")
-    pytest.importorskip("playwright.sync_api")
-    from playwright.sync_api import sync_playwright
-
+def browser(browser):
+    # The session's Chromium comes from tests/conftest.py; here we only make sure the
+    # screenshot folder exists.
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    return browser
