@@ -208,12 +208,12 @@ def section_unc(d: dict | None) -> tuple[str, list[list[str]]]:
             f"mean level {num(kg)}; the claim that the uncertainty is class-dependent where "
             f"Grad-CAM is not is "
             f"{'not reproduced' if kg is not None and kg < 0.05 else 'consistent with our data'}."]
-    ent = [n["mean_entropy"] for n in r0["noise"]]
-    peak = r0["noise_peak_sigma"]
-    summary = [["Mean entropy vs added noise (fold 10, first seed)",
-                f"{ent[0]:.3f} at 0 mV -> {max(ent):.3f} at {peak} mV"
-                + (f", {ent[-1]:.3f} at {d['noise_mv'][-1]} mV" if peak != d["noise_mv"][-1] else ""),
-                "rises (qualitative)"]]
+    runs = d["runs"]
+    ent = [sum(r["noise"][i]["mean_entropy"] for r in runs) / len(runs)
+           for i in range(len(d["noise_mv"]))]
+    summary = [[f"Mean entropy vs added Gaussian noise (fold 10, mean of {len(runs)} seeds)",
+                " -> ".join(f"{e:.3f}" for e in ent) + f" at {', '.join(str(x) for x in d['noise_mv'])} mV "
+                f"(Spearman {ns:.2f})", "rises (qualitative)"]]
     return "\n".join(txt) + "\n", summary
 
 
@@ -262,10 +262,16 @@ def section_qc(d: dict | None) -> tuple[str, list[list[str]]]:
             f"{pct(base)} %):** " + "; ".join(parts) + ". Scores enriched for quality flags at "
             "p < 0.05: " + (", ".join(sig) if sig else "none") + ". One-sided hypergeometric "
             "p-values, not corrected for the number of scores and flags tried."]
-    summary = [[f"Quality flags among the top {d['tops'][0]} of {d['n_pool']} ECGs ranked by "
-                "mean TLC entropy", f"{r0['entropy']['any_quality_flag'][0]['hits']} "
-                f"(base rate {pct(base, 0)} % -> {base * d['tops'][0]:.1f} expected, p "
-                f"{r0['entropy']['any_quality_flag'][0]['p_value']:.3f})",
+    top = d["tops"][0]
+
+    def avg(score: str, flag: str) -> str:
+        rs = [r["results"][score][flag][0] for r in d["runs"]]
+        hits = sum(x["hits"] for x in rs) / len(rs)
+        return f"{hits:.1f} (expected {rs[0]['base_rate'] * top:.1f})"
+
+    summary = [[f"Top {top} of {d['n_pool']} ECGs (folds 9-10) by mean TLC entropy, mean of "
+                f"{len(d['runs'])} seeds: quality-flagged / without any superclass",
+                f"{avg('entropy', 'any_quality_flag')} / {avg('entropy', 'no_superclass')}",
                 "surfaces label-quality problems (qualitative)"]]
     return "\n".join(txt) + "\n", summary
 
@@ -278,10 +284,14 @@ def section_age(d: dict | None) -> tuple[str, list[list[str]]]:
            f"{d['test_age_mean']:.1f} y, sd {d['test_age_sd']:.1f} y).\n", d["table_md"], "",
            "The paper applies TLC to age on CODE-15 % (hundreds of thousands of ECGs); we can only "
            "check the mechanism on the PTB-XL subset."]
-    best = max(d["summary"], key=lambda r: r["fidelity"]["mean"])
-    summary = [["Age regression fold 10: CNN R^2 / RF R^2 / fidelity R^2 (K="
-                f"{best['k']})", f"{best['cnn_r2']['mean']:.2f} / {best['rf_r2']['mean']:.2f} / "
-                f"{best['fidelity']['mean']:.2f}", "CODE-15 %, not comparable"]]
+    row = next((r for r in d["summary"] if r["k"] == 8), d["summary"][0])
+
+    def ms(key: str) -> str:
+        return C.mean_sd(row[key]["values"], digits=2)
+
+    summary = [[f"Age regression fold 10 (K={row['k']}, {len(d['seeds'])} seed(s)): CNN R^2 / "
+                "RF R^2 / fidelity R^2", f"{ms('cnn_r2')} / {ms('rf_r2')} / {ms('fidelity')}",
+                "CODE-15 %, not comparable"]]
     return "\n".join(txt) + "\n", summary
 
 
