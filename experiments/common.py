@@ -111,14 +111,16 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = Non
 
 
 def engine_fingerprint() -> str:
-    """Short hash of the package's source files as they are when a run starts.
+    """Short hash of the package's compute code (data, model, activations, clustering,
+    explain; not the widget / report views) as it is when a run starts.
 
     Several people edit the engine while experiments run; results made with different
     engine versions are not comparable, and this lets the results document say so.
     """
     h = hashlib.sha1()
     pkg = REPO / "ecg_cluster_widget"
-    for path in sorted(pkg.rglob("*.py")):
+    compute = ("data", "model", "activations", "clustering", "explain")  # not views / cli
+    for path in sorted(p for sub in compute for p in (pkg / sub).rglob("*.py")):
         h.update(str(path.relative_to(pkg)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:12]

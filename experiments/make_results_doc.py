@@ -318,7 +318,8 @@ def build(results_dir: Path, quick: bool = False) -> tuple[str, str]:
     distinct = (set(prints.values()) | run_prints) - {"unrecorded"}
     unrecorded = sorted(n for n, v in prints.items() if v == "unrecorded")
     engine_note = (
-        "Engine version (hash of `ecg_cluster_widget/**/*.py` when each run started): "
+        "Engine version (hash of the package's data / model / activations / clustering / "
+        "explain sources when each run started): "
         + (", ".join(sorted(distinct)) if distinct else "none recorded")
         + (f"; not recorded for {', '.join(unrecorded)} (run before fingerprints were added)"
            if unrecorded else "")
