@@ -312,18 +312,25 @@ def fit_tlc(bundle, fit_ds, n_clusters: int, seed: int, max_fit_points: int = 60
 # ----------------------------------------------------------------------------- metrics
 def rf_faithfulness(props_train: np.ndarray, cnn_prob_train: np.ndarray, props_test: np.ndarray,
                     cnn_prob_test: np.ndarray, y_test: np.ndarray, seed: int,
-                    class_names: Sequence[str] = CLASSES, n_estimators: int = 300) -> dict:
+                    class_names: Sequence[str] = CLASSES, n_estimators: int = 300,
+                    min_positives: int = 10) -> dict:
     """Random forest on cluster proportions trained to reproduce the CNN's thresholded labels.
 
     Thin wrapper over the package's :func:`ecg_cluster_widget.explain.faithfulness.faithfulness`
-    (one multi-output forest; fidelity = per-label agreement with the CNN on the test set;
-    accuracy = mean per-label accuracy on the true labels; AUROC / F1 macro over classes).
+    (one multi-output forest, seeded by ``seed``; fidelity = per-label agreement with the CNN
+    on the test set; accuracy = mean per-label accuracy on the true labels; AUROC / F1 macro
+    over classes). Also returns the honest-faithfulness keys: ``majority_floor`` (majority CNN
+    label of the training records applied to test), macro ``kappa`` / ``mcc`` /
+    ``auroc_vs_cnn`` over the classes with at least ``min_positives`` CNN positives (and
+    negatives) in the test set, the others listed in ``excluded_classes``.
+    Works for any per-record features, e.g. the CNN-agnostic raw-window k-means proportions.
     """
     from ecg_cluster_widget.explain.faithfulness import faithfulness
 
     return faithfulness(props_train, cnn_prob_train, props_test, cnn_prob_test, y_test=y_test,
                         cnn_proba_test=cnn_prob_test, n_estimators=n_estimators,
-                        random_state=seed, class_names=list(class_names))
+                        random_state=seed, class_names=list(class_names),
+                        min_positives=min_positives)
 
 
 def mean_sd(values: Iterable[float], pct: bool = False, digits: int = 1) -> str:
