@@ -23,6 +23,15 @@ The plain behaviour (each channel counts once, no centring) is this class's defa
   driven by within-record, beat-level variation (the waves). The record-level
   information is not lost to the explanation: the cluster proportions still differ
   between records.
+* ``detrend_window=w`` (grid steps) goes further: it subtracts, per record and feature, a
+  centred moving average over ``w`` steps (TLCExplainer sets it from ``detrend_s``,
+  a beat-scale 0.6-1.2 s). On real ECGs the largest within-record variance of the
+  features is slow drift (baseline, respiration, heart-rate changes), not beat phase;
+  removing it leaves the within-beat structure the waves are made of.
+* ``scale_per_record="feature"`` divides each record's feature by its within-record
+  standard deviation (``"record"``: one factor per record, the RMS over all features),
+  so low-amplitude records are clustered by the shape of their beats and not pushed
+  into one "quiet" cluster.
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ from ..errors import DataError, NotFittedError
 __all__ = ["BLOCK_WEIGHTINGS", "FeatureAligner", "resample_time", "single_thread_blas"]
 
 BLOCK_WEIGHTINGS = ("equal", "channels")
+RECORD_SCALINGS = (None, "feature", "record")
 
 _STD_FLOOR = 1e-6
 _PCA_SOLVER = "covariance_eigh" if tuple(int(v) for v in __import__("sklearn").__version__.split(".")[:2]) >= (1, 5) else "full"
@@ -120,6 +130,11 @@ class FeatureAligner:
         passes True by default).
     whiten : bool
         Whiten the PCA output (unit variance per component).
+    detrend_window : int or None
+        Subtract a centred moving average over this many grid steps per record and
+        feature (after centring, before PCA); ``None`` or < 2: off.
+    scale_per_record : {None, "feature", "record"}
+        Divide by the within-record spread (per feature, or one RMS per record).
 
     Attributes
     ----------
@@ -154,7 +169,15 @@ class FeatureAligner:
         block_weighting: str = "channels",
         center_per_record: bool = False,
         whiten: bool = False,
+        detrend_window: int | None = None,
+        scale_per_record: str | None = None,
     ) -> None:
+        if scale_per_record not in RECORD_SCALINGS:
+            raise DataError(
+                f"scale_per_record must be one of {RECORD_SCALINGS}, got {scale_per_record!r}."
+            )
+        if detrend_window is not None and (not float(detrend_window) == int(detrend_window) or int(detrend_window) < 0):
+            raise DataError(f"detrend_window must be a non-negative integer or None, got {detrend_window!r}.")
         if block_weighting not in BLOCK_WEIGHTINGS:
             raise DataError(
                 f"block_weighting must be one of {BLOCK_WEIGHTINGS}, got {block_weighting!r}."
@@ -165,6 +188,8 @@ class FeatureAligner:
         self.block_weighting = block_weighting
         self.center_per_record = bool(center_per_record)
         self.whiten = bool(whiten)
+        self.detrend_window = None if detrend_window is None else int(detrend_window)
+        self.scale_per_record = scale_per_record
 
     # -- validation --------------------------------------------------------
     @staticmethod
@@ -308,6 +333,17 @@ class FeatureAligner:
             c0 += c
         if self.center_per_record:
             out -= out.mean(axis=2, keepdims=True, dtype=np.float64).astype(np.float32)
+        w = self.detrend_window
+        if w is not None and w >= 2:
+            from scipy.ndimage import uniform_filter1d
+
+            # Moving average over w steps, reflected at the edges (no zero-padding dip).
+            out -= uniform_filter1d(out, size=min(w, out.shape[2]), axis=2, mode="reflect")
+        if self.scale_per_record == "feature":
+            out /= np.maximum(out.std(axis=2, keepdims=True), 1e-3)
+        elif self.scale_per_record == "record":
+            rms = np.sqrt(np.mean(np.square(out), axis=(1, 2), keepdims=True))
+            out /= np.maximum(rms, 1e-3)
         return out
 
     # -- transform ---------------------------------------------------------

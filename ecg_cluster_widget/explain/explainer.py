@@ -10,6 +10,12 @@ Design choices documented here:
   to the input resolution by linear interpolation with centre alignment (a convex
   combination of probability vectors is again one; rows are renormalised against
   round-off). Hard labels are the argmax of the upsampled ``gamma``.
+* The entropy (uncertainty) is computed on the model's grid and only then brought to
+  the input samples. Interpolating ``gamma`` first would mix two confident
+  neighbours into an uncertain-looking blend at every label change (measured on LUDB:
+  mean entropy 0.116 vs 0.057), so entropy would peak at boundaries by construction.
+* ``temporal="hmm"`` smooths ``gamma`` along time with a hidden-Markov prior whose
+  transition matrix is learned on the fitting set (``clustering.TemporalSmoother``).
 * Cluster *positions* (columns of ``gamma``) are always sorted by stable id. The
   first fit numbers clusters 0..K-1 by decreasing size; later fits (another K or a
   refit) inherit the id of the matched old cluster and new clusters get
@@ -37,8 +43,9 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..activations import ActivationExtractor, FeatureAligner, resample_time
-from ..activations.features import BLOCK_WEIGHTINGS
+from ..activations.features import BLOCK_WEIGHTINGS, RECORD_SCALINGS
 from ..clustering import SoftClusterer, match_by_overlap
+from ..clustering.temporal import TemporalSmoother, transition_counts
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ModelError, NotFittedError
 from .explanation import ClusterInfo, ECGExplanation, ExplanationSet
@@ -57,10 +64,16 @@ class _NotFitted(NotFittedError, AttributeError):
     """NotFittedError that also lets ``hasattr(tlc, "cluster_ids_")`` return False."""
 
 
+TEMPORAL_PRIORS = (None, "hmm")
+#: Fitting records kept (as grid features) to learn a new K's transition matrix.
+_SMOOTH_RECORDS = 256
+
+
 @dataclass
 class _KFit:
     clusterer: SoftClusterer
     ids: np.ndarray
+    smoother: TemporalSmoother | None = None
 
 
 def _locked(method):
@@ -176,6 +189,16 @@ class TLCExplainer:
         by ``benchmarks/alignment_study.py``; ``docs/alignment.md`` has the numbers.
     whiten : bool
         Whiten the PCA components (default False; it lowered wave alignment).
+    detrend_s : float or None
+        Remove a centred moving average of this many seconds from every feature within
+        each record (beat-scale detrending, e.g. 0.8); ``None``: off.
+    scale_per_record : {None, "feature", "record"}
+        Divide each record's features by their within-record spread (see
+        :class:`~ecg_cluster_widget.activations.FeatureAligner`).
+    temporal : {None, "hmm"}
+        Temporal prior: ``"hmm"`` replaces each step's ``gamma`` by its forward-backward
+        posterior under a cluster transition matrix learned on the fitting set
+        (:attr:`transition_matrix_`).
 
     Attributes
     ----------
@@ -218,6 +241,9 @@ class TLCExplainer:
         block_weighting: str = "equal",
         center_per_record: bool = True,
         whiten: bool = False,
+        detrend_s: float | None = None,
+        scale_per_record: str | None = None,
+        temporal: str | None = None,
     ) -> None:
         self.model = model
         self.n_clusters = n_clusters
@@ -232,6 +258,9 @@ class TLCExplainer:
         self.block_weighting = block_weighting
         self.center_per_record = center_per_record
         self.whiten = whiten
+        self.detrend_s = detrend_s
+        self.scale_per_record = scale_per_record
+        self.temporal = temporal
         self._lock = threading.RLock()
         self._cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._fits: dict[int, _KFit] = {}
@@ -361,6 +390,43 @@ class TLCExplainer:
     def _new_clusterer(self, k: int) -> SoftClusterer:
         return SoftClusterer(n_clusters=k, method=self.method, random_state=self.random_state)
 
+    def _fit_smoother(self, clusterer: SoftClusterer, feats: np.ndarray) -> TemporalSmoother | None:
+        """Learn the cluster transition matrix on grid features of fitting records."""
+        if self.temporal is None:
+            return None
+        n, tg, dim = feats.shape
+        g = clusterer.predict_proba(feats.reshape(-1, dim)).reshape(n, tg, -1)
+        return TemporalSmoother(random_state=self.random_state).fit(g, clusterer.weights_)
+
+    def _check_options(self) -> None:
+        """Validate constructor options before any expensive work."""
+        if self.block_weighting not in BLOCK_WEIGHTINGS:
+            raise DataError(
+                f"block_weighting must be one of {BLOCK_WEIGHTINGS}, got {self.block_weighting!r}."
+            )
+        if self.scale_per_record not in RECORD_SCALINGS:
+            raise DataError(
+                f"scale_per_record must be one of {RECORD_SCALINGS}, got {self.scale_per_record!r}."
+            )
+        if self.temporal not in TEMPORAL_PRIORS:
+            raise DataError(f"temporal must be one of {TEMPORAL_PRIORS}, got {self.temporal!r}.")
+        if self.detrend_s is not None and not (np.isfinite(self.detrend_s) and self.detrend_s > 0):
+            raise DataError(f"detrend_s must be a positive number of seconds or None, got {self.detrend_s!r}.")
+        try:
+            mfp = int(self.max_fit_points)
+        except (TypeError, ValueError):
+            mfp = -1
+        if mfp < 1 or mfp != self.max_fit_points:
+            raise DataError(f"max_fit_points must be a positive integer, got {self.max_fit_points!r}.")
+        if str(self.device).startswith("cuda"):
+            import torch
+
+            if not torch.cuda.is_available():
+                raise ModelError(
+                    f"device={self.device!r} was requested but this torch has no usable CUDA GPU; "
+                    "use device='cpu' (or install a CUDA build of torch on a GPU machine)."
+                )
+
     def _assign_ids(
         self, clusterer: SoftClusterer, match: np.ndarray | None, ref_ids: np.ndarray | None
     ) -> _KFit:
@@ -370,6 +436,7 @@ class TLCExplainer:
         ``j`` inherits its id from, or -1 for a fresh id.
         """
         k = clusterer.centroids_.shape[0]
+        smoother = self._fit_smoother(clusterer, self._smooth_feats) if self.temporal else None
         ids = np.full(k, -1, dtype=np.int64)
         if match is not None and ref_ids is not None:
             ids[match >= 0] = np.asarray(ref_ids)[match[match >= 0]]
@@ -379,7 +446,9 @@ class TLCExplainer:
             self._next_id += 1
         self._next_id = max(self._next_id, int(ids.max()) + 1)
         order = np.argsort(ids, kind="stable")
-        return _KFit(clusterer.reordered(order), ids[order])
+        return _KFit(
+            clusterer.reordered(order), ids[order], None if smoother is None else smoother.reordered(order)
+        )
 
     def _refit_match(self, blocks: list[np.ndarray], feats: np.ndarray, clusterer: SoftClusterer):
         """Match a refit's clusters to the previous fit's via shared time steps.
@@ -430,10 +499,7 @@ class TLCExplainer:
         with self._lock:
             t0 = time.perf_counter()
             self._check_k(self.n_clusters, np.iinfo(np.int64).max)  # fail before the forward pass
-            if self.block_weighting not in BLOCK_WEIGHTINGS:
-                raise DataError(
-                    f"block_weighting must be one of {BLOCK_WEIGHTINGS}, got {self.block_weighting!r}."
-                )
+            self._check_options()
             x = self._prepare(ds, fitting=True)
             extractor = ActivationExtractor(
                 self.module_, self.layers, self.batch_size, self.device, progress=self.progress
@@ -441,10 +507,17 @@ class TLCExplainer:
             blocks = extractor.extract(x)
             t1 = time.perf_counter()
             stages = tqdm(total=2, desc="TLC fit: features", disable=not self.progress, leave=False)
+            detrend_window = None
+            if self.detrend_s is not None:
+                # Grid steps per second: the finest block's length over the record's duration.
+                fs_in = float(self.model.fs) if _is_bundle(self.model) else float(ds.fs)
+                grid_fs = max(b.shape[2] for b in blocks) / (x.shape[2] / fs_in)
+                detrend_window = max(2, int(round(self.detrend_s * grid_fs)))
             aligner = FeatureAligner(
                 self.n_components, random_state=self.random_state,
                 block_weighting=self.block_weighting, center_per_record=self.center_per_record,
-                whiten=self.whiten,
+                whiten=self.whiten, detrend_window=detrend_window,
+                scale_per_record=self.scale_per_record,
             ).fit(blocks)
             feats = aligner.transform(blocks)
             stages.update(1)
@@ -458,11 +531,14 @@ class TLCExplainer:
             points = np.ascontiguousarray(feats.reshape(-1, dim)[pick])
             try:
                 clusterer = self._new_clusterer(k).fit(points)
+                stages.update(1)  # a completed bar: tqdm shows a closed, unfinished one in red
             finally:
                 stages.close()
             t3 = time.perf_counter()
             match, ref_ids = self._refit_match(blocks, feats, clusterer)
+            smooth_pick = np.sort(rng.choice(n, size=min(n, _SMOOTH_RECORDS), replace=False))
             # Only now replace state: a failure above leaves the previous fit intact.
+            self._smooth_feats = feats[smooth_pick]
             self.extractor_ = extractor
             self.layers_ = list(extractor.layers)
             self.aligner_ = aligner
@@ -519,31 +595,56 @@ class TLCExplainer:
         return self
 
     # ------------------------------------------------------------------ outputs
-    def _gamma_from_features(self, feats: np.ndarray, fit: _KFit) -> np.ndarray:
+    def _grid_gamma(self, feats: np.ndarray, fit: _KFit) -> np.ndarray:
+        """Soft assignments on the model's time grid (n, T_grid, K), after the temporal prior."""
         n, tg, dim = feats.shape
         g = fit.clusterer.predict_proba(feats.reshape(-1, dim)).astype(np.float32).reshape(n, tg, -1)
-        g = resample_time(g, self.n_samples_)
+        if fit.smoother is not None:
+            g = fit.smoother.transform(g)
+        return g
+
+    def _gamma_from_features(self, feats: np.ndarray, fit: _KFit) -> np.ndarray:
+        g = resample_time(self._grid_gamma(feats, fit), self.n_samples_)
         g /= g.sum(axis=2, keepdims=True)
         return g
 
+    def _outputs(self, feats: np.ndarray, fit: _KFit) -> tuple[np.ndarray, np.ndarray]:
+        """(gamma, entropy) at input resolution; entropy computed on the grid first."""
+        grid = self._grid_gamma(feats, fit)
+        ent = resample_time(normalized_entropy(grid)[:, :, None], self.n_samples_)[:, :, 0]
+        g = resample_time(grid, self.n_samples_)
+        g /= g.sum(axis=2, keepdims=True)
+        return g, np.clip(ent, 0.0, 1.0)
+
     @_locked
-    def transform(self, ds: ECGDataset) -> np.ndarray:
-        """Soft assignments at input resolution.
+    def transform(self, ds: ECGDataset, resolution: str = "samples") -> np.ndarray:
+        """Soft assignments at input resolution (or on the model's time grid).
+
+        Parameters
+        ----------
+        ds : ECGDataset
+        resolution : {"samples", "grid"}
+            ``"samples"``: one row per input sample; ``"grid"``: one row per step of the
+            finest hooked block (``grid_length_`` steps), where the clustering happens.
 
         Returns
         -------
-        ndarray of shape (N, n_samples, K), float32
+        ndarray of shape (N, n_samples or grid_length_, K), float32
             Rows sum to 1; column k belongs to cluster id ``cluster_ids_[k]``.
 
         Examples
         --------
         >>> gamma = tlc.transform(ds)  # doctest: +SKIP
         """
+        if resolution not in ("samples", "grid"):
+            raise DataError(f"resolution must be 'samples' or 'grid', got {resolution!r}.")
         fit = self._current()
         feats = self._features(ds)
-        out = np.empty((feats.shape[0], self.n_samples_, len(fit.ids)), dtype=np.float32)
+        length = self.n_samples_ if resolution == "samples" else self.grid_length_
+        out = np.empty((feats.shape[0], length, len(fit.ids)), dtype=np.float32)
+        step = self._gamma_from_features if resolution == "samples" else self._grid_gamma
         for s in range(0, feats.shape[0], _CHUNK_RECORDS):
-            out[s:s + _CHUNK_RECORDS] = self._gamma_from_features(feats[s:s + _CHUNK_RECORDS], fit)
+            out[s:s + _CHUNK_RECORDS] = step(feats[s:s + _CHUNK_RECORDS], fit)
         return out
 
     def predict(self, ds: ECGDataset) -> np.ndarray:
@@ -574,15 +675,17 @@ class TLCExplainer:
             i = int(index)
         except (TypeError, ValueError):
             raise DataError(f"index must be an integer, got {index!r}.") from None
+        if isinstance(index, bool) or i != index:
+            raise DataError(f"index must be an integer record position, got {index!r}.")
         if not -len(ds) <= i < len(ds):
             raise DataError(f"index {i} is out of range for a dataset of {len(ds)} records.")
         i %= len(ds)
         with self._lock:
             cached = self._cache.get(fingerprint(ds))
         feats = cached[i:i + 1] if cached is not None else self._features(ds.subset([i]), store=False)
-        gamma = self._gamma_from_features(feats, fit)[0]
+        gamma_all, entropy_all = self._outputs(feats, fit)
+        gamma, entropy = gamma_all[0], entropy_all[0]
         labels = gamma.argmax(axis=1)
-        entropy = normalized_entropy(gamma)
         k = gamma.shape[1]
         return ECGExplanation(
             record_index=i, record_id=ds.record_ids[i], fs=float(ds.fs), cluster_ids=fit.ids.copy(),
@@ -608,9 +711,9 @@ class TLCExplainer:
         labels = np.empty((n, self.n_samples_), dtype=np.int16)
         entropy = np.empty((n, self.n_samples_), dtype=np.float32)
         for s in range(0, n, _CHUNK_RECORDS):
-            g = self._gamma_from_features(feats[s:s + _CHUNK_RECORDS], fit)
+            g, ent = self._outputs(feats[s:s + _CHUNK_RECORDS], fit)
             labels[s:s + len(g)] = g.argmax(axis=2)
-            entropy[s:s + len(g)] = normalized_entropy(g)
+            entropy[s:s + len(g)] = ent
         # Per-record cluster counts in one bincount (offset each record by k * row).
         flat = labels.astype(np.int64) + k * np.arange(n)[:, None]
         proportions = np.bincount(flat.ravel(), minlength=n * k).reshape(n, k) / labels.shape[1]
@@ -661,6 +764,60 @@ class TLCExplainer:
             ds, es, feats, fit.clusterer.centroids_, window_s=window_s, n_examples=n_examples,
             max_segments=max_segments, bins=bins, random_state=self.random_state,
         )
+
+    @property
+    def transition_matrix_(self) -> np.ndarray:
+        """Cluster transition matrix per grid step (K, K), rows by cluster position.
+
+        With ``temporal="hmm"`` the HMM's learned matrix; otherwise the empirical one of
+        the hard labels of the fitting records on the model's grid.
+        """
+        fit = self._current()
+        if fit.smoother is not None:
+            return fit.smoother.transition_.copy()
+        feats = self._smooth_feats
+        labels = self._grid_gamma(feats, fit).argmax(axis=2)
+        return transition_counts(labels, len(fit.ids))
+
+    @_locked
+    def cluster_transitions(self, ds: ECGDataset, by_class: bool = True) -> dict[str, np.ndarray]:
+        """Empirical cluster transition matrices of ``ds`` on the model's grid.
+
+        Self-transitions dominate (a cluster lasts many steps); the off-diagonal part
+        says which cluster follows which (e.g. P -> QRS -> T), and comparing classes
+        shows how a pathology changes the sequence.
+
+        Parameters
+        ----------
+        ds : ECGDataset
+        by_class : bool
+            Also one matrix per class of ``ds.labels`` (records where the class is 1).
+
+        Returns
+        -------
+        dict
+            ``{"all": (K, K), "<class>": (K, K), ...}``, rows by cluster position
+            (ids in ``cluster_ids_``), each row summing to 1 (0 for unvisited clusters).
+
+        Examples
+        --------
+        >>> tlc.cluster_transitions(ds)["all"].shape  # doctest: +SKIP
+        (6, 6)
+        """
+        fit = self._current()
+        feats = self._features(ds)
+        k = len(fit.ids)
+        labels = np.concatenate([
+            self._grid_gamma(feats[s:s + _CHUNK_RECORDS], fit).argmax(axis=2)
+            for s in range(0, feats.shape[0], _CHUNK_RECORDS)
+        ])
+        out = {"all": transition_counts(labels, k)}
+        if by_class and ds.labels is not None and ds.class_names is not None:
+            y = np.asarray(ds.labels) >= 0.5
+            for j, name in enumerate(ds.class_names):
+                if y[:, j].any():
+                    out[str(name)] = transition_counts(labels[y[:, j]], k)
+        return out
 
     def __repr__(self) -> str:
         state = f"fitted, ids={self.cluster_ids_.tolist()}" if self.is_fitted else "not fitted"

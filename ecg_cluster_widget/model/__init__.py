@@ -1,7 +1,15 @@
 """Model: the Ribeiro-style ResNet1d, training and checkpoints."""
 
 from .checkpoint import ModelBundle, load_checkpoint, save_checkpoint
-from .pretrained import DEMO_DATA_KWARGS, demo_model_path, load_demo_model
+from .pretrained import (
+    DEMO_DATA_KWARGS,
+    PRETRAINED,
+    demo_model_path,
+    list_pretrained,
+    load_demo_model,
+    load_pretrained,
+    pretrained_path,
+)
 from .resnet1d import ResBlock1d, ResNet1d
 from .train import evaluate_model, train_model
 
@@ -16,4 +24,8 @@ __all__ = [
     "load_demo_model",
     "demo_model_path",
     "DEMO_DATA_KWARGS",
+    "PRETRAINED",
+    "list_pretrained",
+    "load_pretrained",
+    "pretrained_path",
 ]

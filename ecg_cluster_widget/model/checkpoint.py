@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from ..data.dataset import ECGDataset, canonical_lead_name
+from ..data.filtering import SignalFilter
 from ..data.io_utils import atomic_write_bytes
 from ..data.standardize import Standardizer
 from ..errors import DataError, FileFormatError, ModelError
@@ -58,6 +59,11 @@ class ModelBundle:
         Per-epoch training record (``train_loss``, ``val_loss``, ``val_auroc``, ...).
     meta : dict, optional
         Free-form metadata: seed, data description, metrics.
+    signal_filter : SignalFilter or None
+        Filter the model was trained behind (e.g. 0.5-40 Hz band-pass); :meth:`prepare`
+        applies it to every input before standardising, so explanations see what the
+        network saw in training. ``None`` (old checkpoints, the demo model) feeds
+        signals unfiltered.
 
     Examples
     --------
@@ -81,6 +87,7 @@ class ModelBundle:
         task: str = "multilabel",
         history: list[dict] | None = None,
         meta: dict | None = None,
+        signal_filter: SignalFilter | None = None,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise ModelError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
@@ -99,6 +106,11 @@ class ModelBundle:
         self.task = task
         self.history = list(history or [])
         self.meta = dict(meta or {})
+        if signal_filter is not None and not isinstance(signal_filter, SignalFilter):
+            raise ModelError(
+                f"signal_filter must be a SignalFilter or None, got {type(signal_filter).__name__}."
+            )
+        self.signal_filter = None if signal_filter is None or signal_filter.is_identity else signal_filter
 
     # -- properties -----------------------------------------------------
     @property
@@ -114,8 +126,17 @@ class ModelBundle:
     def __repr__(self) -> str:
         return (
             f"ModelBundle({type(self.model).__name__}, task={self.task}, classes={list(self.class_names)}, "
-            f"leads={self.n_leads}, fs={self.fs:g} Hz, n_samples={self.n_samples})"
+            f"leads={self.n_leads}, fs={self.fs:g} Hz, n_samples={self.n_samples}"
+            + ("" if self.signal_filter is None else f", filter={self.signal_filter.describe()!r}")
+            + ")"
         )
+
+    @property
+    def preprocessing_description(self) -> str:
+        """What :meth:`prepare` does to a record, in words (shown in reports and the CLI)."""
+        steps = [] if self.signal_filter is None else [self.signal_filter.describe()]
+        steps.append("per-lead z-score" if self.standardizer is not None else "no standardisation")
+        return "; ".join(steps)
 
     # -- input checks ---------------------------------------------------
     def check_dataset(self, ds: ECGDataset) -> None:
@@ -176,9 +197,12 @@ class ModelBundle:
         dtype('float32')
         """
         self.check_dataset(ds)
+        x = ds.signals
+        if self.signal_filter is not None:
+            x = self.signal_filter.apply(x, self.fs)
         if self.standardizer is None:
-            return np.ascontiguousarray(ds.signals, dtype=np.float32)
-        return np.ascontiguousarray(self.standardizer.transform(ds.signals), dtype=np.float32)
+            return np.ascontiguousarray(x, dtype=np.float32)
+        return np.ascontiguousarray(self.standardizer.transform(x), dtype=np.float32)
 
     # -- inference ------------------------------------------------------
     def predict_proba(
@@ -331,6 +355,7 @@ def save_checkpoint(path: str | os.PathLike, bundle: ModelBundle) -> Path:
         "n_samples": int(bundle.n_samples),
         "standardizer": None if bundle.standardizer is None else _plain(bundle.standardizer.to_dict()),
         "task": bundle.task,
+        "signal_filter": None if bundle.signal_filter is None else _plain(bundle.signal_filter.to_dict()),
         "history": _plain(bundle.history),
         "meta": _plain(bundle.meta),
     }
@@ -424,6 +449,9 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None) -> 
     std = payload.get("standardizer")
     try:
         standardizer = None if std is None else Standardizer.from_dict(std)
+        # Absent in checkpoints written before filters were recorded: those models were
+        # trained on unfiltered signals, so None is their correct behaviour.
+        signal_filter = SignalFilter.from_dict(payload.get("signal_filter"))
         return ModelBundle(
             model,
             class_names=payload["class_names"],
@@ -434,6 +462,7 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None) -> 
             task=payload["task"],
             history=payload.get("history") or [],
             meta=payload.get("meta") or {},
+            signal_filter=signal_filter,
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, DataError) as exc:
         raise FileFormatError(f"checkpoint {path} has malformed metadata: {exc}") from exc

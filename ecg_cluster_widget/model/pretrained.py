@@ -1,11 +1,18 @@
-"""The small demo model shipped with the package (trained on synthetic ECGs)."""
+"""Models shipped with the package: the synthetic demo model and a real-ECG model.
+
+``load_demo_model()`` (synthetic ECGs, 100 Hz) stays the embedded fallback every test
+and the quickstart can rely on. ``load_pretrained("ptbxl250")`` is a ResNet1d trained on
+real PTB-XL ECGs at 250 Hz behind a 0.5-40 Hz band-pass (``scripts/train_real_model.py``);
+its model card (``<name>.json`` beside the weights) carries the metrics, the training
+command and the CC BY 4.0 attribution of PTB-XL.
+"""
 
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
 
-from ..errors import FileFormatError
+from ..errors import FileFormatError, ModelError
 from .checkpoint import ModelBundle, load_checkpoint
 
 #: Keyword arguments of ``make_synthetic`` that match the demo model's input
@@ -22,6 +29,27 @@ DEMO_DATA_KWARGS: dict = {
 DEMO_TRAIN_SEED = 0
 DEMO_ASSET = "demo_model.pt"
 
+#: Shipped models by name: file, what it was trained on and the recipe constants that
+#: ``scripts/train_real_model.py`` uses (so the script and the registry cannot disagree).
+PRETRAINED: dict[str, dict] = {
+    "demo": {
+        "file": DEMO_ASSET,
+        "description": "synthetic 12-lead ECGs (make_synthetic), 100 Hz, 5 synthetic classes",
+        "fs": 100.0,
+    },
+    "ptbxl250": {
+        "file": "ptbxl250.pt",
+        "description": (
+            "PTB-XL v1.0.3 subset (strat_fold 1-8 train, 9 validation), 250 Hz, 0.5-40 Hz "
+            "band-pass, superclasses NORM/MI/STTC/CD/HYP; CC BY 4.0 data"
+        ),
+        "fs": 250.0,
+        "filters": (24, 32, 48, 64, 80),
+        "seq_lengths": (2500, 1250, 625, 125, 25),
+        "bandpass": (0.5, 40.0),
+    },
+}
+
 
 def demo_model_path() -> Path:
     """Location of the shipped demo checkpoint (it may not exist in a broken install).
@@ -37,6 +65,71 @@ def demo_model_path() -> Path:
     'demo_model.pt'
     """
     return Path(str(resources.files("ecg_cluster_widget") / "assets" / DEMO_ASSET))
+
+
+def pretrained_path(name: str) -> Path:
+    """Location of a shipped checkpoint by registry name (see :data:`PRETRAINED`).
+
+    Examples
+    --------
+    >>> pretrained_path("ptbxl250").name
+    'ptbxl250.pt'
+    """
+    if name not in PRETRAINED:
+        raise ModelError(f"unknown pretrained model {name!r}; available: {', '.join(PRETRAINED)}.")
+    return Path(str(resources.files("ecg_cluster_widget") / "assets" / PRETRAINED[name]["file"]))
+
+
+def list_pretrained() -> dict[str, str]:
+    """Names of the models shipped with this installation and what they were trained on.
+
+    Returns
+    -------
+    dict
+        ``{name: description}`` for every checkpoint present in the installation.
+
+    Examples
+    --------
+    >>> "demo" in list_pretrained()
+    True
+    """
+    return {n: spec["description"] for n, spec in PRETRAINED.items() if pretrained_path(n).is_file()}
+
+
+def load_pretrained(name: str) -> ModelBundle:
+    """Load a shipped model by name (``"demo"`` or ``"ptbxl250"``).
+
+    Parameters
+    ----------
+    name : str
+        A key of :func:`list_pretrained`.
+
+    Returns
+    -------
+    ModelBundle
+        With ``meta["metrics"]`` (validation and test scores) and, for real-data
+        models, ``meta["attribution"]`` (the data licence to cite).
+
+    Raises
+    ------
+    ModelError
+        Unknown name.
+    FileFormatError
+        The checkpoint is missing from the installation.
+
+    Examples
+    --------
+    >>> bundle = load_pretrained("ptbxl250")
+    >>> bundle.fs, bundle.n_samples, bundle.signal_filter.bandpass
+    (250.0, 2500, (0.5, 40.0))
+    """
+    path = pretrained_path(name)
+    if not path.is_file():
+        raise FileFormatError(
+            f"the pretrained model {name!r} ({path}) is missing from this installation; "
+            "reinstall ecg-cluster-widget or recreate it with scripts/train_real_model.py."
+        )
+    return load_checkpoint(path)
 
 
 def load_demo_model() -> ModelBundle:

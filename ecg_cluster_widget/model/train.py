@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ..data.dataset import ECGDataset
+from ..data.filtering import SignalFilter
 from ..data.standardize import Standardizer
 from ..errors import DataError, ModelError
 from .checkpoint import TASKS, ModelBundle
@@ -100,6 +101,9 @@ def train_model(
     progress: bool = True,
     standardizer: Standardizer | None = None,
     task: str = "multilabel",
+    signal_filter: SignalFilter | None = None,
+    augment: bool = False,
+    monitor: str = "val_loss",
 ) -> ModelBundle:
     """Train ``model`` on ``train_ds`` with Adam and early stopping on validation loss.
 
@@ -127,6 +131,18 @@ def train_model(
     task : {"multilabel", "regression"}
         BCE-with-logits on 0/1 labels, or MSE on targets standardised with the
         training mean/std (stored as ``meta["target_mean"]`` / ``meta["target_std"]``).
+    signal_filter : SignalFilter, optional
+        Applied to training and validation signals before standardising, and stored in
+        the bundle so every later input is filtered the same way.
+    augment : bool
+        Random, seeded training-time augmentation of each batch (standardised units):
+        amplitude scaling x U(0.8, 1.2) per record, Gaussian noise (sd 0.05), a slow
+        random baseline (one sinusoid < 0.5 Hz, amplitude up to 0.1) and a circular
+        time shift of up to 1 s. With few hundred records this is what keeps a
+        network from memorising them (measured in ``scripts/train_real_model.py``).
+    monitor : {"val_loss", "val_auroc"}
+        What early stopping and best-weight restore follow (``val_auroc`` needs
+        ``val_ds`` and a multilabel task).
 
     Returns
     -------
@@ -159,6 +175,14 @@ def train_model(
         )
     if not lr > 0:
         raise ModelError(f"lr must be positive, got {lr}.")
+    if monitor not in ("val_loss", "val_auroc"):
+        raise ModelError(f"monitor must be 'val_loss' or 'val_auroc', got {monitor!r}.")
+    if monitor == "val_auroc" and (val_ds is None or task != "multilabel"):
+        raise ModelError("monitor='val_auroc' needs val_ds and task='multilabel'.")
+    if signal_filter is not None and not isinstance(signal_filter, SignalFilter):
+        raise ModelError(
+            f"signal_filter must be a SignalFilter or None, got {type(signal_filter).__name__}."
+        )
     y_train = _check_labels(train_ds, "train_ds", task)
     if len(train_ds) < 2:
         raise DataError("train_ds needs at least 2 records (BatchNorm needs batches of 2+).")
@@ -183,10 +207,16 @@ def train_model(
                 f"resample with ecg_cluster_widget.data.resample(val_ds, {train_ds.fs:g})."
             )
 
+    train_sig = train_ds.signals
+    val_sig = None if val_ds is None else val_ds.signals
+    if signal_filter is not None:
+        train_sig = signal_filter.apply(train_sig, train_ds.fs)
+        val_sig = None if val_sig is None else signal_filter.apply(val_sig, val_ds.fs)
     if standardizer is None:
-        standardizer = Standardizer().fit(train_ds)
-    x_train = torch.from_numpy(standardizer.transform(train_ds.signals))
-    x_val = None if val_ds is None else torch.from_numpy(standardizer.transform(val_ds.signals))
+        standardizer = Standardizer().fit(train_sig)
+    x_train = torch.from_numpy(standardizer.transform(train_sig))
+    x_val = None if val_sig is None else torch.from_numpy(standardizer.transform(val_sig))
+    max_shift = int(round(train_ds.fs))
     meta: dict[str, Any] = {"seed": int(seed)}
     if task == "regression":
         t_mean = y_train.mean(axis=0).astype(np.float32)
@@ -214,7 +244,10 @@ def train_model(
             total, count = 0.0, 0
             for idx in _batches(len(x_train), int(batch_size), gen):
                 opt.zero_grad(set_to_none=True)
-                loss = loss_fn(model(x_train[idx]), yt[idx])
+                xb = x_train[idx]
+                if augment:
+                    xb = _augment(xb, gen, train_ds.fs, max_shift)
+                loss = loss_fn(model(xb), yt[idx])
                 if not torch.isfinite(loss):
                     raise ModelError(
                         f"training diverged at epoch {epoch} (loss is {loss.item()}); lower lr "
@@ -227,7 +260,8 @@ def train_model(
             rec: dict[str, Any] = {"epoch": epoch, "train_loss": total / count}
             if x_val is not None:
                 rec.update(_validate(model, x_val, yv, loss_fn, task, int(batch_size) * 2))
-                monitored = rec["val_loss"]
+                # Lower is better for the monitored value: AUROC enters negated.
+                monitored = rec["val_loss"] if monitor == "val_loss" else -rec["val_auroc"]
             else:
                 monitored = rec["train_loss"]
             rec["seconds"] = time.perf_counter() - t0
@@ -250,7 +284,8 @@ def train_model(
         best_epoch=best_epoch,
         epochs_run=len(history),
         stopped_early=stopped_early,
-        monitored="val_loss" if val_ds is not None else "train_loss",
+        monitored=monitor if val_ds is not None else "train_loss",
+        augment=bool(augment),
         data={
             "n_train": len(train_ds),
             "n_val": 0 if val_ds is None else len(val_ds),
@@ -274,7 +309,26 @@ def train_model(
         task=task,
         history=history,
         meta=meta,
+        signal_filter=signal_filter,
     )
+
+
+def _augment(x: torch.Tensor, gen: torch.Generator, fs: float, max_shift: int) -> torch.Tensor:
+    """Seeded batch augmentation: amplitude scale, noise, slow baseline, circular shift."""
+    n, _, t = x.shape
+    scale = 0.8 + 0.4 * torch.rand(n, 1, 1, generator=gen)
+    noise = 0.05 * torch.randn(x.shape, generator=gen)
+    freq = 0.5 * torch.rand(n, 1, 1, generator=gen)
+    phase = 2 * torch.pi * torch.rand(n, 1, 1, generator=gen)
+    amp = 0.1 * torch.rand(n, 1, 1, generator=gen)
+    time_s = torch.arange(t, dtype=torch.float32)[None, None, :] / float(fs)
+    out = x * scale + noise + amp * torch.sin(2 * torch.pi * freq * time_s + phase)
+    shifts = torch.randint(-max_shift, max_shift + 1, (n,), generator=gen)
+    if max_shift > 0:
+        # Per-record circular shift by gathering with rolled indices.
+        idx = (torch.arange(t)[None, :] - shifts[:, None]) % t
+        out = torch.gather(out, 2, idx[:, None, :].expand_as(out))
+    return out
 
 
 def _validate(
