@@ -1,7 +1,7 @@
 // Segmentation bands, the uncertainty ribbon and the Grad-CAM overlay.
 // The pure helpers (runs, occurrences, summaries) are unit-tested under node.
 
-import { colorFor, hatchPattern, tagFor, textColorOn, withAlpha } from "./palette.js";
+import { hatchPattern, textColorOn, withAlpha } from "./palette.js";
 import { timeToX } from "./layout.js";
 
 /** Runs of equal ids: [{start, end (exclusive), id}]. */
@@ -76,48 +76,114 @@ function visibleRange(p, fs, n) {
   return [i0, i1];
 }
 
-/** Faint cluster bands behind one lead panel. */
+/** Band styles: tints behind every lead (light / strong), behind one lead, or strip only. */
+export const BAND_STYLES = ["light", "strong", "lead", "strip"];
+const TINT = { light: 0.2, strong: 0.42, lead: 0.42, strip: 0 };
+
+/** Alpha of the tint of cluster `id` behind panel `p` for a style and highlight. */
+export function bandAlpha(style, id, highlight, onChosenLead) {
+  const st = BAND_STYLES.includes(style) ? style : "light";
+  let a = TINT[st];
+  if (st === "lead" && !onChosenLead) a = 0;
+  if (highlight != null) {
+    // The highlighted cluster shows on every lead, whatever the style; others fade.
+    if (id === highlight) return Math.max(0.42, a);
+    return a * 0.3;
+  }
+  return a;
+}
+
+function clipX(p, fs, r) {
+  const t0 = r.start / fs;
+  const t1 = r.end / fs;
+  if (t1 < p.t0 || t0 > p.t1) return null;
+  const x0 = Math.max(p.x, timeToX(p, t0));
+  const x1 = Math.min(p.x + p.w, timeToX(p, t1));
+  return x1 > x0 ? [x0, x1] : null;
+}
+
+/** Cluster tints behind one lead panel. */
 export function drawPanelBands(ctx, p, segs, fs, opts) {
-  const { alpha = 0.18, highlight = null } = opts || {};
+  const { pal, style = "light", highlight = null, chosen = false } = opts || {};
   for (const r of segs) {
-    const t0 = r.start / fs;
-    const t1 = r.end / fs;
-    if (t1 < p.t0 || t0 > p.t1) continue;
-    const x0 = Math.max(p.x, timeToX(p, t0));
-    const x1 = Math.min(p.x + p.w, timeToX(p, t1));
-    if (x1 <= x0) continue;
-    const dim = highlight != null && r.id !== highlight;
-    ctx.fillStyle = withAlpha(colorFor(r.id), dim ? alpha * 0.25 : alpha * (highlight != null ? 1.8 : 1));
-    ctx.fillRect(x0, p.y, x1 - x0, p.h);
+    const a = bandAlpha(style, r.id, highlight, chosen);
+    if (a <= 0) continue;
+    const xs = clipX(p, fs, r);
+    if (!xs) continue;
+    ctx.fillStyle = withAlpha(pal.color(r.id), a);
+    ctx.fillRect(xs[0], p.y, xs[1] - xs[0], p.h);
   }
 }
 
-/** The solid cluster strip: colour + hatch + name, so colour is never the only cue. */
-export function drawStrip(ctx, p, segs, fs, labels, highlight) {
+/**
+ * The second, colour-free cue on every lead: a thin cap along the top of the panel in
+ * the cluster's colour with its hatch, a tick at every boundary and the display number
+ * where the run is wide enough.
+ */
+export function drawPanelCap(ctx, p, segs, fs, opts) {
+  const { pal, highlight = null, theme, fontPx = 9, capH = 6 } = opts || {};
   ctx.save();
   ctx.beginPath();
   ctx.rect(p.x, p.y, p.w, p.h);
   ctx.clip();
-  ctx.font = "10px sans-serif";
+  ctx.font = `bold ${fontPx}px sans-serif`;
+  ctx.textBaseline = "top";
+  for (const r of segs) {
+    const xs = clipX(p, fs, r);
+    if (!xs) continue;
+    const [x0, x1] = xs;
+    const col = pal.color(r.id);
+    ctx.globalAlpha = highlight != null && r.id !== highlight ? 0.3 : 1;
+    ctx.fillStyle = col;
+    ctx.fillRect(x0, p.y, x1 - x0, capH);
+    const pat = hatchPattern(ctx, pal.hatch(r.id), withAlpha(textColorOn(col), 0.7));
+    if (pat) {
+      ctx.fillStyle = pat;
+      ctx.fillRect(x0, p.y, x1 - x0, capH);
+    }
+    ctx.strokeStyle = theme ? theme.fg : "#000";
+    ctx.globalAlpha *= 0.5;
+    ctx.beginPath();
+    ctx.moveTo(Math.round(x0) + 0.5, p.y);
+    ctx.lineTo(Math.round(x0) + 0.5, p.y + capH + 3);
+    ctx.stroke();
+    ctx.globalAlpha = highlight != null && r.id !== highlight ? 0.3 : 1;
+    const label = pal.short(r.id);
+    if (x1 - x0 > ctx.measureText(label).width + 24 && p.h > 40) {
+      ctx.fillStyle = theme ? theme.fg : "#000";
+      ctx.fillText(label, x0 + 3, p.y + capH + 1);
+    }
+  }
+  ctx.restore();
+}
+
+/** The solid cluster strip: colour + hatch + number/name, so colour is never the only cue. */
+export function drawStrip(ctx, p, segs, fs, labels, highlight, pal, fontPx = 10) {
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(p.x, p.y, p.w, p.h);
+  ctx.clip();
+  ctx.font = `bold ${fontPx}px sans-serif`;
   ctx.textBaseline = "middle";
   for (const r of segs) {
-    const t0 = r.start / fs;
-    const t1 = r.end / fs;
-    if (t1 < p.t0 || t0 > p.t1) continue;
-    const x0 = Math.max(p.x, timeToX(p, t0));
-    const x1 = Math.min(p.x + p.w, timeToX(p, t1));
-    if (x1 <= x0) continue;
-    const col = colorFor(r.id);
+    const xs = clipX(p, fs, r);
+    if (!xs) continue;
+    const [x0, x1] = xs;
+    const col = pal.color(r.id);
     ctx.globalAlpha = highlight != null && r.id !== highlight ? 0.3 : 1;
     ctx.fillStyle = col;
     ctx.fillRect(x0, p.y, x1 - x0, p.h);
-    const pat = hatchPattern(ctx, r.id, withAlpha(textColorOn(col), 0.55));
+    const pat = hatchPattern(ctx, pal.hatch(r.id), withAlpha(textColorOn(col), 0.5));
     if (pat) {
       ctx.fillStyle = pat;
       ctx.fillRect(x0, p.y, x1 - x0, p.h);
     }
-    const tag = tagFor(r.id, labels);
+    const long = pal.tag(r.id, labels);
+    const tag = x1 - x0 > ctx.measureText(long).width + 8 ? long : pal.short(r.id);
     if (x1 - x0 > ctx.measureText(tag).width + 6) {
+      const tw = ctx.measureText(tag).width;
+      ctx.fillStyle = withAlpha(col, 0.85);
+      ctx.fillRect(x0 + 1, p.y + 2, tw + 4, p.h - 4);
       ctx.fillStyle = textColorOn(col);
       ctx.fillText(tag, x0 + 3, p.y + p.h / 2);
     }
@@ -149,38 +215,75 @@ function drawSeries(ctx, p, values, fs, color, fill) {
 }
 
 /** Per-time-step normalised entropy (0 certain .. 1 maximally uncertain). */
-export function drawRibbon(ctx, p, entropy, fs, theme) {
+export function drawRibbon(ctx, p, entropy, fs, theme, margin = 64, scale = 1) {
   ctx.fillStyle = theme.track;
   ctx.fillRect(p.x, p.y, p.w, p.h);
   drawSeries(ctx, p, entropy, fs, theme.ribbonLine, theme.ribbonFill);
   ctx.fillStyle = theme.muted;
-  ctx.font = "10px sans-serif";
+  ctx.font = `${Math.round(10 * scale)}px sans-serif`;
   ctx.textBaseline = "top";
-  ctx.fillText("uncertainty", p.x - 60, p.y + 2);
+  ctx.fillText("uncertainty", p.x - margin + 2, p.y + 2);
 }
 
 /** Grad-CAM attribution (0..1) for the chosen class. */
-export function drawGradcam(ctx, p, cam, fs, theme, label) {
+export function drawGradcam(ctx, p, cam, fs, theme, label, margin = 64, scale = 1) {
   ctx.fillStyle = theme.track;
   ctx.fillRect(p.x, p.y, p.w, p.h);
   drawSeries(ctx, p, cam, fs, theme.camLine, theme.camFill);
   ctx.fillStyle = theme.muted;
-  ctx.font = "10px sans-serif";
+  const px = Math.round(10 * scale);
+  ctx.font = `${px}px sans-serif`;
   ctx.textBaseline = "top";
-  ctx.fillText("Grad-CAM", p.x - 60, p.y + 2);
-  if (label) ctx.fillText(label, p.x - 60, p.y + 13);
+  ctx.fillText("Grad-CAM", p.x - margin + 2, p.y + 2);
+  if (label) ctx.fillText(label, p.x - margin + 2, p.y + 3 + px);
 }
 
-/** Grad-CAM as a translucent heat overlay on a lead panel. */
+/**
+ * Grad-CAM on a lead panel: a soft area rising from the bottom edge (height follows the
+ * attribution, at most a quarter of the row), so it reads as data rather than a grid line.
+ */
 export function drawPanelGradcam(ctx, p, cam, fs, theme) {
   const [i0, i1] = visibleRange(p, fs, cam.length);
+  if (i1 - i0 < 2) return;
   const step = Math.max(1, Math.floor((i1 - i0) / p.w));
+  const hMax = p.h * 0.25;
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(p.x, p.y, p.w, p.h);
+  ctx.clip();
+  ctx.beginPath();
+  ctx.moveTo(timeToX(p, i0 / fs), p.y + p.h);
   for (let i = i0; i < i1; i += step) {
-    const v = cam[i];
-    if (v < 0.05) continue;
-    const x0 = timeToX(p, i / fs);
-    const x1 = timeToX(p, (i + step) / fs);
-    ctx.fillStyle = withAlpha(theme.camLine, 0.35 * v);
-    ctx.fillRect(x0, p.y + p.h - 6, Math.max(1, x1 - x0), 6);
+    const v = Math.max(0, Math.min(1, cam[i]));
+    ctx.lineTo(timeToX(p, i / fs), p.y + p.h - v * hMax);
   }
+  ctx.lineTo(timeToX(p, (i1 - 1) / fs), p.y + p.h);
+  ctx.closePath();
+  ctx.fillStyle = theme.camFill;
+  ctx.fill();
+  ctx.restore();
+}
+
+/**
+ * Which occurrence (index into `occ`) `n` / `p` go to. From the current one (`cur`),
+ * one step in `dir` with wrap-around; without a current one, the first run that ends
+ * after the view start (dir > 0) or the last that starts before the view end (dir < 0).
+ */
+export function stepOccurrence(occ, cur, dir, viewStart, viewEnd) {
+  const n = occ.length;
+  if (!n) return -1;
+  if (Number.isInteger(cur) && cur >= 0 && cur < n) return (((cur + (dir >= 0 ? 1 : -1)) % n) + n) % n;
+  if (dir >= 0) {
+    const i = occ.findIndex((r) => r.end > viewStart);
+    return i >= 0 ? i : 0;
+  }
+  for (let i = n - 1; i >= 0; i--) if (occ[i].start < viewEnd) return i;
+  return n - 1;
+}
+
+/** Value of `arr` at time `t` (nearest sample), or null. */
+export function valueAt(arr, t, fs) {
+  if (!arr || !arr.length) return null;
+  const i = Math.round(t * fs);
+  return i >= 0 && i < arr.length ? arr[i] : null;
 }

@@ -36,8 +36,25 @@ export function makeSelection(t0, t1, fs, nSamples, minSeconds = 0.02) {
 }
 
 /**
+ * Caliper reading between two points of one panel: interval (ms), rate (bpm, from the
+ * interval as an RR), amplitude difference (mV, from the vertical distance at the gain).
+ */
+export function caliperReading(p, x0, y0, x1, y1, pxPerMv) {
+  const t0 = p.t0 + ((x0 - p.x) / p.w) * (p.t1 - p.t0);
+  const t1 = p.t0 + ((x1 - p.x) / p.w) * (p.t1 - p.t0);
+  const ms = Math.abs(t1 - t0) * 1000;
+  return {
+    t0: Math.min(t0, t1), t1: Math.max(t0, t1), ms,
+    bpm: ms > 0 ? 60000 / ms : null,
+    mv: pxPerMv > 0 ? (y0 - y1) / pxPerMv : 0,
+  };
+}
+
+/**
  * Wire pointer events on `canvas`. `ctl` supplies getLayout(), getView(), fs, nSamples,
- * duration and callbacks onBrush(sel, final), onView(view), onClick(panel, t).
+ * duration and callbacks onBrush(sel, final), onView(view), onClick(panel, t),
+ * onHover(panel, x, y) / onLeave() for the crosshair, and, when mode() is "caliper",
+ * onCaliper({p, x0, y0, x1, y1}, final) instead of brushing.
  */
 export function attachPointer(canvas, ctl) {
   let drag = null;
@@ -53,14 +70,27 @@ export function attachPointer(canvas, ctl) {
     if (!p || p.kind === "axis") return;
     canvas.setPointerCapture?.(ev.pointerId);
     const panMode = ev.shiftKey || ev.altKey;
-    drag = { p, x0: x, t0: xToTime(p, x), view0: ctl.getView(), pan: panMode, moved: false };
+    const caliper = !panMode && ctl.mode?.() === "caliper" && p.kind === "lead";
+    drag = { p, x0: x, y0: y, t0: xToTime(p, x), view0: ctl.getView(), pan: panMode, caliper, moved: false };
     ev.preventDefault();
   });
   canvas.addEventListener("pointermove", (ev) => {
-    if (!drag) return;
-    const [x] = pos(ev);
-    if (Math.abs(x - drag.x0) > 3) drag.moved = true;
+    const [x, y] = pos(ev);
+    if (!drag) {
+      const L = ctl.getLayout();
+      const p = L && hitTest(L, x, y);
+      if (p && p.kind !== "axis") ctl.onHover?.(p, x, y);
+      else ctl.onLeave?.();
+      return;
+    }
+    if (Math.abs(x - drag.x0) > 3 || Math.abs(y - drag.y0) > 3) drag.moved = true;
     if (!drag.moved) return;
+    if (drag.caliper) {
+      const cx = Math.max(drag.p.x, Math.min(drag.p.x + drag.p.w, x));
+      ctl.onCaliper?.({ p: drag.p, x0: drag.x0, y0: drag.y0, x1: cx, y1: y }, false);
+      ctl.onHover?.(drag.p, cx, y);
+      return;
+    }
     if (drag.pan) {
       const dt = -((x - drag.x0) / drag.p.w) * (drag.p.t1 - drag.p.t0);
       ctl.onView(panView(drag.view0, dt, ctl.duration()));
@@ -71,11 +101,16 @@ export function attachPointer(canvas, ctl) {
   });
   const finish = (ev) => {
     if (!drag) return;
-    const [x] = pos(ev);
+    const [x, y] = pos(ev);
     const d = drag;
     drag = null;
     if (!d.moved) {
       ctl.onClick?.(d.p, d.t0);
+      return;
+    }
+    if (d.caliper) {
+      const cx = Math.max(d.p.x, Math.min(d.p.x + d.p.w, x));
+      ctl.onCaliper?.({ p: d.p, x0: d.x0, y0: d.y0, x1: cx, y1: y }, true);
       return;
     }
     if (!d.pan) {
@@ -85,6 +120,7 @@ export function attachPointer(canvas, ctl) {
   };
   canvas.addEventListener("pointerup", finish);
   canvas.addEventListener("pointercancel", () => { drag = null; });
+  canvas.addEventListener("pointerleave", () => { if (!drag) ctl.onLeave?.(); });
   canvas.addEventListener("wheel", (ev) => {
     const [x, y] = pos(ev);
     const L = ctl.getLayout();

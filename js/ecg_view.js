@@ -27,6 +27,9 @@ export function readTheme(el) {
     camFill: dark ? "rgba(255,94,120,0.3)" : "rgba(192,0,60,0.2)",
     select: dark ? "rgba(120,180,255,0.25)" : "rgba(30,100,220,0.18)",
     selectEdge: dark ? "#8cc4ff" : "#1e64dc",
+    labelBg: dark ? "rgba(27,20,22,0.85)" : "rgba(255,248,248,0.85)",
+    cross: dark ? "rgba(255,255,255,0.75)" : "rgba(0,0,0,0.7)",
+    caliper: dark ? "#ffd34d" : "#00695c",
   };
 }
 
@@ -35,7 +38,7 @@ export function drawGrid(ctx, p, L, theme) {
   ctx.fillStyle = theme.paper;
   ctx.fillRect(p.x, p.y, p.w, p.h);
   const pxS = p.w / (p.t1 - p.t0); // px per second in this panel
-  const minor = 0.04; // 1 mm at 25 mm/s
+  const minor = 1 / (L.speed || 25); // 1 mm at the paper speed
   const drawMinor = pxS * minor >= 3;
   ctx.lineWidth = 1;
   const vlines = (step, style) => {
@@ -65,7 +68,7 @@ export function drawGrid(ctx, p, L, theme) {
   };
   if (drawMinor) vlines(minor, theme.gridMinor);
   if (L.pxPerMv * 0.1 >= 3) hlines(0.1, theme.gridMinor);
-  vlines(0.2, theme.gridMajor);
+  vlines(5 * minor, theme.gridMajor);
   hlines(0.5, theme.gridMajor);
 }
 
@@ -148,7 +151,7 @@ export function drawCalibration(ctx, p, L, theme) {
 }
 
 /** Lead name, and for later columns of 6x2 / 3x4 a divider marking the time jump. */
-export function drawLeadLabel(ctx, p, theme) {
+export function drawLeadLabel(ctx, p, theme, scale = 1, top = 0) {
   if (p.col > 0) {
     ctx.strokeStyle = theme.fg;
     ctx.lineWidth = 1.5;
@@ -157,10 +160,15 @@ export function drawLeadLabel(ctx, p, theme) {
     ctx.lineTo(Math.round(p.x) + 0.5, p.y + p.h * 0.7);
     ctx.stroke();
   }
-  ctx.fillStyle = theme.fg;
-  ctx.font = "bold 11px sans-serif";
+  const px = Math.round(12 * scale);
+  ctx.font = `bold ${px}px sans-serif`;
   ctx.textBaseline = "top";
-  ctx.fillText(p.name, p.x + 4, p.y + 3);
+  const w = ctx.measureText(p.name).width;
+  // A paper-coloured box keeps the name readable over bands and grid.
+  ctx.fillStyle = theme.labelBg;
+  ctx.fillRect(p.x + 2, p.y + top + 1, w + 5, px + 3);
+  ctx.fillStyle = theme.fg;
+  ctx.fillText(p.name, p.x + 4, p.y + top + 2);
 }
 
 /** Seconds axis under the tracks plus the paper-speed legend. */
@@ -168,7 +176,8 @@ export function drawAxis(ctx, p, L, theme) {
   const step = tickStep(p.t1 - p.t0, Math.max(4, Math.floor(p.w / 70)));
   ctx.strokeStyle = theme.muted;
   ctx.fillStyle = theme.fg;
-  ctx.font = "10px sans-serif";
+  const sc = L.scale || 1;
+  ctx.font = `${Math.round(11 * sc)}px sans-serif`;
   ctx.textBaseline = "top";
   ctx.beginPath();
   ctx.moveTo(p.x, p.y + 0.5);
@@ -186,7 +195,8 @@ export function drawAxis(ctx, p, L, theme) {
   ctx.stroke();
   ctx.fillStyle = theme.muted;
   const zoom = L.zoom > 1.01 ? ` ×${L.zoom.toFixed(1)}` : "";
-  ctx.font = "9px sans-serif";
-  ctx.fillText(`25 mm/s${zoom}`, p.x - 62, p.y + 2);
-  ctx.fillText("10 mm/mV", p.x - 62, p.y + 12);
+  const px = Math.round(10 * sc);
+  ctx.font = `${px}px sans-serif`;
+  ctx.fillText(`${L.speed || 25} mm/s${zoom}`, p.x - L.margin + 2, p.y + 2);
+  ctx.fillText(`${L.gain || 10} mm/mV`, p.x - L.margin + 2, p.y + 3 + px);
 }

@@ -4,16 +4,19 @@ export const KEYMAP = [
   ["?", "show / hide this help"],
   ["+ / -", "more / fewer clusters (K)"],
   ["← / →", "previous / next ECG"],
-  ["u / t", "next most uncertain / least typical ECG"],
+  ["u / t", "next most uncertain / least typical ECG (Shift: previous)"],
   ["Shift+← / Shift+→", "pan the time window"],
   ["i / o", "zoom in / out (also mouse wheel)"],
   ["0", "reset zoom"],
-  ["n / p", "next / previous occurrence of the highlighted cluster"],
-  ["1 … 9", "highlight the 1st … 9th cluster"],
+  ["n / p", "next / previous occurrence of the highlighted cluster (wraps)"],
+  ["1 … 9", "highlight cluster 1 … 9 (again: clear)"],
+  ["b", "cycle band styles: light, strong, one lead, strip only"],
+  ["c", "calipers on / off: drag to measure ms, bpm and mV"],
+  ["f", "presentation mode (full-width ECG, larger text)"],
   ["g", "toggle the Grad-CAM overlay"],
   ["l", "cycle layouts 12x1 → 6x2 → 3x4"],
   ["Esc", "clear selection and highlight, close help"],
-  ["drag", "brush a time range (synced across leads)"],
+  ["drag", "brush a time range (synced across leads); hover: crosshair + readout"],
   ["Shift+drag / wheel", "pan / zoom"],
 ];
 
@@ -28,6 +31,11 @@ export function actionFor(ev) {
   if (k === "ArrowRight") return ev.shiftKey ? "pan+" : "next";
   if (k === "u") return "uncertain";
   if (k === "t") return "atypical";
+  if (k === "U") return "uncertain-prev";
+  if (k === "T") return "atypical-prev";
+  if (k === "b") return "bands";
+  if (k === "c") return "calipers";
+  if (k === "f") return "present";
   if (k === "i") return "zoom-in";
   if (k === "o") return "zoom-out";
   if (k === "0") return "zoom-reset";

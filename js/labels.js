@@ -17,8 +17,15 @@ export function updateLabels(labels, id, name, notes) {
 
 let uid = 0;
 
-/** Name input (with the vocabulary as a datalist) + notes textarea for one cluster. */
-export function buildLabelEditor(doc, id, labels, vocab, onCommit) {
+/**
+ * Name input (with the vocabulary as a datalist) + notes textarea for one cluster.
+ *
+ * Returns {el, name, notes, set(entry), flush()}. Both fields are saved together
+ * (onCommit(id, name, notes)) on Enter, on change / blur, and while typing (debounced),
+ * so no typed text is lost when focus moves or the widget redraws. `set` refreshes the
+ * fields from the labels trait but never overwrites a field the user is editing.
+ */
+export function buildLabelEditor(doc, id, labels, vocab, onCommit, opts = {}) {
   const wrap = doc.createElement("div");
   wrap.className = "ecw-label-editor";
   const listId = `ecw-vocab-${++uid}`;
@@ -29,30 +36,74 @@ export function buildLabelEditor(doc, id, labels, vocab, onCommit) {
     o.value = v;
     dl.appendChild(o);
   }
-  const entry = (labels && labels[String(id)]) || {};
   const name = doc.createElement("input");
   name.type = "text";
   name.className = "ecw-label-name";
   name.placeholder = "name (e.g. QRS complex)";
   name.setAttribute("list", listId);
-  name.setAttribute("aria-label", `name of cluster C${id}`);
   name.dataset.clusterId = String(id);
-  name.value = entry.name || "";
   const notes = doc.createElement("textarea");
   notes.className = "ecw-label-notes";
   notes.rows = 2;
   notes.placeholder = "notes";
-  notes.setAttribute("aria-label", `notes on cluster C${id}`);
-  notes.value = entry.notes || "";
-  const commit = () => onCommit(id, name.value, notes.value);
+  notes.dataset.clusterId = String(id);
+  const setAria = (shown) => {
+    name.setAttribute("aria-label", `name of cluster ${shown}`);
+    notes.setAttribute("aria-label", `notes on cluster ${shown}`);
+  };
+  setAria(opts.shown || String(id));
+  // Last values sent (or received): a field differing from them has unsaved typing.
+  let saved = { name: "", notes: "" };
+  let timer = null;
+  const commit = () => {
+    clearTimeout(timer);
+    timer = null;
+    const v = { name: name.value, notes: notes.value };
+    if (v.name.trim() === saved.name.trim() && v.notes.trim() === saved.notes.trim()) return;
+    saved = v;
+    onCommit(id, v.name, v.notes);
+  };
+  const later = () => {
+    clearTimeout(timer);
+    timer = setTimeout(commit, opts.debounceMs ?? 500);
+  };
   name.addEventListener("change", commit);
+  name.addEventListener("blur", commit);
+  name.addEventListener("input", later);
   name.addEventListener("keydown", (ev) => {
     ev.stopPropagation(); // typing must not trigger widget shortcuts
-    if (ev.key === "Enter") commit();
+    if (ev.key === "Enter") {
+      ev.preventDefault();
+      commit();
+      opts.onDone?.();
+    } else if (ev.key === "Escape") {
+      commit();
+      opts.onDone?.();
+    }
   });
   notes.addEventListener("change", commit);
-  notes.addEventListener("keydown", (ev) => ev.stopPropagation());
+  notes.addEventListener("blur", commit);
+  notes.addEventListener("input", later);
+  notes.addEventListener("keydown", (ev) => {
+    ev.stopPropagation();
+    if (ev.key === "Escape") {
+      commit();
+      opts.onDone?.();
+    }
+  });
   for (const el of [name, notes]) el.addEventListener("click", (ev) => ev.stopPropagation());
   wrap.append(name, dl, notes);
-  return wrap;
+  const set = (entry, shown) => {
+    const e = entry || {};
+    const incoming = { name: e.name || "", notes: e.notes || "" };
+    const dirty = (f) => f.value.trim() !== saved[f === name ? "name" : "notes"].trim();
+    for (const [f, key] of [[name, "name"], [notes, "notes"]]) {
+      const editing = doc.activeElement === f || dirty(f) || timer != null;
+      if (!editing && f.value !== incoming[key]) f.value = incoming[key];
+    }
+    if (!(doc.activeElement === name || doc.activeElement === notes || timer != null)) saved = incoming;
+    if (shown) setAria(shown);
+  };
+  set((labels && labels[String(id)]) || {});
+  return { el: wrap, name, notes, set, flush: commit };
 }

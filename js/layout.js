@@ -4,6 +4,8 @@
 export const LAYOUTS = ["12x1", "6x2", "3x4"];
 export const MM_PER_S = 25;
 export const MM_PER_MV = 10;
+export const GAINS = [5, 10, 20];
+export const SPEEDS = [25, 50];
 
 const ROW_MV = { "12x1": 2.2, "6x2": 3.0, "3x4": 3.0 };
 const COLS = { "12x1": 1, "6x2": 2, "3x4": 4 };
@@ -18,18 +20,25 @@ const COLS = { "12x1": 1, "6x2": 2, "3x4": 4 };
  * @param {number[]} o.view  [t0, t1] visible window in seconds
  * @param {boolean} o.gradcam reserve a Grad-CAM track
  * @param {number} [o.rhythmLead] lead index of the rhythm strip
+ * @param {number} [o.gain]  amplitude in mm/mV: 5, 10 (default) or 20; scales the traces and rows
+ * @param {number} [o.speed] paper speed in mm/s: 25 (default) or 50; sets the grid in seconds
+ * @param {number} [o.scale] font scale (1 … 2) for labels, tracks and margins
  */
 export function computeLayout(o) {
   const layout = LAYOUTS.includes(o.layout) ? o.layout : "12x1";
   const leads = (o.leads && o.leads.length ? o.leads : o.leadNames.map((_, i) => i)).slice();
   const width = Math.max(320, Math.floor(o.width));
-  const margin = 64; // lead name + 1 mV calibration pulse
+  const gain = GAINS.includes(Number(o.gain)) ? Number(o.gain) : MM_PER_MV;
+  const speed = SPEEDS.includes(Number(o.speed)) ? Number(o.speed) : MM_PER_S;
+  const scale = Math.max(1, Math.min(2, Number(o.scale) || 1));
+  const margin = Math.round(64 * (0.4 + 0.6 * scale)); // lead name + 1 mV calibration pulse
   const plotW = width - margin - 8;
   const [v0, v1] = clampView(o.view, o.duration);
-  // Amplitude keeps the unzoomed 10 mm/mV scale so rows do not grow when zooming in time.
+  // A millimetre keeps its unzoomed size (the whole record at 25 mm/s fills the width)
+  // so rows do not grow when zooming in time; the gain scales the amplitude.
   const pxPerMm0 = plotW / (o.duration * MM_PER_S);
   const pxPerMmT = plotW / ((v1 - v0) * MM_PER_S);
-  const pxPerMv = pxPerMm0 * MM_PER_MV;
+  const pxPerMv = pxPerMm0 * gain;
   const cols = Math.min(COLS[layout], Math.max(1, leads.length));
   const rows = Math.ceil(leads.length / cols);
   const rowH = Math.max(36, Math.round(ROW_MV[layout] * pxPerMv));
@@ -59,21 +68,27 @@ export function computeLayout(o) {
     y += rowH;
   }
   y += 6;
-  const strip = { kind: "strip", x: margin, y, w: plotW, h: 18, t0: v0, t1: v1 };
+  const strip = { kind: "strip", x: margin, y, w: plotW, h: Math.round(18 * scale), t0: v0, t1: v1 };
   y += strip.h + 2;
-  const ribbon = { kind: "ribbon", x: margin, y, w: plotW, h: 34, t0: v0, t1: v1 };
+  const ribbon = { kind: "ribbon", x: margin, y, w: plotW, h: Math.round(34 * scale), t0: v0, t1: v1 };
   y += ribbon.h + 2;
   let gradcam = null;
   if (o.gradcam) {
-    gradcam = { kind: "gradcam", x: margin, y, w: plotW, h: 26, t0: v0, t1: v1 };
+    gradcam = { kind: "gradcam", x: margin, y, w: plotW, h: Math.round(26 * scale), t0: v0, t1: v1 };
     y += gradcam.h + 2;
   }
-  const axis = { kind: "axis", x: margin, y, w: plotW, h: 22, t0: v0, t1: v1 };
+  const axis = { kind: "axis", x: margin, y, w: plotW, h: Math.round(22 * scale), t0: v0, t1: v1 };
   y += axis.h;
   return {
-    layout, width, height: Math.ceil(y + 2), margin, pxPerMm0, pxPerMmT, pxPerMv,
-    zoom: (o.duration / (v1 - v0)), view: [v0, v1], panels, strip, ribbon, gradcam, axis,
+    layout, width, height: Math.ceil(y + 2), margin, pxPerMm0, pxPerMmT, pxPerMv, gain, speed, scale,
+    // zoom relative to the paper speed (1 = the natural width of the record at this speed)
+    zoom: (naturalSpan(o.duration, speed) / (v1 - v0)), view: [v0, v1], panels, strip, ribbon, gradcam, axis,
   };
+}
+
+/** Seconds that fill the width at paper speed `speed` (25 mm/s shows the whole record). */
+export function naturalSpan(duration, speed) {
+  return Math.min(duration, (duration * MM_PER_S) / (SPEEDS.includes(Number(speed)) ? Number(speed) : MM_PER_S));
 }
 
 export function clampView(view, duration) {

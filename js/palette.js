@@ -1,42 +1,109 @@
-// Colour-blind-safe palette keyed by STABLE cluster id, so a cluster keeps its
-// colour, hatch and name when K changes and positions get reshuffled.
+// Cluster colours, hatches and display numbers.
+//
+// Stable cluster ids (which survive a change of K) stay internal: on screen a cluster
+// is "1" … "K" (its rank among the current ids), with a colour and a hatch. Colours
+// come from a 16-colour palette chosen to stay apart from each other and from the pink
+// ECG paper, once as solid colours and once as the tints drawn behind the leads, in a
+// light and a dark variant (same hue, lighter for dark paper). A cluster prefers the
+// slot `id % 16`, so its colour does not change with K; when two of the current ids
+// want the same slot the larger one takes the next free slot, so up to 16 clusters
+// never share a colour.
 
-// Okabe-Ito (8) followed by Paul Tol "muted" tones that stay distinguishable for
-// deuteranopes when paired with the hatch cue below.
+// Light-theme colours (dark text and pink paper around them). Mirrored in
+// ecg_cluster_widget/views/palette.py.
 export const PALETTE = [
-  "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
-  "#F0E442", "#000000", "#332288", "#88CCEE", "#882255", "#999933",
+  "#4075AD", "#A7811E", "#1F986D", "#A8390A", "#8D0476", "#3C990F", "#A05C85", "#5033AD",
+  "#38531C", "#94182B", "#78A85D", "#97683C", "#97A31B", "#543E85", "#3A6A04", "#24ACAD",
 ];
 
-// Hatch kinds; 7 is coprime with 12 so (colour, hatch) stays unique for 84 ids.
-export const HATCHES = ["none", "diag", "cross", "dots", "horiz", "vert", "backdiag"];
+// The same hues, lighter, for dark paper.
+export const PALETTE_DARK = [
+  "#90BEFB", "#FACB68", "#78E6B6", "#FF8350", "#DE62C0", "#8EE862", "#EFA5D0", "#A178FD",
+  "#7E995E", "#E8686C", "#C4F7A6", "#E8B081", "#E8F06C", "#9E83D1", "#84B451", "#84FBFC",
+];
+
+// Hatch kinds: the second, colour-free cue (slot % 8), drawn in the strip, the cap
+// above every lead, the legend and the cards.
+export const HATCHES = ["none", "diag", "cross", "dots", "horiz", "vert", "backdiag", "grid"];
 
 function idKey(id) {
   const n = Math.trunc(Number(id));
   return Number.isFinite(n) && n >= 0 ? n : 0;
 }
 
-/** Colour of a stable cluster id (hex string). */
+/** Colour of a stable id on its own (no collision handling); the reports use this. */
 export function colorFor(id) {
   return PALETTE[idKey(id) % PALETTE.length];
 }
 
-/** Hatch kind of a stable cluster id (second visual cue next to colour). */
-export function hatchFor(id) {
-  return HATCHES[idKey(id) % HATCHES.length];
+/**
+ * Palette slot of every id in `ids`: `id % 16` when free, else the next free slot
+ * (smaller ids choose first). Distinct for up to 16 ids.
+ */
+export function assignSlots(ids) {
+  const n = PALETTE.length;
+  const sorted = [...new Set([...(ids || [])].map(idKey))].sort((a, b) => a - b);
+  const out = new Map();
+  const used = new Set();
+  for (const id of sorted) {
+    if (!used.has(id % n)) {
+      used.add(id % n);
+      out.set(id, id % n);
+    }
+  }
+  for (const id of sorted) {
+    if (out.has(id)) continue;
+    let s = id % n;
+    for (let k = 0; k < n && used.has(s); k++) s = (s + 1) % n;
+    used.add(s);
+    out.set(id, s);
+  }
+  return new Map(sorted.map((id) => [id, out.get(id)]));
 }
 
-/** Display name: the expert label when set, otherwise "C<id>". */
-export function nameFor(id, labels) {
+function userName(id, labels) {
   const entry = labels && labels[String(id)];
-  const name = entry && typeof entry.name === "string" ? entry.name.trim() : "";
-  return name || `C${id}`;
+  return entry && typeof entry.name === "string" ? entry.name.trim() : "";
 }
 
-/** Short tag that always contains the id, used inside narrow bands. */
-export function tagFor(id, labels) {
-  const name = nameFor(id, labels);
-  return name === `C${id}` ? name : `C${id} ${name}`;
+/**
+ * Everything the views need to show the clusters `ids` (the current K's stable ids):
+ * colour(id), hatch(id), num(id) (1..K in id order), and texts built on the number.
+ */
+export function makePalette(ids, dark = false) {
+  const slots = assignSlots(ids);
+  const order = [...slots.keys()];
+  const nums = new Map(order.map((id, i) => [id, i + 1]));
+  const cols = dark ? PALETTE_DARK : PALETTE;
+  const slot = (id) => {
+    const k = idKey(id);
+    return slots.has(k) ? slots.get(k) : k % cols.length;
+  };
+  const num = (id) => nums.get(idKey(id)) ?? null;
+  const short = (id) => (num(id) != null ? String(num(id)) : `#${idKey(id)}`);
+  return {
+    ids: order,
+    dark,
+    slot,
+    num,
+    short,
+    color: (id) => cols[slot(id)],
+    hatch: (id) => HATCHES[slot(id) % HATCHES.length],
+    /** the expert's name, or "" */
+    userName,
+    /** "QRS complex" or "cluster 3" */
+    name: (id, labels) => userName(id, labels) || `cluster ${short(id)}`,
+    /** "3 QRS complex" or "3": narrow places (strip, tooltip) */
+    tag: (id, labels) => {
+      const n = userName(id, labels);
+      return n ? `${short(id)} ${n}` : short(id);
+    },
+    /** "3 · QRS complex" or "cluster 3": titles */
+    title: (id, labels) => {
+      const n = userName(id, labels);
+      return n ? `${short(id)} · ${n}` : `cluster ${short(id)}`;
+    },
+  };
 }
 
 /** "#rrggbb" -> "rgba(r,g,b,a)". */
@@ -70,15 +137,34 @@ export function luminance(color) {
 
 /** Black or white, whichever contrasts more with the background colour. */
 export function textColorOn(bg) {
-  return luminance(bg) > 0.35 ? "#000000" : "#ffffff";
+  return luminance(bg) > 0.2 ? "#000000" : "#ffffff";
+}
+
+/** sRGB hex -> CIELAB (D65), for the palette checks. */
+export function toLab(hex) {
+  const h = hex.replace("#", "");
+  const c = [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16) / 255)
+    .map((v) => (v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+  const x = (0.4124 * c[0] + 0.3576 * c[1] + 0.1805 * c[2]) / 0.95047;
+  const y = 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  const z = (0.0193 * c[0] + 0.1192 * c[1] + 0.9505 * c[2]) / 1.08883;
+  const f = (t) => (t > 0.008856 ? Math.cbrt(t) : 7.787 * t + 16 / 116);
+  return [116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))];
+}
+
+/** Colour `hex` at `alpha` over the opaque `bg` (both "#rrggbb"), as "#rrggbb". */
+export function blendOver(hex, alpha, bg) {
+  const p = (s) => [0, 2, 4].map((i) => parseInt(s.replace("#", "").slice(i, i + 2), 16));
+  const a = p(hex);
+  const b = p(bg);
+  return "#" + a.map((v, i) => Math.round(alpha * v + (1 - alpha) * b[i]).toString(16).padStart(2, "0")).join("");
 }
 
 const patternCache = new Map();
 
-/** A CanvasPattern drawing the hatch of `id` in a contrasting stroke (cached per ctx). */
-export function hatchPattern(ctx, id, stroke) {
-  const kind = hatchFor(id);
-  if (kind === "none" || typeof document === "undefined") return null;
+/** A CanvasPattern drawing hatch `kind` in a contrasting stroke (cached per ctx). */
+export function hatchPattern(ctx, kind, stroke) {
+  if (!kind || kind === "none" || typeof document === "undefined") return null;
   const key = `${kind}|${stroke}`;
   let byCtx = patternCache.get(ctx);
   if (!byCtx) {
@@ -93,14 +179,14 @@ export function hatchPattern(ctx, id, stroke) {
   const g = c.getContext("2d");
   g.strokeStyle = stroke;
   g.fillStyle = stroke;
-  g.lineWidth = 1;
+  g.lineWidth = 1.2;
   g.beginPath();
   if (kind === "diag" || kind === "cross") { g.moveTo(0, size); g.lineTo(size, 0); }
   if (kind === "backdiag" || kind === "cross") { g.moveTo(0, 0); g.lineTo(size, size); }
-  if (kind === "horiz") { g.moveTo(0, size / 2); g.lineTo(size, size / 2); }
-  if (kind === "vert") { g.moveTo(size / 2, 0); g.lineTo(size / 2, size); }
+  if (kind === "horiz" || kind === "grid") { g.moveTo(0, size / 2); g.lineTo(size, size / 2); }
+  if (kind === "vert" || kind === "grid") { g.moveTo(size / 2, 0); g.lineTo(size / 2, size); }
   g.stroke();
-  if (kind === "dots") { g.fillRect(3, 3, 2, 2); }
+  if (kind === "dots") { g.fillRect(2, 2, 3, 3); }
   const pat = ctx.createPattern(c, "repeat");
   byCtx.set(key, pat);
   return pat;

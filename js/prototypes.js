@@ -1,7 +1,7 @@
 // Per-cluster panel: share of time, mean uncertainty + histogram, prototype waveform
 // (median and interquartile band) for the chosen lead, nearest real examples, class mix.
 
-import { colorFor, hatchPattern, nameFor, textColorOn, withAlpha } from "./palette.js";
+import { hatchPattern, textColorOn, withAlpha } from "./palette.js";
 import { buildLabelEditor } from "./labels.js";
 
 function smallCanvas(doc, w, h, cls) {
@@ -17,17 +17,22 @@ function smallCanvas(doc, w, h, cls) {
   return [c, ctx];
 }
 
-/** Swatch: colour + hatch, the same two cues as the bands. */
-export function swatch(doc, id) {
-  const [c, ctx] = smallCanvas(doc, 16, 16, "ecw-swatch");
-  const col = colorFor(id);
+/** Swatch: colour + hatch, the same two cues as the bands (redrawn in place when given). */
+export function swatch(doc, id, pal, canvas) {
+  let c = canvas;
+  let ctx;
+  if (!c) [c, ctx] = smallCanvas(doc, 16, 16, "ecw-swatch");
+  else ctx = c.getContext("2d");
+  const col = pal.color(id);
+  ctx.clearRect(0, 0, 16, 16);
   ctx.fillStyle = col;
   ctx.fillRect(0, 0, 16, 16);
-  const pat = hatchPattern(ctx, id, withAlpha(textColorOn(col), 0.6));
+  const pat = hatchPattern(ctx, pal.hatch(id), withAlpha(textColorOn(col), 0.6));
   if (pat) {
     ctx.fillStyle = pat;
     ctx.fillRect(0, 0, 16, 16);
   }
+  c.dataset.color = col;
   return c;
 }
 
@@ -91,38 +96,95 @@ function drawSnip(ctx, w, h, snip, color, theme) {
 }
 
 /**
- * Build the cluster cards.
- * @param {object} d  {clusters, protos (Float32Array), protoShape [K,3,L,W], snips, snipShape [K,E,L,W],
- *                     lead, labels, vocab, highlight, theme, onPick(id), onLabel(id,name,notes), onExample(ex)}
+ * Keep `parent`'s children in the order of `nodes` while moving as few as possible:
+ * a moved node loses focus, so nodes already in place are left alone.
  */
-export function buildClusterPanel(doc, d) {
+export function reorder(parent, nodes) {
+  let ref = parent.firstChild;
+  for (const n of nodes) {
+    if (n === ref) {
+      ref = ref.nextSibling;
+      continue;
+    }
+    parent.insertBefore(n, ref);
+  }
+  while (ref) {
+    const next = ref.nextSibling;
+    parent.removeChild(ref);
+    ref = next;
+  }
+}
+
+/**
+ * The cluster cards, updated in place: a card (and its label editor) lives as long as
+ * its cluster id is shown, so typing, focus and scroll survive redraws, K changes that
+ * keep the cluster, and label round trips through the kernel.
+ *
+ * handlers: {onPick(id), onLabel(id, name, notes), onExample(ex), onDone(id)}.
+ * update(d): d = {clusters, protos (Float32Array), protoShape [K,3,L,W], snips,
+ *                 snipShape [K,E,L,W], lead, labels, vocab, highlight, theme, pal}
+ */
+export function createClusterPanel(doc, handlers) {
   const root = doc.createElement("div");
   root.className = "ecw-clusters";
-  const [K, , L, W] = d.protoShape && d.protoShape.length === 4 ? d.protoShape : [0, 3, 0, 0];
-  const [, E, SL, SW] = d.snipShape && d.snipShape.length === 4 ? d.snipShape : [0, 0, 0, 0];
-  const sorted = [...d.clusters].sort((a, b) => a.id - b.id);
-  for (const c of sorted) {
+  const cards = new Map();
+
+  function makeCard(id, d) {
     const card = doc.createElement("div");
-    card.className = "ecw-card" + (d.highlight === c.id ? " ecw-card-active" : "");
-    card.dataset.clusterId = String(c.id);
+    card.className = "ecw-card";
+    card.dataset.clusterId = String(id);
     card.tabIndex = 0;
     card.setAttribute("role", "button");
-    card.setAttribute("aria-pressed", d.highlight === c.id ? "true" : "false");
-    card.style.borderColor = colorFor(c.id);
     const head = doc.createElement("div");
     head.className = "ecw-card-head";
+    const sw = swatch(doc, id, d.pal);
     const title = doc.createElement("span");
     title.className = "ecw-card-title";
-    const named = nameFor(c.id, d.labels);
-    title.textContent = named === `C${c.id}` ? named : `C${c.id} · ${named}`;
     const stats = doc.createElement("span");
     stats.className = "ecw-card-stats";
-    stats.textContent = `${(100 * c.share).toFixed(1)}% of time · H̄ ${c.mean_entropy.toFixed(2)}`;
-    head.append(swatch(doc, c.id), title, stats);
-    card.appendChild(head);
+    head.append(sw, title, stats);
     const row = doc.createElement("div");
     row.className = "ecw-card-row";
-    const pos = c.position;
+    const ex = doc.createElement("div");
+    ex.className = "ecw-examples";
+    const mix = doc.createElement("div");
+    mix.className = "ecw-mix";
+    const editor = buildLabelEditor(doc, id, d.labels, d.vocab, handlers.onLabel, {
+      onDone: () => card.focus({ preventScroll: true }),
+    });
+    card.append(head, row, ex, mix, editor.el);
+    card.addEventListener("click", () => handlers.onPick(id));
+    card.addEventListener("keydown", (ev) => {
+      if (ev.target === card && (ev.key === "Enter" || ev.key === " ")) {
+        ev.preventDefault();
+        ev.stopPropagation();
+        handlers.onPick(id);
+      }
+    });
+    return { card, sw, title, stats, row, ex, mix, editor, key: "" };
+  }
+
+  function fill(c, info, d) {
+    const id = info.id;
+    const active = d.highlight === id;
+    c.card.classList.toggle("ecw-card-active", active);
+    c.card.setAttribute("aria-pressed", active ? "true" : "false");
+    c.card.style.borderColor = d.pal.color(id);
+    c.card.dataset.num = d.pal.short(id);
+    c.card.title = `cluster ${d.pal.short(id)} (stable id ${id})`;
+    swatch(doc, id, d.pal, c.sw);
+    c.title.textContent = d.pal.title(id, d.labels);
+    c.stats.textContent = `${(100 * info.share).toFixed(1)}% of time · H̄ ${info.mean_entropy.toFixed(2)}`;
+    c.editor.set(d.labels && d.labels[String(id)], d.pal.short(id));
+    // Canvases are redrawn only when what they show changed.
+    const key = `${d.dataKey}|${d.lead}|${d.theme.dark}|${d.pal.color(id)}`;
+    if (key === c.key) return;
+    c.key = key;
+    const [K, , L, W] = d.protoShape && d.protoShape.length === 4 ? d.protoShape : [0, 3, 0, 0];
+    const [, E, SL, SW] = d.snipShape && d.snipShape.length === 4 ? d.snipShape : [0, 0, 0, 0];
+    const pos = info.position;
+    const col = d.pal.color(id);
+    c.row.replaceChildren();
     if (K && pos < K && L && W) {
       const li = Math.min(d.lead, L - 1);
       const base = (k, q) => ((k * 3 + q) * L + li) * W;
@@ -131,54 +193,62 @@ export function buildClusterPanel(doc, d) {
       const q75 = d.protos.subarray(base(pos, 2), base(pos, 2) + W);
       const [pc, pctx] = smallCanvas(doc, 140, 60, "ecw-proto");
       pc.title = "prototype: median and 25–75 % band";
-      drawProto(pctx, 140, 60, med, q25, q75, colorFor(c.id), d.theme);
-      row.appendChild(pc);
+      drawProto(pctx, 140, 60, med, q25, q75, col, d.theme);
+      c.row.appendChild(pc);
     }
-    if (c.entropy_hist && c.entropy_hist.length) {
+    if (info.entropy_hist && info.entropy_hist.length) {
       const [hc, hctx] = smallCanvas(doc, 70, 60, "ecw-hist");
       hc.title = "histogram of uncertainty (0 … 1)";
-      drawHist(hctx, 70, 60, c.entropy_hist, colorFor(c.id), d.theme);
-      row.appendChild(hc);
+      drawHist(hctx, 70, 60, info.entropy_hist, col, d.theme);
+      c.row.appendChild(hc);
     }
-    card.appendChild(row);
+    c.ex.replaceChildren();
     if (E && SW && pos < K) {
-      const ex = doc.createElement("div");
-      ex.className = "ecw-examples";
-      (c.examples || []).slice(0, E).forEach((e, j) => {
+      (info.examples || []).slice(0, E).forEach((e, j) => {
         const off = ((pos * E + j) * SL + Math.min(d.lead, SL - 1)) * SW;
         const [sc, sctx] = smallCanvas(doc, 60, 34, "ecw-example");
-        drawSnip(sctx, 60, 34, d.snips.subarray(off, off + SW), colorFor(c.id), d.theme);
+        drawSnip(sctx, 60, 34, d.snips.subarray(off, off + SW), col, d.theme);
         sc.title = `record ${e.record_id} at ${e.start_s.toFixed(2)} s (click to open)`;
-        sc.addEventListener("click", (ev) => { ev.stopPropagation(); d.onExample(e); });
-        ex.appendChild(sc);
+        sc.addEventListener("click", (ev) => { ev.stopPropagation(); handlers.onExample(e); });
+        c.ex.appendChild(sc);
       });
-      card.appendChild(ex);
     }
-    if (c.class_mix && Object.keys(c.class_mix).length) {
-      const mix = doc.createElement("div");
-      mix.className = "ecw-mix";
-      for (const [name, v] of Object.entries(c.class_mix)) {
+    c.mix.replaceChildren();
+    if (info.class_mix && Object.keys(info.class_mix).length) {
+      for (const [name, v] of Object.entries(info.class_mix)) {
         const item = doc.createElement("span");
         item.className = "ecw-mix-item";
         const bar = doc.createElement("span");
         bar.className = "ecw-mix-bar";
         bar.style.width = `${Math.round(40 * v)}px`;
-        bar.style.background = colorFor(c.id);
+        bar.style.background = col;
         item.append(`${name} ${(100 * v).toFixed(0)}%`, bar);
-        mix.appendChild(item);
+        c.mix.appendChild(item);
       }
-      card.appendChild(mix);
     }
-    card.appendChild(buildLabelEditor(doc, c.id, d.labels, d.vocab, d.onLabel));
-    card.addEventListener("click", () => d.onPick(c.id));
-    card.addEventListener("keydown", (ev) => {
-      if (ev.target === card && (ev.key === "Enter" || ev.key === " ")) {
-        ev.preventDefault();
-        ev.stopPropagation();
-        d.onPick(c.id);
-      }
-    });
-    root.appendChild(card);
   }
-  return root;
+
+  function update(d) {
+    const sorted = [...d.clusters].sort((a, b) => a.id - b.id);
+    const keep = new Set(sorted.map((c) => c.id));
+    for (const [id, c] of cards) {
+      if (!keep.has(id)) {
+        c.editor.flush(); // a card about to go away still saves what was typed
+        cards.delete(id);
+      }
+    }
+    const nodes = [];
+    for (const info of sorted) {
+      let c = cards.get(info.id);
+      if (!c) {
+        c = makeCard(info.id, d);
+        cards.set(info.id, c);
+      }
+      fill(c, info, d);
+      nodes.push(c.card);
+    }
+    reorder(root, nodes);
+  }
+
+  return { el: root, update, cards };
 }

@@ -1,30 +1,77 @@
-"""Colour-blind-safe cluster colours keyed by *stable* cluster id.
+"""Cluster colours keyed by *stable* cluster id, mirrored from ``js/palette.js``.
 
 Colours key on the stable id (``TLCExplainer.cluster_ids_``), never on the
 position in ``gamma``: when the user changes K, matched clusters keep their id
 and therefore their colour, so the picture does not reshuffle.
 
-The palette mirrors ``js/palette.js`` (the widget) entry for entry, so a
-cluster has the same colour in the widget and in the Bokeh reports: Okabe-Ito
-(8 colours, designed to stay distinguishable under the common colour-vision
-deficiencies) followed by four of Paul Tol's "muted" tones. Ids beyond 12 wrap
-around (the widget adds a hatch pattern as a second cue).
+The 16 colours were chosen (greedy farthest-point selection in CIELAB) to stay
+apart from each other and from the pink ECG paper, both as solid colours and as
+the tints drawn behind the leads, in a light and a dark variant of the same hues.
+A cluster prefers slot ``id % 16``; :func:`assign_colors` moves a colliding id to
+the next free slot, so up to 16 clusters shown together never share a colour. The
+widget adds a hatch pattern and a display number as colour-free cues.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-#: Okabe & Ito (2008).
-OKABE_ITO: tuple[str, ...] = (
-    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
+#: The cluster palette for light paper: ``PALETTE[cluster_id % 16]``; same order as js/palette.js.
+PALETTE: tuple[str, ...] = (
+    "#4075AD", "#A7811E", "#1F986D", "#A8390A", "#8D0476", "#3C990F", "#A05C85", "#5033AD",
+    "#38531C", "#94182B", "#78A85D", "#97683C", "#97A31B", "#543E85", "#3A6A04", "#24ACAD",
 )
-#: Paul Tol's muted qualitative scheme (the four tones the widget uses).
-TOL_MUTED: tuple[str, ...] = ("#332288", "#88CCEE", "#882255", "#999933")
-#: The cluster palette: ``PALETTE[cluster_id % len(PALETTE)]``; same order as js/palette.js.
-PALETTE: tuple[str, ...] = OKABE_ITO + TOL_MUTED
+#: The same hues, lighter, for dark paper (``PALETTE_DARK`` in js/palette.js).
+PALETTE_DARK: tuple[str, ...] = (
+    "#90BEFB", "#FACB68", "#78E6B6", "#FF8350", "#DE62C0", "#8EE862", "#EFA5D0", "#A178FD",
+    "#7E995E", "#E8686C", "#C4F7A6", "#E8B081", "#E8F06C", "#9E83D1", "#84B451", "#84FBFC",
+)
 #: Colour for "no cluster" / unannotated samples.
 MISSING_COLOR = "#DDDDDD"
+
+
+def assign_slots(cluster_ids: Iterable[int]) -> dict[int, int]:
+    """Palette slot per id: ``id % 16`` when free, else the next free slot.
+
+    Smaller ids choose first, so the slots are distinct for up to 16 ids (as in
+    ``assignSlots`` of js/palette.js).
+
+    Examples
+    --------
+    >>> assign_slots([0, 16, 1])
+    {0: 0, 1: 1, 16: 2}
+    """
+    n = len(PALETTE)
+    ids = sorted({int(c) for c in cluster_ids if int(c) >= 0})
+    out: dict[int, int] = {}
+    used: set[int] = set()
+    for c in ids:
+        if c % n not in used:
+            used.add(c % n)
+            out[c] = c % n
+    for c in ids:
+        if c in out:
+            continue
+        s = c % n
+        for _ in range(n):
+            if s not in used:
+                break
+            s = (s + 1) % n
+        used.add(s)
+        out[c] = s
+    return {c: out[c] for c in ids}
+
+
+def assign_colors(cluster_ids: Iterable[int], dark: bool = False) -> dict[int, str]:
+    """Colour per id for clusters shown together (no colour reused for up to 16).
+
+    Examples
+    --------
+    >>> assign_colors([0, 16]) == {0: PALETTE[0], 16: PALETTE[1]}
+    True
+    """
+    pal = PALETTE_DARK if dark else PALETTE
+    return {c: pal[s] for c, s in assign_slots(cluster_ids).items()}
 
 
 def cluster_color(cluster_id: int) -> str:
@@ -42,8 +89,8 @@ def cluster_color(cluster_id: int) -> str:
 
     Examples
     --------
-    >>> cluster_color(0), cluster_color(12) == cluster_color(0), cluster_color(-1)
-    ('#0072B2', True, '#DDDDDD')
+    >>> cluster_color(0), cluster_color(16) == cluster_color(0), cluster_color(-1)
+    ('#4075AD', True, '#DDDDDD')
     """
     cid = int(cluster_id)
     if cid < 0:
@@ -67,7 +114,7 @@ def cluster_colors(cluster_ids: Iterable[int]) -> list[str]:
     Examples
     --------
     >>> cluster_colors([2, 0])
-    ['#009E73', '#0072B2']
+    ['#1F986D', '#4075AD']
     """
     return [cluster_color(c) for c in cluster_ids]
 
@@ -88,6 +135,6 @@ def palette_dict(cluster_ids: Iterable[int]) -> dict[int, str]:
     Examples
     --------
     >>> palette_dict([1, 3])
-    {1: '#E69F00', 3: '#CC79A7'}
+    {1: '#A7811E', 3: '#A8390A'}
     """
     return {int(c): cluster_color(c) for c in cluster_ids}

@@ -60,6 +60,9 @@ class ClusterExplorer(anywidget.AnyWidget):
         Nearest real examples shown per cluster.
     progress : bool
         tqdm progress while fitting.
+    static_fallback : bool
+        Add a static picture of the view (``text/html`` with an inline SVG) to the
+        output next to the live widget, for nbconvert, GitHub and nbviewer.
 
     Examples
     --------
@@ -85,6 +88,15 @@ class ClusterExplorer(anywidget.AnyWidget):
     ecg_layout = t.Enum(["12x1", "6x2", "3x4"], "12x1").tag(sync=True)
     leads = t.List(t.Int()).tag(sync=True)
     show_gradcam = t.Bool(False).tag(sync=True)
+    #: How clusters are drawn on the leads: tints behind every lead ("light" / "strong"),
+    #: behind the prototype lead only ("lead"), or only in the strip ("strip").
+    band_style = t.Enum(["light", "strong", "lead", "strip"], "light").tag(sync=True)
+    #: Amplitude scale in mm/mV (5, 10, 20) and paper speed in mm/s (25, 50).
+    gain = t.Enum([5, 10, 20], 10).tag(sync=True)
+    paper_speed = t.Enum([25, 50], 25).tag(sync=True)
+    #: Text size factor and presentation mode (side panel hidden, text at least x1.5).
+    font_scale = t.Float(1.0).tag(sync=True)
+    presentation = t.Bool(False).tag(sync=True)
     gradcam_class = t.Unicode("").tag(sync=True)
     gradcam_label = t.Unicode("").tag(sync=True)
     selection = t.Dict().tag(sync=True)
@@ -115,7 +127,7 @@ class ClusterExplorer(anywidget.AnyWidget):
     def __init__(self, tlc: Any = None, dataset: ECGDataset | None = None, *, model: Any = None,
                  n_clusters: int = 6, index: int = 0, k_range: tuple[int, int] = (2, 12),
                  labels_path: str | os.PathLike | None = None, n_examples: int = 3,
-                 progress: bool = True, **kwargs: Any) -> None:
+                 progress: bool = True, static_fallback: bool = True, **kwargs: Any) -> None:
         from ..explain import TLCExplainer
 
         if not isinstance(dataset, ECGDataset):
@@ -139,6 +151,7 @@ class ClusterExplorer(anywidget.AnyWidget):
         self.model = model if model is not None else tlc.model
         self.bundle = self.model if hasattr(self.model, "predict_proba") else None
         self.n_examples = int(n_examples)
+        self.static_fallback = bool(static_fallback)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecw-worker")
         self._lock = threading.Lock()
         self._latest = 0
@@ -166,6 +179,7 @@ class ClusterExplorer(anywidget.AnyWidget):
         req = {"id": 1, "k": int(tlc.n_clusters), "index": int(index), "gradcam_class": ""}
         self._latest = 1
         self._publish(req, self._compute(req))
+        self.on_msg(self._on_custom_msg)
 
     # ------------------------------------------------------------------ engine access
     def _class_names(self) -> tuple[str, ...]:
@@ -300,17 +314,27 @@ class ClusterExplorer(anywidget.AnyWidget):
             self.tlc.set_n_clusters(k)
         rank = req.get("rank")
         info = ""
+        rank_rec = None
         if rank:
             if rank not in RANKS:
                 raise DataError(f"rank must be one of {RANKS}, got {rank!r}.")
             order = self._ranking(k, rank)
-            step = int(req.get("rank_step", 1))
-            pos = self._rank_pos.get(rank, -1) + step if step else 0
-            pos %= len(order)
-            self._rank_pos[rank] = pos
+            if req.get("rank_pos") is not None:
+                # The browser keeps its own cursor (it starts at #1 for the user, whatever
+                # the notebook did with show(rank=...)).
+                try:
+                    pos = int(req["rank_pos"]) % len(order)
+                except (TypeError, ValueError):
+                    raise DataError(f"rank_pos must be an integer, got {req['rank_pos']!r}.") from None
+            else:
+                step = int(req.get("rank_step", 1))
+                pos = (self._rank_pos.get(rank, -1) + step if step else 0) % len(order)
+                self._rank_pos[rank] = pos
             index = int(order[pos])
             label = "most uncertain" if rank == "uncertain" else "least typical"
             info = f"{label} #{pos + 1} of {len(order)} (K={k})"
+            rank_rec = {"key": rank, "pos": pos, "n": len(order),
+                        "source": "ui" if req.get("rank_source") == "ui" else "python"}
         expl = self.tlc.explain(self.dataset, index)
         summary = self._summary(k)
         proba = self._proba(index)
@@ -328,7 +352,7 @@ class ClusterExplorer(anywidget.AnyWidget):
             "n_leads": ds.n_leads, "n_samples": ds.n_samples, "lead_names": list(ds.lead_names),
             "true_classes": self._record_classes(index),
             "prediction": None if proba is None else {c: float(p) for c, p in zip(names, proba)},
-            "mean_entropy": float(expl.mean_entropy), "rank_info": info, "k": k,
+            "mean_entropy": float(expl.mean_entropy), "rank_info": info, "rank": rank_rec, "k": k,
             "cluster_ids": [int(c) for c in expl.cluster_ids],
         }
         return {
@@ -341,9 +365,13 @@ class ClusterExplorer(anywidget.AnyWidget):
     def _publish(self, req: dict, values: dict) -> None:
         self._expl = values.pop("_expl")
         self._cam_now = values.pop("_cam")
+        new_record = values["index"] != self.record.get("index", values["index"])
         self._publishing = True
         try:
             with self.hold_sync():
+                if new_record:
+                    # A brush made on one ECG means nothing on another: clear it.
+                    self.selection = {}
                 for key, val in values.items():
                     setattr(self, key, val)
                 self.error = ""
@@ -412,6 +440,39 @@ class ClusterExplorer(anywidget.AnyWidget):
             return
         key = {"n_clusters": "k", "index": "index", "gradcam_class": "gradcam_class"}[change["name"]]
         self._submit(**{key: change["new"]})
+
+    def _on_custom_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        # The browser pings when a request goes unanswered, to tell a slow answer from a
+        # dead kernel; this runs on the kernel's main thread, not in the busy worker.
+        if isinstance(content, dict) and content.get("type") == "ping":
+            self.send({"type": "pong", "t": content.get("t")})
+
+    def _repr_mimebundle_(self, **kwargs: Any):
+        """The live widget plus, unless ``static_fallback=False``, a static picture of the
+        current view (``text/html``) for renderers without a widget manager: nbconvert,
+        GitHub, nbviewer, a notebook reopened without its kernel and widget state."""
+        out = super()._repr_mimebundle_(**kwargs)
+        if out is None or not self.static_fallback:
+            return out
+        data, meta = (out if isinstance(out, tuple) else (out, {}))
+        try:
+            from .static_view import static_html
+
+            data = {**data, "text/html": static_html(self)}
+        except Exception as exc:  # a picture must never break displaying the widget
+            data = {**data, "text/html": f"<pre>ClusterExplorer (static view unavailable: {exc})</pre>"}
+        return (data, meta) if isinstance(out, tuple) else data
+
+    def static_svg(self) -> str:
+        """SVG of the current view (leads, bands, strip, uncertainty, legend).
+
+        Examples
+        --------
+        >>> pathlib.Path("view.svg").write_text(w.static_svg())  # doctest: +SKIP
+        """
+        from .static_view import render_svg
+
+        return render_svg(self)
 
     # ------------------------------------------------------------------ public API
     def wait(self, timeout: float = 120.0) -> ClusterExplorer:
@@ -499,6 +560,10 @@ class ClusterExplorer(anywidget.AnyWidget):
             "prediction": self.record.get("prediction"), "gradcam_class": self.gradcam_label,
             "gradcam_share": share,
         }
+
+    @t.validate("font_scale")
+    def _valid_font_scale(self, proposal: dict) -> float:
+        return float(min(2.0, max(1.0, float(proposal["value"]))))
 
     # ------------------------------------------------------------------ labels
     @t.validate("cluster_labels")

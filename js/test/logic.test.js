@@ -2,27 +2,61 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 
-import { PALETTE, colorFor, hatchFor, nameFor, tagFor, textColorOn, withAlpha } from "../palette.js";
+import {
+  PALETTE, PALETTE_DARK, assignSlots, blendOver, colorFor, makePalette, textColorOn, toLab, withAlpha,
+} from "../palette.js";
 import { checkShape, decodeFloat32, decodeInt16 } from "../decode.js";
 import { clampView, computeLayout, hitTest, tickStep, timeToX, xToTime } from "../layout.js";
 import { makeSelection, panView, zoomView } from "../brush.js";
-import { nextOccurrence, runs, selectionSummary } from "../bands.js";
+import { bandAlpha, nextOccurrence, occurrences, runs, selectionSummary, stepOccurrence } from "../bands.js";
+import { caliperReading } from "../brush.js";
 import { updateLabels } from "../labels.js";
 import { actionFor } from "../keys.js";
 
-test("palette is keyed by stable id, not by position", () => {
+test("palette: stable-id colours, no reuse up to 16, display numbers 1..K", () => {
   assert.equal(colorFor(3), PALETTE[3]);
   assert.equal(colorFor(3 + PALETTE.length), PALETTE[3]);
-  // (colour, hatch) pairs stay unique over the first 84 ids
-  const seen = new Set();
-  for (let id = 0; id < 84; id++) seen.add(`${colorFor(id)}|${hatchFor(id)}`);
-  assert.equal(seen.size, 84);
-  assert.equal(nameFor(5, {}), "C5");
-  assert.equal(nameFor(5, { 5: { name: " QRS complex ", notes: "" } }), "QRS complex");
-  assert.equal(tagFor(5, { 5: { name: "T wave" } }), "C5 T wave");
+  assert.equal(PALETTE.length, 16);
+  assert.equal(PALETTE_DARK.length, 16);
+  // ids that collide modulo 16 still get distinct colours
+  const ids = [0, 16, 32, 1, 17, 5, 8, 13, 40, 2, 3, 4, 6, 7, 9, 10];
+  const slots = assignSlots(ids);
+  assert.equal(new Set(slots.values()).size, 16);
+  assert.equal(slots.get(0), 0); // small ids keep their own slot
+  for (const dark of [false, true]) {
+    const pal = makePalette(ids, dark);
+    assert.equal(new Set(ids.map((i) => pal.color(i))).size, 16);
+  }
+  // K=7 with ids up to 8 shows 1..7, never "C8"
+  const pal = makePalette([0, 1, 2, 3, 5, 6, 8]);
+  assert.deepEqual([0, 1, 2, 3, 5, 6, 8].map((i) => pal.num(i)), [1, 2, 3, 4, 5, 6, 7]);
+  assert.equal(pal.title(8, {}), "cluster 7");
+  assert.equal(pal.title(8, { 8: { name: " T wave ", notes: "" } }), "7 · T wave");
+  assert.equal(pal.tag(8, { 8: { name: "T wave" } }), "7 T wave");
+  assert.equal(pal.short(8), "7");
   assert.equal(withAlpha("#0072B2", 0.5), "rgba(0,114,178,0.5)");
   assert.equal(textColorOn("#000000"), "#ffffff");
   assert.equal(textColorOn("#F0E442"), "#000000");
+});
+
+test("palette stays distinct on ECG paper (solid and as lead tints), light and dark", () => {
+  const dE = (a, b) => { const x = toLab(a); const y = toLab(b); return Math.hypot(x[0] - y[0], x[1] - y[1], x[2] - y[2]); };
+  for (const [cols, paper, alpha] of [[PALETTE, "#fff8f8", 0.42], [PALETTE_DARK, "#1b1416", 0.42],
+    [PALETTE, "#fff8f8", 0.2], [PALETTE_DARK, "#1b1416", 0.2]]) {
+    let minSolid = Infinity;
+    let minTint = Infinity;
+    for (let i = 0; i < cols.length; i++) {
+      assert.ok(dE(cols[i], paper) > 45, `${cols[i]} too close to paper ${paper}`);
+      const ti = blendOver(cols[i], alpha, paper);
+      assert.ok(dE(ti, paper) > (alpha > 0.3 ? 20 : 10), `tint of ${cols[i]} vanishes on ${paper}`);
+      for (let j = i + 1; j < cols.length; j++) {
+        minSolid = Math.min(minSolid, dE(cols[i], cols[j]));
+        minTint = Math.min(minTint, dE(ti, blendOver(cols[j], alpha, paper)));
+      }
+    }
+    assert.ok(minSolid > 20, `solid colours too close: ${minSolid}`);
+    assert.ok(minTint > (alpha > 0.3 ? 8 : 4), `tints too close: ${minTint}`);
+  }
 });
 
 test("binary traits decode from DataView, unaligned bytes and base64", () => {
@@ -93,6 +127,15 @@ test("runs, occurrences and the selection summary", () => {
   assert.equal(nextOccurrence(segs, 4, 5, 1).start, 0); // wraps around
   assert.equal(nextOccurrence(segs, 4, 5, -1).start, 0);
   assert.equal(nextOccurrence(segs, 3, 0, 1), null);
+  // n / p step from the current occurrence with wrap-around, at any view
+  const occ = occurrences(segs, 4);
+  assert.equal(stepOccurrence(occ, -1, 1, 0, 8), 0);
+  assert.equal(stepOccurrence(occ, 0, 1, 0, 8), 1);
+  assert.equal(stepOccurrence(occ, 1, 1, 0, 8), 0);
+  assert.equal(stepOccurrence(occ, 0, -1, 0, 8), 1);
+  assert.equal(stepOccurrence(occ, -1, 1, 3, 8), 1); // starts from the view
+  assert.equal(stepOccurrence(occ, -1, -1, 0, 4), 0);
+  assert.equal(stepOccurrence([], -1, 1, 0, 8), -1);
   const ent = new Float32Array([0, 0, 0.5, 0.5, 1, 0, 0, 0]);
   const cam = new Float32Array([0, 0, 1, 1, 0, 0, 0, 2]);
   const s = selectionSummary(ids, ent, cam, 2, 6);
@@ -103,6 +146,17 @@ test("runs, occurrences and the selection summary", () => {
   assert.ok(Math.abs(s.mean_entropy - 0.5) < 1e-6);
   assert.ok(Math.abs(s.gradcam_share - 0.5) < 1e-9);
   assert.equal(selectionSummary(ids, ent, null, 0, 2).gradcam_share, null);
+});
+
+test("band styles and calipers", () => {
+  assert.equal(bandAlpha("strip", 1, null, true), 0);
+  assert.ok(bandAlpha("strong", 1, null, false) > bandAlpha("light", 1, null, false));
+  assert.equal(bandAlpha("lead", 1, null, false), 0);
+  assert.ok(bandAlpha("lead", 1, null, true) > 0);
+  assert.ok(bandAlpha("strip", 2, 2, false) > 0); // a highlighted cluster shows in every style
+  const p = { x: 0, w: 1000, t0: 0, t1: 10 };
+  const r = caliperReading(p, 100, 50, 180, 10, 40);
+  assert.ok(Math.abs(r.ms - 800) < 1e-6 && Math.abs(r.bpm - 75) < 1e-6 && Math.abs(r.mv - 1) < 1e-9);
 });
 
 test("labels update keyed by stable id; empty entries are removed", () => {
@@ -122,4 +176,7 @@ test("keyboard map", () => {
   assert.equal(actionFor(ev("ArrowRight", { shiftKey: true })), "pan+");
   assert.equal(actionFor(ev("3")), "cluster3");
   assert.equal(actionFor(ev("c", { ctrlKey: true })), null);
+  assert.equal(actionFor(ev("c")), "calipers");
+  assert.equal(actionFor(ev("U", { shiftKey: true })), "uncertain-prev");
+  assert.equal(actionFor(ev("b")), "bands");
 });
