@@ -7,6 +7,8 @@ or torch.
 
 from __future__ import annotations
 
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
 
 class ECGClusterError(Exception):
     """Base class for all errors raised by ecg_cluster_widget.
@@ -65,10 +67,12 @@ class FileFormatError(ECGClusterError, OSError):
     """
 
 
-class NotFittedError(ECGClusterError, RuntimeError):
+class NotFittedError(ECGClusterError, RuntimeError, _SklearnNotFittedError):
     """A method that needs a fitted estimator was called before ``fit``.
 
-    Also a :class:`RuntimeError`.
+    Also a :class:`RuntimeError` and a :class:`sklearn.exceptions.NotFittedError` (hence
+    a :class:`ValueError` and an :class:`AttributeError`), so scikit-learn's tools
+    recognise it.
 
     Examples
     --------

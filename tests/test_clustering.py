@@ -69,7 +69,9 @@ def test_temperature_softens():
     ]
     assert h[0] < h[1] < h[2]
     hk = [
-        normalized_entropy(SoftClusterer(3, method="soft_kmeans", temperature=t).fit(X).predict_proba(X)).mean()
+        normalized_entropy(
+            SoftClusterer(3, method="soft_kmeans", temperature=t).fit(X).predict_proba(X)
+        ).mean()
         for t in (1.0, 4.0)
     ]
     assert hk[0] < hk[1]
@@ -128,3 +130,22 @@ def test_match_clusters_permutation_and_k_change():
     assert 0 not in match_clusters(with_nan, old).tolist()
     with pytest.raises(DataError, match="different spaces"):
         match_clusters(old, new[:, :3])
+
+
+@pytest.mark.parametrize("method", ["gmm", "soft_kmeans"])
+def test_estimator_contract(method):
+    X, _, _ = _blobs()
+    sc = SoftClusterer(3, method=method)
+    params = sc.get_params()
+    assert not [k for k in vars(sc) if k.endswith("_")]  # the constructor only stores
+    sc.fit(X)
+    assert sc.get_params() == params and sc.n_features_in_ == 4
+    np.testing.assert_array_equal(sc.labels_, sc.predict(X))
+    assert not hasattr(SoftClusterer(3, method=method, compute_labels=False).fit(X), "labels_")
+    for bad in (2.7, 3.0, True, "3"):
+        with pytest.raises(DataError, match="integer"):
+            SoftClusterer(bad, method=method).fit(X)
+    # random_state=None: a fresh seed, still a valid fit.
+    assert SoftClusterer(3, method=method, random_state=None).fit(X).centroids_.shape == (3, 4)
+    r = sc.reordered([1, 2, 0])
+    np.testing.assert_array_equal(np.array([1, 2, 0])[r.labels_], sc.labels_)

@@ -1,4 +1,9 @@
-"""Clustering: soft clustering of time steps and stable cluster identities."""
+"""Clustering: soft clustering of time steps and stable cluster identities.
+
+:class:`SoftClusterer` offers an isotropic GMM (``"gmm"``), k-means with a softmax
+(``"soft_kmeans"``) and the clustering module of Boubekki et al. (``"cm"``, a streaming
+torch implementation in :mod:`ecg_cluster_widget.clustering.cm`).
+"""
 
 from .matching import match_by_overlap, match_clusters
 from .soft_clustering import SoftClusterer

@@ -14,21 +14,46 @@ fully deterministic for a given ``random_state``.
 within-cluster variance per dimension (so ``temperature=1`` means "one noise
 standard deviation", independent of the feature scale).
 
-For both methods ``temperature`` divides the log-posteriors in
+``method="cm"`` is the clustering module of the TLC authors' predecessor paper
+(:mod:`ecg_cluster_widget.clustering.cm`): ``gamma = softmax(W x + b)`` from one linear
+layer, centroids ``U``, trained by minibatch Adam on the soft k-means distortion plus a
+Dirichlet prior on the cluster sizes (``alpha``), with a Polyak-averaged last epoch. It
+streams: :meth:`SoftClusterer.fit` reads an array or ``np.memmap`` one shuffle buffer at
+a time, and :meth:`SoftClusterer.fit_stream` takes chunks from any source.
+
+For all methods ``temperature`` divides the log-posteriors (the gate logits for cm) in
 :meth:`SoftClusterer.predict_proba`: ``T > 1`` softens, ``T < 1`` sharpens.
+
+:class:`SoftClusterer` follows the scikit-learn estimator contract (``BaseEstimator``,
+``ClusterMixin``; the constructor only stores parameters, ``fit`` validates them and never
+changes them; ``n_features_in_`` and ``labels_`` after fit; :class:`NotFittedError` is
+also scikit-learn's); ``tests/test_cm.py`` runs ``check_estimator`` on it.
 """
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Callable, Iterable
+
 import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import kmeans_plusplus
 
 from ..activations.features import single_thread_blas
 from ..errors import DataError, NotFittedError
+from .cm import (
+    _STATS_ROWS,
+    _buffers,
+    check_points,
+    cm_logits,
+    cm_statistics,
+    fit_cm,
+    resolve_device,
+)
 
 __all__ = ["SoftClusterer"]
 
-_METHODS = ("gmm", "soft_kmeans")
+_METHODS = ("gmm", "soft_kmeans", "cm")
 _KMEANSPP_MAX_POINTS = 20_000
 _LLOYD_ITERS = 20
 #: Above twice this many points, the fit first converges on a seeded subsample of this
@@ -68,37 +93,83 @@ def _sq_dist(x: np.ndarray, x_sq: np.ndarray, centroids: np.ndarray) -> np.ndarr
     return np.maximum(d, 0.0)
 
 
-class SoftClusterer:
+def _is_int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _is_real(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and bool(np.isfinite(v))
+
+
+class SoftClusterer(ClusterMixin, BaseEstimator):
     """Soft clustering into ``n_clusters`` clusters with soft assignments ``gamma``.
 
     Parameters
     ----------
     n_clusters : int
-        Number of clusters K (>= 2).
-    method : {"gmm", "soft_kmeans"}
-        Isotropic GMM via EM, or k-means followed by a temperature softmax.
-    random_state : int
-        Seed of the k-means++ initialisation.
+        Number of clusters K (an integer >= 2).
+    method : {"gmm", "soft_kmeans", "cm"}
+        Isotropic GMM via EM, k-means followed by a temperature softmax, or the
+        clustering module (linear softmax gate + centroids, minibatch Adam, streaming).
+    random_state : int or None
+        Seed of the k-means++ initialisation (and, for cm, of the batch order).
+        ``None`` draws a fresh seed (no global RNG is used either way).
     max_iter : int
-        Maximum EM (or Lloyd) iterations.
+        Maximum EM (or Lloyd) iterations (gmm, soft_kmeans).
     tol : float
         EM stops when the mean log-likelihood improves by less than ``tol``;
-        Lloyd stops when centroids move less than ``tol`` (relative).
+        Lloyd stops when centroids move less than ``tol`` (relative); cm reports
+        ``converged_`` when its last two epoch losses differ by less than ``tol``
+        (relative).
     temperature : float
-        Divides the log-posteriors in :meth:`predict_proba` (> 0).
+        Divides the log-posteriors (cm: the gate logits) in :meth:`predict_proba` (> 0).
+    alpha : float
+        cm: concentration of the symmetric Dirichlet prior on the cluster sizes
+        (> 0; 1 = no prior, > 1 keeps clusters from emptying). Dimensionless: the prior
+        is weighed in units of the mean feature variance (see
+        :mod:`ecg_cluster_widget.clustering.cm`).
+    epochs : int or None
+        cm: training epochs before the Polyak-averaged last epoch. ``None`` chooses
+        ``max(5, ceil(4000 / steps_per_epoch))`` (at most 2000), i.e. at least 4000
+        Adam steps: 6 epochs for 2*10^5 points.
+    batch_size : int
+        cm: points per minibatch.
+    lr : float
+        cm: Adam step size, in units of the (scalar-standardised) features.
+    device : str
+        cm: torch device of the minibatch steps, ``"cpu"`` or ``"cuda"``.
+    shuffle_buffer : int
+        cm: points held in memory and shuffled together (float32, 128 MB at D = 128
+        for the default); with more points than this, each buffer is shuffled on its own.
+    compute_labels : bool
+        Store ``labels_`` (the hard label of every fitted point, 8 bytes per point).
 
     Attributes
     ----------
     centroids_ : ndarray of shape (K, D)
     weights_ : ndarray of shape (K,)
-        Mixing weights (share of points), summing to 1.
+        Mixing weights (share of points; cm: mean ``gamma``), summing to 1.
     variances_ : ndarray of shape (K,)
-        Per-dimension variance of each cluster (shared value for soft_kmeans).
+        Per-dimension variance of each cluster (shared value for soft_kmeans;
+        gamma-weighted for cm).
     n_iter_ : int
+        EM or Lloyd iterations; cm: epochs including the averaging epoch.
     converged_ : bool
     lower_bound_ : float
-        Final mean log-likelihood per point (GMM) or minus the mean squared
-        distance to the nearest centroid (soft_kmeans).
+        Final mean log-likelihood per point (GMM), minus the mean squared distance to
+        the nearest centroid (soft_kmeans), or minus the whole-data cm loss (distortion
+        plus prior).
+    n_features_in_ : int
+    labels_ : ndarray of shape (n_points,)
+        Hard labels of the fitted points (when ``compute_labels``).
+    W_ : ndarray of shape (K, D)
+        cm only: gate weights, ``gamma = softmax(X @ W_.T + b_)``.
+    b_ : ndarray of shape (K,)
+        cm only: gate bias.
+    loss_history_ : ndarray of shape (n_iter_,)
+        cm only: mean minibatch loss of each epoch, in squared feature units.
+    n_steps_ : int
+        cm only: Adam steps.
 
     Examples
     --------
@@ -108,16 +179,26 @@ class SoftClusterer:
     >>> sc = SoftClusterer(n_clusters=2).fit(X)
     >>> sc.predict_proba(X).shape, len(set(sc.predict(X)))
     ((100, 2), 2)
+    >>> cm = SoftClusterer(n_clusters=2, method="cm", epochs=200).fit(X)
+    >>> cm.weights_.round(2).tolist(), bool(cm.loss_history_[0] > cm.loss_history_[-1])
+    ([0.5, 0.5], True)
     """
 
     def __init__(
         self,
         n_clusters: int = 6,
         method: str = "gmm",
-        random_state: int = 0,
+        random_state: int | None = 0,
         max_iter: int = 100,
         tol: float = 1e-4,
         temperature: float = 1.0,
+        alpha: float = 1.5,
+        epochs: int | None = None,
+        batch_size: int = 256,
+        lr: float = 1e-3,
+        device: str = "cpu",
+        shuffle_buffer: int = 262_144,
+        compute_labels: bool = True,
     ) -> None:
         self.n_clusters = n_clusters
         self.method = method
@@ -125,48 +206,104 @@ class SoftClusterer:
         self.max_iter = max_iter
         self.tol = tol
         self.temperature = temperature
+        self.alpha = alpha
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.device = device
+        self.shuffle_buffer = shuffle_buffer
+        self.compute_labels = compute_labels
 
     # -- helpers -------------------------------------------------------------
-    def _check_X(self, X: np.ndarray, fitting: bool = False) -> np.ndarray:
-        X = np.asarray(X)
-        if X.ndim != 2:
-            raise DataError(f"X must have shape (n_points, n_features); got shape {X.shape}.")
-        if X.shape[0] == 0:
-            raise DataError("X is empty (0 points).")
+    def _check_X(self, X, fitting: bool = False) -> np.ndarray:
+        """Validated, finite, float64 copy-or-view of ``X`` (gmm / soft_kmeans paths)."""
+        X = self._check_shape(X, fitting)
+        X = X.astype(np.float64, copy=False)
         if not np.isfinite(X).all():
             raise DataError("X contains NaN or inf; the features must be finite.")
-        if not fitting and X.shape[1] != self.centroids_.shape[1]:
-            raise DataError(
-                f"X has {X.shape[1]} features but the clusterer was fitted on "
-                f"{self.centroids_.shape[1]}."
-            )
-        return X.astype(np.float64, copy=False)
+        return X
 
-    def _check_params(self, n_points: int) -> int:
+    def _check_shape(self, X, fitting: bool = False) -> np.ndarray:
+        X = check_points(X, None if fitting else self.n_features_in_)
+        if X.shape[0] == 0:
+            raise DataError("X is empty (0 points, n_samples = 0); pass at least one point.")
+        return X
+
+    def _check_params(self, n_points: int | None) -> int:
+        """Validate every constructor parameter; return K (also sets ``self._seed``)."""
         if self.method not in _METHODS:
             raise DataError(f"method must be one of {_METHODS}, got {self.method!r}.")
-        try:
-            k = int(self.n_clusters)
-        except (TypeError, ValueError):
-            raise DataError(f"n_clusters must be an integer, got {self.n_clusters!r}.") from None
+        if not _is_int(self.n_clusters):
+            raise DataError(
+                f"n_clusters must be an integer >= 2, got {self.n_clusters!r}; pass e.g. "
+                f"n_clusters={max(2, int(round(self.n_clusters)))!s}."
+                if _is_real(self.n_clusters)
+                else f"n_clusters must be an integer >= 2, got {self.n_clusters!r}."
+            )
+        k = int(self.n_clusters)
         if k < 2:
             raise DataError(f"n_clusters must be at least 2, got {k}.")
-        if k > n_points:
+        if n_points is not None and k > n_points:
             raise DataError(
-                f"n_clusters={k} is larger than the number of points ({n_points}); use fewer "
-                "clusters or more data."
+                f"n_clusters={k} is larger than the number of points (n_samples = {n_points}); "
+                "use fewer clusters or more data."
             )
-        if not self.temperature > 0:
-            raise DataError(f"temperature must be > 0, got {self.temperature}.")
+        if not (_is_real(self.temperature) and self.temperature > 0):
+            raise DataError(f"temperature must be > 0, got {self.temperature!r}.")
+        checks = [
+            ("max_iter", _is_int(self.max_iter) and self.max_iter >= 1, "an integer >= 1"),
+            ("tol", _is_real(self.tol) and self.tol >= 0, "a number >= 0"),
+            ("alpha", _is_real(self.alpha) and self.alpha > 0, "a number > 0 (1 = no prior)"),
+            (
+                "epochs",
+                self.epochs is None or (_is_int(self.epochs) and self.epochs >= 1),
+                "None or an integer >= 1",
+            ),
+            ("batch_size", _is_int(self.batch_size) and self.batch_size >= 1, "an integer >= 1"),
+            ("lr", _is_real(self.lr) and self.lr > 0, "a number > 0"),
+            (
+                "shuffle_buffer",
+                _is_int(self.shuffle_buffer) and self.shuffle_buffer >= k,
+                f"an integer >= n_clusters ({k})",
+            ),
+            ("compute_labels", isinstance(self.compute_labels, (bool, np.bool_)), "True or False"),
+            (
+                "random_state",
+                self.random_state is None
+                or (_is_int(self.random_state) and self.random_state >= 0),
+                "None or an integer >= 0",
+            ),
+        ]
+        for pname, ok, what in checks:
+            if not ok:
+                raise DataError(f"{pname} must be {what}, got {getattr(self, pname)!r}.")
+        if self.method == "cm":
+            resolve_device(self.device)
+        if self.random_state is None:
+            self._seed = int(np.random.SeedSequence().entropy % (2**31))
+        else:
+            self._seed = int(self.random_state)
         return k
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "centroids_"):
             raise NotFittedError("this SoftClusterer is not fitted yet; call fit(X) first.")
 
+    def _clear_fitted(self) -> None:
+        for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+            delattr(self, key)
+
     # -- fitting ---------------------------------------------------------------
-    def fit(self, X: np.ndarray) -> SoftClusterer:
+    def fit(self, X, y=None) -> SoftClusterer:
         """Fit the clusters on points ``X`` (n_points, n_features).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_points, n_features)
+            Dense real features. For ``method="cm"`` an ``np.memmap`` (or any array
+            supporting row slices) is read one shuffle buffer at a time, never whole.
+        y : None
+            Ignored (scikit-learn convention).
 
         Returns
         -------
@@ -179,16 +316,104 @@ class SoftClusterer:
         >>> SoftClusterer(2, method="soft_kmeans").fit(X).centroids_.ravel().tolist()
         [0.0, 1.0]
         """
-        X = self._check_X(X, fitting=True)
+        X = self._check_shape(X, fitting=True)
         k = self._check_params(X.shape[0])
+        self._clear_fitted()
+        if self.method == "cm":
+            rows = int(self.shuffle_buffer)
+            n = X.shape[0]
+            return self._fit_cm(lambda: (X[i : i + rows] for i in range(0, n, rows)), k, "X")
+        X = self._check_X(X, fitting=True)
         with single_thread_blas():
             init = None
             if X.shape[0] > 2 * _WARM_POINTS:
-                rng = np.random.default_rng(self.random_state)
+                rng = np.random.default_rng(self._seed)
                 sub = X[np.sort(rng.choice(X.shape[0], _WARM_POINTS, replace=False))]
                 self._fit_points(sub, (sub**2).sum(axis=1), k, None)
                 init = self.centroids_
             self._fit_points(X, (X**2).sum(axis=1), k, init)
+        self._order_by_weight()
+        self.n_features_in_ = X.shape[1]
+        if self.compute_labels:
+            self.labels_ = self.predict(X)
+        return self
+
+    def fit_stream(self, chunks_fn: Callable[[], Iterable]) -> SoftClusterer:
+        """Fit on data that arrives in chunks (e.g. read from disk), without holding it all.
+
+        Parameters
+        ----------
+        chunks_fn : callable
+            ``chunks_fn()`` returns an iterator over 2-D arrays (n_i, n_features). For
+            ``method="cm"`` it is called once per epoch plus once for the final
+            statistics, and must yield the same rows in the same order every time; the
+            fit then equals :meth:`fit` on the concatenated rows, for any chunking. For
+            gmm and soft_kmeans (in-memory algorithms) the chunks are concatenated.
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.r_[np.zeros((30, 2)), np.ones((30, 2))]
+        >>> chunks = lambda: (X[i : i + 7] for i in range(0, 60, 7))
+        >>> sc = SoftClusterer(2, method="cm", epochs=100).fit_stream(chunks)
+        >>> sc.n_features_in_, np.bincount(sc.labels_).tolist()
+        (2, [30, 30])
+        """
+        if not callable(chunks_fn):
+            raise DataError(
+                "chunks_fn must be a function returning an iterator of arrays (it is called "
+                "once per epoch), e.g. lambda: (X[i:i + 65536] for i in range(0, len(X), 65536)); "
+                f"got {type(chunks_fn).__name__}."
+            )
+        if self.method != "cm":
+            parts = [check_points(c, name="chunk") for c in chunks_fn()]
+            if not parts:
+                raise DataError("chunks_fn() yielded no chunks (0 points, n_samples = 0).")
+            return self.fit(np.concatenate(parts, axis=0))
+        k = self._check_params(None)
+        self._clear_fitted()
+        return self._fit_cm(chunks_fn, k, "chunk")
+
+    def _fit_cm(self, chunks_fn: Callable[[], Iterable], k: int, name: str) -> SoftClusterer:
+        fit = fit_cm(
+            chunks_fn,
+            k,
+            alpha=float(self.alpha),
+            epochs=self.epochs,
+            batch_size=int(self.batch_size),
+            lr=float(self.lr),
+            tol=float(self.tol),
+            random_state=self._seed,
+            device=self.device,
+            shuffle_buffer=int(self.shuffle_buffer),
+            name=name,
+        )
+        with single_thread_blas():
+            stats = cm_statistics(
+                chunks_fn,
+                fit,
+                alpha=float(self.alpha),
+                labels=bool(self.compute_labels),
+                rows=_STATS_ROWS,
+                name=name,
+            )
+        self.centroids_ = fit.centroids
+        self.W_ = fit.W
+        self.b_ = fit.b
+        self.weights_ = stats.weights
+        self.variances_ = stats.variances
+        self.n_iter_ = fit.n_epochs
+        self.n_steps_ = fit.n_steps
+        self.converged_ = fit.converged
+        self.lower_bound_ = -stats.loss
+        self.loss_history_ = fit.loss_history
+        self.n_features_in_ = fit.n_features
+        if stats.labels is not None:
+            self.labels_ = stats.labels
         self._order_by_weight()
         return self
 
@@ -213,11 +438,15 @@ class SoftClusterer:
         self, X: np.ndarray, x_sq: np.ndarray, k: int, init: np.ndarray | None, total_var: float
     ):
         """k-means++ seeding (or ``init``), then Lloyd iterations on all points."""
-        rng = np.random.default_rng(self.random_state)
+        rng = np.random.default_rng(self._seed)
         n = X.shape[0]
         if init is None:
-            sub = X if n <= _KMEANSPP_MAX_POINTS else X[np.sort(rng.choice(n, _KMEANSPP_MAX_POINTS, replace=False))]
-            centroids, _ = kmeans_plusplus(sub, k, random_state=int(self.random_state) % (2**32))
+            sub = (
+                X
+                if n <= _KMEANSPP_MAX_POINTS
+                else X[np.sort(rng.choice(n, _KMEANSPP_MAX_POINTS, replace=False))]
+            )
+            centroids, _ = kmeans_plusplus(sub, k, random_state=int(self._seed) % (2**32))
         else:
             centroids = np.array(init, dtype=np.float64)
         n_iter = _LLOYD_ITERS if self.method == "gmm" else int(self.max_iter)
@@ -255,7 +484,7 @@ class SoftClusterer:
         xs = X[order]
         for j in range(k):
             if bounds[j + 1] > bounds[j]:
-                out[j] = xs[bounds[j]:bounds[j + 1]].sum(axis=0)
+                out[j] = xs[bounds[j] : bounds[j + 1]].sum(axis=0)
 
     def _log_joint(self, X: np.ndarray, x_sq: np.ndarray) -> np.ndarray:
         """log pi_k + log N(x | u_k, s_k I), shape (n, K)."""
@@ -268,8 +497,13 @@ class SoftClusterer:
         )
 
     def _em(
-        self, X: np.ndarray, x_sq: np.ndarray, centroids: np.ndarray, labels: np.ndarray,
-        total_var: float, warm: tuple[np.ndarray, np.ndarray] | None = None,
+        self,
+        X: np.ndarray,
+        x_sq: np.ndarray,
+        centroids: np.ndarray,
+        labels: np.ndarray,
+        total_var: float,
+        warm: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         n, dim = X.shape
         k = centroids.shape[0]
@@ -316,9 +550,20 @@ class SoftClusterer:
         self.centroids_ = np.ascontiguousarray(self.centroids_[order])
         self.weights_ = self.weights_[order]
         self.variances_ = self.variances_[order]
+        if hasattr(self, "W_"):
+            self.W_ = np.ascontiguousarray(self.W_[order])
+            self.b_ = self.b_[order]
+        if hasattr(self, "labels_"):
+            inverse = np.empty_like(order)
+            inverse[order] = np.arange(order.size)
+            self.labels_ = inverse[self.labels_]
 
     def reordered(self, order: np.ndarray) -> SoftClusterer:
         """A copy whose cluster ``j`` is this clusterer's cluster ``order[j]``.
+
+        Everything per cluster moves together (centroids, weights, variances, the cm gate
+        ``W_``/``b_``) and ``labels_`` is renamed, so ``predict_proba`` of the copy is
+        this clusterer's with its columns permuted.
 
         Examples
         --------
@@ -339,22 +584,13 @@ class SoftClusterer:
         new._permute(order)
         return new
 
-    def get_params(self, deep: bool = True) -> dict:
-        """Constructor parameters (scikit-learn convention).
-
-        Examples
-        --------
-        >>> SoftClusterer(3).get_params()["n_clusters"]
-        3
-        """
-        return {
-            "n_clusters": self.n_clusters, "method": self.method,
-            "random_state": self.random_state, "max_iter": self.max_iter,
-            "tol": self.tol, "temperature": self.temperature,
-        }
-
     # -- prediction ------------------------------------------------------------
-    def predict_log_proba(self, X: np.ndarray) -> np.ndarray:
+    def _cm_chunks(self, X: np.ndarray):
+        """(logits, ) per float32 chunk of ``X``: the computation of the fit's last pass."""
+        for buf in _buffers([X], _STATS_ROWS, self.n_features_in_, "X"):
+            yield cm_logits(buf.astype(np.float64), self.W_, self.b_)
+
+    def predict_log_proba(self, X) -> np.ndarray:
         """Log of :meth:`predict_proba` (n, K), float64.
 
         Examples
@@ -365,6 +601,15 @@ class SoftClusterer:
         (10, 2)
         """
         self._check_fitted()
+        if not (_is_real(self.temperature) and self.temperature > 0):
+            raise DataError(f"temperature must be > 0, got {self.temperature!r}.")
+        if hasattr(self, "W_"):
+            X = self._check_shape(X)
+            parts = []
+            for z in self._cm_chunks(X):
+                z = z / float(self.temperature)
+                parts.append(z - logsumexp(z, axis=1)[:, None])
+            return np.concatenate(parts, axis=0)
         X = self._check_X(X)
         x_sq = (X**2).sum(axis=1)
         with single_thread_blas():
@@ -375,7 +620,7 @@ class SoftClusterer:
         logits = logits / float(self.temperature)
         return logits - logsumexp(logits, axis=1)[:, None]
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+    def predict_proba(self, X) -> np.ndarray:
         """Soft assignments ``gamma`` (n_points, K); rows sum to 1.
 
         Examples
@@ -387,7 +632,7 @@ class SoftClusterer:
         """
         return np.exp(self.predict_log_proba(X))
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X) -> np.ndarray:
         """Hard labels ``argmax_k gamma`` (n_points,).
 
         Examples
@@ -397,9 +642,13 @@ class SoftClusterer:
         >>> SoftClusterer(2).fit(X).predict(X).tolist()
         [0, 0, 0, 0, 0, 0, 1, 1, 1, 1]
         """
+        if hasattr(self, "W_"):
+            self._check_fitted()
+            X = self._check_shape(X)
+            return np.concatenate([z.argmax(axis=1) for z in self._cm_chunks(X)]).astype(np.int64)
         return self.predict_log_proba(X).argmax(axis=1)
 
-    def fit_predict(self, X: np.ndarray) -> np.ndarray:
+    def fit_predict(self, X, y=None) -> np.ndarray:
         """``fit(X).predict(X)``.
 
         Examples
