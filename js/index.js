@@ -1045,6 +1045,8 @@ function render({ model, el }) {
     }
   }, 1000);
   setTimeout(updateBusy, 0);
+  // Read-only hooks for tests and benchmarks (geometry of the current drawing).
+  root.__ecw = { layout: () => L, view: () => view.slice(), palette: () => pal };
   root.dataset.ready = "1";
   track("render", tRender);
 
