@@ -435,8 +435,8 @@ class CMFit:
     >>> rng = np.random.default_rng(0)
     >>> X = np.r_[rng.normal(0, 0.1, (40, 2)), rng.normal(3, 0.1, (40, 2))]
     >>> fit = fit_cm(lambda: [X], 2, epochs=100)
-    >>> fit.centroids.shape, fit.n_epochs, fit.loss_history[0] > fit.loss_history[-1]
-    ((2, 2), 101, np.True_)
+    >>> fit.centroids.shape, fit.n_epochs, bool(fit.loss_history[0] > fit.loss_history[-1])
+    ((2, 2), 101, True)
     """
 
     centroids: np.ndarray
