@@ -38,6 +38,8 @@ QUALITY_COLUMNS: tuple[str, ...] = (
 )
 FS = 100.0
 N_SAMPLES = 1000
+#: Sampling rate of the shipped real-ECG model (``--models real``, the default).
+REAL_FS = 250.0
 #: The model used for the full runs: the package's ResNet1d layout at 100 Hz with half
 #: its default widths (32..96 -> 16..48), ~4x cheaper: the machine is 2 shared CPU cores.
 FULL_MODEL = dict(filters=(16, 24, 32, 40, 48), seq_lengths=(1000, 500, 250, 125, 25))
@@ -61,6 +63,12 @@ class RunConfig:
     threads: int
     command: str
     engine: str = ""
+    models: str = "real"
+
+    @property
+    def fs(self) -> float:
+        """Sampling rate of the data the experiments feed the model."""
+        return REAL_FS if self.models == "real" else FS
 
     @property
     def model_kwargs(self) -> dict:
@@ -83,6 +91,10 @@ def build_parser(description: str, script: str) -> argparse.ArgumentParser:
     p.add_argument("--max-records", type=int, default=None,
                    help="cap on PTB-XL records loaded (default: all; quick: 70)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--models", choices=("real", "trained"), default="real",
+                   help="real: the shipped 250 Hz PTB-XL model (ptbxl250) and its recommended TLC "
+                        "options, data at 250 Hz; trained: small 100 Hz models trained here per seed "
+                        "(the first release's setting, needed for the training-size sweep)")
     return p
 
 
@@ -100,6 +112,7 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = Non
         cache_dir=Path(ns.cache_dir), results_dir=Path(ns.results_dir), data_dir=Path(ns.data_dir),
         max_records=max_records, threads=int(ns.threads),
         command=" ".join(["python", f"experiments/{parser.prog}", *args]),
+        models=str(getattr(ns, "models", "real")),
     )
     import torch
 
@@ -154,6 +167,15 @@ def load_ptbxl_100(cfg: RunConfig):
     sex, quality columns) come from :func:`meta_frame`.
     """
     root = cfg.data_dir / "ptbxl_subset"
+    if cfg.models == "real":
+        tag = f"ptbxl_fs250_n{cfg.max_records or 'all'}.pkl"
+
+        def build():
+            from ecg_cluster_widget.data import load_ptbxl, resample
+
+            return resample(load_ptbxl(root, fs=500, max_records=cfg.max_records, progress=False), REAL_FS)
+
+        return _pickle_cache(cfg.cache_dir / "data" / tag, build)
     tag = f"ptbxl_fs100_n{cfg.max_records or 'all'}.pkl"
 
     def build():
@@ -174,6 +196,15 @@ def load_ludb_100(cfg: RunConfig, lead: str = "II"):
 
     root = cfg.data_dir / "ludb"
     records = [str(i) for i in range(1, 11)] if cfg.quick else None
+    if cfg.models == "real":
+        def build_real():
+            from ecg_cluster_widget.data import load_ludb, resample
+
+            ds = resample(load_ludb(root, records=records, progress=False), REAL_FS)
+            return replace(ds, wave_masks=np.asarray(ds.wave_mask_for_lead(lead)).astype(np.int8))
+
+        tag = f"ludb_fs250_{lead}_{'quick' if cfg.quick else 'all'}.pkl"
+        return _pickle_cache(cfg.cache_dir / "data" / tag, build_real)
 
     def build():
         from ecg_cluster_widget.data import load_ludb
@@ -274,6 +305,15 @@ def train_or_load(cfg: RunConfig, train_ds, val_ds, *, seed: int, fraction: floa
 
     from ecg_cluster_widget.model import ResNet1d, load_checkpoint, save_checkpoint, train_model
 
+    if cfg.models == "real" and task == "multilabel" and fraction >= 1.0:
+        # The shipped model: trained once by scripts/train_real_model.py on folds 1-8.
+        # Seeds then vary the clustering only (stated in docs/results.md).
+        from ecg_cluster_widget.model import load_pretrained
+
+        return load_pretrained("ptbxl250")
+    if cfg.models == "real":
+        return _train_real_recipe(cfg, train_ds, val_ds, seed=seed, fraction=fraction, task=task,
+                                  tag=tag, cached_only=cached_only)
     key = cache_key(tag=tag, task=task, seed=seed, fraction=fraction, epochs=cfg.epochs,
                     model=cfg.model_kwargs, n=len(train_ds), ids=train_ds.record_ids[:3])
     path = cfg.cache_dir / "models" / f"{tag}_{task}_f{int(fraction * 100)}_s{seed}_e{cfg.epochs}_{key}.pt"
@@ -296,17 +336,63 @@ def train_or_load(cfg: RunConfig, train_ds, val_ds, *, seed: int, fraction: floa
     return bundle
 
 
+def _train_real_recipe(cfg: RunConfig, train_ds, val_ds, *, seed: int, fraction: float, task: str,
+                       tag: str, cached_only: bool):
+    """A 250 Hz model with the shipped model's recipe (architecture, filter, augmentation,
+    cosine schedule, EMA) on other data: a training fraction or a regression target."""
+    import torch
+
+    from ecg_cluster_widget.data.filtering import SignalFilter
+    from ecg_cluster_widget.model import (
+        PRETRAINED,
+        ResNet1d,
+        load_checkpoint,
+        save_checkpoint,
+        train_model,
+    )
+
+    spec = PRETRAINED["ptbxl250"]
+    epochs = 2 if cfg.quick else 40
+    key = cache_key(tag=tag, task=task, seed=seed, fraction=fraction, epochs=epochs, recipe="ptbxl250",
+                    n=len(train_ds), ids=train_ds.record_ids[:3])
+    path = cfg.cache_dir / "models" / f"real_{tag}_{task}_f{int(fraction * 100)}_s{seed}_{key}.pt"
+    if path.is_file():
+        log(f"loading cached model {path.name}")
+        return load_checkpoint(path)
+    if cached_only:
+        return None
+    torch.manual_seed(seed)
+    widths = (8, 8, 12, 12, 16) if cfg.quick else spec["filters"]
+    net = ResNet1d(train_ds.n_leads, train_ds.labels.shape[1], filters=widths,
+                   seq_lengths=spec["seq_lengths"], dropout=0.3)
+    t0 = time.time()
+    log(f"training {path.name} ({task}) on {len(train_ds)} records, real-model recipe, {epochs} epochs")
+    bundle = train_model(
+        net, train_ds, val_ds, epochs=epochs, patience=epochs, seed=seed, task=task, batch_size=32,
+        progress=False, signal_filter=SignalFilter(bandpass=spec["bandpass"]), augment=True,
+        lr_schedule="cosine", ema_decay=0.99,
+        monitor="val_auroc" if task == "multilabel" else "val_loss",
+    )
+    bundle.meta = {**(bundle.meta or {}), "train_seconds": time.time() - t0, "fraction": fraction}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(path, bundle)
+    log(f"trained in {time.time() - t0:.0f} s")
+    return bundle
+
+
 def fit_tlc(bundle, fit_ds, n_clusters: int, seed: int, max_fit_points: int = 60_000,
             layers: Sequence[str] | None = None):
     """A fitted :class:`TLCExplainer` (clusters fitted on ``fit_ds``'s activations).
 
-    ``layers=None`` hooks the default last three residual blocks.
+    ``layers=None`` hooks the model's recommended layers (default: the last three blocks).
     """
     from ecg_cluster_widget.explain.explainer import TLCExplainer
 
-    return TLCExplainer(bundle, n_clusters=n_clusters, random_state=seed,
-                        layers=None if layers is None else list(layers),
-                        max_fit_points=max_fit_points, progress=False).fit(fit_ds)
+    # for_model: the options recommended for this model (the shipped real model carries
+    # those picked by experiments/real_alignment.py on LUDB 1-100); explicit layers win.
+    extra = {} if layers is None else {"layers": list(layers)}
+    return TLCExplainer.for_model(bundle, n_clusters=n_clusters, random_state=seed,
+                                  max_fit_points=max_fit_points, progress=False, **extra).fit(fit_ds)
 
 
 # ----------------------------------------------------------------------------- metrics

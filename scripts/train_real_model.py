@@ -75,15 +75,18 @@ def main(argv: list[str] | None = None) -> int:
                     help="channels of the stem and the four residual blocks")
     ap.add_argument("--seq-lengths", type=int, nargs=5, default=list(spec["seq_lengths"]),
                     help="input length followed by each block's output length")
-    ap.add_argument("--epochs", type=int, default=60)
+    ap.add_argument("--epochs", type=int, default=40, help="epochs of the cosine schedule")
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--weight-decay", type=float, default=1e-4)
     ap.add_argument("--dropout", type=float, default=0.3)
-    ap.add_argument("--patience", type=int, default=12)
+    ap.add_argument("--patience", type=int, default=40,
+                    help="early-stopping patience (default: the whole schedule; the EMA weights with the best validation AUROC are kept)")
     ap.add_argument("--bandpass", type=float, nargs=2, default=list(spec["bandpass"]),
                     metavar=("LOW", "HIGH"), help="band-pass in Hz applied before the network")
     ap.add_argument("--no-augment", action="store_true", help="train without batch augmentation")
+    ap.add_argument("--lr-schedule", choices=("none", "cosine"), default="cosine")
+    ap.add_argument("--ema", type=float, default=0.99, help="EMA decay of the weights per step (0 = off)")
     ap.add_argument("--seed", type=int, default=0, help="initialisation and batch-order seed")
     # One thread: multi-threaded conv backward reductions may sum in a different order
     # from run to run on a loaded machine.
@@ -108,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         model, train, val, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         weight_decay=args.weight_decay, patience=args.patience, seed=args.seed,
         progress=not args.no_progress, signal_filter=signal_filter, augment=not args.no_augment,
-        monitor="val_auroc",
+        monitor="val_auroc", lr_schedule=None if args.lr_schedule == "none" else args.lr_schedule,
+        ema_decay=args.ema if args.ema > 0 else None,
     )
     val_metrics, test_metrics = evaluate_model(bundle, val), evaluate_model(bundle, test)
     seconds = time.perf_counter() - t0

@@ -184,3 +184,16 @@ def test_explainer_hmm_option_and_transition_api(net, ds):
     assert tlc.transition_matrix_.shape == (5, 5)
     tlc.set_n_clusters(4)
     np.testing.assert_array_equal(tlc.transition_matrix_, tm)
+
+
+def test_gradcam_fine_layer_resolves_finer_than_default():
+    from ecg_cluster_widget.explain.gradcam import GradCAM
+
+    torch.manual_seed(0)
+    net = ResNet1d(12, 2, filters=(8, 8, 8, 8), seq_lengths=(1000, 500, 100, 20))
+    x = np.random.default_rng(0).normal(size=(2, 12, 1000)).astype(np.float32)
+    fine, coarse = GradCAM(net, layer="fine"), GradCAM(net, layer="coarse")
+    assert fine.layer == "blocks.0" and coarse.layer == GradCAM(net).layer == "blocks.2"
+    a_f = fine.attribute(x, target=0, upsample=False)
+    a_c = coarse.attribute(x, target=0, upsample=False)
+    assert a_f.shape[1] == 500 and a_c.shape[1] == 20

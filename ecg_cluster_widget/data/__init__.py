@@ -12,6 +12,7 @@ from .preprocess import (
     select_leads,
 )
 from .ptbxl import PTBXL_CLASSES, load_ptbxl, load_ptbxl_unlabeled, read_ptbxl_database
+from .samples import REAL_SAMPLES, load_real_sample
 from .standardize import Standardizer
 from .synthetic import SYNTHETIC_CLASSES, make_synthetic
 from .wfdb_io import from_numpy, load_wfdb, read_record
@@ -43,4 +44,6 @@ __all__ = [
     "crop_or_pad",
     "select_leads",
     "interpolate_nan",
+    "REAL_SAMPLES",
+    "load_real_sample",
 ]

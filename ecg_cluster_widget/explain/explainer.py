@@ -164,8 +164,10 @@ class TLCExplainer:
         Modules to hook; default: the last three residual blocks.
     n_components : int or None
         PCA dimensions of the pooled features (None: no PCA).
-    method : {"gmm", "soft_kmeans"}
-        Soft clustering method, see :class:`SoftClusterer`.
+    method : {"gmm", "soft_kmeans", "cm"}
+        Soft clustering method, see :class:`SoftClusterer` (``"cm"``: the paper's
+        clustering module, minibatch-trained in torch on ``device``). On LUDB the GMM
+        aligned better with the waves (``docs/results.md``), so it stays the default.
     max_fit_points : int
         The clusterer is fitted on at most this many (record, time step) points,
         drawn with ``random_state``.
@@ -265,6 +267,24 @@ class TLCExplainer:
         self._cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._fits: dict[int, _KFit] = {}
         self._next_id = 0
+
+    @classmethod
+    def for_model(cls, model: object, **overrides) -> TLCExplainer:
+        """An explainer with the options recommended for ``model``, then ``overrides``.
+
+        A bundle may carry ``meta["tlc_options"]`` (the shipped real-ECG model does: the
+        layers, detrending and temporal prior picked on LUDB records 1-100 by
+        ``experiments/real_alignment.py``); other models get the constructor defaults.
+
+        Examples
+        --------
+        >>> from ecg_cluster_widget.model import load_pretrained
+        >>> TLCExplainer.for_model(load_pretrained("ptbxl250"), n_clusters=8).n_clusters
+        8
+        """
+        meta = getattr(model, "meta", None)
+        recommended = dict(meta.get("tlc_options") or {}) if isinstance(meta, dict) else {}
+        return cls(model, **{**recommended, **overrides})
 
     # ------------------------------------------------------------------ state
     @property
@@ -388,7 +408,8 @@ class TLCExplainer:
         return k_int
 
     def _new_clusterer(self, k: int) -> SoftClusterer:
-        return SoftClusterer(n_clusters=k, method=self.method, random_state=self.random_state)
+        extra = {"device": self.device} if self.method == "cm" else {}
+        return SoftClusterer(n_clusters=k, method=self.method, random_state=self.random_state, **extra)
 
     def _fit_smoother(self, clusterer: SoftClusterer, feats: np.ndarray) -> TemporalSmoother | None:
         """Learn the cluster transition matrix on grid features of fitting records."""

@@ -36,6 +36,23 @@ def _unwrap(model: Any) -> tuple[nn.Module, Any]:
     )
 
 
+#: Named layer choices: "coarse" is the conventional last block (the default); "fine" the
+#: first residual block (for the shipped real-ECG model 8 ms steps instead of 400 ms),
+#: fine enough that a per-wave comparison with the clusters can see P, QRS and T.
+LAYER_PRESETS = ("coarse", "fine")
+
+
+def _fine_layer(net: nn.Module) -> str:
+    if hasattr(net, "block_names"):
+        blocks = list(net.block_names())
+        if blocks:
+            return blocks[0]
+    convs = [name for name, m in net.named_modules() if isinstance(m, nn.Conv1d)]
+    if not convs:
+        raise ModelError("the model has no Conv1d layer, so Grad-CAM has no fine layer; pass layer=<name>.")
+    return convs[0]
+
+
 def _default_layer(net: nn.Module) -> str:
     if hasattr(net, "default_layers"):
         layers = list(net.default_layers())
@@ -73,6 +90,8 @@ class GradCAM:
         ``(batch, channels, time)``. Blocks returning tuples are supported: the first
         tensor is used. Defaults to the last residual block
         (``net.default_layers()[-1]``) or, for other networks, the last ``Conv1d``.
+        ``"coarse"`` names that default; ``"fine"`` the first residual block (or the first
+        ``Conv1d``), whose time steps are short enough to resolve single waves.
     batch_size : int
         Records per forward/backward pass.
 
@@ -87,7 +106,12 @@ class GradCAM:
 
     def __init__(self, model: Any, layer: str | None = None, batch_size: int = 64) -> None:
         self.net, self.bundle = _unwrap(model)
-        self.layer = _default_layer(self.net) if layer is None else str(layer)
+        if layer in (None, "coarse"):
+            self.layer = _default_layer(self.net)
+        elif layer == "fine":
+            self.layer = _fine_layer(self.net)
+        else:
+            self.layer = str(layer)
         modules = dict(self.net.named_modules())
         if self.layer not in modules:
             names = [n for n in modules if n]

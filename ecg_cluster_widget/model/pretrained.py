@@ -129,7 +129,13 @@ def load_pretrained(name: str) -> ModelBundle:
             f"the pretrained model {name!r} ({path}) is missing from this installation; "
             "reinstall ecg-cluster-widget or recreate it with scripts/train_real_model.py."
         )
-    return load_checkpoint(path)
+    bundle = load_checkpoint(path)
+    options = PRETRAINED[name].get("tlc_options")
+    if options:
+        # Read by TLCExplainer.for_model; kept in code (not in the weights file) so that a
+        # re-tuning changes one reviewed line, with its evidence in docs/results.md.
+        bundle.meta["tlc_options"] = dict(options)
+    return bundle
 
 
 def load_demo_model() -> ModelBundle:

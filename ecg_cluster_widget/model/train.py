@@ -104,6 +104,8 @@ def train_model(
     signal_filter: SignalFilter | None = None,
     augment: bool = False,
     monitor: str = "val_loss",
+    lr_schedule: str | None = None,
+    ema_decay: float | None = None,
 ) -> ModelBundle:
     """Train ``model`` on ``train_ds`` with Adam and early stopping on validation loss.
 
@@ -143,6 +145,13 @@ def train_model(
     monitor : {"val_loss", "val_auroc"}
         What early stopping and best-weight restore follow (``val_auroc`` needs
         ``val_ds`` and a multilabel task).
+    lr_schedule : {None, "cosine"}
+        ``"cosine"`` anneals the learning rate from ``lr`` to 0 over ``epochs``.
+    ema_decay : float, optional
+        Keep an exponential moving average of the weights (per optimiser step, e.g.
+        0.99) and validate / return the averaged network. On a few hundred records the
+        validation score of single weights jumps by several AUROC points from epoch to
+        epoch; the average is steadier and usually better.
 
     Returns
     -------
@@ -175,6 +184,10 @@ def train_model(
         )
     if not lr > 0:
         raise ModelError(f"lr must be positive, got {lr}.")
+    if lr_schedule not in (None, "cosine"):
+        raise ModelError(f"lr_schedule must be None or 'cosine', got {lr_schedule!r}.")
+    if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
+        raise ModelError(f"ema_decay must lie in (0, 1), got {ema_decay!r}.")
     if monitor not in ("val_loss", "val_auroc"):
         raise ModelError(f"monitor must be 'val_loss' or 'val_auroc', got {monitor!r}.")
     if monitor == "val_auroc" and (val_ds is None or task != "multilabel"):
@@ -237,6 +250,11 @@ def train_model(
         torch.manual_seed(int(seed))
         gen = torch.Generator().manual_seed(int(seed))
         opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+        sched = (
+            torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=int(epochs))
+            if lr_schedule == "cosine" else None
+        )
+        ema = None if ema_decay is None else copy.deepcopy(model).eval()
         bar = tqdm(range(1, int(epochs) + 1), desc="train", unit="epoch", disable=not progress)
         for epoch in bar:
             t0 = time.perf_counter()
@@ -255,11 +273,16 @@ def train_model(
                     )
                 loss.backward()
                 opt.step()
+                if ema is not None:
+                    _ema_update(ema, model, float(ema_decay))
                 total += float(loss.item()) * len(idx)
                 count += len(idx)
+            if sched is not None:
+                sched.step()
             rec: dict[str, Any] = {"epoch": epoch, "train_loss": total / count}
+            scored = model if ema is None else ema
             if x_val is not None:
-                rec.update(_validate(model, x_val, yv, loss_fn, task, int(batch_size) * 2))
+                rec.update(_validate(scored, x_val, yv, loss_fn, task, int(batch_size) * 2))
                 # Lower is better for the monitored value: AUROC enters negated.
                 monitored = rec["val_loss"] if monitor == "val_loss" else -rec["val_auroc"]
             else:
@@ -269,7 +292,7 @@ def train_model(
             bar.set_postfix({k: f"{v:.4f}" for k, v in rec.items() if k not in ("epoch", "seconds")})
             if monitored < best_loss - 1e-6:
                 best_loss, best_epoch, bad_epochs = monitored, epoch, 0
-                best_state = copy.deepcopy(model.state_dict())
+                best_state = copy.deepcopy(scored.state_dict())
             else:
                 bad_epochs += 1
                 if bad_epochs >= patience:
@@ -278,6 +301,8 @@ def train_model(
         bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
+    elif ema is not None:
+        model.load_state_dict(ema.state_dict())
     model.eval()
     best = history[best_epoch - 1] if best_epoch else history[-1]
     meta.update(
@@ -297,6 +322,7 @@ def train_model(
         hyperparameters=dict(
             epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
             weight_decay=float(weight_decay), patience=int(patience),
+            lr_schedule=lr_schedule, ema_decay=None if ema_decay is None else float(ema_decay),
         ),
     )
     return ModelBundle(
@@ -311,6 +337,15 @@ def train_model(
         meta=meta,
         signal_filter=signal_filter,
     )
+
+
+def _ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model for parameters; buffers (BN stats) copied."""
+    with torch.no_grad():
+        for pe, pm in zip(ema.parameters(), model.parameters()):
+            pe.mul_(decay).add_(pm.detach(), alpha=1.0 - decay)
+        for be, bm in zip(ema.buffers(), model.buffers()):
+            be.copy_(bm)
 
 
 def _augment(x: torch.Tensor, gen: torch.Generator, fs: float, max_shift: int) -> torch.Tensor:
