@@ -651,8 +651,9 @@ function render({ model, el }) {
   function syncControls() {
     const n = model.get("n_records");
     idxInput.max = String(n - 1);
-    if (doc.activeElement !== idxInput) idxInput.value = String(model.get("index"));
-    if (doc.activeElement !== ridInput) ridInput.value = cur.rec.record_id ?? "";
+    // Fields being typed in keep the typing; after Enter / change they follow the view.
+    if (!idxInput.dataset.typing) idxInput.value = String(model.get("index"));
+    if (!ridInput.dataset.typing) ridInput.value = cur.rec.record_id ?? "";
     kSlider.min = String(model.get("k_min"));
     kSlider.max = String(model.get("k_max"));
     kSlider.value = String(model.get("n_clusters"));
@@ -906,11 +907,17 @@ function render({ model, el }) {
   overlay.addEventListener("pointerdown", () => root.focus({ preventScroll: true }));
   prevBtn.addEventListener("click", () => doAction("prev"));
   nextBtn.addEventListener("click", () => doAction("next"));
+  for (const f of [idxInput, ridInput]) {
+    f.addEventListener("input", () => { f.dataset.typing = "1"; });
+    f.addEventListener("blur", () => { delete f.dataset.typing; });
+  }
   const gotoIndex = () => {
+    delete idxInput.dataset.typing;
     const v = Math.max(0, Math.min(model.get("n_records") - 1, Math.round(Number(idxInput.value) || 0)));
     if (v !== wanted("index")) sendRequest({ index: v });
   };
   const gotoRecord = () => {
+    delete ridInput.dataset.typing;
     const r = ridInput.value.trim();
     if (r && r !== cur.rec.record_id) sendRequest({ record_id: r });
   };

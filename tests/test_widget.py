@@ -13,6 +13,7 @@ import threading
 import numpy as np
 import pytest
 import torch
+import traitlets as t
 
 from ecg_cluster_widget.data.standardize import Standardizer
 from ecg_cluster_widget.data.synthetic import make_synthetic
@@ -238,3 +239,81 @@ def test_constructor_checks_and_fit(setup):
     w = ClusterExplorer(dataset=ds.subset(slice(0, 6)), model=bundle, n_clusters=2, progress=False)
     assert w.tlc.is_fitted and w.n_clusters == 2 and w.n_records == 6
     w.close()
+
+
+def test_static_fallback_in_mime_bundle(widget):
+    import xml.etree.ElementTree as ET
+
+    w = widget
+    w.cluster_labels = {str(w.record["cluster_ids"][0]): {"name": "P <wave>", "notes": ""}}
+    out = w._repr_mimebundle_()
+    data = out[0] if isinstance(out, tuple) else out
+    assert "application/vnd.jupyter.widget-view+json" in data and "text/plain" in data
+    page = data["text/html"]
+    assert 'class="ecw-static"' in page and "<script" not in page and "http" not in page.replace(
+        "http://www.w3.org/2000/svg", "")
+    svg = ET.fromstring(w.static_svg())  # well-formed, escaped labels
+    ns = "{http://www.w3.org/2000/svg}"
+    rects = svg.findall(f".//{ns}rect")
+    ids = _ids(w)
+    n_runs = 1 + int(np.count_nonzero(np.diff(ids)))
+    assert len(rects) >= 2 * n_runs  # a band and a strip cell per run
+    assert len(svg.findall(f".//{ns}path")) >= 12  # one trace per lead (+ grid, ribbon)
+    texts = "".join(t.text or "" for t in svg.iter(f"{ns}text"))
+    assert "1 · P <wave>" in texts and "cluster 2" in texts and "C0" not in texts
+    # the view the user chose: a zoomed window and 3 leads
+    w.view_range = [2.0, 4.0]
+    w.leads = [0, 1, 6]
+    small = ET.fromstring(w.static_svg())
+    assert len(small.findall(f".//{ns}pattern")) == 3
+    assert "2 s" in "".join(t.text or "" for t in small.iter(f"{ns}text"))
+    w.static_fallback = False
+    out = w._repr_mimebundle_()
+    assert "text/html" not in (out[0] if isinstance(out, tuple) else out)
+
+
+def test_another_ecg_clears_the_brush_and_rank_cursor_of_the_browser(widget):
+    w = widget
+    w.selection = {"start_s": 1.0, "end_s": 2.0}
+    w.show(3)
+    assert w.selection == {} and w.selection_summary == {}
+    w.show(rank="uncertain")
+    w.show(rank="uncertain")
+    assert "#2 of" in w.record["rank_info"] and w.record["rank"]["source"] == "python"
+    # the browser sends its own cursor: #1 for the user, whatever the notebook did
+    rid = w.response_id + 1
+    w.request = {"id": rid, "k": 3, "index": w.index, "gradcam_class": "", "rank": "uncertain",
+                 "rank_pos": 0, "rank_source": "ui"}
+    w.wait()
+    assert w.record["rank"] == {"key": "uncertain", "pos": 0, "n": w.n_records, "source": "ui"}
+    assert "most uncertain #1 of" in w.record["rank_info"]
+    w.show(rank="uncertain")  # the Python cursor was not moved by the browser's
+    assert "#3 of" in w.record["rank_info"]
+
+
+def test_ping_is_answered_and_view_options_validate(widget):
+    w = widget
+    sent = []
+    w.send = lambda content, buffers=None: sent.append(content)
+    w._on_custom_msg(w, {"type": "ping", "t": 5}, [])
+    w._on_custom_msg(w, {"type": "other"}, [])
+    assert sent == [{"type": "pong", "t": 5}]
+    w.font_scale = 9
+    assert w.font_scale == 2.0
+    w.band_style = "strip"
+    w.gain, w.paper_speed = 20, 50
+    with pytest.raises(t.TraitError):
+        w.band_style = "neon"
+    with pytest.raises(t.TraitError):
+        w.gain = 7
+
+
+def test_palette_assigns_distinct_colours_up_to_16():
+    from ecg_cluster_widget.views.palette import PALETTE, PALETTE_DARK, assign_colors, cluster_color
+
+    ids = [0, 16, 32, 1, 17, 5, 8, 13, 40, 2, 3, 4, 6, 7, 9, 10]
+    for dark in (False, True):
+        cols = assign_colors(ids, dark=dark)
+        assert len(set(cols.values())) == 16
+    assert assign_colors([0, 1])[0] == cluster_color(0) == PALETTE[0]
+    assert len(PALETTE) == len(PALETTE_DARK) == 16
