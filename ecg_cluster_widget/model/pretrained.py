@@ -47,6 +47,17 @@ PRETRAINED: dict[str, dict] = {
         "filters": (24, 32, 48, 64, 80),
         "seq_lengths": (2500, 1250, 625, 125, 25),
         "bandpass": (0.5, 40.0),
+        # Picked on LUDB records 1-100 by experiments/real_alignment.py (greedy search over
+        # layers, detrending, scaling, temporal prior, method; results/real_alignment.json):
+        # the stem and first block before their ReLU (signed, 4 / 8 ms), a 0.4 s beat-scale
+        # detrend and the HMM prior. Reported on LUDB 101-200 in docs/results.md.
+        "tlc_options": {
+            "layers": ["bn1", "blocks.0.bn2"],
+            "detrend_s": 0.4,
+            "scale_per_record": None,
+            "temporal": "hmm",
+            "method": "gmm",
+        },
     },
 }
 
