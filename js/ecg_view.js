@@ -81,7 +81,9 @@ export function drawTrace(ctx, p, L, sig, offset, n, fs, theme, center) {
   const yOf = (v) => mid - (v - center) * L.pxPerMv;
   ctx.save();
   ctx.beginPath();
-  ctx.rect(p.x, p.y, p.w, p.h);
+  // Fitted rows let a tall QRS run into the neighbouring rows, as on paper.
+  const spill = L.overlap ? p.h * 0.6 : 0;
+  ctx.rect(p.x, p.y - spill, p.w, p.h + 2 * spill);
   ctx.clip();
   ctx.strokeStyle = theme.trace;
   ctx.lineWidth = 1.1;

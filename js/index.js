@@ -137,6 +137,11 @@ function render({ model, el }) {
   const camSel = h(doc, "select", "ecw-cam-class");
   camSel.setAttribute("aria-label", "Grad-CAM class");
   camLabel.append(camBox, " Grad-CAM ", camSel);
+  const fitLabel = h(doc, "label", "ecw-fit-label");
+  const fitBox = h(doc, "input", "ecw-fit");
+  fitBox.type = "checkbox";
+  fitLabel.title = "12x1: shrink the rows so the whole ECG fits the window (amplitude scale kept)";
+  fitLabel.append(fitBox, " fit");
   const calBtn = h(doc, "button", "ecw-btn ecw-caliper-btn", "calipers");
   calBtn.title = "calipers: drag on a lead to measure ms, bpm and mV (c)";
   calBtn.setAttribute("aria-pressed", "false");
@@ -155,7 +160,7 @@ function render({ model, el }) {
   const status = h(doc, "span", "ecw-status");
   status.setAttribute("role", "status");
   bar.append(prevBtn, idxInput, nextBtn, ridInput, classSel, rankBtns.uncertain, rankBtns.atypical,
-    kLabel, layoutSel, bandSel, gainSel, speedSel, camLabel, calBtn, presBtn, scaleSel, sideBtn, helpBtn,
+    kLabel, layoutSel, bandSel, gainSel, speedSel, camLabel, fitLabel, calBtn, presBtn, scaleSel, sideBtn, helpBtn,
     spinner, status);
   const offlineMsg = h(doc, "div", "ecw-offline-msg", `⚠ ${DISCONNECTED}. Brush, zoom, hover and highlighting still work here.`);
   offlineMsg.setAttribute("role", "alert");
@@ -220,6 +225,18 @@ function render({ model, el }) {
 
   // A view restored from saved widget state without its kernel has no comm: ipywidgets
   // marks it with this class, and save_changes silently does nothing.
+  // Height that keeps the whole ECG (with strip, ribbon and axis) in view: the visible
+  // height of the scrolling area around the widget (JupyterLab's notebook panel, or the
+  // window) minus what the widget shows above the ECG.
+  const fitTarget = () => {
+    let viewH = (doc.defaultView && doc.defaultView.innerHeight) || 900;
+    for (let n = root.parentElement; n && n !== doc.body; n = n.parentElement) {
+      const oy = getComputedStyle(n).overflowY;
+      if ((oy === "auto" || oy === "scroll") && n.clientHeight > 200) viewH = Math.min(viewH, n.clientHeight);
+    }
+    const above = stage.getBoundingClientRect().top - root.getBoundingClientRect().top;
+    return Math.max(360, viewH - above - 16);
+  };
   const disconnected = () => !standalone && !!(el.closest && el.closest(".jupyter-widgets-disconnected"));
   const offline = () => standalone || disconnected();
 
@@ -324,6 +341,7 @@ function render({ model, el }) {
       layout: model.get("ecg_layout"), leads: visibleLeads(), leadNames: cur.rec.lead_names || [],
       width, duration: duration(), view, gradcam: !!(model.get("show_gradcam") && cur.cam),
       rhythmLead: protoLead, gain: get("gain", 10), speed: get("paper_speed", 25), scale: scale(),
+      fitHeight: get("fit_height", false) ? fitTarget() : 0,
     });
     view = L.view;
     const ctx = sizeCanvas(base, L.width, L.height);
@@ -335,10 +353,14 @@ function render({ model, el }) {
     const style = get("band_style", "light");
     const showCam = model.get("show_gradcam") && cur.cam;
     const capH = Math.round(6 * L.scale);
+    // Paper first for every row, then the traces, so a trace spilling over a fitted row
+    // is not painted over by the next row's paper.
     for (const p of L.panels) {
       drawGrid(ctx, p, L, theme);
       drawPanelBands(ctx, p, cur.segs, cur.fs, { pal, style, highlight: hl, chosen: p.lead === protoLead });
       if (showCam) drawPanelGradcam(ctx, p, cur.cam, cur.fs, theme);
+    }
+    for (const p of L.panels) {
       const off = p.lead * cur.nS;
       drawTrace(ctx, p, L, cur.sig, off, cur.nS, cur.fs, theme, leadCenter(cur.sig, off, cur.nS));
       if (p.col === 0) drawCalibration(ctx, p, L, theme);
@@ -664,6 +686,7 @@ function render({ model, el }) {
     speedSel.value = String(get("paper_speed", 25));
     scaleSel.value = String(get("font_scale", 1));
     camBox.checked = !!model.get("show_gradcam");
+    fitBox.checked = !!get("fit_height", false);
     const present = !!get("presentation", false);
     presBtn.setAttribute("aria-pressed", present ? "true" : "false");
     root.classList.toggle("ecw-present", present);
@@ -942,6 +965,7 @@ function render({ model, el }) {
   speedSel.addEventListener("change", () => setSpeed(Number(speedSel.value)));
   scaleSel.addEventListener("change", () => setTrait("font_scale", Number(scaleSel.value)));
   camBox.addEventListener("change", () => setTrait("show_gradcam", camBox.checked));
+  fitBox.addEventListener("change", () => setTrait("fit_height", fitBox.checked));
   camSel.addEventListener("change", () => {
     sendRequest({ gradcam_class: camSel.value });
   });
@@ -990,7 +1014,7 @@ function render({ model, el }) {
   model.on("change:error", onBusy);
   const onLook = () => keepFocus(() => { syncControls(); drawBase(); });
   const lookKeys = ["ecg_layout", "leads", "show_gradcam", "band_style", "gain", "paper_speed",
-    "font_scale", "presentation"];
+    "font_scale", "presentation", "fit_height"];
   for (const key of lookKeys) model.on(`change:${key}`, onLook);
   const onLabels = () => keepFocus(() => { drawBase(); drawLegend(); drawSummary(); drawClusters(); drawOcc(); });
   model.on("change:cluster_labels", onLabels);

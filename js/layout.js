@@ -23,6 +23,7 @@ const COLS = { "12x1": 1, "6x2": 2, "3x4": 4 };
  * @param {number} [o.gain]  amplitude in mm/mV: 5, 10 (default) or 20; scales the traces and rows
  * @param {number} [o.speed] paper speed in mm/s: 25 (default) or 50; sets the grid in seconds
  * @param {number} [o.scale] font scale (1 … 2) for labels, tracks and margins
+ * @param {number} [o.fitHeight] 12x1 only: shrink rows so the whole drawing fits this height (px)
  */
 export function computeLayout(o) {
   const layout = LAYOUTS.includes(o.layout) ? o.layout : "12x1";
@@ -41,7 +42,14 @@ export function computeLayout(o) {
   const pxPerMv = pxPerMm0 * gain;
   const cols = Math.min(COLS[layout], Math.max(1, leads.length));
   const rows = Math.ceil(leads.length / cols);
-  const rowH = Math.max(36, Math.round(ROW_MV[layout] * pxPerMv));
+  let rowH = Math.max(36, Math.round(ROW_MV[layout] * pxPerMv));
+  // 12x1 can be taller than the window: with fitHeight the rows shrink (the amplitude
+  // scale stays, traces may overlap the neighbouring rows as on paper) so the strip,
+  // the uncertainty ribbon and the axis stay in view.
+  const tracksH = Math.round((18 + 34 + 22 + 12 + (o.gradcam ? 28 : 0)) * scale) + 4;
+  if (layout === "12x1" && o.fitHeight > 0 && rows * rowH + tracksH > o.fitHeight) {
+    rowH = Math.max(36, Math.floor((o.fitHeight - tracksH) / rows));
+  }
   const colW = plotW / cols;
   const span = (v1 - v0) / cols;
   const top = 4;
@@ -80,7 +88,7 @@ export function computeLayout(o) {
   const axis = { kind: "axis", x: margin, y, w: plotW, h: Math.round(22 * scale), t0: v0, t1: v1 };
   y += axis.h;
   return {
-    layout, width, height: Math.ceil(y + 2), margin, pxPerMm0, pxPerMmT, pxPerMv, gain, speed, scale,
+    layout, width, height: Math.ceil(y + 2), margin, rowH, overlap: rowH < ROW_MV[layout] * pxPerMv - 1, pxPerMm0, pxPerMmT, pxPerMv, gain, speed, scale,
     // zoom relative to the paper speed (1 = the natural width of the record at this speed)
     zoom: (naturalSpan(o.duration, speed) / (v1 - v0)), view: [v0, v1], panels, strip, ribbon, gradcam, axis,
   };

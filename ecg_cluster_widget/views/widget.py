@@ -97,6 +97,8 @@ class ClusterExplorer(anywidget.AnyWidget):
     #: Text size factor and presentation mode (side panel hidden, text at least x1.5).
     font_scale = t.Float(1.0).tag(sync=True)
     presentation = t.Bool(False).tag(sync=True)
+    #: 12x1: shrink the rows so the whole ECG (strip, ribbon, axis) fits the window.
+    fit_height = t.Bool(True).tag(sync=True)
     gradcam_class = t.Unicode("").tag(sync=True)
     gradcam_label = t.Unicode("").tag(sync=True)
     selection = t.Dict().tag(sync=True)

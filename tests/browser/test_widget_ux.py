@@ -366,9 +366,51 @@ def test_calipers_measure_ms_and_mv(ux):
     assert out_el.inner_text() == ""
 
 
+# Visible part of the notebook's scrolling area around the widget (height and bottom edge).
+VISIBLE = """() => { let h = window.innerHeight, b = window.innerHeight;
+  for (let n = document.querySelector('.ecw-root').parentElement; n && n !== document.body; n = n.parentElement) {
+    const o = getComputedStyle(n).overflowY;
+    if ((o === 'auto' || o === 'scroll') && n.clientHeight > 200) {
+      h = Math.min(h, n.clientHeight); b = Math.min(b, n.getBoundingClientRect().top + n.clientHeight); } }
+  return {height: h, bottom: b}; }"""
+
+
+def test_12x1_fits_the_window_with_strip_ribbon_and_axis(ux):
+    page, out, _ = ux
+    reset(page, out)
+    page.set_viewport_size({"width": 1500, "height": 860})  # a laptop / projector window
+    page.wait_for_timeout(300)
+    page.locator(".ecw-fit").uncheck()
+    page.locator(".ecw-fit").check()
+    # visible height of the notebook's scrolling area
+    inner = page.evaluate(VISIBLE)["height"]
+    assert page.locator(".ecw-fit").is_checked()  # on by default
+    g = geom(page)
+    assert g["height"] <= inner and len(g["panels"]) == 12, (g["height"], inner)
+    page.locator(".ecw-fit").uncheck()
+    page.wait_for_function(f"() => document.querySelector('.ecw-root').__ecw.layout().height > {inner}")
+    tall = geom(page)
+    assert abs(tall["pxPerMv"] - g["pxPerMv"]) < 1e-6  # same amplitude scale, only rows differ
+    page.locator(".ecw-fit").check()
+    page.wait_for_function(f"() => document.querySelector('.ecw-root').__ecw.layout().height <= {inner}")
+    # with the widget's toolbar at the top of the notebook area, the axis is in view too
+    page.locator(".ecw-toolbar").evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
+    axis_bottom = page.evaluate("""() => { const a = document.querySelector('.ecw-root').__ecw.layout().axis;
+        return document.querySelector('.ecw-overlay').getBoundingClientRect().top + a.y + a.h; }""")
+    vis = page.evaluate(VISIBLE)
+    assert axis_bottom <= vis["bottom"] + 1, (axis_bottom, vis)
+    page.screenshot(path=str(SCREENSHOTS / "ux_fit.png"))
+    page.set_viewport_size({"width": 1500, "height": 1100})
+    page.locator(".ecw-fit").uncheck()
+    page.locator(".ecw-fit").check()
+
+
 def test_gain_and_paper_speed_scale_the_trace(ux):
     page, out, _ = ux
     reset(page, out)
+    page.locator(".ecw-fit").uncheck()  # rows follow the gain (a fitted 12x1 caps them)
+    page.wait_for_function("() => !document.querySelector('.ecw-root').__ecw.layout().overlap")
     g10 = geom(page)
     page.locator(".ecw-gain").select_option("20")
     page.wait_for_function("() => document.querySelector('.ecw-root').__ecw.layout().gain === 20")
@@ -384,6 +426,7 @@ def test_gain_and_paper_speed_scale_the_trace(ux):
     assert "50 mm/s" in page.locator(".ecw-speed").inner_text() and g50["speed"] == 50
     page.locator(".ecw-speed").select_option("25")
     wait_file(out / "state.json", lambda d: d["view_range"] == [0, 10])
+    page.locator(".ecw-fit").check()
 
 
 def test_presentation_mode_widens_the_ecg_and_enlarges_text(ux):
