@@ -36,6 +36,16 @@ def assign_slots(cluster_ids: Iterable[int]) -> dict[int, int]:
     Smaller ids choose first, so the slots are distinct for up to 16 ids (as in
     ``assignSlots`` of js/palette.js).
 
+    Parameters
+    ----------
+    cluster_ids : iterable of int
+        Stable ids of the clusters shown together (negative ids are ignored).
+
+    Returns
+    -------
+    dict of int to int
+        Slot (index into :data:`PALETTE`) per id, in increasing id order.
+
     Examples
     --------
     >>> assign_slots([0, 16, 1])
@@ -64,6 +74,18 @@ def assign_slots(cluster_ids: Iterable[int]) -> dict[int, int]:
 
 def assign_colors(cluster_ids: Iterable[int], dark: bool = False) -> dict[int, str]:
     """Colour per id for clusters shown together (no colour reused for up to 16).
+
+    Parameters
+    ----------
+    cluster_ids : iterable of int
+        Stable ids of the clusters shown together.
+    dark : bool
+        Use the variants for dark paper (:data:`PALETTE_DARK`).
+
+    Returns
+    -------
+    dict of int to str
+        ``"#RRGGBB"`` per id.
 
     Examples
     --------

@@ -94,6 +94,11 @@ def render_svg(w: Any, width: int = 1000) -> str:
     -------
     str
         ``<svg ...>...</svg>``.
+
+    Examples
+    --------
+    >>> svg = render_svg(w)  # doctest: +SKIP
+    >>> pathlib.Path("view.svg").write_text(svg)  # doctest: +SKIP
     """
     st = _state(w)
     rec, sig, ids, ent, fs, n = st["rec"], st["sig"], st["ids"], st["ent"], st["fs"], st["n"]
@@ -251,7 +256,26 @@ def render_svg(w: Any, width: int = 1000) -> str:
 
 
 def static_html(w: Any) -> str:
-    """Self-contained HTML (inline SVG + caption) of the widget's current view."""
+    """Self-contained HTML (inline SVG + caption) of the widget's current view.
+
+    This is the ``text/html`` entry of the widget's output (see
+    ``ClusterExplorer._repr_mimebundle_``): no script, no external file.
+
+    Parameters
+    ----------
+    w : ClusterExplorer
+        The widget; only its traits are read.
+
+    Returns
+    -------
+    str
+        A ``<div class="ecw-static">`` holding the SVG and a caption.
+
+    Examples
+    --------
+    >>> from IPython.display import HTML  # doctest: +SKIP
+    >>> HTML(static_html(w))  # doctest: +SKIP
+    """
     rec = dict(w.record or {})
     bits = [f"ECG {rec.get('index', '')}", f"record {_esc(rec.get('record_id', ''))}",
             f"K={int(w.n_clusters)}"]
