@@ -39,7 +39,7 @@ AXES: dict[str, list] = {
     "detrend_s": [None, 0.2, 0.4, 0.6, 1.0],
     "scale_per_record": [None, "feature", "record"],
     "temporal": [None, "hmm"],
-    "method": ["gmm", "cm"],
+    "method": ["gmm", "cm", "gmm_full"],
 }
 LAYER_SETS = {
     "last3": ["blocks.1", "blocks.2", "blocks.3"],

@@ -197,3 +197,25 @@ def test_gradcam_fine_layer_resolves_finer_than_default():
     a_f = fine.attribute(x, target=0, upsample=False)
     a_c = coarse.attribute(x, target=0, upsample=False)
     assert a_f.shape[1] == 500 and a_c.shape[1] == 20
+
+
+def test_gmm_full_covariance_separates_correlated_clusters_and_reorders():
+    from ecg_cluster_widget.clustering import SoftClusterer
+
+    rng = np.random.default_rng(0)
+    # Two clusters with the same centre spread but opposite channel correlation: an
+    # isotropic mixture cannot tell them apart, a full-covariance one can.
+    a = rng.multivariate_normal([0, 0], [[1, 0.95], [0.95, 1]], 3000)
+    b = rng.multivariate_normal([0, 0], [[1, -0.95], [-0.95, 1]], 3000)
+    X, y = np.r_[a, b], np.r_[np.zeros(3000), np.ones(3000)]
+    from sklearn.metrics import adjusted_rand_score
+
+    full = SoftClusterer(2, method="gmm_full", random_state=0).fit(X)
+    iso = SoftClusterer(2, method="gmm", random_state=0).fit(X)
+    assert adjusted_rand_score(y, full.predict(X)) > 0.6 > adjusted_rand_score(y, iso.predict(X))
+    assert full.covariances_.shape == (2, 2, 2)
+    np.testing.assert_allclose(full.predict_proba(X).sum(axis=1), 1, atol=1e-9)
+    re = full.reordered([1, 0])
+    np.testing.assert_allclose(re.predict_proba(X), full.predict_proba(X)[:, ::-1], atol=1e-12)
+    again = SoftClusterer(2, method="gmm_full", random_state=0).fit(X)
+    np.testing.assert_array_equal(again.predict_proba(X), full.predict_proba(X))

@@ -21,6 +21,11 @@ Dirichlet prior on the cluster sizes (``alpha``), with a Polyak-averaged last ep
 streams: :meth:`SoftClusterer.fit` reads an array or ``np.memmap`` one shuffle buffer at
 a time, and :meth:`SoftClusterer.fit_stream` takes chunks from any source.
 
+``method="gmm_full"`` starts from the isotropic GMM and refines it with full covariance
+matrices (scikit-learn's EM, on at most 60,000 seeded points). Slower (about 5x per K),
+but on the real-ECG model's features it separated P from T waves better (LUDB 1-100,
+``experiments/real_alignment.py``).
+
 For all methods ``temperature`` divides the log-posteriors (the gate logits for cm) in
 :meth:`SoftClusterer.predict_proba`: ``T > 1`` softens, ``T < 1`` sharpens.
 
@@ -53,7 +58,10 @@ from .cm import (
 
 __all__ = ["SoftClusterer"]
 
-_METHODS = ("gmm", "soft_kmeans", "cm")
+_METHODS = ("gmm", "soft_kmeans", "cm", "gmm_full")
+#: ``gmm_full`` refines the isotropic fit with full covariances on at most this many
+#: seeded points: EM with K full D x D covariances costs ~D times the isotropic one.
+_FULL_POINTS = 60_000
 _KMEANSPP_MAX_POINTS = 20_000
 _LLOYD_ITERS = 20
 #: Above twice this many points, the fit first converges on a seeded subsample of this
@@ -108,7 +116,7 @@ class SoftClusterer(ClusterMixin, BaseEstimator):
     ----------
     n_clusters : int
         Number of clusters K (an integer >= 2).
-    method : {"gmm", "soft_kmeans", "cm"}
+    method : {"gmm", "soft_kmeans", "cm", "gmm_full"}
         Isotropic GMM via EM, k-means followed by a temperature softmax, or the
         clustering module (linear softmax gate + centroids, minibatch Adam, streaming).
     random_state : int or None
@@ -332,11 +340,49 @@ class SoftClusterer(ClusterMixin, BaseEstimator):
                 self._fit_points(sub, (sub**2).sum(axis=1), k, None)
                 init = self.centroids_
             self._fit_points(X, (X**2).sum(axis=1), k, init)
+        if self.method == "gmm_full":
+            self._refine_full(X, k)
         self._order_by_weight()
         self.n_features_in_ = X.shape[1]
         if self.compute_labels:
             self.labels_ = self.predict(X)
         return self
+
+    def _refine_full(self, X: np.ndarray, k: int) -> None:
+        """Full-covariance EM from the isotropic solution (scikit-learn's GaussianMixture).
+
+        On ECG features the waves differ in the *shape* of their spread (P and T waves
+        are slow deflections with correlated channels), which one variance per cluster
+        cannot express; measured on LUDB 1-100 this separated them better.
+        """
+        from sklearn.mixture import GaussianMixture
+
+        rng = np.random.default_rng(self._seed)
+        sub = X if X.shape[0] <= _FULL_POINTS else X[np.sort(rng.choice(X.shape[0], _FULL_POINTS, replace=False))]
+        gm = GaussianMixture(
+            n_components=k, covariance_type="full", means_init=self.centroids_,
+            weights_init=self.weights_ / self.weights_.sum(), max_iter=int(self.max_iter),
+            tol=float(self.tol), reg_covar=1e-4, random_state=self._seed,
+        )
+        with single_thread_blas():
+            gm.fit(sub)
+        self.centroids_ = np.ascontiguousarray(gm.means_, dtype=np.float64)
+        self.weights_ = gm.weights_.astype(np.float64)
+        self.covariances_ = gm.covariances_.astype(np.float64)
+        self.precisions_cholesky_ = gm.precisions_cholesky_.astype(np.float64)
+        self.variances_ = np.array([np.trace(c) / c.shape[0] for c in self.covariances_])
+        self.n_iter_ = int(gm.n_iter_)
+        self.converged_ = bool(gm.converged_)
+        self.lower_bound_ = float(gm.lower_bound_)
+
+    def _log_joint_full(self, X: np.ndarray) -> np.ndarray:
+        """log w_k + log N(x | mu_k, Sigma_k) with full covariances, (n, K)."""
+        n, d = X.shape
+        out = np.empty((n, self.centroids_.shape[0]))
+        for j, (mu, pc) in enumerate(zip(self.centroids_, self.precisions_cholesky_)):
+            y = (X - mu) @ pc
+            out[:, j] = -0.5 * (y**2).sum(axis=1) + np.log(np.diag(pc)).sum()
+        return out - 0.5 * d * np.log(2 * np.pi) + np.log(np.maximum(self.weights_, 1e-300))[None, :]
 
     def fit_stream(self, chunks_fn: Callable[[], Iterable]) -> SoftClusterer:
         """Fit on data that arrives in chunks (e.g. read from disk), without holding it all.
@@ -449,8 +495,8 @@ class SoftClusterer(ClusterMixin, BaseEstimator):
             centroids, _ = kmeans_plusplus(sub, k, random_state=int(self._seed) % (2**32))
         else:
             centroids = np.array(init, dtype=np.float64)
-        n_iter = _LLOYD_ITERS if self.method == "gmm" else int(self.max_iter)
-        if init is not None and self.method == "gmm":
+        n_iter = _LLOYD_ITERS if self.method in ("gmm", "gmm_full") else int(self.max_iter)
+        if init is not None and self.method in ("gmm", "gmm_full"):
             n_iter = 0  # EM refines the warm start directly
         scale = float(np.sqrt(total_var)) or 1.0
         converged = False
@@ -553,6 +599,9 @@ class SoftClusterer(ClusterMixin, BaseEstimator):
         if hasattr(self, "W_"):
             self.W_ = np.ascontiguousarray(self.W_[order])
             self.b_ = self.b_[order]
+        if hasattr(self, "covariances_"):
+            self.covariances_ = np.ascontiguousarray(self.covariances_[order])
+            self.precisions_cholesky_ = np.ascontiguousarray(self.precisions_cholesky_[order])
         if hasattr(self, "labels_"):
             inverse = np.empty_like(order)
             inverse[order] = np.arange(order.size)
@@ -615,6 +664,8 @@ class SoftClusterer(ClusterMixin, BaseEstimator):
         with single_thread_blas():
             if self.method == "soft_kmeans":
                 logits = -_sq_dist(X, x_sq, self.centroids_) / (2.0 * self.variances_[None, :])
+            elif hasattr(self, "precisions_cholesky_"):
+                logits = self._log_joint_full(X)
             else:
                 logits = self._log_joint(X, x_sq)
         logits = logits / float(self.temperature)
