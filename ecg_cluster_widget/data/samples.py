@@ -25,7 +25,22 @@ REAL_SAMPLES: dict[str, tuple[str, str]] = {
 
 
 def real_sample_path(name: str) -> Path:
-    """Path of a shipped sample archive (``"ludb"`` or ``"ptbxl"``)."""
+    """Path of a shipped sample archive.
+
+    Parameters
+    ----------
+    name : {"ludb", "ptbxl"}
+
+    Returns
+    -------
+    pathlib.Path
+        ``<package>/assets/real_sample/<file>``; the licences lie beside it.
+
+    Examples
+    --------
+    >>> real_sample_path("ludb").name
+    'ludb20.npz'
+    """
     if name not in REAL_SAMPLES:
         raise DataError(f"unknown real sample {name!r}; choose one of {', '.join(REAL_SAMPLES)}.")
     return Path(str(resources.files("ecg_cluster_widget") / "assets" / "real_sample" / REAL_SAMPLES[name][0]))

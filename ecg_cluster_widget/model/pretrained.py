@@ -81,6 +81,16 @@ def demo_model_path() -> Path:
 def pretrained_path(name: str) -> Path:
     """Location of a shipped checkpoint by registry name (see :data:`PRETRAINED`).
 
+    Parameters
+    ----------
+    name : str
+        A key of :data:`PRETRAINED`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<package>/assets/<file>`` (it may be missing in a broken installation).
+
     Examples
     --------
     >>> pretrained_path("ptbxl250").name
