@@ -131,6 +131,33 @@ pd.DataFrame([
 ]).round(3)
 """),
     md("""
+## Real ECGs, explained by a model trained on real ECGs
+
+The package also ships `ptbxl250`, a ResNet1d trained on PTB-XL (folds 1-8, 250 Hz, with
+its 0.5-40 Hz band-pass built in), and a small real sample: 40 PTB-XL test-fold ECGs and
+20 LUDB ECGs with cardiologists' P / QRS / T boundaries (licences in
+`ecg_cluster_widget/assets/real_sample/`). `TLCExplainer.for_model` uses the options
+picked for this model on LUDB (see `docs/results.md`, section 1). The clusters are fitted
+on the PTB-XL records and shown on LUDB, which they never saw.
+"""),
+    code("""
+from ecg_cluster_widget.data import load_real_sample
+from ecg_cluster_widget.explain.landmarks import landmark_alignment
+from ecg_cluster_widget.model import load_pretrained
+
+real = load_pretrained("ptbxl250")
+print(real)
+fit_real = load_real_sample("ptbxl", fs=real.fs)   # 40 PTB-XL test-fold ECGs
+ludb = load_real_sample("ludb", fs=real.fs)         # 20 LUDB ECGs with wave masks
+tlc_real = TLCExplainer.for_model(real, n_clusters=8, random_state=0).fit(fit_real)
+es = tlc_real.explain_all(ludb)
+nmi = landmark_alignment(es.labels, ludb.wave_mask_for_lead("II"), n_clusters=8)["nmi"]
+print(f"NMI of the clusters with the cardiologists' waves (lead II): {nmi:.3f}")
+"""),
+    code("""
+ClusterExplorer(tlc_real, ludb, model=real)
+"""),
+    md("""
 ## Share the result
 
 `make_report` writes a standalone HTML page (Bokeh, all JavaScript inlined, opens
