@@ -14,7 +14,8 @@ For every model (default: the shipped demo model) and every feature configuratio
 * **NMI LUDB**: the same on LUDB records (resampled to 100 Hz, lead II annotations
   resampled by nearest sample, time steps outside the annotated span left out); the
   explainer is fitted on those records themselves (clustering uses no annotation);
-  skipped when ``/work/shared/data/ludb`` (or ``--ludb``) is absent;
+  skipped when the LUDB folder is absent (``--ludb``; default ``$ECG_LUDB``, else
+  ``$ECG_SHARED_DATA/ludb``, else ``../shared/data/ludb`` next to the checkout);
 * **fidelity**: agreement of a random forest on the cluster proportions with the CNN's
   thresholded predictions on the synthetic test set
   (:func:`~ecg_cluster_widget.explain.faithfulness.faithfulness_from_explainer`).
@@ -73,6 +74,15 @@ QUICK_CONFIGS = ("channels (old default)", "equal", "centre", "equal + centre")
 UNTRAINED_CONFIGS = ("channels (old default)", "equal + centre")
 
 _BEGIN, _END = "<!-- study:begin -->", "<!-- study:end -->"
+
+
+def default_ludb() -> Path:
+    """LUDB folder from the environment, else next to the checkout (no machine paths)."""
+    if os.environ.get("ECG_LUDB"):
+        return Path(os.environ["ECG_LUDB"]).expanduser()
+    shared = os.environ.get("ECG_SHARED_DATA")
+    root = Path(shared).expanduser() if shared else Path(__file__).resolve().parents[2] / "shared" / "data"
+    return root / "ludb"
 
 
 def _proportions(labels: np.ndarray, k: int) -> np.ndarray:
@@ -234,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-train", type=int, default=None, help="synthetic fitting records (300; quick 120)")
     ap.add_argument("--n-test", type=int, default=None, help="synthetic test records (150; quick 60)")
     ap.add_argument("--n-ludb", type=int, default=None, help="LUDB records (100; quick 40)")
-    ap.add_argument("--ludb", type=Path, default=Path(os.environ.get("ECG_LUDB", "/work/shared/data/ludb")))
+    ap.add_argument("--ludb", type=Path, default=default_ludb(),
+                    help="LUDB folder (default: $ECG_LUDB, else $ECG_SHARED_DATA/ludb, else "
+                         "../shared/data/ludb next to the checkout)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--md", type=Path, default=None, help="write the table into this markdown file")
     args = ap.parse_args(argv)

@@ -96,10 +96,94 @@ def demo_explainer(
     return tlc, ds, bundle
 
 
-def summarize(tlc, dataset, bundle=None) -> dict[str, Any]:
+#: The name proposed for a cluster whose time steps fall mostly in a wave (the
+#: ``LABEL_VOCAB`` entry of ``views.labels`` for each ``WAVE_NAMES`` code).
+PROPOSED_NAMES: dict[str, str] = {
+    "none": "TP baseline", "P": "P wave", "QRS": "QRS complex", "T": "T wave",
+}
+
+
+def propose_cluster_names(tlc, dataset, labels=None, lead: str = "II") -> dict[str, Any]:
+    """A wave name per cluster, from the landmark alignment of the fit.
+
+    Each cluster is named after the wave it is most enriched in, read off the contingency
+    table of :func:`~ecg_cluster_widget.explain.landmarks.landmark_alignment`: the share of
+    its time steps in a wave divided by that wave's share of all time steps (as
+    :func:`summarize` ranks classes; by plain majority the TP baseline, which fills most
+    of an ECG, would name nearly every cluster). The waves are the annotations of
+    ``dataset`` when it has them (``wave_masks``, e.g. synthetic or LUDB records), else
+    the rule-based :func:`~ecg_cluster_widget.explain.landmarks.delineate`, as
+    ``evaluate`` does. A proposal for an expert to confirm, not a diagnosis.
+
+    Parameters
+    ----------
+    tlc : TLCExplainer
+        A fitted explainer.
+    dataset : ECGDataset
+        The records whose cluster labels are aligned.
+    labels : int array (N, T), optional
+        Cluster positions (``tlc.explain_all(dataset).labels``); computed when omitted.
+    lead : str
+        Lead whose annotations (or delineation) are used; the first lead when absent.
+
+    Returns
+    -------
+    dict
+        ``source`` (where the waves came from), ``nmi`` and ``clusters``: one dict per
+        cluster position with ``cluster_id``, ``wave`` (the proposed wave or ``None``),
+        ``purity`` (share of its time steps in that wave), ``enrichment`` (that share over
+        the wave's overall share), ``majority_wave`` and ``proposed_name``.
+
+    Examples
+    --------
+    >>> tlc, ds, _ = demo_explainer(n_clusters=6, n_records=60)
+    >>> names = propose_cluster_names(tlc, ds)
+    >>> names["source"], len(names["clusters"])
+    ('annotations (lead II)', 6)
+    >>> sorted(set(c["proposed_name"] for c in names["clusters"]))
+    ['P wave', 'QRS complex', 'T wave', 'TP baseline']
+    """
+    from .explain.landmarks import delineate, landmark_alignment
+
+    if labels is None:
+        labels = tlc.explain_all(dataset).labels
+    lead_used = lead if lead in dataset.lead_names else dataset.lead_names[0]
+    masks = dataset.wave_mask_for_lead(lead_used)
+    if masks is not None:
+        source = f"annotations (lead {lead_used})"
+    else:
+        masks = delineate(dataset, lead=lead_used)
+        source = f"rule-based delineation of lead {lead_used}"
+    ids = [int(c) for c in tlc.cluster_ids_]
+    try:
+        align = landmark_alignment(np.asarray(labels).astype(np.int64),
+                                   np.asarray(masks).astype(np.int64), len(ids))
+    except DataError as exc:  # e.g. no annotated time step at all
+        return {"source": f"{source}: {exc}", "nmi": None,
+                "clusters": [{"cluster_id": c, "wave": None, "purity": 0.0, "enrichment": None,
+                              "majority_wave": None, "proposed_name": None} for c in ids]}
+    cont = np.asarray(align["contingency"], dtype=float)
+    wave_share = cont.sum(axis=0) / max(cont.sum(), 1.0)
+    clusters = []
+    for cid, row, info in zip(ids, cont, align["per_cluster"]):
+        entry = {"cluster_id": cid, "wave": None, "purity": 0.0, "enrichment": None,
+                 "majority_wave": info["majority_wave"], "proposed_name": None}
+        if row.sum() > 0:
+            share = row / row.sum()
+            lift = np.divide(share, wave_share, out=np.zeros_like(share), where=wave_share > 0)
+            w = int(np.argmax(lift))
+            wave = align["wave_names"][w]
+            entry.update(wave=wave, purity=float(share[w]), enrichment=float(lift[w]),
+                         proposed_name=PROPOSED_NAMES.get(wave, wave))
+        clusters.append(entry)
+    return {"source": source, "nmi": float(align["nmi"]), "clusters": clusters}
+
+
+def summarize(tlc, dataset, bundle=None, *, names: bool = True) -> dict[str, Any]:
     """A JSON-friendly summary of a fitted explainer on a dataset.
 
-    Returns per-cluster share of time, mean entropy and the class each cluster is
+    Returns per-cluster share of time, mean entropy, the proposed wave name (see
+    :func:`propose_cluster_names`) and the class each cluster is
     most over-represented in (largest ratio of ``class_mix`` to the class prevalence),
     the mean entropy over records and, given a bundle,
     the model's per-label accuracy on the dataset's labels (when the class names match).
@@ -112,13 +196,17 @@ def summarize(tlc, dataset, bundle=None) -> dict[str, Any]:
         Records to summarise (labels are used when present).
     bundle : ModelBundle, optional
         The explained model; adds ``model_accuracy``.
+    names : bool
+        Propose a wave name per cluster (adds ``waves_source``).
 
     Returns
     -------
     dict
         ``n_records``, ``n_clusters``, ``fs``, ``mean_entropy``, ``clusters`` (one dict per
-        cluster: ``cluster_id``, ``share``, ``mean_entropy``, ``top_class``) and, with a
-        bundle, ``model_accuracy``.
+        cluster: ``cluster_id``, ``share``, ``mean_entropy``, ``top_class`` and, with
+        ``names``, ``proposed_name``, ``wave``, ``wave_purity``, ``wave_enrichment``),
+        with ``names`` also
+        ``waves_source``, and, with a bundle, ``model_accuracy``.
 
     Examples
     --------
@@ -126,24 +214,32 @@ def summarize(tlc, dataset, bundle=None) -> dict[str, Any]:
     >>> s = summarize(tlc, ds, bundle)
     >>> len(s["clusters"]), round(sum(c["share"] for c in s["clusters"]), 6)
     (3, 1.0)
+    >>> all(c["proposed_name"] for c in s["clusters"]), s["waves_source"]
+    (True, 'annotations (lead II)')
     """
     infos = tlc.cluster_summary(dataset)
     eset = tlc.explain_all(dataset)
     prevalence: dict[str, float] = {}
     if dataset.labels is not None and dataset.class_names is not None:
         prevalence = dict(zip(dataset.class_names, dataset.labels.mean(axis=0).tolist()))
+    proposals = propose_cluster_names(tlc, dataset, eset.labels) if names else None
     clusters = []
-    for info in infos:
+    for pos, info in enumerate(infos):
         mix = dict(info.class_mix or {})
         # Rank classes by enrichment over their prevalence, else NORM (the most common
         # class) would top every cluster.
         lift = {c: v / prevalence[c] for c, v in mix.items() if prevalence.get(c, 0) > 0}
-        clusters.append({
+        entry = {
             "cluster_id": int(info.cluster_id),
             "share": float(info.share),
             "mean_entropy": float(info.mean_entropy),
             "top_class": max(lift, key=lift.get) if lift else None,
-        })
+        }
+        if proposals is not None:
+            prop = proposals["clusters"][pos]
+            entry.update(proposed_name=prop["proposed_name"], wave=prop["wave"],
+                         wave_purity=prop["purity"], wave_enrichment=prop["enrichment"])
+        clusters.append(entry)
     out: dict[str, Any] = {
         "n_records": len(dataset),
         "n_clusters": int(tlc.n_clusters),
@@ -151,6 +247,8 @@ def summarize(tlc, dataset, bundle=None) -> dict[str, Any]:
         "mean_entropy": float(np.mean(eset.mean_entropy)),
         "clusters": clusters,
     }
+    if proposals is not None:
+        out["waves_source"] = proposals["source"]
     same_classes = dataset.class_names is not None and bundle is not None and tuple(
         dataset.class_names) == tuple(bundle.class_names)
     if same_classes and dataset.labels is not None and getattr(bundle, "task", "") == "multilabel":
@@ -170,16 +268,20 @@ def format_summary(summary: dict[str, Any]) -> str:
     Returns
     -------
     str
-        A header line, then one line per cluster: id, share of time, mean entropy and
-        top class.
+        A header line, then one line per cluster: id, share of time, mean entropy,
+        proposed wave name (with the share of its time steps in that wave) and top class;
+        then where the waves came from.
 
     Examples
     --------
     >>> print(format_summary({"n_records": 2, "n_clusters": 1, "fs": 100.0, "mean_entropy": 0.1,
-    ...     "clusters": [{"cluster_id": 0, "share": 1.0, "mean_entropy": 0.1, "top_class": "MI"}]}))
+    ...     "clusters": [{"cluster_id": 0, "share": 1.0, "mean_entropy": 0.1, "top_class": "MI",
+    ...                   "proposed_name": "QRS complex", "wave_purity": 0.8}],
+    ...     "waves_source": "annotations (lead II)"}))
     2 records at 100 Hz, K = 1, mean entropy 0.100
-    cluster  share  entropy  top class
-          0 100.0%    0.100  MI
+    cluster  share  entropy  proposed name        top class
+          0 100.0%    0.100  QRS complex (80%)    MI
+    proposed name: the wave each cluster is most enriched in (% = share of its time steps in that wave), waves from annotations (lead II)
     """
     lines = [
         f"{summary['n_records']} records at {summary['fs']:g} Hz, K = {summary['n_clusters']}, "
@@ -187,12 +289,17 @@ def format_summary(summary: dict[str, Any]) -> str:
     ]
     if "model_accuracy" in summary:
         lines[0] += f", model accuracy {summary['model_accuracy']:.3f}"
-    lines.append("cluster  share  entropy  top class")
+    lines.append("cluster  share  entropy  proposed name        top class")
     for c in summary["clusters"]:
+        name = c.get("proposed_name")
+        name = f"{name} ({100 * c.get('wave_purity', 0.0):.0f}%)" if name else "-"
         lines.append(
             f"{c['cluster_id']:>7} {100 * c['share']:5.1f}%  {c['mean_entropy']:7.3f}  "
-            f"{c['top_class'] or '-'}"
+            f"{name:<20} {c['top_class'] or '-'}"
         )
+    if summary.get("waves_source"):
+        lines.append("proposed name: the wave each cluster is most enriched in (% = share of its "
+                     f"time steps in that wave), waves from {summary['waves_source']}")
     return "\n".join(lines)
 
 
@@ -236,6 +343,100 @@ def run_demo(
                            title="ecg-cluster-widget demo: time-localized clusters")
     summary["report"] = None if path is None else str(Path(path))
     return summary
+
+
+#: Environment variable naming the demo folder (default ``~/ecg-cluster-widget-demo``).
+DEMO_DIR_ENV = "ECW_DEMO_DIR"
+#: The notebook the demo opens.
+QUICKSTART = "quickstart.ipynb"
+
+
+def default_demo_dir() -> Path:
+    """Where ``ecg-cluster-widget demo`` works: ``$ECW_DEMO_DIR`` or ``~/ecg-cluster-widget-demo``.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> default_demo_dir().name in ("ecg-cluster-widget-demo", os.environ.get(DEMO_DIR_ENV, "x"))
+    True
+    """
+    return Path(os.environ.get(DEMO_DIR_ENV) or "~/ecg-cluster-widget-demo").expanduser()
+
+
+def source_checkout() -> Path | None:
+    """The git checkout this package is imported from (an editable install), else ``None``.
+
+    Returns
+    -------
+    pathlib.Path or None
+
+    Examples
+    --------
+    >>> root = source_checkout()
+    >>> root is None or (root / "pyproject.toml").is_file()
+    True
+    """
+    root = Path(__file__).resolve().parent.parent
+    if (root / ".git").exists() and (root / "pyproject.toml").is_file():
+        return root
+    return None
+
+
+def prepare_demo_dir(workdir: str | os.PathLike | None = None) -> tuple[Path, bool]:
+    """Create the demo folder and copy the packaged quickstart notebook into it.
+
+    The demo never works inside the source checkout (JupyterLab autosaves outputs
+    into the notebook it opens, and the notebook writes ``quickstart_report.html``
+    next to itself), so a folder inside the checkout is refused. An existing
+    ``quickstart.ipynb`` (the user's edits) is kept as it is.
+
+    Parameters
+    ----------
+    workdir : path-like, optional
+        The folder; default :func:`default_demo_dir`.
+
+    Returns
+    -------
+    (pathlib.Path, bool)
+        The notebook's path and whether it was copied just now.
+
+    Raises
+    ------
+    DataError
+        If ``workdir`` lies inside the source checkout.
+    FileFormatError
+        If the packaged notebook is missing (a broken install).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> nb, copied = prepare_demo_dir(tempfile.mkdtemp())
+    >>> nb.name, copied
+    ('quickstart.ipynb', True)
+    """
+    import shutil
+
+    from .errors import FileFormatError
+
+    folder = (Path(workdir).expanduser() if workdir is not None else default_demo_dir()).resolve()
+    repo = source_checkout()
+    if repo is not None and folder.is_relative_to(repo):
+        raise DataError(
+            f"the demo folder {str(folder)!r} is inside the source checkout {str(repo)!r}; the "
+            f"demo writes into its folder, so pick one outside (--workdir DIR or ${DEMO_DIR_ENV})."
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / QUICKSTART
+    if target.exists():
+        return target, False
+    src = Path(__file__).resolve().parent / "assets" / QUICKSTART
+    if not src.is_file():
+        raise FileFormatError(f"the packaged notebook {src} is missing; reinstall the package.")
+    shutil.copyfile(src, target)
+    return target, True
 
 
 def _example_indices(ds, n: int = 3) -> list[int]:

@@ -1,4 +1,14 @@
-"""Shared fixtures. Real-data tests skip cleanly when ../shared/data is absent."""
+"""Shared fixtures, and the rule that CI cannot pass by skipping.
+
+Real data (a PTB-XL subset and LUDB, which this repository does not ship) come from the
+folder named by the environment variable ``ECG_SHARED_DATA`` (with ``ptbxl_subset/`` and
+``ludb/`` inside), else ``../shared/data`` next to the checkout; real-data tests skip
+when it is absent, also under CI.
+
+Every other skip is a failure when ``CI`` is set (``CI=true``, as ``.ci/run`` runs):
+a missing Chromium, node, esbuild or Playwright must not turn the browser and JS tests
+into a green run that tested nothing. Locally those tests skip and say how to enable them.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +17,33 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser.harness import CHROMIUM, CHROMIUM_ARGS, IN_CI, need_browser_tools
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("ECG_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHARED_DATA = Path(os.environ.get("ECG_SHARED_DATA") or REPO.parent / "shared" / "data")
+#: Skip reasons that start with this are allowed under CI (the data are not public).
+DATA_ABSENT = "real data absent"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if not IN_CI or not rep.skipped or hasattr(rep, "wasxfail"):
+        return
+    reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+    if reason.removeprefix("Skipped: ").startswith(DATA_ABSENT):
+        return
+    rep.outcome = "failed"
+    rep.longrepr = (f"CI=true: skipping is not allowed here ({reason}). Install what the test "
+                    f"needs, or run without CI set to allow the skip.")
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"real data folder {SHARED_DATA} is absent")
+        pytest.skip(f"{DATA_ABSENT}: no folder {SHARED_DATA}; set ECG_SHARED_DATA to a folder "
+                    "with ptbxl_subset/ and ludb/")
     return SHARED_DATA
 
 
@@ -23,7 +51,7 @@ def shared_data() -> Path:
 def ptbxl_root(shared_data: Path) -> Path:
     root = shared_data / "ptbxl_subset"
     if not (root / "ptbxl_database.csv").is_file():
-        pytest.skip("ptbxl_subset is absent")
+        pytest.skip(f"{DATA_ABSENT}: {root} has no ptbxl_database.csv")
     return root
 
 
@@ -31,15 +59,8 @@ def ptbxl_root(shared_data: Path) -> Path:
 def ludb_root(shared_data: Path) -> Path:
     root = shared_data / "ludb"
     if not root.is_dir():
-        pytest.skip("ludb is absent")
+        pytest.skip(f"{DATA_ABSENT}: no folder {root}")
     return root
-
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
-]
 
 
 @pytest.fixture(scope="session")
@@ -49,9 +70,7 @@ def browser():
     Playwright's sync API runs its own event loop; a second ``sync_playwright()`` while one
     is alive fails, so every test that needs a browser shares this one.
     """
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is absent; browser tests need Debian's chromium")
-    pytest.importorskip("playwright.sync_api")
+    need_browser_tools()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -82,27 +82,118 @@ def test_architecture_for_lengths():
         assert lengths[-1] >= 8
 
 
+# -- help -------------------------------------------------------------------------------
+def _subparsers():
+    import argparse
+
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return parser, action.choices
+
+
+def test_every_option_has_help_default_and_example(capsys):
+    parser, subs = _subparsers()
+    assert set(subs) == {"demo", "train", "explain", "evaluate"}
+    for name, sub in subs.items():
+        rc, out, _ = run_cli([name, "--help"], capsys)
+        assert rc == 0
+        assert "examples:" in out and f"ecg-cluster-widget {name}" in out.split("examples:")[1]
+        for action in sub._actions:
+            if "-h" in action.option_strings:
+                continue
+            assert action.help and len(action.help) > 10, (name, action.option_strings)
+            if action.nargs == 0:  # flags: the help says what they switch on
+                continue
+            formatted = sub.formatter_class("x")._get_help_string(action)
+            assert "default" in formatted, (name, action.option_strings, formatted)
+    assert "(default: 0.5 40.0)" in " ".join(run_cli(["train", "--help"], capsys)[1].split())
+    assert "(default: 6)" in run_cli(["explain", "--help"], capsys)[1]
+
+
+SOURCE_SUFFIXES = {".py", ".sh", ".md", ".ipynb", ".toml", ".cfg", ".ini", ".yml", ".yaml", ".js",
+                   ".txt", ""}
+
+
+def test_no_machine_specific_paths_in_the_repo():
+    """No absolute path of one machine (under the work, root or a home folder) in the code,
+    scripts, notebooks and docs: data paths come from arguments or ECG_SHARED_DATA."""
+    import re
+
+    pattern = re.compile(r"(?<![\w.~-])/(?:work|root|home/\w+)(?:/|\b)(?!-)")
+    if (REPO / ".git").exists():
+        files = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
+                               check=True).stdout.split()
+    else:
+        files = [str(p.relative_to(REPO)) for p in REPO.rglob("*") if p.is_file()
+                 and not {".venv", "node_modules", ".git"} & set(p.parts)]
+    hits = []
+    for rel in files:
+        path = REPO / rel
+        if path.suffix not in SOURCE_SUFFIXES or not path.is_file() or path.stat().st_size > 2_000_000:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        hits += [f"{rel}: {m.group(0)}" for m in pattern.finditer(text)]
+    assert not hits, hits
+
+
 # -- demo -------------------------------------------------------------------------------
-def test_demo_writes_notebook_and_prints_command(tmp_path, capsys):
-    rc, out, _ = run_cli(["demo", "--dir", str(tmp_path), "--print-command"], capsys)
+def test_demo_copies_notebook_into_workdir_and_prints_command(tmp_path, capsys):
+    work = tmp_path / "demo"
+    rc, out, _ = run_cli(["demo", "--workdir", str(work), "--print-command"], capsys)
     assert rc == 0
-    nb = nbformat.read(str(tmp_path / "quickstart.ipynb"), as_version=4)
+    assert f"demo folder: {work.resolve()}" in out
+    nb = nbformat.read(str(work / "quickstart.ipynb"), as_version=4)
     assert any("ClusterExplorer" in c.source for c in nb.cells)
     cmd = out.strip().splitlines()[-1]
     assert "jupyterlab" in cmd and "--ip 127.0.0.1" in cmd
+    assert str((work / "quickstart.ipynb").resolve()) in cmd
     assert ("--allow-root" in cmd) == (os.geteuid() == 0)
     # an existing notebook (the user's edits) is never overwritten
-    (tmp_path / "quickstart.ipynb").write_text("{}")
-    assert run_cli(["demo", "--dir", str(tmp_path), "--print-command"], capsys)[0] == 0
-    assert (tmp_path / "quickstart.ipynb").read_text() == "{}"
+    (work / "quickstart.ipynb").write_text("{}")
+    assert run_cli(["demo", "--dir", str(work), "--print-command"], capsys)[0] == 0
+    assert (work / "quickstart.ipynb").read_text() == "{}"
 
 
-def test_demo_prefers_checkout_notebook(tmp_path, capsys):
-    (tmp_path / "notebooks").mkdir()
-    (tmp_path / "notebooks" / "quickstart.ipynb").write_text("{}")
-    rc, out, _ = run_cli(["demo", "--dir", str(tmp_path), "--print-command"], capsys)
-    assert rc == 0 and str(tmp_path / "notebooks" / "quickstart.ipynb") in out
-    assert not (tmp_path / "quickstart.ipynb").exists()
+def test_demo_default_folder_is_outside_the_checkout(tmp_path, capsys, monkeypatch):
+    from ecg_cluster_widget.demo import default_demo_dir
+
+    monkeypatch.delenv("ECW_DEMO_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert default_demo_dir() == tmp_path / "ecg-cluster-widget-demo"
+    monkeypatch.setenv("ECW_DEMO_DIR", str(tmp_path / "elsewhere"))
+    rc, out, _ = run_cli(["demo", "--print-command"], capsys)
+    assert rc == 0 and (tmp_path / "elsewhere" / "quickstart.ipynb").is_file()
+    assert str(REPO / "notebooks" / "quickstart.ipynb") not in out
+
+
+def test_demo_refuses_a_folder_inside_the_checkout(tmp_path, capsys, monkeypatch):
+    import ecg_cluster_widget.demo as demo
+
+    fake_repo = tmp_path / "repo"
+    (fake_repo / "notebooks").mkdir(parents=True)
+    monkeypatch.setattr(demo, "source_checkout", lambda: fake_repo)
+    rc, _, err = run_cli(["demo", "--workdir", str(fake_repo / "notebooks"), "--print-command"],
+                         capsys)
+    assert rc == 2 and "inside the source checkout" in one_line_error(err)
+    assert not (fake_repo / "notebooks" / "quickstart.ipynb").exists()
+    rc, _, err = run_cli(["demo", "--report", str(fake_repo / "r.html")], capsys)
+    assert rc == 2 and "inside the source checkout" in one_line_error(err)
+    # the real checkout is recognised when the package is imported from one
+    if (REPO / ".git").exists() and Path(demo.__file__).resolve().is_relative_to(REPO):
+        monkeypatch.undo()
+        assert demo.source_checkout() == REPO
+
+
+def test_demo_relative_report_goes_into_workdir(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    work = tmp_path / "work"
+    rc, out, _ = run_cli(["demo", "--workdir", str(work), "--report", "d.html", "--k", "3",
+                          "--n-records", "40", "--json"], capsys)
+    assert rc == 0 and json.loads(out)["report"] == str(work / "d.html")
+    assert (work / "d.html").is_file() and not (tmp_path / "d.html").exists()
 
 
 def test_jupyter_command_targets_notebook(tmp_path):
@@ -114,13 +205,14 @@ def test_jupyter_command_targets_notebook(tmp_path):
 def test_demo_report_json(tmp_path, capsys):
     report = tmp_path / "demo.html"
     rc, out, _ = run_cli(["demo", "--report", str(report), "--k", "4", "--n-records", "60",
-                          "--json"], capsys)
+                          "--json"], capsys)  # an absolute --report is used as it is
     assert rc == 0
     summary = json.loads(out)
     assert summary["n_clusters"] == 4 and summary["n_records"] == 60
     assert len(summary["clusters"]) == 4
     assert sum(c["share"] for c in summary["clusters"]) == pytest.approx(1.0, abs=1e-6)
     assert all(0.0 <= c["mean_entropy"] <= 1.0 for c in summary["clusters"])
+    assert all(c["proposed_name"] for c in summary["clusters"])
     assert summary["report"] == str(report)
     html = report.read_text()
     assert "Bokeh" in html and "cdn.bokeh.org" not in html
@@ -133,7 +225,7 @@ def test_explain_writes_segments(tmp_path, capsys):
                           "--seed", "5", "--out", str(out_dir), "--json"], capsys)
     assert rc == 0
     summary = json.loads(out)
-    assert summary["n_records"] == 6 and summary["n_clusters"] == 3 and summary["files"] == 12
+    assert summary["n_records"] == 6 and summary["n_clusters"] == 3 and summary["files"] == 13
     jsons = sorted(out_dir.glob("*.json"))
     csvs = sorted(out_dir.glob("*_segments.csv"))
     assert len(jsons) == 6 and len(csvs) == 6
@@ -154,6 +246,122 @@ def test_explain_writes_segments(tmp_path, capsys):
     header = csvs[0].read_text().splitlines()[0]
     assert header == "start,end,start_s,end_s,cluster_id,mean_entropy"
     assert len(csvs[0].read_text().splitlines()) == len(segs) + 1
+
+
+def test_explain_reports_predictions_and_proposed_names(tmp_path, capsys):
+    """Per record the model's classes and probabilities; per cluster a wave name."""
+    from ecg_cluster_widget.cli import load_data, load_model
+    from ecg_cluster_widget.demo import PROPOSED_NAMES
+
+    out_dir = tmp_path / "out"
+    rc, out, _ = run_cli(["explain", "--data", "synthetic:40", "--k", "4", "--seed", "5",
+                          "--out", str(out_dir), "--json"], capsys)
+    assert rc == 0
+    summary = json.loads(out)
+    bundle = load_model("demo")
+    proba = bundle.predict_proba(load_data("synthetic:40", seed=5, progress=False))
+    preds = summary["predictions"]
+    assert [p["record_id"] for p in preds] == [f"syn{i:05d}" for i in range(40)]
+    for p, row in zip(preds, proba):
+        assert list(p["probabilities"]) == list(bundle.class_names)
+        assert list(p["probabilities"].values()) == pytest.approx(row.tolist(), abs=1e-4)
+        expected = [c for c, v in sorted(zip(bundle.class_names, row), key=lambda cv: -cv[1])
+                    if v >= 0.5]
+        assert p["predicted"] == expected
+    rec = json.loads((out_dir / "syn00000.json").read_text())
+    assert rec["prediction"]["predicted"] == preds[0]["predicted"]
+    csv_lines = (out_dir / "predictions.csv").read_text().splitlines()
+    assert csv_lines[0] == "record_id,predicted," + ",".join(f"p_{c}" for c in bundle.class_names)
+    assert len(csv_lines) == 41
+    # synthetic records carry exact wave masks: the names come from them, and the clusters
+    # cover the main waves
+    assert summary["waves_source"] == "annotations (lead II)"
+    names = {c["proposed_name"] for c in summary["clusters"]}
+    assert names <= set(PROPOSED_NAMES.values()) and {"QRS complex", "T wave"} <= names
+    for c in summary["clusters"]:
+        assert c["wave"] in ("none", "P", "QRS", "T") and 0.0 < c["wave_purity"] <= 1.0
+
+    rc, text, _ = run_cli(["explain", "--data", "synthetic:40", "--k", "4", "--seed", "5",
+                           "--out", str(tmp_path / "o2")], capsys)
+    assert rc == 0
+    assert "proposed name" in text and "QRS complex (" in text
+    assert "probabilities (highest first)" in text and "syn00000" in text
+    assert "20 more records in predictions.csv" in text
+
+
+def test_proposed_names_without_annotations_use_the_delineator():
+    from dataclasses import replace
+
+    from ecg_cluster_widget.demo import demo_explainer, propose_cluster_names
+
+    tlc, ds, _ = demo_explainer(n_clusters=4, n_records=60)
+    names = propose_cluster_names(tlc, replace(ds, wave_masks=None))
+    assert names["source"] == "rule-based delineation of lead II"
+    assert {"QRS complex", "T wave"} <= {c["proposed_name"] for c in names["clusters"]}
+
+
+# -- leads --------------------------------------------------------------------------------
+def test_leads_select_and_reorder_for_a_smaller_model(tmp_path, capsys):
+    from ecg_cluster_widget.model import load_checkpoint
+
+    ckpt = tmp_path / "m3.pt"
+    rc, out, _ = run_cli(["train", "--data", "synthetic:40", "--epochs", "1", "--leads", "ii,V1",
+                          "I", "--out", str(ckpt), "--json"], capsys)
+    assert rc == 0, out
+    assert json.loads(out)["leads"] == ["II", "V1", "I"]
+    assert load_checkpoint(ckpt).lead_names == ("II", "V1", "I")
+    # 12-lead data and a 3-lead model: the error says which --leads to pass
+    rc, _, err = run_cli(["explain", "--model", str(ckpt), "--data", "synthetic:4", "--k", "2",
+                          "--out", str(tmp_path / "o"), "--json"], capsys)
+    assert rc == 2 and "--leads II,V1,I" in one_line_error(err)
+    rc, _, err = run_cli(["explain", "--model", str(ckpt), "--data", "synthetic:4", "--k", "2",
+                          "--leads", "I,II,V1", "--out", str(tmp_path / "o"), "--json"], capsys)
+    assert rc == 2 and "--leads II,V1,I" in one_line_error(err)  # same leads, wrong order
+    rc, out, _ = run_cli(["explain", "--model", str(ckpt), "--data", "synthetic:4", "--k", "2",
+                          "--leads", "II,V1,I", "--out", str(tmp_path / "o"), "--json"], capsys)
+    assert rc == 0 and json.loads(out)["n_records"] == 4
+    rc, out, _ = run_cli(["evaluate", "--model", str(ckpt), "--data", "synthetic:30", "--k", "2",
+                          "--leads", "II", "V1", "I", "--json"], capsys)
+    assert rc == 0 and json.loads(out)["config"]["n_clusters"] == 2
+
+
+def test_unknown_lead_is_one_clean_error(tmp_path, capsys):
+    rc, _, err = run_cli(["explain", "--json", "--data", "synthetic:4", "--leads", "II,X9", "--out",
+                          str(tmp_path)], capsys)
+    assert rc == 2 and "X9" in one_line_error(err)
+
+
+def test_lead_check_comes_before_resampling(monkeypatch):
+    from ecg_cluster_widget.cli import fit_to_model, load_data, load_model
+    from ecg_cluster_widget.data import preprocess
+    from ecg_cluster_widget.errors import DataError
+
+    def no_resampling(*a, **k):
+        raise AssertionError("resampled before the lead check")
+
+    monkeypatch.setattr(preprocess, "resample", no_resampling)
+    ds = load_data("synthetic:2", fs=200, progress=False)
+    with pytest.raises(DataError, match="--leads"):
+        fit_to_model(ds, load_model("demo"), leads=["V6", "V5", "V4", "V3", "V2", "V1", "aVF",
+                                                    "aVL", "aVR", "III", "II", "I"])
+
+
+# -- train: the band-pass stored in the checkpoint ------------------------------------------
+def test_train_bandpass_and_no_filter(tmp_path, capsys):
+    from ecg_cluster_widget.model import load_checkpoint
+
+    for extra, expected in ((["--bandpass", "1", "30"], (1.0, 30.0)), ([], (0.5, 40.0)),
+                            (["--no-filter"], None)):
+        ckpt = tmp_path / f"m{len(extra)}.pt"
+        rc, out, _ = run_cli(["train", "--data", "synthetic:20", "--epochs", "1", "--out", str(ckpt),
+                              "--json", *extra], capsys)
+        assert rc == 0, out
+        filt = load_checkpoint(ckpt).signal_filter
+        assert (filt is None) if expected is None else (tuple(filt.bandpass) == expected)
+    rc, _, err = run_cli(["train", "--data", "synthetic:20", "--bandpass", "40", "1",
+                          "--out", str(tmp_path / "bad.pt")], capsys)
+    assert rc == 2 and "bandpass" in one_line_error(err)
+    assert not (tmp_path / "bad.pt").exists()
 
 
 def test_explain_subprocess_with_report(tmp_path):

@@ -8,15 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from .harness import CHROMIUM, SCREENSHOTS, JupyterServer
+from .harness import SCREENSHOTS, JupyterServer, need_browser_tools
 
 
 @pytest.fixture(scope="session")
 def jupyter_server():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is absent; browser tests need Debian's chromium")
-    pytest.importorskip("playwright.sync_api")
-    pytest.importorskip("jupyterlab")
+    # Skipped locally when a tool is missing; a failure under CI=true (tests/conftest.py).
+    need_browser_tools(jupyter=True)
     tmp = Path(tempfile.mkdtemp(prefix="ecw-e2e-"))
     server = JupyterServer(tmp / "root").start()
     try:
