@@ -339,4 +339,12 @@ def test_cross_validation_reports_folds_where_a_class_was_excluded():
     assert cv["excluded_class_folds"]["R"] == list(range(1, 11))
     assert "A" not in cv["excluded_class_folds"]
     assert all("R" in r["excluded_classes"] for r in cv["per_fold"])
+    # pooled out-of-fold: all 500 records at once; R has 3 positives in total -> still excluded,
+    # and the pooled floor is the per-fold floors applied to their own folds
+    pool = cv["pooled"]
+    assert pool["n_test"] == len(p) and pool["excluded_classes"] == ["R"]
+    floors = [r["majority_floor"] * r["n_test"] for r in cv["per_fold"]]
+    assert pool["majority_floor"] == pytest.approx(sum(floors) / len(p))
+    fids = [r["fidelity"] * r["n_test"] for r in cv["per_fold"]]
+    assert pool["fidelity"] == pytest.approx(sum(fids) / len(p))
     assert cv["summary"]["kappa"]["n"] == 10

@@ -365,6 +365,92 @@ def raw_kmeans_proportions(
     return label_proportions(labels, int(n_clusters))
 
 
+def _fit_and_score(
+    proportions_train: Any,
+    cnn_pred_train: Any,
+    proportions_test: Any,
+    cnn_pred_test: Any,
+    y_test: Any,
+    cnn_proba_test: Any,
+    n_estimators: int,
+    random_state: int,
+    threshold: float,
+    class_names: Sequence[str] | None,
+    min_positives: int,
+) -> tuple[dict, dict[str, np.ndarray]]:
+    """Body of :func:`faithfulness`; also returns the test-set arrays (forest labels and
+    scores, CNN labels, majority-rule labels) for pooling over folds."""
+    x_tr = _matrix(proportions_train, "proportions_train")
+    x_te = _matrix(proportions_test, "proportions_test")
+    if x_te.shape[1] != x_tr.shape[1]:
+        raise DataError(
+            f"proportions_test has {x_te.shape[1]} clusters but proportions_train has {x_tr.shape[1]}; "
+            "compute both with the same fitted explainer."
+        )
+    p_tr = _matrix(cnn_pred_train, "cnn_pred_train", len(x_tr))
+    p_te = _matrix(cnn_pred_test, "cnn_pred_test", len(x_te))
+    if p_te.shape[1] != p_tr.shape[1]:
+        raise DataError(f"cnn_pred_test has {p_te.shape[1]} classes, cnn_pred_train {p_tr.shape[1]}.")
+    n_cls = p_tr.shape[1]
+    names = _names(class_names, n_cls)
+    yb_tr, yb_te = _binarize(p_tr, threshold), _binarize(p_te, threshold)
+
+    rf = RandomForestClassifier(
+        n_estimators=int(n_estimators), random_state=random_state, n_jobs=1, min_samples_leaf=1
+    )
+    rf.fit(x_tr, yb_tr if n_cls > 1 else yb_tr[:, 0])
+    rf_score = _rf_proba(rf, x_te, n_cls)
+    rf_pred = rf.predict(x_te).reshape(len(x_te), n_cls).astype(np.int64)
+
+    agree = rf_pred == yb_te
+    out: dict[str, Any] = {
+        "fidelity": float(agree.mean()),
+        "fidelity_exact": float(agree.all(axis=1).mean()),
+        "fidelity_per_class": {n: float(v) for n, v in zip(names, agree.mean(axis=0))},
+        "n_train": int(len(x_tr)),
+        "n_test": int(len(x_te)),
+        "n_clusters": int(x_tr.shape[1]),
+        "n_estimators": int(n_estimators),
+        "class_names": names,
+        "surrogate": "one multi-output RandomForestClassifier on cluster proportions",
+        "feature_importance": [float(v) for v in rf.feature_importances_],
+    }
+    honest = agreement_metrics(yb_te, rf_pred, rf_score, min_positives=min_positives, class_names=names)
+    floor = majority_rule(yb_tr, len(x_te)) == yb_te
+    out["majority_floor"] = float(floor.mean())
+    out["majority_floor_per_class"] = {n: float(v) for n, v in zip(names, floor.mean(axis=0))}
+    out["majority_label_per_class"] = {n: int(v) for n, v in zip(names, majority_rule(yb_tr, 1)[0])}
+    out["fidelity_above_floor"] = out["fidelity"] - out["majority_floor"]
+    out.update({k: v for k, v in honest.items() if k not in ("fidelity", "fidelity_per_class")})
+    if y_test is not None:
+        y = _binarize(_matrix(y_test, "y_test", len(x_te)), 0.5)
+        if y.shape[1] != n_cls:
+            raise DataError(f"y_test has {y.shape[1]} classes but the CNN predicts {n_cls}.")
+        cnn_score = p_te if cnn_proba_test is None else _matrix(cnn_proba_test, "cnn_proba_test", len(x_te))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # F1 of a class absent from y and predictions
+            out["rf_accuracy"] = float((rf_pred == y).mean())
+            out["cnn_accuracy"] = float((yb_te == y).mean())
+            out["rf_subset_accuracy"] = float((rf_pred == y).all(axis=1).mean())
+            out["cnn_subset_accuracy"] = float((yb_te == y).all(axis=1).mean())
+            out["rf_f1"] = float(f1_score(y, rf_pred, average="macro", zero_division=0))
+            out["cnn_f1"] = float(f1_score(y, yb_te, average="macro", zero_division=0))
+        out["rf_auroc"], skipped = _macro_auroc(y, rf_score, names)
+        cnn_is_binary = np.isin(cnn_score, (0.0, 1.0)).all() and cnn_proba_test is None
+        out["cnn_auroc"], _ = _macro_auroc(y, cnn_score, names)
+        out["auroc_skipped_classes"] = skipped
+        if skipped:
+            out["auroc_note"] = (
+                f"AUROC undefined for {', '.join(skipped)} (only one value in y_test); "
+                "macro AUROC averages the other classes."
+            )
+        if cnn_is_binary:
+            out["cnn_auroc_note"] = "cnn_pred_test holds 0/1 labels, so CNN AUROC uses hard predictions."
+    arrays = {"rf_pred": rf_pred, "rf_score": rf_score, "cnn_test": yb_te,
+              "floor_pred": majority_rule(yb_tr, len(x_te))}
+    return out, arrays
+
+
 def faithfulness(
     proportions_train: Any,
     cnn_pred_train: Any = None,
@@ -450,73 +536,10 @@ def faithfulness(
         raise DataError(
             "faithfulness needs proportions_train, cnn_pred_train, proportions_test and cnn_pred_test."
         )
-    x_tr = _matrix(proportions_train, "proportions_train")
-    x_te = _matrix(proportions_test, "proportions_test")
-    if x_te.shape[1] != x_tr.shape[1]:
-        raise DataError(
-            f"proportions_test has {x_te.shape[1]} clusters but proportions_train has {x_tr.shape[1]}; "
-            "compute both with the same fitted explainer."
-        )
-    p_tr = _matrix(cnn_pred_train, "cnn_pred_train", len(x_tr))
-    p_te = _matrix(cnn_pred_test, "cnn_pred_test", len(x_te))
-    if p_te.shape[1] != p_tr.shape[1]:
-        raise DataError(f"cnn_pred_test has {p_te.shape[1]} classes, cnn_pred_train {p_tr.shape[1]}.")
-    n_cls = p_tr.shape[1]
-    names = _names(class_names, n_cls)
-    yb_tr, yb_te = _binarize(p_tr, threshold), _binarize(p_te, threshold)
-
-    rf = RandomForestClassifier(
-        n_estimators=int(n_estimators), random_state=random_state, n_jobs=1, min_samples_leaf=1
-    )
-    rf.fit(x_tr, yb_tr if n_cls > 1 else yb_tr[:, 0])
-    rf_score = _rf_proba(rf, x_te, n_cls)
-    rf_pred = rf.predict(x_te).reshape(len(x_te), n_cls).astype(np.int64)
-
-    agree = rf_pred == yb_te
-    out: dict[str, Any] = {
-        "fidelity": float(agree.mean()),
-        "fidelity_exact": float(agree.all(axis=1).mean()),
-        "fidelity_per_class": {n: float(v) for n, v in zip(names, agree.mean(axis=0))},
-        "n_train": int(len(x_tr)),
-        "n_test": int(len(x_te)),
-        "n_clusters": int(x_tr.shape[1]),
-        "n_estimators": int(n_estimators),
-        "class_names": names,
-        "surrogate": "one multi-output RandomForestClassifier on cluster proportions",
-        "feature_importance": [float(v) for v in rf.feature_importances_],
-    }
-    honest = agreement_metrics(yb_te, rf_pred, rf_score, min_positives=min_positives, class_names=names)
-    floor = majority_rule(yb_tr, len(x_te)) == yb_te
-    out["majority_floor"] = float(floor.mean())
-    out["majority_floor_per_class"] = {n: float(v) for n, v in zip(names, floor.mean(axis=0))}
-    out["majority_label_per_class"] = {n: int(v) for n, v in zip(names, majority_rule(yb_tr, 1)[0])}
-    out["fidelity_above_floor"] = out["fidelity"] - out["majority_floor"]
-    out.update({k: v for k, v in honest.items() if k not in ("fidelity", "fidelity_per_class")})
-    if y_test is not None:
-        y = _binarize(_matrix(y_test, "y_test", len(x_te)), 0.5)
-        if y.shape[1] != n_cls:
-            raise DataError(f"y_test has {y.shape[1]} classes but the CNN predicts {n_cls}.")
-        cnn_score = p_te if cnn_proba_test is None else _matrix(cnn_proba_test, "cnn_proba_test", len(x_te))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # F1 of a class absent from y and predictions
-            out["rf_accuracy"] = float((rf_pred == y).mean())
-            out["cnn_accuracy"] = float((yb_te == y).mean())
-            out["rf_subset_accuracy"] = float((rf_pred == y).all(axis=1).mean())
-            out["cnn_subset_accuracy"] = float((yb_te == y).all(axis=1).mean())
-            out["rf_f1"] = float(f1_score(y, rf_pred, average="macro", zero_division=0))
-            out["cnn_f1"] = float(f1_score(y, yb_te, average="macro", zero_division=0))
-        out["rf_auroc"], skipped = _macro_auroc(y, rf_score, names)
-        cnn_is_binary = np.isin(cnn_score, (0.0, 1.0)).all() and cnn_proba_test is None
-        out["cnn_auroc"], _ = _macro_auroc(y, cnn_score, names)
-        out["auroc_skipped_classes"] = skipped
-        if skipped:
-            out["auroc_note"] = (
-                f"AUROC undefined for {', '.join(skipped)} (only one value in y_test); "
-                "macro AUROC averages the other classes."
-            )
-        if cnn_is_binary:
-            out["cnn_auroc_note"] = "cnn_pred_test holds 0/1 labels, so CNN AUROC uses hard predictions."
-    return out
+    return _fit_and_score(
+        proportions_train, cnn_pred_train, proportions_test, cnn_pred_test, y_test, cnn_proba_test,
+        n_estimators, random_state, threshold, class_names, min_positives,
+    )[0]
 
 
 def faithfulness_regression(
@@ -779,8 +802,12 @@ def cross_validate_faithfulness(
         ``summary``: ``{metric: {"mean", "sd", "n", "values"}}`` over folds for each scalar
         of :data:`HONEST_METRICS` (sd with ddof=1; ``None`` values, e.g. a macro kappa
         with every class excluded, are skipped and ``n`` says how many folds count);
-        ``test_folds``; ``excluded_class_folds``: per class, the folds in which the
-        ``min_positives`` rule excluded it.
+        ``pooled``: :func:`agreement_metrics` (plus ``majority_floor``,
+        ``fidelity_above_floor``, ``n_test``) of the out-of-fold predictions of all test
+        folds together, each record labelled by the forest that did not see it; with all
+        test records at once, fewer classes fall under the ``min_positives`` rule than in
+        a single small fold. ``test_folds``; ``excluded_class_folds``: per class, the folds
+        in which the ``min_positives`` rule excluded it.
 
     Examples
     --------
@@ -822,22 +849,31 @@ def cross_validate_faithfulness(
             return fixed
 
     per_fold = []
+    pooled = {k: [] for k in ("rf_pred", "rf_score", "cnn_test", "floor_pred")}
     for f in chosen:
         x = _matrix(get(f), f"proportions for test fold {f}", n)
         te = fold_ids == f
         tr = ~te
-        d = faithfulness(
-            x[tr], cnn[tr], x[te], cnn[te], y_test=None if y is None else y[te],
-            cnn_proba_test=score[te], n_estimators=n_estimators, random_state=random_state,
-            threshold=threshold, class_names=None if class_names is None else list(class_names),
-            min_positives=min_positives,
+        d, arrays = _fit_and_score(
+            x[tr], cnn[tr], x[te], cnn[te], None if y is None else y[te], score[te],
+            n_estimators, random_state, threshold, class_names, min_positives,
         )
         per_fold.append({"test_fold": int(f), **d})
+        for k, v in arrays.items():
+            pooled[k].append(v)
     summary = {m: _summary([r.get(m) for r in per_fold]) for m in HONEST_METRICS
                if any(m in r for r in per_fold)}
     names = per_fold[0]["class_names"]
     excluded = {nm: [r["test_fold"] for r in per_fold if nm in r["excluded_classes"]] for nm in names}
-    return {"per_fold": per_fold, "summary": summary, "test_folds": chosen,
+    # Out-of-fold pooling: every test record once, each labelled by the forest that did not see it.
+    cat = {k: np.concatenate(v) for k, v in pooled.items()}
+    pool = agreement_metrics(cat["cnn_test"], cat["rf_pred"], cat["rf_score"],
+                             min_positives=min_positives, class_names=names)
+    floor = cat["floor_pred"] == cat["cnn_test"]
+    pool["majority_floor"] = float(floor.mean())
+    pool["fidelity_above_floor"] = pool["fidelity"] - pool["majority_floor"]
+    pool["n_test"] = int(len(floor))
+    return {"per_fold": per_fold, "summary": summary, "pooled": pool, "test_folds": chosen,
             "excluded_class_folds": {k: v for k, v in excluded.items() if v},
             "n_records": int(n), "min_positives": int(min_positives),
             "random_state": int(random_state)}
