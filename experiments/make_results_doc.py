@@ -131,6 +131,67 @@ def section_faith(d: dict | None, cv: dict | None) -> tuple[str, list[list[str]]
     return "\n".join(txt) + "\n", summary
 
 
+def faithfulness_honest_section(d: dict | None, cv: dict | None) -> tuple[str, list[list[str]]]:
+    """Honest faithfulness (the ``honest`` block of faithfulness_ptbxl[_cv].json).
+
+    Majority-rule floor, macro Cohen's kappa / MCC / AUROC of the forest vs the CNN's labels
+    and the CNN-agnostic control (the same forest on raw-window k-means proportions), for
+    the fold-10 split and for 10-fold CV. Returns (markdown, summary rows).
+    """
+    blocks = [(x, label) for x, label in ((d, "Fold-10 split"), (cv, "10-fold CV"))
+              if x is not None and "honest" in x]
+    title = "### 1b. Honest faithfulness: floor, chance-corrected agreement, CNN-agnostic control\n"
+    if not blocks:
+        return title + "\nNot run yet with the honest metrics (rerun `faithfulness_ptbxl.py`).\n", []
+    defs = blocks[0][0]["honest"]["definitions"]
+    txt = [title,
+           "Fidelity alone is inflated by the floor of a trivial rule. Definitions: "
+           + "; ".join(f"**{k}** = {v}" for k, v in defs.items())
+           + ". Kappa and MCC are 0 for any constant rule and 1 for a perfect surrogate.\n"]
+    summary: list[list[str]] = []
+    for x, label in blocks:
+        h = x["honest"]
+        txt += [f"**{label}** ({h['where']}; `{x['command']}`):\n", h["table_md"], "", h["note"]]
+        if h.get("caveat"):
+            txt += ["", f"**Caveat.** {h['caveat']}"]
+        if h.get("table_unseen_md"):
+            txt += ["", "Test folds unseen by the CNN only ("
+                    + ", ".join(str(f) for f in h["unseen_folds"]) + "):\n", h["table_unseen_md"]]
+        if h.get("table_pooled_md"):
+            txt += ["", "Out-of-fold predictions of all test folds pooled (each record once, "
+                    "labelled by the forest that did not see it; more classes pass the "
+                    f"min_positives = {h['min_positives']} rule than in one fold):\n",
+                    h["table_pooled_md"]]
+        k = x.get("headline_k", x["ks"][0])
+        row = next((r for r in h["rows"] if r.get("k") == k), h["rows"][0] if h["rows"] else None)
+        if row is None:
+            txt.append("")
+            continue
+
+        def ms(key: str, pct_: bool = True, digits: int = 1, r: dict = row) -> str:
+            return C.mean_sd(r[key]["values"], pct=pct_, digits=digits) if key in r else "n/a"
+
+        kt, kc = row["kappa"]["mean"], row["control_kappa"]["mean"]
+        if kt is not None and kc is not None:
+            txt += ["", f"At K = {row['k']}: macro kappa TLC {kt:.3f} vs control {kc:.3f}; the "
+                    "clusters of the CNN's activations "
+                    + ("add agreement beyond what raw-waveform clusters give."
+                       if kt > kc else "do not agree with the CNN better than raw-waveform clusters do.")]
+        txt.append("")
+        where = "fold 10" if label.startswith("Fold") else "10-fold CV"
+        summary += [
+            [f"Honest faithfulness ({where}, K={row['k']}): fidelity TLC / raw-window k-means "
+             "control / majority floor",
+             f"{ms('fidelity')} / {ms('control_fidelity')} / {ms('majority_floor')} %",
+             f"{pct(x['paper']['fidelity'])} ± {pct(x['paper']['fidelity_sd'])} % / not reported "
+             "/ not reported"],
+            ["... macro kappa / MCC / AUROC vs CNN, TLC (control)",
+             f"{ms('kappa', False, 3)} ({ms('control_kappa', False, 3)}) / {ms('mcc', False, 3)} "
+             f"({ms('control_mcc', False, 3)}) / {ms('auroc_vs_cnn')} ({ms('control_auroc_vs_cnn')}) %",
+             "not reported"]]
+    return "\n".join(txt) + "\n", summary
+
+
 def section_ludb(d: dict | None) -> tuple[str, list[list[str]]]:
     if d is None:
         return "## 2. Alignment with LUDB waves\n\nNot run yet.\n", []
@@ -307,6 +368,7 @@ def build(results_dir: Path, quick: bool = False) -> tuple[str, str]:
         one=100 / f["split"]["test"])
     parts, summary = [], []
     for text, rows in (section_faith(d["faithfulness_ptbxl"], d["faithfulness_ptbxl_cv"]),
+                       faithfulness_honest_section(d["faithfulness_ptbxl"], d["faithfulness_ptbxl_cv"]),
                        section_ludb(d["ludb_alignment"]), section_unc(d["uncertainty"]),
                        section_imp(d["cluster_importance"]), section_qc(d["quality_control"]),
                        section_age(d["age_regression"])):
