@@ -4,7 +4,7 @@
 #
 # Under CI=true nothing may be skipped for a missing tool: no /usr/bin/chromium, no node,
 # a failed `npm ci` or no esbuild fails the run here, and the test suite turns any skip
-# other than "real data absent" into a failure (tests/conftest.py). Locally those tests
+# other than for absent real data or an absent CUDA GPU into a failure (tests/conftest.py). Locally those tests
 # are skipped, with a note saying how to enable them.
 set -euo pipefail
 cd "$(dirname "$0")/.."

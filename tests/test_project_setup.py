@@ -188,6 +188,8 @@ def test_ci_turns_skips_into_failures_except_absent_data(tmp_path):
         "@pytest.mark.skipif(True, reason='js/node_modules absent')\n"
         "def test_marker():\n    pass\n"
         "def test_data(shared_data):\n    pass\n"
+        "@pytest.mark.skipif(True, reason='no CUDA GPU')\n"
+        "def test_gpu():\n    pass\n"
         "def test_ok():\n    pass\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "CI"}
@@ -195,13 +197,14 @@ def test_ci_turns_skips_into_failures_except_absent_data(tmp_path):
     cmd = [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "test_x.py"]
     local = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert local.returncode == 0, local.stdout
-    assert "1 passed, 3 skipped" in local.stdout
+    assert "1 passed, 4 skipped" in local.stdout
     ci = subprocess.run(cmd, cwd=tmp_path, env={**env, "CI": "true"}, capture_output=True,
                         text=True, timeout=120)
     assert ci.returncode == 1, ci.stdout
     assert re.search(r"FAILED test_x.py::test_tool", ci.stdout)
     assert re.search(r"(FAILED|ERROR) test_x.py::test_marker", ci.stdout)
     assert re.search(r"SKIPPED .*real data absent", ci.stdout)
+    assert re.search(r"SKIPPED .*no CUDA GPU", ci.stdout)
     assert "CI=true: skipping is not allowed here" in ci.stdout
 
 
