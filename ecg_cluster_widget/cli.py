@@ -33,7 +33,8 @@ def load_data(spec: str, *, fs: float | None = None, n_records: int | None = Non
     Parameters
     ----------
     spec : str
-        ``synthetic`` (or ``synthetic:N``), ``ptbxl:PATH``, ``ludb:PATH``, ``wfdb:PATH``
+        ``synthetic`` (or ``synthetic:N``), ``real:ptbxl`` / ``real:ludb`` (the real-ECG
+        sample shipped with the package, 500 Hz), ``ptbxl:PATH``, ``ludb:PATH``, ``wfdb:PATH``
         or a bare path to a WFDB record (without extension) or a folder of records.
     fs : float, optional
         Sampling rate for synthetic / PTB-XL data (100 or 500 for PTB-XL); default 100.
@@ -55,6 +56,14 @@ def load_data(spec: str, *, fs: float | None = None, n_records: int | None = Non
     """
     kind, _, rest = spec.partition(":")
     kind = kind.lower()
+    if kind == "real":
+        from .data.samples import REAL_SAMPLES, load_real_sample
+
+        name = rest or "ptbxl"
+        if name not in REAL_SAMPLES:
+            raise DataError(f"--data real:{name}: choose one of {', '.join('real:' + n for n in REAL_SAMPLES)}.")
+        ds = load_real_sample(name)
+        return ds if n_records is None or len(ds) <= n_records else ds.subset(slice(0, n_records))
     if kind == "synthetic":
         from .data.synthetic import make_synthetic
 
@@ -103,8 +112,9 @@ def load_model(spec: str):
     Parameters
     ----------
     spec : str
-        ``"demo"`` for the model shipped with the package, otherwise the path of a
-        checkpoint written by ``train`` / :func:`~ecg_cluster_widget.model.save_checkpoint`.
+        A shipped model (``"demo"``: synthetic ECGs, 100 Hz; ``"ptbxl250"``: real PTB-XL
+        ECGs, 250 Hz), otherwise the path of a checkpoint written by ``train`` /
+        :func:`~ecg_cluster_widget.model.save_checkpoint`.
 
     Returns
     -------
@@ -120,13 +130,15 @@ def load_model(spec: str):
     >>> load_model("demo").fs
     100.0
     """
-    if spec == "demo":
-        from .model.pretrained import load_demo_model
+    from .model.pretrained import PRETRAINED, load_pretrained
 
-        return load_demo_model()
+    if spec in PRETRAINED:
+        return load_pretrained(spec)
     path = Path(spec).expanduser()
     if not path.is_file():
-        raise FileFormatError(f"model checkpoint {str(path)!r} not found (or use --model demo).")
+        raise FileFormatError(
+            f"model checkpoint {str(path)!r} not found (or use a shipped model: "
+            f"{', '.join(PRETRAINED)}).")
     from .model.checkpoint import load_checkpoint
 
     return load_checkpoint(path)
@@ -367,7 +379,7 @@ def cmd_demo(args) -> int:
             raise DataError(f"--report {str(report)!r} is inside the source checkout {str(repo)!r}; "
                             "write the demo report outside it.")
         summary = run_demo(report=report, n_clusters=args.k, n_records=args.n_records,
-                           progress=not args.json)
+                           progress=not args.json, data=args.data)
         if args.json:
             _emit_json(summary)
         else:
@@ -745,7 +757,7 @@ def cmd_explain(args) -> int:
     ds = load_data(args.data, fs=bundle.fs, n_records=args.n_records, seed=args.seed,
                    progress=not args.json)
     ds = fit_to_model(ds, bundle, log, leads=parse_leads(args.leads))
-    tlc = TLCExplainer(bundle, n_clusters=args.k, random_state=args.seed, progress=not args.json)
+    tlc = TLCExplainer.for_model(bundle, n_clusters=args.k, random_state=args.seed, progress=not args.json)
     tlc.fit(ds)
     predictions = record_predictions(bundle, ds)
     files = write_explanations(tlc, ds, args.out, progress=not args.json, predictions=predictions)
@@ -782,7 +794,7 @@ def cmd_evaluate(args) -> int:
                    progress=not args.json)
     ds = fit_to_model(ds, bundle, log, leads=parse_leads(args.leads))
     train_ds, test_ds = split_dataset(ds, seed=args.seed, val_frac=0.3, holdout="test")
-    tlc = TLCExplainer(bundle, n_clusters=args.k, random_state=args.seed, progress=not args.json)
+    tlc = TLCExplainer.for_model(bundle, n_clusters=args.k, random_state=args.seed, progress=not args.json)
     tlc.fit(train_ds)
     result = evaluate(tlc, bundle, train_ds, test_ds, progress=not args.json)
     if args.report:
@@ -814,7 +826,8 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefa
         return text
 
 
-DATA_HELP = ("records: synthetic[:N] (N synthetic ECGs, 600 without :N) | ptbxl:PATH | ludb:PATH | wfdb:PATH | a WFDB record or "
+DATA_HELP = ("records: synthetic[:N] (N synthetic ECGs, 600 without :N) | real:ptbxl | real:ludb "
+             "(real-ECG samples shipped with the package) | ptbxl:PATH | ludb:PATH | wfdb:PATH | a WFDB record or "
              "folder path")
 LEADS_HELP = ("leads to use, in this order, by name (comma- or space-separated, e.g. "
               "II,V1,V5); default: all leads as stored")
@@ -847,7 +860,8 @@ the model's prediction; writes <record>_segments.csv, <record>.json and predicti
 def _add_common(p: argparse.ArgumentParser, model: bool = True) -> None:
     if model:
         p.add_argument("--model", default="demo",
-                       help="checkpoint written by `train`, or 'demo' for the model shipped with the package")
+                       help="checkpoint written by `train`, or a shipped model: 'demo' (synthetic ECGs, "
+                            "100 Hz) or 'ptbxl250' (real PTB-XL ECGs, 250 Hz)")
     p.add_argument("--data", default="synthetic", help=DATA_HELP)
     p.add_argument("--leads", nargs="+", default=None, metavar="LEAD", help=LEADS_HELP)
     p.add_argument("--n-records", type=int, default=None, metavar="N",
@@ -895,6 +909,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", default=None, metavar="HTML",
                    help="write the demo report here (default: none; a relative path goes inside DIR); "
                         "implies --no-browser")
+    p.add_argument("--data", choices=("synthetic", "real"), default="synthetic",
+                   help="report on synthetic ECGs with the demo model, or on the shipped real ECGs "
+                        "(20 LUDB records) with the real-ECG model ptbxl250 fitted on 40 shipped "
+                        "PTB-XL records; the notebook shows both")
     p.add_argument("--k", type=int, default=6, help="number of clusters")
     p.add_argument("--n-records", type=int, default=400, metavar="N",
                    help="synthetic records the report is fitted on")

@@ -61,8 +61,9 @@ def demo_explainer(
     *,
     seed: int | None = None,
     progress: bool = False,
+    data: str = "synthetic",
 ):
-    """Build the demo: synthetic data + the shipped model + a fitted ``TLCExplainer``.
+    """Build the demo: data + a shipped model + a fitted ``TLCExplainer``.
 
     Parameters
     ----------
@@ -70,10 +71,16 @@ def demo_explainer(
         Number of clusters K (at least 2).
     n_records : int, optional
         Records to generate and fit on (``None``: the ``DEMO_DATA_KWARGS`` default).
+        Ignored for ``data="real"``.
     seed : int, optional
         Data seed; the explainer always uses ``random_state=0``.
     progress : bool
         Show tqdm progress bars.
+    data : {"synthetic", "real"}
+        ``"synthetic"``: generated ECGs and the demo model. ``"real"``: the real-ECG model
+        ``ptbxl250`` with its recommended options, fitted on the 40 shipped PTB-XL
+        test-fold ECGs; the returned dataset is the 20 shipped LUDB ECGs (with the
+        cardiologists' wave masks), which the clusters never saw.
 
     Returns
     -------
@@ -89,6 +96,17 @@ def demo_explainer(
     from .explain import TLCExplainer
     from .model.pretrained import load_demo_model
 
+    if data == "real":
+        from .data.samples import load_real_sample
+        from .model.pretrained import load_pretrained
+
+        bundle = load_pretrained("ptbxl250")
+        fit_ds = load_real_sample("ptbxl", fs=bundle.fs)
+        shown = load_real_sample("ludb", fs=bundle.fs)
+        tlc = TLCExplainer.for_model(bundle, n_clusters=n_clusters, random_state=0, progress=progress)
+        return tlc.fit(fit_ds), shown, bundle
+    if data != "synthetic":
+        raise DataError(f"demo data must be 'synthetic' or 'real', got {data!r}.")
     ds = demo_dataset(n_records=n_records, seed=seed)
     bundle = load_demo_model()
     tlc = TLCExplainer(bundle, n_clusters=n_clusters, random_state=0, progress=progress)
@@ -309,6 +327,7 @@ def run_demo(
     n_records: int | None = 400,
     *,
     progress: bool = False,
+    data: str = "synthetic",
 ) -> dict[str, Any]:
     """Build the demo explainer, optionally write its HTML report, return the summary.
 
@@ -320,6 +339,8 @@ def run_demo(
         As in :func:`demo_explainer`.
     progress : bool
         Show progress bars.
+    data : {"synthetic", "real"}
+        As in :func:`demo_explainer`.
 
     Returns
     -------
@@ -334,7 +355,7 @@ def run_demo(
     """
     from .views.report import make_report
 
-    tlc, ds, bundle = demo_explainer(n_clusters, n_records, progress=progress)
+    tlc, ds, bundle = demo_explainer(n_clusters, n_records, progress=progress, data=data)
     summary = summarize(tlc, ds, bundle)
     path = None
     if report is not None:

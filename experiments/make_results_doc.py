@@ -16,8 +16,10 @@ from pathlib import Path
 
 try:
     from . import common as C
+    from .results_real import section_real_alignment
 except ImportError:  # run as a script
     import common as C  # type: ignore[no-redef]
+    from results_real import section_real_alignment  # type: ignore[no-redef]
 
 DOCS = C.REPO / "docs"
 CAVEAT = (
@@ -358,7 +360,7 @@ def section_age(d: dict | None) -> tuple[str, list[list[str]]]:
 
 def build(results_dir: Path, quick: bool = False) -> tuple[str, str]:
     """Return the text of results.md and results_summary.md."""
-    names = ["faithfulness_ptbxl", "faithfulness_ptbxl_cv", "ludb_alignment", "uncertainty",
+    names = ["real_alignment", "faithfulness_ptbxl", "faithfulness_ptbxl_cv", "ludb_alignment", "uncertainty",
              "cluster_importance", "quality_control", "age_regression"]
     d = {n: load(results_dir, n, quick) for n in names}
     f = d["faithfulness_ptbxl"]
@@ -367,7 +369,8 @@ def build(results_dir: Path, quick: bool = False) -> tuple[str, str]:
         widths="/".join(str(w) for w in f["model"]["filters"]), epochs=f["epochs"],
         one=100 / f["split"]["test"])
     parts, summary = [], []
-    for text, rows in (section_faith(d["faithfulness_ptbxl"], d["faithfulness_ptbxl_cv"]),
+    for text, rows in (section_real_alignment(d["real_alignment"]),
+                       section_faith(d["faithfulness_ptbxl"], d["faithfulness_ptbxl_cv"]),
                        faithfulness_honest_section(d["faithfulness_ptbxl"], d["faithfulness_ptbxl_cv"]),
                        section_ludb(d["ludb_alignment"]), section_unc(d["uncertainty"]),
                        section_imp(d["cluster_importance"]), section_qc(d["quality_control"]),

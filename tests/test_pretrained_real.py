@@ -69,3 +69,14 @@ def test_real_model_explains_real_ecgs_and_clusters_follow_waves(bundle):
     shuffled = np.array([rng.permutation(row) for row in es.labels])
     nmi_shuffled = landmark_alignment(shuffled, ludb.wave_mask_for_lead("II"), n_clusters=6)["nmi"]
     assert nmi > 0.15 > nmi_shuffled
+
+
+def test_cli_accepts_the_shipped_model_and_real_sample(tmp_path):
+    from ecg_cluster_widget.cli import load_data, load_model, main
+
+    assert load_model("ptbxl250").fs == 250.0
+    assert len(load_data("real:ludb", progress=False)) == 20
+    with pytest.raises(DataError, match="real:"):
+        load_data("real:nope", progress=False)
+    rc = main(["demo", "--data", "real", "--report", str(tmp_path / "real.html"), "--k", "5", "--json"])
+    assert rc == 0 and (tmp_path / "real.html").stat().st_size > 100_000

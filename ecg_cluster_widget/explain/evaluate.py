@@ -76,7 +76,7 @@ def evaluate(
     *,
     tlc: Any = None,
     n_components: int | None = 32,
-    method: str = "gmm",
+    method: str | None = None,
     max_fit_points: int = 200_000,
     n_estimators: int = 200,
     lead: str | int = "II",
@@ -154,10 +154,11 @@ def evaluate(
 
     t = time.perf_counter()
     if tlc is None:
-        tlc = TLCExplainer(
-            bundle, n_clusters=int(n_clusters), layers=layers, n_components=n_components,
-            method=method, max_fit_points=max_fit_points, random_state=random_state,
-            progress=progress,
+        # The model's recommended options (TLCExplainer.for_model), then what was asked for.
+        explicit = {k: v for k, v in (("layers", layers), ("method", method)) if v is not None}
+        tlc = TLCExplainer.for_model(
+            bundle, n_clusters=int(n_clusters), n_components=n_components,
+            max_fit_points=max_fit_points, random_state=random_state, progress=progress, **explicit,
         )
     if not _is_fitted(tlc):
         tlc.fit(train_ds)
