@@ -117,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     val_metrics, test_metrics = evaluate_model(bundle, val), evaluate_model(bundle, test)
     seconds = time.perf_counter() - t0
     bundle.meta["data"].update(
+        # No machine paths in a shipped file: the loader's source names the folder used.
+        source="PTB-XL v1.0.3 subset (ptbxl_subset/, PhysioNet layout)",
         dataset="PTB-XL v1.0.3 subset (records500, resampled)", split="strat_fold 1-8 / 9 / 10",
         n_test=len(test), license="CC BY 4.0",
     )
