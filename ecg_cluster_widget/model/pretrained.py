@@ -47,16 +47,17 @@ PRETRAINED: dict[str, dict] = {
         "filters": (24, 32, 48, 64, 80),
         "seq_lengths": (2500, 1250, 625, 125, 25),
         "bandpass": (0.5, 40.0),
-        # Picked on LUDB records 1-100 by experiments/real_alignment.py (greedy search over
-        # layers, detrending, scaling, temporal prior, method; results/real_alignment.json):
-        # the stem and first block before their ReLU (signed, 4 / 8 ms), a 0.4 s beat-scale
-        # detrend and the HMM prior. Reported on LUDB 101-200 in docs/results.md.
+        # Picked on LUDB records 1-100 by experiments/real_alignment.py (coordinate ascent
+        # over layers, detrending, scaling, temporal prior and clustering method;
+        # results/real_alignment.json): all four blocks before their ReLU (signed
+        # features, 8-400 ms), a 0.6 s beat-scale detrend, the HMM prior and a
+        # full-covariance GMM. Reported on LUDB 101-200 in docs/results.md, section 0.
         "tlc_options": {
-            "layers": ["bn1", "blocks.0.bn2"],
-            "detrend_s": 0.4,
+            "layers": ["blocks.0.bn2", "blocks.1.bn2", "blocks.2.bn2", "blocks.3.bn2"],
+            "detrend_s": 0.6,
             "scale_per_record": None,
             "temporal": "hmm",
-            "method": "gmm",
+            "method": "gmm_full",
         },
     },
 }
