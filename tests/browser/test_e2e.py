@@ -180,8 +180,10 @@ def test_rapid_k_presses_draw_only_the_latest(lab):
         new MutationObserver(() => window.__drawn.push([r.dataset.drawnId, r.dataset.k]))
           .observe(r, { attributes: true, attributeFilter: ['data-drawn-id'] }); }""")
     root.focus()
-    for _ in range(3):
-        page.keyboard.press("+")
+    # Three presses in one task, so no reply can arrive between them whatever the load
+    # (pressed one by one, a fast reply to K+1 may legitimately be drawn first).
+    root.evaluate("""r => { for (let i = 0; i < 3; i++)
+        r.dispatchEvent(new KeyboardEvent('keydown', {key: '+', bubbles: true})); }""")
     assert root.evaluate("r => r.classList.contains('ecw-busy')")  # spinner while waiting
     page.wait_for_function(f"() => document.querySelector('.ecw-root').dataset.k === '{k0 + 3}'",
                            timeout=180_000)
