@@ -131,7 +131,7 @@ def linear_probe(tlc, tune, report, seed: int) -> dict:
     return score(pred, report, 4)
 
 
-def main(argv=None) -> int:
+def main(argv=None) -> dict:
     parser = C.build_parser(__doc__.splitlines()[0], __file__)
     parser.add_argument("--model", type=Path, default=None,
                         help="checkpoint to explain (default: the shipped ptbxl250 model)")
@@ -210,12 +210,17 @@ def main(argv=None) -> int:
         "runs": runs, "summary": summary, "target": target, "target_met": bool(met),
     }
     C.write_result(cfg, "real_alignment", payload, started)
+    from bokeh.layouts import column
+
+    C.save_html(cfg, "real_alignment", column(C.bar_figure(
+        f"NMI with cardiologists' waves, LUDB 101-200, lead II, K={k} (mean over seeds)", methods,
+        {"NMI": [summary[m]["mean"] or 0.0 for m in methods]}, "NMI")), "TLC wave alignment on LUDB")
     print(C.markdown_table(
         [f"method (LUDB 101-200, lead II, K={k})", "NMI mean", "sd"],
         [[m, summary[m]["mean"], summary[m]["sd"]] for m in methods + ["gap_vs_raw_kmeans"]],
     ))
-    return 0
+    return payload
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

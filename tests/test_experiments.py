@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
-NAMES = ("faithfulness_ptbxl", "ludb_alignment", "uncertainty", "cluster_importance",
+NAMES = ("real_alignment", "faithfulness_ptbxl", "ludb_alignment", "uncertainty", "cluster_importance",
          "quality_control", "age_regression")
 
 
@@ -96,6 +96,20 @@ def test_ludb_alignment(quick):
         assert verdict["beats_untrained_nmi"] == bool(mean["nmi"][trained] > mean["nmi"][untrained])
         assert verdict["beats_raw_kmeans_homogeneity"] == bool(
             mean["homogeneity"][trained] > mean["homogeneity"][raw])
+
+
+def test_real_alignment(quick):
+    out = quick("real_alignment")
+    s = out["summary"]
+    # its verdict follows from its numbers, and the tuned options come from the tuning split
+    met = s["tlc_picked"]["mean"] >= out["target"]["nmi"] and s["gap_vs_raw_kmeans"]["mean"] >= out["target"]["gap"]
+    assert out["target_met"] == met
+    assert out["picked"] in [t["config"] for t in out["tuning"]]
+    best = max(t["nmi_tune"] for t in out["tuning"])
+    assert max(t["nmi_tune"] for t in out["tuning"] if t["config"] == out["picked"]) == best
+    for r in out["runs"]:
+        for m in ("tlc_picked", "tlc_paper", "raw_kmeans_bandpassed", "probe_picked"):
+            assert 0.0 <= r[m]["nmi"] <= 1.0
 
 
 def test_uncertainty(quick):
