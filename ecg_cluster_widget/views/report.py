@@ -192,6 +192,9 @@ def make_report(
         f"<h1>{html.escape(title)}</h1><p>{html.escape(repr(dataset))}; K = {tlc.n_clusters} "
         "clusters. Colours mark stable cluster ids; the grey ribbon is the normalised "
         "assignment entropy (0 = certain, 1 = evenly split between all clusters).</p>"
+        + ("" if bundle is None or not hasattr(bundle, "preprocessing_description") else
+           f"<p>Model: {html.escape(repr(bundle))}. Every record is fed to it as: "
+           f"{html.escape(bundle.preprocessing_description)}.</p>")
     ), width=900)]
 
     ids = [int(c) for c in tlc.cluster_ids_]
