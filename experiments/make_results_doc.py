@@ -56,8 +56,13 @@ def num(x: float | None, spec: str = ".3g") -> str:
 
 
 def header(d: dict) -> str:
+    model = d.get("model")
+    if isinstance(model, dict):  # small 100 Hz models trained per seed (first release)
+        what = f"max epochs {d['epochs']}; 100 Hz model widths {model['filters']}"
+    else:
+        what = f"model: {model}"
     return (f"Command: `{d['command']}`  \nFinished {d['finished_utc']} UTC, {d['runtime_s']:.0f} s; "
-            f"seeds {d['seeds']}; max epochs {d['epochs']}; model widths {d['model']['filters']}.\n")
+            f"seeds {d['seeds']}; {what}.\n")
 
 
 def headline_faith(d: dict) -> dict | None:

@@ -364,7 +364,14 @@ class SoftClusterer(ClusterMixin, BaseEstimator):
             weights_init=self.weights_ / self.weights_.sum(), max_iter=int(self.max_iter),
             tol=float(self.tol), reg_covar=1e-4, random_state=self._seed,
         )
-        with single_thread_blas():
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+
+        with single_thread_blas(), warnings.catch_warnings():
+            # Reported through converged_ / n_iter_ like the other methods, not as a warning
+            # in every widget K change.
+            warnings.simplefilter("ignore", ConvergenceWarning)
             gm.fit(sub)
         self.centroids_ = np.ascontiguousarray(gm.means_, dtype=np.float64)
         self.weights_ = gm.weights_.astype(np.float64)
