@@ -82,3 +82,87 @@ class NotFittedError(ECGClusterError, RuntimeError, _SklearnNotFittedError):
     ...
     ecg_cluster_widget.errors.NotFittedError: Standardizer is not fitted.
     """
+
+
+class ReadOnlyDataError(DataError):
+    """An array of an :class:`~ecg_cluster_widget.data.ECGDataset` was edited in place.
+
+    Datasets are immutable, so nothing computed from one (an explanation, cached
+    features, a fit) can silently go stale. Edit a copy and build a new dataset with
+    ``ds.with_signals(x)`` or ``ds.copy(labels=..., wave_masks=...)``.
+
+    Also a :class:`DataError` and a :class:`ValueError` (numpy raises ``ValueError``
+    for read-only arrays).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecg_cluster_widget.data import ECGDataset
+    >>> ds = ECGDataset(np.ones((1, 1, 100)), fs=100, lead_names=["II"], amplitude_check="ignore")
+    >>> ds.signals[0, 0, 0] = 5.0
+    Traceback (most recent call last):
+    ...
+    ecg_cluster_widget.errors.ReadOnlyDataError: ECGDataset arrays are read-only...
+    >>> x = ds.signals.copy(); x[0, 0, 0] = 5.0
+    >>> float(ds.with_signals(x).signals[0, 0, 0])
+    5.0
+    """
+
+
+class LabelsMismatchError(FileFormatError):
+    """A cluster-labels file belongs to another model or dataset than the current fit.
+
+    Raised by ``views.labels.load_labels(path, fit=...)`` when the file's fit identity
+    (model checksum, data fingerprint) differs from the current fit's, so labels are
+    never attached to clusters they were not given to. The ``report`` attribute holds
+    the :class:`~ecg_cluster_widget.views.labels.LabelsMetaReport`.
+
+    Parameters
+    ----------
+    message : str
+        What differs and what to do.
+    report : LabelsMetaReport, optional
+        The comparison of the file's fit identity with the current fit.
+
+    Examples
+    --------
+    >>> issubclass(LabelsMismatchError, FileFormatError)
+    True
+    """
+
+    def __init__(self, message: str, report=None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class ECGClusterWarning(UserWarning):
+    """Base class of the warnings issued by ecg_cluster_widget.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", ECGClusterWarning)  # turn them into errors
+    ...     pass
+    """
+
+
+class DataWarning(ECGClusterWarning):
+    """The data look wrong but can still be used: implausible amplitudes (wrong units),
+    flat or all-zero leads and records, a labels file that cannot be checked.
+
+    The message names the records and leads and says what to do (for example
+    "values look like microvolts: divide by 1000 or pass units='uV'"). Turn it into
+    an error with ``warnings.simplefilter("error", DataWarning)`` or pass
+    ``amplitude_check="raise"`` to :class:`~ecg_cluster_widget.data.ECGDataset`.
+
+    Examples
+    --------
+    >>> import warnings, numpy as np
+    >>> from ecg_cluster_widget.data import ECGDataset
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = ECGDataset(np.zeros((1, 12, 100)), fs=100)
+    >>> "all zeros" in str(caught[0].message)
+    True
+    """

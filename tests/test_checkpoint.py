@@ -141,8 +141,9 @@ def test_check_dataset_errors():
         b.check_dataset(_ds(leads=("II", "I", "V1")))
     with pytest.raises(DataError, match=r"120 samples.*expects 100.*crop_or_pad\(ds, 100\)"):
         b.check_dataset(_ds(t=120))
-    bad = _ds()
-    bad.signals[2, 1, 5] = np.nan
+    x = _ds().signals.copy()
+    x[2, 1, 5] = np.nan
+    bad = _ds().with_signals(x)
     with pytest.raises(DataError, match="NaN"):
         b.predict_proba(bad)
     with pytest.raises(DataError, match="ECGDataset"):

@@ -211,3 +211,129 @@ def test_from_numpy_layouts_and_errors(rng):
         from_numpy(np.zeros((2, 3, 4, 5)), fs=100)
     with pytest.raises(DataError, match="numeric"):
         from_numpy([["a", "b"]], fs=100, lead_names=["I"])
+
+
+# --- issue 9: truncated annotations, units ------------------------------------------
+import warnings  # noqa: E402
+
+from ecg_cluster_widget.data import check_annotation_file  # noqa: E402
+from ecg_cluster_widget.errors import DataWarning  # noqa: E402
+
+
+def _copy_ludb_record(ludb_root, tmp_path, name="1"):
+    (tmp_path / "data").mkdir(exist_ok=True)
+    for f in ludb_root.joinpath("data").glob(f"{name}.*"):
+        shutil.copy(f, tmp_path / "data" / f.name)
+    return tmp_path
+
+
+def test_truncated_ludb_annotation_is_detected(ludb_root, tmp_path):
+    root = _copy_ludb_record(ludb_root, tmp_path)
+    ann = root / "data" / "1.ii"
+    full = ann.read_bytes()
+    complete = load_ludb(root, records=[1], progress=False)
+    # Cut at a word boundary that wfdb.rdann reads without complaint: the old loader
+    # returned a mask annotated only up to the cut.
+    cut = next(c for c in range(len(full) // 2 & ~1, 0, -2) if full[c - 2:c] != b"\0\0")
+    ann.write_bytes(full[:cut])
+    with pytest.raises(FileFormatError, match=r"1\.ii is truncated"):
+        load_ludb(root, records=[1], progress=False)
+    ann.write_bytes(full[:cut + 1])  # odd length
+    with pytest.raises(FileFormatError, match="truncated.*odd"):
+        load_ludb(root, records=[1], progress=False)
+    ann.write_bytes(b"")
+    with pytest.raises(FileFormatError, match="truncated"):
+        load_ludb(root, records=[1], progress=False)
+    ann.write_bytes(full)  # restored: loads as before
+    again = load_ludb(root, records=[1], progress=False)
+    np.testing.assert_array_equal(again.wave_masks, complete.wave_masks)
+
+
+def test_every_ludb_annotation_file_passes_the_check(ludb_root):
+    files = [f for f in ludb_root.joinpath("data").iterdir() if f.suffix not in (".hea", ".dat")]
+    assert len(files) == 2400
+    for f in files:
+        check_annotation_file(f)
+
+
+def test_check_annotation_file_missing(tmp_path):
+    with pytest.raises(FileFormatError, match="missing"):
+        check_annotation_file(tmp_path / "1.i")
+
+
+def _no_data_warnings(fn):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = fn()
+    msgs = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+    return out, msgs
+
+
+def test_wfdb_header_units_are_converted_to_mv(tmp_path):
+    import wfdb
+
+    rng = np.random.default_rng(0)
+    mv = rng.normal(0, 0.4, (500, 2))
+    wfdb.wrsamp("uvrec", fs=250, units=["uV", "mV"], sig_name=["II", "V1"],
+                p_signal=np.column_stack([mv[:, 0] * 1000, mv[:, 1]]), fmt=["16", "16"],
+                adc_gain=[1.0, 1000.0], baseline=[0, 0], write_dir=str(tmp_path))
+    ds, msgs = _no_data_warnings(lambda: load_wfdb(tmp_path / "uvrec", progress=False))
+    assert msgs == []
+    np.testing.assert_allclose(ds.signals[0], mv.T, atol=2e-3)
+    # An explicit units= overrides the header (here: claims both signals are in uV).
+    both_uv, msgs = _no_data_warnings(lambda: load_wfdb(tmp_path / "uvrec", units="uV", progress=False))
+    np.testing.assert_allclose(both_uv.signals[0, 1], mv[:, 1] / 1000, atol=1e-5)
+    with pytest.raises(DataError, match="adc"):
+        load_wfdb(tmp_path / "uvrec", units="adc", progress=False)
+    wfdb.wrsamp("nu", fs=250, units=["NU"], sig_name=["II"], p_signal=mv[:, :1], fmt=["16"],
+                adc_gain=[1000.0], baseline=[0], write_dir=str(tmp_path))
+    with pytest.raises(FileFormatError, match="not a voltage"):
+        load_wfdb(tmp_path / "nu", progress=False)
+    assert load_wfdb(tmp_path / "nu", units="mV", progress=False).n_leads == 1
+
+
+def test_ptbxl_adc_counts_passed_as_mv_warn(ptbxl_root):
+    """The issue's case: raw PTB-XL counts (1 uV/LSB) given to from_numpy as mV."""
+    import wfdb
+
+    ref = load_ptbxl(ptbxl_root, fs=500, max_records=2, progress=False)
+    files = read_ptbxl_database(ptbxl_root).filename_hr.iloc[:2]
+    raw = np.stack([wfdb.rdrecord(str(ptbxl_root / f), physical=False).d_signal.T for f in files])
+    _, msgs = _no_data_warnings(lambda: from_numpy(raw, fs=500))
+    assert len(msgs) == 1 and "values look like microvolts: divide by 1000 or pass units='uV'" in msgs[0]
+    for kw in (dict(units="uV"), dict(units="adc", gain=1000)):
+        ds, msgs = _no_data_warnings(lambda kw=kw: from_numpy(raw, fs=500, **kw))
+        assert msgs == []
+        np.testing.assert_allclose(ds.signals, ref.signals, atol=1e-6)
+
+
+def test_mitdb_adc_counts_with_offset_warn(shared_data):
+    import wfdb
+
+    stem = shared_data / "wfdb_samples" / "mitdb" / "100"
+    ref = load_wfdb(stem, n_samples=36_000, progress=False)
+    raw = wfdb.rdrecord(str(stem), physical=False, sampto=36_000).d_signal.T
+    _, msgs = _no_data_warnings(lambda: from_numpy(raw, fs=360, lead_names=["MLII", "V5"]))
+    assert len(msgs) == 1 and "raw ADC counts" in msgs[0] and "units='adc'" in msgs[0]
+    ds, msgs = _no_data_warnings(lambda: from_numpy(raw, fs=360, lead_names=["MLII", "V5"],
+                                                    units="adc", gain=200, baseline=1024))
+    assert msgs == []
+    np.testing.assert_allclose(ds.signals, ref.signals, atol=1e-6)
+
+
+def test_real_loaders_raise_no_amplitude_warning(ptbxl_root, ludb_root):
+    for load in (lambda: load_ptbxl(ptbxl_root, fs=100, folds=4, progress=False),
+                 lambda: load_ludb(ludb_root, records=list(range(1, 21)), progress=False)):
+        _, msgs = _no_data_warnings(load)
+        assert msgs == []
+
+
+def test_loader_flat_lead_warning_names_it(tmp_path):
+    import wfdb
+
+    sig = np.random.default_rng(1).normal(0, 0.4, (1000, 3))
+    sig[:, 2] = 0.0
+    wfdb.wrsamp("flat", fs=100, units=["mV"] * 3, sig_name=["I", "II", "V1"], p_signal=sig,
+                fmt=["16"] * 3, adc_gain=[1000.0] * 3, baseline=[0] * 3, write_dir=str(tmp_path))
+    _, msgs = _no_data_warnings(lambda: load_wfdb(tmp_path / "flat", progress=False))
+    assert len(msgs) == 1 and "flat/V1" in msgs[0] and "all zeros" in msgs[0]

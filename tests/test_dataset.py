@@ -103,3 +103,247 @@ def test_wave_mask_for_lead_and_check_finite():
     x[1:7, 0, 0] = np.nan
     with pytest.raises(DataError, match="6 record.*1, 2, 3, 4, 5 and 1 more"):
         ECGDataset(x, fs=100).check_finite()
+
+
+# --- immutability (issue 9 §2) -----------------------------------------------------
+import copy as _copy  # noqa: E402
+import pickle  # noqa: E402
+import warnings  # noqa: E402
+
+from ecg_cluster_widget.data import ReadOnlyArray, from_numpy, make_synthetic, to_millivolts  # noqa: E402
+from ecg_cluster_widget.errors import DataWarning, ReadOnlyDataError  # noqa: E402
+
+
+def _ecg(n=3, leads=12, t=200, seed=0, scale=0.4):
+    """Plausible mV signals (peak-to-peak of a few tenths of a mV to a few mV)."""
+    return np.random.default_rng(seed).normal(0, scale, (n, leads, t))
+
+
+@pytest.mark.parametrize("edit", [
+    lambda d: d.signals.__setitem__((0, 0, 0), 1.0),
+    lambda d: d.signals[1].__imul__(-1),                 # ds.signals[1] *= -1
+    lambda d: np.add(d.signals, 1, out=d.signals),
+    lambda d: np.add.at(d.signals, (0, 0, 0), 1.0),
+    lambda d: d.signals.fill(0),
+    lambda d: d.signals[0, 0].sort(),
+    lambda d: d.labels.__setitem__((0, 0), 1.0),
+    lambda d: d.wave_masks.__setitem__(0, 3),
+    lambda d: d.folds.__setitem__(0, 9),
+    lambda d: d.signals.view(np.ndarray).__setitem__((0, 0, 0), 1.0),
+], ids=["setitem", "imul-view", "ufunc-out", "ufunc-at", "fill", "sort", "labels", "wave_masks",
+        "folds", "plain-view"])
+def test_in_place_edits_raise(edit):
+    ds = make_synthetic(4, seed=3)
+    ds = ds.copy(folds=[1, 2, 3, 4])
+    before = ds.signals.copy(), ds.labels.copy(), ds.wave_masks.copy(), ds.folds.copy()
+    with pytest.raises(ValueError) as info:  # ReadOnlyDataError, or numpy's read-only error
+        edit(ds)
+    if isinstance(info.value, ReadOnlyDataError):
+        assert "with_signals" in str(info.value) and "copy" in str(info.value)
+    for old, new in zip(before, (ds.signals, ds.labels, ds.wave_masks, ds.folds)):
+        np.testing.assert_array_equal(old, new)
+
+
+def test_edit_message_says_how_to_make_a_copy():
+    ds = ECGDataset(_ecg(), fs=100)
+    with pytest.raises(ReadOnlyDataError, match=r"read-only.*ds.signals.copy\(\).*ds.with_signals\(x\)"):
+        ds.signals[0, 0, 0] = 1.0
+    with pytest.raises(DataError):  # also a DataError / ValueError for generic handlers
+        ds.signals[0] *= 2
+
+
+def test_fields_cannot_be_reassigned():
+    ds = ECGDataset(_ecg(), fs=100)
+    for name, value in (("signals", _ecg()), ("fs", 200.0), ("labels", np.ones((3, 1))),
+                        ("record_ids", ("a", "b", "c")), ("meta", {})):
+        with pytest.raises(ReadOnlyDataError, match=rf"ds.copy\({name}="):
+            setattr(ds, name, value)
+    assert ds.fs == 100.0
+    ds._cache = 1  # non-field attributes stay free (e.g. caches)
+
+
+def test_input_array_is_copied_so_later_edits_do_not_leak():
+    x = _ecg().astype(np.float32)  # float32 C-contiguous: np.asarray would not copy
+    ds = ECGDataset(x, fs=100)
+    x[0, 0, 0] = 99.0
+    assert ds.signals[0, 0, 0] != 99.0
+    assert x.flags.writeable  # the caller's array is left writeable
+    y = _ecg()
+    via_numpy = from_numpy(y.transpose(0, 2, 1).astype(np.float32), fs=100)
+    y[:] = 0
+    assert np.abs(via_numpy.signals).max() > 0
+
+
+def test_with_signals_and_copy_make_modified_datasets():
+    ds = make_synthetic(3, seed=1)
+    x = ds.signals.copy()
+    assert type(x) is np.ndarray and x.flags.writeable
+    x[1] *= -1
+    new = ds.with_signals(x)
+    np.testing.assert_array_equal(new.signals[1], -ds.signals[1])
+    np.testing.assert_array_equal(new.signals[0], ds.signals[0])
+    assert new.labels is ds.labels and new.wave_masks is ds.wave_masks  # shared: read-only
+    assert new.record_ids == ds.record_ids and new.meta == ds.meta
+    with pytest.raises(DataError, match="wave_masks"):
+        ds.with_signals(x[..., :100])  # masks no longer match
+    relabelled = ds.copy(labels=np.zeros((3, 5)))
+    assert relabelled.labels.sum() == 0 and ds.labels.sum() > 0
+    assert not relabelled.labels.flags.writeable
+    assert ds.copy().signals is ds.signals
+
+
+def test_derived_datasets_are_read_only_too():
+    from ecg_cluster_widget.data import (
+        bandpass,
+        crop_or_pad,
+        interpolate_nan,
+        resample,
+        select_leads,
+    )
+
+    ds = make_synthetic(2, seed=2)
+    for out in (ds.subset([1]), resample(ds, 50), bandpass(ds), crop_or_pad(ds, 500),
+                select_leads(ds, ["II"]), interpolate_nan(ds), ds.copy(fs=100.0)):
+        assert isinstance(out.signals, ReadOnlyArray) and not out.signals.flags.writeable
+        with pytest.raises(ReadOnlyDataError):
+            out.signals[0, 0, 0] = 0.0
+        if out.wave_masks is not None:
+            with pytest.raises(ReadOnlyDataError):
+                out.wave_masks[0, 0] = 0
+    np.testing.assert_array_equal(ds.signals, make_synthetic(2, seed=2).signals)  # inputs untouched
+
+
+def test_arithmetic_results_are_plain_writeable_arrays():
+    ds = ECGDataset(_ecg(), fs=100)
+    for res in (ds.signals * 2, ds.signals - ds.signals.mean(axis=2, keepdims=True),
+                np.asarray(ds.signals) + 0, ds.signals[[0, 2]]):
+        assert res.flags.writeable
+        res[...] = 0  # may be edited freely
+    assert type(ds.signals.sum()) is not ReadOnlyArray
+
+
+def test_pickle_and_deepcopy_stay_read_only():
+    ds = make_synthetic(2, seed=4)
+    for clone in (pickle.loads(pickle.dumps(ds)), _copy.deepcopy(ds), _copy.copy(ds)):
+        np.testing.assert_array_equal(clone.signals, ds.signals)
+        with pytest.raises(ReadOnlyDataError):
+            clone.signals[0, 0, 0] = 1.0
+        with pytest.raises(ReadOnlyDataError):
+            clone.fs = 1.0
+
+
+def test_fingerprinted_results_cannot_go_stale():
+    """The issue's case: an edit after ``explain`` that a strided hash would skip."""
+    from ecg_cluster_widget.explain.explainer import fingerprint
+
+    ds = ECGDataset(_ecg(2, t=100_000), fs=100)
+    fp = fingerprint(ds)
+    with pytest.raises(ReadOnlyDataError):
+        ds.signals[1, 3, 12_345] += 1.0  # between the strided samples
+    assert fingerprint(ds) == fp
+    x = ds.signals.copy()
+    x[1, 3, 12_345] += 1.0
+    assert fingerprint(ds.with_signals(x)) != fp
+
+
+# --- units and amplitude plausibility (issue 9 §3) --------------------------------------
+def _warnings_of(fn):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = fn()
+    return out, [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+
+
+def test_plausible_mv_gives_no_warning():
+    _, msgs = _warnings_of(lambda: ECGDataset(_ecg(), fs=100))
+    assert msgs == []
+    _, msgs = _warnings_of(lambda: make_synthetic(10, seed=0))
+    assert msgs == []
+
+
+def test_microvolts_passed_as_mv_warn_and_units_uv_converts():
+    x = _ecg()
+    _, msgs = _warnings_of(lambda: ECGDataset(x * 1000, fs=100))
+    assert len(msgs) == 1 and "values look like microvolts: divide by 1000 or pass units='uV'" in msgs[0]
+    ds, msgs = _warnings_of(lambda: ECGDataset(x * 1000, fs=100, units="uV"))
+    assert msgs == [] and ds.meta["units"] == "mV"
+    np.testing.assert_allclose(ds.signals, x.astype(np.float32), rtol=1e-6)
+    assert ds.meta["preprocessing"][-1] == "units(uV -> mV)"
+    for spelling in ("µV", "uv", "microvolts"):
+        np.testing.assert_allclose(ECGDataset(x * 1000, fs=100, units=spelling).signals, ds.signals)
+
+
+def test_adc_counts_warn_and_units_adc_converts():
+    x = _ecg()
+    raw = np.round(x * 200 + 1024)  # MIT-BIH style: 200 ADC units/mV, baseline 1024
+    _, msgs = _warnings_of(lambda: from_numpy(raw, fs=100))
+    assert len(msgs) == 1 and "raw ADC counts" in msgs[0] and "units='adc'" in msgs[0]
+    assert "baseline=10" in msgs[0]  # the level it found (about 1024)
+    ds, msgs = _warnings_of(lambda: from_numpy(raw, fs=100, units="adc", gain=200, baseline=1024))
+    assert msgs == []
+    np.testing.assert_allclose(ds.signals, x, atol=0.5 / 200 + 1e-6)
+    per_lead = from_numpy(raw, fs=100, units="adc", gain=[200] * 12, baseline=[1024] * 12)
+    np.testing.assert_array_equal(per_lead.signals, ds.signals)
+    with pytest.raises(DataError, match="gain="):
+        from_numpy(raw, fs=100, units="adc")
+    with pytest.raises(DataError, match="one per lead"):
+        from_numpy(raw, fs=100, units="adc", gain=[200, 200])
+    with pytest.raises(DataError, match="positive"):
+        from_numpy(raw, fs=100, units="adc", gain=0)
+    with pytest.raises(DataError, match="units='adc' only"):
+        from_numpy(raw, fs=100, units="uV", gain=200)
+    with pytest.raises(DataError, match="not known"):
+        from_numpy(raw, fs=100, units="furlongs")
+
+
+def test_volts_warn_and_units_v_converts():
+    x = _ecg()
+    _, msgs = _warnings_of(lambda: ECGDataset(x / 1000, fs=100))
+    assert len(msgs) == 1 and "units='V'" in msgs[0]
+    ds, msgs = _warnings_of(lambda: ECGDataset(x / 1000, fs=100, units="V"))
+    assert msgs == [] and np.allclose(ds.signals, x, atol=1e-6)
+
+
+def test_flat_and_zero_leads_and_records_are_named():
+    x = _ecg(4)
+    x[1] = 0.0                 # an all-zero record
+    x[2, 6] = 0.0              # an all-zero lead (V1)
+    x[3, 2] = 0.25             # a flat, constant lead (III)
+    ids = ("r0", "r1", "r2", "r3")
+    _, msgs = _warnings_of(lambda: ECGDataset(x, fs=100, record_ids=ids))
+    text = " | ".join(msgs)
+    assert "record(s) r1 are all zeros" in text
+    assert "r2/V1" in text and "all zeros" in text
+    assert "r3/III" in text and "flat" in text
+    assert "r0" not in text
+    _, msgs = _warnings_of(lambda: ECGDataset(np.full((2, 12, 50), 0.3), fs=100))
+    assert len(msgs) == 1 and "all records are flat" in msgs[0]
+
+
+def test_one_lead_in_other_units_is_named():
+    x = _ecg(2)
+    x[0, 7] *= 1000  # V2 of record 0 in microvolts
+    _, msgs = _warnings_of(lambda: ECGDataset(x, fs=100, record_ids=("a", "b")))
+    assert len(msgs) == 1 and "a/V2" in msgs[0] and "other units" in msgs[0]
+
+
+def test_amplitude_check_modes():
+    x = _ecg() * 1000
+    with pytest.raises(DataError, match="microvolts"):
+        ECGDataset(x, fs=100, amplitude_check="raise")
+    _, msgs = _warnings_of(lambda: ECGDataset(x, fs=100, amplitude_check="ignore"))
+    assert msgs == []
+    with pytest.raises(DataError, match="amplitude_check"):
+        ECGDataset(x, fs=100, amplitude_check="maybe")
+    ds = ECGDataset(x, fs=100, amplitude_check="ignore")
+    assert "microvolts" in ds.check_amplitudes("ignore")[0]
+    # Derived datasets are not re-checked (no repeated warnings per preprocessing step).
+    _, msgs = _warnings_of(lambda: (ds.subset([0]), ds.copy(fs=200.0)))
+    assert msgs == []
+
+
+def test_to_millivolts():
+    assert to_millivolts(np.array([[[2000.0]]]), "uV").tolist() == [[[2.0]]]
+    assert to_millivolts(np.array([[[0.002]]]), "V").tolist() == [[[2.0]]]
+    out = to_millivolts(np.array([[[1224.0], [1034.0]]]), "adc", gain=[200, 10], baseline=[1024, 1024])
+    np.testing.assert_allclose(out.ravel(), [1.0, 1.0])

@@ -161,8 +161,9 @@ def test_feature_cache_follows_content(tlc, ds):
     copy = ECGDataset(ds.signals.copy(), fs=ds.fs)
     assert fingerprint(copy) == fingerprint(ds)
     np.testing.assert_array_equal(tlc.explain_all(copy).labels, tlc.explain_all(ds).labels)
-    changed = ECGDataset(ds.signals.copy(), fs=ds.fs)
-    changed.signals[4] *= -1  # a record changes: its explanation must be recomputed
+    x = ds.signals.copy()
+    x[4] *= -1  # a record changes: its explanation must be recomputed
+    changed = ECGDataset(x, fs=ds.fs)
     assert fingerprint(changed) != fingerprint(ds)
     assert not np.array_equal(tlc.explain_all(changed).labels[4], tlc.explain_all(ds).labels[4])
 

@@ -99,14 +99,14 @@ def test_input_validation():
     with pytest.raises(ModelError, match="expects input"):
         train_model(_net(), ECGDataset(np.zeros((4, 3, 80)), fs=50, lead_names=tr.lead_names,
                                        labels=np.zeros((4, 2))), progress=False)
-    bad = _toy(16)
-    bad.signals[0, 0, 0] = np.inf
+    x = _toy(16).signals.copy()
+    x[0, 0, 0] = np.inf
+    bad = _toy(16).with_signals(x)
     with pytest.raises(DataError, match="NaN or inf"):
         train_model(_net(), bad, progress=False)
     with pytest.raises(DataError, match="0/1"):
         train_model(_net(1), _toy(16, regression=True), progress=False)
-    va = _toy(8)
-    va.fs = 100.0
+    va = _toy(8).copy(fs=100.0)
     with pytest.raises(DataError, match="resample"):
         train_model(_net(), tr, va, progress=False)
     with pytest.raises(ModelError, match="task"):

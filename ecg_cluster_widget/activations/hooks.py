@@ -219,8 +219,9 @@ class ActivationExtractor:
             starts = range(0, n, self.batch_size)
             for start in tqdm(starts, desc="activations", disable=not self.progress,
                               total=len(starts), leave=False):
+                # np.require copies only read-only input (dataset arrays are read-only).
                 xb = torch.as_tensor(
-                    np.ascontiguousarray(x[start:start + self.batch_size], dtype=np.float32),
+                    np.require(x[start:start + self.batch_size], np.float32, ["C", "W"]),
                     device=device,
                 )
                 for i in range(len(captured)):

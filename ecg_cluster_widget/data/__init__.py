@@ -1,8 +1,17 @@
 """Data: the ECGDataset type, loaders, the synthetic generator and preprocessing."""
 
-from .dataset import STANDARD_LEADS, WAVE_NAMES, ECGDataset, canonical_lead_name
-from .io_utils import atomic_write_bytes, atomic_write_json, atomic_write_text
-from .ludb import LUDB_LEAD_EXT, annotation_to_mask, load_ludb
+from .dataset import (
+    STANDARD_LEADS,
+    UNITS,
+    WAVE_NAMES,
+    ECGDataset,
+    ReadOnlyArray,
+    amplitude_problems,
+    canonical_lead_name,
+    to_millivolts,
+)
+from .io_utils import atomic_write_bytes, atomic_write_json, atomic_write_text, clean_stale_temps
+from .ludb import LUDB_LEAD_EXT, annotation_to_mask, check_annotation_file, load_ludb
 from .preprocess import (
     bandpass,
     crop_or_pad,
@@ -22,10 +31,15 @@ __all__ = [
     "STANDARD_LEADS",
     "WAVE_NAMES",
     "canonical_lead_name",
+    "ReadOnlyArray",
+    "UNITS",
+    "amplitude_problems",
+    "to_millivolts",
     "Standardizer",
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "clean_stale_temps",
     "SYNTHETIC_CLASSES",
     "make_synthetic",
     "PTBXL_CLASSES",
@@ -34,6 +48,7 @@ __all__ = [
     "read_ptbxl_database",
     "LUDB_LEAD_EXT",
     "annotation_to_mask",
+    "check_annotation_file",
     "load_ludb",
     "from_numpy",
     "load_wfdb",

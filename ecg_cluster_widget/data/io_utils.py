@@ -1,18 +1,101 @@
-"""Atomic file writing: a crash mid-write never leaves a truncated file behind."""
+"""Atomic file writing: a crash mid-write never leaves a truncated file behind.
+
+Each write goes to a temp file ``.<name>.<pid>.<random>.tmp`` in the destination folder
+and is moved into place with ``os.replace``. A process killed mid-write (SIGKILL, power
+loss) cannot delete its temp file, so every write first removes the stale temp files of
+the same destination: those whose writer process no longer exists, and any older than
+:data:`STALE_TEMP_AGE_S`.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
+
+#: Temp files of a destination older than this (seconds) are stale whoever wrote them.
+STALE_TEMP_AGE_S = 3600.0
+
+
+def _pid_alive(pid: int) -> bool | None:
+    """Whether process ``pid`` exists on this machine (None: cannot tell)."""
+    if os.name != "posix" or pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return None
+    return True
+
+
+def clean_stale_temps(path: str | os.PathLike, max_age_s: float = STALE_TEMP_AGE_S) -> list[Path]:
+    """Delete temp files that an interrupted atomic write of ``path`` left behind.
+
+    A temp file ``.<name>.<pid>.<random>.tmp`` is stale when process ``pid`` no longer
+    exists, or when it is older than ``max_age_s`` (also for temp files of older
+    versions, which carry no pid). Temp files of writes still in progress are kept.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The destination file whose temp files to look for.
+    max_age_s : float
+        Age in seconds after which a temp file is stale regardless of its writer.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / ".labels.json.999999999.abc123.tmp").write_bytes(b"half a file")
+    >>> [p.name for p in clean_stale_temps(d / "labels.json")]
+    ['.labels.json.999999999.abc123.tmp']
+    """
+    path = Path(path)
+    prefix = f".{path.name}."
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        pid_text = name[len(prefix):].split(".", 1)[0]
+        alive = _pid_alive(int(pid_text)) if pid_text.isdigit() else None
+        if alive is False or age > max_age_s:
+            try:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+            except OSError:
+                pass
+    return removed
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``.
 
-    Readers never see a half-written file; missing parent folders are created.
+    Readers never see a half-written file; missing parent folders are created, and temp
+    files left by earlier writes that were killed are removed (:func:`clean_stale_temps`).
 
     Parameters
     ----------
@@ -35,7 +118,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    clean_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         # mkstemp creates 0600; give the file the mode a plain open() would (or keep the old one).
         os.chmod(tmp, _target_mode(path))

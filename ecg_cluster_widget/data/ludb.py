@@ -11,7 +11,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..errors import DataError, FileFormatError
-from .dataset import STANDARD_LEADS, ECGDataset
+from .dataset import STANDARD_LEADS, ECGDataset, _own
 from .wfdb_io import read_record
 
 #: Annotation file extension of each standard lead.
@@ -67,6 +67,56 @@ def annotation_to_mask(samples: np.ndarray, symbols: Sequence[str], n_samples: i
     return mask
 
 
+def check_annotation_file(path: str | Path) -> None:
+    """Refuse a WFDB annotation file that is truncated.
+
+    A complete file in the MIT format ends with the end-of-file word ``0x0000``
+    after a whole number of 16-bit words. A file cut short (an interrupted download
+    or copy) lacks it, and ``wfdb.rdann`` would otherwise return the annotations before
+    the cut as if they were all, leaving the rest of the record silently unannotated.
+
+    Parameters
+    ----------
+    path : str or Path
+        The annotation file (e.g. ``data/1.ii``).
+
+    Raises
+    ------
+    FileFormatError
+        If the file is missing, empty, has an odd number of bytes or does not end with
+        the end-of-file marker.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "1.ii"
+    >>> _ = p.write_bytes(bytes([2, 0x6c, 0, 0]))   # one annotation + end-of-file
+    >>> check_annotation_file(p)
+    >>> _ = p.write_bytes(bytes([2, 0x6c, 5]))      # cut in the middle of a word
+    >>> check_annotation_file(p)
+    Traceback (most recent call last):
+    ...
+    ecg_cluster_widget.errors.FileFormatError: annotation file ... is truncated ...
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            fh.seek(max(size - 2, 0))
+            tail = fh.read(2)
+    except FileNotFoundError:
+        raise FileFormatError(f"annotation file {path} is missing.") from None
+    except OSError as exc:
+        raise FileFormatError(f"cannot read annotation file {path}: {exc}") from None
+    if size < 2 or size % 2 or tail != b"\x00\x00":
+        raise FileFormatError(
+            f"annotation file {path} is truncated or corrupt ({size} bytes, "
+            + ("an odd number, " if size % 2 else "")
+            + "no WFDB end-of-file marker at the end): its wave masks would be partial. "
+            "Download the record again (LUDB: physionet.org/content/ludb)."
+        )
+
+
 def _record_list(root: Path, records) -> list[str]:
     if records is not None:
         names = [str(r) for r in ([records] if np.isscalar(records) else records)]
@@ -107,8 +157,14 @@ def load_ludb(
     root: str | Path,
     records: Sequence[int | str] | int | str | None = None,
     progress: bool = True,
+    units: str | None = None,
 ) -> ECGDataset:
     """Load LUDB records with per-lead ground-truth wave masks.
+
+    Every annotation file is checked to be complete (:func:`check_annotation_file`),
+    so a truncated one raises instead of giving a partial mask, and the amplitudes are
+    checked like any dataset's (flat leads give a
+    :class:`~ecg_cluster_widget.errors.DataWarning`).
 
     Parameters
     ----------
@@ -118,6 +174,8 @@ def load_ludb(
         Record numbers to load (e.g. ``[1, 2, 3]``); default all 200.
     progress : bool
         Show a tqdm progress bar.
+    units : {"mV", "uV", "V"}, optional
+        Override of the headers' units (mV for LUDB).
 
     Returns
     -------
@@ -144,7 +202,7 @@ def load_ludb(
     sigs, masks = [], []
     for name in tqdm(names, desc="reading LUDB", disable=not progress):
         stem = root / "data" / name
-        sig, fs, leads, _ = read_record(stem)
+        sig, fs, leads, _ = read_record(stem, units=units)
         if fs != 500 or sig.shape[0] != 12:
             raise FileFormatError(f"{stem} is not a 12-lead 500 Hz LUDB record (fs={fs:g}).")
         missing = [lead for lead in STANDARD_LEADS if lead not in leads]
@@ -156,6 +214,7 @@ def load_ludb(
             ext = LUDB_LEAD_EXT[lead]
             if not (root / "data" / f"{name}.{ext}").is_file():
                 raise FileFormatError(f"annotation file {stem}.{ext} is missing.")
+            check_annotation_file(root / "data" / f"{name}.{ext}")
             try:
                 ann = wfdb.rdann(str(stem), ext)
             except Exception as exc:
@@ -179,7 +238,9 @@ def load_ludb(
             rows[flag] = text[col].str.len() > 0 if col in rows.columns else False
         meta["info"] = rows.reset_index()
         meta["per_record"] = ("info",)
-    return ECGDataset(
-        signals=np.stack(sigs), fs=500.0, lead_names=STANDARD_LEADS,
-        wave_masks=np.stack(masks), record_ids=tuple(names), meta=meta,
+    ds = ECGDataset(
+        signals=_own(np.stack(sigs)), fs=500.0, lead_names=STANDARD_LEADS,
+        wave_masks=_own(np.stack(masks)), record_ids=tuple(names), meta=meta,
     )
+    ds.check_amplitudes("warn", _stacklevel=3)
+    return ds

@@ -15,12 +15,17 @@ import numpy as np
 from scipy import ndimage, signal
 
 from ..errors import DataError
-from .dataset import ECGDataset, canonical_lead_name
+from .dataset import ECGDataset, _own, canonical_lead_name
 
 
 def _with_step(ds: ECGDataset, step: str, **changes) -> ECGDataset:
     meta = dict(ds.meta)
     meta["preprocessing"] = list(ds.meta.get("preprocessing", [])) + [step]
+    # The new arrays were made here from a dataset's (already checked) arrays and nobody
+    # else holds them: freeze them without a copy or a second amplitude check.
+    for key in ("signals", "wave_masks"):
+        if isinstance(changes.get(key), np.ndarray):
+            changes[key] = _own(np.ascontiguousarray(changes[key]))
     return replace(ds, meta=meta, **changes)
 
 
@@ -331,7 +336,7 @@ def interpolate_nan(ds: ECGDataset, max_gap_s: float | None = None) -> ECGDatase
     --------
     >>> import numpy as np
     >>> x = np.ones((1, 1, 5)); x[0, 0, 2] = np.nan
-    >>> interpolate_nan(ECGDataset(x, fs=100, lead_names=["II"])).signals[0, 0].tolist()
+    >>> interpolate_nan(ECGDataset(x, fs=100, lead_names=["II"], amplitude_check="ignore")).signals[0, 0].tolist()
     [1.0, 1.0, 1.0, 1.0, 1.0]
     """
     x = ds.signals.copy()

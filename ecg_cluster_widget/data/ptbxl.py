@@ -12,7 +12,7 @@ from scipy import signal
 from tqdm.auto import tqdm
 
 from ..errors import DataError, FileFormatError
-from .dataset import STANDARD_LEADS, ECGDataset
+from .dataset import STANDARD_LEADS, ECGDataset, _own
 from .wfdb_io import read_record
 
 #: The five diagnostic superclasses of PTB-XL, in the usual column order.
@@ -90,8 +90,13 @@ def load_ptbxl(
     max_records: int | None = None,
     progress: bool = True,
     resample_from_500: bool = True,
+    units: str | None = None,
 ) -> ECGDataset:
     """Load labelled PTB-XL records with the 5 diagnostic superclasses.
+
+    Amplitudes are checked per record and lead (see
+    :meth:`~ecg_cluster_widget.data.ECGDataset.check_amplitudes`): flat or all-zero
+    leads and implausible units give a :class:`~ecg_cluster_widget.errors.DataWarning`.
 
     Parameters
     ----------
@@ -108,6 +113,9 @@ def load_ptbxl(
         Keep the first ``max_records`` records (by ``ecg_id``) after fold filtering.
     progress : bool
         Show a tqdm progress bar.
+    units : {"mV", "uV", "V"}, optional
+        Units of the physical values when the headers name the wrong one; default: the
+        headers' units (mV for PTB-XL).
 
     Returns
     -------
@@ -139,19 +147,21 @@ def load_ptbxl(
     else:
         col, factor = "filename_hr", 5 if fs == 100 else 1
     _check_files(root, db[col].tolist(), fs == 100 and not resample_from_500)
-    x = _read_signals(root, db[col].tolist(), 500 if factor == 5 else fs, factor, progress)
+    x = _read_signals(root, db[col].tolist(), 500 if factor == 5 else fs, factor, progress, units)
     labels = np.array([[c in s for c in PTBXL_CLASSES] for s in db.superclasses],
                       dtype=np.float32)
     info = _info(db)
     source = ("records500 decimated by 5 (zero-phase)" if factor == 5
               else ("records100" if fs == 100 else "records500"))
-    return ECGDataset(
-        signals=x, fs=float(fs), lead_names=STANDARD_LEADS, labels=labels,
+    ds = ECGDataset(
+        signals=_own(x), fs=float(fs), lead_names=STANDARD_LEADS, labels=labels,
         class_names=PTBXL_CLASSES, record_ids=tuple(str(i) for i in db.index),
         folds=db.strat_fold.to_numpy().astype(np.int64),
         meta={"source": f"PTB-XL {root}", "signal_source": source, "units": "mV",
               "info": info, "per_record": ("info",)},
     )
+    ds.check_amplitudes("warn", _stacklevel=3)
+    return ds
 
 
 def load_ptbxl_unlabeled(
@@ -159,6 +169,7 @@ def load_ptbxl_unlabeled(
     fs: int = 100,
     max_records: int | None = None,
     progress: bool = True,
+    units: str | None = None,
 ) -> ECGDataset:
     """Load the records listed in ``extra_unlabeled_records.csv`` (no PTB-XL labels).
 
@@ -176,6 +187,8 @@ def load_ptbxl_unlabeled(
         Load only the first records (by ``ecg_id``).
     progress : bool
         Show a progress bar.
+    units : {"mV", "uV", "V"}, optional
+        Override of the headers' units, as in :func:`load_ptbxl`.
 
     Returns
     -------
@@ -203,14 +216,17 @@ def load_ptbxl_unlabeled(
         raise FileFormatError("extra_unlabeled_records.csv has no filename_hr column.")
     extra = extra.set_index("ecg_id")
     extra = _select(extra, None, max_records, "extra_unlabeled_records.csv")
-    x = _read_signals(root, extra.filename_hr.tolist(), 500, 5 if fs == 100 else 1, progress)
+    x = _read_signals(root, extra.filename_hr.tolist(), 500, 5 if fs == 100 else 1, progress,
+                      units)
     info = extra.drop(columns=["filename_hr"]).reset_index()
-    return ECGDataset(
-        signals=x, fs=float(fs), lead_names=STANDARD_LEADS,
+    ds = ECGDataset(
+        signals=_own(x), fs=float(fs), lead_names=STANDARD_LEADS,
         record_ids=tuple(str(i) for i in extra.index),
         meta={"source": f"PTB-XL extra records {root}", "units": "mV", "info": info,
               "per_record": ("info",)},
     )
+    ds.check_amplitudes("warn", _stacklevel=3)
+    return ds
 
 
 def _select(db: pd.DataFrame, folds, max_records, what: str) -> pd.DataFrame:
@@ -242,11 +258,12 @@ def _check_files(root: Path, files: list[str], official_100: bool) -> None:
     )
 
 
-def _read_signals(root: Path, files: list[str], fs_file: int, factor: int, progress: bool):
+def _read_signals(root: Path, files: list[str], fs_file: int, factor: int, progress: bool,
+                  units: str | None = None):
     n_out = None
     out = None
     for i, rel in enumerate(tqdm(files, desc="reading PTB-XL", disable=not progress)):
-        sig, fs, names, _ = read_record(root / rel)
+        sig, fs, names, _ = read_record(root / rel, units=units)
         if fs != fs_file:
             raise FileFormatError(f"{root / rel} is sampled at {fs:g} Hz, expected {fs_file} Hz.")
         if names != STANDARD_LEADS:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, FileFormatError
-from .dataset import ECGDataset
+from .dataset import ECGDataset, _own
 
 __all__ = ["REAL_SAMPLES", "load_real_sample", "real_sample_path"]
 
@@ -89,7 +89,7 @@ def load_real_sample(name: str = "ptbxl", fs: float | None = None) -> ECGDataset
         meta["rhythm"] = [str(r) for r in arrays["rhythm"]]
         meta["per_record"] = ["rhythm"]
     ds = ECGDataset(
-        arrays["signals_uv"].astype(np.float32) / np.float32(1000.0), fs=float(arrays["fs"]),
+        _own(arrays["signals_uv"].astype(np.float32) / np.float32(1000.0)), fs=float(arrays["fs"]),
         lead_names=tuple(str(x) for x in arrays["lead_names"]),
         record_ids=tuple(str(x) for x in arrays["record_ids"]), meta=meta, **kw,
     )

@@ -35,7 +35,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import DataError
-from .dataset import STANDARD_LEADS, ECGDataset
+from .dataset import STANDARD_LEADS, ECGDataset, _own
 
 SYNTHETIC_CLASSES: tuple[str, ...] = ("NORM", "MI", "STTC", "CD", "AF")
 
@@ -539,7 +539,7 @@ def make_synthetic(
                        "cd_type", "beats"),
     }
     return ECGDataset(
-        signals=signals, fs=fs, lead_names=leads, labels=labels,
+        signals=_own(signals), fs=fs, lead_names=leads, labels=labels,
         class_names=SYNTHETIC_CLASSES, wave_masks=masks,
         record_ids=tuple(f"syn{i:05d}" for i in range(n)), meta=meta,
     )

@@ -10,10 +10,46 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import DataError, FileFormatError
-from .dataset import STANDARD_LEADS, ECGDataset, canonical_lead_name
+from .dataset import STANDARD_LEADS, ECGDataset, _adopt, _canonical_units, _own, canonical_lead_name
 from .preprocess import select_leads
 
 _SUFFIXES = (".hea", ".dat", ".mat")
+#: Physical units a WFDB header may name, and their factor to mV.
+_WFDB_UNITS = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3, "nv": 1e-6}
+
+
+def _to_mv(sig: np.ndarray, header_units: Sequence[str] | None, units: str | None,
+           stem: Path) -> np.ndarray:
+    """Scale physical WFDB values (samples, channels) to mV.
+
+    ``units`` (an override of what the header says) applies to every channel; otherwise
+    each channel's header unit is used, and a unit that is not a voltage is refused.
+    """
+    if units is not None:
+        name = _canonical_units(units)
+        if name == "adc":
+            raise DataError(
+                "units='adc' does not apply to WFDB files: their header gives gain and "
+                "baseline, and the loader reads physical values. Pass the physical unit the "
+                "values really are in (e.g. units='uV') if the header names the wrong one."
+            )
+        factor = {"mV": 1.0, "uV": 1e-3, "V": 1e3}[name]
+        return sig if factor == 1.0 else (sig * factor).astype(np.float32)
+    names = list(header_units or [])
+    factors = []
+    for i in range(sig.shape[1]):
+        u = (names[i] if i < len(names) else "") or "mV"  # WFDB's default unit is mV
+        f = _WFDB_UNITS.get(str(u).strip().lower())
+        if f is None:
+            raise FileFormatError(
+                f"WFDB record {stem}: signal {i} is in {u!r}, not a voltage; pass units='mV' "
+                "(or 'uV', 'V') to say what the values are."
+            )
+        factors.append(f)
+    factors = np.asarray(factors, dtype=np.float64)
+    if (factors == 1.0).all():
+        return sig
+    return (sig * factors[None, :]).astype(np.float32)
 
 
 def _record_stem(path: str | Path) -> Path:
@@ -21,17 +57,22 @@ def _record_stem(path: str | Path) -> Path:
     return p.with_suffix("") if p.suffix.lower() in _SUFFIXES else p
 
 
-def read_record(path: str | Path) -> tuple[np.ndarray, float, tuple[str, ...], list[str]]:
-    """Read one WFDB record in physical units.
+def read_record(
+    path: str | Path, units: str | None = None
+) -> tuple[np.ndarray, float, tuple[str, ...], list[str]]:
+    """Read one WFDB record in mV.
 
     Parameters
     ----------
     path : str or Path
         Record path without extension (``.hea``/``.dat`` are stripped if given).
+    units : {"mV", "uV", "V"}, optional
+        Units of the physical values; default: each signal's unit in the header
+        (``uV``/``V`` signals are converted to mV).
 
     Returns
     -------
-    signals : ndarray (n_leads, n_samples) float32
+    signals : ndarray (n_leads, n_samples) float32, in mV
     fs : float
     lead_names : tuple of str (canonical spelling, e.g. ``'aVR'``)
     comments : list of str (header comment lines)
@@ -70,6 +111,7 @@ def read_record(path: str | Path) -> tuple[np.ndarray, float, tuple[str, ...], l
             f"holds {sig.shape[0]}; the .dat file is truncated or corrupt."
         )
     names = tuple(canonical_lead_name(n) for n in rec.sig_name)
+    sig = _to_mv(np.asarray(sig, dtype=np.float32), rec.units, units, stem)
     return (np.ascontiguousarray(sig.T, dtype=np.float32), float(rec.fs), names,
             list(rec.comments or []))
 
@@ -83,8 +125,12 @@ def load_wfdb(
     n_samples: int | None = None,
     progress: bool = True,
     leads: Sequence[str] | None = None,
+    units: str | None = None,
 ) -> ECGDataset:
     """Load one WFDB record, or every record in a folder, as an :class:`ECGDataset`.
+
+    Amplitudes are checked (see :meth:`ECGDataset.check_amplitudes`): implausible units
+    and flat or all-zero leads give a :class:`~ecg_cluster_widget.errors.DataWarning`.
 
     Parameters
     ----------
@@ -98,6 +144,9 @@ def load_wfdb(
         Show a tqdm progress bar when loading a folder.
     leads : sequence of str, optional
         Keep only these leads, in this order (case-insensitive names).
+    units : {"mV", "uV", "V"}, optional
+        Units of the physical values when the headers name the wrong one; default: the
+        unit each header gives.
 
     Returns
     -------
@@ -123,7 +172,7 @@ def load_wfdb(
     sigs, comments = [], []
     fs0 = names0 = None
     for stem in tqdm(stems, desc="reading WFDB", disable=not progress or len(stems) < 2):
-        sig, fs, names, com = read_record(stem)
+        sig, fs, names, com = read_record(stem, units=units)
         if fs0 is None:
             fs0, names0 = fs, names
         if fs != fs0:
@@ -150,11 +199,12 @@ def load_wfdb(
         k = min(target, s.shape[1])
         x[i, :, :k] = s[:, :k]
     ds = ECGDataset(
-        signals=x, fs=fs0, lead_names=names0, record_ids=tuple(s.name for s in stems),
+        signals=_own(x), fs=fs0, lead_names=names0, record_ids=tuple(s.name for s in stems),
         meta={"source": str(p), "units": "mV", "comments": comments, "per_record": ("comments",)},
     )
     if leads is not None:
         ds = select_leads(ds, leads)
+    ds.check_amplitudes("warn", _stacklevel=3)
     return ds
 
 
@@ -164,9 +214,18 @@ def from_numpy(
     lead_names: Sequence[str] = STANDARD_LEADS,
     *,
     allow_nan: bool = False,
+    units: str = "mV",
+    gain: float | Sequence[float] | None = None,
+    baseline: float | Sequence[float] = 0.0,
+    amplitude_check: str = "warn",
     **kw,
 ) -> ECGDataset:
-    """Wrap an array of ECGs (in mV) as an :class:`ECGDataset`.
+    """Wrap an array of ECGs as an :class:`ECGDataset` (converted to mV).
+
+    The amplitudes are checked per record and lead: microvolts or raw ADC counts passed
+    as mV, volts, and flat or all-zero leads and records give a
+    :class:`~ecg_cluster_widget.errors.DataWarning` that names them and says what to do
+    (e.g. "values look like microvolts: divide by 1000 or pass units='uV'").
 
     Parameters
     ----------
@@ -180,6 +239,13 @@ def from_numpy(
         One name per lead.
     allow_nan : bool
         If False (default) NaN/inf values raise :class:`DataError`.
+    units : {"mV", "uV", "V", "adc"}
+        Units of ``signals``; ``"adc"`` needs ``gain`` (ADC units per mV) and
+        ``baseline`` (the ADC value of 0 mV), one value or one per lead.
+    gain, baseline : float or sequence of float
+        See ``units``.
+    amplitude_check : {"warn", "raise", "ignore"}
+        What to do about implausible amplitudes (see :meth:`ECGDataset.check_amplitudes`).
     **kw
         Passed to :class:`ECGDataset` (``labels``, ``class_names``, ``wave_masks``,
         ``record_ids``, ``folds``, ``meta``).
@@ -198,13 +264,20 @@ def from_numpy(
     Examples
     --------
     >>> import numpy as np
-    >>> from_numpy(np.zeros((3, 1000, 12)), fs=100).signals.shape
+    >>> x = np.random.default_rng(0).normal(0, 0.3, (3, 1000, 12))
+    >>> from_numpy(x, fs=100).signals.shape
     (3, 12, 1000)
+    >>> uv = from_numpy(x * 1000, fs=100, units="uV")  # microvolts, converted to mV
+    >>> bool(np.allclose(uv.signals, from_numpy(x, fs=100).signals))
+    True
     """
     try:
+        if np.iscomplexobj(signals):
+            raise TypeError("complex values are not ECG samples")
         x = np.asarray(signals, dtype=np.float32)
     except (TypeError, ValueError) as exc:
         raise DataError(f"signals must be a numeric array ({exc}).") from None
+    source = signals
     n_leads = len(lead_names)
     if x.ndim == 2:
         x = x[None]
@@ -214,6 +287,8 @@ def from_numpy(
         )
     if x.shape[1] != n_leads and x.shape[2] == n_leads:
         x = np.ascontiguousarray(x.transpose(0, 2, 1))
+        if isinstance(source, np.ndarray) and np.may_share_memory(x, source):
+            x = x.copy()
     if x.shape[1] != n_leads:
         raise DataError(
             f"signals have {x.shape[1]} leads (axis 1) but {n_leads} lead names were given; "
@@ -224,4 +299,8 @@ def from_numpy(
             "signals contain NaN or inf; clean them, or pass allow_nan=True and then "
             "call interpolate_nan(ds)."
         )
-    return ECGDataset(signals=x, fs=fs, lead_names=tuple(lead_names), **kw)
+    ds = ECGDataset(signals=_adopt(x, source), fs=fs, lead_names=tuple(lead_names),
+                    units=units, gain=gain, baseline=baseline, amplitude_check="ignore", **kw)
+    if amplitude_check != "ignore":
+        ds.check_amplitudes(amplitude_check, _stacklevel=3)
+    return ds

@@ -211,7 +211,7 @@ class GradCAM:
         try:
             with torch.enable_grad():
                 for s in tqdm(starts, desc="Grad-CAM", disable=not progress, leave=False):
-                    xb = torch.from_numpy(np.ascontiguousarray(x[s : s + self.batch_size]))
+                    xb = torch.from_numpy(np.require(x[s : s + self.batch_size], None, ["C", "W"]))
                     xb.requires_grad_(True)  # keeps a graph even when weights are frozen
                     try:
                         out, act, store = self._forward_with_grads(xb)

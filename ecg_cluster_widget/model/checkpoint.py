@@ -262,7 +262,7 @@ class ModelBundle:
         starts = range(0, len(x), int(batch_size))
         with torch.no_grad():
             for s in tqdm(starts, desc="predict", disable=not progress, leave=False):
-                xb = torch.from_numpy(np.ascontiguousarray(x[s : s + batch_size]))
+                xb = torch.from_numpy(np.require(x[s : s + batch_size], None, ["C", "W"]))
                 try:
                     out = self.model(xb)
                 except ModelError:

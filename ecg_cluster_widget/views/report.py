@@ -10,6 +10,7 @@ their cluster bands, entropy ribbon and (given a model bundle) Grad-CAM.
 from __future__ import annotations
 
 import html
+import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -54,6 +55,43 @@ def write_html(layout, path: str | os.PathLike, title: str) -> Path:
     """
     page = file_html(layout, INLINE, title=title)
     return atomic_write_text(path, page)
+
+
+_SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                   "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def script_json(obj: Any, **kwargs: Any) -> str:
+    """JSON text that is safe to paste inside an HTML ``<script>`` element.
+
+    ``<``, ``>`` and ``&`` (and the JavaScript line separators U+2028/U+2029) become
+    ``\\uXXXX`` escapes, which mean the same to JSON and JavaScript but cannot form
+    ``</script>``, ``<!--`` or ``<script`` in the page. Without this, a cluster label
+    such as ``<!--<script>`` switches the HTML parser into its "script data escaped"
+    state, the closing ``</script>`` is swallowed and the whole page stays blank.
+
+    Parameters
+    ----------
+    obj : object
+        JSON-serialisable data.
+    **kwargs
+        Passed to :func:`json.dumps`.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(script_json({"name": "<!--<script>"}))
+    {"name": "\\u003c!--\\u003cscript\\u003e"}
+    >>> json.loads(script_json({"name": "<!--<script>"}))["name"]
+    '<!--<script>'
+    """
+    text = json.dumps(obj, **kwargs)
+    for ch, esc in _SCRIPT_ESCAPES.items():
+        text = text.replace(ch, esc)
+    return text
 
 
 _CELL = " style='padding:2px 10px;text-align:right'"

@@ -11,6 +11,7 @@ responses older than its latest request.
 from __future__ import annotations
 
 import base64
+import html as _html
 import json
 import os
 import pathlib
@@ -637,10 +638,11 @@ class ClusterExplorer(anywidget.AnyWidget):
         css = (STATIC / "widget.css").read_text(encoding="utf-8")
         # Placeholders in {braces}; literal braces of the page's JS/CSS are doubled.
         template = (STATIC / "standalone.html").read_text(encoding="utf-8")
+        from .report import script_json  # escapes <, > and & so no label can end the script
+
         html = template.format(
-            title=title.replace("<", "&lt;"), css=css,
-            state=json.dumps(state).replace("</", "<\\/"),
-            js=json.dumps(js).replace("</", "<\\/"),
+            title=_html.escape(str(title)), css=css,
+            state=script_json(state), js=script_json(js),
         )
         return atomic_write_text(path, html)
 

@@ -1,0 +1,230 @@
+"""Cluster-labels files (fit identity, signatures, meta checks, hostile files) and the
+escaping of exported labels (CSV formulas, standalone HTML)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from ecg_cluster_widget.errors import DataError, DataWarning, FileFormatError, LabelsMismatchError
+from ecg_cluster_widget.views.labels import (
+    LABELS_SCHEMA,
+    LABELS_VERSION,
+    LabelsFile,
+    check_labels_meta,
+    csv_safe,
+    load_labels,
+    normalize_fit,
+    normalize_signatures,
+    read_labels_file,
+    save_labels,
+    write_segments,
+)
+
+FIT = {"model_checksum": "sha256:aa11", "data_fingerprint": "fp:bb22", "n_clusters": 3,
+       "cluster_ids": [0, 2, 5]}
+LABELS = {0: "P wave", 2: {"name": "QRS complex", "notes": "narrow"}, 5: "T wave"}
+
+
+def _write(path, doc):
+    path.write_text(json.dumps(doc))
+    return path
+
+
+# --- fit identity and signatures ---------------------------------------------------------
+def test_fit_and_signatures_round_trip(tmp_path):
+    sig = {0: [0.1, 0.2], 2: {"centroid": np.array([1.0, -1.0]), "prototype": np.ones((2, 3))},
+           5: {"prototype": [[0.5, 0.25, 0.0]]}}
+    p = save_labels(tmp_path / "l.json", LABELS, {"source": "test"}, fit=FIT, signatures=sig)
+    doc = json.loads(p.read_text())
+    assert doc["version"] == 2 == LABELS_VERSION and doc["fit"] == FIT
+    lf = read_labels_file(p)
+    assert isinstance(lf, LabelsFile) and lf.fit == FIT and lf.meta == {"source": "test"}
+    assert lf.signatures == {"0": {"centroid": [0.1, 0.2]},
+                             "2": {"centroid": [1.0, -1.0], "prototype": [[1.0] * 3] * 2},
+                             "5": {"prototype": [[0.5, 0.25, 0.0]]}}
+    assert lf.labels["2"] == {"name": "QRS complex", "notes": "narrow"}
+    assert load_labels(p, fit=FIT) == lf.labels
+
+
+def test_files_without_fit_stay_version_1(tmp_path):
+    p = save_labels(tmp_path / "l.json", LABELS)
+    doc = json.loads(p.read_text())
+    assert doc["version"] == 1 and "fit" not in doc and "signatures" not in doc
+    assert read_labels_file(p).fit is None
+
+
+@pytest.mark.parametrize("fit, match", [
+    ({"model_checksum": ""}, "non-empty string"),
+    ({"data_fingerprint": 3}, "non-empty string"),
+    ({"n_clusters": 0}, "positive integer"),
+    ({"n_clusters": 2.5}, "positive integer"),
+    ({"n_clusters": True}, "positive integer"),
+    ({"cluster_ids": [0, 0]}, "repeat"),
+    ({"cluster_ids": [0, -1]}, "non-negative"),
+    ({"cluster_ids": [0.5]}, "non-negative integers"),
+    ({"n_clusters": 3, "cluster_ids": [0, 1]}, "2 cluster_ids"),
+    ({"K": 3, "n_clusters": 4}, "K=3"),
+    ({"extra": {"nested": 1}}, "flat list"),
+    ({"extra": float("nan")}, "finite"),
+    ([1, 2], "must be a dict"),
+])
+def test_malformed_fit_is_refused(tmp_path, fit, match):
+    with pytest.raises(DataError, match=match):
+        save_labels(tmp_path / "l.json", LABELS, fit=fit)
+    doc = {"schema": LABELS_SCHEMA, "version": 2, "labels": {}, "fit": fit}
+    with pytest.raises(FileFormatError, match="malformed fit"):
+        load_labels(_write(tmp_path / "bad.json", doc))
+
+
+@pytest.mark.parametrize("sig, match", [
+    ({"x": [1.0]}, "not an integer"),
+    ({2: {"median": [1.0]}}, "centroid"),
+    ({2: [float("nan")]}, "finite"),
+    ({2: ["a"]}, "numeric"),
+    ({2: []}, "non-empty"),
+    ({7: [1.0]}, "not among the fit's cluster_ids"),
+    ([1.0], "must be a dict"),
+])
+def test_malformed_signatures_are_refused(tmp_path, sig, match):
+    with pytest.raises(DataError, match=match):
+        save_labels(tmp_path / "l.json", LABELS, fit=FIT, signatures=sig)
+    doc = {"schema": LABELS_SCHEMA, "version": 2, "labels": {}, "fit": FIT, "signatures": sig}
+    with pytest.raises(FileFormatError, match="signatures"):
+        load_labels(_write(tmp_path / "bad.json", doc))
+
+
+def test_normalize_fit_accepts_numpy_and_alias():
+    out = normalize_fit({"K": np.int64(3), "cluster_ids": np.array([0, 2, 5]),
+                         "random_state": np.int64(0), "method": "gmm"})
+    assert out == {"n_clusters": 3, "cluster_ids": [0, 2, 5], "random_state": 0, "method": "gmm"}
+    assert normalize_signatures({"3": [1, 2]}) == {"3": {"centroid": [1.0, 2.0]}}
+
+
+# --- the meta check on load -------------------------------------------------------------
+def test_load_labels_refuses_another_model_or_dataset(tmp_path):
+    p = save_labels(tmp_path / "l.json", LABELS, fit=FIT)
+    with pytest.raises(LabelsMismatchError, match="another model") as info:
+        load_labels(p, fit={**FIT, "model_checksum": "sha256:other"})
+    assert info.value.report.same_model is False and info.value.report.same_data is True
+    assert "not attached" in str(info.value)
+    with pytest.raises(LabelsMismatchError, match="another dataset"):
+        load_labels(p, fit={**FIT, "data_fingerprint": "fp:other"})
+    with pytest.raises(LabelsMismatchError, match="another model and dataset"):
+        load_labels(p, fit={**FIT, "model_checksum": "m2", "data_fingerprint": "d2"})
+    assert issubclass(LabelsMismatchError, FileFormatError)
+
+
+def test_load_labels_warns_when_it_cannot_check(tmp_path):
+    p = save_labels(tmp_path / "old.json", LABELS)  # a file from before fit identities
+    with pytest.warns(DataWarning, match="no fit identity"):
+        assert load_labels(p, fit=FIT)["0"]["name"] == "P wave"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_labels(p)  # without fit=: nothing to compare, no warning
+
+
+def test_load_labels_warns_about_clusters_not_in_the_fit(tmp_path):
+    p = save_labels(tmp_path / "l.json", LABELS, fit=FIT)
+    current = {**FIT, "n_clusters": 3, "cluster_ids": [0, 2, 7]}
+    with pytest.warns(DataWarning, match=r"labelled clusters \[5\] are not in the current fit"):
+        load_labels(p, fit=current)
+
+
+def test_check_labels_meta_report():
+    same = check_labels_meta({"fit": FIT, "labels": {"5": "T"}}, FIT)
+    assert same.ok and same.compatible and same.same_model and same.same_data
+    assert same.mismatches == {} and set(same.matches) == set(FIT)
+    other = check_labels_meta(FIT, {**FIT, "n_clusters": 4, "cluster_ids": [0, 2, 5, 9]})
+    assert other.compatible and not other.ok
+    assert other.mismatches == {"n_clusters": (3, 4), "cluster_ids": ([0, 2, 5], [0, 2, 5, 9])}
+    assert other.ids_only_in_file == [] and other.ids_only_in_fit == [9]
+    reordered = check_labels_meta(FIT, {**FIT, "cluster_ids": [5, 2, 0]})
+    assert reordered.ok and "cluster_ids" in reordered.matches
+    partial = check_labels_meta({"n_clusters": 3}, FIT)
+    assert partial.same_model is None and partial.compatible and not partial.ok
+    assert set(partial.missing) == {"model_checksum", "data_fingerprint", "cluster_ids"}
+    none = check_labels_meta(None, FIT)
+    assert not none.has_fit and none.compatible and "no fit identity" in none.summary()
+    d = check_labels_meta(FIT, {**FIT, "model_checksum": "x"}).to_dict()
+    assert d["compatible"] is False and json.dumps(d)
+    with pytest.raises(DataError):
+        check_labels_meta(FIT, {"n_clusters": -1})
+
+
+def test_check_labels_meta_accepts_a_labels_file(tmp_path):
+    p = save_labels(tmp_path / "l.json", {9: "artifact"}, fit=FIT)
+    with pytest.raises(DataError):
+        save_labels(tmp_path / "l2.json", {9: "artifact"}, fit=FIT, signatures={9: [1.0]})
+    report = check_labels_meta(read_labels_file(p), FIT)
+    assert report.labelled_ids_missing == [9] and not report.ok
+
+
+# --- hostile and malformed files ------------------------------------------------------
+def test_deeply_nested_json_is_a_file_format_error(tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(FileFormatError, match="nested too deeply"):
+        load_labels(deep)
+    nested_labels = tmp_path / "deep2.json"
+    deep_value = '{"a": ' * 200_000 + "1" + "}" * 200_000
+    nested_labels.write_text(f'{{"schema": "{LABELS_SCHEMA}", "version": 1, "labels": {deep_value}}}')
+    with pytest.raises(FileFormatError):
+        load_labels(nested_labels)
+
+
+@pytest.mark.parametrize("doc, match", [
+    ({"schema": LABELS_SCHEMA, "version": 1, "labels": {}, "meta": []}, "'meta' must be"),
+    ({"schema": LABELS_SCHEMA, "version": 1, "labels": {}, "meta": "x"}, "'meta' must be"),
+    ({"schema": LABELS_SCHEMA, "version": True, "labels": {}}, "version True"),
+    ({"schema": LABELS_SCHEMA, "version": 3, "labels": {}}, "version 3"),
+    ({"schema": "other", "version": 1, "labels": {}}, "not a cluster-labels file"),
+    ([1, 2, 3], "not a cluster-labels file"),
+])
+def test_bad_meta_schema_or_version_is_refused(tmp_path, doc, match):
+    with pytest.raises(FileFormatError, match=match):
+        load_labels(_write(tmp_path / "bad.json", doc))
+
+
+def test_save_labels_refuses_bad_meta(tmp_path):
+    with pytest.raises(DataError, match="meta must be a dict"):
+        save_labels(tmp_path / "l.json", LABELS, meta=[1])
+    with pytest.raises(DataError, match="JSON"):
+        save_labels(tmp_path / "l.json", LABELS, meta={"x": object()})
+    assert not (tmp_path / "l.json").exists()
+
+
+# --- export escaping (issue 9 §4) ---------------------------------------------------------
+def _row(name, notes="", record_id="r0"):
+    return {"record_index": 0, "record_id": record_id, "start": 0, "end": 10, "start_s": 0.0,
+            "end_s": 0.1, "cluster_id": 3, "name": name, "notes": notes, "mean_entropy": 0.5}
+
+
+def test_csv_export_escapes_formulas(tmp_path):
+    import pandas as pd
+
+    names = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+2", "-2+3", "@SUM(A1)", "\tTAB", "QRS complex",
+             "a=b"]
+    rows = [_row(n, notes=n, record_id=n) for n in names]
+    p = write_segments(tmp_path / "seg.csv", rows)
+    frame = pd.read_csv(p, keep_default_na=False)
+    for col in ("name", "notes", "record_id"):
+        cells = frame[col].tolist()
+        for raw, cell in zip(names, cells):
+            if raw[0] in "=+-@\t":
+                assert cell == "'" + raw if raw[0] != "\t" else cell.startswith("'")
+            else:
+                assert cell == raw
+    # Numbers are numbers, not escaped text.
+    assert frame.start.tolist() == [0] * len(names) and frame.mean_entropy.iloc[0] == 0.5
+    # The JSON export keeps the text verbatim.
+    js = json.loads(write_segments(tmp_path / "seg.json", rows).read_text())
+    assert [r["name"] for r in js["segments"]] == names
+
+
+def test_csv_safe_leaves_negative_numbers():
+    assert csv_safe(-3) == -3 and csv_safe(-0.5) == -0.5 and csv_safe("") == ""
+    assert csv_safe("=x") == "'=x"
