@@ -347,3 +347,13 @@ def test_to_millivolts():
     assert to_millivolts(np.array([[[0.002]]]), "V").tolist() == [[[2.0]]]
     out = to_millivolts(np.array([[[1224.0], [1034.0]]]), "adc", gain=[200, 10], baseline=[1024, 1024])
     np.testing.assert_allclose(out.ravel(), [1.0, 1.0])
+
+
+def test_amplitude_warnings_point_at_the_callers_line():
+    x = _ecg() * 1000
+    ds = ECGDataset(x / 1000, fs=100)
+    for make in (lambda: ECGDataset(x, fs=100), lambda: from_numpy(x, fs=100),
+                 lambda: ds.with_signals(x), lambda: ds.copy(signals=x)):
+        with pytest.warns(DataWarning, match="microvolts") as rec:
+            make()
+        assert rec[0].filename == __file__

@@ -8,9 +8,12 @@ copy with :meth:`ECGDataset.with_signals` or :meth:`ECGDataset.copy`.
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 import warnings
 from collections.abc import Sequence
 from dataclasses import InitVar, dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -261,6 +264,23 @@ def to_millivolts(x: np.ndarray, units: str, gain: Any = None, baseline: Any = 0
         b = b.reshape(-1, 1) if b.ndim == 1 else b
         return ((np.asarray(x, dtype=np.float64) - b) / g).astype(np.float32)
     return (np.asarray(x, dtype=np.float64) * UNITS[name]).astype(np.float32)
+
+
+_DATA_DIR = str(Path(__file__).resolve().parent)
+
+
+def _caller_stacklevel() -> int:
+    """``stacklevel`` of the first frame outside this package's data layer (and outside
+    ``dataclasses`` and generated ``__init__`` code), so a warning points at user code."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None:
+        name = frame.f_code.co_filename
+        inside = (name.startswith(_DATA_DIR) or name == dataclasses.__file__
+                  or name == "<string>" or name.startswith("<dataclass"))
+        if not inside:
+            return level
+        frame, level = frame.f_back, level + 1
+    return 2
 
 
 def _names(pairs: Sequence[str], limit: int = 5) -> str:
@@ -598,7 +618,7 @@ class ECGDataset:
         """
         return replace(self, signals=signals, **changes)
 
-    def check_amplitudes(self, action: str = "warn", *, _stacklevel: int = 4) -> list[str]:
+    def check_amplitudes(self, action: str = "warn") -> list[str]:
         """Check that the signals look like an ECG in mV; warn or raise otherwise.
 
         See :func:`amplitude_problems` for what is checked: implausible units per record
@@ -632,8 +652,9 @@ class ECGDataset:
             raise DataError("implausible ECG amplitudes: " + " ".join(problems)
                             + " Pass amplitude_check='warn' or 'ignore' to accept them.")
         if action == "warn":
+            level = _caller_stacklevel()
             for text in problems:
-                warnings.warn(text, DataWarning, stacklevel=_stacklevel)
+                warnings.warn(text, DataWarning, stacklevel=level)
         return problems
 
     # -- shape helpers -------------------------------------------------

@@ -242,5 +242,5 @@ def load_ludb(
         signals=_own(np.stack(sigs)), fs=500.0, lead_names=STANDARD_LEADS,
         wave_masks=_own(np.stack(masks)), record_ids=tuple(names), meta=meta,
     )
-    ds.check_amplitudes("warn", _stacklevel=3)
+    ds.check_amplitudes("warn")
     return ds

@@ -160,7 +160,7 @@ def load_ptbxl(
         meta={"source": f"PTB-XL {root}", "signal_source": source, "units": "mV",
               "info": info, "per_record": ("info",)},
     )
-    ds.check_amplitudes("warn", _stacklevel=3)
+    ds.check_amplitudes("warn")
     return ds
 
 
@@ -225,7 +225,7 @@ def load_ptbxl_unlabeled(
         meta={"source": f"PTB-XL extra records {root}", "units": "mV", "info": info,
               "per_record": ("info",)},
     )
-    ds.check_amplitudes("warn", _stacklevel=3)
+    ds.check_amplitudes("warn")
     return ds
 
 

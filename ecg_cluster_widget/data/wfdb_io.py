@@ -204,7 +204,7 @@ def load_wfdb(
     )
     if leads is not None:
         ds = select_leads(ds, leads)
-    ds.check_amplitudes("warn", _stacklevel=3)
+    ds.check_amplitudes("warn")
     return ds
 
 
@@ -302,5 +302,5 @@ def from_numpy(
     ds = ECGDataset(signals=_adopt(x, source), fs=fs, lead_names=tuple(lead_names),
                     units=units, gain=gain, baseline=baseline, amplitude_check="ignore", **kw)
     if amplitude_check != "ignore":
-        ds.check_amplitudes(amplitude_check, _stacklevel=3)
+        ds.check_amplitudes(amplitude_check)
     return ds
