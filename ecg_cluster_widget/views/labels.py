@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.io_utils import atomic_write_json, atomic_write_text
+from ..data.io_utils import _json_default, atomic_write_json, atomic_write_text
 from ..errors import DataError, DataWarning, FileFormatError, LabelsMismatchError
 
 LABELS_SCHEMA = "ecg_cluster_widget/cluster-labels"
@@ -314,20 +314,10 @@ def save_labels(path: str | os.PathLike, labels: Mapping, meta: Mapping | None =
     if fit is not None or signatures is not None:
         doc["version"] = 2  # version-1 readers cannot honour the fit: let them refuse
     try:
-        json.dumps(doc["meta"], default=_json_default_check)
+        json.dumps(doc["meta"], default=_json_default)
     except (TypeError, ValueError) as exc:
         raise DataError(f"meta is not JSON-serialisable: {exc}") from None
     return atomic_write_json(path, doc)
-
-
-def _json_default_check(o: Any) -> Any:
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"object of type {type(o).__name__} is not JSON serialisable")
 
 
 @dataclass
