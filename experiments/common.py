@@ -352,7 +352,8 @@ def _train_real_recipe(cfg: RunConfig, train_ds, val_ds, *, seed: int, fraction:
     )
 
     spec = PRETRAINED["ptbxl250"]
-    epochs = 2 if cfg.quick else 40
+    recipe = spec["recipe"]
+    epochs = 2 if cfg.quick else recipe["epochs"]
     key = cache_key(tag=tag, task=task, seed=seed, fraction=fraction, epochs=epochs, recipe="ptbxl250",
                     n=len(train_ds), ids=train_ds.record_ids[:3])
     path = cfg.cache_dir / "models" / f"real_{tag}_{task}_f{int(fraction * 100)}_s{seed}_{key}.pt"
@@ -364,13 +365,14 @@ def _train_real_recipe(cfg: RunConfig, train_ds, val_ds, *, seed: int, fraction:
     torch.manual_seed(seed)
     widths = (8, 8, 12, 12, 16) if cfg.quick else spec["filters"]
     net = ResNet1d(train_ds.n_leads, train_ds.labels.shape[1], filters=widths,
-                   seq_lengths=spec["seq_lengths"], dropout=0.3)
+                   seq_lengths=spec["seq_lengths"], dropout=recipe["dropout"])
     t0 = time.time()
     log(f"training {path.name} ({task}) on {len(train_ds)} records, real-model recipe, {epochs} epochs")
     bundle = train_model(
-        net, train_ds, val_ds, epochs=epochs, patience=epochs, seed=seed, task=task, batch_size=32,
-        progress=False, signal_filter=SignalFilter(bandpass=spec["bandpass"]), augment=True,
-        lr_schedule="cosine", ema_decay=0.99,
+        net, train_ds, val_ds, epochs=epochs, patience=epochs, seed=seed, task=task,
+        batch_size=recipe["batch_size"], lr=recipe["lr"], weight_decay=recipe["weight_decay"],
+        progress=False, signal_filter=SignalFilter(bandpass=spec["bandpass"]),
+        augment=recipe["augment"], lr_schedule=recipe["lr_schedule"], ema_decay=recipe["ema_decay"],
         monitor="val_auroc" if task == "multilabel" else "val_loss",
     )
     bundle.meta = {**(bundle.meta or {}), "train_seconds": time.time() - t0, "fraction": fraction}

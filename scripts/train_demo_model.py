@@ -28,10 +28,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ecg_cluster_widget.data.io_utils import atomic_write_json
 from ecg_cluster_widget.data.synthetic import make_synthetic
 from ecg_cluster_widget.model import ResNet1d, evaluate_model, save_checkpoint, train_model
-from ecg_cluster_widget.model.pretrained import DEMO_DATA_KWARGS, DEMO_TRAIN_SEED, demo_model_path
+from ecg_cluster_widget.model.pretrained import (
+    DEMO_DATA_KWARGS,
+    DEMO_TRAIN_SEED,
+    demo_model_path,
+    write_model_card,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,26 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         threads=args.threads,
     )
     out = save_checkpoint(args.out, bundle)
-    card = {
-        "file": out.name,
-        "architecture": "ResNet1d",
-        "config": dict(bundle.model.config),
-        "n_parameters": sum(p.numel() for p in bundle.model.parameters()),
-        "classes": list(bundle.class_names),
-        "leads": list(bundle.lead_names),
-        "fs": bundle.fs,
-        "n_samples": bundle.n_samples,
-        "task": bundle.task,
-        "data": bundle.meta["data"],
-        "best_epoch": bundle.meta["best_epoch"],
-        "metrics": bundle.meta["metrics"],
-        "history": bundle.history,
-        "train_seconds": bundle.meta["train_seconds"],
-        "reproduce": "python scripts/train_demo_model.py",
-    }
-    atomic_write_json(out.with_suffix(".json"), card)
-    for p in (out, out.with_suffix(".json")):
-        p.chmod(0o644)  # temp files are created 0600; package data must be world-readable
+    write_model_card(out, bundle, reproduce="python scripts/train_demo_model.py")
     print(f"val macro AUROC {val_metrics['macro_auroc']:.4f}, test macro AUROC "
           f"{test_metrics['macro_auroc']:.4f}, per class {test_metrics['auroc']}")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) in {seconds:.0f} s")

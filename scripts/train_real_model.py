@@ -37,9 +37,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 from ecg_cluster_widget.data import load_ptbxl, resample  # noqa: E402
 from ecg_cluster_widget.data.filtering import SignalFilter  # noqa: E402
-from ecg_cluster_widget.data.io_utils import atomic_write_json  # noqa: E402
 from ecg_cluster_widget.model import ResNet1d, evaluate_model, save_checkpoint, train_model  # noqa: E402
-from ecg_cluster_widget.model.pretrained import PRETRAINED, pretrained_path  # noqa: E402
+from ecg_cluster_widget.model.pretrained import PRETRAINED, pretrained_path, write_model_card  # noqa: E402
 
 PTBXL_ATTRIBUTION = (
     "Trained on PTB-XL v1.0.3 (Wagner, Strodthoff, Bousseljot, Samek, Schaeffter: PTB-XL, a "
@@ -75,18 +74,19 @@ def main(argv: list[str] | None = None) -> int:
                     help="channels of the stem and the four residual blocks")
     ap.add_argument("--seq-lengths", type=int, nargs=5, default=list(spec["seq_lengths"]),
                     help="input length followed by each block's output length")
-    ap.add_argument("--epochs", type=int, default=40, help="epochs of the cosine schedule")
-    ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--weight-decay", type=float, default=1e-4)
-    ap.add_argument("--dropout", type=float, default=0.3)
-    ap.add_argument("--patience", type=int, default=40,
+    recipe = spec["recipe"]
+    ap.add_argument("--epochs", type=int, default=recipe["epochs"], help="epochs of the cosine schedule")
+    ap.add_argument("--batch-size", type=int, default=recipe["batch_size"])
+    ap.add_argument("--lr", type=float, default=recipe["lr"])
+    ap.add_argument("--weight-decay", type=float, default=recipe["weight_decay"])
+    ap.add_argument("--dropout", type=float, default=recipe["dropout"])
+    ap.add_argument("--patience", type=int, default=recipe["epochs"],
                     help="early-stopping patience (default: the whole schedule; the EMA weights with the best validation AUROC are kept)")
     ap.add_argument("--bandpass", type=float, nargs=2, default=list(spec["bandpass"]),
                     metavar=("LOW", "HIGH"), help="band-pass in Hz applied before the network")
     ap.add_argument("--no-augment", action="store_true", help="train without batch augmentation")
-    ap.add_argument("--lr-schedule", choices=("none", "cosine"), default="cosine")
-    ap.add_argument("--ema", type=float, default=0.99, help="EMA decay of the weights per step (0 = off)")
+    ap.add_argument("--lr-schedule", choices=("none", "cosine"), default=recipe["lr_schedule"])
+    ap.add_argument("--ema", type=float, default=recipe["ema_decay"], help="EMA decay of the weights per step (0 = off)")
     ap.add_argument("--seed", type=int, default=0, help="initialisation and batch-order seed")
     # One thread: multi-threaded conv backward reductions may sum in a different order
     # from run to run on a loaded machine.
@@ -129,29 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         command="python scripts/train_real_model.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     )
     out = save_checkpoint(args.out, bundle)
-    card = {
-        "file": out.name,
-        "architecture": "ResNet1d",
-        "config": dict(bundle.model.config),
-        "n_parameters": sum(p.numel() for p in bundle.model.parameters()),
-        "classes": list(bundle.class_names),
-        "leads": list(bundle.lead_names),
-        "fs": bundle.fs,
-        "n_samples": bundle.n_samples,
-        "signal_filter": bundle.signal_filter.to_dict() if bundle.signal_filter else None,
-        "task": bundle.task,
-        "data": bundle.meta["data"],
-        "best_epoch": bundle.meta["best_epoch"],
-        "metrics": bundle.meta["metrics"],
-        "history": bundle.history,
-        "train_seconds": bundle.meta["train_seconds"],
-        "license": "weights: MIT (this package) as a derived work of CC BY 4.0 data; see attribution",
-        "attribution": PTBXL_ATTRIBUTION,
-        "reproduce": bundle.meta["command"],
-    }
-    atomic_write_json(out.with_suffix(".json"), card)
-    for p in (out, out.with_suffix(".json")):
-        p.chmod(0o644)  # temp files are created 0600; package data must be world-readable
+    write_model_card(
+        out, bundle,
+        license="weights: MIT (this package) as a derived work of CC BY 4.0 data; see attribution",
+        attribution=PTBXL_ATTRIBUTION, reproduce=bundle.meta["command"],
+    )
     print(f"val macro AUROC {val_metrics['macro_auroc']:.4f}, test (fold 10) macro AUROC "
           f"{test_metrics['macro_auroc']:.4f}, per class {test_metrics['auroc']}")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) in {seconds:.0f} s")
