@@ -29,6 +29,32 @@ from ..errors import DataError
 __all__ = ["SignalFilter"]
 
 
+def _butter_sos(low: float | None, high: float | None, order: int, fs: float) -> np.ndarray:
+    """Butterworth band-, high- or low-pass in second-order sections (one side may be None)."""
+    if low is not None and high is not None:
+        return signal.butter(order, [low, high], btype="bandpass", fs=fs, output="sos")
+    if low is not None:
+        return signal.butter(order, low, btype="highpass", fs=fs, output="sos")
+    return signal.butter(order, high, btype="lowpass", fs=fs, output="sos")
+
+
+def _sos_min_samples(sos: np.ndarray) -> int:
+    """scipy's own ``sosfiltfilt`` pad length: records must be longer than this."""
+    return 3 * (2 * len(sos) + 1)
+
+
+def _filtfilt_even(x: np.ndarray, sos: np.ndarray, fs: float) -> np.ndarray:
+    """Zero-phase ``sosfiltfilt`` along the last axis, float64 in and out.
+
+    Even (mirror) padding of up to 1 s: odd padding makes an edge transient whenever a
+    record ends away from zero, which ECGs usually do. Callers check the length first
+    (:func:`_sos_min_samples`) so they can word the error for their context.
+    """
+    n = x.shape[-1]
+    padlen = min(n - 1, max(_sos_min_samples(sos), int(round(fs))))
+    return signal.sosfiltfilt(sos, np.asarray(x, dtype=np.float64), axis=-1, padtype="even", padlen=padlen)
+
+
 @dataclass(frozen=True)
 class SignalFilter:
     """A zero-phase band-pass (and optional notch) filter applied to every lead.
@@ -171,25 +197,15 @@ class SignalFilter:
         y = x.astype(np.float64)
         stages = []
         if self.bandpass is not None:
-            low, high = self.bandpass
-            if low is not None and high is not None:
-                stages.append(signal.butter(self.order, [low, high], btype="bandpass", fs=fs, output="sos"))
-            elif low is not None:
-                stages.append(signal.butter(self.order, low, btype="highpass", fs=fs, output="sos"))
-            else:
-                stages.append(signal.butter(self.order, high, btype="lowpass", fs=fs, output="sos"))
+            stages.append(_butter_sos(*self.bandpass, self.order, fs))
         if self.notch is not None:
             b, a = signal.iirnotch(self.notch, self.notch_q, fs=fs)
             stages.append(signal.tf2sos(b, a))
         for sos in stages:
-            default_pad = 3 * (2 * len(sos) + 1)
-            if n <= default_pad:
+            if n <= _sos_min_samples(sos):
                 raise DataError(
                     f"records of {n} samples are too short for the filter ({self.describe()}); "
-                    f"they need more than {default_pad} samples."
+                    f"they need more than {_sos_min_samples(sos)} samples."
                 )
-            # Even (mirror) padding of up to 1 s: odd padding makes an edge transient
-            # whenever a record ends away from zero, which ECGs usually do.
-            padlen = min(n - 1, max(default_pad, int(round(fs))))
-            y = signal.sosfiltfilt(sos, y, axis=-1, padtype="even", padlen=padlen)
+            y = _filtfilt_even(y, sos, fs)
         return y.astype(np.float32)

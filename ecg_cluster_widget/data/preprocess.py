@@ -16,6 +16,7 @@ from scipy import ndimage, signal
 
 from ..errors import DataError
 from .dataset import ECGDataset, _own, canonical_lead_name
+from .filtering import _butter_sos, _filtfilt_even, _sos_min_samples
 
 
 def _with_step(ds: ECGDataset, step: str, **changes) -> ECGDataset:
@@ -138,23 +139,14 @@ def bandpass(
     if not isinstance(order, (int, np.integer)) or order < 1:
         raise DataError(f"order must be a positive integer, got {order!r}.")
     _require_finite(ds, "band-pass filter")
-    if low is not None and high is not None:
-        sos = signal.butter(order, [low, high], btype="bandpass", fs=ds.fs, output="sos")
-    elif low is not None:
-        sos = signal.butter(order, low, btype="highpass", fs=ds.fs, output="sos")
-    else:
-        sos = signal.butter(order, high, btype="lowpass", fs=ds.fs, output="sos")
-    default_pad = 3 * (2 * len(sos) + 1)  # scipy's own padlen for sosfiltfilt
-    if ds.n_samples <= default_pad:
+    # The same zero-phase design and padding as a model's SignalFilter.
+    sos = _butter_sos(low, high, order, ds.fs)
+    if ds.n_samples <= _sos_min_samples(sos):
         raise DataError(
             f"records of {ds.n_samples} samples are too short for this filter "
-            f"(need more than {default_pad})."
+            f"(need more than {_sos_min_samples(sos)})."
         )
-    # Even (mirror) padding of up to 1 s: odd padding makes a large edge transient
-    # whenever a record ends away from zero, which ECGs usually do.
-    padlen = min(ds.n_samples - 1, max(default_pad, int(round(ds.fs))))
-    y = signal.sosfiltfilt(sos, ds.signals.astype(np.float64), axis=-1,
-                           padtype="even", padlen=padlen)
+    y = _filtfilt_even(ds.signals, sos, ds.fs)
     if low is not None and high is not None:
         desc = f"{low:g}-{high:g} Hz"
     else:
