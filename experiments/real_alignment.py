@@ -96,16 +96,11 @@ def raw_kmeans(bundle, fit_ds, ds, k: int, seed: int) -> np.ndarray:
     from ecg_cluster_widget.explain.landmarks import raw_window_kmeans_labels
 
     f = bundle.signal_filter
-    filt = (lambda d: d) if f is None else (lambda d: d.with_signals(f.apply(d.signals, d.fs))
-                                           if hasattr(d, "with_signals")
-                                           else _replace_signals(d, f.apply(d.signals, d.fs)))
+
+    def filt(d):
+        return d if f is None else d.with_signals(f.apply(d.signals, d.fs))
+
     return raw_window_kmeans_labels(filt(ds), k, random_state=seed, fit_ds=filt(fit_ds))
-
-
-def _replace_signals(ds, signals):
-    import dataclasses
-
-    return dataclasses.replace(ds, signals=signals)
 
 
 def linear_probe(tlc, tune, report, seed: int) -> dict:
