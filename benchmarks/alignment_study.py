@@ -68,7 +68,9 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "equal + centre": dict(block_weighting="equal", center_per_record=True),
     "equal + centre + whiten": dict(block_weighting="equal", center_per_record=True, whiten=True),
     "equal + centre, 8 PCs": dict(block_weighting="equal", center_per_record=True, n_components=8),
-    "equal + centre, no PCA": dict(block_weighting="equal", center_per_record=True, n_components=None),
+    "equal + centre, no PCA": dict(
+        block_weighting="equal", center_per_record=True, n_components=None
+    ),
 }
 QUICK_CONFIGS = ("channels (old default)", "equal", "centre", "equal + centre")
 UNTRAINED_CONFIGS = ("channels (old default)", "equal + centre")
@@ -81,7 +83,11 @@ def default_ludb() -> Path:
     if os.environ.get("ECG_LUDB"):
         return Path(os.environ["ECG_LUDB"]).expanduser()
     shared = os.environ.get("ECG_SHARED_DATA")
-    root = Path(shared).expanduser() if shared else Path(__file__).resolve().parents[2] / "shared" / "data"
+    root = (
+        Path(shared).expanduser()
+        if shared
+        else Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
     return root / "ludb"
 
 
@@ -92,12 +98,23 @@ def _proportions(labels: np.ndarray, k: int) -> np.ndarray:
     return out / lab.shape[1]
 
 
-def _fidelity_from_labels(bundle: Any, lab_tr: np.ndarray, lab_te: np.ndarray, train: ECGDataset,
-                          test: ECGDataset, k: int, seed: int) -> float:
+def _fidelity_from_labels(
+    bundle: Any,
+    lab_tr: np.ndarray,
+    lab_te: np.ndarray,
+    train: ECGDataset,
+    test: ECGDataset,
+    k: int,
+    seed: int,
+) -> float:
     """Fidelity of a forest on baseline-cluster proportions to the trained CNN."""
     d = faithfulness(
-        _proportions(lab_tr, k), bundle.predict_proba(train), _proportions(lab_te, k),
-        bundle.predict_proba(test), y_test=test.labels, random_state=seed,
+        _proportions(lab_tr, k),
+        bundle.predict_proba(train),
+        _proportions(lab_te, k),
+        bundle.predict_proba(test),
+        y_test=test.labels,
+        random_state=seed,
     )
     return float(d["fidelity"])
 
@@ -116,7 +133,9 @@ def _untrained_copy(bundle: Any, seed: int) -> Any:
 
 
 def _nmi(labels: np.ndarray, masks: np.ndarray, k: int) -> float:
-    return float(landmark_alignment(np.asarray(labels), np.asarray(masks).astype(np.int64), k)["nmi"])
+    return float(
+        landmark_alignment(np.asarray(labels), np.asarray(masks).astype(np.int64), k)["nmi"]
+    )
 
 
 def load_data(n_train: int, n_test: int, n_ludb: int, ludb_root: Path | None, seed: int):
@@ -136,8 +155,9 @@ def load_data(n_train: int, n_test: int, n_ludb: int, ludb_root: Path | None, se
     return train, test, ludb, ludb_mask
 
 
-def run_model(name: str, bundle: Any, configs: list[str], data: tuple, seed: int,
-              log: Any) -> list[dict]:
+def run_model(
+    name: str, bundle: Any, configs: list[str], data: tuple, seed: int, log: Any
+) -> list[dict]:
     """All rows (configs + untrained baselines) for one model."""
     train, test, ludb, ludb_mask = data
     rows = []
@@ -145,15 +165,22 @@ def run_model(name: str, bundle: Any, configs: list[str], data: tuple, seed: int
         kw = CONFIGS[cname]
         t0 = time.perf_counter()
         row: dict[str, Any] = {"model": name, "config": cname, "syn": {}, "ludb": {}}
-        tlc = TLCExplainer(bundle, n_clusters=KS[0], random_state=seed, progress=False, **kw).fit(train)
+        tlc = TLCExplainer(bundle, n_clusters=KS[0], random_state=seed, progress=False, **kw).fit(
+            train
+        )
         for k in KS:
             tlc.set_n_clusters(k)
             row["syn"][k] = _nmi(tlc.explain_all(test).labels, test.wave_masks, k)
             if k == FIDELITY_K:
-                row["fidelity"] = float(faithfulness_from_explainer(
-                    tlc, bundle, train, test, random_state=seed)["fidelity"])
+                row["fidelity"] = float(
+                    faithfulness_from_explainer(tlc, bundle, train, test, random_state=seed)[
+                        "fidelity"
+                    ]
+                )
         if ludb is not None:
-            tl = TLCExplainer(bundle, n_clusters=KS[0], random_state=seed, progress=False, **kw).fit(ludb)
+            tl = TLCExplainer(
+                bundle, n_clusters=KS[0], random_state=seed, progress=False, **kw
+            ).fit(ludb)
             for k in KS:
                 tl.set_n_clusters(k)
                 row["ludb"][k] = _nmi(tl.explain_all(ludb).labels, ludb_mask, k)
@@ -165,18 +192,29 @@ def run_model(name: str, bundle: Any, configs: list[str], data: tuple, seed: int
             continue
         kw = CONFIGS[cname]
         t0 = time.perf_counter()
-        row = {"model": name, "config": f"baseline: untrained network, {cname}", "syn": {}, "ludb": {}}
+        row = {
+            "model": name,
+            "config": f"baseline: untrained network, {cname}",
+            "syn": {},
+            "ludb": {},
+        }
         fresh = _untrained_copy(bundle, seed)
-        tlc = TLCExplainer(fresh, n_clusters=KS[0], random_state=seed, progress=False, **kw).fit(train)
+        tlc = TLCExplainer(fresh, n_clusters=KS[0], random_state=seed, progress=False, **kw).fit(
+            train
+        )
         for k in KS:
             tlc.set_n_clusters(k)
             lab_te = tlc.explain_all(test).labels
             row["syn"][k] = _nmi(lab_te, test.wave_masks, k)
             if k == FIDELITY_K:
                 lab_tr = tlc.explain_all(train).labels
-                row["fidelity"] = _fidelity_from_labels(bundle, lab_tr, lab_te, train, test, k, seed)
+                row["fidelity"] = _fidelity_from_labels(
+                    bundle, lab_tr, lab_te, train, test, k, seed
+                )
         if ludb is not None:
-            tl = TLCExplainer(fresh, n_clusters=KS[0], random_state=seed, progress=False, **kw).fit(ludb)
+            tl = TLCExplainer(fresh, n_clusters=KS[0], random_state=seed, progress=False, **kw).fit(
+                ludb
+            )
             for k in KS:
                 tl.set_n_clusters(k)
                 row["ludb"][k] = _nmi(tl.explain_all(ludb).labels, ludb_mask, k)
@@ -190,7 +228,12 @@ def run_raw_baseline(bundle: Any, data: tuple, seed: int, log: Any) -> dict:
     """Raw-window k-means row (independent of the model and the feature options)."""
     train, test, ludb, ludb_mask = data
     t0 = time.perf_counter()
-    row: dict[str, Any] = {"model": "-", "config": "baseline: raw-window k-means", "syn": {}, "ludb": {}}
+    row: dict[str, Any] = {
+        "model": "-",
+        "config": "baseline: raw-window k-means",
+        "syn": {},
+        "ludb": {},
+    }
     for k in KS:
         lab_te = raw_window_kmeans_labels(test, k, random_state=seed, fit_ds=train)
         row["syn"][k] = _nmi(lab_te, test.wave_masks, k)
@@ -198,7 +241,9 @@ def run_raw_baseline(bundle: Any, data: tuple, seed: int, log: Any) -> dict:
             lab_tr = raw_window_kmeans_labels(train, k, random_state=seed, fit_ds=train)
             row["fidelity"] = _fidelity_from_labels(bundle, lab_tr, lab_te, train, test, k, seed)
         if ludb is not None:
-            row["ludb"][k] = _nmi(raw_window_kmeans_labels(ludb, k, random_state=seed), ludb_mask, k)
+            row["ludb"][k] = _nmi(
+                raw_window_kmeans_labels(ludb, k, random_state=seed), ludb_mask, k
+            )
     row["seconds"] = time.perf_counter() - t0
     log(row)
     return row
@@ -227,7 +272,11 @@ def markdown_table(rows: list[dict], has_ludb: bool) -> str:
 def write_markdown(path: Path, table: str, header: str) -> None:
     """Put ``header`` + ``table`` between the study markers of ``path`` (created if missing)."""
     block = f"{_BEGIN}\n{header}\n\n{table}\n{_END}"
-    text = path.read_text() if path.exists() else f"# Cluster / wave alignment study\n\n{_BEGIN}\n{_END}\n"
+    text = (
+        path.read_text()
+        if path.exists()
+        else f"# Cluster / wave alignment study\n\n{_BEGIN}\n{_END}\n"
+    )
     if _BEGIN not in text or _END not in text:
         text = text.rstrip("\n") + f"\n\n{_BEGIN}\n{_END}\n"
     text = re.sub(re.escape(_BEGIN) + r".*?" + re.escape(_END), lambda _: block, text, flags=re.S)
@@ -237,16 +286,35 @@ def write_markdown(path: Path, table: str, header: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer records and configurations")
-    ap.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
-                    help="checkpoint(s) to study (repeatable); default: the shipped demo model")
-    ap.add_argument("--configs", nargs="+", default=None, choices=list(CONFIGS), metavar="CONFIG",
-                    help=f"configurations to run (default: all; --quick: {', '.join(QUICK_CONFIGS)})")
-    ap.add_argument("--n-train", type=int, default=None, help="synthetic fitting records (300; quick 120)")
-    ap.add_argument("--n-test", type=int, default=None, help="synthetic test records (150; quick 60)")
+    ap.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="checkpoint(s) to study (repeatable); default: the shipped demo model",
+    )
+    ap.add_argument(
+        "--configs",
+        nargs="+",
+        default=None,
+        choices=list(CONFIGS),
+        metavar="CONFIG",
+        help=f"configurations to run (default: all; --quick: {', '.join(QUICK_CONFIGS)})",
+    )
+    ap.add_argument(
+        "--n-train", type=int, default=None, help="synthetic fitting records (300; quick 120)"
+    )
+    ap.add_argument(
+        "--n-test", type=int, default=None, help="synthetic test records (150; quick 60)"
+    )
     ap.add_argument("--n-ludb", type=int, default=None, help="LUDB records (100; quick 40)")
-    ap.add_argument("--ludb", type=Path, default=default_ludb(),
-                    help="LUDB folder (default: $ECG_LUDB, else $ECG_SHARED_DATA/ludb, else "
-                         "../shared/data/ludb next to the checkout)")
+    ap.add_argument(
+        "--ludb",
+        type=Path,
+        default=default_ludb(),
+        help="LUDB folder (default: $ECG_LUDB, else $ECG_SHARED_DATA/ludb, else "
+        "../shared/data/ludb next to the checkout)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--md", type=Path, default=None, help="write the table into this markdown file")
     args = ap.parse_args(argv)
@@ -266,8 +334,11 @@ def main(argv: list[str] | None = None) -> int:
     def log(row: dict) -> None:
         syn = " ".join(f"{row['syn'][k]:.3f}" for k in KS)
         lud = " ".join(f"{row['ludb'][k]:.3f}" for k in KS) if row["ludb"] else "-"
-        print(f"[{row['seconds']:6.1f} s] {row['model']:<24} {row['config']:<46} syn {syn} | "
-              f"ludb {lud} | fid {_fmt(row.get('fidelity'))}", flush=True)
+        print(
+            f"[{row['seconds']:6.1f} s] {row['model']:<24} {row['config']:<46} syn {syn} | "
+            f"ludb {lud} | fid {_fmt(row.get('fidelity'))}",
+            flush=True,
+        )
 
     data = load_data(n_train, n_test, n_ludb, args.ludb, args.seed)
     has_ludb = data[2] is not None
@@ -285,7 +356,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{' --configs ' + ' '.join(repr(c) for c in args.configs) if args.configs else ''}"
             f"{''.join(' --model ' + m for m in args.model)}` "
             f"(seed {args.seed}; synthetic {n_train} fitting / {n_test} test records"
-            + (f"; LUDB records 1-{n_ludb} at 100 Hz, lead II annotations" if has_ludb else "; LUDB absent")
+            + (
+                f"; LUDB records 1-{n_ludb} at 100 Hz, lead II annotations"
+                if has_ludb
+                else "; LUDB absent"
+            )
             + "). Model column: checkpoint name (time steps of the three hooked blocks)."
         )
         write_markdown(args.md, table, header)

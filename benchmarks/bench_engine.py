@@ -65,11 +65,19 @@ def _load_model():
         torch.manual_seed(0)
         net = ResNet1d()
         names = ("NORM", "MI", "STTC", "CD", "AF")
-        return ModelBundle(net, names, None, fs=100, n_samples=net.n_samples), "default ResNet1d (untrained)"
+        return ModelBundle(
+            net, names, None, fs=100, n_samples=net.n_samples
+        ), "default ResNet1d (untrained)"
 
 
-def run(n: int = 500, repeats: int = 3, ks: tuple[int, ...] = (4, 6, 8, 12),
-        batch_size: int = 64, max_fit_points: int = 100_000, seed: int = 0) -> dict:
+def run(
+    n: int = 500,
+    repeats: int = 3,
+    ks: tuple[int, ...] = (4, 6, 8, 12),
+    batch_size: int = 64,
+    max_fit_points: int = 100_000,
+    seed: int = 0,
+) -> dict:
     """Run all measurements and return them as a dict of plain numbers.
 
     Examples
@@ -87,12 +95,24 @@ def run(n: int = 500, repeats: int = 3, ks: tuple[int, ...] = (4, 6, 8, 12),
     bundle, model_desc = _load_model()
     net = bundle.model.eval()
     ds = make_synthetic(
-        n, fs=bundle.fs, duration=bundle.n_samples / bundle.fs, n_leads=len(bundle.lead_names), seed=seed
+        n,
+        fs=bundle.fs,
+        duration=bundle.n_samples / bundle.fs,
+        n_leads=len(bundle.lead_names),
+        seed=seed,
     )
     x = bundle.prepare(ds)
-    out: dict = {"setup": {"model": model_desc, "n_records": n, "input_shape": list(x.shape),
-                           "repeats": repeats, "torch_threads": torch.get_num_threads(),
-                           "load_avg_1min": os.getloadavg()[0], "cpu_count": os.cpu_count()}}
+    out: dict = {
+        "setup": {
+            "model": model_desc,
+            "n_records": n,
+            "input_shape": list(x.shape),
+            "repeats": repeats,
+            "torch_threads": torch.get_num_threads(),
+            "load_avg_1min": os.getloadavg()[0],
+            "cpu_count": os.cpu_count(),
+        }
+    }
 
     def bare_forward():
         with torch.no_grad():
@@ -115,28 +135,55 @@ def run(n: int = 500, repeats: int = 3, ks: tuple[int, ...] = (4, 6, 8, 12),
     t_feat = _median_time(hooks_and_align, repeats, "feat")
     c_fwd, c_hooks, c_feat = _CPU["fwd"][0], _CPU["hooks"][0], _CPU["feat"][0]
     out["extraction"] = {
-        "layers": extractor.layers, "bare_forward_s": t_fwd, "hooks_s": t_hooks,
-        "hooks_align_pca_s": t_feat, "ratio_hooks": t_hooks / t_fwd,
+        "layers": extractor.layers,
+        "bare_forward_s": t_fwd,
+        "hooks_s": t_hooks,
+        "hooks_align_pca_s": t_feat,
+        "ratio_hooks": t_hooks / t_fwd,
         "ratio_hooks_align_pca": t_feat / t_fwd,
-        "bare_forward_cpu_s": c_fwd, "hooks_cpu_s": c_hooks, "hooks_align_pca_cpu_s": c_feat,
-        "cpu_ratio_hooks": c_hooks / c_fwd, "cpu_ratio_hooks_align_pca": c_feat / c_fwd,
+        "bare_forward_cpu_s": c_fwd,
+        "hooks_cpu_s": c_hooks,
+        "hooks_align_pca_cpu_s": c_feat,
+        "cpu_ratio_hooks": c_hooks / c_fwd,
+        "cpu_ratio_hooks_align_pca": c_feat / c_fwd,
     }
 
     feats = holder["feats"]
     pts = feats.reshape(-1, feats.shape[-1])
     rng = np.random.default_rng(seed)
-    pts = np.ascontiguousarray(pts[np.sort(rng.choice(len(pts), min(max_fit_points, len(pts)), replace=False))])
+    pts = np.ascontiguousarray(
+        pts[np.sort(rng.choice(len(pts), min(max_fit_points, len(pts)), replace=False))]
+    )
     clus = []
     for k in ks:
-        t_tlc = _median_time(lambda k=k: SoftClusterer(k, random_state=seed).fit(pts), repeats, "tlc")
-        t_km = _median_time(lambda k=k: KMeans(k, n_init=1, random_state=seed).fit(pts), repeats, "km")
-        clus.append({"k": k, "n_points": len(pts), "dim": pts.shape[1], "tlc_fit_s": t_tlc,
-                     "kmeans_fit_s": t_km, "ratio": t_tlc / t_km,
-                     "tlc_fit_cpu_s": _CPU["tlc"][0], "kmeans_fit_cpu_s": _CPU["km"][0]})
+        t_tlc = _median_time(
+            lambda k=k: SoftClusterer(k, random_state=seed).fit(pts), repeats, "tlc"
+        )
+        t_km = _median_time(
+            lambda k=k: KMeans(k, n_init=1, random_state=seed).fit(pts), repeats, "km"
+        )
+        clus.append(
+            {
+                "k": k,
+                "n_points": len(pts),
+                "dim": pts.shape[1],
+                "tlc_fit_s": t_tlc,
+                "kmeans_fit_s": t_km,
+                "ratio": t_tlc / t_km,
+                "tlc_fit_cpu_s": _CPU["tlc"][0],
+                "kmeans_fit_cpu_s": _CPU["km"][0],
+            }
+        )
     out["clustering"] = clus
 
-    tlc = TLCExplainer(bundle, n_clusters=ks[0], max_fit_points=max_fit_points,
-                       batch_size=batch_size, random_state=seed, progress=False)
+    tlc = TLCExplainer(
+        bundle,
+        n_clusters=ks[0],
+        max_fit_points=max_fit_points,
+        batch_size=batch_size,
+        random_state=seed,
+        progress=False,
+    )
     t = time.perf_counter()
     tlc.fit(ds)
     t_fit = time.perf_counter() - t
@@ -144,9 +191,15 @@ def run(n: int = 500, repeats: int = 3, ks: tuple[int, ...] = (4, 6, 8, 12),
     t = time.perf_counter()
     tlc.set_n_clusters(new_k)
     t_new = time.perf_counter() - t
-    t_cached = _median_time(lambda: (tlc.set_n_clusters(ks[0]), tlc.set_n_clusters(new_k)), repeats) / 2
-    out["set_n_clusters"] = {"full_fit_s": t_fit, "new_k": new_k, "new_k_s": t_new,
-                             "cached_k_s": t_cached}
+    t_cached = (
+        _median_time(lambda: (tlc.set_n_clusters(ks[0]), tlc.set_n_clusters(new_k)), repeats) / 2
+    )
+    out["set_n_clusters"] = {
+        "full_fit_s": t_fit,
+        "new_k": new_k,
+        "new_k_s": t_new,
+        "cached_k_s": t_cached,
+    }
     return out
 
 

@@ -89,7 +89,7 @@ def p95(xs):
 
 def open_and_run(page, server, path):
     page.goto(server.url(path))
-    page.wait_for_function(APP_READY, arg=path.rsplit('/', 1)[-1], timeout=300_000)
+    page.wait_for_function(APP_READY, arg=path.rsplit("/", 1)[-1], timeout=300_000)
     t0 = time.perf_counter()
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_selector(".ecw-root[data-ready='1']", timeout=1_200_000)
@@ -114,9 +114,13 @@ def main() -> None:
         write_notebook(root / "bench_k.ipynb", widget_cells(args.records, "out_k", k=4))
         fs500 = widget_cells(8, "out_500", k=4)
         # 500 Hz: a seeded ResNet1d sized for 5000 samples (the demo model is 100 Hz).
-        fs500[0] = fs500[0].replace("ds = make_synthetic(8, seed=1)", "ds = make_synthetic(8, fs=500.0, seed=1)")
+        fs500[0] = fs500[0].replace(
+            "ds = make_synthetic(8, seed=1)", "ds = make_synthetic(8, fs=500.0, seed=1)"
+        )
         fs500[0] = fs500[0].replace("bundle = load_demo_model()", "raise ImportError('500 Hz')")
-        fs500[0] = fs500[0].replace("seq_lengths=(1000, 250, 125, 25)", "seq_lengths=(5000, 1250, 250, 50)")
+        fs500[0] = fs500[0].replace(
+            "seq_lengths=(1000, 250, 125, 25)", "seq_lengths=(5000, 1250, 250, 50)"
+        )
         write_notebook(root / "bench_500.ipynb", fs500)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -124,7 +128,9 @@ def main() -> None:
             log(f"fitting on {args.records} ECGs and rendering")
             t_cell = open_and_run(page, server, "lab/workspaces/bench-k/tree/bench_k.ipynb")
             state = json.loads((root / "out_k" / "state.json").read_text())
-            res.update(model=state["model"], fit_s=round(state["fit_s"], 2), cell_to_drawn_ms=t_cell)
+            res.update(
+                model=state["model"], fit_s=round(state["fit_s"], 2), cell_to_drawn_ms=t_cell
+            )
             new_k, cached_k = [], []
             for _ in range(args.reps):  # K -> K+1 (new fit) -> K (cached) -> K+1 (cached)
                 log("K changes")
@@ -138,8 +144,10 @@ def main() -> None:
             for i in range(8):
                 before = json.loads(out_state.read_text())["t"]
                 t0 = time.time()
-                d = page.evaluate(DRAG, {"frac0": 0.1 + 0.05 * i, "frac1": 0.3 + 0.05 * i, "steps": 5,
-                                         "shift": False})
+                d = page.evaluate(
+                    DRAG,
+                    {"frac0": 0.1 + 0.05 * i, "frac1": 0.3 + 0.05 * i, "steps": 5, "shift": False},
+                )
                 assert d["filled"] == "filled"
                 brush.append(d["release"])
                 while json.loads(out_state.read_text())["t"] == before and time.time() - t0 < 30:
@@ -151,20 +159,30 @@ def main() -> None:
 
             log(f"brush {brush} kernel {kernel_rt}; 500 Hz notebook")
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
-            res["cell_to_drawn_500hz_ms"] = open_and_run(page, server, "lab/workspaces/bench-500/tree/bench_500.ipynb")
-            page.evaluate("() => { const p = globalThis.__ecwPerf; p.base.length = 0; p.overlay.length = 0; }")
-            brush_moves = page.evaluate(DRAG, {"frac0": 0.2, "frac1": 0.6, "steps": 40, "shift": False})
+            res["cell_to_drawn_500hz_ms"] = open_and_run(
+                page, server, "lab/workspaces/bench-500/tree/bench_500.ipynb"
+            )
+            page.evaluate(
+                "() => { const p = globalThis.__ecwPerf; p.base.length = 0; p.overlay.length = 0; }"
+            )
+            brush_moves = page.evaluate(
+                DRAG, {"frac0": 0.2, "frac1": 0.6, "steps": 40, "shift": False}
+            )
             overlay = page.evaluate("() => globalThis.__ecwPerf.overlay.slice()")
             page.locator(".ecw-root").focus()
             page.keyboard.press("Escape")
             page.keyboard.press("i")
             page.keyboard.press("i")
             page.evaluate("() => { globalThis.__ecwPerf.base.length = 0; }")
-            pan_moves = page.evaluate(DRAG, {"frac0": 0.7, "frac1": 0.2, "steps": 40, "shift": True})
+            pan_moves = page.evaluate(
+                DRAG, {"frac0": 0.7, "frac1": 0.2, "steps": 40, "shift": True}
+            )
             base = page.evaluate("() => globalThis.__ecwPerf.base.slice()")
             res["brush_move_ms"], res["brush_overlay_draw_ms"] = brush_moves["moves"], overlay
             res["pan_move_ms"], res["pan_redraw_ms"] = pan_moves["moves"], base
-            res["first_render_500hz_ms"] = page.evaluate("() => globalThis.__ecwPerf.render.slice()")
+            res["first_render_500hz_ms"] = page.evaluate(
+                "() => globalThis.__ecwPerf.render.slice()"
+            )
             browser.close()
     finally:
         server.stop()
@@ -180,9 +198,11 @@ def main() -> None:
         ("first render (JS render call), 100 Hz", res["first_render_ms"]),
         ("first render (JS render call), 500 Hz", res["first_render_500hz_ms"]),
     ]
-    print(f"\nmodel: {res['model']}; TLC fit on {args.records} ECGs: {res['fit_s']} s; "
-          f"run-all -> widget drawn: {res['cell_to_drawn_ms'] / 1000:.1f} s (100 Hz), "
-          f"{res['cell_to_drawn_500hz_ms'] / 1000:.1f} s (500 Hz)")
+    print(
+        f"\nmodel: {res['model']}; TLC fit on {args.records} ECGs: {res['fit_s']} s; "
+        f"run-all -> widget drawn: {res['cell_to_drawn_ms'] / 1000:.1f} s (100 Hz), "
+        f"{res['cell_to_drawn_500hz_ms'] / 1000:.1f} s (500 Hz)"
+    )
     print(f"{'measure':58s} {'n':>3s} {'median ms':>10s} {'p95 ms':>9s}")
     for name, xs in rows:
         print(f"{name:58s} {len(xs):3d} {median(xs):10.1f} {p95(xs):9.1f}")

@@ -26,8 +26,14 @@ QUICKSTART = "quickstart.ipynb"
 
 
 # -- data and model specs ---------------------------------------------------------
-def load_data(spec: str, *, fs: float | None = None, n_records: int | None = None,
-              seed: int = 0, progress: bool = True):
+def load_data(
+    spec: str,
+    *,
+    fs: float | None = None,
+    n_records: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+):
     """Load a dataset from a command-line spec.
 
     Parameters
@@ -61,7 +67,9 @@ def load_data(spec: str, *, fs: float | None = None, n_records: int | None = Non
 
         name = rest or "ptbxl"
         if name not in REAL_SAMPLES:
-            raise DataError(f"--data real:{name}: choose one of {', '.join('real:' + n for n in REAL_SAMPLES)}.")
+            raise DataError(
+                f"--data real:{name}: choose one of {', '.join('real:' + n for n in REAL_SAMPLES)}."
+            )
         ds = load_real_sample(name)
         return ds if n_records is None or len(ds) <= n_records else ds.subset(slice(0, n_records))
     if kind == "synthetic":
@@ -138,7 +146,8 @@ def load_model(spec: str):
     if not path.is_file():
         raise FileFormatError(
             f"model checkpoint {str(path)!r} not found (or use a shipped model: "
-            f"{', '.join(PRETRAINED)}).")
+            f"{', '.join(PRETRAINED)})."
+        )
     from .model.checkpoint import load_checkpoint
 
     return load_checkpoint(path)
@@ -233,8 +242,9 @@ def check_leads(ds, bundle) -> None:
     if data_leads == model_leads:
         return
     missing = [n for n in model_leads if n not in data_leads]
-    msg = (f"the data has leads {', '.join(data_leads)} but the model expects "
-           f"{', '.join(model_leads)}")
+    msg = (
+        f"the data has leads {', '.join(data_leads)} but the model expects {', '.join(model_leads)}"
+    )
     if missing:
         raise DataError(f"{msg}; the data lacks {', '.join(missing)}.")
     raise DataError(f"{msg}; select and order them with --leads {','.join(model_leads)}.")
@@ -376,10 +386,17 @@ def cmd_demo(args) -> int:
             report = folder / report
         repo = source_checkout()
         if repo is not None and report.resolve().is_relative_to(repo):
-            raise DataError(f"--report {str(report)!r} is inside the source checkout {str(repo)!r}; "
-                            "write the demo report outside it.")
-        summary = run_demo(report=report, n_clusters=args.k, n_records=args.n_records,
-                           progress=not args.json, data=args.data)
+            raise DataError(
+                f"--report {str(report)!r} is inside the source checkout {str(repo)!r}; "
+                "write the demo report outside it."
+            )
+        summary = run_demo(
+            report=report,
+            n_clusters=args.k,
+            n_records=args.n_records,
+            progress=not args.json,
+            data=args.data,
+        )
         if args.json:
             _emit_json(summary)
         else:
@@ -387,8 +404,10 @@ def cmd_demo(args) -> int:
             print(f"report written to {summary['report']}")
         return 0
     target, copied = prepare_demo_dir(folder)
-    log(f"demo folder: {target.parent} ({'copied' if copied else 'kept your'} {target.name}; "
-        "everything the demo writes stays there)")
+    log(
+        f"demo folder: {target.parent} ({'copied' if copied else 'kept your'} {target.name}; "
+        "everything the demo writes stays there)"
+    )
     cmd = jupyter_command(target, args.port)
     if args.print_command:
         print(" ".join(cmd))
@@ -397,7 +416,9 @@ def cmd_demo(args) -> int:
     try:
         return subprocess.call(cmd, cwd=target.parent)
     except FileNotFoundError as exc:
-        raise FileFormatError(f"could not start JupyterLab ({exc}); pip install jupyterlab.") from exc
+        raise FileFormatError(
+            f"could not start JupyterLab ({exc}); pip install jupyterlab."
+        ) from exc
 
 
 # -- train ----------------------------------------------------------------------------
@@ -479,7 +500,7 @@ def architecture_for(n_samples: int) -> dict[str, Any]:
         return {"filters": filters, "seq_lengths": (1000, 500, 250, 125, 25)}
     lengths, cur = [int(n_samples)], int(n_samples)
     for _ in range(4):
-        for d in ((4, 5, 2, 3) if cur > 200 else (2, 5, 3)):
+        for d in (4, 5, 2, 3) if cur > 200 else (2, 5, 3):
             if cur % d == 0 and cur // d >= 8:
                 cur //= d
                 break
@@ -521,8 +542,9 @@ def cmd_train(args) -> int:
     log = _log(args)
     signal_filter = training_filter(args)  # bad cut-offs fail before any data is loaded
     leads = parse_leads(args.leads)
-    ds = load_data(args.data, fs=args.fs, n_records=args.n_records, seed=args.seed,
-                   progress=not args.json)
+    ds = load_data(
+        args.data, fs=args.fs, n_records=args.n_records, seed=args.seed, progress=not args.json
+    )
     if ds.labels is None:
         raise DataError(f"--data {args.data!r} has no labels; training needs labelled records.")
     ds = select_leads(ds, leads, log)
@@ -530,18 +552,33 @@ def cmd_train(args) -> int:
     train_ds, val_ds = split_dataset(ds, seed=args.seed)
     arch = architecture_for(ds.n_samples)
     model = ResNet1d(ds.n_leads, ds.labels.shape[1], **arch)
-    log(f"training on {len(train_ds)} records, validating on {len(val_ds)} ({ds!r}); "
-        f"filter: {'none' if signal_filter is None else signal_filter.describe()}")
-    bundle = train_model(model, train_ds, val_ds, epochs=args.epochs, batch_size=args.batch_size,
-                         lr=args.lr, seed=args.seed, progress=not args.json,
-                         signal_filter=signal_filter)
+    log(
+        f"training on {len(train_ds)} records, validating on {len(val_ds)} ({ds!r}); "
+        f"filter: {'none' if signal_filter is None else signal_filter.describe()}"
+    )
+    bundle = train_model(
+        model,
+        train_ds,
+        val_ds,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        progress=not args.json,
+        signal_filter=signal_filter,
+    )
     bundle.meta["data"] = args.data
     out = save_checkpoint(args.out, bundle)
     last = bundle.history[-1] if bundle.history else {}
-    result = {"out": str(out), "n_train": len(train_ds), "n_val": len(val_ds),
-              "epochs_run": len(bundle.history), "final": last,
-              "leads": list(ds.lead_names),
-              "signal_filter": None if signal_filter is None else signal_filter.to_dict()}
+    result = {
+        "out": str(out),
+        "n_train": len(train_ds),
+        "n_val": len(val_ds),
+        "epochs_run": len(bundle.history),
+        "final": last,
+        "leads": list(ds.lead_names),
+        "signal_filter": None if signal_filter is None else signal_filter.to_dict(),
+    }
     if args.json:
         _emit_json(result)
     else:
@@ -577,14 +614,19 @@ def explanation_record(expl) -> dict[str, Any]:
     """
     segs = []
     for s in expl.segments:
-        segs.append({
-            "start": int(s.start), "end": int(s.end),
-            "start_s": float(s.start_s), "end_s": float(s.end_s),
-            "cluster_id": int(s.cluster_id),
-            "mean_entropy": float(np.mean(expl.entropy[s.start:s.end])),
-        })
+        segs.append(
+            {
+                "start": int(s.start),
+                "end": int(s.end),
+                "start_s": float(s.start_s),
+                "end_s": float(s.end_s),
+                "cluster_id": int(s.cluster_id),
+                "mean_entropy": float(np.mean(expl.entropy[s.start : s.end])),
+            }
+        )
     return {
-        "record_id": str(expl.record_id), "fs": float(expl.fs),
+        "record_id": str(expl.record_id),
+        "fs": float(expl.fs),
         "cluster_ids": [int(c) for c in expl.cluster_ids],
         "proportions": {int(c): float(p) for c, p in zip(expl.cluster_ids, expl.proportions)},
         "mean_entropy": float(expl.mean_entropy),
@@ -629,16 +671,22 @@ def record_predictions(bundle, ds, threshold: float = 0.5) -> list[dict[str, Any
     rows: list[dict[str, Any]] = []
     for rid, row in zip(ds.record_ids, out):
         if getattr(bundle, "task", "multilabel") == "regression":
-            rows.append({"record_id": str(rid),
-                         "predicted": {n: float(v) for n, v in zip(names, row)},
-                         "probabilities": {}})
+            rows.append(
+                {
+                    "record_id": str(rid),
+                    "predicted": {n: float(v) for n, v in zip(names, row)},
+                    "probabilities": {},
+                }
+            )
             continue
         order = np.argsort(-row, kind="stable")
-        rows.append({
-            "record_id": str(rid),
-            "predicted": [names[j] for j in order if row[j] >= threshold],
-            "probabilities": {n: round(float(v), 4) for n, v in zip(names, row)},
-        })
+        rows.append(
+            {
+                "record_id": str(rid),
+                "predicted": [names[j] for j in order if row[j] >= threshold],
+                "probabilities": {n: round(float(v), 4) for n, v in zip(names, row)},
+            }
+        )
     return rows
 
 
@@ -677,8 +725,13 @@ def format_predictions(predictions: list[dict[str, Any]], limit: int = 20) -> st
     return "\n".join(lines)
 
 
-def write_explanations(tlc, ds, out_dir: str | os.PathLike, progress: bool = True,
-                       predictions: list[dict[str, Any]] | None = None) -> list[Path]:
+def write_explanations(
+    tlc,
+    ds,
+    out_dir: str | os.PathLike,
+    progress: bool = True,
+    predictions: list[dict[str, Any]] | None = None,
+) -> list[Path]:
     """Write ``<record>_segments.csv`` and ``<record>.json`` per record, atomically.
 
     Parameters
@@ -726,7 +779,8 @@ def write_explanations(tlc, ds, out_dir: str | os.PathLike, progress: bool = Tru
         name = _safe_name(rec["record_id"])
         rows = ["start,end,start_s,end_s,cluster_id,mean_entropy"] + [
             f"{s['start']},{s['end']},{s['start_s']:.4f},{s['end_s']:.4f},{s['cluster_id']},"
-            f"{s['mean_entropy']:.5f}" for s in rec["segments"]
+            f"{s['mean_entropy']:.5f}"
+            for s in rec["segments"]
         ]
         written.append(atomic_write_text(out / f"{name}_segments.csv", "\n".join(rows) + "\n"))
         written.append(atomic_write_json(out / f"{name}.json", rec))
@@ -736,13 +790,22 @@ def write_explanations(tlc, ds, out_dir: str | os.PathLike, progress: bool = Tru
 
         buf = io.StringIO()
         probs = list(predictions[0]["probabilities"])
-        values = list(predictions[0]["predicted"]) if isinstance(predictions[0]["predicted"], dict) else []
+        values = (
+            list(predictions[0]["predicted"])
+            if isinstance(predictions[0]["predicted"], dict)
+            else []
+        )
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["record_id", "predicted"] + [f"p_{c}" for c in probs] + [f"pred_{c}" for c in values])
+        writer.writerow(
+            ["record_id", "predicted"] + [f"p_{c}" for c in probs] + [f"pred_{c}" for c in values]
+        )
         for p in predictions:
             pred = "" if isinstance(p["predicted"], dict) else ";".join(p["predicted"])
-            writer.writerow([p["record_id"], pred] + [f"{p['probabilities'][c]:.4f}" for c in probs]
-                            + [f"{p['predicted'][c]:.6g}" for c in values])
+            writer.writerow(
+                [p["record_id"], pred]
+                + [f"{p['probabilities'][c]:.4f}" for c in probs]
+                + [f"{p['predicted'][c]:.6g}" for c in values]
+            )
         written.append(atomic_write_text(out / "predictions.csv", buf.getvalue()))
     return written
 
@@ -754,10 +817,13 @@ def cmd_explain(args) -> int:
     log = _log(args)
     _check_k(args.k)
     bundle = load_model(args.model)
-    ds = load_data(args.data, fs=bundle.fs, n_records=args.n_records, seed=args.seed,
-                   progress=not args.json)
+    ds = load_data(
+        args.data, fs=bundle.fs, n_records=args.n_records, seed=args.seed, progress=not args.json
+    )
     ds = fit_to_model(ds, bundle, log, leads=parse_leads(args.leads))
-    tlc = TLCExplainer.for_model(bundle, n_clusters=args.k, random_state=args.seed, progress=not args.json)
+    tlc = TLCExplainer.for_model(
+        bundle, n_clusters=args.k, random_state=args.seed, progress=not args.json
+    )
     tlc.fit(ds)
     predictions = record_predictions(bundle, ds)
     files = write_explanations(tlc, ds, args.out, progress=not args.json, predictions=predictions)
@@ -768,8 +834,9 @@ def cmd_explain(args) -> int:
     if args.report:
         from .views.report import make_report
 
-        summary["report"] = str(make_report(tlc, ds, args.report, bundle=bundle,
-                                            title=f"TLC report: {args.data}"))
+        summary["report"] = str(
+            make_report(tlc, ds, args.report, bundle=bundle, title=f"TLC report: {args.data}")
+        )
     if args.json:
         _emit_json(summary)
     else:
@@ -790,18 +857,27 @@ def cmd_evaluate(args) -> int:
     log = _log(args)
     _check_k(args.k)
     bundle = load_model(args.model)
-    ds = load_data(args.data, fs=bundle.fs, n_records=args.n_records, seed=args.seed,
-                   progress=not args.json)
+    ds = load_data(
+        args.data, fs=bundle.fs, n_records=args.n_records, seed=args.seed, progress=not args.json
+    )
     ds = fit_to_model(ds, bundle, log, leads=parse_leads(args.leads))
     train_ds, test_ds = split_dataset(ds, seed=args.seed, val_frac=0.3, holdout="test")
-    tlc = TLCExplainer.for_model(bundle, n_clusters=args.k, random_state=args.seed, progress=not args.json)
+    tlc = TLCExplainer.for_model(
+        bundle, n_clusters=args.k, random_state=args.seed, progress=not args.json
+    )
     tlc.fit(train_ds)
     result = evaluate(tlc, bundle, train_ds, test_ds, progress=not args.json)
     if args.report:
         from .views.report import make_report
 
-        make_report(tlc, test_ds, args.report, bundle=bundle, evaluation=result,
-                    title=f"TLC evaluation: {args.data}")
+        make_report(
+            tlc,
+            test_ds,
+            args.report,
+            bundle=bundle,
+            evaluation=result,
+            title=f"TLC evaluation: {args.data}",
+        )
     if args.json:
         _emit_json(result)
     else:
@@ -816,7 +892,9 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefa
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if "%(default)" in text or any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+        if "%(default)" in text or any(
+            action.default is v for v in (None, False, argparse.SUPPRESS)
+        ):
             return text
         if action.option_strings and action.nargs != 0:
             default = action.default
@@ -826,11 +904,15 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefa
         return text
 
 
-DATA_HELP = ("records: synthetic[:N] (N synthetic ECGs, 600 without :N) | real:ptbxl | real:ludb "
-             "(real-ECG samples shipped with the package) | ptbxl:PATH | ludb:PATH | wfdb:PATH | a WFDB record or "
-             "folder path")
-LEADS_HELP = ("leads to use, in this order, by name (comma- or space-separated, e.g. "
-              "II,V1,V5); default: all leads as stored")
+DATA_HELP = (
+    "records: synthetic[:N] (N synthetic ECGs, 600 without :N) | real:ptbxl | real:ludb "
+    "(real-ECG samples shipped with the package) | ptbxl:PATH | ludb:PATH | wfdb:PATH | a WFDB record or "
+    "folder path"
+)
+LEADS_HELP = (
+    "leads to use, in this order, by name (comma- or space-separated, e.g. "
+    "II,V1,V5); default: all leads as stored"
+)
 
 EPILOGS = {
     "demo": """examples:
@@ -859,21 +941,37 @@ the model's prediction; writes <record>_segments.csv, <record>.json and predicti
 
 def _add_common(p: argparse.ArgumentParser, model: bool = True) -> None:
     if model:
-        p.add_argument("--model", default="demo",
-                       help="checkpoint written by `train`, or a shipped model: 'demo' (synthetic ECGs, "
-                            "100 Hz) or 'ptbxl250' (real PTB-XL ECGs, 250 Hz)")
+        p.add_argument(
+            "--model",
+            default="demo",
+            help="checkpoint written by `train`, or a shipped model: 'demo' (synthetic ECGs, "
+            "100 Hz) or 'ptbxl250' (real PTB-XL ECGs, 250 Hz)",
+        )
     p.add_argument("--data", default="synthetic", help=DATA_HELP)
     p.add_argument("--leads", nargs="+", default=None, metavar="LEAD", help=LEADS_HELP)
-    p.add_argument("--n-records", type=int, default=None, metavar="N",
-                   help="use at most N records (default: all)")
+    p.add_argument(
+        "--n-records",
+        type=int,
+        default=None,
+        metavar="N",
+        help="use at most N records (default: all)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed of data, splits and clustering")
-    p.add_argument("--json", action="store_true",
-                   help="print machine-readable JSON on stdout (messages go to stderr)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print machine-readable JSON on stdout (messages go to stderr)",
+    )
 
 
 def _sub(sub, name: str, help: str) -> argparse.ArgumentParser:
-    return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
-                          epilog=EPILOGS[name], formatter_class=_HelpFormatter)
+    return sub.add_parser(
+        name,
+        help=help,
+        description=help[0].upper() + help[1:] + ".",
+        epilog=EPILOGS[name],
+        formatter_class=_HelpFormatter,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -893,47 +991,96 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ecg-cluster-widget",
         description="Explain ECG deep-learning models with time-localized clusters.",
         epilog="examples:\n  ecg-cluster-widget demo\n  ecg-cluster-widget explain --help\n\n"
-               "Data paths come from --data; the test suite and experiments read real data "
-               "from $ECG_SHARED_DATA.",
+        "Data paths come from --data; the test suite and experiments read real data "
+        "from $ECG_SHARED_DATA.",
         formatter_class=_HelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
-                        help="print the version and exit")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {__version__}",
+        help="print the version and exit",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = _sub(sub, "demo", "open the quickstart notebook in JupyterLab, or write the demo report")
-    p.add_argument("--workdir", "--dir", dest="workdir", default=None, metavar="DIR",
-                   help="folder the demo works in (default: $ECW_DEMO_DIR or ~/ecg-cluster-widget-demo)")
-    p.add_argument("--no-browser", action="store_true",
-                   help="do not start JupyterLab; fit the demo and write <DIR>/ecg_cluster_demo.html")
-    p.add_argument("--report", default=None, metavar="HTML",
-                   help="write the demo report here (default: none; a relative path goes inside DIR); "
-                        "implies --no-browser")
-    p.add_argument("--data", choices=("synthetic", "real"), default="synthetic",
-                   help="report on synthetic ECGs with the demo model, or on the shipped real ECGs "
-                        "(20 LUDB records) with the real-ECG model ptbxl250 fitted on 40 shipped "
-                        "PTB-XL records; the notebook shows both")
+    p.add_argument(
+        "--workdir",
+        "--dir",
+        dest="workdir",
+        default=None,
+        metavar="DIR",
+        help="folder the demo works in (default: $ECW_DEMO_DIR or ~/ecg-cluster-widget-demo)",
+    )
+    p.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="do not start JupyterLab; fit the demo and write <DIR>/ecg_cluster_demo.html",
+    )
+    p.add_argument(
+        "--report",
+        default=None,
+        metavar="HTML",
+        help="write the demo report here (default: none; a relative path goes inside DIR); "
+        "implies --no-browser",
+    )
+    p.add_argument(
+        "--data",
+        choices=("synthetic", "real"),
+        default="synthetic",
+        help="report on synthetic ECGs with the demo model, or on the shipped real ECGs "
+        "(20 LUDB records) with the real-ECG model ptbxl250 fitted on 40 shipped "
+        "PTB-XL records; the notebook shows both",
+    )
     p.add_argument("--k", type=int, default=6, help="number of clusters")
-    p.add_argument("--n-records", type=int, default=400, metavar="N",
-                   help="synthetic records the report is fitted on")
-    p.add_argument("--port", type=int, default=None,
-                   help="JupyterLab port (default: JupyterLab picks a free one from 8888)")
-    p.add_argument("--print-command", action="store_true",
-                   help="copy the notebook and print the JupyterLab command instead of running it")
+    p.add_argument(
+        "--n-records",
+        type=int,
+        default=400,
+        metavar="N",
+        help="synthetic records the report is fitted on",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="JupyterLab port (default: JupyterLab picks a free one from 8888)",
+    )
+    p.add_argument(
+        "--print-command",
+        action="store_true",
+        help="copy the notebook and print the JupyterLab command instead of running it",
+    )
     p.add_argument("--json", action="store_true", help="print the report's summary as JSON")
     p.set_defaults(func=cmd_demo)
 
     p = _sub(sub, "train", "train a ResNet1d on labelled records and save a checkpoint")
     _add_common(p, model=False)
-    p.add_argument("--fs", type=float, default=None,
-                   help="sampling rate in Hz for synthetic / PTB-XL data (default: 100)")
-    p.add_argument("--epochs", type=int, default=10, help="maximum number of epochs; early stopping on the validation loss may end sooner")
+    p.add_argument(
+        "--fs",
+        type=float,
+        default=None,
+        help="sampling rate in Hz for synthetic / PTB-XL data (default: 100)",
+    )
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=10,
+        help="maximum number of epochs; early stopping on the validation loss may end sooner",
+    )
     p.add_argument("--batch-size", type=int, default=64, help="records per optimisation step")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
-    p.add_argument("--bandpass", nargs=2, type=float, default=(0.5, 40.0), metavar=("LOW", "HIGH"),
-                   help="zero-phase band-pass in Hz applied in training and stored in the checkpoint")
-    p.add_argument("--no-filter", action="store_true",
-                   help="no band-pass: train on the signals as given")
+    p.add_argument(
+        "--bandpass",
+        nargs=2,
+        type=float,
+        default=(0.5, 40.0),
+        metavar=("LOW", "HIGH"),
+        help="zero-phase band-pass in Hz applied in training and stored in the checkpoint",
+    )
+    p.add_argument(
+        "--no-filter", action="store_true", help="no band-pass: train on the signals as given"
+    )
     p.add_argument("--out", default="model.pt", help="checkpoint to write")
     p.set_defaults(func=cmd_train)
 
@@ -941,15 +1088,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("--k", type=int, default=6, help="number of clusters")
     p.add_argument("--out", default="tlc_out", help="output folder")
-    p.add_argument("--report", default=None, metavar="HTML",
-                   help="also write a standalone HTML report here (default: none)")
+    p.add_argument(
+        "--report",
+        default=None,
+        metavar="HTML",
+        help="also write a standalone HTML report here (default: none)",
+    )
     p.set_defaults(func=cmd_explain)
 
     p = _sub(sub, "evaluate", "faithfulness and landmark alignment of the clusters")
     _add_common(p)
     p.add_argument("--k", type=int, default=6, help="number of clusters")
-    p.add_argument("--report", default=None, metavar="HTML",
-                   help="also write a standalone HTML report here (default: none)")
+    p.add_argument(
+        "--report",
+        default=None,
+        metavar="HTML",
+        help="also write a standalone HTML report here (default: none)",
+    )
     p.set_defaults(func=cmd_evaluate)
     return parser
 

@@ -103,7 +103,9 @@ def demo_explainer(
         bundle = load_pretrained("ptbxl250")
         fit_ds = load_real_sample("ptbxl", fs=bundle.fs)
         shown = load_real_sample("ludb", fs=bundle.fs)
-        tlc = TLCExplainer.for_model(bundle, n_clusters=n_clusters, random_state=0, progress=progress)
+        tlc = TLCExplainer.for_model(
+            bundle, n_clusters=n_clusters, random_state=0, progress=progress
+        )
         return tlc.fit(fit_ds), shown, bundle
     if data != "synthetic":
         raise DataError(f"demo data must be 'synthetic' or 'real', got {data!r}.")
@@ -117,7 +119,10 @@ def demo_explainer(
 #: The name proposed for a cluster whose time steps fall mostly in a wave (the
 #: ``LABEL_VOCAB`` entry of ``views.labels`` for each ``WAVE_NAMES`` code).
 PROPOSED_NAMES: dict[str, str] = {
-    "none": "TP baseline", "P": "P wave", "QRS": "QRS complex", "T": "T wave",
+    "none": "TP baseline",
+    "P": "P wave",
+    "QRS": "QRS complex",
+    "T": "T wave",
 }
 
 
@@ -174,25 +179,48 @@ def propose_cluster_names(tlc, dataset, labels=None, lead: str = "II") -> dict[s
         source = f"rule-based delineation of lead {lead_used}"
     ids = [int(c) for c in tlc.cluster_ids_]
     try:
-        align = landmark_alignment(np.asarray(labels).astype(np.int64),
-                                   np.asarray(masks).astype(np.int64), len(ids))
+        align = landmark_alignment(
+            np.asarray(labels).astype(np.int64), np.asarray(masks).astype(np.int64), len(ids)
+        )
     except DataError as exc:  # e.g. no annotated time step at all
-        return {"source": f"{source}: {exc}", "nmi": None,
-                "clusters": [{"cluster_id": c, "wave": None, "purity": 0.0, "enrichment": None,
-                              "majority_wave": None, "proposed_name": None} for c in ids]}
+        return {
+            "source": f"{source}: {exc}",
+            "nmi": None,
+            "clusters": [
+                {
+                    "cluster_id": c,
+                    "wave": None,
+                    "purity": 0.0,
+                    "enrichment": None,
+                    "majority_wave": None,
+                    "proposed_name": None,
+                }
+                for c in ids
+            ],
+        }
     cont = np.asarray(align["contingency"], dtype=float)
     wave_share = cont.sum(axis=0) / max(cont.sum(), 1.0)
     clusters = []
     for cid, row, info in zip(ids, cont, align["per_cluster"]):
-        entry = {"cluster_id": cid, "wave": None, "purity": 0.0, "enrichment": None,
-                 "majority_wave": info["majority_wave"], "proposed_name": None}
+        entry = {
+            "cluster_id": cid,
+            "wave": None,
+            "purity": 0.0,
+            "enrichment": None,
+            "majority_wave": info["majority_wave"],
+            "proposed_name": None,
+        }
         if row.sum() > 0:
             share = row / row.sum()
             lift = np.divide(share, wave_share, out=np.zeros_like(share), where=wave_share > 0)
             w = int(np.argmax(lift))
             wave = align["wave_names"][w]
-            entry.update(wave=wave, purity=float(share[w]), enrichment=float(lift[w]),
-                         proposed_name=PROPOSED_NAMES.get(wave, wave))
+            entry.update(
+                wave=wave,
+                purity=float(share[w]),
+                enrichment=float(lift[w]),
+                proposed_name=PROPOSED_NAMES.get(wave, wave),
+            )
         clusters.append(entry)
     return {"source": source, "nmi": float(align["nmi"]), "clusters": clusters}
 
@@ -255,8 +283,12 @@ def summarize(tlc, dataset, bundle=None, *, names: bool = True) -> dict[str, Any
         }
         if proposals is not None:
             prop = proposals["clusters"][pos]
-            entry.update(proposed_name=prop["proposed_name"], wave=prop["wave"],
-                         wave_purity=prop["purity"], wave_enrichment=prop["enrichment"])
+            entry.update(
+                proposed_name=prop["proposed_name"],
+                wave=prop["wave"],
+                wave_purity=prop["purity"],
+                wave_enrichment=prop["enrichment"],
+            )
         clusters.append(entry)
     out: dict[str, Any] = {
         "n_records": len(dataset),
@@ -267,8 +299,11 @@ def summarize(tlc, dataset, bundle=None, *, names: bool = True) -> dict[str, Any
     }
     if proposals is not None:
         out["waves_source"] = proposals["source"]
-    same_classes = dataset.class_names is not None and bundle is not None and tuple(
-        dataset.class_names) == tuple(bundle.class_names)
+    same_classes = (
+        dataset.class_names is not None
+        and bundle is not None
+        and tuple(dataset.class_names) == tuple(bundle.class_names)
+    )
     if same_classes and dataset.labels is not None and getattr(bundle, "task", "") == "multilabel":
         pred = np.asarray(bundle.predict_proba(dataset)) > 0.5
         out["model_accuracy"] = float(np.mean(pred == (dataset.labels > 0.5)))
@@ -316,8 +351,10 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"{name:<20} {c['top_class'] or '-'}"
         )
     if summary.get("waves_source"):
-        lines.append("proposed name: the wave each cluster is most enriched in (% = share of its "
-                     f"time steps in that wave), waves from {summary['waves_source']}")
+        lines.append(
+            "proposed name: the wave each cluster is most enriched in (% = share of its "
+            f"time steps in that wave), waves from {summary['waves_source']}"
+        )
     return "\n".join(lines)
 
 
@@ -360,8 +397,14 @@ def run_demo(
     path = None
     if report is not None:
         idx = _example_indices(ds)
-        path = make_report(tlc, ds, report, indices=idx, bundle=bundle,
-                           title="ecg-cluster-widget demo: time-localized clusters")
+        path = make_report(
+            tlc,
+            ds,
+            report,
+            indices=idx,
+            bundle=bundle,
+            title="ecg-cluster-widget demo: time-localized clusters",
+        )
     summary["report"] = None if path is None else str(Path(path))
     return summary
 
@@ -533,8 +576,9 @@ def invert_t_waves(ds, index: int, leads=("I", "II", "aVF", "V3", "V4", "V5", "V
     return replace(rec, signals=x[None], record_ids=(f"{rec.record_ids[0]}-Tinv",))
 
 
-def add_q_waves(ds, index: int, leads=("II", "III", "aVF"), depth_mv: float = 0.4,
-                width_s: float = 0.04):
+def add_q_waves(
+    ds, index: int, leads=("II", "III", "aVF"), depth_mv: float = 0.4, width_s: float = 0.04
+):
     """Copy of one record with a pathological Q wave at the onset of every QRS.
 
     A negative half-sine of ``depth_mv`` and ``width_s`` (>= 40 ms is the clinical

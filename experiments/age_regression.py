@@ -33,12 +33,20 @@ def run_seed(cfg: C.RunConfig, train, val, test, ks: Sequence[int], seed: int) -
     runs = []
     for k in ks:
         tlc.set_n_clusters(k)
-        d = faithfulness_regression(tlc.explain_all(train).proportions, out_train,
-                                    tlc.explain_all(test).proportions, out_test,
-                                    y_test=test.labels[:, 0], n_estimators=300, random_state=seed)
+        d = faithfulness_regression(
+            tlc.explain_all(train).proportions,
+            out_train,
+            tlc.explain_all(test).proportions,
+            out_test,
+            y_test=test.labels[:, 0],
+            n_estimators=300,
+            random_state=seed,
+        )
         runs.append({"seed": seed, "k": int(k), **{key: d.get(key) for key in KEYS}})
-        C.log(f"seed {seed} K={k}: CNN R2 {d['cnn_r2']:.3f} MAE {d['cnn_mae']:.1f} | RF R2 "
-              f"{d['rf_r2']:.3f} MAE {d['rf_mae']:.1f} | fidelity R2 {d['fidelity']:.3f}")
+        C.log(
+            f"seed {seed} K={k}: CNN R2 {d['cnn_r2']:.3f} MAE {d['cnn_mae']:.1f} | RF R2 "
+            f"{d['rf_r2']:.3f} MAE {d['rf_mae']:.1f} | fidelity R2 {d['fidelity']:.3f}"
+        )
     return runs
 
 
@@ -52,8 +60,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
     ks = ns.ks or ([4] if cfg.quick else [4, 8, 12])
     ds = C.with_age_labels(C.load_ptbxl_100(cfg), cfg)
     train, val, test = C.split_ptbxl(ds)
-    C.log(f"age: train {len(train)}, val {len(val)}, test {len(test)}; test age mean "
-          f"{test.labels.mean():.1f} sd {test.labels.std():.1f}")
+    C.log(
+        f"age: train {len(train)}, val {len(val)}, test {len(test)}; test age mean "
+        f"{test.labels.mean():.1f} sd {test.labels.std():.1f}"
+    )
     runs = [r for s in cfg.seeds for r in run_seed(cfg, train, val, test, ks, s)]
     body = []
     summary = []
@@ -61,22 +71,50 @@ def main(argv: Sequence[str] | None = None) -> dict:
         sel = [r for r in runs if r["k"] == k]
         row = {"k": k, **{key: C.summarize(r[key] for r in sel) for key in KEYS}}
         summary.append(row)
-        body.append([k] + [C.mean_sd(row[key]["values"], digits=3 if "r2" in key or key == "fidelity"
-                                     else 1) for key in KEYS])
-    text = C.markdown_table(["K", "CNN R^2", "CNN MAE (y)", "RF R^2", "RF MAE (y)",
-                             "fidelity R^2 (RF vs CNN)", "RF-CNN MAE (y)"], body)
+        body.append(
+            [k]
+            + [
+                C.mean_sd(row[key]["values"], digits=3 if "r2" in key or key == "fidelity" else 1)
+                for key in KEYS
+            ]
+        )
+    text = C.markdown_table(
+        [
+            "K",
+            "CNN R^2",
+            "CNN MAE (y)",
+            "RF R^2",
+            "RF MAE (y)",
+            "fidelity R^2 (RF vs CNN)",
+            "RF-CNN MAE (y)",
+        ],
+        body,
+    )
     print(text)
     from bokeh.layouts import column
 
-    fig = C.line_figure("Age regression on PTB-XL fold 10", ks,
-                        {"CNN R^2": [r["cnn_r2"]["mean"] for r in summary],
-                         "RF on proportions R^2": [r["rf_r2"]["mean"] for r in summary],
-                         "fidelity R^2": [r["fidelity"]["mean"] for r in summary]},
-                        "number of clusters K", "R^2")
+    fig = C.line_figure(
+        "Age regression on PTB-XL fold 10",
+        ks,
+        {
+            "CNN R^2": [r["cnn_r2"]["mean"] for r in summary],
+            "RF on proportions R^2": [r["rf_r2"]["mean"] for r in summary],
+            "fidelity R^2": [r["fidelity"]["mean"] for r in summary],
+        },
+        "number of clusters K",
+        "R^2",
+    )
     C.save_html(cfg, "age_regression", column(fig), "TLC age regression")
-    payload = {"ks": list(ks), "n_train": len(train), "n_test": len(test),
-               "test_age_mean": float(test.labels.mean()), "test_age_sd": float(test.labels.std()),
-               "summary": summary, "runs": runs, "table_md": text}
+    payload = {
+        "ks": list(ks),
+        "n_train": len(train),
+        "n_test": len(test),
+        "test_age_mean": float(test.labels.mean()),
+        "test_age_sd": float(test.labels.std()),
+        "summary": summary,
+        "runs": runs,
+        "table_md": text,
+    }
     C.write_result(cfg, "age_regression", payload, started)
     return payload
 

@@ -50,8 +50,9 @@ def run_seed(cfg: C.RunConfig, train, val, test, seed: int, modes: Sequence[str]
     rng = np.random.default_rng(seed)
     shifts = rng.integers(test.n_samples // 4, 3 * test.n_samples // 4, size=len(test))
     share = np.array([(labels == j).mean() for j in range(k)])
-    mean_ent = np.array([entropy[labels == j].mean() if (labels == j).any() else np.nan
-                         for j in range(k)])
+    mean_ent = np.array(
+        [entropy[labels == j].mean() if (labels == j).any() else np.nan for j in range(k)]
+    )
     out = {"seed": seed, "k": k, "share": share, "mean_entropy": mean_ent, "modes": {}}
     for mode in modes:
         imp = np.zeros((k, p0.shape[1]))
@@ -69,13 +70,18 @@ def run_seed(cfg: C.RunConfig, train, val, test, seed: int, modes: Sequence[str]
         rho_e = spearmanr(overall[valid], mean_ent[valid]).statistic if valid.sum() > 2 else None
         rho_s = spearmanr(overall, share).statistic
         out["modes"][mode] = {
-            "importance": imp, "control": ctrl, "importance_mean": overall,
+            "importance": imp,
+            "control": ctrl,
+            "importance_mean": overall,
             "ratio_to_control": overall / np.maximum(ctrl.mean(axis=1), 1e-9),
             "total_ratio_to_control": float(imp.sum() / max(ctrl.sum(), 1e-9)),
-            "spearman_importance_entropy": rho_e, "spearman_importance_share": rho_s,
+            "spearman_importance_entropy": rho_e,
+            "spearman_importance_share": rho_s,
         }
-        C.log(f"seed {seed} {mode}: importance {np.round(overall, 3)}; rho(importance, entropy) "
-              f"{rho_e if rho_e is None else round(float(rho_e), 3)}")
+        C.log(
+            f"seed {seed} {mode}: importance {np.round(overall, 3)}; rho(importance, entropy) "
+            f"{rho_e if rho_e is None else round(float(rho_e), 3)}"
+        )
     return out
 
 
@@ -87,18 +93,33 @@ def tables(runs: list[dict], names: Sequence[str], modes: Sequence[str]) -> dict
         m = r0["modes"][mode]
         body = []
         for j in range(k):
-            body.append([j, f"{r0['share'][j] * 100:.1f}", f"{r0['mean_entropy'][j]:.3f}"]
-                        + [f"{m['importance'][j, c]:.4f}" for c in range(len(names))]
-                        + [f"{m['importance_mean'][j]:.4f}", f"{m['ratio_to_control'][j]:.2f}"])
+            body.append(
+                [j, f"{r0['share'][j] * 100:.1f}", f"{r0['mean_entropy'][j]:.3f}"]
+                + [f"{m['importance'][j, c]:.4f}" for c in range(len(names))]
+                + [f"{m['importance_mean'][j]:.4f}", f"{m['ratio_to_control'][j]:.2f}"]
+            )
         out[f"per_cluster_{mode}"] = C.markdown_table(
-            ["cluster", "share %", "mean entropy", *names, "mean", "vs random-place control"], body)
+            ["cluster", "share %", "mean entropy", *names, "mean", "vs random-place control"], body
+        )
     out["correlations"] = C.markdown_table(
-        ["occlusion", "Spearman(importance, cluster mean entropy)", "Spearman(importance, share)",
-         "total importance / total control"],
-        [[mode, C.mean_sd([r["modes"][mode]["spearman_importance_entropy"] for r in runs], digits=3),
-          C.mean_sd([r["modes"][mode]["spearman_importance_share"] for r in runs], digits=3),
-          C.mean_sd([r["modes"][mode]["total_ratio_to_control"] for r in runs], digits=2)]
-         for mode in modes])
+        [
+            "occlusion",
+            "Spearman(importance, cluster mean entropy)",
+            "Spearman(importance, share)",
+            "total importance / total control",
+        ],
+        [
+            [
+                mode,
+                C.mean_sd(
+                    [r["modes"][mode]["spearman_importance_entropy"] for r in runs], digits=3
+                ),
+                C.mean_sd([r["modes"][mode]["spearman_importance_share"] for r in runs], digits=3),
+                C.mean_sd([r["modes"][mode]["total_ratio_to_control"] for r in runs], digits=2),
+            ]
+            for mode in modes
+        ],
+    )
     return out
 
 
@@ -117,12 +138,23 @@ def main(argv: Sequence[str] | None = None) -> dict:
     from bokeh.layouts import column
 
     r0 = runs[0]
-    figs = [C.heatmap_figure(f"Occlusion importance ({mode}), seed {r0['seed']}",
-                             r0["modes"][mode]["importance"], [f"c{j}" for j in range(r0["k"])],
-                             test.class_names) for mode in modes]
+    figs = [
+        C.heatmap_figure(
+            f"Occlusion importance ({mode}), seed {r0['seed']}",
+            r0["modes"][mode]["importance"],
+            [f"c{j}" for j in range(r0["k"])],
+            test.class_names,
+        )
+        for mode in modes
+    ]
     C.save_html(cfg, "cluster_importance", column(*figs), "TLC cluster importance")
-    payload = {"k": cfg.n_clusters, "modes": list(modes), "class_names": list(test.class_names),
-               "runs": runs, "tables_md": tabs}
+    payload = {
+        "k": cfg.n_clusters,
+        "modes": list(modes),
+        "class_names": list(test.class_names),
+        "runs": runs,
+        "tables_md": tabs,
+    }
     C.write_result(cfg, "cluster_importance", payload, started)
     return payload
 

@@ -34,7 +34,10 @@ DEFAULT_RESULTS = EXPERIMENTS / "results"
 CLASSES: tuple[str, ...] = ("NORM", "MI", "STTC", "CD", "HYP")
 WAVES: tuple[str, ...] = ("none", "P", "QRS", "T")
 QUALITY_COLUMNS: tuple[str, ...] = (
-    "baseline_drift", "static_noise", "burst_noise", "electrodes_problems",
+    "baseline_drift",
+    "static_noise",
+    "burst_noise",
+    "electrodes_problems",
 )
 FS = 100.0
 N_SAMPLES = 1000
@@ -78,27 +81,57 @@ class RunConfig:
 def build_parser(description: str, script: str) -> argparse.ArgumentParser:
     """Argument parser with the options every experiment understands (``script``: its file)."""
     p = argparse.ArgumentParser(prog=Path(script).name, description=description)
-    p.add_argument("--quick", action="store_true",
-                   help="tiny data / model / epochs: a smoke test for CI (figures are meaningless)")
-    p.add_argument("--seeds", type=int, nargs="+", default=None, help="random seeds (default 0; the sweep wants 0 1 2)")
-    p.add_argument("--epochs", type=int, default=None, help="max training epochs, early stopping on fold 9 (default 12, quick 1)")
-    p.add_argument("--k", dest="n_clusters", type=int, default=None,
-                   help="number of clusters (default 8, quick 4)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny data / model / epochs: a smoke test for CI (figures are meaningless)",
+    )
+    p.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=None,
+        help="random seeds (default 0; the sweep wants 0 1 2)",
+    )
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="max training epochs, early stopping on fold 9 (default 12, quick 1)",
+    )
+    p.add_argument(
+        "--k",
+        dest="n_clusters",
+        type=int,
+        default=None,
+        help="number of clusters (default 8, quick 4)",
+    )
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     p.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS)
-    p.add_argument("--data-dir", type=Path, default=SHARED_DATA,
-                   help="folder holding ptbxl_subset/ and ludb/")
-    p.add_argument("--max-records", type=int, default=None,
-                   help="cap on PTB-XL records loaded (default: all; quick: 70)")
+    p.add_argument(
+        "--data-dir", type=Path, default=SHARED_DATA, help="folder holding ptbxl_subset/ and ludb/"
+    )
+    p.add_argument(
+        "--max-records",
+        type=int,
+        default=None,
+        help="cap on PTB-XL records loaded (default: all; quick: 70)",
+    )
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    p.add_argument("--models", choices=("real", "trained"), default="real",
-                   help="real: the shipped 250 Hz PTB-XL model (ptbxl250) and its recommended TLC "
-                        "options, data at 250 Hz; trained: small 100 Hz models trained here per seed "
-                        "(the first release's setting, needed for the training-size sweep)")
+    p.add_argument(
+        "--models",
+        choices=("real", "trained"),
+        default="real",
+        help="real: the shipped 250 Hz PTB-XL model (ptbxl250) and its recommended TLC "
+        "options, data at 250 Hz; trained: small 100 Hz models trained here per seed "
+        "(the first release's setting, needed for the training-size sweep)",
+    )
     return p
 
 
-def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, RunConfig]:
+def parse_args(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None = None
+) -> tuple[argparse.Namespace, RunConfig]:
     """Parse ``argv`` and derive a :class:`RunConfig` (quick-mode defaults applied)."""
     ns = parser.parse_args(argv)
     quick = bool(ns.quick)
@@ -108,9 +141,15 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = Non
     args = list(sys.argv[1:] if argv is None else argv)
     k = ns.n_clusters if ns.n_clusters is not None else (4 if quick else 8)
     cfg = RunConfig(
-        quick=quick, seeds=list(seeds), epochs=int(epochs), n_clusters=int(k),
-        cache_dir=Path(ns.cache_dir), results_dir=Path(ns.results_dir), data_dir=Path(ns.data_dir),
-        max_records=max_records, threads=int(ns.threads),
+        quick=quick,
+        seeds=list(seeds),
+        epochs=int(epochs),
+        n_clusters=int(k),
+        cache_dir=Path(ns.cache_dir),
+        results_dir=Path(ns.results_dir),
+        data_dir=Path(ns.data_dir),
+        max_records=max_records,
+        threads=int(ns.threads),
         command=" ".join(["python", f"experiments/{parser.prog}", *args]),
         models=str(getattr(ns, "models", "real")),
     )
@@ -173,7 +212,9 @@ def load_ptbxl_100(cfg: RunConfig):
         def build():
             from ecg_cluster_widget.data import load_ptbxl, resample
 
-            return resample(load_ptbxl(root, fs=500, max_records=cfg.max_records, progress=False), REAL_FS)
+            return resample(
+                load_ptbxl(root, fs=500, max_records=cfg.max_records, progress=False), REAL_FS
+            )
 
         return _pickle_cache(cfg.cache_dir / "data" / tag, build)
     tag = f"ptbxl_fs100_n{cfg.max_records or 'all'}.pkl"
@@ -197,6 +238,7 @@ def load_ludb_100(cfg: RunConfig, lead: str = "II"):
     root = cfg.data_dir / "ludb"
     records = [str(i) for i in range(1, 11)] if cfg.quick else None
     if cfg.models == "real":
+
         def build_real():
             from ecg_cluster_widget.data import load_ludb, resample
 
@@ -232,11 +274,17 @@ def _decimate5(ds500):
     return replace(ds500, signals=sig.astype(np.float32), fs=FS, wave_masks=None)
 
 
-def split_ptbxl(ds, train_folds: Iterable[int] = range(1, 9), val_folds: Iterable[int] = (9,),
-                test_folds: Iterable[int] = (10,)):
+def split_ptbxl(
+    ds,
+    train_folds: Iterable[int] = range(1, 9),
+    val_folds: Iterable[int] = (9,),
+    test_folds: Iterable[int] = (10,),
+):
     """(train, val, test) subsets by ``strat_fold``."""
     f = np.asarray(ds.folds)
-    return tuple(ds.subset(np.isin(f, list(folds))) for folds in (train_folds, val_folds, test_folds))
+    return tuple(
+        ds.subset(np.isin(f, list(folds))) for folds in (train_folds, val_folds, test_folds)
+    )
 
 
 def subsample(ds, fraction: float, seed: int):
@@ -294,8 +342,17 @@ def cache_key(**parts: Any) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()[:10]
 
 
-def train_or_load(cfg: RunConfig, train_ds, val_ds, *, seed: int, fraction: float = 1.0,
-                  task: str = "multilabel", tag: str = "ptbxl", cached_only: bool = False):
+def train_or_load(
+    cfg: RunConfig,
+    train_ds,
+    val_ds,
+    *,
+    seed: int,
+    fraction: float = 1.0,
+    task: str = "multilabel",
+    tag: str = "ptbxl",
+    cached_only: bool = False,
+):
     """Train a ResNet1d on ``train_ds`` (or load it from the cache) and return its ModelBundle.
 
     With ``cached_only=True`` a model that is not in the cache is not trained: ``None``
@@ -312,11 +369,31 @@ def train_or_load(cfg: RunConfig, train_ds, val_ds, *, seed: int, fraction: floa
 
         return load_pretrained("ptbxl250")
     if cfg.models == "real":
-        return _train_real_recipe(cfg, train_ds, val_ds, seed=seed, fraction=fraction, task=task,
-                                  tag=tag, cached_only=cached_only)
-    key = cache_key(tag=tag, task=task, seed=seed, fraction=fraction, epochs=cfg.epochs,
-                    model=cfg.model_kwargs, n=len(train_ds), ids=train_ds.record_ids[:3])
-    path = cfg.cache_dir / "models" / f"{tag}_{task}_f{int(fraction * 100)}_s{seed}_e{cfg.epochs}_{key}.pt"
+        return _train_real_recipe(
+            cfg,
+            train_ds,
+            val_ds,
+            seed=seed,
+            fraction=fraction,
+            task=task,
+            tag=tag,
+            cached_only=cached_only,
+        )
+    key = cache_key(
+        tag=tag,
+        task=task,
+        seed=seed,
+        fraction=fraction,
+        epochs=cfg.epochs,
+        model=cfg.model_kwargs,
+        n=len(train_ds),
+        ids=train_ds.record_ids[:3],
+    )
+    path = (
+        cfg.cache_dir
+        / "models"
+        / f"{tag}_{task}_f{int(fraction * 100)}_s{seed}_e{cfg.epochs}_{key}.pt"
+    )
     if path.is_file():
         log(f"loading cached model {path.name}")
         return load_checkpoint(path)
@@ -327,8 +404,9 @@ def train_or_load(cfg: RunConfig, train_ds, val_ds, *, seed: int, fraction: floa
     net = ResNet1d(n_leads=train_ds.n_leads, n_classes=train_ds.labels.shape[1], **cfg.model_kwargs)
     t0 = time.time()
     log(f"training {path.name} on {len(train_ds)} records for <= {cfg.epochs} epochs")
-    bundle = train_model(net, train_ds, val_ds, epochs=cfg.epochs, seed=seed, task=task,
-                         patience=4, progress=False)
+    bundle = train_model(
+        net, train_ds, val_ds, epochs=cfg.epochs, seed=seed, task=task, patience=4, progress=False
+    )
     bundle.meta = {**(bundle.meta or {}), "train_seconds": time.time() - t0, "fraction": fraction}
     path.parent.mkdir(parents=True, exist_ok=True)
     save_checkpoint(path, bundle)
@@ -336,8 +414,17 @@ def train_or_load(cfg: RunConfig, train_ds, val_ds, *, seed: int, fraction: floa
     return bundle
 
 
-def _train_real_recipe(cfg: RunConfig, train_ds, val_ds, *, seed: int, fraction: float, task: str,
-                       tag: str, cached_only: bool):
+def _train_real_recipe(
+    cfg: RunConfig,
+    train_ds,
+    val_ds,
+    *,
+    seed: int,
+    fraction: float,
+    task: str,
+    tag: str,
+    cached_only: bool,
+):
     """A 250 Hz model with the shipped model's recipe (architecture, filter, augmentation,
     cosine schedule, EMA) on other data: a training fraction or a regression target."""
     import torch
@@ -354,8 +441,16 @@ def _train_real_recipe(cfg: RunConfig, train_ds, val_ds, *, seed: int, fraction:
     spec = PRETRAINED["ptbxl250"]
     recipe = spec["recipe"]
     epochs = 2 if cfg.quick else recipe["epochs"]
-    key = cache_key(tag=tag, task=task, seed=seed, fraction=fraction, epochs=epochs, recipe="ptbxl250",
-                    n=len(train_ds), ids=train_ds.record_ids[:3])
+    key = cache_key(
+        tag=tag,
+        task=task,
+        seed=seed,
+        fraction=fraction,
+        epochs=epochs,
+        recipe="ptbxl250",
+        n=len(train_ds),
+        ids=train_ds.record_ids[:3],
+    )
     path = cfg.cache_dir / "models" / f"real_{tag}_{task}_f{int(fraction * 100)}_s{seed}_{key}.pt"
     if path.is_file():
         log(f"loading cached model {path.name}")
@@ -364,15 +459,33 @@ def _train_real_recipe(cfg: RunConfig, train_ds, val_ds, *, seed: int, fraction:
         return None
     torch.manual_seed(seed)
     widths = (8, 8, 12, 12, 16) if cfg.quick else spec["filters"]
-    net = ResNet1d(train_ds.n_leads, train_ds.labels.shape[1], filters=widths,
-                   seq_lengths=spec["seq_lengths"], dropout=recipe["dropout"])
+    net = ResNet1d(
+        train_ds.n_leads,
+        train_ds.labels.shape[1],
+        filters=widths,
+        seq_lengths=spec["seq_lengths"],
+        dropout=recipe["dropout"],
+    )
     t0 = time.time()
-    log(f"training {path.name} ({task}) on {len(train_ds)} records, real-model recipe, {epochs} epochs")
+    log(
+        f"training {path.name} ({task}) on {len(train_ds)} records, real-model recipe, {epochs} epochs"
+    )
     bundle = train_model(
-        net, train_ds, val_ds, epochs=epochs, patience=epochs, seed=seed, task=task,
-        batch_size=recipe["batch_size"], lr=recipe["lr"], weight_decay=recipe["weight_decay"],
-        progress=False, signal_filter=SignalFilter(bandpass=spec["bandpass"]),
-        augment=recipe["augment"], lr_schedule=recipe["lr_schedule"], ema_decay=recipe["ema_decay"],
+        net,
+        train_ds,
+        val_ds,
+        epochs=epochs,
+        patience=epochs,
+        seed=seed,
+        task=task,
+        batch_size=recipe["batch_size"],
+        lr=recipe["lr"],
+        weight_decay=recipe["weight_decay"],
+        progress=False,
+        signal_filter=SignalFilter(bandpass=spec["bandpass"]),
+        augment=recipe["augment"],
+        lr_schedule=recipe["lr_schedule"],
+        ema_decay=recipe["ema_decay"],
         monitor="val_auroc" if task == "multilabel" else "val_loss",
     )
     bundle.meta = {**(bundle.meta or {}), "train_seconds": time.time() - t0, "fraction": fraction}
@@ -382,8 +495,14 @@ def _train_real_recipe(cfg: RunConfig, train_ds, val_ds, *, seed: int, fraction:
     return bundle
 
 
-def fit_tlc(bundle, fit_ds, n_clusters: int, seed: int, max_fit_points: int = 60_000,
-            layers: Sequence[str] | None = None):
+def fit_tlc(
+    bundle,
+    fit_ds,
+    n_clusters: int,
+    seed: int,
+    max_fit_points: int = 60_000,
+    layers: Sequence[str] | None = None,
+):
     """A fitted :class:`TLCExplainer` (clusters fitted on ``fit_ds``'s activations).
 
     ``layers=None`` hooks the model's recommended layers (default: the last three blocks).
@@ -393,15 +512,28 @@ def fit_tlc(bundle, fit_ds, n_clusters: int, seed: int, max_fit_points: int = 60
     # for_model: the options recommended for this model (the shipped real model carries
     # those picked by experiments/real_alignment.py on LUDB 1-100); explicit layers win.
     extra = {} if layers is None else {"layers": list(layers)}
-    return TLCExplainer.for_model(bundle, n_clusters=n_clusters, random_state=seed,
-                                  max_fit_points=max_fit_points, progress=False, **extra).fit(fit_ds)
+    return TLCExplainer.for_model(
+        bundle,
+        n_clusters=n_clusters,
+        random_state=seed,
+        max_fit_points=max_fit_points,
+        progress=False,
+        **extra,
+    ).fit(fit_ds)
 
 
 # ----------------------------------------------------------------------------- metrics
-def rf_faithfulness(props_train: np.ndarray, cnn_prob_train: np.ndarray, props_test: np.ndarray,
-                    cnn_prob_test: np.ndarray, y_test: np.ndarray, seed: int,
-                    class_names: Sequence[str] = CLASSES, n_estimators: int = 300,
-                    min_positives: int = 10) -> dict:
+def rf_faithfulness(
+    props_train: np.ndarray,
+    cnn_prob_train: np.ndarray,
+    props_test: np.ndarray,
+    cnn_prob_test: np.ndarray,
+    y_test: np.ndarray,
+    seed: int,
+    class_names: Sequence[str] = CLASSES,
+    n_estimators: int = 300,
+    min_positives: int = 10,
+) -> dict:
     """Random forest on cluster proportions trained to reproduce the CNN's thresholded labels.
 
     Thin wrapper over the package's :func:`ecg_cluster_widget.explain.faithfulness.faithfulness`
@@ -415,10 +547,18 @@ def rf_faithfulness(props_train: np.ndarray, cnn_prob_train: np.ndarray, props_t
     """
     from ecg_cluster_widget.explain.faithfulness import faithfulness
 
-    return faithfulness(props_train, cnn_prob_train, props_test, cnn_prob_test, y_test=y_test,
-                        cnn_proba_test=cnn_prob_test, n_estimators=n_estimators,
-                        random_state=seed, class_names=list(class_names),
-                        min_positives=min_positives)
+    return faithfulness(
+        props_train,
+        cnn_prob_train,
+        props_test,
+        cnn_prob_test,
+        y_test=y_test,
+        cnn_proba_test=cnn_prob_test,
+        n_estimators=n_estimators,
+        random_state=seed,
+        class_names=list(class_names),
+        min_positives=min_positives,
+    )
 
 
 def mean_sd(values: Iterable[float], pct: bool = False, digits: int = 1) -> str:
@@ -435,14 +575,18 @@ def mean_sd(values: Iterable[float], pct: bool = False, digits: int = 1) -> str:
 def summarize(values: Iterable[float]) -> dict:
     """``{"mean", "sd", "n", "values"}`` of finite values."""
     v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
-    return {"mean": float(v.mean()) if v.size else None,
-            "sd": float(v.std(ddof=1)) if v.size > 1 else None,
-            "n": int(v.size), "values": v.tolist()}
+    return {
+        "mean": float(v.mean()) if v.size else None,
+        "sd": float(v.std(ddof=1)) if v.size > 1 else None,
+        "n": int(v.size),
+        "values": v.tolist(),
+    }
 
 
 # ----------------------------------------------------------------------------- output
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A GitHub-flavoured markdown table."""
+
     def cell(x: Any) -> str:
         if isinstance(x, float):
             return f"{x:.3f}"
@@ -471,8 +615,12 @@ def write_result(cfg: RunConfig, name: str, payload: dict, started: float) -> Pa
         "runtime_s": round(time.time() - started, 1),
         "engine_fingerprint": cfg.engine,
         "finished_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
-        "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                     "sklearn": sklearn.__version__, "numpy": np.__version__},
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "sklearn": sklearn.__version__,
+            "numpy": np.__version__,
+        },
         **payload,
     }
     path = cfg.results_dir / f"{name}{'_quick' if cfg.quick else ''}.json"
@@ -509,8 +657,14 @@ def save_html(cfg: RunConfig, name: str, layout, title: str) -> Path:
     return path
 
 
-def bar_figure(title: str, categories: Sequence[str], series: dict[str, Sequence[float]],
-               y_label: str = "", width: int = 700, height: int = 320):
+def bar_figure(
+    title: str,
+    categories: Sequence[str],
+    series: dict[str, Sequence[float]],
+    y_label: str = "",
+    width: int = 700,
+    height: int = 320,
+):
     """Grouped bar chart (one group per category, one bar per series)."""
     from bokeh.models import ColumnDataSource, FactorRange
     from bokeh.plotting import figure
@@ -522,16 +676,30 @@ def bar_figure(title: str, categories: Sequence[str], series: dict[str, Sequence
     vals = [float(series[s][i]) for i, _ in enumerate(cats) for s in series]
     colors = [PALETTE[j % len(PALETTE)] for _ in cats for j, _ in enumerate(series)]
     src = ColumnDataSource(dict(x=x, top=vals, color=colors))
-    fig = figure(x_range=FactorRange(*x), title=title, width=width, height=height,
-                 toolbar_location=None, tools="hover", tooltips=[("", "@x"), ("value", "@top{0.000}")])
+    fig = figure(
+        x_range=FactorRange(*x),
+        title=title,
+        width=width,
+        height=height,
+        toolbar_location=None,
+        tools="hover",
+        tooltips=[("", "@x"), ("value", "@top{0.000}")],
+    )
     fig.vbar(x="x", top="top", width=0.9, color="color", source=src)
     fig.yaxis.axis_label = y_label
     fig.xaxis.major_label_orientation = 0.9
     return fig
 
 
-def line_figure(title: str, x: Sequence[float], series: dict[str, Sequence[float]],
-                x_label: str = "", y_label: str = "", width: int = 600, height: int = 320):
+def line_figure(
+    title: str,
+    x: Sequence[float],
+    series: dict[str, Sequence[float]],
+    x_label: str = "",
+    y_label: str = "",
+    width: int = 600,
+    height: int = 320,
+):
     """Line plot with markers, one line per series."""
     from bokeh.plotting import figure
 
@@ -548,8 +716,14 @@ def line_figure(title: str, x: Sequence[float], series: dict[str, Sequence[float
     return fig
 
 
-def heatmap_figure(title: str, matrix: np.ndarray, row_names: Sequence[str],
-                   col_names: Sequence[str], width: int = 500, height: int = 380):
+def heatmap_figure(
+    title: str,
+    matrix: np.ndarray,
+    row_names: Sequence[str],
+    col_names: Sequence[str],
+    width: int = 500,
+    height: int = 380,
+):
     """Heatmap of a small matrix (rows top to bottom), values shown on hover."""
     from bokeh.models import ColumnDataSource, LinearColorMapper
     from bokeh.palettes import Viridis256
@@ -564,10 +738,26 @@ def heatmap_figure(title: str, matrix: np.ndarray, row_names: Sequence[str],
             xs.append(c)
             ys.append(r)
             vs.append(m[i, j])
-    mapper = LinearColorMapper(palette=Viridis256, low=float(np.nanmin(m)), high=float(np.nanmax(m)))
-    fig = figure(title=title, x_range=cols, y_range=list(reversed(rows)), width=width,
-                 height=height, toolbar_location=None, tools="hover",
-                 tooltips=[("row", "@y"), ("col", "@x"), ("value", "@v{0.000}")])
-    fig.rect("x", "y", 1, 1, source=ColumnDataSource(dict(x=xs, y=ys, v=vs)),
-             fill_color={"field": "v", "transform": mapper}, line_color=None)
+    mapper = LinearColorMapper(
+        palette=Viridis256, low=float(np.nanmin(m)), high=float(np.nanmax(m))
+    )
+    fig = figure(
+        title=title,
+        x_range=cols,
+        y_range=list(reversed(rows)),
+        width=width,
+        height=height,
+        toolbar_location=None,
+        tools="hover",
+        tooltips=[("row", "@y"), ("col", "@x"), ("value", "@v{0.000}")],
+    )
+    fig.rect(
+        "x",
+        "y",
+        1,
+        1,
+        source=ColumnDataSource(dict(x=xs, y=ys, v=vs)),
+        fill_color={"field": "v", "transform": mapper},
+        line_color=None,
+    )
     return fig

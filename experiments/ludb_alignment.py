@@ -26,8 +26,12 @@ try:
 except ImportError:  # run as a script
     import common as C  # type: ignore[no-redef]
 
-METHODS = ("TLC (trained CNN)", "k-means on raw windows", "TLC (untrained CNN)",
-           "TLC (trained CNN, blocks 0-2)")
+METHODS = (
+    "TLC (trained CNN)",
+    "k-means on raw windows",
+    "TLC (untrained CNN)",
+    "TLC (trained CNN, blocks 0-2)",
+)
 #: Ablation: hook the first three residual blocks (finer time grid) instead of the last three.
 EARLY_LAYERS = ("blocks.0", "blocks.1", "blocks.2")
 SCORES = ("nmi", "homogeneity", "completeness", "purity")
@@ -62,20 +66,30 @@ def run_seed(cfg: C.RunConfig, train, val, ludb, ks: Sequence[int], seed: int) -
         early.set_n_clusters(k)
         labels = {
             METHODS[0]: np.asarray(tlc.explain_all(ludb).labels),
-            METHODS[1]: raw_window_kmeans_labels(ludb, k, random_state=seed, fit_ds=train,
-                                                 max_fit_points=fit_pts),
-            METHODS[2]: untrained_model_labels(bundle, train, ludb, n_clusters=k, random_state=seed,
-                                               max_fit_points=fit_pts),
+            METHODS[1]: raw_window_kmeans_labels(
+                ludb, k, random_state=seed, fit_ds=train, max_fit_points=fit_pts
+            ),
+            METHODS[2]: untrained_model_labels(
+                bundle, train, ludb, n_clusters=k, random_state=seed, max_fit_points=fit_pts
+            ),
             METHODS[3]: np.asarray(early.explain_all(ludb).labels),
         }
         for method, lab in labels.items():
             d = landmark_alignment(lab.astype(np.int64), masks.astype(np.int64), k)
             # share of a record's time steps outside its most frequent cluster (0 = one cluster)
-            d["within_record_diversity"] = float(np.mean(
-                [1 - np.bincount(row, minlength=k).max() / row.size for row in lab.astype(np.int64)]))
+            d["within_record_diversity"] = float(
+                np.mean(
+                    [
+                        1 - np.bincount(row, minlength=k).max() / row.size
+                        for row in lab.astype(np.int64)
+                    ]
+                )
+            )
             runs.append({"seed": seed, "k": int(k), "method": method, **compact(d)})
-            C.log(f"seed {seed} K={k} {method}: NMI {d['nmi']:.3f} homogeneity "
-                  f"{d['homogeneity']:.3f} purity {d['purity']:.3f}")
+            C.log(
+                f"seed {seed} K={k} {method}: NMI {d['nmi']:.3f} homogeneity "
+                f"{d['homogeneity']:.3f} purity {d['purity']:.3f}"
+            )
     return runs
 
 
@@ -86,14 +100,30 @@ def summarize(runs: list[dict], ks: Sequence[int]) -> tuple[list[dict], str, dic
             sel = [r for r in runs if r["k"] == k and r["method"] == m]
             row = {"k": k, "method": m, **{s: C.summarize(r[s] for r in sel) for s in SCORES}}
             for w in C.WAVES:
-                row[f"f1_{w}"] = C.summarize(r["per_wave"][w]["f1"] for r in sel if r["per_wave"][w])
+                row[f"f1_{w}"] = C.summarize(
+                    r["per_wave"][w]["f1"] for r in sel if r["per_wave"][w]
+                )
             rows.append(row)
             row["within_record_diversity"] = C.summarize(r["within_record_diversity"] for r in sel)
-            body.append([k, m] + [C.mean_sd(row[s]["values"], digits=3) for s in SCORES]
-                        + [C.mean_sd(row[f"f1_{w}"]["values"], digits=2) for w in C.WAVES]
-                        + [C.mean_sd(row["within_record_diversity"]["values"], digits=2)])
-    headers = ["K", "method", "NMI", "homogeneity", "completeness", "purity",
-               "F1 none", "F1 P", "F1 QRS", "F1 T", "within-record diversity"]
+            body.append(
+                [k, m]
+                + [C.mean_sd(row[s]["values"], digits=3) for s in SCORES]
+                + [C.mean_sd(row[f"f1_{w}"]["values"], digits=2) for w in C.WAVES]
+                + [C.mean_sd(row["within_record_diversity"]["values"], digits=2)]
+            )
+    headers = [
+        "K",
+        "method",
+        "NMI",
+        "homogeneity",
+        "completeness",
+        "purity",
+        "F1 none",
+        "F1 P",
+        "F1 QRS",
+        "F1 T",
+        "within-record diversity",
+    ]
     verdict = {}
     for k in ks:
         nmi = {r["method"]: r["nmi"]["mean"] for r in rows if r["k"] == k}
@@ -117,26 +147,38 @@ def contingency_md(run: dict) -> str:
         tot = row.sum()
         pct = row / tot * 100 if tot else row
         body.append([j, int(tot)] + [f"{x:.0f}" for x in pct] + [C.WAVES[int(np.argmax(row))]])
-    return C.markdown_table(["cluster", "time steps", *(f"% {w}" for w in C.WAVES), "majority"], body)
+    return C.markdown_table(
+        ["cluster", "time steps", *(f"% {w}" for w in C.WAVES), "majority"], body
+    )
 
 
 def figures(cfg: C.RunConfig, runs: list[dict], ks: Sequence[int], seed: int) -> None:
     from bokeh.layouts import column, row
 
-    nmi = {m: [np.mean([r["nmi"] for r in runs if r["k"] == k and r["method"] == m]) for k in ks]
-           for m in METHODS}
-    bars = C.bar_figure("NMI between clusters and LUDB waves (lead II)", [f"K={k}" for k in ks],
-                        nmi, "NMI")
+    nmi = {
+        m: [np.mean([r["nmi"] for r in runs if r["k"] == k and r["method"] == m]) for k in ks]
+        for m in METHODS
+    }
+    bars = C.bar_figure(
+        "NMI between clusters and LUDB waves (lead II)", [f"K={k}" for k in ks], nmi, "NMI"
+    )
     heat = []
     k = ks[-1]
     for m in METHODS:
         r = next(x for x in runs if x["k"] == k and x["method"] == m and x["seed"] == seed)
         cont = np.asarray(r["contingency"], dtype=float)
         frac = cont / np.maximum(cont.sum(axis=1, keepdims=True), 1)
-        heat.append(C.heatmap_figure(f"{m}, K={k}", frac, [f"c{j}" for j in range(k)], C.WAVES,
-                                     width=330, height=320))
-    C.save_html(cfg, "ludb_alignment", column(bars, row(*heat[:2]), row(*heat[2:])),
-                "TLC vs LUDB wave annotations")
+        heat.append(
+            C.heatmap_figure(
+                f"{m}, K={k}", frac, [f"c{j}" for j in range(k)], C.WAVES, width=330, height=320
+            )
+        )
+    C.save_html(
+        cfg,
+        "ludb_alignment",
+        column(bars, row(*heat[:2]), row(*heat[2:])),
+        "TLC vs LUDB wave annotations",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
@@ -162,10 +204,20 @@ def main(argv: Sequence[str] | None = None) -> dict:
     print("verdict:", verdict)
     figures(cfg, runs, ks, cfg.seeds[0])
     masks = np.asarray(ludb.wave_masks)
-    share = {w: float((masks == i).sum() / max((masks >= 0).sum(), 1)) for i, w in enumerate(C.WAVES)}
-    payload = {"ks": list(ks), "n_ludb": len(ludb), "lead": "II", "wave_share": share,
-               "summary": rows, "verdict": verdict, "runs": runs, "table_md": text,
-               "contingency_md": cont_text}
+    share = {
+        w: float((masks == i).sum() / max((masks >= 0).sum(), 1)) for i, w in enumerate(C.WAVES)
+    }
+    payload = {
+        "ks": list(ks),
+        "n_ludb": len(ludb),
+        "lead": "II",
+        "wave_share": share,
+        "summary": rows,
+        "verdict": verdict,
+        "runs": runs,
+        "table_md": text,
+        "contingency_md": cont_text,
+    }
     C.write_result(cfg, "ludb_alignment", payload, started)
     return payload
 

@@ -41,8 +41,9 @@ def quality_flags(ds, cfg: C.RunConfig) -> dict[str, np.ndarray]:
     for col in C.QUALITY_COLUMNS:
         if col in df:
             v = df[col]
-            flags[col] = (v.notna() & (v.astype(str).str.strip() != "")
-                          & (v.astype(str).str.lower() != "nan")).to_numpy()
+            flags[col] = (
+                v.notna() & (v.astype(str).str.strip() != "") & (v.astype(str).str.lower() != "nan")
+            ).to_numpy()
     if "validated_by_human" in df:
         v = df["validated_by_human"].astype(str).str.lower()
         flags["not_validated_by_human"] = (v == "false").to_numpy()
@@ -57,7 +58,9 @@ def scores(cfg: C.RunConfig, bundle, tlc, train, pool, seed: int) -> dict[str, n
     p_train = tlc.explain_all(train).proportions
     ex = tlc.explain_all(pool)
     cnn_train = (bundle.predict_proba(train) >= 0.5).astype(int)
-    rf = RandomForestClassifier(n_estimators=300, random_state=seed, n_jobs=1).fit(p_train, cnn_train)
+    rf = RandomForestClassifier(n_estimators=300, random_state=seed, n_jobs=1).fit(
+        p_train, cnn_train
+    )
     y = (np.asarray(pool.labels) > 0.5).astype(int)
     prob = np.zeros(y.shape)
     for c, (p, cls) in enumerate(zip(rf.predict_proba(ex.proportions), rf.classes_)):
@@ -70,8 +73,9 @@ def scores(cfg: C.RunConfig, bundle, tlc, train, pool, seed: int) -> dict[str, n
         "outlier": -iso.score_samples(ex.proportions),
         "cnn_loss": np.abs(bundle.predict_proba(pool) - y).mean(axis=1),
     }
-    s["combined"] = np.mean([rankdata(s[n]) / len(y) for n in ("surrogate", "entropy", "outlier")],
-                            axis=0)
+    s["combined"] = np.mean(
+        [rankdata(s[n]) / len(y) for n in ("surrogate", "entropy", "outlier")], axis=0
+    )
     return s
 
 
@@ -80,9 +84,14 @@ def enrichment(score: np.ndarray, flag: np.ndarray, top: int) -> dict:
     order = np.argsort(-score, kind="stable")[:top]
     hits = int(flag[order].sum())
     n, k = len(flag), int(flag.sum())
-    return {"top": top, "hits": hits, "precision": hits / top, "base_rate": k / n,
-            "lift": (hits / top) / (k / n) if k else None,
-            "p_value": float(hypergeom.sf(hits - 1, n, k, top))}
+    return {
+        "top": top,
+        "hits": hits,
+        "precision": hits / top,
+        "base_rate": k / n,
+        "lift": (hits / top) / (k / n) if k else None,
+        "p_value": float(hypergeom.sf(hits - 1, n, k, top)),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
@@ -99,12 +108,16 @@ def main(argv: Sequence[str] | None = None) -> dict:
         bundle = C.train_or_load(cfg, train, val, seed=seed)
         tlc = C.fit_tlc(bundle, train, cfg.n_clusters, seed)
         sc = scores(cfg, bundle, tlc, train, pool, seed)
-        res = {name: {flag: [enrichment(sc[name], flags[flag], t) for t in tops] for flag in flags}
-               for name in SCORES}
+        res = {
+            name: {flag: [enrichment(sc[name], flags[flag], t) for t in tops] for flag in flags}
+            for name in SCORES
+        }
         top_ids = [pool.record_ids[i] for i in np.argsort(-sc["combined"])[:10]]
         runs.append({"seed": seed, "results": res, "top10_combined_record_ids": top_ids})
-        C.log(f"seed {seed}: combined top-{tops[0]} flagged "
-              f"{res['combined']['any_quality_flag'][0]['hits']}/{tops[0]}")
+        C.log(
+            f"seed {seed}: combined top-{tops[0]} flagged "
+            f"{res['combined']['any_quality_flag'][0]['hits']}/{tops[0]}"
+        )
     shown = [f for f in flags if flags[f].any()]
     body = []
     for name in SCORES:
@@ -112,11 +125,14 @@ def main(argv: Sequence[str] | None = None) -> dict:
             cells = [name, t]
             for flag in shown:
                 rs = [r["results"][name][flag][i] for r in runs]
-                cells.append(f"{C.mean_sd([x['hits'] for x in rs], digits=1)} "
-                             f"(p {C.mean_sd([x['p_value'] for x in rs], digits=3)})")
+                cells.append(
+                    f"{C.mean_sd([x['hits'] for x in rs], digits=1)} "
+                    f"(p {C.mean_sd([x['p_value'] for x in rs], digits=3)})"
+                )
             body.append(cells)
-    base = ["base rate", len(pool)] + [f"{int(flags[f].sum())} ({flags[f].mean() * 100:.0f} %)"
-                                       for f in shown]
+    base = ["base rate", len(pool)] + [
+        f"{int(flags[f].sum())} ({flags[f].mean() * 100:.0f} %)" for f in shown
+    ]
     body.append(base)
     text = C.markdown_table(["score", "top n", *shown], body)
     print(text)
@@ -124,14 +140,29 @@ def main(argv: Sequence[str] | None = None) -> dict:
     print("flag counts in folds 9-10:", counts)
     from bokeh.layouts import column
 
-    fig = C.bar_figure(f"Share of quality-flagged ECGs among the top {tops[0]} (folds 9-10)",
-                       SCORES, {"top-ranked": [np.mean([r["results"][n]["any_quality_flag"][0]["precision"]
-                                                        for r in runs]) for n in SCORES],
-                                "base rate": [runs[0]["results"][n]["any_quality_flag"][0]["base_rate"]
-                                              for n in SCORES]}, "share flagged")
+    fig = C.bar_figure(
+        f"Share of quality-flagged ECGs among the top {tops[0]} (folds 9-10)",
+        SCORES,
+        {
+            "top-ranked": [
+                np.mean([r["results"][n]["any_quality_flag"][0]["precision"] for r in runs])
+                for n in SCORES
+            ],
+            "base rate": [
+                runs[0]["results"][n]["any_quality_flag"][0]["base_rate"] for n in SCORES
+            ],
+        },
+        "share flagged",
+    )
     C.save_html(cfg, "quality_control", column(fig), "TLC quality control")
-    payload = {"k": cfg.n_clusters, "n_pool": len(pool), "tops": tops, "flag_counts": counts,
-               "runs": runs, "table_md": text}
+    payload = {
+        "k": cfg.n_clusters,
+        "n_pool": len(pool),
+        "tops": tops,
+        "flag_counts": counts,
+        "runs": runs,
+        "table_md": text,
+    }
     C.write_result(cfg, "quality_control", payload, started)
     return payload
 

@@ -52,7 +52,13 @@ LAYER_SETS = {
     "preact_block0": ["blocks.0.bn2"],
     "preact_stem_block0": ["bn1", "blocks.0.bn2"],
 }
-PAPER = {"layers": "last3", "detrend_s": None, "scale_per_record": None, "temporal": None, "method": "gmm"}
+PAPER = {
+    "layers": "last3",
+    "detrend_s": None,
+    "scale_per_record": None,
+    "temporal": None,
+    "method": "gmm",
+}
 
 
 def load_data(cfg: C.RunConfig, bundle):
@@ -60,13 +66,24 @@ def load_data(cfg: C.RunConfig, bundle):
     from ecg_cluster_widget.data import load_ludb, load_ptbxl, resample
 
     fs = bundle.fs
-    ptb = load_ptbxl(cfg.data_dir / "ptbxl_subset", fs=500, folds=list(range(1, 9)),
-                     max_records=40 if cfg.quick else None, progress=False)
+    ptb = load_ptbxl(
+        cfg.data_dir / "ptbxl_subset",
+        fs=500,
+        folds=list(range(1, 9)),
+        max_records=40 if cfg.quick else None,
+        progress=False,
+    )
     ludb = load_ludb(cfg.data_dir / "ludb", progress=False)
     if fs != 500:
         ptb, ludb = resample(ptb, fs), resample(ludb, fs)
-    ids = np.array([int(str(r).split("/")[-1].split("_")[0]) if str(r).split("/")[-1].split("_")[0].isdigit()
-                    else i + 1 for i, r in enumerate(ludb.record_ids)])
+    ids = np.array(
+        [
+            int(str(r).split("/")[-1].split("_")[0])
+            if str(r).split("/")[-1].split("_")[0].isdigit()
+            else i + 1
+            for i, r in enumerate(ludb.record_ids)
+        ]
+    )
     tune = np.flatnonzero(ids <= 100)
     report = np.flatnonzero(ids > 100)
     if cfg.quick:
@@ -78,9 +95,16 @@ def make_tlc(bundle, conf: dict, k: int, seed: int, max_fit_points: int):
     from ecg_cluster_widget import TLCExplainer
 
     return TLCExplainer(
-        bundle, n_clusters=k, layers=LAYER_SETS[conf["layers"]], method=conf["method"],
-        detrend_s=conf["detrend_s"], scale_per_record=conf["scale_per_record"],
-        temporal=conf["temporal"], random_state=seed, max_fit_points=max_fit_points, progress=False,
+        bundle,
+        n_clusters=k,
+        layers=LAYER_SETS[conf["layers"]],
+        method=conf["method"],
+        detrend_s=conf["detrend_s"],
+        scale_per_record=conf["scale_per_record"],
+        temporal=conf["temporal"],
+        random_state=seed,
+        max_fit_points=max_fit_points,
+        progress=False,
     )
 
 
@@ -88,7 +112,9 @@ def score(labels: np.ndarray, ds, k: int) -> dict:
     from ecg_cluster_widget.explain.landmarks import landmark_alignment
 
     d = landmark_alignment(labels, ds.wave_mask_for_lead("II"), n_clusters=k)
-    return {s: d[s] for s in ("nmi", "homogeneity", "completeness", "purity")} | {"per_wave": d["per_wave"]}
+    return {s: d[s] for s in ("nmi", "homogeneity", "completeness", "purity")} | {
+        "per_wave": d["per_wave"]
+    }
 
 
 def raw_kmeans(bundle, fit_ds, ds, k: int, seed: int) -> np.ndarray:
@@ -128,8 +154,12 @@ def linear_probe(tlc, tune, report, seed: int) -> dict:
 
 def main(argv=None) -> dict:
     parser = C.build_parser(__doc__.splitlines()[0], __file__)
-    parser.add_argument("--model", type=Path, default=None,
-                        help="checkpoint to explain (default: the shipped ptbxl250 model)")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="checkpoint to explain (default: the shipped ptbxl250 model)",
+    )
     ns, cfg = C.parse_args(parser, argv)
     started = time.time()
     from ecg_cluster_widget.model import load_checkpoint, load_pretrained
@@ -163,8 +193,14 @@ def main(argv=None) -> dict:
                     t0 = time.time()
                     tlc = make_tlc(bundle, conf, k, 0, mfp).fit(ptb)
                     cache[key] = score(tlc.explain_all(tune).labels, tune, k)["nmi"]
-                    tuning.append({"config": conf, "nmi_tune": cache[key], "seconds": time.time() - t0,
-                                   "pass": sweep + 1})
+                    tuning.append(
+                        {
+                            "config": conf,
+                            "nmi_tune": cache[key],
+                            "seconds": time.time() - t0,
+                            "pass": sweep + 1,
+                        }
+                    )
                     C.log(f"tune {conf}: NMI {cache[key]:.3f}")
                 scores[str(v)] = (cache[key], v)
             pick = max(scores.values(), key=lambda sv: sv[0])[1]
@@ -187,7 +223,10 @@ def main(argv=None) -> dict:
                 row["transition_matrix"] = tlc.transition_matrix_.round(4).tolist()
                 row["cluster_ids"] = tlc.cluster_ids_.tolist()
         row["raw_kmeans_bandpassed"] = score(raw_kmeans(bundle, ptb, report, k, seed), report, k)
-        C.log(f"seed {seed}: " + ", ".join(f"{m} {row[m]['nmi']:.3f}" for m in row if isinstance(row[m], dict)))
+        C.log(
+            f"seed {seed}: "
+            + ", ".join(f"{m} {row[m]['nmi']:.3f}" for m in row if isinstance(row[m], dict))
+        )
         runs.append(row)
 
     methods = ["tlc_picked", "tlc_paper", "raw_kmeans_bandpassed", "probe_picked"]
@@ -195,25 +234,54 @@ def main(argv=None) -> dict:
     gap = [r["tlc_picked"]["nmi"] - r["raw_kmeans_bandpassed"]["nmi"] for r in runs]
     summary["gap_vs_raw_kmeans"] = C.summarize(gap)
     target = {"nmi": 0.40, "gap": 0.05}
-    met = summary["tlc_picked"]["mean"] >= target["nmi"] and summary["gap_vs_raw_kmeans"]["mean"] >= target["gap"]
+    met = (
+        summary["tlc_picked"]["mean"] >= target["nmi"]
+        and summary["gap_vs_raw_kmeans"]["mean"] >= target["gap"]
+    )
     payload = {
         "model": str(ns.model) if ns.model else "ptbxl250 (shipped)",
-        "model_meta": {"fs": bundle.fs, "filter": bundle.preprocessing_description,
-                       "test_macro_auroc": (bundle.meta.get("metrics", {}).get("test", {}) or {}).get("macro_auroc")},
-        "k": k, "lead": "II", "n_fit_records": len(ptb), "n_tune": len(tune), "n_report": len(report),
-        "tuning": tuning, "picked": best, "paper_config": PAPER,
-        "runs": runs, "summary": summary, "target": target, "target_met": bool(met),
+        "model_meta": {
+            "fs": bundle.fs,
+            "filter": bundle.preprocessing_description,
+            "test_macro_auroc": (bundle.meta.get("metrics", {}).get("test", {}) or {}).get(
+                "macro_auroc"
+            ),
+        },
+        "k": k,
+        "lead": "II",
+        "n_fit_records": len(ptb),
+        "n_tune": len(tune),
+        "n_report": len(report),
+        "tuning": tuning,
+        "picked": best,
+        "paper_config": PAPER,
+        "runs": runs,
+        "summary": summary,
+        "target": target,
+        "target_met": bool(met),
     }
     C.write_result(cfg, "real_alignment", payload, started)
     from bokeh.layouts import column
 
-    C.save_html(cfg, "real_alignment", column(C.bar_figure(
-        f"NMI with cardiologists' waves, LUDB 101-200, lead II, K={k} (mean over seeds)", methods,
-        {"NMI": [summary[m]["mean"] or 0.0 for m in methods]}, "NMI")), "TLC wave alignment on LUDB")
-    print(C.markdown_table(
-        [f"method (LUDB 101-200, lead II, K={k})", "NMI mean", "sd"],
-        [[m, summary[m]["mean"], summary[m]["sd"]] for m in methods + ["gap_vs_raw_kmeans"]],
-    ))
+    C.save_html(
+        cfg,
+        "real_alignment",
+        column(
+            C.bar_figure(
+                f"NMI with cardiologists' waves, LUDB 101-200, lead II, K={k} (mean over seeds)",
+                methods,
+                {"NMI": [summary[m]["mean"] or 0.0 for m in methods]},
+                "NMI",
+            )
+        ),
+        "TLC wave alignment on LUDB",
+    )
+    print(
+        C.markdown_table(
+            [f"method (LUDB 101-200, lead II, K={k})", "NMI mean", "sd"],
+            [[m, summary[m]["mean"], summary[m]["sd"]] for m in methods + ["gap_vs_raw_kmeans"]],
+        )
+    )
     return payload
 
 

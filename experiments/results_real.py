@@ -35,15 +35,25 @@ def _moves(d: dict) -> str:
     steps = []
     for axis in axes:
         # Ablation around the final pick: the other axes at their picked values.
-        alts = [t for t in tuning if t["config"][axis] != picked[axis]
-                and all(t["config"][a] == picked[a] for a in axes if a != axis)]
+        alts = [
+            t
+            for t in tuning
+            if t["config"][axis] != picked[axis]
+            and all(t["config"][a] == picked[a] for a in axes if a != axis)
+        ]
         if alts:
-            steps.append(f"{axis}: {picked[axis]} {final:.3f} vs "
-                         + ", ".join(f"{t['config'][axis]} {t['nmi_tune']:.3f}" for t in alts))
+            steps.append(
+                f"{axis}: {picked[axis]} {final:.3f} vs "
+                + ", ".join(f"{t['config'][axis]} {t['nmi_tune']:.3f}" for t in alts)
+            )
     prev = final
     cm = [t["nmi_tune"] for t in tuning if t["config"]["method"] == "cm"]
-    cm_txt = (f" The clustering module's best score was {max(cm):.3f} against {prev:.3f} for the pick: its balanced-cluster prior fights the imbalance of the waves (the TP "
-              "baseline covers about half of the annotated span)." if cm else "")
+    cm_txt = (
+        f" The clustering module's best score was {max(cm):.3f} against {prev:.3f} for the pick: its balanced-cluster prior fights the imbalance of the waves (the TP "
+        "baseline covers about half of the annotated span)."
+        if cm
+        else ""
+    )
     return (
         f"On the tuning split the search went from {paper:.3f} (the paper's configuration) to "
         f"{final:.3f}. Changing one option of the pick at a time (tuning split): "
@@ -63,15 +73,21 @@ def section_real_alignment(d: dict | None) -> tuple[str, list[list[str]]]:
     s = d["summary"]
     k = d["k"]
     seeds = len(d["runs"])
-    rows = [[LABELS[m], _ms(s[m])] for m in ("tlc_picked", "tlc_paper", "raw_kmeans_bandpassed", "probe_picked")]
+    rows = [
+        [LABELS[m], _ms(s[m])]
+        for m in ("tlc_picked", "tlc_paper", "raw_kmeans_bandpassed", "probe_picked")
+    ]
     rows.append(["TLC (picked) minus band-passed raw k-means", _ms(s["gap_vs_raw_kmeans"])])
-    tune = [[", ".join(f"{a}={v}" for a, v in t["config"].items()), f"{t['nmi_tune']:.3f}"] for t in d["tuning"]]
+    tune = [
+        [", ".join(f"{a}={v}" for a, v in t["config"].items()), f"{t['nmi_tune']:.3f}"]
+        for t in d["tuning"]
+    ]
     t_nmi, t_gap = d["target"]["nmi"], d["target"]["gap"]
     mean, gap = s["tlc_picked"]["mean"], s["gap_vs_raw_kmeans"]["mean"]
     verdict = (
         f"**Target met.** NMI {mean:.3f} >= {t_nmi} and {gap:+.3f} over the baseline."
-        if d["target_met"] else
-        f"**Target missed.** The target was NMI >= {t_nmi:.2f} and at least {t_gap:.2f} above band-passed "
+        if d["target_met"]
+        else f"**Target missed.** The target was NMI >= {t_nmi:.2f} and at least {t_gap:.2f} above band-passed "
         f"raw-window k-means. TLC reaches {mean:.3f} ({t_nmi - mean:.3f} short) and "
         f"{gap:+.3f} over the baseline ({t_gap - gap:.3f} short of the margin): it ties the "
         "fair baseline instead of beating it."
@@ -102,8 +118,15 @@ def section_real_alignment(d: dict | None) -> tuple[str, list[list[str]]]:
         "",
         _moves(d),
     ]
-    summary = [[f"LUDB 101-200 wave alignment, NMI (K={k}, shipped real model): TLC picked / paper config / "
-                "band-passed raw k-means / linear-probe ceiling",
-                " / ".join(_ms(s[m]) for m in ("tlc_picked", "tlc_paper", "raw_kmeans_bandpassed", "probe_picked")),
-                "aligned (qualitative)"]]
+    summary = [
+        [
+            f"LUDB 101-200 wave alignment, NMI (K={k}, shipped real model): TLC picked / paper config / "
+            "band-passed raw k-means / linear-probe ceiling",
+            " / ".join(
+                _ms(s[m])
+                for m in ("tlc_picked", "tlc_paper", "raw_kmeans_bandpassed", "probe_picked")
+            ),
+            "aligned (qualitative)",
+        ]
+    ]
     return "\n".join(txt) + "\n", summary

@@ -30,8 +30,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not ns.age_only:
         for seed in cfg.seeds:
             for fraction in ns.fractions:
-                C.train_or_load(cfg, C.subsample(train, fraction, seed), val, seed=seed,
-                                fraction=fraction)
+                C.train_or_load(
+                    cfg, C.subsample(train, fraction, seed), val, seed=seed, fraction=fraction
+                )
     if ns.age or ns.age_only:
         atrain, aval, _ = C.split_ptbxl(C.with_age_labels(ds, cfg))
         C.train_or_load(cfg, atrain, aval, seed=cfg.seeds[0], task="regression", tag="ptbxl_age")

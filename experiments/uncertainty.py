@@ -53,8 +53,12 @@ def record_spearman(a: np.ndarray, b: np.ndarray, masks: np.ndarray | None = Non
         if np.ptp(x) > 0 and np.ptp(y) > 0:
             rhos.append(spearmanr(x, y).statistic)
     r = np.asarray(rhos, dtype=float)
-    return {"mean": float(r.mean()) if r.size else None, "sd": float(r.std()) if r.size else None,
-            "share_positive": float((r > 0).mean()) if r.size else None, "n": int(r.size)}
+    return {
+        "mean": float(r.mean()) if r.size else None,
+        "sd": float(r.std()) if r.size else None,
+        "share_positive": float((r > 0).mean()) if r.size else None,
+        "n": int(r.size),
+    }
 
 
 def per_class(record_values: np.ndarray, labels: np.ndarray, names: Sequence[str]) -> dict:
@@ -72,8 +76,9 @@ def per_class(record_values: np.ndarray, labels: np.ndarray, names: Sequence[str
     return out
 
 
-def run_seed(cfg: C.RunConfig, train, val, test, ludb, seed: int,
-             noise_levels: Sequence[float] = NOISE_MV) -> dict:
+def run_seed(
+    cfg: C.RunConfig, train, val, test, ludb, seed: int, noise_levels: Sequence[float] = NOISE_MV
+) -> dict:
     from ecg_cluster_widget.explain.gradcam import GradCAM
 
     bundle = C.train_or_load(cfg, train, val, seed=seed)
@@ -99,14 +104,17 @@ def run_seed(cfg: C.RunConfig, train, val, test, ludb, seed: int,
     clean_labels = np.asarray(ex_t.labels)
     noise = []
     for sigma in noise_levels:
-        noisy = replace(test, signals=(test.signals + rng.normal(0, sigma, test.signals.shape))
-                        .astype(np.float32))
+        noisy = replace(
+            test,
+            signals=(test.signals + rng.normal(0, sigma, test.signals.shape)).astype(np.float32),
+        )
         ex_n = tlc.explain_all(noisy)
         e = float(np.mean(ex_n.entropy))
         flips = float((np.asarray(ex_n.labels) != clean_labels).mean())
         dp = float(np.abs(bundle.predict_proba(noisy) - prob_t).mean())
-        noise.append({"sigma_mv": sigma, "mean_entropy": e, "label_change": flips,
-                      "cnn_mean_abs_change": dp})
+        noise.append(
+            {"sigma_mv": sigma, "mean_entropy": e, "label_change": flips, "cnn_mean_abs_change": dp}
+        )
         C.log(f"seed {seed} noise {sigma} mV: mean entropy {e:.3f}, CNN change {dp:.3f}")
     ents = [n["mean_entropy"] for n in noise]
     return {
@@ -130,54 +138,120 @@ def run_seed(cfg: C.RunConfig, train, val, test, ludb, seed: int,
 
 def tables(runs: list[dict], names: Sequence[str], levels: Sequence[float]) -> dict[str, str]:
     """Markdown tables (mean ± sd over seeds)."""
+
     def ms(get, digits=3):
         return C.mean_sd([get(r) for r in runs], digits=digits)
 
     waves = C.markdown_table(
-        ["wave", "mean entropy", "entropy rel. to span mean", "Grad-CAM (last block) rel. to span mean",
-         "Grad-CAM (fine: first block) rel. to span mean"],
-        [[w, ms(lambda r, w=w: r["ludb_entropy_per_wave"][w]["mean"]),
-          ms(lambda r, w=w: r["ludb_entropy_per_wave"][w]["relative"], 2),
-          ms(lambda r, w=w: r["ludb_gradcam_per_wave"][w]["relative"], 2),
-          ms(lambda r, w=w: r.get("ludb_gradcam_fine_per_wave", {}).get(w, {}).get("relative"), 2)]
-         for w in C.WAVES])
+        [
+            "wave",
+            "mean entropy",
+            "entropy rel. to span mean",
+            "Grad-CAM (last block) rel. to span mean",
+            "Grad-CAM (fine: first block) rel. to span mean",
+        ],
+        [
+            [
+                w,
+                ms(lambda r, w=w: r["ludb_entropy_per_wave"][w]["mean"]),
+                ms(lambda r, w=w: r["ludb_entropy_per_wave"][w]["relative"], 2),
+                ms(lambda r, w=w: r["ludb_gradcam_per_wave"][w]["relative"], 2),
+                ms(
+                    lambda r, w=w: (
+                        r.get("ludb_gradcam_fine_per_wave", {}).get(w, {}).get("relative")
+                    ),
+                    2,
+                ),
+            ]
+            for w in C.WAVES
+        ],
+    )
     classes = C.markdown_table(
         ["superclass", "entropy (has class)", "entropy (only class)", "Grad-CAM mean (only class)"],
-        [[n, ms(lambda r, n=n: r["ptbxl_entropy_per_class"]["any"][n]),
-          ms(lambda r, n=n: r["ptbxl_entropy_per_class"]["only"][n]),
-          ms(lambda r, n=n: r["ptbxl_gradcam_per_class"]["only"][n])] for n in names]
-        + [["Kruskal-Wallis p (only-class groups)",
-            "", ms(lambda r: r["ptbxl_entropy_per_class"]["kruskal_p_only"], 4),
-            ms(lambda r: r["ptbxl_gradcam_per_class"]["kruskal_p_only"], 4)]])
+        [
+            [
+                n,
+                ms(lambda r, n=n: r["ptbxl_entropy_per_class"]["any"][n]),
+                ms(lambda r, n=n: r["ptbxl_entropy_per_class"]["only"][n]),
+                ms(lambda r, n=n: r["ptbxl_gradcam_per_class"]["only"][n]),
+            ]
+            for n in names
+        ]
+        + [
+            [
+                "Kruskal-Wallis p (only-class groups)",
+                "",
+                ms(lambda r: r["ptbxl_entropy_per_class"]["kruskal_p_only"], 4),
+                ms(lambda r: r["ptbxl_gradcam_per_class"]["kruskal_p_only"], 4),
+            ]
+        ],
+    )
     noise = C.markdown_table(
-        ["noise sigma (mV)", "mean entropy", "time steps changing cluster",
-         "mean |change| of CNN output"],
-        [[s, ms(lambda r, i=i: r["noise"][i]["mean_entropy"]),
-          ms(lambda r, i=i: r["noise"][i]["label_change"]),
-          ms(lambda r, i=i: r["noise"][i]["cnn_mean_abs_change"])] for i, s in enumerate(levels)])
+        [
+            "noise sigma (mV)",
+            "mean entropy",
+            "time steps changing cluster",
+            "mean |change| of CNN output",
+        ],
+        [
+            [
+                s,
+                ms(lambda r, i=i: r["noise"][i]["mean_entropy"]),
+                ms(lambda r, i=i: r["noise"][i]["label_change"]),
+                ms(lambda r, i=i: r["noise"][i]["cnn_mean_abs_change"]),
+            ]
+            for i, s in enumerate(levels)
+        ],
+    )
     corr = C.markdown_table(
         ["data", "Spearman rho(entropy, Grad-CAM), mean over records", "share of records rho > 0"],
-        [["LUDB (annotated span)", ms(lambda r: r["ludb_spearman_entropy_gradcam"]["mean"]),
-          ms(lambda r: r["ludb_spearman_entropy_gradcam"]["share_positive"], 2)],
-         ["LUDB (annotated span), fine Grad-CAM",
-          ms(lambda r: r.get("ludb_spearman_entropy_gradcam_fine", {}).get("mean")),
-          ms(lambda r: r.get("ludb_spearman_entropy_gradcam_fine", {}).get("share_positive"), 2)],
-         ["PTB-XL fold 10", ms(lambda r: r["ptbxl_spearman_entropy_gradcam"]["mean"]),
-          ms(lambda r: r["ptbxl_spearman_entropy_gradcam"]["share_positive"], 2)]])
+        [
+            [
+                "LUDB (annotated span)",
+                ms(lambda r: r["ludb_spearman_entropy_gradcam"]["mean"]),
+                ms(lambda r: r["ludb_spearman_entropy_gradcam"]["share_positive"], 2),
+            ],
+            [
+                "LUDB (annotated span), fine Grad-CAM",
+                ms(lambda r: r.get("ludb_spearman_entropy_gradcam_fine", {}).get("mean")),
+                ms(
+                    lambda r: r.get("ludb_spearman_entropy_gradcam_fine", {}).get("share_positive"),
+                    2,
+                ),
+            ],
+            [
+                "PTB-XL fold 10",
+                ms(lambda r: r["ptbxl_spearman_entropy_gradcam"]["mean"]),
+                ms(lambda r: r["ptbxl_spearman_entropy_gradcam"]["share_positive"], 2),
+            ],
+        ],
+    )
     return {"waves": waves, "classes": classes, "noise": noise, "correlation": corr}
 
 
 def figures(cfg: C.RunConfig, runs: list[dict], levels: Sequence[float]) -> None:
     from bokeh.layouts import column
 
-    f1 = C.line_figure("Mean TLC entropy vs added Gaussian noise (PTB-XL fold 10)", levels,
-                       {f"seed {r['seed']}": [n["mean_entropy"] for n in r["noise"]] for r in runs},
-                       "noise sigma (mV)", "mean normalised entropy")
-    f2 = C.bar_figure("Level per LUDB wave, relative to the annotated-span mean", C.WAVES,
-                      {"TLC entropy": [np.mean([r["ludb_entropy_per_wave"][w]["relative"] for r in runs])
-                                       for w in C.WAVES],
-                       "Grad-CAM": [np.mean([r["ludb_gradcam_per_wave"][w]["relative"] for r in runs])
-                                    for w in C.WAVES]}, "relative level")
+    f1 = C.line_figure(
+        "Mean TLC entropy vs added Gaussian noise (PTB-XL fold 10)",
+        levels,
+        {f"seed {r['seed']}": [n["mean_entropy"] for n in r["noise"]] for r in runs},
+        "noise sigma (mV)",
+        "mean normalised entropy",
+    )
+    f2 = C.bar_figure(
+        "Level per LUDB wave, relative to the annotated-span mean",
+        C.WAVES,
+        {
+            "TLC entropy": [
+                np.mean([r["ludb_entropy_per_wave"][w]["relative"] for r in runs]) for w in C.WAVES
+            ],
+            "Grad-CAM": [
+                np.mean([r["ludb_gradcam_per_wave"][w]["relative"] for r in runs]) for w in C.WAVES
+            ],
+        },
+        "relative level",
+    )
     C.save_html(cfg, "uncertainty", column(f1, f2), "TLC uncertainty vs Grad-CAM")
 
 
@@ -196,9 +270,14 @@ def main(argv: Sequence[str] | None = None) -> dict:
     rises = all(r["noise_monotonic"] for r in runs)
     print(f"\nentropy rises monotonically with noise in all seeds: {rises}")
     figures(cfg, runs, levels)
-    payload = {"k": cfg.n_clusters, "noise_mv": list(levels), "runs": runs, "tables_md": tabs,
-               "entropy_rises_with_noise_all_seeds": rises,
-               "noise_spearman": C.summarize(r["noise_spearman"] for r in runs)}
+    payload = {
+        "k": cfg.n_clusters,
+        "noise_mv": list(levels),
+        "runs": runs,
+        "tables_md": tabs,
+        "entropy_rises_with_noise_all_seeds": rises,
+        "noise_spearman": C.summarize(r["noise_spearman"] for r in runs),
+    }
     C.write_result(cfg, "uncertainty", payload, started)
     return payload
 

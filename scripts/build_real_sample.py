@@ -38,8 +38,12 @@ def _pack(ds, extra: dict) -> bytes:
         raise SystemExit("a sample exceeds the int16 range; refusing to clip")
     buf = io.BytesIO()
     np.savez_compressed(
-        buf, signals_uv=uv.astype(np.int16), fs=np.float64(ds.fs), lead_names=np.array(ds.lead_names),
-        record_ids=np.array(ds.record_ids), **extra,
+        buf,
+        signals_uv=uv.astype(np.int16),
+        fs=np.float64(ds.fs),
+        lead_names=np.array(ds.lead_names),
+        record_ids=np.array(ds.record_ids),
+        **extra,
     )
     return buf.getvalue()
 
@@ -48,21 +52,42 @@ def main(argv: list[str] | None = None) -> int:
     from ecg_cluster_widget.data import atomic_write_bytes, atomic_write_text, load_ludb, load_ptbxl
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-dir", type=Path,
-                    default=Path(os.environ.get("ECG_SHARED_DATA", REPO.parent / "shared" / "data")))
+    ap.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("ECG_SHARED_DATA", REPO.parent / "shared" / "data")),
+    )
     args = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     ludb = load_ludb(args.data_dir / "ludb", records=LUDB_IDS, progress=False)
     info = ludb.meta.get("info")
-    rhythm = [str(x) for x in info["Rhythms"]] if info is not None and "Rhythms" in info else [""] * len(ludb)
-    atomic_write_bytes(OUT / "ludb20.npz", _pack(ludb, {"wave_masks": ludb.wave_masks.astype(np.int8),
-                                                       "rhythm": np.array(rhythm)}))
-    ptb = load_ptbxl(args.data_dir / "ptbxl_subset", fs=500, folds=[10], max_records=N_PTBXL, progress=False)
-    atomic_write_bytes(OUT / "ptbxl40.npz", _pack(ptb, {"labels": ptb.labels.astype(np.int8),
-                                                       "class_names": np.array(ptb.class_names),
-                                                       "folds": np.asarray(ptb.folds, dtype=np.int8)}))
-    for name, src in (("LICENSE-LUDB.txt", args.data_dir / "ludb" / "LICENSE.txt"),
-                      ("LICENSE-PTBXL.txt", args.data_dir / "ptbxl_subset" / "LICENSE.txt")):
+    rhythm = (
+        [str(x) for x in info["Rhythms"]]
+        if info is not None and "Rhythms" in info
+        else [""] * len(ludb)
+    )
+    atomic_write_bytes(
+        OUT / "ludb20.npz",
+        _pack(ludb, {"wave_masks": ludb.wave_masks.astype(np.int8), "rhythm": np.array(rhythm)}),
+    )
+    ptb = load_ptbxl(
+        args.data_dir / "ptbxl_subset", fs=500, folds=[10], max_records=N_PTBXL, progress=False
+    )
+    atomic_write_bytes(
+        OUT / "ptbxl40.npz",
+        _pack(
+            ptb,
+            {
+                "labels": ptb.labels.astype(np.int8),
+                "class_names": np.array(ptb.class_names),
+                "folds": np.asarray(ptb.folds, dtype=np.int8),
+            },
+        ),
+    )
+    for name, src in (
+        ("LICENSE-LUDB.txt", args.data_dir / "ludb" / "LICENSE.txt"),
+        ("LICENSE-PTBXL.txt", args.data_dir / "ptbxl_subset" / "LICENSE.txt"),
+    ):
         atomic_write_text(OUT / name, src.read_text(encoding="utf-8", errors="replace"))
     for p in OUT.iterdir():
         p.chmod(0o644)

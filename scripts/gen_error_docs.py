@@ -31,16 +31,22 @@ def _error_classes() -> list[type]:
     sys.path.insert(0, str(ROOT))
     from ecg_cluster_widget import errors
 
-    found = [obj for _, obj in inspect.getmembers(errors, inspect.isclass)
-             if obj.__module__ == errors.__name__
-             and issubclass(obj, (errors.ECGClusterError, errors.ECGClusterWarning))]
+    found = [
+        obj
+        for _, obj in inspect.getmembers(errors, inspect.isclass)
+        if obj.__module__ == errors.__name__
+        and issubclass(obj, (errors.ECGClusterError, errors.ECGClusterWarning))
+    ]
     return sorted(found, key=lambda c: inspect.getsourcelines(c)[1])
 
 
 def _rst_to_md(text: str) -> str:
     """Turn the docstrings' reST markup into Markdown."""
-    text = re.sub(r":(?:class|func|meth|attr|data|exc|mod):`(~?)([^`]+)`",
-                  lambda m: f"`{m.group(2).split('.')[-1] if m.group(1) else m.group(2)}`", text)
+    text = re.sub(
+        r":(?:class|func|meth|attr|data|exc|mod):`(~?)([^`]+)`",
+        lambda m: f"`{m.group(2).split('.')[-1] if m.group(1) else m.group(2)}`",
+        text,
+    )
     return re.sub(r"``([^`]+)``", r"`\1`", text)
 
 
@@ -63,7 +69,11 @@ def _bases(cls: type) -> str:
     for base in cls.__mro__[1:]:
         if base in (object, BaseException, Exception, Warning):
             continue
-        mod = "" if base.__module__ in ("builtins", "ecg_cluster_widget.errors") else f"{base.__module__}."
+        mod = (
+            ""
+            if base.__module__ in ("builtins", "ecg_cluster_widget.errors")
+            else f"{base.__module__}."
+        )
         names.append(f"`{mod}{base.__name__}`")
     return ", ".join(names) or ("`Warning`" if issubclass(cls, Warning) else "`Exception`")
 
@@ -77,7 +87,7 @@ def render_section() -> str:
         "`ecg_cluster_widget.errors`, with a message that names the problem and the fix. "
         "Errors are also the built-in exceptions listed, so `except ValueError` or "
         "`except OSError` catch them too; catch `ECGClusterError` for all of them. Turn a "
-        "warning into an error with `warnings.simplefilter(\"error\", DataWarning)`.",
+        'warning into an error with `warnings.simplefilter("error", DataWarning)`.',
         "",
         "| class | kind | also a |",
         "|---|---|---|",
@@ -100,8 +110,10 @@ def update(text: str, section: str | None = None) -> str:
         stop = text.index(END, start) + len(END)
         return text[:start] + block + text[stop:]
     if (BEGIN in text) != (END in text):
-        raise SystemExit(f"{DOC}: only one of the generated-section markers is present; "
-                         f"restore both:\n{BEGIN}\n{END}")
+        raise SystemExit(
+            f"{DOC}: only one of the generated-section markers is present; "
+            f"restore both:\n{BEGIN}\n{END}"
+        )
     return text.rstrip("\n") + f"\n\n{HEADING}\n\n{block}\n"
 
 

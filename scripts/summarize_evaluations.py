@@ -31,8 +31,10 @@ def pct(x: float | None) -> str:
 
 
 def main() -> None:
-    print("| data and model | CNN macro AUROC | CNN accuracy | RF fidelity | RF accuracy "
-          "| RF macro AUROC | NMI clusters vs waves | NMI raw-window k-means | NMI untrained net |")
+    print(
+        "| data and model | CNN macro AUROC | CNN accuracy | RF fidelity | RF accuracy "
+        "| RF macro AUROC | NMI clusters vs waves | NMI raw-window k-means | NMI untrained net |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     notes = []
     for name, (what, cmd) in COMMANDS.items():
@@ -41,16 +43,20 @@ def main() -> None:
             continue
         d = json.loads(path.read_text())
         f, b = d["faithfulness"], d["baselines"]
-        print(f"| {what} | {pct(d['cnn']['macro_auroc'])} | {pct(f['cnn_accuracy'])} "
-              f"| {pct(f['fidelity'])} | {pct(f['rf_accuracy'])} | {pct(f['rf_auroc'])} "
-              f"| {d['landmarks']['nmi']:.3f} | {b['raw_window_kmeans']['nmi']:.3f} "
-              f"| {b['untrained_network']['nmi']:.3f} |")
+        print(
+            f"| {what} | {pct(d['cnn']['macro_auroc'])} | {pct(f['cnn_accuracy'])} "
+            f"| {pct(f['fidelity'])} | {pct(f['rf_accuracy'])} | {pct(f['rf_auroc'])} "
+            f"| {d['landmarks']['nmi']:.3f} | {b['raw_window_kmeans']['nmi']:.3f} "
+            f"| {b['untrained_network']['nmi']:.3f} |"
+        )
         notes.append(f"- {what}: `{cmd}` (waves: {d['landmarks_source']})")
     print(PAPER)
     print()
-    print("Accuracy is the mean per-label accuracy of the multi-label prediction; fidelity is the "
-          "per-label agreement of the random forest on cluster proportions with the CNN's "
-          "thresholded predictions, on the test split.")
+    print(
+        "Accuracy is the mean per-label accuracy of the multi-label prediction; fidelity is the "
+        "per-label agreement of the random forest on cluster proportions with the CNN's "
+        "thresholded predictions, on the test split."
+    )
     print()
     print("\n".join(notes))
 

@@ -65,53 +65,107 @@ def load_splits(data_dir: Path, fs: float, progress: bool):
 
 def main(argv: list[str] | None = None) -> int:
     spec = PRETRAINED["ptbxl250"]
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    ap.add_argument("--data-dir", type=Path, default=default_data_dir(),
-                    help="folder holding ptbxl_subset/ (env ECG_SHARED_DATA)")
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    ap.add_argument(
+        "--data-dir",
+        type=Path,
+        default=default_data_dir(),
+        help="folder holding ptbxl_subset/ (env ECG_SHARED_DATA)",
+    )
     ap.add_argument("--fs", type=float, default=spec["fs"], help="sampling rate the model runs at")
-    ap.add_argument("--widths", type=int, nargs=5, default=list(spec["filters"]),
-                    help="channels of the stem and the four residual blocks")
-    ap.add_argument("--seq-lengths", type=int, nargs=5, default=list(spec["seq_lengths"]),
-                    help="input length followed by each block's output length")
+    ap.add_argument(
+        "--widths",
+        type=int,
+        nargs=5,
+        default=list(spec["filters"]),
+        help="channels of the stem and the four residual blocks",
+    )
+    ap.add_argument(
+        "--seq-lengths",
+        type=int,
+        nargs=5,
+        default=list(spec["seq_lengths"]),
+        help="input length followed by each block's output length",
+    )
     recipe = spec["recipe"]
-    ap.add_argument("--epochs", type=int, default=recipe["epochs"], help="epochs of the cosine schedule")
+    ap.add_argument(
+        "--epochs", type=int, default=recipe["epochs"], help="epochs of the cosine schedule"
+    )
     ap.add_argument("--batch-size", type=int, default=recipe["batch_size"])
     ap.add_argument("--lr", type=float, default=recipe["lr"])
     ap.add_argument("--weight-decay", type=float, default=recipe["weight_decay"])
     ap.add_argument("--dropout", type=float, default=recipe["dropout"])
-    ap.add_argument("--patience", type=int, default=recipe["epochs"],
-                    help="early-stopping patience (default: the whole schedule; the EMA weights with the best validation AUROC are kept)")
-    ap.add_argument("--bandpass", type=float, nargs=2, default=list(spec["bandpass"]),
-                    metavar=("LOW", "HIGH"), help="band-pass in Hz applied before the network")
+    ap.add_argument(
+        "--patience",
+        type=int,
+        default=recipe["epochs"],
+        help="early-stopping patience (default: the whole schedule; the EMA weights with the best validation AUROC are kept)",
+    )
+    ap.add_argument(
+        "--bandpass",
+        type=float,
+        nargs=2,
+        default=list(spec["bandpass"]),
+        metavar=("LOW", "HIGH"),
+        help="band-pass in Hz applied before the network",
+    )
     ap.add_argument("--no-augment", action="store_true", help="train without batch augmentation")
     ap.add_argument("--lr-schedule", choices=("none", "cosine"), default=recipe["lr_schedule"])
-    ap.add_argument("--ema", type=float, default=recipe["ema_decay"], help="EMA decay of the weights per step (0 = off)")
+    ap.add_argument(
+        "--ema",
+        type=float,
+        default=recipe["ema_decay"],
+        help="EMA decay of the weights per step (0 = off)",
+    )
     ap.add_argument("--seed", type=int, default=0, help="initialisation and batch-order seed")
     # One thread: multi-threaded conv backward reductions may sum in a different order
     # from run to run on a loaded machine.
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (1 = bitwise reproducible)")
+    ap.add_argument(
+        "--threads", type=int, default=1, help="torch threads (1 = bitwise reproducible)"
+    )
     ap.add_argument("--out", type=Path, default=pretrained_path("ptbxl250"))
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     if not (args.data_dir / "ptbxl_subset" / "ptbxl_database.csv").is_file():
-        ap.error(f"no PTB-XL subset under {args.data_dir}; pass --data-dir (the folder holding ptbxl_subset/)")
+        ap.error(
+            f"no PTB-XL subset under {args.data_dir}; pass --data-dir (the folder holding ptbxl_subset/)"
+        )
 
     train, val, test = load_splits(args.data_dir, args.fs, not args.no_progress)
-    print(f"data: {len(train)} train / {len(val)} val / {len(test)} test at {args.fs:g} Hz, "
-          f"{train.n_samples} samples; prevalence "
-          f"{dict(zip(train.class_names, np.round(train.labels.mean(0), 3).tolist()))}", flush=True)
+    print(
+        f"data: {len(train)} train / {len(val)} val / {len(test)} test at {args.fs:g} Hz, "
+        f"{train.n_samples} samples; prevalence "
+        f"{dict(zip(train.class_names, np.round(train.labels.mean(0), 3).tolist()))}",
+        flush=True,
+    )
     torch.manual_seed(args.seed)
-    model = ResNet1d(train.n_leads, len(train.class_names), filters=tuple(args.widths),
-                     seq_lengths=tuple(args.seq_lengths), dropout=args.dropout)
+    model = ResNet1d(
+        train.n_leads,
+        len(train.class_names),
+        filters=tuple(args.widths),
+        seq_lengths=tuple(args.seq_lengths),
+        dropout=args.dropout,
+    )
     signal_filter = SignalFilter(bandpass=tuple(args.bandpass))
     bundle = train_model(
-        model, train, val, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        weight_decay=args.weight_decay, patience=args.patience, seed=args.seed,
-        progress=not args.no_progress, signal_filter=signal_filter, augment=not args.no_augment,
-        monitor="val_auroc", lr_schedule=None if args.lr_schedule == "none" else args.lr_schedule,
+        model,
+        train,
+        val,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        patience=args.patience,
+        seed=args.seed,
+        progress=not args.no_progress,
+        signal_filter=signal_filter,
+        augment=not args.no_augment,
+        monitor="val_auroc",
+        lr_schedule=None if args.lr_schedule == "none" else args.lr_schedule,
         ema_decay=args.ema if args.ema > 0 else None,
     )
     val_metrics, test_metrics = evaluate_model(bundle, val), evaluate_model(bundle, test)
@@ -119,23 +173,33 @@ def main(argv: list[str] | None = None) -> int:
     bundle.meta["data"].update(
         # No machine paths in a shipped file: the loader's source names the folder used.
         source="PTB-XL v1.0.3 subset (ptbxl_subset/, PhysioNet layout)",
-        dataset="PTB-XL v1.0.3 subset (records500, resampled)", split="strat_fold 1-8 / 9 / 10",
-        n_test=len(test), license="CC BY 4.0",
+        dataset="PTB-XL v1.0.3 subset (records500, resampled)",
+        split="strat_fold 1-8 / 9 / 10",
+        n_test=len(test),
+        license="CC BY 4.0",
     )
     bundle.meta.update(
         metrics={"val": val_metrics, "test": test_metrics},
-        trained_by="scripts/train_real_model.py", train_seconds=round(seconds, 1),
-        torch_version=torch.__version__, threads=args.threads, attribution=PTBXL_ATTRIBUTION,
-        command="python scripts/train_real_model.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        trained_by="scripts/train_real_model.py",
+        train_seconds=round(seconds, 1),
+        torch_version=torch.__version__,
+        threads=args.threads,
+        attribution=PTBXL_ATTRIBUTION,
+        command="python scripts/train_real_model.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
     )
     out = save_checkpoint(args.out, bundle)
     write_model_card(
-        out, bundle,
+        out,
+        bundle,
         license="weights: MIT (this package) as a derived work of CC BY 4.0 data; see attribution",
-        attribution=PTBXL_ATTRIBUTION, reproduce=bundle.meta["command"],
+        attribution=PTBXL_ATTRIBUTION,
+        reproduce=bundle.meta["command"],
     )
-    print(f"val macro AUROC {val_metrics['macro_auroc']:.4f}, test (fold 10) macro AUROC "
-          f"{test_metrics['macro_auroc']:.4f}, per class {test_metrics['auroc']}")
+    print(
+        f"val macro AUROC {val_metrics['macro_auroc']:.4f}, test (fold 10) macro AUROC "
+        f"{test_metrics['macro_auroc']:.4f}, per class {test_metrics['auroc']}"
+    )
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) in {seconds:.0f} s")
     return 0
 

@@ -38,15 +38,19 @@ def pytest_runtest_makereport(item, call):
     if reason.removeprefix("Skipped: ").startswith(CI_ALLOWED_SKIPS):
         return
     rep.outcome = "failed"
-    rep.longrepr = (f"CI=true: skipping is not allowed here ({reason}). Install what the test "
-                    f"needs, or run without CI set to allow the skip.")
+    rep.longrepr = (
+        f"CI=true: skipping is not allowed here ({reason}). Install what the test "
+        f"needs, or run without CI set to allow the skip."
+    )
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"{DATA_ABSENT}: no folder {SHARED_DATA}; set ECG_SHARED_DATA to a folder "
-                    "with ptbxl_subset/ and ludb/")
+        pytest.skip(
+            f"{DATA_ABSENT}: no folder {SHARED_DATA}; set ECG_SHARED_DATA to a folder "
+            "with ptbxl_subset/ and ludb/"
+        )
     return SHARED_DATA
 
 

@@ -77,7 +77,9 @@ def test_unknown_layer_lists_similar_names(net):
 
 
 def test_non_temporal_layer_is_rejected(net, x):
-    with pytest.raises(ModelError, match=r"'lin' outputs shape \(1, 3\).*\(batch, channels, time\)"):
+    with pytest.raises(
+        ModelError, match=r"'lin' outputs shape \(1, 3\).*\(batch, channels, time\)"
+    ):
         ActivationExtractor(net, layers=["lin"], progress=False).extract(x[:1])
 
 

@@ -18,8 +18,11 @@ LEADS = ("I", "II", "V1")
 def _ds(n=6, fs=FS, t=T, leads=LEADS, seed=0) -> ECGDataset:
     rng = np.random.default_rng(seed)
     return ECGDataset(
-        rng.normal(size=(n, len(leads), t)), fs=fs, lead_names=leads,
-        labels=rng.integers(0, 2, (n, 2)), class_names=("A", "B"),
+        rng.normal(size=(n, len(leads), t)),
+        fs=fs,
+        lead_names=leads,
+        labels=rng.integers(0, 2, (n, 2)),
+        class_names=("A", "B"),
     )
 
 
@@ -28,7 +31,13 @@ def _bundle(task="multilabel") -> ModelBundle:
     net = ResNet1d(len(LEADS), 2, filters=(8, 8, 12), seq_lengths=(T, 50, 25))
     std = Standardizer().fit(_ds(seed=1))
     return ModelBundle(
-        net, ("A", "B"), LEADS, FS, T, std, task=task,
+        net,
+        ("A", "B"),
+        LEADS,
+        FS,
+        T,
+        std,
+        task=task,
         history=[{"epoch": 1, "train_loss": 0.5}],
         meta={"seed": 3, "arr": np.arange(2), "torch": torch.__version__, "x": np.float32(0.5)},
     )

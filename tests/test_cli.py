@@ -40,8 +40,18 @@ def test_help_and_version(capsys):
 
 
 def test_missing_model_file(tmp_path, capsys):
-    rc, out, err = run_cli(["explain", "--model", str(tmp_path / "nope.pt"), "--data",
-                            "synthetic:4", "--out", str(tmp_path / "o")], capsys)
+    rc, out, err = run_cli(
+        [
+            "explain",
+            "--model",
+            str(tmp_path / "nope.pt"),
+            "--data",
+            "synthetic:4",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capsys,
+    )
     assert rc == 2 and out == ""
     assert "not found" in one_line_error(err)
 
@@ -55,14 +65,25 @@ def test_corrupt_checkpoint(tmp_path, capsys):
 
 
 def test_k_one_is_rejected(tmp_path, capsys):
-    rc, _, err = run_cli(["explain", "--k", "1", "--data", "synthetic:4",
-                          "--out", str(tmp_path)], capsys)
+    rc, _, err = run_cli(
+        ["explain", "--k", "1", "--data", "synthetic:4", "--out", str(tmp_path)], capsys
+    )
     assert rc == 2 and "at least 2" in one_line_error(err)
 
 
 def test_missing_data_path(tmp_path, capsys):
-    rc, _, err = run_cli(["explain", "--data", str(tmp_path / "no_record"), "--k", "3",
-                          "--out", str(tmp_path / "o")], capsys)
+    rc, _, err = run_cli(
+        [
+            "explain",
+            "--data",
+            str(tmp_path / "no_record"),
+            "--k",
+            "3",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capsys,
+    )
     assert rc == 2 and "not found" in one_line_error(err)
     rc, _, err = run_cli(["train", "--data", "ptbxl:", "--out", str(tmp_path / "m.pt")], capsys)
     assert rc == 2 and "needs a path" in one_line_error(err)
@@ -110,8 +131,20 @@ def test_every_option_has_help_default_and_example(capsys):
     assert "(default: 6)" in run_cli(["explain", "--help"], capsys)[1]
 
 
-SOURCE_SUFFIXES = {".py", ".sh", ".md", ".ipynb", ".toml", ".cfg", ".ini", ".yml", ".yaml", ".js",
-                   ".txt", ""}
+SOURCE_SUFFIXES = {
+    ".py",
+    ".sh",
+    ".md",
+    ".ipynb",
+    ".toml",
+    ".cfg",
+    ".ini",
+    ".yml",
+    ".yaml",
+    ".js",
+    ".txt",
+    "",
+}
 
 
 def test_no_machine_specific_paths_in_the_repo():
@@ -121,15 +154,23 @@ def test_no_machine_specific_paths_in_the_repo():
 
     pattern = re.compile(r"(?<![\w.~-])/(?:work|root|home/\w+)(?:/|\b)(?!-)")
     if (REPO / ".git").exists():
-        files = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
-                               check=True).stdout.split()
+        files = subprocess.run(
+            ["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.split()
     else:
-        files = [str(p.relative_to(REPO)) for p in REPO.rglob("*") if p.is_file()
-                 and not {".venv", "node_modules", ".git"} & set(p.parts)]
+        files = [
+            str(p.relative_to(REPO))
+            for p in REPO.rglob("*")
+            if p.is_file() and not {".venv", "node_modules", ".git"} & set(p.parts)
+        ]
     hits = []
     for rel in files:
         path = REPO / rel
-        if path.suffix not in SOURCE_SUFFIXES or not path.is_file() or path.stat().st_size > 2_000_000:
+        if (
+            path.suffix not in SOURCE_SUFFIXES
+            or not path.is_file()
+            or path.stat().st_size > 2_000_000
+        ):
             continue
         try:
             text = path.read_text(encoding="utf-8")
@@ -175,8 +216,9 @@ def test_demo_refuses_a_folder_inside_the_checkout(tmp_path, capsys, monkeypatch
     fake_repo = tmp_path / "repo"
     (fake_repo / "notebooks").mkdir(parents=True)
     monkeypatch.setattr(demo, "source_checkout", lambda: fake_repo)
-    rc, _, err = run_cli(["demo", "--workdir", str(fake_repo / "notebooks"), "--print-command"],
-                         capsys)
+    rc, _, err = run_cli(
+        ["demo", "--workdir", str(fake_repo / "notebooks"), "--print-command"], capsys
+    )
     assert rc == 2 and "inside the source checkout" in one_line_error(err)
     assert not (fake_repo / "notebooks" / "quickstart.ipynb").exists()
     rc, _, err = run_cli(["demo", "--report", str(fake_repo / "r.html")], capsys)
@@ -190,8 +232,21 @@ def test_demo_refuses_a_folder_inside_the_checkout(tmp_path, capsys, monkeypatch
 def test_demo_relative_report_goes_into_workdir(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     work = tmp_path / "work"
-    rc, out, _ = run_cli(["demo", "--workdir", str(work), "--report", "d.html", "--k", "3",
-                          "--n-records", "40", "--json"], capsys)
+    rc, out, _ = run_cli(
+        [
+            "demo",
+            "--workdir",
+            str(work),
+            "--report",
+            "d.html",
+            "--k",
+            "3",
+            "--n-records",
+            "40",
+            "--json",
+        ],
+        capsys,
+    )
     assert rc == 0 and json.loads(out)["report"] == str(work / "d.html")
     assert (work / "d.html").is_file() and not (tmp_path / "d.html").exists()
 
@@ -204,8 +259,9 @@ def test_jupyter_command_targets_notebook(tmp_path):
 
 def test_demo_report_json(tmp_path, capsys):
     report = tmp_path / "demo.html"
-    rc, out, _ = run_cli(["demo", "--report", str(report), "--k", "4", "--n-records", "60",
-                          "--json"], capsys)  # an absolute --report is used as it is
+    rc, out, _ = run_cli(
+        ["demo", "--report", str(report), "--k", "4", "--n-records", "60", "--json"], capsys
+    )  # an absolute --report is used as it is
     assert rc == 0
     summary = json.loads(out)
     assert summary["n_clusters"] == 4 and summary["n_records"] == 60
@@ -221,8 +277,23 @@ def test_demo_report_json(tmp_path, capsys):
 # -- explain ------------------------------------------------------------------------------
 def test_explain_writes_segments(tmp_path, capsys):
     out_dir = tmp_path / "out"
-    rc, out, _ = run_cli(["explain", "--model", "demo", "--data", "synthetic:6", "--k", "3",
-                          "--seed", "5", "--out", str(out_dir), "--json"], capsys)
+    rc, out, _ = run_cli(
+        [
+            "explain",
+            "--model",
+            "demo",
+            "--data",
+            "synthetic:6",
+            "--k",
+            "3",
+            "--seed",
+            "5",
+            "--out",
+            str(out_dir),
+            "--json",
+        ],
+        capsys,
+    )
     assert rc == 0
     summary = json.loads(out)
     assert summary["n_records"] == 6 and summary["n_clusters"] == 3 and summary["files"] == 13
@@ -239,7 +310,7 @@ def test_explain_writes_segments(tmp_path, capsys):
         assert s["start_s"] == pytest.approx(s["start"] / fs)
         assert s["end_s"] == pytest.approx(s["end"] / fs)
         assert s["cluster_id"] in rec["cluster_ids"]
-        ent = np.asarray(rec["entropy"][s["start"]:s["end"]])
+        ent = np.asarray(rec["entropy"][s["start"] : s["end"]])
         assert s["mean_entropy"] == pytest.approx(ent.mean(), abs=1e-4)
     assert all(0.0 <= e <= 1.0 for e in rec["entropy"])
     assert sum(rec["proportions"].values()) == pytest.approx(1.0, abs=1e-6)
@@ -254,8 +325,21 @@ def test_explain_reports_predictions_and_proposed_names(tmp_path, capsys):
     from ecg_cluster_widget.demo import PROPOSED_NAMES
 
     out_dir = tmp_path / "out"
-    rc, out, _ = run_cli(["explain", "--data", "synthetic:40", "--k", "4", "--seed", "5",
-                          "--out", str(out_dir), "--json"], capsys)
+    rc, out, _ = run_cli(
+        [
+            "explain",
+            "--data",
+            "synthetic:40",
+            "--k",
+            "4",
+            "--seed",
+            "5",
+            "--out",
+            str(out_dir),
+            "--json",
+        ],
+        capsys,
+    )
     assert rc == 0
     summary = json.loads(out)
     bundle = load_model("demo")
@@ -265,8 +349,9 @@ def test_explain_reports_predictions_and_proposed_names(tmp_path, capsys):
     for p, row in zip(preds, proba):
         assert list(p["probabilities"]) == list(bundle.class_names)
         assert list(p["probabilities"].values()) == pytest.approx(row.tolist(), abs=1e-4)
-        expected = [c for c, v in sorted(zip(bundle.class_names, row), key=lambda cv: -cv[1])
-                    if v >= 0.5]
+        expected = [
+            c for c, v in sorted(zip(bundle.class_names, row), key=lambda cv: -cv[1]) if v >= 0.5
+        ]
         assert p["predicted"] == expected
     rec = json.loads((out_dir / "syn00000.json").read_text())
     assert rec["prediction"]["predicted"] == preds[0]["predicted"]
@@ -281,8 +366,20 @@ def test_explain_reports_predictions_and_proposed_names(tmp_path, capsys):
     for c in summary["clusters"]:
         assert c["wave"] in ("none", "P", "QRS", "T") and 0.0 < c["wave_purity"] <= 1.0
 
-    rc, text, _ = run_cli(["explain", "--data", "synthetic:40", "--k", "4", "--seed", "5",
-                           "--out", str(tmp_path / "o2")], capsys)
+    rc, text, _ = run_cli(
+        [
+            "explain",
+            "--data",
+            "synthetic:40",
+            "--k",
+            "4",
+            "--seed",
+            "5",
+            "--out",
+            str(tmp_path / "o2"),
+        ],
+        capsys,
+    )
     assert rc == 0
     assert "proposed name" in text and "QRS complex (" in text
     assert "probabilities (highest first)" in text and "syn00000" in text
@@ -305,29 +402,103 @@ def test_leads_select_and_reorder_for_a_smaller_model(tmp_path, capsys):
     from ecg_cluster_widget.model import load_checkpoint
 
     ckpt = tmp_path / "m3.pt"
-    rc, out, _ = run_cli(["train", "--data", "synthetic:40", "--epochs", "1", "--leads", "ii,V1",
-                          "I", "--out", str(ckpt), "--json"], capsys)
+    rc, out, _ = run_cli(
+        [
+            "train",
+            "--data",
+            "synthetic:40",
+            "--epochs",
+            "1",
+            "--leads",
+            "ii,V1",
+            "I",
+            "--out",
+            str(ckpt),
+            "--json",
+        ],
+        capsys,
+    )
     assert rc == 0, out
     assert json.loads(out)["leads"] == ["II", "V1", "I"]
     assert load_checkpoint(ckpt).lead_names == ("II", "V1", "I")
     # 12-lead data and a 3-lead model: the error says which --leads to pass
-    rc, _, err = run_cli(["explain", "--model", str(ckpt), "--data", "synthetic:4", "--k", "2",
-                          "--out", str(tmp_path / "o"), "--json"], capsys)
+    rc, _, err = run_cli(
+        [
+            "explain",
+            "--model",
+            str(ckpt),
+            "--data",
+            "synthetic:4",
+            "--k",
+            "2",
+            "--out",
+            str(tmp_path / "o"),
+            "--json",
+        ],
+        capsys,
+    )
     assert rc == 2 and "--leads II,V1,I" in one_line_error(err)
-    rc, _, err = run_cli(["explain", "--model", str(ckpt), "--data", "synthetic:4", "--k", "2",
-                          "--leads", "I,II,V1", "--out", str(tmp_path / "o"), "--json"], capsys)
+    rc, _, err = run_cli(
+        [
+            "explain",
+            "--model",
+            str(ckpt),
+            "--data",
+            "synthetic:4",
+            "--k",
+            "2",
+            "--leads",
+            "I,II,V1",
+            "--out",
+            str(tmp_path / "o"),
+            "--json",
+        ],
+        capsys,
+    )
     assert rc == 2 and "--leads II,V1,I" in one_line_error(err)  # same leads, wrong order
-    rc, out, _ = run_cli(["explain", "--model", str(ckpt), "--data", "synthetic:4", "--k", "2",
-                          "--leads", "II,V1,I", "--out", str(tmp_path / "o"), "--json"], capsys)
+    rc, out, _ = run_cli(
+        [
+            "explain",
+            "--model",
+            str(ckpt),
+            "--data",
+            "synthetic:4",
+            "--k",
+            "2",
+            "--leads",
+            "II,V1,I",
+            "--out",
+            str(tmp_path / "o"),
+            "--json",
+        ],
+        capsys,
+    )
     assert rc == 0 and json.loads(out)["n_records"] == 4
-    rc, out, _ = run_cli(["evaluate", "--model", str(ckpt), "--data", "synthetic:30", "--k", "2",
-                          "--leads", "II", "V1", "I", "--json"], capsys)
+    rc, out, _ = run_cli(
+        [
+            "evaluate",
+            "--model",
+            str(ckpt),
+            "--data",
+            "synthetic:30",
+            "--k",
+            "2",
+            "--leads",
+            "II",
+            "V1",
+            "I",
+            "--json",
+        ],
+        capsys,
+    )
     assert rc == 0 and json.loads(out)["config"]["n_clusters"] == 2
 
 
 def test_unknown_lead_is_one_clean_error(tmp_path, capsys):
-    rc, _, err = run_cli(["explain", "--json", "--data", "synthetic:4", "--leads", "II,X9", "--out",
-                          str(tmp_path)], capsys)
+    rc, _, err = run_cli(
+        ["explain", "--json", "--data", "synthetic:4", "--leads", "II,X9", "--out", str(tmp_path)],
+        capsys,
+    )
     assert rc == 2 and "X9" in one_line_error(err)
 
 
@@ -342,24 +513,53 @@ def test_lead_check_comes_before_resampling(monkeypatch):
     monkeypatch.setattr(preprocess, "resample", no_resampling)
     ds = load_data("synthetic:2", fs=200, progress=False)
     with pytest.raises(DataError, match="--leads"):
-        fit_to_model(ds, load_model("demo"), leads=["V6", "V5", "V4", "V3", "V2", "V1", "aVF",
-                                                    "aVL", "aVR", "III", "II", "I"])
+        fit_to_model(
+            ds,
+            load_model("demo"),
+            leads=["V6", "V5", "V4", "V3", "V2", "V1", "aVF", "aVL", "aVR", "III", "II", "I"],
+        )
 
 
 # -- train: the band-pass stored in the checkpoint ------------------------------------------
 def test_train_bandpass_and_no_filter(tmp_path, capsys):
     from ecg_cluster_widget.model import load_checkpoint
 
-    for extra, expected in ((["--bandpass", "1", "30"], (1.0, 30.0)), ([], (0.5, 40.0)),
-                            (["--no-filter"], None)):
+    for extra, expected in (
+        (["--bandpass", "1", "30"], (1.0, 30.0)),
+        ([], (0.5, 40.0)),
+        (["--no-filter"], None),
+    ):
         ckpt = tmp_path / f"m{len(extra)}.pt"
-        rc, out, _ = run_cli(["train", "--data", "synthetic:20", "--epochs", "1", "--out", str(ckpt),
-                              "--json", *extra], capsys)
+        rc, out, _ = run_cli(
+            [
+                "train",
+                "--data",
+                "synthetic:20",
+                "--epochs",
+                "1",
+                "--out",
+                str(ckpt),
+                "--json",
+                *extra,
+            ],
+            capsys,
+        )
         assert rc == 0, out
         filt = load_checkpoint(ckpt).signal_filter
         assert (filt is None) if expected is None else (tuple(filt.bandpass) == expected)
-    rc, _, err = run_cli(["train", "--data", "synthetic:20", "--bandpass", "40", "1",
-                          "--out", str(tmp_path / "bad.pt")], capsys)
+    rc, _, err = run_cli(
+        [
+            "train",
+            "--data",
+            "synthetic:20",
+            "--bandpass",
+            "40",
+            "1",
+            "--out",
+            str(tmp_path / "bad.pt"),
+        ],
+        capsys,
+    )
     assert rc == 2 and "bandpass" in one_line_error(err)
     assert not (tmp_path / "bad.pt").exists()
 
@@ -368,9 +568,27 @@ def test_explain_subprocess_with_report(tmp_path):
     """The installed entry point, end to end, as a user would run it."""
     out_dir, report = tmp_path / "o", tmp_path / "r.html"
     proc = subprocess.run(
-        [sys.executable, "-m", "ecg_cluster_widget", "explain", "--model", "demo", "--data",
-         "synthetic:5", "--k", "3", "--out", str(out_dir), "--report", str(report), "--json"],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "TQDM_DISABLE": "1"},
+        [
+            sys.executable,
+            "-m",
+            "ecg_cluster_widget",
+            "explain",
+            "--model",
+            "demo",
+            "--data",
+            "synthetic:5",
+            "--k",
+            "3",
+            "--out",
+            str(out_dir),
+            "--report",
+            str(report),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TQDM_DISABLE": "1"},
     )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
@@ -380,8 +598,17 @@ def test_explain_subprocess_with_report(tmp_path):
 
 def test_error_subprocess_exit_code(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "ecg_cluster_widget", "evaluate", "--model",
-         str(tmp_path / "missing.pt")], capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "ecg_cluster_widget",
+            "evaluate",
+            "--model",
+            str(tmp_path / "missing.pt"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert proc.stdout == ""
@@ -390,8 +617,21 @@ def test_error_subprocess_exit_code(tmp_path):
 
 def test_explain_wfdb_record_is_resampled(tmp_path, capsys, ludb_root):
     """A 500 Hz LUDB record is resampled to the demo model's 100 Hz and explained."""
-    rc, out, _ = run_cli(["explain", "--model", "demo", "--data", str(ludb_root / "data" / "1"),
-                          "--k", "3", "--out", str(tmp_path), "--json"], capsys)
+    rc, out, _ = run_cli(
+        [
+            "explain",
+            "--model",
+            "demo",
+            "--data",
+            str(ludb_root / "data" / "1"),
+            "--k",
+            "3",
+            "--out",
+            str(tmp_path),
+            "--json",
+        ],
+        capsys,
+    )
     assert rc == 0
     summary = json.loads(out)
     assert summary["n_records"] == 1 and summary["fs"] == 100.0
@@ -400,16 +640,33 @@ def test_explain_wfdb_record_is_resampled(tmp_path, capsys, ludb_root):
 
 
 def test_train_on_unlabelled_records_fails_cleanly(tmp_path, capsys, ludb_root):
-    rc, _, err = run_cli(["train", "--data", f"wfdb:{ludb_root / 'data' / '1'}",
-                          "--out", str(tmp_path / "m.pt")], capsys)
+    rc, _, err = run_cli(
+        ["train", "--data", f"wfdb:{ludb_root / 'data' / '1'}", "--out", str(tmp_path / "m.pt")],
+        capsys,
+    )
     assert rc == 2 and "no labels" in one_line_error(err)
     assert not (tmp_path / "m.pt").exists()
 
 
 def test_explain_ptbxl_with_demo_model(tmp_path, capsys, ptbxl_root):
     """Real PTB-XL records through the CLI; the demo model's classes differ, so no accuracy."""
-    rc, out, _ = run_cli(["explain", "--model", "demo", "--data", f"ptbxl:{ptbxl_root}",
-                          "--n-records", "12", "--k", "4", "--out", str(tmp_path), "--json"], capsys)
+    rc, out, _ = run_cli(
+        [
+            "explain",
+            "--model",
+            "demo",
+            "--data",
+            f"ptbxl:{ptbxl_root}",
+            "--n-records",
+            "12",
+            "--k",
+            "4",
+            "--out",
+            str(tmp_path),
+            "--json",
+        ],
+        capsys,
+    )
     assert rc == 0
     summary = json.loads(out)
     assert summary["n_records"] == 12 and "model_accuracy" not in summary
@@ -419,22 +676,61 @@ def test_explain_ptbxl_with_demo_model(tmp_path, capsys, ptbxl_root):
 # -- train and evaluate -----------------------------------------------------------------------
 def test_train_then_explain(tmp_path, capsys):
     ckpt = tmp_path / "m.pt"
-    rc, out, _ = run_cli(["train", "--data", "synthetic:40", "--epochs", "1", "--out", str(ckpt),
-                          "--seed", "1", "--json"], capsys)
+    rc, out, _ = run_cli(
+        [
+            "train",
+            "--data",
+            "synthetic:40",
+            "--epochs",
+            "1",
+            "--out",
+            str(ckpt),
+            "--seed",
+            "1",
+            "--json",
+        ],
+        capsys,
+    )
     assert rc == 0, out
     res = json.loads(out)
     assert res["out"] == str(ckpt) and ckpt.is_file()
     assert res["n_train"] == 32 and res["n_val"] == 8 and res["epochs_run"] == 1
     assert np.isfinite(res["final"]["train_loss"])
-    rc, out, _ = run_cli(["explain", "--model", str(ckpt), "--data", "synthetic:4", "--k", "2",
-                          "--out", str(tmp_path / "o"), "--json"], capsys)
+    rc, out, _ = run_cli(
+        [
+            "explain",
+            "--model",
+            str(ckpt),
+            "--data",
+            "synthetic:4",
+            "--k",
+            "2",
+            "--out",
+            str(tmp_path / "o"),
+            "--json",
+        ],
+        capsys,
+    )
     assert rc == 0 and json.loads(out)["n_clusters"] == 2
 
 
 def test_evaluate_json_and_report(tmp_path, capsys):
     report = tmp_path / "eval.html"
-    rc, out, _ = run_cli(["evaluate", "--model", "demo", "--data", "synthetic:60", "--k", "4",
-                          "--report", str(report), "--json"], capsys)
+    rc, out, _ = run_cli(
+        [
+            "evaluate",
+            "--model",
+            "demo",
+            "--data",
+            "synthetic:60",
+            "--k",
+            "4",
+            "--report",
+            str(report),
+            "--json",
+        ],
+        capsys,
+    )
     assert rc == 0
     res = json.loads(out)
     faith, marks = res["faithfulness"], res["landmarks"]

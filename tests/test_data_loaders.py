@@ -38,8 +38,7 @@ def test_ptbxl_database_labels_and_folds_match_readme(ptbxl_root):
         assert sum(cls in s for s in db.superclasses) == count, cls
     assert (db.superclasses.apply(len) == 0).sum() == 25
     assert (db.superclasses.apply(len) > 1).sum() == 189
-    np.testing.assert_array_equal(np.bincount(db.strat_fold, minlength=11)[1:],
-                                  README_FOLD_COUNTS)
+    np.testing.assert_array_equal(np.bincount(db.strat_fold, minlength=11)[1:], README_FOLD_COUNTS)
 
 
 def test_load_ptbxl_fold_100hz(ptbxl_root):
@@ -53,8 +52,16 @@ def test_load_ptbxl_fold_100hz(ptbxl_root):
     assert 0.2 < np.median(np.abs(ds.signals).max(axis=2)) < 5
     info = ds.meta["info"]
     assert len(info) == 70 and info.ecg_id.astype(str).tolist() == list(ds.record_ids)
-    for col in ("age", "sex", "baseline_drift", "static_noise", "burst_noise",
-                "electrodes_problems", "validated_by_human", "quality_issue"):
+    for col in (
+        "age",
+        "sex",
+        "baseline_drift",
+        "static_noise",
+        "burst_noise",
+        "electrodes_problems",
+        "validated_by_human",
+        "quality_issue",
+    ):
         assert col in info.columns
     # meta["info"] follows subset().
     sub = ds.subset([5, 2])
@@ -64,15 +71,15 @@ def test_load_ptbxl_fold_100hz(ptbxl_root):
 def test_ptbxl_100hz_is_decimated_500hz_and_close_to_official(ptbxl_root):
     hi = load_ptbxl(ptbxl_root, fs=500, max_records=3, progress=False)
     lo = load_ptbxl(ptbxl_root, fs=100, max_records=3, progress=False)
-    official = load_ptbxl(ptbxl_root, fs=100, max_records=3, progress=False,
-                          resample_from_500=False)
+    official = load_ptbxl(
+        ptbxl_root, fs=100, max_records=3, progress=False, resample_from_500=False
+    )
     assert hi.signals.shape == (3, 12, 5000) and lo.signals.shape == (3, 12, 1000)
     assert lo.meta["signal_source"].startswith("records500 decimated")
     assert official.meta["signal_source"] == "records100"
     # Same recording: the bulk agrees with the official 100 Hz files to within tens of uV.
     assert np.median(np.abs(lo.signals - official.signals)) < 0.02
-    np.testing.assert_allclose(lo.signals[..., 100:900:10], hi.signals[..., 500:4500:50],
-                               atol=0.25)
+    np.testing.assert_allclose(lo.signals[..., 100:900:10], hi.signals[..., 500:4500:50], atol=0.25)
 
 
 def test_ptbxl_official_100hz_missing_raises(ptbxl_root):
@@ -234,11 +241,11 @@ def test_truncated_ludb_annotation_is_detected(ludb_root, tmp_path):
     complete = load_ludb(root, records=[1], progress=False)
     # Cut at a word boundary that wfdb.rdann reads without complaint: the old loader
     # returned a mask annotated only up to the cut.
-    cut = next(c for c in range(len(full) // 2 & ~1, 0, -2) if full[c - 2:c] != b"\0\0")
+    cut = next(c for c in range(len(full) // 2 & ~1, 0, -2) if full[c - 2 : c] != b"\0\0")
     ann.write_bytes(full[:cut])
     with pytest.raises(FileFormatError, match=r"1\.ii is truncated"):
         load_ludb(root, records=[1], progress=False)
-    ann.write_bytes(full[:cut + 1])  # odd length
+    ann.write_bytes(full[: cut + 1])  # odd length
     with pytest.raises(FileFormatError, match="truncated.*odd"):
         load_ludb(root, records=[1], progress=False)
     ann.write_bytes(b"")
@@ -274,19 +281,38 @@ def test_wfdb_header_units_are_converted_to_mv(tmp_path):
 
     rng = np.random.default_rng(0)
     mv = rng.normal(0, 0.4, (500, 2))
-    wfdb.wrsamp("uvrec", fs=250, units=["uV", "mV"], sig_name=["II", "V1"],
-                p_signal=np.column_stack([mv[:, 0] * 1000, mv[:, 1]]), fmt=["16", "16"],
-                adc_gain=[1.0, 1000.0], baseline=[0, 0], write_dir=str(tmp_path))
+    wfdb.wrsamp(
+        "uvrec",
+        fs=250,
+        units=["uV", "mV"],
+        sig_name=["II", "V1"],
+        p_signal=np.column_stack([mv[:, 0] * 1000, mv[:, 1]]),
+        fmt=["16", "16"],
+        adc_gain=[1.0, 1000.0],
+        baseline=[0, 0],
+        write_dir=str(tmp_path),
+    )
     ds, msgs = _no_data_warnings(lambda: load_wfdb(tmp_path / "uvrec", progress=False))
     assert msgs == []
     np.testing.assert_allclose(ds.signals[0], mv.T, atol=2e-3)
     # An explicit units= overrides the header (here: claims both signals are in uV).
-    both_uv, msgs = _no_data_warnings(lambda: load_wfdb(tmp_path / "uvrec", units="uV", progress=False))
+    both_uv, msgs = _no_data_warnings(
+        lambda: load_wfdb(tmp_path / "uvrec", units="uV", progress=False)
+    )
     np.testing.assert_allclose(both_uv.signals[0, 1], mv[:, 1] / 1000, atol=1e-5)
     with pytest.raises(DataError, match="adc"):
         load_wfdb(tmp_path / "uvrec", units="adc", progress=False)
-    wfdb.wrsamp("nu", fs=250, units=["NU"], sig_name=["II"], p_signal=mv[:, :1], fmt=["16"],
-                adc_gain=[1000.0], baseline=[0], write_dir=str(tmp_path))
+    wfdb.wrsamp(
+        "nu",
+        fs=250,
+        units=["NU"],
+        sig_name=["II"],
+        p_signal=mv[:, :1],
+        fmt=["16"],
+        adc_gain=[1000.0],
+        baseline=[0],
+        write_dir=str(tmp_path),
+    )
     with pytest.raises(FileFormatError, match="not a voltage"):
         load_wfdb(tmp_path / "nu", progress=False)
     assert load_wfdb(tmp_path / "nu", units="mV", progress=False).n_leads == 1
@@ -300,7 +326,10 @@ def test_ptbxl_adc_counts_passed_as_mv_warn(ptbxl_root):
     files = read_ptbxl_database(ptbxl_root).filename_hr.iloc[:2]
     raw = np.stack([wfdb.rdrecord(str(ptbxl_root / f), physical=False).d_signal.T for f in files])
     _, msgs = _no_data_warnings(lambda: from_numpy(raw, fs=500))
-    assert len(msgs) == 1 and "values look like microvolts: divide by 1000 or pass units='uV'" in msgs[0]
+    assert (
+        len(msgs) == 1
+        and "values look like microvolts: divide by 1000 or pass units='uV'" in msgs[0]
+    )
     for kw in (dict(units="uV"), dict(units="adc", gain=1000)):
         ds, msgs = _no_data_warnings(lambda kw=kw: from_numpy(raw, fs=500, **kw))
         assert msgs == []
@@ -315,15 +344,20 @@ def test_mitdb_adc_counts_with_offset_warn(shared_data):
     raw = wfdb.rdrecord(str(stem), physical=False, sampto=36_000).d_signal.T
     _, msgs = _no_data_warnings(lambda: from_numpy(raw, fs=360, lead_names=["MLII", "V5"]))
     assert len(msgs) == 1 and "raw ADC counts" in msgs[0] and "units='adc'" in msgs[0]
-    ds, msgs = _no_data_warnings(lambda: from_numpy(raw, fs=360, lead_names=["MLII", "V5"],
-                                                    units="adc", gain=200, baseline=1024))
+    ds, msgs = _no_data_warnings(
+        lambda: from_numpy(
+            raw, fs=360, lead_names=["MLII", "V5"], units="adc", gain=200, baseline=1024
+        )
+    )
     assert msgs == []
     np.testing.assert_allclose(ds.signals, ref.signals, atol=1e-6)
 
 
 def test_real_loaders_raise_no_amplitude_warning(ptbxl_root, ludb_root):
-    for load in (lambda: load_ptbxl(ptbxl_root, fs=100, folds=4, progress=False),
-                 lambda: load_ludb(ludb_root, records=list(range(1, 21)), progress=False)):
+    for load in (
+        lambda: load_ptbxl(ptbxl_root, fs=100, folds=4, progress=False),
+        lambda: load_ludb(ludb_root, records=list(range(1, 21)), progress=False),
+    ):
         _, msgs = _no_data_warnings(load)
         assert msgs == []
 
@@ -333,7 +367,16 @@ def test_loader_flat_lead_warning_names_it(tmp_path):
 
     sig = np.random.default_rng(1).normal(0, 0.4, (1000, 3))
     sig[:, 2] = 0.0
-    wfdb.wrsamp("flat", fs=100, units=["mV"] * 3, sig_name=["I", "II", "V1"], p_signal=sig,
-                fmt=["16"] * 3, adc_gain=[1000.0] * 3, baseline=[0] * 3, write_dir=str(tmp_path))
+    wfdb.wrsamp(
+        "flat",
+        fs=100,
+        units=["mV"] * 3,
+        sig_name=["I", "II", "V1"],
+        p_signal=sig,
+        fmt=["16"] * 3,
+        adc_gain=[1000.0] * 3,
+        baseline=[0] * 3,
+        write_dir=str(tmp_path),
+    )
     _, msgs = _no_data_warnings(lambda: load_wfdb(tmp_path / "flat", progress=False))
     assert len(msgs) == 1 and "flat/V1" in msgs[0] and "all zeros" in msgs[0]

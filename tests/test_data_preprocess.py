@@ -65,8 +65,13 @@ def test_bandpass_removes_out_of_band():
 
 @pytest.mark.parametrize(
     "low, high, order, match",
-    [(0.5, 300.0, 2, "Nyquist"), (50.0, 40.0, 2, "below high"), (-1.0, 40.0, 2, "low cut-off"),
-     (None, None, 2, "at least one"), (0.5, 40.0, 0, "order")],
+    [
+        (0.5, 300.0, 2, "Nyquist"),
+        (50.0, 40.0, 2, "below high"),
+        (-1.0, 40.0, 2, "low cut-off"),
+        (None, None, 2, "at least one"),
+        (0.5, 40.0, 0, "order"),
+    ],
 )
 def test_bandpass_validates(low, high, order, match):
     with pytest.raises(DataError, match=match):
@@ -118,10 +123,15 @@ def test_select_leads(syn500):
         select_leads(syn500, ["II", "X7"])
     with pytest.raises(DataError, match="repeat"):
         select_leads(syn500, ["II", "ii"])
-    per_lead = ECGDataset(np.zeros((1, 3, 10)), fs=100, lead_names=["I", "II", "III"],
-                          wave_masks=np.arange(30).reshape(1, 3, 10) % 4)
-    np.testing.assert_array_equal(select_leads(per_lead, ["III"]).wave_masks,
-                                  per_lead.wave_masks[:, [2]])
+    per_lead = ECGDataset(
+        np.zeros((1, 3, 10)),
+        fs=100,
+        lead_names=["I", "II", "III"],
+        wave_masks=np.arange(30).reshape(1, 3, 10) % 4,
+    )
+    np.testing.assert_array_equal(
+        select_leads(per_lead, ["III"]).wave_masks, per_lead.wave_masks[:, [2]]
+    )
 
 
 def test_interpolate_nan_and_nan_guards():
@@ -136,8 +146,13 @@ def test_interpolate_nan_and_nan_guards():
         interpolate_nan(ds, max_gap_s=0.01)
     for fn in (lambda d: resample(d, 50), bandpass, remove_baseline):
         with pytest.raises(DataError, match="NaN"):
-            fn(ECGDataset(np.where(np.isfinite(x), x, np.nan).repeat(100, -1), fs=100,
-                          lead_names=["I", "II"]))
+            fn(
+                ECGDataset(
+                    np.where(np.isfinite(x), x, np.nan).repeat(100, -1),
+                    fs=100,
+                    lead_names=["I", "II"],
+                )
+            )
     x[1, 1] = np.nan
     with pytest.raises(DataError, match="no finite sample"):
         interpolate_nan(ECGDataset(x, fs=100, lead_names=["I", "II"]))

@@ -37,9 +37,11 @@ from ecg_cluster_widget.views.labels import (  # noqa: E402
 )
 from ecg_cluster_widget.views.report import script_json  # noqa: E402
 
-SETTINGS = settings(max_examples=40, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                           HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 shapes = st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(2, 64))
 finite = st.floats(-50, 50, allow_nan=False, width=32)
@@ -82,8 +84,13 @@ def test_any_dataset_is_read_only_and_independent_of_its_input(x, data):
 @SETTINGS
 @given(x=signals, data=st.data())
 def test_subset_and_with_signals_keep_content_and_stay_read_only(x, data):
-    ds = _quiet(ECGDataset, x, fs=100, lead_names=[f"L{i}" for i in range(x.shape[1])],
-                labels=np.arange(x.shape[0]))
+    ds = _quiet(
+        ECGDataset,
+        x,
+        fs=100,
+        lead_names=[f"L{i}" for i in range(x.shape[1])],
+        labels=np.arange(x.shape[0]),
+    )
     idx = data.draw(st.lists(st.integers(0, x.shape[0] - 1), min_size=1, max_size=6))
     sub = ds.subset(idx)
     np.testing.assert_array_equal(sub.signals, ds.signals[idx])
@@ -115,10 +122,20 @@ def test_preprocessing_returns_new_read_only_datasets(x, n):
 def test_units_conversions_agree(x, gain, baseline):
     leads = [f"L{i}" for i in range(x.shape[1])]
     mv = _quiet(from_numpy, x, fs=100, lead_names=leads, amplitude_check="ignore")
-    uv = _quiet(from_numpy, x * 1000, fs=100, lead_names=leads, units="uV", amplitude_check="ignore")
+    uv = _quiet(
+        from_numpy, x * 1000, fs=100, lead_names=leads, units="uV", amplitude_check="ignore"
+    )
     v = _quiet(from_numpy, x / 1000, fs=100, lead_names=leads, units="V", amplitude_check="ignore")
-    adc = _quiet(from_numpy, x * gain + baseline, fs=100, lead_names=leads, units="adc", gain=gain,
-                 baseline=baseline, amplitude_check="ignore")
+    adc = _quiet(
+        from_numpy,
+        x * gain + baseline,
+        fs=100,
+        lead_names=leads,
+        units="adc",
+        gain=gain,
+        baseline=baseline,
+        amplitude_check="ignore",
+    )
     scale = 1e-4 * (1 + np.abs(x).max())
     for other in (uv, v, adc):
         np.testing.assert_allclose(other.signals, mv.signals, atol=scale, rtol=1e-4)
@@ -126,8 +143,12 @@ def test_units_conversions_agree(x, gain, baseline):
 
 
 @SETTINGS
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 5), leads=st.integers(3, 12),
-       factor=st.floats(200.0, 5000.0))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 5),
+    leads=st.integers(3, 12),
+    factor=st.floats(200.0, 5000.0),
+)
 def test_plausibility_check_sees_microvolts(seed, n, leads, factor):
     rng = np.random.default_rng(seed)
     ptp = rng.uniform(0.3, 5.0, (n, leads))  # an ECG in mV
@@ -140,8 +161,9 @@ def test_plausibility_check_sees_microvolts(seed, n, leads, factor):
 
 
 @SETTINGS
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 6), leads=st.integers(2, 12),
-       data=st.data())
+@given(
+    seed=st.integers(0, 2**32 - 1), n=st.integers(2, 6), leads=st.integers(2, 12), data=st.data()
+)
 def test_zero_leads_are_always_named(seed, n, leads, data):
     rng = np.random.default_rng(seed)
     x = _ecg_like(rng, n, leads, 50, rng.uniform(0.3, 5.0, (n, leads)))
@@ -154,15 +176,17 @@ def test_zero_leads_are_always_named(seed, n, leads, data):
 
 
 # --- labels files -----------------------------------------------------------------------
-label_values = st.one_of(
-    text, st.fixed_dictionaries({}, optional={"name": text, "notes": text}))
+label_values = st.one_of(text, st.fixed_dictionaries({}, optional={"name": text, "notes": text}))
 labels_st = st.dictionaries(st.integers(0, 10_000), label_values, max_size=8)
-fit_st = st.fixed_dictionaries({}, optional={
-    "model_checksum": st.text(min_size=1, max_size=20),
-    "data_fingerprint": st.text(min_size=1, max_size=20),
-    "n_clusters": st.just(3),
-    "cluster_ids": st.just([0, 4, 9]),
-})
+fit_st = st.fixed_dictionaries(
+    {},
+    optional={
+        "model_checksum": st.text(min_size=1, max_size=20),
+        "data_fingerprint": st.text(min_size=1, max_size=20),
+        "n_clusters": st.just(3),
+        "cluster_ids": st.just([0, 4, 9]),
+    },
+)
 
 
 @SETTINGS
@@ -197,9 +221,21 @@ def test_any_nesting_depth_gives_file_format_error(tmp_path_factory, depth, open
 def test_csv_cells_never_start_a_formula(tmp_path_factory, names):
     import pandas as pd
 
-    rows = [{"record_index": 0, "record_id": nm, "start": 0, "end": 1, "start_s": 0.0,
-             "end_s": 0.01, "cluster_id": 1, "name": nm, "notes": nm, "mean_entropy": 0.0}
-            for nm in names]
+    rows = [
+        {
+            "record_index": 0,
+            "record_id": nm,
+            "start": 0,
+            "end": 1,
+            "start_s": 0.0,
+            "end_s": 0.01,
+            "cluster_id": 1,
+            "name": nm,
+            "notes": nm,
+            "mean_entropy": 0.0,
+        }
+        for nm in names
+    ]
     path = write_segments(tmp_path_factory.mktemp("csv") / "s.csv", rows)
     frame = pd.read_csv(io.StringIO(path.read_text()), keep_default_na=False, dtype=str)
     for col in ("name", "notes", "record_id"):
@@ -210,10 +246,13 @@ def test_csv_cells_never_start_a_formula(tmp_path_factory, names):
 
 
 @SETTINGS
-@given(obj=st.recursive(st.one_of(text, st.integers(), st.booleans(), st.none()),
-                        lambda kids: st.one_of(st.lists(kids, max_size=4),
-                                               st.dictionaries(text, kids, max_size=4)),
-                        max_leaves=20))
+@given(
+    obj=st.recursive(
+        st.one_of(text, st.integers(), st.booleans(), st.none()),
+        lambda kids: st.one_of(st.lists(kids, max_size=4), st.dictionaries(text, kids, max_size=4)),
+        max_leaves=20,
+    )
+)
 def test_script_json_is_inert_in_html_and_exact(obj):
     out = script_json(obj)
     assert "<" not in out and ">" not in out and "&" not in out
@@ -235,8 +274,14 @@ def test_annotation_check_accepts_exactly_complete_files(tmp_path_factory, body)
 
 
 @SETTINGS
-@given(names=st.lists(st.text(st.characters(whitelist_categories=("Ll", "Nd")), min_size=1,
-                              max_size=8), min_size=1, max_size=5, unique=True))
+@given(
+    names=st.lists(
+        st.text(st.characters(whitelist_categories=("Ll", "Nd")), min_size=1, max_size=8),
+        min_size=1,
+        max_size=5,
+        unique=True,
+    )
+)
 def test_clean_stale_temps_only_touches_dead_temps_of_its_destination(tmp_path_factory, names):
     folder = tmp_path_factory.mktemp("tmp")
     dest = folder / "target.json"

@@ -135,21 +135,23 @@ def test_mi_has_pathological_q_in_its_territory(clean):
         x = clean.signals[i, li[lead[terr[i]]]]
         onsets = np.flatnonzero(np.diff((clean.wave_masks[i] == 2).astype(int)) == 1) + 1
         # The first 30 ms of the QRS go negative, deeper than 0.1 mV: a Q wave.
-        q = [x[o: o + int(0.03 * fs) + 1].min() for o in onsets]
+        q = [x[o : o + int(0.03 * fs) + 1].min() for o in onsets]
         assert np.median(q) < -0.1, (i, terr[i])
         checked += 1
     assert checked > 20
     norm = np.flatnonzero(clean.labels[:, 0] == 1)
-    onsets0 = [np.flatnonzero(np.diff((clean.wave_masks[i] == 2).astype(int)) == 1)[0] + 1
-               for i in norm]
-    q_norm = [clean.signals[i, li["aVF"], o: o + 4].min() for i, o in zip(norm, onsets0)]
+    onsets0 = [
+        np.flatnonzero(np.diff((clean.wave_masks[i] == 2).astype(int)) == 1)[0] + 1 for i in norm
+    ]
+    q_norm = [clean.signals[i, li["aVF"], o : o + 4].min() for i, o in zip(norm, onsets0)]
     assert np.median(q_norm) > -0.1
 
 
 def test_sttc_t_inversion(clean):
     li = STANDARD_LEADS.index("V5")
-    t_area = np.array([clean.signals[i, li][clean.wave_masks[i] == 3].mean()
-                       for i in range(len(clean))])
+    t_area = np.array(
+        [clean.signals[i, li][clean.wave_masks[i] == 3].mean() for i in range(len(clean))]
+    )
     inv = np.char.find(clean.meta["sttc_type"].astype(str), "T inversion") >= 0
     norm = clean.labels[:, 0] == 1
     assert inv.sum() > 5
@@ -179,9 +181,18 @@ def test_fs500_and_few_leads():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [dict(n_records=0), dict(n_records=-2), dict(fs=0), dict(fs=-100.0), dict(n_leads=0),
-     dict(n_leads=13), dict(duration=0), dict(noise=-1.0), dict(pathology_rate=1.5),
-     dict(n_records=2.5)],
+    [
+        dict(n_records=0),
+        dict(n_records=-2),
+        dict(fs=0),
+        dict(fs=-100.0),
+        dict(n_leads=0),
+        dict(n_leads=13),
+        dict(duration=0),
+        dict(noise=-1.0),
+        dict(pathology_rate=1.5),
+        dict(n_records=2.5),
+    ],
 )
 def test_bad_arguments_raise_data_error(kwargs):
     with pytest.raises(DataError):

@@ -66,10 +66,17 @@ def test_bad_input_raises_data_error(kwargs, match):
 def test_subset_selects_everything_per_record():
     info = pd.DataFrame({"age": [10, 20, 30, 40]})
     ds = _ds(
-        labels=np.arange(4)[:, None], wave_masks=np.arange(200).reshape(4, 50) % 4,
-        record_ids=["a", "b", "c", "d"], folds=[1, 2, 3, 4],
-        meta={"info": info, "hr": np.array([60, 70, 80, 90]), "beats": [[1], [2], [3], [4]],
-              "source": "test", "per_record": ("info", "hr", "beats")},
+        labels=np.arange(4)[:, None],
+        wave_masks=np.arange(200).reshape(4, 50) % 4,
+        record_ids=["a", "b", "c", "d"],
+        folds=[1, 2, 3, 4],
+        meta={
+            "info": info,
+            "hr": np.array([60, 70, 80, 90]),
+            "beats": [[1], [2], [3], [4]],
+            "source": "test",
+            "per_record": ("info", "hr", "beats"),
+        },
     )
     sub = ds.subset([3, 1])
     assert sub.record_ids == ("d", "b") and sub.folds.tolist() == [4, 2]
@@ -119,19 +126,33 @@ def _ecg(n=3, leads=12, t=200, seed=0, scale=0.4):
     return np.random.default_rng(seed).normal(0, scale, (n, leads, t))
 
 
-@pytest.mark.parametrize("edit", [
-    lambda d: d.signals.__setitem__((0, 0, 0), 1.0),
-    lambda d: d.signals[1].__imul__(-1),                 # ds.signals[1] *= -1
-    lambda d: np.add(d.signals, 1, out=d.signals),
-    lambda d: np.add.at(d.signals, (0, 0, 0), 1.0),
-    lambda d: d.signals.fill(0),
-    lambda d: d.signals[0, 0].sort(),
-    lambda d: d.labels.__setitem__((0, 0), 1.0),
-    lambda d: d.wave_masks.__setitem__(0, 3),
-    lambda d: d.folds.__setitem__(0, 9),
-    lambda d: d.signals.view(np.ndarray).__setitem__((0, 0, 0), 1.0),
-], ids=["setitem", "imul-view", "ufunc-out", "ufunc-at", "fill", "sort", "labels", "wave_masks",
-        "folds", "plain-view"])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d: d.signals.__setitem__((0, 0, 0), 1.0),
+        lambda d: d.signals[1].__imul__(-1),  # ds.signals[1] *= -1
+        lambda d: np.add(d.signals, 1, out=d.signals),
+        lambda d: np.add.at(d.signals, (0, 0, 0), 1.0),
+        lambda d: d.signals.fill(0),
+        lambda d: d.signals[0, 0].sort(),
+        lambda d: d.labels.__setitem__((0, 0), 1.0),
+        lambda d: d.wave_masks.__setitem__(0, 3),
+        lambda d: d.folds.__setitem__(0, 9),
+        lambda d: d.signals.view(np.ndarray).__setitem__((0, 0, 0), 1.0),
+    ],
+    ids=[
+        "setitem",
+        "imul-view",
+        "ufunc-out",
+        "ufunc-at",
+        "fill",
+        "sort",
+        "labels",
+        "wave_masks",
+        "folds",
+        "plain-view",
+    ],
+)
 def test_in_place_edits_raise(edit):
     ds = make_synthetic(4, seed=3)
     ds = ds.copy(folds=[1, 2, 3, 4])
@@ -146,7 +167,9 @@ def test_in_place_edits_raise(edit):
 
 def test_edit_message_says_how_to_make_a_copy():
     ds = ECGDataset(_ecg(), fs=100)
-    with pytest.raises(ReadOnlyDataError, match=r"read-only.*ds.signals.copy\(\).*ds.with_signals\(x\)"):
+    with pytest.raises(
+        ReadOnlyDataError, match=r"read-only.*ds.signals.copy\(\).*ds.with_signals\(x\)"
+    ):
         ds.signals[0, 0, 0] = 1.0
     with pytest.raises(DataError):  # also a DataError / ValueError for generic handlers
         ds.signals[0] *= 2
@@ -154,8 +177,13 @@ def test_edit_message_says_how_to_make_a_copy():
 
 def test_fields_cannot_be_reassigned():
     ds = ECGDataset(_ecg(), fs=100)
-    for name, value in (("signals", _ecg()), ("fs", 200.0), ("labels", np.ones((3, 1))),
-                        ("record_ids", ("a", "b", "c")), ("meta", {})):
+    for name, value in (
+        ("signals", _ecg()),
+        ("fs", 200.0),
+        ("labels", np.ones((3, 1))),
+        ("record_ids", ("a", "b", "c")),
+        ("meta", {}),
+    ):
         with pytest.raises(ReadOnlyDataError, match=rf"ds.copy\({name}="):
             setattr(ds, name, value)
     assert ds.fs == 100.0
@@ -202,8 +230,15 @@ def test_derived_datasets_are_read_only_too():
     )
 
     ds = make_synthetic(2, seed=2)
-    for out in (ds.subset([1]), resample(ds, 50), bandpass(ds), crop_or_pad(ds, 500),
-                select_leads(ds, ["II"]), interpolate_nan(ds), ds.copy(fs=100.0)):
+    for out in (
+        ds.subset([1]),
+        resample(ds, 50),
+        bandpass(ds),
+        crop_or_pad(ds, 500),
+        select_leads(ds, ["II"]),
+        interpolate_nan(ds),
+        ds.copy(fs=100.0),
+    ):
         assert isinstance(out.signals, ReadOnlyArray) and not out.signals.flags.writeable
         with pytest.raises(ReadOnlyDataError):
             out.signals[0, 0, 0] = 0.0
@@ -215,8 +250,12 @@ def test_derived_datasets_are_read_only_too():
 
 def test_arithmetic_results_are_plain_writeable_arrays():
     ds = ECGDataset(_ecg(), fs=100)
-    for res in (ds.signals * 2, ds.signals - ds.signals.mean(axis=2, keepdims=True),
-                np.asarray(ds.signals) + 0, ds.signals[[0, 2]]):
+    for res in (
+        ds.signals * 2,
+        ds.signals - ds.signals.mean(axis=2, keepdims=True),
+        np.asarray(ds.signals) + 0,
+        ds.signals[[0, 2]],
+    ):
         assert res.flags.writeable
         res[...] = 0  # may be edited freely
     assert type(ds.signals.sum()) is not ReadOnlyArray
@@ -264,7 +303,10 @@ def test_plausible_mv_gives_no_warning():
 def test_microvolts_passed_as_mv_warn_and_units_uv_converts():
     x = _ecg()
     _, msgs = _warnings_of(lambda: ECGDataset(x * 1000, fs=100))
-    assert len(msgs) == 1 and "values look like microvolts: divide by 1000 or pass units='uV'" in msgs[0]
+    assert (
+        len(msgs) == 1
+        and "values look like microvolts: divide by 1000 or pass units='uV'" in msgs[0]
+    )
     ds, msgs = _warnings_of(lambda: ECGDataset(x * 1000, fs=100, units="uV"))
     assert msgs == [] and ds.meta["units"] == "mV"
     np.testing.assert_allclose(ds.signals, x.astype(np.float32), rtol=1e-6)
@@ -306,9 +348,9 @@ def test_volts_warn_and_units_v_converts():
 
 def test_flat_and_zero_leads_and_records_are_named():
     x = _ecg(4)
-    x[1] = 0.0                 # an all-zero record
-    x[2, 6] = 0.0              # an all-zero lead (V1)
-    x[3, 2] = 0.25             # a flat, constant lead (III)
+    x[1] = 0.0  # an all-zero record
+    x[2, 6] = 0.0  # an all-zero lead (V1)
+    x[3, 2] = 0.25  # a flat, constant lead (III)
     ids = ("r0", "r1", "r2", "r3")
     _, msgs = _warnings_of(lambda: ECGDataset(x, fs=100, record_ids=ids))
     text = " | ".join(msgs)
@@ -345,15 +387,21 @@ def test_amplitude_check_modes():
 def test_to_millivolts():
     assert to_millivolts(np.array([[[2000.0]]]), "uV").tolist() == [[[2.0]]]
     assert to_millivolts(np.array([[[0.002]]]), "V").tolist() == [[[2.0]]]
-    out = to_millivolts(np.array([[[1224.0], [1034.0]]]), "adc", gain=[200, 10], baseline=[1024, 1024])
+    out = to_millivolts(
+        np.array([[[1224.0], [1034.0]]]), "adc", gain=[200, 10], baseline=[1024, 1024]
+    )
     np.testing.assert_allclose(out.ravel(), [1.0, 1.0])
 
 
 def test_amplitude_warnings_point_at_the_callers_line():
     x = _ecg() * 1000
     ds = ECGDataset(x / 1000, fs=100)
-    for make in (lambda: ECGDataset(x, fs=100), lambda: from_numpy(x, fs=100),
-                 lambda: ds.with_signals(x), lambda: ds.copy(signals=x)):
+    for make in (
+        lambda: ECGDataset(x, fs=100),
+        lambda: from_numpy(x, fs=100),
+        lambda: ds.with_signals(x),
+        lambda: ds.copy(signals=x),
+    ):
         with pytest.warns(DataWarning, match="microvolts") as rec:
             make()
         assert rec[0].filename == __file__

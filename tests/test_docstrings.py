@@ -62,12 +62,14 @@ def _returns_value(func) -> bool:
     body = tree.body[0]
     nodes = [n for n in ast.walk(body) if isinstance(n, (ast.Return, ast.Yield, ast.YieldFrom))]
     # Ignore returns of nested functions.
-    nested = [n for n in ast.walk(body) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef,
-                                                             ast.Lambda)) and n is not body]
+    nested = [
+        n
+        for n in ast.walk(body)
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) and n is not body
+    ]
     inner = {id(x) for n in nested for x in ast.walk(n)}
     return any(
-        id(n) not in inner and (not isinstance(n, ast.Return) or n.value is not None)
-        for n in nodes
+        id(n) not in inner and (not isinstance(n, ast.Return) or n.value is not None) for n in nodes
     )
 
 

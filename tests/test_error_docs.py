@@ -16,7 +16,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def gen():
-    spec = importlib.util.spec_from_file_location("gen_error_docs", REPO / "scripts" / "gen_error_docs.py")
+    spec = importlib.util.spec_from_file_location(
+        "gen_error_docs", REPO / "scripts" / "gen_error_docs.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -25,15 +27,18 @@ def gen():
 def test_troubleshooting_error_section_is_fresh(gen):
     text = gen.DOC.read_text(encoding="utf-8")
     assert gen.BEGIN in text and gen.END in text, "run: python scripts/gen_error_docs.py"
-    assert gen.update(text) == text, "docs/troubleshooting.md is stale: run python scripts/gen_error_docs.py"
+    assert gen.update(text) == text, (
+        "docs/troubleshooting.md is stale: run python scripts/gen_error_docs.py"
+    )
     assert gen.main(["--check"]) == 0
 
 
 def test_every_error_and_warning_class_is_documented(gen):
     text = gen.DOC.read_text(encoding="utf-8")
-    section = text[text.index(gen.BEGIN):text.index(gen.END)]
-    classes = [c for _, c in inspect.getmembers(errors, inspect.isclass)
-               if c.__module__ == errors.__name__]
+    section = text[text.index(gen.BEGIN) : text.index(gen.END)]
+    classes = [
+        c for _, c in inspect.getmembers(errors, inspect.isclass) if c.__module__ == errors.__name__
+    ]
     assert len(classes) >= 9
     for cls in classes:
         assert f"### `{cls.__name__}`" in section, cls
@@ -53,7 +58,9 @@ def test_update_only_rewrites_between_the_markers(gen, tmp_path):
     bare = tmp_path / "bare.md"
     bare.write_text("# T\n\nsome text\n")
     gen.main(["--doc", str(bare)])
-    assert bare.read_text().startswith("# T\n\nsome text\n\n## What the errors mean\n\n" + gen.BEGIN)
+    assert bare.read_text().startswith(
+        "# T\n\nsome text\n\n## What the errors mean\n\n" + gen.BEGIN
+    )
     half = tmp_path / "half.md"
     half.write_text(f"# T\n{gen.BEGIN}\n")
     with pytest.raises(SystemExit, match="markers"):

@@ -46,8 +46,15 @@ def result(fitted):
 def test_structure_and_json(result, setup):
     _, tr, te = setup
     d = json.loads(json.dumps(result, allow_nan=False))  # strict JSON: no NaN
-    assert set(d) >= {"cnn", "faithfulness", "landmarks", "landmarks_source", "baselines",
-                      "time_s", "config"}
+    assert set(d) >= {
+        "cnn",
+        "faithfulness",
+        "landmarks",
+        "landmarks_source",
+        "baselines",
+        "time_s",
+        "config",
+    }
     assert d["config"]["n_clusters"] == 4 and d["config"]["n_train"] == 32
     assert 0 <= d["faithfulness"]["fidelity"] <= 1
     assert d["faithfulness"]["class_names"] == list(tr.class_names)
@@ -66,17 +73,25 @@ def test_contract_form_reuses_explainer_and_matches_parts(fitted, setup):
     bundle, tr, te = setup
     assert tlc.is_fitted  # evaluate() fitted the explainer it was given
     # no wave masks -> the delineator provides them
-    te_nomask = ECGDataset(te.signals, fs=te.fs, lead_names=te.lead_names, labels=te.labels,
-                           class_names=te.class_names)
+    te_nomask = ECGDataset(
+        te.signals, fs=te.fs, lead_names=te.lead_names, labels=te.labels, class_names=te.class_names
+    )
     d = evaluate(tlc, bundle, tr, te_nomask, baselines=False, progress=False, n_estimators=30)
     assert "baselines" not in d and "delineate" in d["landmarks_source"]
     # same explainer and seed -> same faithfulness as the first run
     assert d["faithfulness"] == result["faithfulness"]
     # wiring: the dict equals what the parts give directly
     prop_tr, prop_te = tlc.explain_all(tr).proportions, tlc.explain_all(te).proportions
-    direct = faithfulness(prop_tr, bundle.predict_proba(tr), prop_te, bundle.predict_proba(te),
-                          y_test=te.labels, cnn_proba_test=bundle.predict_proba(te),
-                          n_estimators=30, class_names=list(bundle.class_names))
+    direct = faithfulness(
+        prop_tr,
+        bundle.predict_proba(tr),
+        prop_te,
+        bundle.predict_proba(te),
+        y_test=te.labels,
+        cnn_proba_test=bundle.predict_proba(te),
+        n_estimators=30,
+        class_names=list(bundle.class_names),
+    )
     assert direct["fidelity"] == pytest.approx(result["faithfulness"]["fidelity"])
     lm = landmark_alignment(tlc.explain_all(te).labels.astype(int), te.wave_masks, n_clusters=4)
     assert lm["nmi"] == pytest.approx(result["landmarks"]["nmi"])

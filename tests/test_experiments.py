@@ -30,8 +30,15 @@ import numpy as np
 import pytest
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
-NAMES = ("real_alignment", "faithfulness_ptbxl", "ludb_alignment", "uncertainty", "cluster_importance",
-         "quality_control", "age_regression")
+NAMES = (
+    "real_alignment",
+    "faithfulness_ptbxl",
+    "ludb_alignment",
+    "uncertainty",
+    "cluster_importance",
+    "quality_control",
+    "age_regression",
+)
 
 
 def _import(name: str):
@@ -54,8 +61,17 @@ def quick(workdirs):
 
     def run(name: str) -> dict:
         if name not in done:
-            argv = ["--quick", "--cache-dir", str(workdirs["cache"]), "--results-dir",
-                    str(workdirs["results"]), "--data-dir", str(workdirs["data"]), "--threads", "1"]
+            argv = [
+                "--quick",
+                "--cache-dir",
+                str(workdirs["cache"]),
+                "--results-dir",
+                str(workdirs["results"]),
+                "--data-dir",
+                str(workdirs["data"]),
+                "--threads",
+                "1",
+            ]
             payload = _import(name).main(argv)
             path = workdirs["results"] / f"{name}_quick.json"
             assert path.is_file() and (workdirs["results"] / f"{name}_quick.html").is_file()
@@ -89,20 +105,26 @@ def test_ludb_alignment(quick):
     for k, verdict in out["verdict"].items():
         mean = {}
         for key in ("nmi", "homogeneity"):
-            mean[key] = {m: np.mean([r[key] for r in out["runs"] if r["method"] == m
-                                     and r["k"] == int(k)]) for m in methods}
+            mean[key] = {
+                m: np.mean([r[key] for r in out["runs"] if r["method"] == m and r["k"] == int(k)])
+                for m in methods
+            }
         trained, raw, untrained = mod.METHODS[0], mod.METHODS[1], mod.METHODS[2]
         assert verdict["beats_raw_kmeans_nmi"] == bool(mean["nmi"][trained] > mean["nmi"][raw])
         assert verdict["beats_untrained_nmi"] == bool(mean["nmi"][trained] > mean["nmi"][untrained])
         assert verdict["beats_raw_kmeans_homogeneity"] == bool(
-            mean["homogeneity"][trained] > mean["homogeneity"][raw])
+            mean["homogeneity"][trained] > mean["homogeneity"][raw]
+        )
 
 
 def test_real_alignment(quick):
     out = quick("real_alignment")
     s = out["summary"]
     # its verdict follows from its numbers, and the tuned options come from the tuning split
-    met = s["tlc_picked"]["mean"] >= out["target"]["nmi"] and s["gap_vs_raw_kmeans"]["mean"] >= out["target"]["gap"]
+    met = (
+        s["tlc_picked"]["mean"] >= out["target"]["nmi"]
+        and s["gap_vs_raw_kmeans"]["mean"] >= out["target"]["gap"]
+    )
     assert out["target_met"] == met
     assert out["picked"] in [t["config"] for t in out["tuning"]]
     best = max(t["nmi_tune"] for t in out["tuning"])
@@ -122,7 +144,9 @@ def test_uncertainty(quick):
     for r in out["runs"]:
         ents = [n["mean_entropy"] for n in r["noise"]]
         assert r["noise_monotonic"] == bool(np.all(np.diff(ents) > 0))
-    assert out["entropy_rises_with_noise_all_seeds"] == all(r["noise_monotonic"] for r in out["runs"])
+    assert out["entropy_rises_with_noise_all_seeds"] == all(
+        r["noise_monotonic"] for r in out["runs"]
+    )
 
 
 def test_cluster_importance(quick):
@@ -212,8 +236,10 @@ def test_entropy_rises_with_noise(demo_fit):
     _, tlc, _ = demo_fit
     test = demo_dataset(n_records=30, seed=200)
     rng = np.random.default_rng(0)
-    ents = [float(tlc.explain_all(_noisy(test, s, rng)).mean_entropy.mean())
-            for s in (0.0, 0.05, 0.2, 0.5)]
+    ents = [
+        float(tlc.explain_all(_noisy(test, s, rng)).mean_entropy.mean())
+        for s in (0.0, 0.05, 0.2, 0.5)
+    ]
     assert np.all(np.diff(ents) > 0), ents
     assert ents[-1] > 2 * ents[0], ents
 
@@ -229,9 +255,16 @@ def test_regression_faithfulness_follows_the_proportions(demo_fit):
     ptr, pte = tlc.explain_all(train).proportions, tlc.explain_all(test).proportions
     rng = np.random.default_rng(0)
     w = rng.normal(size=ptr.shape[1])
-    d = faithfulness_regression(ptr, 50 + 20 * ptr @ w, pte, 50 + 20 * pte @ w,
-                                n_estimators=100, random_state=0)
+    d = faithfulness_regression(
+        ptr, 50 + 20 * ptr @ w, pte, 50 + 20 * pte @ w, n_estimators=100, random_state=0
+    )
     assert d["fidelity"] > 0.7
-    d = faithfulness_regression(ptr, rng.normal(50, 10, len(ptr)), pte, rng.normal(50, 10, len(pte)),
-                                n_estimators=100, random_state=0)
+    d = faithfulness_regression(
+        ptr,
+        rng.normal(50, 10, len(ptr)),
+        pte,
+        rng.normal(50, 10, len(pte)),
+        n_estimators=100,
+        random_state=0,
+    )
     assert d["fidelity"] < 0.2

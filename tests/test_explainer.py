@@ -57,9 +57,13 @@ def test_normalized_entropy_and_cluster_mean():
 
 
 def test_segments_and_snippets():
-    segs = segments_from_labels(np.array([2, 2, 0, 0, 0, 1]), fs=2.0, cluster_ids=np.array([7, 8, 9]))
+    segs = segments_from_labels(
+        np.array([2, 2, 0, 0, 0, 1]), fs=2.0, cluster_ids=np.array([7, 8, 9])
+    )
     assert [(s.start, s.end, s.cluster, s.cluster_id) for s in segs] == [
-        (0, 2, 2, 9), (2, 5, 0, 7), (5, 6, 1, 8)
+        (0, 2, 2, 9),
+        (2, 5, 0, 7),
+        (5, 6, 1, 8),
     ]
     assert segs[1].start_s == 1.0 and segs[1].end_s == 2.5
     sig = np.arange(20, dtype=np.float32).reshape(1, 2, 10)
@@ -99,9 +103,13 @@ def test_explain_consistent_with_explain_all(tlc, ds):
     assert ((ex.entropy >= 0) & (ex.entropy <= 1)).all()
     # Segments tile the record and carry the stable ids.
     assert ex.segments[0].start == 0 and ex.segments[-1].end == 1000
-    assert all(a.end == b.start and a.cluster != b.cluster for a, b in zip(ex.segments, ex.segments[1:]))
+    assert all(
+        a.end == b.start and a.cluster != b.cluster for a, b in zip(ex.segments, ex.segments[1:])
+    )
     for s in ex.segments:
-        assert (ex.labels[s.start:s.end] == s.cluster).all() and s.cluster_id == ex.cluster_ids[s.cluster]
+        assert (ex.labels[s.start : s.end] == s.cluster).all() and s.cluster_id == ex.cluster_ids[
+            s.cluster
+        ]
     frame = ex.to_frame()
     assert len(frame) == len(ex.segments)
     assert frame["end_s"].iloc[-1] == pytest.approx(10.0)
@@ -147,7 +155,9 @@ def test_stable_ids_over_k_changes_and_refit(net, ds):
     np.testing.assert_array_equal(tlc.explain_all(ds).labels, first_labels)
     # Refit on part of the data: the inherited ids are the best possible relabelling.
     tlc.fit(ds.subset(np.arange(10)))
-    _assert_ids_follow_overlap(tlc.cluster_ids_, tlc.explain_all(ds).labels, first_ids[first_labels])
+    _assert_ids_follow_overlap(
+        tlc.cluster_ids_, tlc.explain_all(ds).labels, first_ids[first_labels]
+    )
     # Other layers: features are incomparable, so every cluster gets a never-used id.
     used = set(first_ids) | set(ids_more) | set(tlc.cluster_ids_)
     tlc.layers = ["blocks.2", "blocks.3"]
@@ -173,8 +183,9 @@ def _assert_ids_follow_overlap(ids, labels, old_label_ids, slack=0.03):
     from scipy.optimize import linear_sum_assignment
 
     old_u = np.unique(old_label_ids)
-    table = np.array([[np.sum((labels == p) & (old_label_ids == o)) for o in old_u]
-                      for p in range(len(ids))])
+    table = np.array(
+        [[np.sum((labels == p) & (old_label_ids == o)) for o in old_u] for p in range(len(ids))]
+    )
     r, c = linear_sum_assignment(-table)
     best = table[r, c].sum() / labels.size
     agree = (ids[labels] == old_label_ids).mean()
@@ -195,7 +206,9 @@ def test_cluster_summary(tlc, ds):
         assert (c.prototype_median[ok] <= c.prototype_q75[ok] + 1e-6).all()
         if c.share > 0:
             assert c.entropy_hist.sum() == pytest.approx(1.0) and len(c.entropy_hist) == 10
-            assert c.mean_entropy == pytest.approx(es.entropy[es.labels == c.position].mean(), rel=1e-4)
+            assert c.mean_entropy == pytest.approx(
+                es.entropy[es.labels == c.position].mean(), rel=1e-4
+            )
         assert 1 <= len(c.examples) <= 3
         for r, s, e in c.examples:
             assert (es.labels[r, s:e] == c.position).all()
@@ -214,8 +227,14 @@ def test_cluster_summary(tlc, ds):
 
 
 def test_options_soft_kmeans_no_pca_subsampling(net, ds):
-    tlc = TLCExplainer(net, n_clusters=3, n_components=None, method="soft_kmeans",
-                       max_fit_points=500, progress=True).fit(ds)
+    tlc = TLCExplainer(
+        net,
+        n_clusters=3,
+        n_components=None,
+        method="soft_kmeans",
+        max_fit_points=500,
+        progress=True,
+    ).fit(ds)
     assert tlc.n_fit_points_ == 500
     assert tlc.centroids_.shape == (3, 48)  # 16 + 16 + 16 channels, no PCA
     g = tlc.transform(ds)
@@ -227,8 +246,9 @@ def test_options_soft_kmeans_no_pca_subsampling(net, ds):
 def test_bundle_input_and_mismatch_errors(net, ds):
     from ecg_cluster_widget.data import Standardizer
 
-    bundle = ModelBundle(net, list(ds.class_names), None, fs=100, n_samples=1000,
-                         standardizer=Standardizer().fit(ds))
+    bundle = ModelBundle(
+        net, list(ds.class_names), None, fs=100, n_samples=1000, standardizer=Standardizer().fit(ds)
+    )
     tlc = TLCExplainer(bundle, n_clusters=3, n_components=4, progress=False).fit(ds)
     assert tlc.transform(ds).shape == (12, 1000, 3)
     wrong_fs = ECGDataset(ds.signals, fs=250)
@@ -304,8 +324,9 @@ def trained_bundle():
 
     torch.manual_seed(0)
     small = ResNet1d(12, 5, filters=(8, 12, 16, 16, 16))
-    return train_model(small, make_synthetic(48, seed=11), epochs=2, batch_size=16,
-                       progress=False, seed=0)
+    return train_model(
+        small, make_synthetic(48, seed=11), epochs=2, batch_size=16, progress=False, seed=0
+    )
 
 
 def test_trained_model_clusters_reproducible_and_stable(trained_bundle):

@@ -31,7 +31,9 @@ def fitted():
     torch.manual_seed(0)
     ds = make_synthetic(12, seed=5)
     net = ResNet1d(12, len(ds.class_names), filters=(8, 8, 8, 8), seq_lengths=(1000, 250, 125, 25))
-    bundle = ModelBundle(net, ds.class_names, ds.lead_names, ds.fs, ds.n_samples, Standardizer().fit(ds))
+    bundle = ModelBundle(
+        net, ds.class_names, ds.lead_names, ds.fs, ds.n_samples, Standardizer().fit(ds)
+    )
     tlc = TLCExplainer(bundle, n_clusters=3, n_components=4, max_fit_points=3000, progress=False)
     tlc.fit(ds)
     return ds, bundle, tlc
@@ -43,8 +45,11 @@ def hostile_page(fitted, tmp_path):
     w = ClusterExplorer(tlc, ds, k_range=(2, 4))
     try:
         ids = [int(c) for c in tlc.cluster_ids_]
-        w.cluster_labels = {ids[0]: {"name": HOSTILE, "notes": NAMES[1]}, ids[1]: NAMES[2],
-                            ids[2]: NAMES[3]}
+        w.cluster_labels = {
+            ids[0]: {"name": HOSTILE, "notes": NAMES[1]},
+            ids[1]: NAMES[2],
+            ids[2]: NAMES[3],
+        }
         path = w.to_html(tmp_path / "view.html", title=f"title {HOSTILE}")
         labels = dict(w.cluster_labels)
     finally:
@@ -54,7 +59,7 @@ def hostile_page(fitted, tmp_path):
 
 def _module_script(page: str) -> str:
     start = page.index('<script type="module">') + len('<script type="module">')
-    return page[start:page.rindex("</script>")]
+    return page[start : page.rindex("</script>")]
 
 
 def test_script_json_escapes_markup():
@@ -88,7 +93,9 @@ def test_widget_html_export_renders_with_hostile_labels(hostile_page, browser):
         page.goto(path.resolve().as_uri())
         page.wait_for_function(
             "() => document.getElementById('ecw-host') && "
-            "document.getElementById('ecw-host').querySelector('svg, canvas')", timeout=60_000)
+            "document.getElementById('ecw-host').querySelector('svg, canvas')",
+            timeout=60_000,
+        )
         text = page.evaluate("() => document.getElementById('ecw-host').innerText")
     finally:
         page.close()
@@ -101,8 +108,9 @@ def test_report_html_escapes_hostile_text(fitted, tmp_path):
 
     ds, _, tlc = fitted
     odd = ds.copy(record_ids=tuple(f"{HOSTILE}{i}" for i in range(len(ds))))
-    page = make_report(tlc, odd, tmp_path / "r.html", indices=[0],
-                       title=f"report {HOSTILE}").read_text(encoding="utf-8")
+    page = make_report(
+        tlc, odd, tmp_path / "r.html", indices=[0], title=f"report {HOSTILE}"
+    ).read_text(encoding="utf-8")
     assert HOSTILE not in page  # every occurrence is escaped
     assert page.rstrip().endswith("</html>")
     assert np.isfinite(odd.signals).all()

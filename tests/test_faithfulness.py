@@ -36,7 +36,9 @@ def test_proportions_that_determine_label_give_fidelity_near_one():
     assert len(d["feature_importance"]) == 5
     json.dumps(d)  # JSON-safe
     # deterministic
-    assert d == faithfulness(p[:300], cnn[:300], p[300:], cnn[300:], n_estimators=100, random_state=0)
+    assert d == faithfulness(
+        p[:300], cnn[:300], p[300:], cnn[300:], n_estimators=100, random_state=0
+    )
 
 
 def test_noise_gives_chance_level():
@@ -53,11 +55,25 @@ def test_with_true_labels_probabilities_and_single_valued_class():
     # CNN probabilities: right on class 0, noisy on class 1
     proba = np.clip(y + rng.normal(0, [0.1, 0.45, 0.1], y.shape), 0, 1)
     d = faithfulness(
-        p[:200], proba[:200], p[200:], proba[200:], y_test=y[200:], cnn_proba_test=proba[200:],
-        n_estimators=100, class_names=["A", "B", "C"],
+        p[:200],
+        proba[:200],
+        p[200:],
+        proba[200:],
+        y_test=y[200:],
+        cnn_proba_test=proba[200:],
+        n_estimators=100,
+        class_names=["A", "B", "C"],
     )
-    for key in ("rf_accuracy", "cnn_accuracy", "rf_auroc", "cnn_auroc", "rf_f1", "cnn_f1",
-                "rf_subset_accuracy", "cnn_subset_accuracy"):
+    for key in (
+        "rf_accuracy",
+        "cnn_accuracy",
+        "rf_auroc",
+        "cnn_auroc",
+        "rf_f1",
+        "cnn_f1",
+        "rf_subset_accuracy",
+        "cnn_subset_accuracy",
+    ):
         assert 0.0 <= d[key] <= 1.0, key
     assert d["auroc_skipped_classes"] == ["C"] and "C" in d["auroc_note"]
     assert d["rf_accuracy"] > 0.8
@@ -76,12 +92,18 @@ def test_regression_variant():
     p = _props(400, seed=5)
     cnn_age = 30 + 50 * p[:, 0]
     true_age = cnn_age + np.random.default_rng(0).normal(0, 5, 400)
-    d = faithfulness_regression(p[:300], cnn_age[:300], p[300:], cnn_age[300:], y_test=true_age[300:],
-                                n_estimators=100)
+    d = faithfulness_regression(
+        p[:300], cnn_age[:300], p[300:], cnn_age[300:], y_test=true_age[300:], n_estimators=100
+    )
     assert d["fidelity"] > 0.9
     assert d["cnn_mae"] < 6 and d["rf_mae"] < 8
-    noise = faithfulness_regression(p[:300], true_age[:300] * 0 + np.random.default_rng(1).normal(size=300),
-                                    p[300:], np.random.default_rng(2).normal(size=100), n_estimators=50)
+    noise = faithfulness_regression(
+        p[:300],
+        true_age[:300] * 0 + np.random.default_rng(1).normal(size=300),
+        p[300:],
+        np.random.default_rng(2).normal(size=100),
+        n_estimators=50,
+    )
     assert noise["fidelity"] < 0.2
 
 
@@ -169,8 +191,12 @@ def test_kappa_mcc_perfect_inverted_and_majority_rule():
     from sklearn.metrics import cohen_kappa_score, matthews_corrcoef
 
     for j in range(2):
-        assert m["kappa_per_class"][f"class_{j}"] == pytest.approx(cohen_kappa_score(cnn[:, j], noisy[:, j]))
-        assert m["mcc_per_class"][f"class_{j}"] == pytest.approx(matthews_corrcoef(cnn[:, j], noisy[:, j]))
+        assert m["kappa_per_class"][f"class_{j}"] == pytest.approx(
+            cohen_kappa_score(cnn[:, j], noisy[:, j])
+        )
+        assert m["mcc_per_class"][f"class_{j}"] == pytest.approx(
+            matthews_corrcoef(cnn[:, j], noisy[:, j])
+        )
     # the majority rule (a constant) has kappa and MCC exactly 0 although fidelity is high
     maj = majority_rule(cnn[:300], 100)
     assert (maj == maj[0]).all() and maj.shape == (100, 2)
@@ -201,8 +227,15 @@ def test_auroc_vs_cnn_matches_sklearn_on_a_hand_case():
 
 def test_exclusion_rule_drops_a_class_with_three_positives():
     p, cnn = _rare_cnn()
-    d = faithfulness(p[:300], cnn[:300], p[300:], cnn[300:], n_estimators=60,
-                     class_names=["A", "B", "RARE"], min_positives=10)
+    d = faithfulness(
+        p[:300],
+        cnn[:300],
+        p[300:],
+        cnn[300:],
+        n_estimators=60,
+        class_names=["A", "B", "RARE"],
+        min_positives=10,
+    )
     assert d["cnn_positives"]["RARE"] == 3
     assert d["excluded_classes"] == ["RARE"] and d["included_classes"] == ["A", "B"]
     assert "3 CNN positives" in d["excluded_reason"]["RARE"]
@@ -210,12 +243,20 @@ def test_exclusion_rule_drops_a_class_with_three_positives():
     assert d["kappa"] == pytest.approx(np.mean(kept))
     assert d["mcc"] == pytest.approx(np.mean([d["mcc_per_class"][c] for c in ("A", "B")]))
     assert d["auroc_vs_cnn"] == pytest.approx(
-        np.mean([d["auroc_vs_cnn_per_class"][c] for c in ("A", "B")]))
+        np.mean([d["auroc_vs_cnn_per_class"][c] for c in ("A", "B")])
+    )
     # per-class values are still reported for the excluded class; fidelity keeps all classes
     assert "RARE" in d["kappa_per_class"] and len(d["fidelity_per_class"]) == 3
     # min_positives=3 keeps it
-    d3 = faithfulness(p[:300], cnn[:300], p[300:], cnn[300:], n_estimators=60,
-                      class_names=["A", "B", "RARE"], min_positives=3)
+    d3 = faithfulness(
+        p[:300],
+        cnn[:300],
+        p[300:],
+        cnn[300:],
+        n_estimators=60,
+        class_names=["A", "B", "RARE"],
+        min_positives=3,
+    )
     assert d3["excluded_classes"] == [] and d3["kappa"] != d["kappa"]
     # every class excluded -> macro values are None, not a number
     d_all = agreement_metrics(cnn[300:], cnn[300:], min_positives=1000)
@@ -228,13 +269,22 @@ def test_exclusion_rule_drops_a_class_with_three_positives():
 def test_faithfulness_keeps_old_keys_and_adds_honest_ones():
     p, cnn = _rare_cnn()
     d = faithfulness(p[:300], cnn[:300], p[300:], cnn[300:], y_test=cnn[300:], n_estimators=60)
-    for key in ("fidelity", "fidelity_exact", "fidelity_per_class", "rf_accuracy", "cnn_accuracy",
-                "rf_auroc", "cnn_auroc", "feature_importance", "n_train", "n_test"):
+    for key in (
+        "fidelity",
+        "fidelity_exact",
+        "fidelity_per_class",
+        "rf_accuracy",
+        "cnn_accuracy",
+        "rf_auroc",
+        "cnn_auroc",
+        "feature_importance",
+        "n_train",
+        "n_test",
+    ):
         assert key in d, key
     for key in HONEST_METRICS:
         assert key in d, key
-    assert d["majority_floor"] == pytest.approx(
-        (majority_rule(cnn[:300], 100) == cnn[300:]).mean())
+    assert d["majority_floor"] == pytest.approx((majority_rule(cnn[:300], 100) == cnn[300:]).mean())
     assert d["fidelity_above_floor"] == pytest.approx(d["fidelity"] - d["majority_floor"])
     assert d["majority_label_per_class"] == {"class_0": 1, "class_1": 0, "class_2": 0}
     assert d["kappa"] > 0.5 and d["mcc"] > 0.5 and d["auroc_vs_cnn"] > 0.9
@@ -244,13 +294,25 @@ def test_faithfulness_keeps_old_keys_and_adds_honest_ones():
 def test_control_on_noise_is_worse_than_informative_proportions():
     p, cnn = _rare_cnn()
     noise = _props(400, k=5, seed=99)
-    d = faithfulness_with_control(p[:300], cnn[:300], p[300:], cnn[300:], noise[:300], noise[300:],
-                                  n_estimators=60, random_state=3)
+    d = faithfulness_with_control(
+        p[:300],
+        cnn[:300],
+        p[300:],
+        cnn[300:],
+        noise[:300],
+        noise[300:],
+        n_estimators=60,
+        random_state=3,
+    )
     assert d["surrogate"]["kappa"] > 0.5
     assert abs(d["control"]["kappa"]) < 0.3
-    assert d["difference"]["kappa"] == pytest.approx(d["surrogate"]["kappa"] - d["control"]["kappa"])
+    assert d["difference"]["kappa"] == pytest.approx(
+        d["surrogate"]["kappa"] - d["control"]["kappa"]
+    )
     # the same forest and seed as faithfulness() on the control's features
-    ctrl = faithfulness(noise[:300], cnn[:300], noise[300:], cnn[300:], n_estimators=60, random_state=3)
+    ctrl = faithfulness(
+        noise[:300], cnn[:300], noise[300:], cnn[300:], n_estimators=60, random_state=3
+    )
     assert ctrl["fidelity"] == d["control"]["fidelity"]
 
 
@@ -295,12 +357,22 @@ def test_cross_validation_uses_each_fold_once_as_test():
     assert sum(r["n_test"] for r in cv["per_fold"]) == len(p)
     # each fold's metrics equal a direct train-on-the-others / test-on-the-fold run
     te = folds == 4
-    direct = faithfulness(p[~te], cnn[~te], p[te], cnn[te], y_test=y[te], cnn_proba_test=cnn[te],
-                          n_estimators=30, random_state=0)
+    direct = faithfulness(
+        p[~te],
+        cnn[~te],
+        p[te],
+        cnn[te],
+        y_test=y[te],
+        cnn_proba_test=cnn[te],
+        n_estimators=30,
+        random_state=0,
+    )
     assert cv["per_fold"][3]["fidelity"] == direct["fidelity"]
     assert cv["per_fold"][3]["kappa"] == direct["kappa"]
     s = cv["summary"]["fidelity"]
-    assert s["n"] == 10 and s["mean"] == pytest.approx(np.mean([r["fidelity"] for r in cv["per_fold"]]))
+    assert s["n"] == 10 and s["mean"] == pytest.approx(
+        np.mean([r["fidelity"] for r in cv["per_fold"]])
+    )
     assert s["sd"] == pytest.approx(np.std([r["fidelity"] for r in cv["per_fold"]], ddof=1))
     for key in ("majority_floor", "kappa", "mcc", "auroc_vs_cnn", "rf_accuracy", "cnn_auroc"):
         assert cv["summary"][key]["n"] == 10, key
@@ -309,8 +381,9 @@ def test_cross_validation_uses_each_fold_once_as_test():
 
 def test_cross_validation_mapping_subset_and_errors():
     p, cnn, y, folds = _cv_data()
-    cv = cross_validate_faithfulness({9: p, 10: p}, cnn, None, folds, test_folds=[9, 10],
-                                     n_estimators=20)
+    cv = cross_validate_faithfulness(
+        {9: p, 10: p}, cnn, None, folds, test_folds=[9, 10], n_estimators=20
+    )
     assert cv["test_folds"] == [9, 10]
     assert [r["n_train"] for r in cv["per_fold"]] == [int((folds != f).sum()) for f in (9, 10)]
     assert "rf_accuracy" not in cv["summary"]  # no true labels given
@@ -328,14 +401,18 @@ def test_cross_validation_is_deterministic_for_a_seed():
     b = cross_validate_faithfulness(p, cnn, y, folds, n_estimators=20, random_state=5)
     assert a == b
     c = cross_validate_faithfulness(p, cnn, y, folds, n_estimators=20, random_state=6)
-    assert [r["feature_importance"] for r in c["per_fold"]] != [r["feature_importance"] for r in a["per_fold"]]
+    assert [r["feature_importance"] for r in c["per_fold"]] != [
+        r["feature_importance"] for r in a["per_fold"]
+    ]
 
 
 def test_cross_validation_reports_folds_where_a_class_was_excluded():
     p, cnn, y, folds = _cv_data()
     cnn = np.column_stack([cnn, np.zeros(len(p))])
     cnn[np.flatnonzero(folds == 3)[:3], 2] = 1  # 3 positives, all in fold 3
-    cv = cross_validate_faithfulness(p, cnn, None, folds, n_estimators=20, class_names=["A", "B", "R"])
+    cv = cross_validate_faithfulness(
+        p, cnn, None, folds, n_estimators=20, class_names=["A", "B", "R"]
+    )
     assert cv["excluded_class_folds"]["R"] == list(range(1, 11))
     assert "A" not in cv["excluded_class_folds"]
     assert all("R" in r["excluded_classes"] for r in cv["per_fold"])

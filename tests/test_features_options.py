@@ -12,7 +12,9 @@ from ecg_cluster_widget.errors import DataError
 def _blocks(seed: int = 0, n: int = 6, t: int = 40) -> list[np.ndarray]:
     """Three blocks with different widths (4, 8, 16 channels) on the same time grid."""
     rng = np.random.default_rng(seed)
-    return [rng.normal(loc=1.0, scale=s, size=(n, c, t)) for c, s in ((4, 0.5), (8, 2.0), (16, 5.0))]
+    return [
+        rng.normal(loc=1.0, scale=s, size=(n, c, t)) for c, s in ((4, 0.5), (8, 2.0), (16, 5.0))
+    ]
 
 
 def _smooth_blocks(seed: int = 0, n: int = 5) -> list[np.ndarray]:
@@ -30,7 +32,7 @@ def _block_variances(fa: FeatureAligner, feats: np.ndarray) -> list[float]:
     var = feats.reshape(-1, feats.shape[-1]).var(axis=0)
     out, c0 = [], 0
     for c, _ in fa.block_shapes_:
-        out.append(float(var[c0:c0 + c].sum()))
+        out.append(float(var[c0 : c0 + c].sum()))
         c0 += c
     return out
 
@@ -38,9 +40,13 @@ def _block_variances(fa: FeatureAligner, feats: np.ndarray) -> list[float]:
 def test_equal_weighting_gives_each_block_equal_total_variance():
     blocks = _blocks()
     fa = FeatureAligner(n_components=None, block_weighting="equal").fit(blocks)
-    np.testing.assert_allclose(_block_variances(fa, fa.transform(blocks)), [1.0, 1.0, 1.0], rtol=1e-4)
+    np.testing.assert_allclose(
+        _block_variances(fa, fa.transform(blocks)), [1.0, 1.0, 1.0], rtol=1e-4
+    )
     fc = FeatureAligner(n_components=None, block_weighting="channels").fit(blocks)
-    np.testing.assert_allclose(_block_variances(fc, fc.transform(blocks)), [4.0, 8.0, 16.0], rtol=1e-4)
+    np.testing.assert_allclose(
+        _block_variances(fc, fc.transform(blocks)), [4.0, 8.0, 16.0], rtol=1e-4
+    )
 
 
 def test_equal_weighting_across_time_resolutions():
@@ -56,12 +62,15 @@ def test_equal_weighting_across_time_resolutions():
 def test_center_per_record_zero_means(n_components, weighting):
     blocks = _smooth_blocks(1)
     blocks = [b + np.arange(b.shape[0])[:, None, None] for b in blocks]  # per-record offsets
-    fa = FeatureAligner(n_components=n_components, center_per_record=True,
-                        block_weighting=weighting).fit(blocks)
+    fa = FeatureAligner(
+        n_components=n_components, center_per_record=True, block_weighting=weighting
+    ).fit(blocks)
     feats = fa.transform(blocks)
     np.testing.assert_allclose(feats.mean(axis=1), 0.0, atol=1e-5)
     # Without centring the per-record offsets survive.
-    plain = FeatureAligner(n_components=n_components, block_weighting=weighting).fit_transform(blocks)
+    plain = FeatureAligner(n_components=n_components, block_weighting=weighting).fit_transform(
+        blocks
+    )
     assert np.abs(plain.mean(axis=1)).max() > 0.1
 
 

@@ -71,7 +71,9 @@ def test_target_none_uses_predicted_class_and_per_class():
     np.testing.assert_allclose(none, GradCAM(net, layer="block").attribute(x, target=1))
     allc = gradcam_per_class(net, x, layer="block")
     assert allc.shape == (3, 2, 100)
-    np.testing.assert_allclose(allc[:, 0], GradCAM(net, layer="block").attribute(x, target=0), atol=1e-6)
+    np.testing.assert_allclose(
+        allc[:, 0], GradCAM(net, layer="block").attribute(x, target=0), atol=1e-6
+    )
     # per-record targets
     both = GradCAM(net, layer="block").attribute(x, target=[0, 1, 0])
     np.testing.assert_allclose(both[1], allc[1, 1], atol=1e-6)

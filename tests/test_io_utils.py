@@ -74,11 +74,11 @@ def test_temp_file_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
 
 def test_clean_stale_temps_keeps_live_writers_and_other_files(tmp_path):
     p = tmp_path / "data.json"
-    live = tmp_path / f".data.json.{os.getpid()}.abc.tmp"      # a write in progress here
-    dead = tmp_path / ".data.json.999999999.def.tmp"             # writer gone
-    legacy_new = tmp_path / ".data.json.k2j3h4.tmp"              # older naming, recent
-    legacy_old = tmp_path / ".data.json.zz91x.tmp"               # older naming, stale by age
-    other = tmp_path / ".other.json.999999999.x.tmp"              # another destination
+    live = tmp_path / f".data.json.{os.getpid()}.abc.tmp"  # a write in progress here
+    dead = tmp_path / ".data.json.999999999.def.tmp"  # writer gone
+    legacy_new = tmp_path / ".data.json.k2j3h4.tmp"  # older naming, recent
+    legacy_old = tmp_path / ".data.json.zz91x.tmp"  # older naming, stale by age
+    other = tmp_path / ".other.json.999999999.x.tmp"  # another destination
     for f in (live, dead, legacy_new, legacy_old, other):
         f.write_bytes(b"partial")
     old = time.time() - STALE_TEMP_AGE_S - 10

@@ -16,8 +16,9 @@ NODE = shutil.which("node")
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
 def test_js_unit_tests_pass():
-    proc = subprocess.run([NODE, "--test", "test/"], cwd=JS, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [NODE, "--test", "test/"], cwd=JS, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert "# fail 0" in proc.stdout
 
@@ -35,7 +36,10 @@ def test_bundle_is_committed_and_newer_than_sources():
         pytest.skip("js/node_modules absent: cannot rebuild to compare")
     proc = subprocess.run(
         [str(esbuild), "index.js", "--bundle", "--format=esm", "--target=es2020", "--minify"],
-        cwd=JS, capture_output=True, text=True, timeout=120,
+        cwd=JS,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == text.strip(), "widget.js is stale: run `npm run build` in js/"

@@ -24,8 +24,12 @@ from ecg_cluster_widget.views.labels import (
     write_segments,
 )
 
-FIT = {"model_checksum": "sha256:aa11", "data_fingerprint": "fp:bb22", "n_clusters": 3,
-       "cluster_ids": [0, 2, 5]}
+FIT = {
+    "model_checksum": "sha256:aa11",
+    "data_fingerprint": "fp:bb22",
+    "n_clusters": 3,
+    "cluster_ids": [0, 2, 5],
+}
 LABELS = {0: "P wave", 2: {"name": "QRS complex", "notes": "narrow"}, 5: "T wave"}
 
 
@@ -36,16 +40,21 @@ def _write(path, doc):
 
 # --- fit identity and signatures ---------------------------------------------------------
 def test_fit_and_signatures_round_trip(tmp_path):
-    sig = {0: [0.1, 0.2], 2: {"centroid": np.array([1.0, -1.0]), "prototype": np.ones((2, 3))},
-           5: {"prototype": [[0.5, 0.25, 0.0]]}}
+    sig = {
+        0: [0.1, 0.2],
+        2: {"centroid": np.array([1.0, -1.0]), "prototype": np.ones((2, 3))},
+        5: {"prototype": [[0.5, 0.25, 0.0]]},
+    }
     p = save_labels(tmp_path / "l.json", LABELS, {"source": "test"}, fit=FIT, signatures=sig)
     doc = json.loads(p.read_text())
     assert doc["version"] == 2 == LABELS_VERSION and doc["fit"] == FIT
     lf = read_labels_file(p)
     assert isinstance(lf, LabelsFile) and lf.fit == FIT and lf.meta == {"source": "test"}
-    assert lf.signatures == {"0": {"centroid": [0.1, 0.2]},
-                             "2": {"centroid": [1.0, -1.0], "prototype": [[1.0] * 3] * 2},
-                             "5": {"prototype": [[0.5, 0.25, 0.0]]}}
+    assert lf.signatures == {
+        "0": {"centroid": [0.1, 0.2]},
+        "2": {"centroid": [1.0, -1.0], "prototype": [[1.0] * 3] * 2},
+        "5": {"prototype": [[0.5, 0.25, 0.0]]},
+    }
     assert lf.labels["2"] == {"name": "QRS complex", "notes": "narrow"}
     assert load_labels(p, fit=FIT) == lf.labels
 
@@ -57,21 +66,24 @@ def test_files_without_fit_stay_version_1(tmp_path):
     assert read_labels_file(p).fit is None
 
 
-@pytest.mark.parametrize("fit, match", [
-    ({"model_checksum": ""}, "non-empty string"),
-    ({"data_fingerprint": 3}, "non-empty string"),
-    ({"n_clusters": 0}, "positive integer"),
-    ({"n_clusters": 2.5}, "positive integer"),
-    ({"n_clusters": True}, "positive integer"),
-    ({"cluster_ids": [0, 0]}, "repeat"),
-    ({"cluster_ids": [0, -1]}, "non-negative"),
-    ({"cluster_ids": [0.5]}, "non-negative integers"),
-    ({"n_clusters": 3, "cluster_ids": [0, 1]}, "2 cluster_ids"),
-    ({"K": 3, "n_clusters": 4}, "K=3"),
-    ({"extra": {"nested": 1}}, "flat list"),
-    ({"extra": float("nan")}, "finite"),
-    ([1, 2], "must be a dict"),
-])
+@pytest.mark.parametrize(
+    "fit, match",
+    [
+        ({"model_checksum": ""}, "non-empty string"),
+        ({"data_fingerprint": 3}, "non-empty string"),
+        ({"n_clusters": 0}, "positive integer"),
+        ({"n_clusters": 2.5}, "positive integer"),
+        ({"n_clusters": True}, "positive integer"),
+        ({"cluster_ids": [0, 0]}, "repeat"),
+        ({"cluster_ids": [0, -1]}, "non-negative"),
+        ({"cluster_ids": [0.5]}, "non-negative integers"),
+        ({"n_clusters": 3, "cluster_ids": [0, 1]}, "2 cluster_ids"),
+        ({"K": 3, "n_clusters": 4}, "K=3"),
+        ({"extra": {"nested": 1}}, "flat list"),
+        ({"extra": float("nan")}, "finite"),
+        ([1, 2], "must be a dict"),
+    ],
+)
 def test_malformed_fit_is_refused(tmp_path, fit, match):
     with pytest.raises(DataError, match=match):
         save_labels(tmp_path / "l.json", LABELS, fit=fit)
@@ -80,15 +92,18 @@ def test_malformed_fit_is_refused(tmp_path, fit, match):
         load_labels(_write(tmp_path / "bad.json", doc))
 
 
-@pytest.mark.parametrize("sig, match", [
-    ({"x": [1.0]}, "not an integer"),
-    ({2: {"median": [1.0]}}, "centroid"),
-    ({2: [float("nan")]}, "finite"),
-    ({2: ["a"]}, "numeric"),
-    ({2: []}, "non-empty"),
-    ({7: [1.0]}, "not among the fit's cluster_ids"),
-    ([1.0], "must be a dict"),
-])
+@pytest.mark.parametrize(
+    "sig, match",
+    [
+        ({"x": [1.0]}, "not an integer"),
+        ({2: {"median": [1.0]}}, "centroid"),
+        ({2: [float("nan")]}, "finite"),
+        ({2: ["a"]}, "numeric"),
+        ({2: []}, "non-empty"),
+        ({7: [1.0]}, "not among the fit's cluster_ids"),
+        ([1.0], "must be a dict"),
+    ],
+)
 def test_malformed_signatures_are_refused(tmp_path, sig, match):
     with pytest.raises(DataError, match=match):
         save_labels(tmp_path / "l.json", LABELS, fit=FIT, signatures=sig)
@@ -98,8 +113,14 @@ def test_malformed_signatures_are_refused(tmp_path, sig, match):
 
 
 def test_normalize_fit_accepts_numpy_and_alias():
-    out = normalize_fit({"K": np.int64(3), "cluster_ids": np.array([0, 2, 5]),
-                         "random_state": np.int64(0), "method": "gmm"})
+    out = normalize_fit(
+        {
+            "K": np.int64(3),
+            "cluster_ids": np.array([0, 2, 5]),
+            "random_state": np.int64(0),
+            "method": "gmm",
+        }
+    )
     assert out == {"n_clusters": 3, "cluster_ids": [0, 2, 5], "random_state": 0, "method": "gmm"}
     assert normalize_signatures({"3": [1, 2]}) == {"3": {"centroid": [1.0, 2.0]}}
 
@@ -171,19 +192,24 @@ def test_deeply_nested_json_is_a_file_format_error(tmp_path):
         load_labels(deep)
     nested_labels = tmp_path / "deep2.json"
     deep_value = '{"a": ' * 200_000 + "1" + "}" * 200_000
-    nested_labels.write_text(f'{{"schema": "{LABELS_SCHEMA}", "version": 1, "labels": {deep_value}}}')
+    nested_labels.write_text(
+        f'{{"schema": "{LABELS_SCHEMA}", "version": 1, "labels": {deep_value}}}'
+    )
     with pytest.raises(FileFormatError):
         load_labels(nested_labels)
 
 
-@pytest.mark.parametrize("doc, match", [
-    ({"schema": LABELS_SCHEMA, "version": 1, "labels": {}, "meta": []}, "'meta' must be"),
-    ({"schema": LABELS_SCHEMA, "version": 1, "labels": {}, "meta": "x"}, "'meta' must be"),
-    ({"schema": LABELS_SCHEMA, "version": True, "labels": {}}, "version True"),
-    ({"schema": LABELS_SCHEMA, "version": 3, "labels": {}}, "version 3"),
-    ({"schema": "other", "version": 1, "labels": {}}, "not a cluster-labels file"),
-    ([1, 2, 3], "not a cluster-labels file"),
-])
+@pytest.mark.parametrize(
+    "doc, match",
+    [
+        ({"schema": LABELS_SCHEMA, "version": 1, "labels": {}, "meta": []}, "'meta' must be"),
+        ({"schema": LABELS_SCHEMA, "version": 1, "labels": {}, "meta": "x"}, "'meta' must be"),
+        ({"schema": LABELS_SCHEMA, "version": True, "labels": {}}, "version True"),
+        ({"schema": LABELS_SCHEMA, "version": 3, "labels": {}}, "version 3"),
+        ({"schema": "other", "version": 1, "labels": {}}, "not a cluster-labels file"),
+        ([1, 2, 3], "not a cluster-labels file"),
+    ],
+)
 def test_bad_meta_schema_or_version_is_refused(tmp_path, doc, match):
     with pytest.raises(FileFormatError, match=match):
         load_labels(_write(tmp_path / "bad.json", doc))
@@ -199,15 +225,32 @@ def test_save_labels_refuses_bad_meta(tmp_path):
 
 # --- export escaping (issue 9 §4) ---------------------------------------------------------
 def _row(name, notes="", record_id="r0"):
-    return {"record_index": 0, "record_id": record_id, "start": 0, "end": 10, "start_s": 0.0,
-            "end_s": 0.1, "cluster_id": 3, "name": name, "notes": notes, "mean_entropy": 0.5}
+    return {
+        "record_index": 0,
+        "record_id": record_id,
+        "start": 0,
+        "end": 10,
+        "start_s": 0.0,
+        "end_s": 0.1,
+        "cluster_id": 3,
+        "name": name,
+        "notes": notes,
+        "mean_entropy": 0.5,
+    }
 
 
 def test_csv_export_escapes_formulas(tmp_path):
     import pandas as pd
 
-    names = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+2", "-2+3", "@SUM(A1)", "\tTAB", "QRS complex",
-             "a=b"]
+    names = [
+        '=HYPERLINK("http://evil","x")',
+        "+1+2",
+        "-2+3",
+        "@SUM(A1)",
+        "\tTAB",
+        "QRS complex",
+        "a=b",
+    ]
     rows = [_row(n, notes=n, record_id=n) for n in names]
     p = write_segments(tmp_path / "seg.csv", rows)
     frame = pd.read_csv(p, keep_default_na=False)

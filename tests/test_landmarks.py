@@ -127,8 +127,11 @@ def _ludb_lead_ii(root, n):
                 m[ann.sample[j - 1] : ann.sample[j + 1] + 1] = code
         sigs.append(sig.T)
         masks.append(m)
-    ds = ECGDataset(np.array(sigs), fs=500, lead_names=("I", "II", "III", "aVR", "aVL", "aVF",
-                                                         "V1", "V2", "V3", "V4", "V5", "V6"))
+    ds = ECGDataset(
+        np.array(sigs),
+        fs=500,
+        lead_names=("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"),
+    )
     return ds, np.array(masks)
 
 

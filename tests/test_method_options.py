@@ -42,7 +42,9 @@ def test_signal_filter_removes_drift_and_validates():
     assert abs(y[..., 250:-250].mean()) < 0.02
     # the in-band 10 Hz component survives (zero phase: no shift)
     assert np.corrcoef(y[0, 0, 250:-250], qrs_like[250:-250])[0, 1] > 0.99
-    notch = SignalFilter(bandpass=None, notch=50.0).apply(np.sin(2 * np.pi * 50 * t)[None].astype(np.float32), fs)
+    notch = SignalFilter(bandpass=None, notch=50.0).apply(
+        np.sin(2 * np.pi * 50 * t)[None].astype(np.float32), fs
+    )
     assert np.abs(notch[..., 500:-500]).max() < 0.05
     with pytest.raises(DataError, match="Nyquist"):
         SignalFilter(bandpass=(0.5, 40.0)).apply(x, 60.0)
@@ -110,11 +112,17 @@ def test_detrend_removes_slow_drift_but_keeps_fast_structure():
     block = np.stack([fast + slow, -fast + 0.5 * slow])[None].astype(np.float32)  # (1, 2, 400)
     blocks = [np.concatenate([block, block * 0.5])]
     plain = FeatureAligner(None, center_per_record=True).fit(blocks).transform(blocks)
-    det = FeatureAligner(None, center_per_record=True, detrend_window=20).fit(blocks).transform(blocks)
+    det = (
+        FeatureAligner(None, center_per_record=True, detrend_window=20)
+        .fit(blocks)
+        .transform(blocks)
+    )
     f_plain = np.corrcoef(plain[0, 50:-50, 0], fast[50:-50])[0, 1]
     f_det = np.corrcoef(det[0, 50:-50, 0], fast[50:-50])[0, 1]
     assert f_det > 0.99 > f_plain
-    scaled = FeatureAligner(None, center_per_record=True, detrend_window=20, scale_per_record="feature")
+    scaled = FeatureAligner(
+        None, center_per_record=True, detrend_window=20, scale_per_record="feature"
+    )
     out = scaled.fit(blocks).transform(blocks)
     # Within-record scaling makes the half-amplitude record look like the full one.
     np.testing.assert_allclose(out[0], out[1], atol=1e-4)

@@ -71,7 +71,13 @@ def test_for_input_time_resolution(fs, n, lengths):
 
 
 def test_for_input_sizes_and_errors():
-    assert ResNet1d.for_input(400, 4096, size="ribeiro").config["filters"] == (64, 128, 196, 256, 320)
+    assert ResNet1d.for_input(400, 4096, size="ribeiro").config["filters"] == (
+        64,
+        128,
+        196,
+        256,
+        320,
+    )
     assert ResNet1d.for_input(100, 1000, size="tiny").config["filters"] == (16, 24, 32, 40, 48)
     assert ResNet1d.for_input(100, 1000).config == ResNet1d().config
     with pytest.raises(ModelError, match="size"):

@@ -39,8 +39,9 @@ def _execute(name: str, tmp_path: Path, monkeypatch, ptbxl: Path | None = None):
     monkeypatch.setenv("ECW_FAST", "1")
     monkeypatch.setenv("ECW_PTBXL", str(ptbxl or tmp_path / "no_ptbxl_here"))
     monkeypatch.setenv("TQDM_DISABLE", "1")
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
-                            resources={"metadata": {"path": str(work)}})
+    client = NotebookClient(
+        nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(work)}}
+    )
     client.execute()
     return nb, work
 
@@ -51,8 +52,11 @@ def _outputs(nb) -> list[dict]:
 
 def _shows_explorer(nb) -> bool:
     # tqdm progress bars are widgets too; the explorer is recognised by its repr.
-    return any(WIDGET_MIME in o.get("data", {}) and "ClusterExplorer" in str(o["data"].get("text/plain", ""))
-               for o in _outputs(nb))
+    return any(
+        WIDGET_MIME in o.get("data", {})
+        and "ClusterExplorer" in str(o["data"].get("text/plain", ""))
+        for o in _outputs(nb)
+    )
 
 
 def _text(nb) -> str:

@@ -53,14 +53,18 @@ def test_real_model_predicts_the_shipped_test_records(bundle):
     ds = load_real_sample("ptbxl", fs=bundle.fs)
     p = bundle.predict_proba(ds)
     y = ds.labels >= 0.5
-    aucs = [roc_auc_score(y[:, j], p[:, j]) for j in range(y.shape[1]) if 0 < y[:, j].sum() < len(y)]
+    aucs = [
+        roc_auc_score(y[:, j], p[:, j]) for j in range(y.shape[1]) if 0 < y[:, j].sum() < len(y)
+    ]
     assert np.mean(aucs) > 0.8  # a broken or unfiltered model drops toward 0.5
 
 
 def test_real_model_explains_real_ecgs_and_clusters_follow_waves(bundle):
     fit = load_real_sample("ptbxl", fs=bundle.fs)
     ludb = load_real_sample("ludb", fs=bundle.fs)
-    tlc = TLCExplainer.for_model(bundle, n_clusters=6, progress=False, max_fit_points=40_000).fit(fit)
+    tlc = TLCExplainer.for_model(bundle, n_clusters=6, progress=False, max_fit_points=40_000).fit(
+        fit
+    )
     es = tlc.explain_all(ludb)
     assert es.labels.shape == (20, 2500)
     nmi = landmark_alignment(es.labels, ludb.wave_mask_for_lead("II"), n_clusters=6)["nmi"]
@@ -78,5 +82,7 @@ def test_cli_accepts_the_shipped_model_and_real_sample(tmp_path):
     assert len(load_data("real:ludb", progress=False)) == 20
     with pytest.raises(DataError, match="real:"):
         load_data("real:nope", progress=False)
-    rc = main(["demo", "--data", "real", "--report", str(tmp_path / "real.html"), "--k", "5", "--json"])
+    rc = main(
+        ["demo", "--data", "real", "--report", str(tmp_path / "real.html"), "--k", "5", "--json"]
+    )
     assert rc == 0 and (tmp_path / "real.html").stat().st_size > 100_000

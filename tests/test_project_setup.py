@@ -86,15 +86,23 @@ def _sandbox(tmp_path: Path, gpu: bool = False) -> tuple[Path, dict]:
 def _setup(repo: Path, env: dict, **extra: str) -> tuple[int, str, list[str]]:
     log = repo / ".venv" / "calls.log"
     log.unlink(missing_ok=True)
-    proc = subprocess.run(["bash", "scripts/setup.sh"], cwd=repo, env={**env, **extra},
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        ["bash", "scripts/setup.sh"],
+        cwd=repo,
+        env={**env, **extra},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     calls = log.read_text().splitlines() if log.exists() else []
     return proc.returncode, proc.stdout + proc.stderr, [c for c in calls if c.startswith("pip ")]
 
 
 def _host_has_gpu(env: dict) -> bool:
-    return shutil.which("nvidia-smi", path=env["PATH"]) is not None or Path(
-        "/proc/driver/nvidia/version").exists()
+    return (
+        shutil.which("nvidia-smi", path=env["PATH"]) is not None
+        or Path("/proc/driver/nvidia/version").exists()
+    )
 
 
 # -- scripts/setup.sh: which torch build ------------------------------------------------------
@@ -102,10 +110,14 @@ def test_setup_installs_the_cpu_build_from_the_cpu_index(tmp_path):
     repo, env = _sandbox(tmp_path)
     rc, out, pip = _setup(repo, env, FAKE_INDEX_RC="0")
     assert rc == 0, out
-    assert pip[0] == (f"pip install -q --timeout 30 --retries 1 --index-url {CPU_INDEX} "
-                      "torch==2.13.0+cpu")
+    assert pip[0] == (
+        f"pip install -q --timeout 30 --retries 1 --index-url {CPU_INDEX} torch==2.13.0+cpu"
+    )
     assert any(" -e .[dev]" in c for c in pip)
-    assert "torch 2.13.0+cpu: CPU build (torch.version.cuda is None), from the PyTorch CPU index" in out
+    assert (
+        "torch 2.13.0+cpu: CPU build (torch.version.cuda is None), from the PyTorch CPU index"
+        in out
+    )
     if not _host_has_gpu(env):
         assert "NVIDIA GPU found" not in out
     # idempotent: a second run only checks
@@ -160,8 +172,14 @@ def _test_sh_sandbox(tmp_path: Path) -> tuple[Path, dict]:
 
 def test_test_sh_fails_under_ci_when_npm_ci_fails(tmp_path):
     repo, env = _test_sh_sandbox(tmp_path)
-    proc = subprocess.run(["bash", "scripts/test.sh", "-q"], cwd=repo, env={**env, "CI": "true"},
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        ["bash", "scripts/test.sh", "-q"],
+        cwd=repo,
+        env={**env, "CI": "true"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1
     assert "error: CI=true" in proc.stderr and "`npm ci` in js/ failed" in proc.stderr
     assert "esbuild is missing" in proc.stderr and "PYTEST RAN" not in proc.stdout
@@ -169,8 +187,14 @@ def test_test_sh_fails_under_ci_when_npm_ci_fails(tmp_path):
 
 def test_test_sh_locally_skips_and_says_how_to_enable(tmp_path):
     repo, env = _test_sh_sandbox(tmp_path)
-    proc = subprocess.run(["bash", "scripts/test.sh", "-q"], cwd=repo, env=env,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        ["bash", "scripts/test.sh", "-q"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "note: some browser / JS tests will be skipped" in proc.stderr
     assert "(cd js && npm ci)" in proc.stderr
@@ -198,8 +222,9 @@ def test_ci_turns_skips_into_failures_except_absent_data(tmp_path):
     local = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert local.returncode == 0, local.stdout
     assert "1 passed, 4 skipped" in local.stdout
-    ci = subprocess.run(cmd, cwd=tmp_path, env={**env, "CI": "true"}, capture_output=True,
-                        text=True, timeout=120)
+    ci = subprocess.run(
+        cmd, cwd=tmp_path, env={**env, "CI": "true"}, capture_output=True, text=True, timeout=120
+    )
     assert ci.returncode == 1, ci.stdout
     assert re.search(r"FAILED test_x.py::test_tool", ci.stdout)
     assert re.search(r"(FAILED|ERROR) test_x.py::test_marker", ci.stdout)
@@ -213,7 +238,9 @@ def test_browser_tools_missing_fail_under_ci_and_skip_locally(monkeypatch, tmp_p
 
     monkeypatch.setattr(harness, "CHROMIUM", str(tmp_path / "no-chromium"))
     monkeypatch.setattr(harness, "IN_CI", False)
-    with pytest.raises(pytest.skip.Exception, match="to run these tests: install Debian's chromium"):
+    with pytest.raises(
+        pytest.skip.Exception, match="to run these tests: install Debian's chromium"
+    ):
         harness.need_browser_tools()
     monkeypatch.setattr(harness, "IN_CI", True)
     with pytest.raises(pytest.fail.Exception, match="CI=true and .*no-chromium is absent"):
@@ -253,16 +280,24 @@ def test_pytest_silences_only_named_third_party_warnings():
 
 # -- the README's two commands ---------------------------------------------------------------
 def _git(*args: str) -> str:
-    return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_generated_files_are_git_ignored():
     if not (REPO / ".git").exists():
         pytest.skip("not a git checkout")
-    paths = ["notebooks/quickstart_report.html", "notebooks/labels/cluster_labels.json",
-             "notebooks/ptbxl_model.pt", "notebooks/.ipynb_checkpoints/x.ipynb",
-             "ecg_cluster_demo.html", "tlc_out/a.json", "model.pt", "artifacts/x.png"]
+    paths = [
+        "notebooks/quickstart_report.html",
+        "notebooks/labels/cluster_labels.json",
+        "notebooks/ptbxl_model.pt",
+        "notebooks/.ipynb_checkpoints/x.ipynb",
+        "ecg_cluster_demo.html",
+        "tlc_out/a.json",
+        "model.pt",
+        "artifacts/x.png",
+    ]
     out = subprocess.run(["git", "check-ignore", *paths], cwd=REPO, capture_output=True, text=True)
     assert sorted(out.stdout.split()) == sorted(paths)
 
@@ -281,14 +316,24 @@ def test_demo_script_leaves_the_checkout_clean(tmp_path):
     before = hashlib.sha256(nb.read_bytes()).hexdigest()
     status = _git("status", "--porcelain", "--", "notebooks") if (REPO / ".git").exists() else ""
     port, work = _free_port(), tmp_path / "demo"
-    env = {**os.environ, "ECW_DEMO_DIR": str(work), "BROWSER": "true",
-           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws"),
-           "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings")}
+    env = {
+        **os.environ,
+        "ECW_DEMO_DIR": str(work),
+        "BROWSER": "true",
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws"),
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
+    }
     log = tmp_path / "demo.log"
     with open(log, "w") as fh:
-        proc = subprocess.Popen(["bash", "scripts/demo.sh", "--port", str(port)], cwd=REPO,
-                                env=env, stdout=fh, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            ["bash", "scripts/demo.sh", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         deadline, token = time.time() + 420, None
         while time.time() < deadline and token is None:
@@ -297,8 +342,9 @@ def test_demo_script_leaves_the_checkout_clean(tmp_path):
             token = m.group(1) if m else None
             time.sleep(1)
         assert token, f"JupyterLab did not start:\n{log.read_text()[-3000:]}"
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token={token}",
-                                    timeout=30) as r:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/api/contents?token={token}", timeout=30
+        ) as r:
             listing = json.load(r)
         assert "quickstart.ipynb" in {c["name"] for c in listing["content"]}
     finally:
@@ -322,7 +368,9 @@ def test_readme_marks_vs_code_untested():
     readme = (REPO / "README.md").read_text()
     assert "JupyterLab 4, Notebook 7 and VS Code, fully offline" not in readme
     vscode = [ln for ln in readme.splitlines() if "VS Code" in ln]
-    assert vscode and all("untested" in ln.lower() or "troubleshooting" in ln.lower()
-                          or "| VS Code" in ln for ln in vscode), vscode
+    assert vscode and all(
+        "untested" in ln.lower() or "troubleshooting" in ln.lower() or "| VS Code" in ln
+        for ln in vscode
+    ), vscode
     assert "ECW_TORCH=cuda" in readme and "ECG_SHARED_DATA" in readme
     assert "~/ecg-cluster-widget-demo" in readme

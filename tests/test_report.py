@@ -84,8 +84,12 @@ def test_ecg_figure_bands_use_stable_ids(rng):
     sig = rng.normal(size=(12, 300))
     lab = np.repeat([0, 1, 2], 100)
     fig = figures.ecg_figure(sig, 100.0, lab, [7, 2, 5], rng.uniform(size=300))
-    quads = [r for child in fig.children for r in getattr(child, "renderers", [])
-             if type(r.glyph).__name__ == "Quad"]
+    quads = [
+        r
+        for child in fig.children
+        for r in getattr(child, "renderers", [])
+        if type(r.glyph).__name__ == "Quad"
+    ]
     assert quads, "no cluster bands drawn"
     data = quads[0].data_source.data
     assert list(data["cluster_id"]) == [7, 2, 5]
@@ -128,17 +132,19 @@ def test_array_figures_render_offline(tmp_path, rng, browser):
     layout = column(
         figures.ecg_figure(sig, 100.0, lab, [3, 1, 4, 7, 9], ent, layout="3x4"),
         figures.ecg_figure(sig, 100.0, lab, [3, 1, 4, 7, 9], ent, gradcam=ent[::-1]),
-        figures.prototypes_figure(np.zeros((3, 12, 40)), -np.ones((3, 12, 40)),
-                                  np.ones((3, 12, 40)), [0, 1, 2], 100.0),
-        figures.proportions_figure(rng.dirichlet(np.ones(3), size=20), [0, 1, 2],
-                                   rng.integers(0, 2, (20, 2)), ["A", "B"]),
+        figures.prototypes_figure(
+            np.zeros((3, 12, 40)), -np.ones((3, 12, 40)), np.ones((3, 12, 40)), [0, 1, 2], 100.0
+        ),
+        figures.proportions_figure(
+            rng.dirichlet(np.ones(3), size=20), [0, 1, 2], rng.integers(0, 2, (20, 2)), ["A", "B"]
+        ),
         figures.metrics_table({"fidelity": 0.95}),
         figures.contingency_figure(rng.integers(0, 50, (3, 4)), [0, 1, 2]),
         figures.entropy_hist_figure(rng.uniform(size=(3, 10)), [0, 1, 2]),
     )
     path = write_html(layout, tmp_path / "figs.html", "figures")
     html = path.read_text()
-    assert "cdn.bokeh.org" not in html and "<script src=\"http" not in html
+    assert "cdn.bokeh.org" not in html and '<script src="http' not in html
     out = render(browser, path)
     # 12 (3x4) + 1 ribbon + 12 (12x1) + 1 ribbon + 3 prototypes + bars + heat map + hist
     assert out["canvases"] >= 32
@@ -159,8 +165,15 @@ def test_make_report_renders(tmp_path, demo_fit, browser):
     from ecg_cluster_widget.views.report import make_report
 
     tlc, ds, bundle = demo_fit
-    path = make_report(tlc, ds, tmp_path / "sub" / "report.html", indices=[0, 5], bundle=bundle,
-                       evaluation={"faithfulness": {"fidelity": 0.91}}, title="Test report")
+    path = make_report(
+        tlc,
+        ds,
+        tmp_path / "sub" / "report.html",
+        indices=[0, 5],
+        bundle=bundle,
+        evaluation={"faithfulness": {"fidelity": 0.91}},
+        title="Test report",
+    )
     assert path.is_file()
     assert not list(path.parent.glob("*.tmp")), "atomic write left a temp file"
     out = render(browser, path)

@@ -23,7 +23,9 @@ def _toy(n=48, seed=0, regression=False) -> ECGDataset:
     if regression:
         age = rng.uniform(20, 80, n)
         x[:, 2] += (age[:, None] - 50) / 15
-        return ECGDataset(x, fs=50, lead_names=("I", "II", "V1"), labels=age[:, None], class_names=("age",))
+        return ECGDataset(
+            x, fs=50, lead_names=("I", "II", "V1"), labels=age[:, None], class_names=("age",)
+        )
     return ECGDataset(x, fs=50, lead_names=("I", "II", "V1"), labels=y, class_names=("A", "B"))
 
 
@@ -64,10 +66,20 @@ def test_same_seed_same_weights_and_global_rng_untouched():
 def test_early_stopping_restores_best_weights():
     # Random labels on tiny data with a large lr: validation loss soon stops improving.
     rng = np.random.default_rng(0)
-    tr = ECGDataset(rng.normal(size=(16, 3, T)), fs=50, lead_names=("I", "II", "V1"),
-                    labels=rng.integers(0, 2, (16, 2)), class_names=("A", "B"))
-    va = ECGDataset(rng.normal(size=(16, 3, T)), fs=50, lead_names=("I", "II", "V1"),
-                    labels=rng.integers(0, 2, (16, 2)), class_names=("A", "B"))
+    tr = ECGDataset(
+        rng.normal(size=(16, 3, T)),
+        fs=50,
+        lead_names=("I", "II", "V1"),
+        labels=rng.integers(0, 2, (16, 2)),
+        class_names=("A", "B"),
+    )
+    va = ECGDataset(
+        rng.normal(size=(16, 3, T)),
+        fs=50,
+        lead_names=("I", "II", "V1"),
+        labels=rng.integers(0, 2, (16, 2)),
+        class_names=("A", "B"),
+    )
     b = train_model(_net(), tr, va, epochs=40, batch_size=8, lr=1e-2, patience=2, progress=False)
     assert b.meta["stopped_early"] and len(b.history) < 40
     best = b.meta["best_epoch"]
@@ -82,7 +94,9 @@ def test_early_stopping_restores_best_weights():
 
 def test_regression_task():
     tr, te = _toy(64, 0, regression=True), _toy(32, 1, regression=True)
-    b = train_model(_net(1), tr, epochs=8, batch_size=16, lr=3e-3, progress=False, task="regression")
+    b = train_model(
+        _net(1), tr, epochs=8, batch_size=16, lr=3e-3, progress=False, task="regression"
+    )
     assert b.task == "regression" and 40 < b.meta["target_mean"][0] < 60
     ev = evaluate_model(b, te)
     assert ev["r2"] > 0.3 and ev["mae"] < 12
@@ -97,8 +111,13 @@ def test_input_validation():
     with pytest.raises(ModelError, match="3 outputs.*2 label columns"):
         train_model(_net(3), tr, progress=False)
     with pytest.raises(ModelError, match="expects input"):
-        train_model(_net(), ECGDataset(np.zeros((4, 3, 80)), fs=50, lead_names=tr.lead_names,
-                                       labels=np.zeros((4, 2))), progress=False)
+        train_model(
+            _net(),
+            ECGDataset(
+                np.zeros((4, 3, 80)), fs=50, lead_names=tr.lead_names, labels=np.zeros((4, 2))
+            ),
+            progress=False,
+        )
     x = _toy(16).signals.copy()
     x[0, 0, 0] = np.inf
     bad = _toy(16).with_signals(x)
@@ -131,8 +150,16 @@ def test_custom_module_and_odd_batch():
     b = train_model(Net(), _toy(17), epochs=1, batch_size=8, progress=False)
     assert b.predict_proba(_toy(4)).shape == (4, 2)
     with pytest.raises(ModelError, match="cannot process"):
-        train_model(Net(), ECGDataset(np.zeros((4, 5, T)), fs=50, labels=np.zeros((4, 2)),
-                                      lead_names=("I", "II", "III", "V1", "V2")), progress=False)
+        train_model(
+            Net(),
+            ECGDataset(
+                np.zeros((4, 5, T)),
+                fs=50,
+                labels=np.zeros((4, 2)),
+                lead_names=("I", "II", "III", "V1", "V2"),
+            ),
+            progress=False,
+        )
 
 
 @pytest.fixture(autouse=True)

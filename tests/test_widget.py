@@ -29,8 +29,12 @@ from ecg_cluster_widget.views.widget import ClusterExplorer
 def setup():
     torch.manual_seed(0)
     ds = make_synthetic(24, seed=5)
-    net = ResNet1d(12, len(ds.class_names), filters=(12, 16, 20, 24), seq_lengths=(1000, 250, 125, 25))
-    bundle = ModelBundle(net, ds.class_names, ds.lead_names, ds.fs, ds.n_samples, Standardizer().fit(ds))
+    net = ResNet1d(
+        12, len(ds.class_names), filters=(12, 16, 20, 24), seq_lengths=(1000, 250, 125, 25)
+    )
+    bundle = ModelBundle(
+        net, ds.class_names, ds.lead_names, ds.fs, ds.n_samples, Standardizer().fit(ds)
+    )
     tlc = TLCExplainer(bundle, n_clusters=3, n_components=8, max_fit_points=5000, progress=False)
     tlc.fit(ds)
     return ds, bundle, tlc
@@ -167,8 +171,10 @@ def test_selection_summary(widget):
 def test_labels_save_load_corrupt_and_autosave(widget, tmp_path):
     w = widget
     w.cluster_labels = {1: "QRS complex", "2": {"name": "T wave", "notes": "late"}}
-    assert w.cluster_labels == {"1": {"name": "QRS complex", "notes": ""},
-                                "2": {"name": "T wave", "notes": "late"}}
+    assert w.cluster_labels == {
+        "1": {"name": "QRS complex", "notes": ""},
+        "2": {"name": "T wave", "notes": "late"},
+    }
     p = w.save_labels(tmp_path / "labels.json")
     doc = json.loads(p.read_text())
     assert doc["schema"] == LABELS_SCHEMA and doc["version"] == 1
@@ -250,8 +256,11 @@ def test_static_fallback_in_mime_bundle(widget):
     data = out[0] if isinstance(out, tuple) else out
     assert "application/vnd.jupyter.widget-view+json" in data and "text/plain" in data
     page = data["text/html"]
-    assert 'class="ecw-static"' in page and "<script" not in page and "http" not in page.replace(
-        "http://www.w3.org/2000/svg", "")
+    assert (
+        'class="ecw-static"' in page
+        and "<script" not in page
+        and "http" not in page.replace("http://www.w3.org/2000/svg", "")
+    )
     svg = ET.fromstring(w.static_svg())  # well-formed, escaped labels
     ns = "{http://www.w3.org/2000/svg}"
     rects = svg.findall(f".//{ns}rect")
@@ -282,8 +291,15 @@ def test_another_ecg_clears_the_brush_and_rank_cursor_of_the_browser(widget):
     assert "#2 of" in w.record["rank_info"] and w.record["rank"]["source"] == "python"
     # the browser sends its own cursor: #1 for the user, whatever the notebook did
     rid = w.response_id + 1
-    w.request = {"id": rid, "k": 3, "index": w.index, "gradcam_class": "", "rank": "uncertain",
-                 "rank_pos": 0, "rank_source": "ui"}
+    w.request = {
+        "id": rid,
+        "k": 3,
+        "index": w.index,
+        "gradcam_class": "",
+        "rank": "uncertain",
+        "rank_pos": 0,
+        "rank_source": "ui",
+    }
     w.wait()
     assert w.record["rank"] == {"key": "uncertain", "pos": 0, "n": w.n_records, "source": "ui"}
     assert "most uncertain #1 of" in w.record["rank_info"]

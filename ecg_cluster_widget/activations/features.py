@@ -52,7 +52,11 @@ BLOCK_WEIGHTINGS = ("equal", "channels")
 RECORD_SCALINGS = (None, "feature", "record")
 
 _STD_FLOOR = 1e-6
-_PCA_SOLVER = "covariance_eigh" if tuple(int(v) for v in __import__("sklearn").__version__.split(".")[:2]) >= (1, 5) else "full"
+_PCA_SOLVER = (
+    "covariance_eigh"
+    if tuple(int(v) for v in __import__("sklearn").__version__.split(".")[:2]) >= (1, 5)
+    else "full"
+)
 
 
 def single_thread_blas() -> threadpool_limits:
@@ -176,8 +180,12 @@ class FeatureAligner:
             raise DataError(
                 f"scale_per_record must be one of {RECORD_SCALINGS}, got {scale_per_record!r}."
             )
-        if detrend_window is not None and (not float(detrend_window) == int(detrend_window) or int(detrend_window) < 0):
-            raise DataError(f"detrend_window must be a non-negative integer or None, got {detrend_window!r}.")
+        if detrend_window is not None and (
+            not float(detrend_window) == int(detrend_window) or int(detrend_window) < 0
+        ):
+            raise DataError(
+                f"detrend_window must be a non-negative integer or None, got {detrend_window!r}."
+            )
         if block_weighting not in BLOCK_WEIGHTINGS:
             raise DataError(
                 f"block_weighting must be one of {BLOCK_WEIGHTINGS}, got {block_weighting!r}."
@@ -280,7 +288,9 @@ class FeatureAligner:
             # Eigen-decomposition of the C x C covariance: same components as a full SVD
             # (deterministic), ~20x faster on 5*10^4 x 240 samples.
             self.pca_ = PCA(
-                n_components=k, svd_solver=_PCA_SOLVER, whiten=self.whiten,
+                n_components=k,
+                svd_solver=_PCA_SOLVER,
+                whiten=self.whiten,
                 random_state=self.random_state,
             )
             with single_thread_blas():
@@ -307,7 +317,7 @@ class FeatureAligner:
             sel = (rec >= start) & (rec < start + chunk)
             if not sel.any():
                 continue
-            dense = self._concat([b[start:start + chunk] for b in blocks])  # (n, C, T)
+            dense = self._concat([b[start : start + chunk] for b in blocks])  # (n, C, T)
             out[sel] = dense[rec[sel] - start, :, t[sel]]
         return out
 
@@ -329,7 +339,7 @@ class FeatureAligner:
                 z = F.interpolate(
                     torch.from_numpy(z), size=self.grid_length_, mode="linear", align_corners=False
                 ).numpy()
-            out[:, c0:c0 + c] = z
+            out[:, c0 : c0 + c] = z
             c0 += c
         if self.center_per_record:
             out -= out.mean(axis=2, keepdims=True, dtype=np.float64).astype(np.float32)
@@ -379,14 +389,14 @@ class FeatureAligner:
         n = blocks[0].shape[0]
         out = np.empty((n, self.grid_length_, self.n_features_out_), dtype=np.float32)
         for start in range(0, n, chunk_size):
-            dense = self._concat([b[start:start + chunk_size] for b in blocks])  # (n, C, T)
+            dense = self._concat([b[start : start + chunk_size] for b in blocks])  # (n, C, T)
             if self.pca_ is not None:
                 # (x - mu) W = x W - mu W, computed as W^T x per record: (n, D, T).
                 with single_thread_blas():
                     proj = np.matmul(self._pca_components.T, dense)
                 proj -= (self._pca_mean @ self._pca_components)[None, :, None]
                 dense = proj
-            out[start:start + dense.shape[0]] = dense.transpose(0, 2, 1)
+            out[start : start + dense.shape[0]] = dense.transpose(0, 2, 1)
         return out
 
     def fit_transform(self, blocks: Sequence[np.ndarray]) -> np.ndarray:

@@ -65,7 +65,8 @@ def default_layers(model: nn.Module) -> list[str]:
     if hasattr(model, "default_layers") and callable(model.default_layers):
         return list(model.default_layers())
     found = [
-        name for name, mod in model.named_modules()
+        name
+        for name, mod in model.named_modules()
         if name and ("Block" in type(mod).__name__ or "Res" in type(mod).__name__)
     ]
     # Keep only outermost matches so a block's own sub-modules are not counted.
@@ -123,7 +124,11 @@ class ActivationExtractor:
         device: str | torch.device = "cpu",
         progress: bool = True,
     ) -> None:
-        if not isinstance(model, nn.Module) and hasattr(model, "prepare") and hasattr(model, "model"):
+        if (
+            not isinstance(model, nn.Module)
+            and hasattr(model, "prepare")
+            and hasattr(model, "model")
+        ):
             model = model.model  # a ModelBundle: hook its network
         if not isinstance(model, nn.Module):
             raise ModelError(
@@ -203,6 +208,7 @@ class ActivationExtractor:
         def make_hook(i: int):
             def hook(_mod, _inp, output):
                 captured[i] = _first_tensor(output)
+
             return hook
 
         was_training = self.model.training
@@ -217,11 +223,16 @@ class ActivationExtractor:
             if device != home:
                 self.model.to(device)
             starts = range(0, n, self.batch_size)
-            for start in tqdm(starts, desc="activations", disable=not self.progress,
-                              total=len(starts), leave=False):
+            for start in tqdm(
+                starts,
+                desc="activations",
+                disable=not self.progress,
+                total=len(starts),
+                leave=False,
+            ):
                 # np.require copies only read-only input (dataset arrays are read-only).
                 xb = torch.as_tensor(
-                    np.require(x[start:start + self.batch_size], np.float32, ["C", "W"]),
+                    np.require(x[start : start + self.batch_size], np.float32, ["C", "W"]),
                     device=device,
                 )
                 for i in range(len(captured)):
@@ -247,7 +258,7 @@ class ActivationExtractor:
                             f"layer {self.layers[i]!r} changed its output shape between batches "
                             f"({arr.shape[1:]} vs {results[i].shape[1:]})."
                         )
-                    results[i][start:start + arr.shape[0]] = arr
+                    results[i][start : start + arr.shape[0]] = arr
         finally:
             for h in handles:
                 h.remove()

@@ -43,9 +43,7 @@ def match_clusters(
     old = np.asarray(old_centroids, dtype=np.float64)
     new = np.asarray(new_centroids, dtype=np.float64)
     if old.ndim != 2 or new.ndim != 2:
-        raise DataError(
-            f"centroids must be 2-D (K, D); got shapes {old.shape} and {new.shape}."
-        )
+        raise DataError(f"centroids must be 2-D (K, D); got shapes {old.shape} and {new.shape}.")
     if old.shape[1] != new.shape[1]:
         raise DataError(
             f"centroids live in different spaces: {old.shape[1]} vs {new.shape[1]} features."

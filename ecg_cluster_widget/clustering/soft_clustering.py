@@ -358,11 +358,20 @@ class SoftClusterer(ClusterMixin, BaseEstimator):
         from sklearn.mixture import GaussianMixture
 
         rng = np.random.default_rng(self._seed)
-        sub = X if X.shape[0] <= _FULL_POINTS else X[np.sort(rng.choice(X.shape[0], _FULL_POINTS, replace=False))]
+        sub = (
+            X
+            if X.shape[0] <= _FULL_POINTS
+            else X[np.sort(rng.choice(X.shape[0], _FULL_POINTS, replace=False))]
+        )
         gm = GaussianMixture(
-            n_components=k, covariance_type="full", means_init=self.centroids_,
-            weights_init=self.weights_ / self.weights_.sum(), max_iter=int(self.max_iter),
-            tol=float(self.tol), reg_covar=1e-4, random_state=self._seed,
+            n_components=k,
+            covariance_type="full",
+            means_init=self.centroids_,
+            weights_init=self.weights_ / self.weights_.sum(),
+            max_iter=int(self.max_iter),
+            tol=float(self.tol),
+            reg_covar=1e-4,
+            random_state=self._seed,
         )
         import warnings
 
@@ -389,7 +398,9 @@ class SoftClusterer(ClusterMixin, BaseEstimator):
         for j, (mu, pc) in enumerate(zip(self.centroids_, self.precisions_cholesky_)):
             y = (X - mu) @ pc
             out[:, j] = -0.5 * (y**2).sum(axis=1) + np.log(np.diag(pc)).sum()
-        return out - 0.5 * d * np.log(2 * np.pi) + np.log(np.maximum(self.weights_, 1e-300))[None, :]
+        return (
+            out - 0.5 * d * np.log(2 * np.pi) + np.log(np.maximum(self.weights_, 1e-300))[None, :]
+        )
 
     def fit_stream(self, chunks_fn: Callable[[], Iterable]) -> SoftClusterer:
         """Fit on data that arrives in chunks (e.g. read from disk), without holding it all.

@@ -106,7 +106,11 @@ class TemporalSmoother:
     """
 
     def __init__(
-        self, n_iter: int = 10, pseudocount: float = 1.0, max_records: int = 512, random_state: int = 0
+        self,
+        n_iter: int = 10,
+        pseudocount: float = 1.0,
+        max_records: int = 512,
+        random_state: int = 0,
     ) -> None:
         self.n_iter = n_iter
         self.pseudocount = pseudocount
@@ -141,7 +145,11 @@ class TemporalSmoother:
             raise DataError("n_iter must be >= 0 and pseudocount >= 0.")
         self.weights_ = w / w.sum()
         if g.shape[0] > self.max_records:
-            pick = np.sort(np.random.default_rng(self.random_state).choice(g.shape[0], self.max_records, replace=False))
+            pick = np.sort(
+                np.random.default_rng(self.random_state).choice(
+                    g.shape[0], self.max_records, replace=False
+                )
+            )
             g = g[pick]
         # Start from the soft co-occurrence of consecutive steps, then Baum-Welch.
         counts = np.einsum("ntk,ntl->kl", g[:, :-1], g[:, 1:]) + self.pseudocount
@@ -167,7 +175,9 @@ class TemporalSmoother:
     def transform(self, gamma: np.ndarray, chunk: int = 256) -> np.ndarray:
         """Forward-backward posteriors (n_records, n_steps, K), float32, rows summing to 1."""
         if not hasattr(self, "transition_"):
-            raise NotFittedError("this TemporalSmoother is not fitted yet; call fit(gamma, weights) first.")
+            raise NotFittedError(
+                "this TemporalSmoother is not fitted yet; call fit(gamma, weights) first."
+            )
         g = _check_gamma(gamma)
         if g.shape[2] != self.transition_.shape[0]:
             raise DataError(
@@ -175,7 +185,9 @@ class TemporalSmoother:
             )
         out = np.empty(g.shape, dtype=np.float32)
         for s in range(0, g.shape[0], chunk):
-            post, _ = _forward_backward(self._emissions(g[s : s + chunk]), self.transition_, self.start_)
+            post, _ = _forward_backward(
+                self._emissions(g[s : s + chunk]), self.transition_, self.start_
+            )
             out[s : s + chunk] = post
         return out
 

@@ -21,7 +21,18 @@ import numpy as np
 from ..errors import DataError, DataWarning, ReadOnlyDataError
 
 STANDARD_LEADS: tuple[str, ...] = (
-    "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6",
+    "I",
+    "II",
+    "III",
+    "aVR",
+    "aVL",
+    "aVF",
+    "V1",
+    "V2",
+    "V3",
+    "V4",
+    "V5",
+    "V6",
 )
 #: Integer codes of ``ECGDataset.wave_masks``.
 WAVE_NAMES: tuple[str, ...] = ("none", "P", "QRS", "T")
@@ -182,7 +193,12 @@ def _adopt(x: np.ndarray, source: Any) -> np.ndarray:
 
 #: Accepted ``units`` and their factor to mV (``"adc"`` uses ``gain`` and ``baseline``).
 UNITS: dict[str, float | None] = {
-    "mV": 1.0, "uV": 1e-3, "µV": 1e-3, "μV": 1e-3, "V": 1e3, "adc": None,
+    "mV": 1.0,
+    "uV": 1e-3,
+    "µV": 1e-3,
+    "μV": 1e-3,
+    "V": 1e3,
+    "adc": None,
 }
 #: Peak-to-peak (mV) below which a lead counts as flat: no ECG lead is under 10 uV.
 FLAT_PTP_MV = 0.01
@@ -257,7 +273,9 @@ def to_millivolts(x: np.ndarray, units: str, gain: Any = None, baseline: Any = 0
         b = np.asarray(baseline, dtype=np.float64)
         for what, v in (("gain", g), ("baseline", b)):
             if v.ndim > 1 or (v.ndim == 1 and v.size != n_leads):
-                raise DataError(f"{what} must be one number or one per lead ({n_leads}), got shape {v.shape}.")
+                raise DataError(
+                    f"{what} must be one number or one per lead ({n_leads}), got shape {v.shape}."
+                )
         if not np.isfinite(g).all() or (g <= 0).any() or not np.isfinite(b).all():
             raise DataError(f"gain must be positive and finite (ADC units per mV), got {gain!r}.")
         g = g.reshape(-1, 1) if g.ndim == 1 else g
@@ -275,8 +293,12 @@ def _caller_stacklevel() -> int:
     frame, level = sys._getframe(1), 1
     while frame is not None:
         name = frame.f_code.co_filename
-        inside = (name.startswith(_DATA_DIR) or name == dataclasses.__file__
-                  or name == "<string>" or name.startswith("<dataclass"))
+        inside = (
+            name.startswith(_DATA_DIR)
+            or name == dataclasses.__file__
+            or name == "<string>"
+            or name.startswith("<dataclass")
+        )
         if not inside:
             return level
         frame, level = frame.f_back, level + 1
@@ -376,8 +398,11 @@ def amplitude_problems(
         for mask, text in (
             (sub_zero, "are all zeros"),
             (sub_flat, f"are flat (peak-to-peak below {FLAT_PTP_MV} mV: disconnected?)"),
-            (sub_big, f"have a peak-to-peak above {LARGE_PTP_MV:g} mV, beyond any ECG: a lead "
-                      "in other units or a large artefact"),
+            (
+                sub_big,
+                f"have a peak-to-peak above {LARGE_PTP_MV:g} mV, beyond any ECG: a lead "
+                "in other units or a large artefact",
+            ),
         ):
             pairs = [f"{rid[ok_rec[r]]}/{lead_names[c]}" for r, c in np.argwhere(mask)]
             if pairs:
@@ -458,8 +483,13 @@ class ECGDataset:
     baseline: InitVar[Any] = 0.0
     amplitude_check: InitVar[str] = "warn"
 
-    def __post_init__(self, units: str = "mV", gain: Any = None, baseline: Any = 0.0,
-                      amplitude_check: str = "warn") -> None:
+    def __post_init__(
+        self,
+        units: str = "mV",
+        gain: Any = None,
+        baseline: Any = 0.0,
+        amplitude_check: str = "warn",
+    ) -> None:
         if amplitude_check not in ("warn", "raise", "ignore"):
             raise DataError(
                 f"amplitude_check must be 'warn', 'raise' or 'ignore', got {amplitude_check!r}."
@@ -486,8 +516,9 @@ class ECGDataset:
             sig = _own(np.ascontiguousarray(to_millivolts(sig, unit_name, gain, baseline)))
             meta = dict(meta)
             meta["units"] = "mV"
-            step = f"units({unit_name} -> mV" + (f", gain {gain}, baseline {baseline})"
-                                                 if unit_name == "adc" else ")")
+            step = f"units({unit_name} -> mV" + (
+                f", gain {gain}, baseline {baseline})" if unit_name == "adc" else ")"
+            )
             meta["preprocessing"] = list(meta.get("preprocessing", [])) + [step]
             from_dataset = False
         self.meta = meta
@@ -508,7 +539,11 @@ class ECGDataset:
         n = self.signals.shape[0]
         if self.labels is not None:
             try:
-                lab = self.labels if _is_frozen(self.labels) else np.asarray(self.labels, dtype=np.float32)
+                lab = (
+                    self.labels
+                    if _is_frozen(self.labels)
+                    else np.asarray(self.labels, dtype=np.float32)
+                )
             except (TypeError, ValueError) as exc:
                 raise DataError(f"labels must be numeric ({exc}).") from None
             if lab.ndim == 1:
@@ -551,7 +586,8 @@ class ECGDataset:
             raise ReadOnlyDataError(
                 f"ECGDataset.{name} cannot be reassigned: datasets are immutable so results "
                 f"computed from them can never go stale. Make a modified copy: "
-                f"ds2 = ds.copy({name}=...)" + (" or ds.with_signals(x)" if name == "signals" else "")
+                f"ds2 = ds.copy({name}=...)"
+                + (" or ds.with_signals(x)" if name == "signals" else "")
                 + "."
             )
         object.__setattr__(self, name, value)
@@ -649,8 +685,11 @@ class ECGDataset:
             raise DataError(f"action must be 'warn', 'raise' or 'ignore', got {action!r}.")
         problems = amplitude_problems(self.signals, self.lead_names, self.record_ids)
         if problems and action == "raise":
-            raise DataError("implausible ECG amplitudes: " + " ".join(problems)
-                            + " Pass amplitude_check='warn' or 'ignore' to accept them.")
+            raise DataError(
+                "implausible ECG amplitudes: "
+                + " ".join(problems)
+                + " Pass amplitude_check='warn' or 'ignore' to accept them."
+            )
         if action == "warn":
             level = _caller_stacklevel()
             for text in problems:
@@ -727,7 +766,9 @@ class ECGDataset:
         """
         name = canonical_lead_name(lead)
         if name not in self.lead_names:
-            raise DataError(f"lead {lead!r} is not in this dataset (leads: {', '.join(self.lead_names)}).")
+            raise DataError(
+                f"lead {lead!r} is not in this dataset (leads: {', '.join(self.lead_names)})."
+            )
         return self.lead_names.index(name)
 
     def check_finite(self) -> None:

@@ -52,7 +52,9 @@ def _filtfilt_even(x: np.ndarray, sos: np.ndarray, fs: float) -> np.ndarray:
     """
     n = x.shape[-1]
     padlen = min(n - 1, max(_sos_min_samples(sos), int(round(fs))))
-    return signal.sosfiltfilt(sos, np.asarray(x, dtype=np.float64), axis=-1, padtype="even", padlen=padlen)
+    return signal.sosfiltfilt(
+        sos, np.asarray(x, dtype=np.float64), axis=-1, padtype="even", padlen=padlen
+    )
 
 
 @dataclass(frozen=True)
@@ -99,16 +101,28 @@ class SignalFilter:
             low, high = (None if v in (None, 0) else float(v) for v in bp)
             for name, v in (("low", low), ("high", high)):
                 if v is not None and not (np.isfinite(v) and v > 0):
-                    raise DataError(f"bandpass {name} cut-off must be a positive number of Hz, got {v!r}.")
+                    raise DataError(
+                        f"bandpass {name} cut-off must be a positive number of Hz, got {v!r}."
+                    )
             if low is not None and high is not None and low >= high:
-                raise DataError(f"bandpass low cut-off ({low:g} Hz) must be below the high one ({high:g} Hz).")
-            object.__setattr__(self, "bandpass", None if low is None and high is None else (low, high))
+                raise DataError(
+                    f"bandpass low cut-off ({low:g} Hz) must be below the high one ({high:g} Hz)."
+                )
+            object.__setattr__(
+                self, "bandpass", None if low is None and high is None else (low, high)
+            )
         if self.notch is not None:
             n = float(self.notch)
             if not (np.isfinite(n) and n > 0):
-                raise DataError(f"notch must be a positive frequency in Hz (50 or 60) or None, got {self.notch!r}.")
+                raise DataError(
+                    f"notch must be a positive frequency in Hz (50 or 60) or None, got {self.notch!r}."
+                )
             object.__setattr__(self, "notch", n)
-        if not isinstance(self.order, (int, np.integer)) or isinstance(self.order, bool) or self.order < 1:
+        if (
+            not isinstance(self.order, (int, np.integer))
+            or isinstance(self.order, bool)
+            or self.order < 1
+        ):
             raise DataError(f"order must be a positive integer, got {self.order!r}.")
         if not (np.isfinite(self.notch_q) and self.notch_q > 0):
             raise DataError(f"notch_q must be positive, got {self.notch_q!r}.")
@@ -171,9 +185,13 @@ class SignalFilter:
                     f"{nyq:g} Hz of data sampled at {fs:g} Hz; resample to a higher rate first."
                 )
             if low is not None and low >= nyq:
-                raise DataError(f"the filter's low cut-off {low:g} Hz is above Nyquist ({nyq:g} Hz).")
+                raise DataError(
+                    f"the filter's low cut-off {low:g} Hz is above Nyquist ({nyq:g} Hz)."
+                )
         if self.notch is not None and self.notch >= nyq:
-            raise DataError(f"the notch at {self.notch:g} Hz is above Nyquist ({nyq:g} Hz) at fs={fs:g} Hz.")
+            raise DataError(
+                f"the notch at {self.notch:g} Hz is above Nyquist ({nyq:g} Hz) at fs={fs:g} Hz."
+            )
 
     def apply(self, x: np.ndarray, fs: float) -> np.ndarray:
         """Filter ``x`` (..., n_samples) along the last axis; returns a new float32 array.

@@ -80,7 +80,7 @@ def clean_stale_temps(path: str | os.PathLike, max_age_s: float = STALE_TEMP_AGE
             age = now - entry.stat(follow_symlinks=False).st_mtime
         except OSError:
             continue
-        pid_text = name[len(prefix):].split(".", 1)[0]
+        pid_text = name[len(prefix) :].split(".", 1)[0]
         alive = _pid_alive(int(pid_text)) if pid_text.isdigit() else None
         if alive is False or age > max_age_s:
             try:
@@ -119,7 +119,9 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temps(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent
+    )
     try:
         # mkstemp creates 0600; give the file the mode a plain open() would (or keep the old one).
         os.chmod(tmp, _target_mode(path))

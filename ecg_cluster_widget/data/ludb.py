@@ -53,7 +53,7 @@ def annotation_to_mask(samples: np.ndarray, symbols: Sequence[str], n_samples: i
     if samples.size == 0:
         return mask
     lo, hi = max(int(samples.min()), 0), min(int(samples.max()), n_samples - 1)
-    mask[lo: hi + 1] = 0
+    mask[lo : hi + 1] = 0
     onset = code = None
     for pos, sym in zip(samples, symbols):
         if sym == "(":
@@ -62,7 +62,7 @@ def annotation_to_mask(samples: np.ndarray, symbols: Sequence[str], n_samples: i
             code = _PEAK_CODE[sym] if onset is not None else None
         elif sym == ")":
             if onset is not None and code is not None:
-                mask[max(onset, 0): min(int(pos), n_samples - 1) + 1] = code
+                mask[max(onset, 0) : min(int(pos), n_samples - 1) + 1] = code
             onset = code = None
     return mask
 
@@ -125,13 +125,18 @@ def _record_list(root: Path, records) -> list[str]:
         return names
     listing = root / "RECORDS"
     if listing.is_file():
-        names = [Path(line.strip()).name for line in listing.read_text().splitlines()
-                 if line.strip()]
+        names = [
+            Path(line.strip()).name for line in listing.read_text().splitlines() if line.strip()
+        ]
     else:
         names = [p.stem for p in (root / "data").glob("*.hea")]
     if not names:
-        raise FileFormatError(f"no LUDB records found under {root} (expected RECORDS or data/*.hea).")
-    return sorted(names, key=lambda s: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)])
+        raise FileFormatError(
+            f"no LUDB records found under {root} (expected RECORDS or data/*.hea)."
+        )
+    return sorted(
+        names, key=lambda s: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
+    )
 
 
 def _read_info(root: Path) -> pd.DataFrame | None:
@@ -233,14 +238,21 @@ def load_ludb(
         rows = info.reindex(names)
         text = rows.astype("string").fillna("")
         rows["af"] = text.get("Rhythms", "").str.contains("fibrillation", case=False)
-        for col, flag in (("Conduction abnormalities", "conduction_abnormality"),
-                          ("Hypertrophies", "hypertrophy"), ("Ischemia", "ischemia")):
+        for col, flag in (
+            ("Conduction abnormalities", "conduction_abnormality"),
+            ("Hypertrophies", "hypertrophy"),
+            ("Ischemia", "ischemia"),
+        ):
             rows[flag] = text[col].str.len() > 0 if col in rows.columns else False
         meta["info"] = rows.reset_index()
         meta["per_record"] = ("info",)
     ds = ECGDataset(
-        signals=_own(np.stack(sigs)), fs=500.0, lead_names=STANDARD_LEADS,
-        wave_masks=_own(np.stack(masks)), record_ids=tuple(names), meta=meta,
+        signals=_own(np.stack(sigs)),
+        fs=500.0,
+        lead_names=STANDARD_LEADS,
+        wave_masks=_own(np.stack(masks)),
+        record_ids=tuple(names),
+        meta=meta,
     )
     ds.check_amplitudes("warn")
     return ds

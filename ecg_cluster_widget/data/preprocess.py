@@ -73,15 +73,22 @@ def resample(ds: ECGDataset, fs: float) -> ECGDataset:
     up, down = ratio.numerator, ratio.denominator
     n_out = int(round(ds.n_samples * fs / ds.fs))
     if n_out < 1:
-        raise DataError(f"resampling {ds.n_samples} samples from {ds.fs:g} to {fs:g} Hz leaves none.")
+        raise DataError(
+            f"resampling {ds.n_samples} samples from {ds.fs:g} to {fs:g} Hz leaves none."
+        )
     x = signal.resample_poly(ds.signals, up, down, axis=-1)
     x = _fit_length(x, n_out)
     masks = ds.wave_masks
     if masks is not None:
         src = np.minimum(np.round(np.arange(n_out) * ds.fs / fs).astype(np.int64), ds.n_samples - 1)
         masks = masks[..., src]
-    return _with_step(ds, f"resample({ds.fs:g} -> {fs:g} Hz, polyphase {up}/{down})",
-                      signals=x.astype(np.float32), fs=fs, wave_masks=masks)
+    return _with_step(
+        ds,
+        f"resample({ds.fs:g} -> {fs:g} Hz, polyphase {up}/{down})",
+        signals=x.astype(np.float32),
+        fs=fs,
+        wave_masks=masks,
+    )
 
 
 def _fit_length(x: np.ndarray, n: int) -> np.ndarray:
@@ -128,7 +135,9 @@ def bandpass(
     if low is None and high is None:
         raise DataError("bandpass needs at least one of low or high.")
     if low is not None and not 0 < low < nyq:
-        raise DataError(f"low cut-off {low} Hz must lie in (0, {nyq:g}) Hz (Nyquist at fs={ds.fs:g}).")
+        raise DataError(
+            f"low cut-off {low} Hz must lie in (0, {nyq:g}) Hz (Nyquist at fs={ds.fs:g})."
+        )
     if high is not None and not 0 < high < nyq:
         raise DataError(
             f"high cut-off {high} Hz must be below the Nyquist frequency {nyq:g} Hz "
@@ -151,8 +160,9 @@ def bandpass(
         desc = f"{low:g}-{high:g} Hz"
     else:
         desc = f"high-pass {low:g} Hz" if low is not None else f"low-pass {high:g} Hz"
-    return _with_step(ds, f"bandpass({desc}, order {order}, zero-phase)",
-                      signals=y.astype(np.float32))
+    return _with_step(
+        ds, f"bandpass({desc}, order {order}, zero-phase)", signals=y.astype(np.float32)
+    )
 
 
 def remove_baseline(ds: ECGDataset, windows_s: tuple[float, float] = (0.2, 0.6)) -> ECGDataset:
@@ -202,8 +212,11 @@ def remove_baseline(ds: ECGDataset, windows_s: tuple[float, float] = (0.2, 0.6))
     frac = (pos - i0).astype(np.float32)
     base = coarse[..., i0] * (1 - frac) + coarse[..., i1] * frac
     ms = ", ".join(f"{1000 * w:g}" for w in windows_s)
-    return _with_step(ds, f"remove_baseline(median filters {ms} ms)",
-                      signals=(ds.signals - base).astype(np.float32))
+    return _with_step(
+        ds,
+        f"remove_baseline(median filters {ms} ms)",
+        signals=(ds.signals - base).astype(np.float32),
+    )
 
 
 def crop_or_pad(ds: ECGDataset, n_samples: int, align: str = "start") -> ECGDataset:
@@ -245,8 +258,9 @@ def crop_or_pad(ds: ECGDataset, n_samples: int, align: str = "start") -> ECGData
     offset = 0 if align == "start" else (cur - n_samples) // 2
     sig = _shift_window(ds.signals, offset, n_samples, 0.0)
     masks = None if ds.wave_masks is None else _shift_window(ds.wave_masks, offset, n_samples, -1)
-    return _with_step(ds, f"crop_or_pad({cur} -> {n_samples}, align={align})",
-                      signals=sig, wave_masks=masks)
+    return _with_step(
+        ds, f"crop_or_pad({cur} -> {n_samples}, align={align})", signals=sig, wave_masks=masks
+    )
 
 
 def _shift_window(x: np.ndarray, offset: int, n: int, fill) -> np.ndarray:
@@ -254,7 +268,7 @@ def _shift_window(x: np.ndarray, offset: int, n: int, fill) -> np.ndarray:
     out = np.full(x.shape[:-1] + (n,), fill, dtype=x.dtype)
     src_lo, src_hi = max(offset, 0), min(offset + n, x.shape[-1])
     if src_hi > src_lo:
-        out[..., src_lo - offset: src_hi - offset] = x[..., src_lo:src_hi]
+        out[..., src_lo - offset : src_hi - offset] = x[..., src_lo:src_hi]
     return out
 
 
@@ -300,8 +314,13 @@ def select_leads(ds: ECGDataset, leads: Sequence[str] | str) -> ECGDataset:
     masks = ds.wave_masks
     if masks is not None and masks.ndim == 3:
         masks = masks[:, idx]
-    return _with_step(ds, f"select_leads({', '.join(names)})", signals=ds.signals[:, idx],
-                      lead_names=tuple(names), wave_masks=masks)
+    return _with_step(
+        ds,
+        f"select_leads({', '.join(names)})",
+        signals=ds.signals[:, idx],
+        lead_names=tuple(names),
+        wave_masks=masks,
+    )
 
 
 def interpolate_nan(ds: ECGDataset, max_gap_s: float | None = None) -> ECGDataset:

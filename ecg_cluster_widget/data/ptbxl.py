@@ -19,9 +19,22 @@ from .wfdb_io import read_record
 PTBXL_CLASSES: tuple[str, ...] = ("NORM", "MI", "STTC", "CD", "HYP")
 _QUALITY = ("baseline_drift", "static_noise", "burst_noise", "electrodes_problems")
 _INFO_COLUMNS = (
-    "patient_id", "age", "sex", "height", "weight", "site", "device", "recording_date",
-    "report", "heart_axis", "validated_by_human", "second_opinion", *_QUALITY,
-    "extra_beats", "pacemaker", "strat_fold",
+    "patient_id",
+    "age",
+    "sex",
+    "height",
+    "weight",
+    "site",
+    "device",
+    "recording_date",
+    "report",
+    "heart_axis",
+    "validated_by_human",
+    "second_opinion",
+    *_QUALITY,
+    "extra_beats",
+    "pacemaker",
+    "strat_fold",
 )
 
 
@@ -148,17 +161,28 @@ def load_ptbxl(
         col, factor = "filename_hr", 5 if fs == 100 else 1
     _check_files(root, db[col].tolist(), fs == 100 and not resample_from_500)
     x = _read_signals(root, db[col].tolist(), 500 if factor == 5 else fs, factor, progress, units)
-    labels = np.array([[c in s for c in PTBXL_CLASSES] for s in db.superclasses],
-                      dtype=np.float32)
+    labels = np.array([[c in s for c in PTBXL_CLASSES] for s in db.superclasses], dtype=np.float32)
     info = _info(db)
-    source = ("records500 decimated by 5 (zero-phase)" if factor == 5
-              else ("records100" if fs == 100 else "records500"))
+    source = (
+        "records500 decimated by 5 (zero-phase)"
+        if factor == 5
+        else ("records100" if fs == 100 else "records500")
+    )
     ds = ECGDataset(
-        signals=_own(x), fs=float(fs), lead_names=STANDARD_LEADS, labels=labels,
-        class_names=PTBXL_CLASSES, record_ids=tuple(str(i) for i in db.index),
+        signals=_own(x),
+        fs=float(fs),
+        lead_names=STANDARD_LEADS,
+        labels=labels,
+        class_names=PTBXL_CLASSES,
+        record_ids=tuple(str(i) for i in db.index),
         folds=db.strat_fold.to_numpy().astype(np.int64),
-        meta={"source": f"PTB-XL {root}", "signal_source": source, "units": "mV",
-              "info": info, "per_record": ("info",)},
+        meta={
+            "source": f"PTB-XL {root}",
+            "signal_source": source,
+            "units": "mV",
+            "info": info,
+            "per_record": ("info",),
+        },
     )
     ds.check_amplitudes("warn")
     return ds
@@ -216,14 +240,19 @@ def load_ptbxl_unlabeled(
         raise FileFormatError("extra_unlabeled_records.csv has no filename_hr column.")
     extra = extra.set_index("ecg_id")
     extra = _select(extra, None, max_records, "extra_unlabeled_records.csv")
-    x = _read_signals(root, extra.filename_hr.tolist(), 500, 5 if fs == 100 else 1, progress,
-                      units)
+    x = _read_signals(root, extra.filename_hr.tolist(), 500, 5 if fs == 100 else 1, progress, units)
     info = extra.drop(columns=["filename_hr"]).reset_index()
     ds = ECGDataset(
-        signals=_own(x), fs=float(fs), lead_names=STANDARD_LEADS,
+        signals=_own(x),
+        fs=float(fs),
+        lead_names=STANDARD_LEADS,
         record_ids=tuple(str(i) for i in extra.index),
-        meta={"source": f"PTB-XL extra records {root}", "units": "mV", "info": info,
-              "per_record": ("info",)},
+        meta={
+            "source": f"PTB-XL extra records {root}",
+            "units": "mV",
+            "info": info,
+            "per_record": ("info",),
+        },
     )
     ds.check_amplitudes("warn")
     return ds
@@ -249,17 +278,26 @@ def _check_files(root: Path, files: list[str], official_100: bool) -> None:
     missing = [f for f in files if not (root / f"{f}.hea").is_file()]
     if not missing:
         return
-    hint = (" Official 100 Hz files exist only for part of the data; use "
-            "resample_from_500=True to decimate records500 uniformly instead."
-            if official_100 else "")
+    hint = (
+        " Official 100 Hz files exist only for part of the data; use "
+        "resample_from_500=True to decimate records500 uniformly instead."
+        if official_100
+        else ""
+    )
     raise FileFormatError(
         f"{len(missing)} of {len(files)} record files are missing under {root}, e.g. "
         f"{', '.join(missing[:3])}.{hint}"
     )
 
 
-def _read_signals(root: Path, files: list[str], fs_file: int, factor: int, progress: bool,
-                  units: str | None = None):
+def _read_signals(
+    root: Path,
+    files: list[str],
+    fs_file: int,
+    factor: int,
+    progress: bool,
+    units: str | None = None,
+):
     n_out = None
     out = None
     for i, rel in enumerate(tqdm(files, desc="reading PTB-XL", disable=not progress)):

@@ -20,7 +20,10 @@ __all__ = ["REAL_SAMPLES", "load_real_sample", "real_sample_path"]
 #: name -> (file, description)
 REAL_SAMPLES: dict[str, tuple[str, str]] = {
     "ludb": ("ludb20.npz", "20 LUDB v1.0.1 records with cardiologists' wave masks (ODC-By 1.0)"),
-    "ptbxl": ("ptbxl40.npz", "40 PTB-XL v1.0.3 test-fold records with superclass labels (CC BY 4.0)"),
+    "ptbxl": (
+        "ptbxl40.npz",
+        "40 PTB-XL v1.0.3 test-fold records with superclass labels (CC BY 4.0)",
+    ),
 }
 
 
@@ -43,7 +46,11 @@ def real_sample_path(name: str) -> Path:
     """
     if name not in REAL_SAMPLES:
         raise DataError(f"unknown real sample {name!r}; choose one of {', '.join(REAL_SAMPLES)}.")
-    return Path(str(resources.files("ecg_cluster_widget") / "assets" / "real_sample" / REAL_SAMPLES[name][0]))
+    return Path(
+        str(
+            resources.files("ecg_cluster_widget") / "assets" / "real_sample" / REAL_SAMPLES[name][0]
+        )
+    )
 
 
 def load_real_sample(name: str = "ptbxl", fs: float | None = None) -> ECGDataset:
@@ -71,7 +78,9 @@ def load_real_sample(name: str = "ptbxl", fs: float | None = None) -> ECGDataset
     """
     path = real_sample_path(name)
     if not path.is_file():
-        raise FileFormatError(f"the real-ECG sample {path} is missing from this installation; reinstall the package.")
+        raise FileFormatError(
+            f"the real-ECG sample {path} is missing from this installation; reinstall the package."
+        )
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
@@ -89,9 +98,12 @@ def load_real_sample(name: str = "ptbxl", fs: float | None = None) -> ECGDataset
         meta["rhythm"] = [str(r) for r in arrays["rhythm"]]
         meta["per_record"] = ["rhythm"]
     ds = ECGDataset(
-        _own(arrays["signals_uv"].astype(np.float32) / np.float32(1000.0)), fs=float(arrays["fs"]),
+        _own(arrays["signals_uv"].astype(np.float32) / np.float32(1000.0)),
+        fs=float(arrays["fs"]),
         lead_names=tuple(str(x) for x in arrays["lead_names"]),
-        record_ids=tuple(str(x) for x in arrays["record_ids"]), meta=meta, **kw,
+        record_ids=tuple(str(x) for x in arrays["record_ids"]),
+        meta=meta,
+        **kw,
     )
     if fs is not None and float(fs) != ds.fs:
         from .preprocess import resample

@@ -79,5 +79,7 @@ class Standardizer:
 def _signals(data: ECGDataset | np.ndarray) -> np.ndarray:
     x = data.signals if isinstance(data, ECGDataset) else np.asarray(data, dtype=np.float32)
     if x.ndim != 3:
-        raise DataError(f"expected signals of shape (n_records, n_leads, n_samples), got {x.shape}.")
+        raise DataError(
+            f"expected signals of shape (n_records, n_leads, n_samples), got {x.shape}."
+        )
     return x

@@ -240,8 +240,9 @@ def _templates(rng: np.random.Generator, lab: np.ndarray) -> dict[str, np.ndarra
         inv = (kind == 0) | (kind == 2)
         dep = (kind == 1) | (kind == 2)
         elev = kind == 3
-        names = np.array(["T inversion", "ST depression", "T inversion + ST depression",
-                          "ST elevation"])
+        names = np.array(
+            ["T inversion", "ST depression", "T inversion + ST depression", "ST elevation"]
+        )
         sttc_type[r] = names[kind]
         flip = np.where(inv, -u(0.5, 1.0, r.size), np.where(dep, u(0.1, 0.5, r.size), 1.0))
         vec[r, s["T1"]] *= flip[:, None]
@@ -262,9 +263,17 @@ def _templates(rng: np.random.Generator, lab: np.ndarray) -> dict[str, np.ndarra
     qrs_on = np.where(qa, cen[:, _QRS_SLOTS] - hw[:, _QRS_SLOTS], np.inf).min(1)
     qrs_off = np.where(qa, cen[:, _QRS_SLOTS] + hw[:, _QRS_SLOTS], -np.inf).max(1)
     cd_type = np.where(rbbb, "RBBB", np.where(lbbb, "LBBB", ""))
-    return dict(vec=vec, cen=cen, hw=hw, st=st, qrs_on=qrs_on, qrs_off=qrs_off,
-                mi_territory=territory.astype(str), sttc_type=sttc_type.astype(str),
-                cd_type=cd_type.astype(str))
+    return dict(
+        vec=vec,
+        cen=cen,
+        hw=hw,
+        st=st,
+        qrs_on=qrs_on,
+        qrs_off=qrs_off,
+        mi_territory=territory.astype(str),
+        sttc_type=sttc_type.astype(str),
+        cd_type=cd_type.astype(str),
+    )
 
 
 def _beat_times(rng, n, duration, af, hr):
@@ -276,8 +285,9 @@ def _beat_times(rng, n, duration, af, hr):
     t_first = -1.2 - rng.uniform(0, 1, n)[:, None] * rr0[:, None]
     approx = t_first + np.arange(b)[None] * rr0[:, None]
     # Sinus: respiratory sinus arrhythmia + small jitter. AF: irregularly irregular.
-    sinus = rr0[:, None] * (1 + 0.04 * np.sin(2 * np.pi * f_resp * approx + phase)
-                            + rng.normal(0, 0.015, (n, b)))
+    sinus = rr0[:, None] * (
+        1 + 0.04 * np.sin(2 * np.pi * f_resp * approx + phase) + rng.normal(0, 0.015, (n, b))
+    )
     irregular = np.clip(rr0[:, None] * np.exp(rng.normal(0, 0.22, (n, b))), 0.4, 1.6)
     gaps = np.where(af[:, None], irregular, sinus)
     gaps = np.maximum(gaps, 0.4)
@@ -302,8 +312,9 @@ def _bump_render(out, rec, c, w, v, fs):
     val_ok = val[ok]
     rows = np.broadcast_to(np.arange(len(c))[:, None], idx.shape)[ok]
     for d in range(3):
-        out[:, d] += np.bincount(flat, weights=val_ok * v[rows, d],
-                                 minlength=n_rec * t_len).reshape(n_rec, t_len)
+        out[:, d] += np.bincount(
+            flat, weights=val_ok * v[rows, d], minlength=n_rec * t_len
+        ).reshape(n_rec, t_len)
 
 
 def _plateau_render(out, rec, t0, t1, t2, t3, v, fs):
@@ -327,8 +338,9 @@ def _plateau_render(out, rec, t0, t1, t2, t3, v, fs):
     flat = (rec[:, None] * t_len + idx)[ok]
     rows = np.broadcast_to(np.arange(len(t0))[:, None], idx.shape)[ok]
     for d in range(3):
-        out[:, d] += np.bincount(flat, weights=val[ok] * v[rows, d],
-                                 minlength=n_rec * t_len).reshape(n_rec, t_len)
+        out[:, d] += np.bincount(
+            flat, weights=val[ok] * v[rows, d], minlength=n_rec * t_len
+        ).reshape(n_rec, t_len)
 
 
 def _paint(mask, rec, on, off, code, fs):
@@ -501,8 +513,13 @@ def make_synthetic(
             dip[afz] += f_dir[g][:, :, None] * fw[:, None, :]
 
         sig = np.einsum("nlk,nkt->nlt", lead_mat[z], dip)
-        sig += np.einsum("le,net->nlt", elec, _electrode_noise(
-            np.random.default_rng(noise_seeds[ci]), m, t_len, fs, noise, baseline_wander))
+        sig += np.einsum(
+            "le,net->nlt",
+            elec,
+            _electrode_noise(
+                np.random.default_rng(noise_seeds[ci]), m, t_len, fs, noise, baseline_wander
+            ),
+        )
         signals[z] = sig.astype(np.float32)
 
         for code, slots in ((1, ("P1", "P2")), (2, _SLOTS[_QRS_SLOTS]), (3, ("T1", "T2"))):
@@ -519,13 +536,21 @@ def make_synthetic(
     labels = np.zeros((n, 5), dtype=np.float32)
     labels[:, 1:] = lab
     labels[:, 0] = ~lab.any(1)
-    mean_rr = np.array([np.diff(b).mean() / fs if b.size > 1 else 60 / h
-                        for b, h in zip(beats, hr)])
+    mean_rr = np.array(
+        [np.diff(b).mean() / fs if b.size > 1 else 60 / h for b, h in zip(beats, hr)]
+    )
     meta = {
         "source": "synthetic",
-        "generator": dict(n_records=n, fs=fs, duration=float(duration), n_leads=int(n_leads),
-                          seed=seed, noise=float(noise), baseline_wander=float(baseline_wander),
-                          pathology_rate=float(pathology_rate)),
+        "generator": dict(
+            n_records=n,
+            fs=fs,
+            duration=float(duration),
+            n_leads=int(n_leads),
+            seed=seed,
+            noise=float(noise),
+            baseline_wander=float(baseline_wander),
+            pathology_rate=float(pathology_rate),
+        ),
         "heart_rate": (60.0 / mean_rr).astype(np.float32),
         "qrs_ms": (1000 * qrs_dur).astype(np.float32),
         "pr_ms": np.where(af, np.nan, 1000 * pr0[:, 0]).astype(np.float32),
@@ -535,13 +560,26 @@ def make_synthetic(
         "cd_type": tpl["cd_type"],
         "beats": beats,
         "units": "mV",
-        "per_record": ("heart_rate", "qrs_ms", "pr_ms", "qt_ms", "mi_territory", "sttc_type",
-                       "cd_type", "beats"),
+        "per_record": (
+            "heart_rate",
+            "qrs_ms",
+            "pr_ms",
+            "qt_ms",
+            "mi_territory",
+            "sttc_type",
+            "cd_type",
+            "beats",
+        ),
     }
     return ECGDataset(
-        signals=_own(signals), fs=fs, lead_names=leads, labels=labels,
-        class_names=SYNTHETIC_CLASSES, wave_masks=masks,
-        record_ids=tuple(f"syn{i:05d}" for i in range(n)), meta=meta,
+        signals=_own(signals),
+        fs=fs,
+        lead_names=leads,
+        labels=labels,
+        class_names=SYNTHETIC_CLASSES,
+        wave_masks=masks,
+        record_ids=tuple(f"syn{i:05d}" for i in range(n)),
+        meta=meta,
     )
 
 

@@ -18,8 +18,9 @@ _SUFFIXES = (".hea", ".dat", ".mat")
 _WFDB_UNITS = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3, "nv": 1e-6}
 
 
-def _to_mv(sig: np.ndarray, header_units: Sequence[str] | None, units: str | None,
-           stem: Path) -> np.ndarray:
+def _to_mv(
+    sig: np.ndarray, header_units: Sequence[str] | None, units: str | None, stem: Path
+) -> np.ndarray:
     """Scale physical WFDB values (samples, channels) to mV.
 
     ``units`` (an override of what the header says) applies to every channel; otherwise
@@ -112,8 +113,12 @@ def read_record(
         )
     names = tuple(canonical_lead_name(n) for n in rec.sig_name)
     sig = _to_mv(np.asarray(sig, dtype=np.float32), rec.units, units, stem)
-    return (np.ascontiguousarray(sig.T, dtype=np.float32), float(rec.fs), names,
-            list(rec.comments or []))
+    return (
+        np.ascontiguousarray(sig.T, dtype=np.float32),
+        float(rec.fs),
+        names,
+        list(rec.comments or []),
+    )
 
 
 def _natural_key(p: Path):
@@ -199,7 +204,10 @@ def load_wfdb(
         k = min(target, s.shape[1])
         x[i, :, :k] = s[:, :k]
     ds = ECGDataset(
-        signals=_own(x), fs=fs0, lead_names=names0, record_ids=tuple(s.name for s in stems),
+        signals=_own(x),
+        fs=fs0,
+        lead_names=names0,
+        record_ids=tuple(s.name for s in stems),
         meta={"source": str(p), "units": "mV", "comments": comments, "per_record": ("comments",)},
     )
     if leads is not None:
@@ -282,9 +290,7 @@ def from_numpy(
     if x.ndim == 2:
         x = x[None]
     if x.ndim != 3:
-        raise DataError(
-            f"signals must have shape (n_records, n_leads, n_samples); got {x.shape}."
-        )
+        raise DataError(f"signals must have shape (n_records, n_leads, n_samples); got {x.shape}.")
     if x.shape[1] != n_leads and x.shape[2] == n_leads:
         x = np.ascontiguousarray(x.transpose(0, 2, 1))
         if isinstance(source, np.ndarray) and np.may_share_memory(x, source):
@@ -299,8 +305,16 @@ def from_numpy(
             "signals contain NaN or inf; clean them, or pass allow_nan=True and then "
             "call interpolate_nan(ds)."
         )
-    ds = ECGDataset(signals=_adopt(x, source), fs=fs, lead_names=tuple(lead_names),
-                    units=units, gain=gain, baseline=baseline, amplitude_check="ignore", **kw)
+    ds = ECGDataset(
+        signals=_adopt(x, source),
+        fs=fs,
+        lead_names=tuple(lead_names),
+        units=units,
+        gain=gain,
+        baseline=baseline,
+        amplitude_check="ignore",
+        **kw,
+    )
     if amplitude_check != "ignore":
         ds.check_amplitudes(amplitude_check)
     return ds

@@ -148,7 +148,9 @@ def evaluate(
     out: dict[str, Any] = {}
 
     t = time.perf_counter()
-    cnn = evaluate_model(bundle, test_ds, threshold=threshold) if test_ds.labels is not None else None
+    cnn = (
+        evaluate_model(bundle, test_ds, threshold=threshold) if test_ds.labels is not None else None
+    )
     times["cnn_metrics"] = time.perf_counter() - t
     out["cnn"] = cnn
 
@@ -157,8 +159,13 @@ def evaluate(
         # The model's recommended options (TLCExplainer.for_model), then what was asked for.
         explicit = {k: v for k, v in (("layers", layers), ("method", method)) if v is not None}
         tlc = TLCExplainer.for_model(
-            bundle, n_clusters=int(n_clusters), n_components=n_components,
-            max_fit_points=max_fit_points, random_state=random_state, progress=progress, **explicit,
+            bundle,
+            n_clusters=int(n_clusters),
+            n_components=n_components,
+            max_fit_points=max_fit_points,
+            random_state=random_state,
+            progress=progress,
+            **explicit,
         )
     if not _is_fitted(tlc):
         tlc.fit(train_ds)
@@ -175,14 +182,26 @@ def evaluate(
     out_te = bundle.predict_proba(test_ds)
     if getattr(bundle, "task", "multilabel") == "regression":
         out["faithfulness"] = faithfulness_regression(
-            ex_tr.proportions, out_tr, ex_te.proportions, out_te, y_test=test_ds.labels,
-            n_estimators=n_estimators, random_state=random_state,
+            ex_tr.proportions,
+            out_tr,
+            ex_te.proportions,
+            out_te,
+            y_test=test_ds.labels,
+            n_estimators=n_estimators,
+            random_state=random_state,
         )
     else:
         out["faithfulness"] = faithfulness(
-            ex_tr.proportions, out_tr, ex_te.proportions, out_te, y_test=test_ds.labels,
-            cnn_proba_test=out_te, n_estimators=n_estimators, random_state=random_state,
-            threshold=threshold, class_names=list(bundle.class_names),
+            ex_tr.proportions,
+            out_tr,
+            ex_te.proportions,
+            out_te,
+            y_test=test_ds.labels,
+            cnn_proba_test=out_te,
+            n_estimators=n_estimators,
+            random_state=random_state,
+            threshold=threshold,
+            class_names=list(bundle.class_names),
         )
     times["faithfulness"] = time.perf_counter() - t
 
@@ -209,10 +228,16 @@ def evaluate(
         times["baseline_raw_kmeans"] = time.perf_counter() - t
         t = time.perf_counter()
         unt = untrained_model_labels(
-            bundle, train_ds, test_ds, n_clusters=k, random_state=random_state,
-            layers=getattr(tlc, "layers", layers), n_components=getattr(tlc, "n_components", n_components),
+            bundle,
+            train_ds,
+            test_ds,
+            n_clusters=k,
+            random_state=random_state,
+            layers=getattr(tlc, "layers", layers),
+            n_components=getattr(tlc, "n_components", n_components),
             method=getattr(tlc, "method", method),
-            max_fit_points=getattr(tlc, "max_fit_points", max_fit_points), progress=progress,
+            max_fit_points=getattr(tlc, "max_fit_points", max_fit_points),
+            progress=progress,
         )
         al = landmark_alignment(unt, masks, n_clusters=k)
         base["untrained_network"] = {key: al[key] for key in _ALIGN_KEYS}
@@ -291,8 +316,12 @@ def format_evaluation(d: dict) -> str:
             row("fidelity, all labels of a record", _fmt(f.get("fidelity_exact"), True))
         if "rf_accuracy" in f:
             row("", "RF", "CNN")
-            for key, name in (("accuracy", "accuracy (mean per label)"), ("auroc", "macro AUROC"),
-                              ("f1", "macro F1"), ("subset_accuracy", "exact match")):
+            for key, name in (
+                ("accuracy", "accuracy (mean per label)"),
+                ("auroc", "macro AUROC"),
+                ("f1", "macro F1"),
+                ("subset_accuracy", "exact match"),
+            ):
                 row(name, _fmt(f.get(f"rf_{key}"), True), _fmt(f.get(f"cnn_{key}"), True))
             if f.get("auroc_note"):
                 lines.append(f"  note: {f['auroc_note']}")
@@ -308,8 +337,12 @@ def format_evaluation(d: dict) -> str:
         if base:
             row("", "trained", "raw k-means", "untrained")
             for key in _ALIGN_KEYS:
-                row(key, _fmt(lm.get(key)), _fmt(base["raw_window_kmeans"].get(key)),
-                    _fmt(base["untrained_network"].get(key)))
+                row(
+                    key,
+                    _fmt(lm.get(key)),
+                    _fmt(base["raw_window_kmeans"].get(key)),
+                    _fmt(base["untrained_network"].get(key)),
+                )
         else:
             for key in _ALIGN_KEYS:
                 row(key, _fmt(lm.get(key)))

@@ -142,7 +142,9 @@ def fingerprint(ds: ECGDataset) -> tuple:
     if memo is not None and memo[0]() is a and memo[1] == quick:
         full = memo[2]
     else:
-        full = hashlib.blake2b(a.sum(axis=(1, 2), dtype=np.float64).tobytes(), digest_size=16).hexdigest()
+        full = hashlib.blake2b(
+            a.sum(axis=(1, 2), dtype=np.float64).tobytes(), digest_size=16
+        ).hexdigest()
         if len(_FP_MEMO) > 64:
             _FP_MEMO.clear()
         _FP_MEMO[id(a)] = (weakref.ref(a), quick, full)
@@ -327,7 +329,9 @@ class TLCExplainer:
     def __getattr__(self, name: str):
         # Fitted attributes set by fit(); before that, raise a clear NotFittedError.
         if name.endswith("_") and not name.startswith("__"):
-            raise _NotFitted(f"{name} is not available: this TLCExplainer is not fitted yet; call fit(ds) first.")
+            raise _NotFitted(
+                f"{name} is not available: this TLCExplainer is not fitted yet; call fit(ds) first."
+            )
         raise AttributeError(name)
 
     @property
@@ -382,10 +386,14 @@ class TLCExplainer:
             )
             starts = range(0, n, _CHUNK_RECORDS)
             # Chunking bounds memory: raw blocks of a whole large dataset never coexist.
-            for s in tqdm(starts, desc="features", disable=not self.progress or n <= _CHUNK_RECORDS,
-                          leave=False):
-                blocks = extractor.extract(x[s:s + _CHUNK_RECORDS])
-                feats[s:s + _CHUNK_RECORDS] = self.aligner_.transform(blocks)
+            for s in tqdm(
+                starts,
+                desc="features",
+                disable=not self.progress or n <= _CHUNK_RECORDS,
+                leave=False,
+            ):
+                blocks = extractor.extract(x[s : s + _CHUNK_RECORDS])
+                feats[s : s + _CHUNK_RECORDS] = self.aligner_.transform(blocks)
             if store:
                 self._cache[key] = feats
                 while len(self._cache) > _CACHE_SIZE:
@@ -411,7 +419,9 @@ class TLCExplainer:
 
     def _new_clusterer(self, k: int) -> SoftClusterer:
         extra = {"device": self.device} if self.method == "cm" else {}
-        return SoftClusterer(n_clusters=k, method=self.method, random_state=self.random_state, **extra)
+        return SoftClusterer(
+            n_clusters=k, method=self.method, random_state=self.random_state, **extra
+        )
 
     def _fit_smoother(self, clusterer: SoftClusterer, feats: np.ndarray) -> TemporalSmoother | None:
         """Learn the cluster transition matrix on grid features of fitting records."""
@@ -434,13 +444,17 @@ class TLCExplainer:
         if self.temporal not in TEMPORAL_PRIORS:
             raise DataError(f"temporal must be one of {TEMPORAL_PRIORS}, got {self.temporal!r}.")
         if self.detrend_s is not None and not (np.isfinite(self.detrend_s) and self.detrend_s > 0):
-            raise DataError(f"detrend_s must be a positive number of seconds or None, got {self.detrend_s!r}.")
+            raise DataError(
+                f"detrend_s must be a positive number of seconds or None, got {self.detrend_s!r}."
+            )
         try:
             mfp = int(self.max_fit_points)
         except (TypeError, ValueError):
             mfp = -1
         if mfp < 1 or mfp != self.max_fit_points:
-            raise DataError(f"max_fit_points must be a positive integer, got {self.max_fit_points!r}.")
+            raise DataError(
+                f"max_fit_points must be a positive integer, got {self.max_fit_points!r}."
+            )
         if str(self.device).startswith("cuda"):
             import torch
 
@@ -470,7 +484,9 @@ class TLCExplainer:
         self._next_id = max(self._next_id, int(ids.max()) + 1)
         order = np.argsort(ids, kind="stable")
         return _KFit(
-            clusterer.reordered(order), ids[order], None if smoother is None else smoother.reordered(order)
+            clusterer.reordered(order),
+            ids[order],
+            None if smoother is None else smoother.reordered(order),
         )
 
     def _refit_match(self, blocks: list[np.ndarray], feats: np.ndarray, clusterer: SoftClusterer):
@@ -537,9 +553,12 @@ class TLCExplainer:
                 grid_fs = max(b.shape[2] for b in blocks) / (x.shape[2] / fs_in)
                 detrend_window = max(2, int(round(self.detrend_s * grid_fs)))
             aligner = FeatureAligner(
-                self.n_components, random_state=self.random_state,
-                block_weighting=self.block_weighting, center_per_record=self.center_per_record,
-                whiten=self.whiten, detrend_window=detrend_window,
+                self.n_components,
+                random_state=self.random_state,
+                block_weighting=self.block_weighting,
+                center_per_record=self.center_per_record,
+                whiten=self.whiten,
+                detrend_window=detrend_window,
                 scale_per_record=self.scale_per_record,
             ).fit(blocks)
             feats = aligner.transform(blocks)
@@ -586,7 +605,9 @@ class TLCExplainer:
             self._cache[fingerprint(ds)] = feats
             self.n_fit_points_ = m
             self.timings_ = {
-                "activations_s": t1 - t0, "features_s": t2 - t1, "clustering_s": t3 - t2,
+                "activations_s": t1 - t0,
+                "features_s": t2 - t1,
+                "clustering_s": t3 - t2,
                 "total_s": time.perf_counter() - t0,
             }
         return self
@@ -611,7 +632,9 @@ class TLCExplainer:
                 cur = self._fits[self._fitted_k]
                 clusterer = self._new_clusterer(k).fit(self._fit_points)
                 pts = self._match_points
-                match = match_by_overlap(cur.clusterer.predict_proba(pts), clusterer.predict_proba(pts))
+                match = match_by_overlap(
+                    cur.clusterer.predict_proba(pts), clusterer.predict_proba(pts)
+                )
                 self._fits[k] = self._assign_ids(clusterer, match, cur.ids)
             self.n_clusters = k
             self._fitted_k = k
@@ -621,7 +644,11 @@ class TLCExplainer:
     def _grid_gamma(self, feats: np.ndarray, fit: _KFit) -> np.ndarray:
         """Soft assignments on the model's time grid (n, T_grid, K), after the temporal prior."""
         n, tg, dim = feats.shape
-        g = fit.clusterer.predict_proba(feats.reshape(-1, dim)).astype(np.float32).reshape(n, tg, -1)
+        g = (
+            fit.clusterer.predict_proba(feats.reshape(-1, dim))
+            .astype(np.float32)
+            .reshape(n, tg, -1)
+        )
         if fit.smoother is not None:
             g = fit.smoother.transform(g)
         return g
@@ -667,7 +694,7 @@ class TLCExplainer:
         out = np.empty((feats.shape[0], length, len(fit.ids)), dtype=np.float32)
         step = self._gamma_from_features if resolution == "samples" else self._grid_gamma
         for s in range(0, feats.shape[0], _CHUNK_RECORDS):
-            out[s:s + _CHUNK_RECORDS] = step(feats[s:s + _CHUNK_RECORDS], fit)
+            out[s : s + _CHUNK_RECORDS] = step(feats[s : s + _CHUNK_RECORDS], fit)
         return out
 
     def predict(self, ds: ECGDataset) -> np.ndarray:
@@ -705,14 +732,21 @@ class TLCExplainer:
         i %= len(ds)
         with self._lock:
             cached = self._cache.get(fingerprint(ds))
-        feats = cached[i:i + 1] if cached is not None else self._features(ds.subset([i]), store=False)
+        feats = (
+            cached[i : i + 1] if cached is not None else self._features(ds.subset([i]), store=False)
+        )
         gamma_all, entropy_all = self._outputs(feats, fit)
         gamma, entropy = gamma_all[0], entropy_all[0]
         labels = gamma.argmax(axis=1)
         k = gamma.shape[1]
         return ECGExplanation(
-            record_index=i, record_id=ds.record_ids[i], fs=float(ds.fs), cluster_ids=fit.ids.copy(),
-            labels=labels, gamma=gamma, entropy=entropy,
+            record_index=i,
+            record_id=ds.record_ids[i],
+            fs=float(ds.fs),
+            cluster_ids=fit.ids.copy(),
+            labels=labels,
+            gamma=gamma,
+            entropy=entropy,
             segments=segments_from_labels(labels, ds.fs, fit.ids),
             proportions=np.bincount(labels, minlength=k) / labels.size,
             mean_entropy=float(entropy.mean()),
@@ -734,15 +768,19 @@ class TLCExplainer:
         labels = np.empty((n, self.n_samples_), dtype=np.int16)
         entropy = np.empty((n, self.n_samples_), dtype=np.float32)
         for s in range(0, n, _CHUNK_RECORDS):
-            g, ent = self._outputs(feats[s:s + _CHUNK_RECORDS], fit)
-            labels[s:s + len(g)] = g.argmax(axis=2)
-            entropy[s:s + len(g)] = ent
+            g, ent = self._outputs(feats[s : s + _CHUNK_RECORDS], fit)
+            labels[s : s + len(g)] = g.argmax(axis=2)
+            entropy[s : s + len(g)] = ent
         # Per-record cluster counts in one bincount (offset each record by k * row).
         flat = labels.astype(np.int64) + k * np.arange(n)[:, None]
         proportions = np.bincount(flat.ravel(), minlength=n * k).reshape(n, k) / labels.shape[1]
         return ExplanationSet(
-            labels=labels, entropy=entropy, proportions=proportions,
-            mean_entropy=entropy.mean(axis=1), cluster_ids=fit.ids.copy(), fs=float(ds.fs),
+            labels=labels,
+            entropy=entropy,
+            proportions=proportions,
+            mean_entropy=entropy.mean(axis=1),
+            cluster_ids=fit.ids.copy(),
+            fs=float(ds.fs),
             record_ids=tuple(ds.record_ids),
         )
 
@@ -784,8 +822,15 @@ class TLCExplainer:
         es = self.explain_all(ds)
         feats = self._features(ds)
         return summarize_clusters(
-            ds, es, feats, fit.clusterer.centroids_, window_s=window_s, n_examples=n_examples,
-            max_segments=max_segments, bins=bins, random_state=self.random_state,
+            ds,
+            es,
+            feats,
+            fit.clusterer.centroids_,
+            window_s=window_s,
+            n_examples=n_examples,
+            max_segments=max_segments,
+            bins=bins,
+            random_state=self.random_state,
         )
 
     @property
@@ -830,10 +875,12 @@ class TLCExplainer:
         fit = self._current()
         feats = self._features(ds)
         k = len(fit.ids)
-        labels = np.concatenate([
-            self._grid_gamma(feats[s:s + _CHUNK_RECORDS], fit).argmax(axis=2)
-            for s in range(0, feats.shape[0], _CHUNK_RECORDS)
-        ])
+        labels = np.concatenate(
+            [
+                self._grid_gamma(feats[s : s + _CHUNK_RECORDS], fit).argmax(axis=2)
+                for s in range(0, feats.shape[0], _CHUNK_RECORDS)
+            ]
+        )
         out = {"all": transition_counts(labels, k)}
         if by_class and ds.labels is not None and ds.class_names is not None:
             y = np.asarray(ds.labels) >= 0.5

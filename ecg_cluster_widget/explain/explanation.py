@@ -91,8 +91,11 @@ class Segment:
         4
         """
         return {
-            "start": int(self.start), "end": int(self.end), "cluster": int(self.cluster),
-            "cluster_id": int(self.cluster_id), "start_s": float(self.start_s),
+            "start": int(self.start),
+            "end": int(self.end),
+            "cluster": int(self.cluster),
+            "cluster_id": int(self.cluster_id),
+            "start_s": float(self.start_s),
             "end_s": float(self.end_s),
         }
 
@@ -166,13 +169,28 @@ class ECGExplanation:
         """
         rows = []
         for s in self.segments:
-            rows.append({
-                "start": s.start, "end": s.end, "start_s": s.start_s, "end_s": s.end_s,
-                "duration_s": s.duration_s, "cluster": s.cluster, "cluster_id": s.cluster_id,
-                "mean_entropy": float(np.mean(self.entropy[s.start:s.end])),
-            })
-        cols = ["start", "end", "start_s", "end_s", "duration_s", "cluster", "cluster_id",
-                "mean_entropy"]
+            rows.append(
+                {
+                    "start": s.start,
+                    "end": s.end,
+                    "start_s": s.start_s,
+                    "end_s": s.end_s,
+                    "duration_s": s.duration_s,
+                    "cluster": s.cluster,
+                    "cluster_id": s.cluster_id,
+                    "mean_entropy": float(np.mean(self.entropy[s.start : s.end])),
+                }
+            )
+        cols = [
+            "start",
+            "end",
+            "start_s",
+            "end_s",
+            "duration_s",
+            "cluster",
+            "cluster_id",
+            "mean_entropy",
+        ]
         return pd.DataFrame(rows, columns=cols)
 
     def to_dict(self, include_gamma: bool = True) -> dict:
@@ -188,11 +206,15 @@ class ECGExplanation:
         ['cluster_ids', 'entropy', 'fs']
         """
         out = {
-            "record_index": int(self.record_index), "record_id": str(self.record_id),
-            "fs": float(self.fs), "cluster_ids": self.cluster_ids, "labels": self.labels,
+            "record_index": int(self.record_index),
+            "record_id": str(self.record_id),
+            "fs": float(self.fs),
+            "cluster_ids": self.cluster_ids,
+            "labels": self.labels,
             "entropy": np.round(self.entropy.astype(np.float64), 5),
             "segments": [s.to_dict() for s in self.segments],
-            "proportions": self.proportions, "mean_entropy": float(self.mean_entropy),
+            "proportions": self.proportions,
+            "mean_entropy": float(self.mean_entropy),
         }
         if include_gamma:
             out["gamma"] = np.round(self.gamma.astype(np.float64), 5)
@@ -283,8 +305,10 @@ class ExplanationSet:
         [3]
         """
         out: dict[str, Any] = {
-            "cluster_ids": self.cluster_ids, "fs": float(self.fs),
-            "record_ids": list(self.record_ids), "proportions": self.proportions,
+            "cluster_ids": self.cluster_ids,
+            "fs": float(self.fs),
+            "record_ids": list(self.record_ids),
+            "proportions": self.proportions,
             "mean_entropy": self.mean_entropy,
         }
         if include_per_sample:
@@ -359,13 +383,22 @@ class ClusterInfo:
         >>> ci.to_dict()["mean_entropy"] is None
         True
         """
-        return to_jsonable({
-            "position": int(self.position), "cluster_id": int(self.cluster_id),
-            "share": float(self.share), "mean_entropy": float(self.mean_entropy),
-            "entropy_hist": self.entropy_hist,
-            "prototype_median": self.prototype_median, "prototype_q25": self.prototype_q25,
-            "prototype_q75": self.prototype_q75, "prototype_offset_s": float(self.prototype_offset_s),
-            "examples": [list(map(int, e)) for e in self.examples], "class_mix": self.class_mix,
-            "n_segments": int(self.n_segments), "mean_duration_s": float(self.mean_duration_s),
-            "lead_names": list(self.lead_names), "fs": float(self.fs),
-        })
+        return to_jsonable(
+            {
+                "position": int(self.position),
+                "cluster_id": int(self.cluster_id),
+                "share": float(self.share),
+                "mean_entropy": float(self.mean_entropy),
+                "entropy_hist": self.entropy_hist,
+                "prototype_median": self.prototype_median,
+                "prototype_q25": self.prototype_q25,
+                "prototype_q75": self.prototype_q75,
+                "prototype_offset_s": float(self.prototype_offset_s),
+                "examples": [list(map(int, e)) for e in self.examples],
+                "class_mix": self.class_mix,
+                "n_segments": int(self.n_segments),
+                "mean_duration_s": float(self.mean_duration_s),
+                "lead_names": list(self.lead_names),
+                "fs": float(self.fs),
+            }
+        )

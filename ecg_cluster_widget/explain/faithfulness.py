@@ -54,8 +54,19 @@ __all__ = [
 #: Scalar keys of :func:`faithfulness` summarised by :func:`cross_validate_faithfulness`
 #: (the true-label keys only when true labels are given).
 HONEST_METRICS: tuple[str, ...] = (
-    "fidelity", "majority_floor", "fidelity_above_floor", "kappa", "mcc", "auroc_vs_cnn",
-    "fidelity_exact", "rf_accuracy", "cnn_accuracy", "rf_auroc", "cnn_auroc", "rf_f1", "cnn_f1",
+    "fidelity",
+    "majority_floor",
+    "fidelity_above_floor",
+    "kappa",
+    "mcc",
+    "auroc_vs_cnn",
+    "fidelity_exact",
+    "rf_accuracy",
+    "cnn_accuracy",
+    "rf_auroc",
+    "cnn_auroc",
+    "rf_f1",
+    "cnn_f1",
 )
 
 
@@ -96,7 +107,9 @@ def _rf_proba(rf: RandomForestClassifier, x: np.ndarray, n_out: int) -> np.ndarr
     return out
 
 
-def _macro_auroc(y: np.ndarray, score: np.ndarray, names: list[str]) -> tuple[float | None, list[str]]:
+def _macro_auroc(
+    y: np.ndarray, score: np.ndarray, names: list[str]
+) -> tuple[float | None, list[str]]:
     aucs, skipped = [], []
     for j in range(y.shape[1]):
         if len(np.unique(y[:, j])) < 2:
@@ -240,9 +253,15 @@ def agreement_metrics(
     if int(min_positives) < 0:
         raise DataError(f"min_positives must be >= 0, got {min_positives}.")
     names = _names(class_names, ref.shape[1])
-    score = None if surrogate_scores is None else _matrix(surrogate_scores, "surrogate_scores", len(ref))
+    score = (
+        None
+        if surrogate_scores is None
+        else _matrix(surrogate_scores, "surrogate_scores", len(ref))
+    )
     if score is not None and score.shape[1] != ref.shape[1]:
-        raise DataError(f"surrogate_scores has {score.shape[1]} classes, cnn_labels {ref.shape[1]}.")
+        raise DataError(
+            f"surrogate_scores has {score.shape[1]} classes, cnn_labels {ref.shape[1]}."
+        )
 
     n = len(ref)
     kappa: dict[str, float | None] = {}
@@ -360,8 +379,9 @@ def raw_kmeans_proportions(
     """
     from .landmarks import raw_window_kmeans_labels
 
-    labels = raw_window_kmeans_labels(ds, int(n_clusters), random_state=random_state,
-                                      fit_ds=fit_ds, **kwargs)
+    labels = raw_window_kmeans_labels(
+        ds, int(n_clusters), random_state=random_state, fit_ds=fit_ds, **kwargs
+    )
     return label_proportions(labels, int(n_clusters))
 
 
@@ -390,7 +410,9 @@ def _fit_and_score(
     p_tr = _matrix(cnn_pred_train, "cnn_pred_train", len(x_tr))
     p_te = _matrix(cnn_pred_test, "cnn_pred_test", len(x_te))
     if p_te.shape[1] != p_tr.shape[1]:
-        raise DataError(f"cnn_pred_test has {p_te.shape[1]} classes, cnn_pred_train {p_tr.shape[1]}.")
+        raise DataError(
+            f"cnn_pred_test has {p_te.shape[1]} classes, cnn_pred_train {p_tr.shape[1]}."
+        )
     n_cls = p_tr.shape[1]
     names = _names(class_names, n_cls)
     yb_tr, yb_te = _binarize(p_tr, threshold), _binarize(p_te, threshold)
@@ -415,7 +437,9 @@ def _fit_and_score(
         "surrogate": "one multi-output RandomForestClassifier on cluster proportions",
         "feature_importance": [float(v) for v in rf.feature_importances_],
     }
-    honest = agreement_metrics(yb_te, rf_pred, rf_score, min_positives=min_positives, class_names=names)
+    honest = agreement_metrics(
+        yb_te, rf_pred, rf_score, min_positives=min_positives, class_names=names
+    )
     floor = majority_rule(yb_tr, len(x_te)) == yb_te
     out["majority_floor"] = float(floor.mean())
     out["majority_floor_per_class"] = {n: float(v) for n, v in zip(names, floor.mean(axis=0))}
@@ -426,7 +450,9 @@ def _fit_and_score(
         y = _binarize(_matrix(y_test, "y_test", len(x_te)), 0.5)
         if y.shape[1] != n_cls:
             raise DataError(f"y_test has {y.shape[1]} classes but the CNN predicts {n_cls}.")
-        cnn_score = p_te if cnn_proba_test is None else _matrix(cnn_proba_test, "cnn_proba_test", len(x_te))
+        cnn_score = (
+            p_te if cnn_proba_test is None else _matrix(cnn_proba_test, "cnn_proba_test", len(x_te))
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # F1 of a class absent from y and predictions
             out["rf_accuracy"] = float((rf_pred == y).mean())
@@ -445,9 +471,15 @@ def _fit_and_score(
                 "macro AUROC averages the other classes."
             )
         if cnn_is_binary:
-            out["cnn_auroc_note"] = "cnn_pred_test holds 0/1 labels, so CNN AUROC uses hard predictions."
-    arrays = {"rf_pred": rf_pred, "rf_score": rf_score, "cnn_test": yb_te,
-              "floor_pred": majority_rule(yb_tr, len(x_te))}
+            out["cnn_auroc_note"] = (
+                "cnn_pred_test holds 0/1 labels, so CNN AUROC uses hard predictions."
+            )
+    arrays = {
+        "rf_pred": rf_pred,
+        "rf_score": rf_score,
+        "cnn_test": yb_te,
+        "floor_pred": majority_rule(yb_tr, len(x_te)),
+    }
     return out, arrays
 
 
@@ -526,9 +558,15 @@ def faithfulness(
     if hasattr(proportions_train, "explain_all"):
         # Contract form: faithfulness(tlc, bundle, train_ds, test_ds, ...)
         return faithfulness_from_explainer(
-            proportions_train, cnn_pred_train, proportions_test, cnn_pred_test,
-            n_estimators=n_estimators, random_state=random_state, threshold=threshold,
-            min_positives=min_positives, **kwargs,
+            proportions_train,
+            cnn_pred_train,
+            proportions_test,
+            cnn_pred_test,
+            n_estimators=n_estimators,
+            random_state=random_state,
+            threshold=threshold,
+            min_positives=min_positives,
+            **kwargs,
         )
     if kwargs:
         raise TypeError(f"unexpected arguments: {', '.join(kwargs)}")
@@ -537,8 +575,17 @@ def faithfulness(
             "faithfulness needs proportions_train, cnn_pred_train, proportions_test and cnn_pred_test."
         )
     return _fit_and_score(
-        proportions_train, cnn_pred_train, proportions_test, cnn_pred_test, y_test, cnn_proba_test,
-        n_estimators, random_state, threshold, class_names, min_positives,
+        proportions_train,
+        cnn_pred_train,
+        proportions_test,
+        cnn_pred_test,
+        y_test,
+        cnn_proba_test,
+        n_estimators,
+        random_state,
+        threshold,
+        class_names,
+        min_positives,
     )[0]
 
 
@@ -671,22 +718,38 @@ def faithfulness_from_explainer(
     out_te = bundle.predict_proba(test_ds)
     if getattr(bundle, "task", "multilabel") == "regression":
         return faithfulness_regression(
-            prop_tr, out_tr, prop_te, out_te, y_test=test_ds.labels,
-            n_estimators=n_estimators, random_state=random_state,
+            prop_tr,
+            out_tr,
+            prop_te,
+            out_te,
+            y_test=test_ds.labels,
+            n_estimators=n_estimators,
+            random_state=random_state,
         )
     names = getattr(bundle, "class_names", None)
     return faithfulness(
-        prop_tr, out_tr, prop_te, out_te, y_test=test_ds.labels, cnn_proba_test=out_te,
-        n_estimators=n_estimators, random_state=random_state, threshold=threshold,
-        class_names=list(names) if names is not None else None, min_positives=min_positives,
+        prop_tr,
+        out_tr,
+        prop_te,
+        out_te,
+        y_test=test_ds.labels,
+        cnn_proba_test=out_te,
+        n_estimators=n_estimators,
+        random_state=random_state,
+        threshold=threshold,
+        class_names=list(names) if names is not None else None,
+        min_positives=min_positives,
     )
 
 
 def _summary(values: Sequence[float | None]) -> dict:
     v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
-    return {"mean": float(v.mean()) if v.size else None,
-            "sd": float(v.std(ddof=1)) if v.size > 1 else None,
-            "n": int(v.size), "values": v.tolist()}
+    return {
+        "mean": float(v.mean()) if v.size else None,
+        "sd": float(v.std(ddof=1)) if v.size > 1 else None,
+        "n": int(v.size),
+        "values": v.tolist(),
+    }
 
 
 def faithfulness_with_control(
@@ -741,15 +804,23 @@ def faithfulness_with_control(
     >>> d["difference"]["kappa"] > 0.5
     True
     """
-    kw = dict(y_test=y_test, cnn_proba_test=cnn_proba_test, n_estimators=n_estimators,
-              random_state=random_state, threshold=threshold,
-              class_names=None if class_names is None else list(class_names),
-              min_positives=min_positives)
+    kw = dict(
+        y_test=y_test,
+        cnn_proba_test=cnn_proba_test,
+        n_estimators=n_estimators,
+        random_state=random_state,
+        threshold=threshold,
+        class_names=None if class_names is None else list(class_names),
+        min_positives=min_positives,
+    )
     main = faithfulness(proportions_train, cnn_pred_train, proportions_test, cnn_pred_test, **kw)
     ctrl = faithfulness(control_train, cnn_pred_train, control_test, cnn_pred_test, **kw)
     ctrl["surrogate"] = "the same RandomForestClassifier on the control's features"
-    diff = {m: main[m] - ctrl[m] for m in HONEST_METRICS
-            if main.get(m) is not None and ctrl.get(m) is not None}
+    diff = {
+        m: main[m] - ctrl[m]
+        for m in HONEST_METRICS
+        if main.get(m) is not None and ctrl.get(m) is not None
+    }
     return {"surrogate": main, "control": ctrl, "difference": diff}
 
 
@@ -855,25 +926,50 @@ def cross_validate_faithfulness(
         te = fold_ids == f
         tr = ~te
         d, arrays = _fit_and_score(
-            x[tr], cnn[tr], x[te], cnn[te], None if y is None else y[te], score[te],
-            n_estimators, random_state, threshold, class_names, min_positives,
+            x[tr],
+            cnn[tr],
+            x[te],
+            cnn[te],
+            None if y is None else y[te],
+            score[te],
+            n_estimators,
+            random_state,
+            threshold,
+            class_names,
+            min_positives,
         )
         per_fold.append({"test_fold": int(f), **d})
         for k, v in arrays.items():
             pooled[k].append(v)
-    summary = {m: _summary([r.get(m) for r in per_fold]) for m in HONEST_METRICS
-               if any(m in r for r in per_fold)}
+    summary = {
+        m: _summary([r.get(m) for r in per_fold])
+        for m in HONEST_METRICS
+        if any(m in r for r in per_fold)
+    }
     names = per_fold[0]["class_names"]
-    excluded = {nm: [r["test_fold"] for r in per_fold if nm in r["excluded_classes"]] for nm in names}
+    excluded = {
+        nm: [r["test_fold"] for r in per_fold if nm in r["excluded_classes"]] for nm in names
+    }
     # Out-of-fold pooling: every test record once, each labelled by the forest that did not see it.
     cat = {k: np.concatenate(v) for k, v in pooled.items()}
-    pool = agreement_metrics(cat["cnn_test"], cat["rf_pred"], cat["rf_score"],
-                             min_positives=min_positives, class_names=names)
+    pool = agreement_metrics(
+        cat["cnn_test"],
+        cat["rf_pred"],
+        cat["rf_score"],
+        min_positives=min_positives,
+        class_names=names,
+    )
     floor = cat["floor_pred"] == cat["cnn_test"]
     pool["majority_floor"] = float(floor.mean())
     pool["fidelity_above_floor"] = pool["fidelity"] - pool["majority_floor"]
     pool["n_test"] = int(len(floor))
-    return {"per_fold": per_fold, "summary": summary, "pooled": pool, "test_folds": chosen,
-            "excluded_class_folds": {k: v for k, v in excluded.items() if v},
-            "n_records": int(n), "min_positives": int(min_positives),
-            "random_state": int(random_state)}
+    return {
+        "per_fold": per_fold,
+        "summary": summary,
+        "pooled": pool,
+        "test_folds": chosen,
+        "excluded_class_folds": {k: v for k, v in excluded.items() if v},
+        "n_records": int(n),
+        "min_positives": int(min_positives),
+        "random_state": int(random_state),
+    }

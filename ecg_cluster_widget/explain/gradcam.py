@@ -49,7 +49,9 @@ def _fine_layer(net: nn.Module) -> str:
             return blocks[0]
     convs = [name for name, m in net.named_modules() if isinstance(m, nn.Conv1d)]
     if not convs:
-        raise ModelError("the model has no Conv1d layer, so Grad-CAM has no fine layer; pass layer=<name>.")
+        raise ModelError(
+            "the model has no Conv1d layer, so Grad-CAM has no fine layer; pass layer=<name>."
+        )
     return convs[0]
 
 
@@ -134,7 +136,9 @@ class GradCAM:
         try:
             x = np.asarray(inputs, dtype=np.float32)
         except (TypeError, ValueError) as exc:
-            raise DataError(f"inputs must be a numeric array (N, C, T) or an ECGDataset: {exc}") from None
+            raise DataError(
+                f"inputs must be a numeric array (N, C, T) or an ECGDataset: {exc}"
+            ) from None
         if x.ndim == 2:
             x = x[None]
         if x.ndim != 3 or x.shape[0] == 0:
@@ -147,7 +151,11 @@ class GradCAM:
 
     @staticmethod
     def _targets(target: Any, n: int, n_out: int) -> np.ndarray:
-        t = np.broadcast_to(np.asarray(target), (n,)) if np.ndim(target) == 0 else np.asarray(target)
+        t = (
+            np.broadcast_to(np.asarray(target), (n,))
+            if np.ndim(target) == 0
+            else np.asarray(target)
+        )
         if t.shape != (n,) or not np.issubdtype(t.dtype, np.integer):
             raise ModelError(f"target must be an int, None or {n} ints; got {target!r}.")
         if (t < 0).any() or (t >= n_out).any():
@@ -177,7 +185,9 @@ class GradCAM:
         finally:
             handle.remove()
         if "act" not in store:
-            raise ModelError(f"layer {self.layer!r} did not output a tensor during the forward pass.")
+            raise ModelError(
+                f"layer {self.layer!r} did not output a tensor during the forward pass."
+            )
         act = store["act"]
         if act.ndim != 3:
             raise ModelError(
@@ -189,7 +199,9 @@ class GradCAM:
         return out, act, store
 
     @staticmethod
-    def _cam(act: torch.Tensor, grad: torch.Tensor, relu: bool, upsample: bool, n_t: int) -> np.ndarray:
+    def _cam(
+        act: torch.Tensor, grad: torch.Tensor, relu: bool, upsample: bool, n_t: int
+    ) -> np.ndarray:
         weights = grad.mean(dim=2, keepdim=True)
         cam = (weights * act).sum(dim=1, keepdim=True)
         if relu:

@@ -125,18 +125,23 @@ def landmark_alignment(
         f1 = np.where(prec + rec > 0, 2 * prec * rec / np.maximum(prec + rec, 1e-12), 0.0)
         best = int(np.argmax(f1))
         per_wave[name] = {
-            "cluster": best, "precision": float(prec[best]), "recall": float(rec[best]),
-            "f1": float(f1[best]), "support": int(wave_size[w]),
+            "cluster": best,
+            "precision": float(prec[best]),
+            "recall": float(rec[best]),
+            "f1": float(f1[best]),
+            "support": int(wave_size[w]),
         }
     per_cluster = []
     for j in range(k):
         maj = int(np.argmax(cont[j])) if cl_size[j] else -1
-        per_cluster.append({
-            "cluster": j,
-            "majority_wave": wave_names[maj] if maj >= 0 else None,
-            "purity": float(cont[j, maj] / cl_size[j]) if cl_size[j] else 0.0,
-            "size": int(cl_size[j]),
-        })
+        per_cluster.append(
+            {
+                "cluster": j,
+                "majority_wave": wave_names[maj] if maj >= 0 else None,
+                "purity": float(cont[j, maj] / cl_size[j]) if cl_size[j] else 0.0,
+                "size": int(cl_size[j]),
+            }
+        )
     return {
         "contingency": cont.tolist(),
         "wave_names": list(wave_names),
@@ -195,7 +200,9 @@ def _delineate_one(x: np.ndarray, fs: float) -> np.ndarray:
     lo_e, hi_e = np.median(energy), np.percentile(energy, 99)
     if hi_e <= lo_e * 1.5 or hi_e <= 0:
         return mask  # flat or pure noise: no beats
-    peaks, _ = find_peaks(energy, height=lo_e + 0.25 * (hi_e - lo_e), distance=max(1, round(250 * ms)))
+    peaks, _ = find_peaks(
+        energy, height=lo_e + 0.25 * (hi_e - lo_e), distance=max(1, round(250 * ms))
+    )
     if peaks.size == 0:
         return mask
     # R peak: largest absolute deflection from the local level near the energy maximum.
@@ -249,13 +256,17 @@ def _delineate_one(x: np.ndarray, fs: float) -> np.ndarray:
             pp = p_lo + int(np.argmax(np.abs(dev[p_lo:p_hi])))
             noise = np.median(np.abs(np.diff(x))) * 3
             if abs(dev[pp]) > max(0.03, noise):
-                s, e = _extent(dev, pp, max(0, pp - round(70 * ms)), min(on, pp + round(70 * ms)), _P_FRAC)
+                s, e = _extent(
+                    dev, pp, max(0, pp - round(70 * ms)), min(on, pp + round(70 * ms)), _P_FRAC
+                )
                 mask[s:e][mask[s:e] == 0] = 1
     return mask
 
 
 def delineate(
-    ds: ECGDataset, lead: str | int = "II", bandpass: tuple[float, float] = (0.5, 40.0),
+    ds: ECGDataset,
+    lead: str | int = "II",
+    bandpass: tuple[float, float] = (0.5, 40.0),
     progress: bool = False,
 ) -> np.ndarray:
     """Rule-based P / QRS / T delineation of one lead.
@@ -300,7 +311,9 @@ def delineate(
         if not 0 <= li < ds.n_leads:
             raise DataError(f"lead index {li} out of range for {ds.n_leads} leads.")
     if ds.fs < 50:
-        raise DataError(f"delineate needs fs >= 50 Hz to resolve a QRS, got {ds.fs:g} Hz; resample first.")
+        raise DataError(
+            f"delineate needs fs >= 50 Hz to resolve a QRS, got {ds.fs:g} Hz; resample first."
+        )
     x = ds.signals[:, li].astype(np.float64)
     low, high = bandpass
     high = min(high, 0.45 * ds.fs)
@@ -410,7 +423,9 @@ def raw_window_kmeans_labels(
     centers = km.cluster_centers_.astype(np.float32)
     out = np.empty((len(ds), ds.n_samples), dtype=np.int16)
     for i in tqdm(range(len(ds)), desc="raw k-means", disable=not progress, leave=False):
-        z = pca.transform(_window_features((ds.signals[i] - mu) / sd, half, step).astype(np.float32))
+        z = pca.transform(
+            _window_features((ds.signals[i] - mu) / sd, half, step).astype(np.float32)
+        )
         out[i] = ((z[:, None, :] - centers[None]) ** 2).sum(-1).argmin(1)
     return out
 

@@ -11,7 +11,10 @@ from ..errors import DataError
 from .explanation import ClusterInfo, ExplanationSet, Segment
 
 __all__ = [
-    "segments_from_labels", "segment_arrays", "extract_snippets", "prototype_stats",
+    "segments_from_labels",
+    "segment_arrays",
+    "extract_snippets",
+    "prototype_stats",
     "summarize_clusters",
 ]
 
@@ -48,7 +51,12 @@ def segment_arrays(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     flat_end = np.r_[flat_start[1:], n * t]
     # A run never crosses records because every record's first sample starts a run.
     end = flat_end - rec * t
-    return rec.astype(np.int64), start.astype(np.int64), end.astype(np.int64), lab[rec, start].astype(np.int64)
+    return (
+        rec.astype(np.int64),
+        start.astype(np.int64),
+        end.astype(np.int64),
+        lab[rec, start].astype(np.int64),
+    )
 
 
 def segments_from_labels(
@@ -86,7 +94,9 @@ def segments_from_labels(
     ]
 
 
-def extract_snippets(signals: np.ndarray, record: np.ndarray, centre: np.ndarray, width: int) -> np.ndarray:
+def extract_snippets(
+    signals: np.ndarray, record: np.ndarray, centre: np.ndarray, width: int
+) -> np.ndarray:
     """Fixed-length windows of ``signals`` centred on given samples, NaN-padded at edges.
 
     Parameters
@@ -222,20 +232,36 @@ def summarize_clusters(
         hist = np.histogram(ent, bins=bins, range=(0.0, 1.0))[0].astype(np.float64)
         hist = hist / hist.sum() if hist.sum() else hist
         seg = np.flatnonzero(cl == pos)
-        chosen = seg if seg.size <= max_segments else np.sort(rng.choice(seg, max_segments, replace=False))
-        snippets = extract_snippets(ds.signals, rec[chosen], (start[chosen] + end[chosen]) // 2, width)
+        chosen = (
+            seg
+            if seg.size <= max_segments
+            else np.sort(rng.choice(seg, max_segments, replace=False))
+        )
+        snippets = extract_snippets(
+            ds.signals, rec[chosen], (start[chosen] + end[chosen]) // 2, width
+        )
         med, q25, q75 = prototype_stats(snippets)
         dist = np.linalg.norm(seg_feat[seg] - np.asarray(centroids)[pos], axis=1)
         near = seg[np.argsort(dist, kind="stable")[:n_examples]]
-        out.append(ClusterInfo(
-            position=pos, cluster_id=int(es.cluster_ids[pos]), share=float(in_k.mean()),
-            mean_entropy=float(ent.mean()) if ent.size else float("nan"), entropy_hist=hist,
-            prototype_median=med, prototype_q25=q25, prototype_q75=q75,
-            prototype_offset_s=-(width // 2) / float(ds.fs),
-            examples=[(int(rec[j]), int(start[j]), int(end[j])) for j in near],
-            class_mix=_class_mix(ds, es.proportions[:, pos]),
-            n_segments=int(seg.size),
-            mean_duration_s=float((end[seg] - start[seg]).mean() / ds.fs) if seg.size else float("nan"),
-            lead_names=tuple(ds.lead_names), fs=float(ds.fs),
-        ))
+        out.append(
+            ClusterInfo(
+                position=pos,
+                cluster_id=int(es.cluster_ids[pos]),
+                share=float(in_k.mean()),
+                mean_entropy=float(ent.mean()) if ent.size else float("nan"),
+                entropy_hist=hist,
+                prototype_median=med,
+                prototype_q25=q25,
+                prototype_q75=q75,
+                prototype_offset_s=-(width // 2) / float(ds.fs),
+                examples=[(int(rec[j]), int(start[j]), int(end[j])) for j in near],
+                class_mix=_class_mix(ds, es.proportions[:, pos]),
+                n_segments=int(seg.size),
+                mean_duration_s=float((end[seg] - start[seg]).mean() / ds.fs)
+                if seg.size
+                else float("nan"),
+                lead_names=tuple(ds.lead_names),
+                fs=float(ds.fs),
+            )
+        )
     return out

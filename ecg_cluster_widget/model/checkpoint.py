@@ -30,8 +30,15 @@ CHECKPOINT_FORMAT = "ecg_cluster_widget.checkpoint"
 CHECKPOINT_VERSION = 1
 TASKS = ("multilabel", "regression")
 _REQUIRED_KEYS = (
-    "format", "version", "arch", "state_dict", "class_names", "lead_names", "fs",
-    "n_samples", "task",
+    "format",
+    "version",
+    "arch",
+    "state_dict",
+    "class_names",
+    "lead_names",
+    "fs",
+    "n_samples",
+    "task",
 )
 
 
@@ -110,7 +117,9 @@ class ModelBundle:
             raise ModelError(
                 f"signal_filter must be a SignalFilter or None, got {type(signal_filter).__name__}."
             )
-        self.signal_filter = None if signal_filter is None or signal_filter.is_identity else signal_filter
+        self.signal_filter = (
+            None if signal_filter is None or signal_filter.is_identity else signal_filter
+        )
 
     # -- properties -----------------------------------------------------
     @property
@@ -353,9 +362,13 @@ def save_checkpoint(path: str | os.PathLike, bundle: ModelBundle) -> Path:
         "lead_names": list(bundle.lead_names),
         "fs": float(bundle.fs),
         "n_samples": int(bundle.n_samples),
-        "standardizer": None if bundle.standardizer is None else _plain(bundle.standardizer.to_dict()),
+        "standardizer": None
+        if bundle.standardizer is None
+        else _plain(bundle.standardizer.to_dict()),
         "task": bundle.task,
-        "signal_filter": None if bundle.signal_filter is None else _plain(bundle.signal_filter.to_dict()),
+        "signal_filter": None
+        if bundle.signal_filter is None
+        else _plain(bundle.signal_filter.to_dict()),
         "history": _plain(bundle.history),
         "meta": _plain(bundle.meta),
     }
@@ -436,7 +449,9 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None) -> 
         try:
             model = ResNet1d(**cfg)
         except (TypeError, ModelError) as exc:
-            raise FileFormatError(f"checkpoint {path} has an invalid ResNet1d config {cfg}: {exc}") from exc
+            raise FileFormatError(
+                f"checkpoint {path} has an invalid ResNet1d config {cfg}: {exc}"
+            ) from exc
     elif not isinstance(model, nn.Module):
         raise ModelError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
     try:

@@ -50,8 +50,14 @@ PRETRAINED: dict[str, dict] = {
         # Training recipe of scripts/train_real_model.py (its defaults), also used by the
         # experiments that train 250 Hz models on other targets or data fractions.
         "recipe": {
-            "epochs": 40, "batch_size": 32, "lr": 1e-3, "weight_decay": 1e-4, "dropout": 0.3,
-            "augment": True, "lr_schedule": "cosine", "ema_decay": 0.99,
+            "epochs": 40,
+            "batch_size": 32,
+            "lr": 1e-3,
+            "weight_decay": 1e-4,
+            "dropout": 0.3,
+            "augment": True,
+            "lr_schedule": "cosine",
+            "ema_decay": 0.99,
         },
         # Picked on LUDB records 1-100 by experiments/real_alignment.py (coordinate ascent
         # over layers, detrending, scaling, temporal prior and clustering method;
@@ -121,7 +127,9 @@ def list_pretrained() -> dict[str, str]:
     >>> "demo" in list_pretrained()
     True
     """
-    return {n: spec["description"] for n, spec in PRETRAINED.items() if pretrained_path(n).is_file()}
+    return {
+        n: spec["description"] for n, spec in PRETRAINED.items() if pretrained_path(n).is_file()
+    }
 
 
 def load_pretrained(name: str) -> ModelBundle:
@@ -214,9 +222,13 @@ def write_model_card(checkpoint: Path, bundle: ModelBundle, **extra) -> Path:
     if bundle.signal_filter is not None:
         card["signal_filter"] = bundle.signal_filter.to_dict()
     card.update(
-        task=bundle.task, data=bundle.meta["data"], best_epoch=bundle.meta["best_epoch"],
-        metrics=bundle.meta["metrics"], history=bundle.history,
-        train_seconds=bundle.meta["train_seconds"], **extra,
+        task=bundle.task,
+        data=bundle.meta["data"],
+        best_epoch=bundle.meta["best_epoch"],
+        metrics=bundle.meta["metrics"],
+        history=bundle.history,
+        train_seconds=bundle.meta["train_seconds"],
+        **extra,
     )
     path = checkpoint.with_suffix(".json")
     atomic_write_json(path, card)

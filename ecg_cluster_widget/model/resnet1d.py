@@ -57,13 +57,19 @@ class ResBlock1d(nn.Module):
         super().__init__()
         if kernel_size % 2 == 0:
             raise ModelError(f"kernel_size must be odd, got {kernel_size}.")
-        self.conv1 = nn.Conv1d(n_in, n_out, kernel_size, padding=_padding(1, kernel_size), bias=False)
+        self.conv1 = nn.Conv1d(
+            n_in, n_out, kernel_size, padding=_padding(1, kernel_size), bias=False
+        )
         self.bn1 = nn.BatchNorm1d(n_out)
         self.relu = nn.ReLU()
         self.dropout1 = nn.Dropout(dropout)
         self.conv2 = nn.Conv1d(
-            n_out, n_out, kernel_size, stride=downsample,
-            padding=_padding(downsample, kernel_size), bias=False,
+            n_out,
+            n_out,
+            kernel_size,
+            stride=downsample,
+            padding=_padding(downsample, kernel_size),
+            bias=False,
         )
         self.bn2 = nn.BatchNorm1d(n_out)
         self.dropout2 = nn.Dropout(dropout)
@@ -74,7 +80,9 @@ class ResBlock1d(nn.Module):
             skip.append(nn.Conv1d(n_in, n_out, 1, bias=False))
         self.skip_connection = nn.Sequential(*skip) if skip else None
 
-    def forward(self, inputs: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, inputs: tuple[torch.Tensor, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Map ``(x, y)`` (main path, skip path) to the next block's ``(x, y)``."""
         x, y = inputs
         if self.skip_connection is not None:
@@ -138,14 +146,26 @@ class ResNet1d(nn.Module):
                     f"each block must shorten the signal by an integer factor; {a} -> {b} is not."
                 )
         self.config = dict(
-            n_leads=int(n_leads), n_classes=int(n_classes), filters=tuple(filters),
-            seq_lengths=tuple(seq_lengths), kernel_size=int(kernel_size), dropout=float(dropout),
+            n_leads=int(n_leads),
+            n_classes=int(n_classes),
+            filters=tuple(filters),
+            seq_lengths=tuple(seq_lengths),
+            kernel_size=int(kernel_size),
+            dropout=float(dropout),
         )
-        self.conv1 = nn.Conv1d(n_leads, filters[0], kernel_size, padding=_padding(1, kernel_size), bias=False)
+        self.conv1 = nn.Conv1d(
+            n_leads, filters[0], kernel_size, padding=_padding(1, kernel_size), bias=False
+        )
         self.bn1 = nn.BatchNorm1d(filters[0])
         self.relu = nn.ReLU()
         self.blocks = nn.ModuleList(
-            ResBlock1d(filters[i], filters[i + 1], seq_lengths[i] // seq_lengths[i + 1], kernel_size, dropout)
+            ResBlock1d(
+                filters[i],
+                filters[i + 1],
+                seq_lengths[i] // seq_lengths[i + 1],
+                kernel_size,
+                dropout,
+            )
             for i in range(len(filters) - 1)
         )
         self.lin = nn.Linear(filters[-1] * seq_lengths[-1], n_classes)
@@ -190,13 +210,19 @@ class ResNet1d(nn.Module):
         >>> ResNet1d.for_input(400, 4096, size="ribeiro").config["seq_lengths"]
         (4096, 1024, 256, 64, 16)
         """
-        widths = {"tiny": (16, 24, 32, 40, 48), "small": (32, 48, 64, 80, 96), "ribeiro": (64, 128, 196, 256, 320)}
+        widths = {
+            "tiny": (16, 24, 32, 40, 48),
+            "small": (32, 48, 64, 80, 96),
+            "ribeiro": (64, 128, 196, 256, 320),
+        }
         if size not in widths:
             raise ModelError(f"size must be one of {sorted(widths)}, got {size!r}.")
         fs = float(fs)
         n_samples = int(n_samples)
         if not np.isfinite(fs) or fs <= 0 or n_samples <= 0:
-            raise ModelError(f"fs and n_samples must be positive, got fs={fs}, n_samples={n_samples}.")
+            raise ModelError(
+                f"fs and n_samples must be positive, got fs={fs}, n_samples={n_samples}."
+            )
         target_mid = 0.04 * fs  # total downsampling before the first hooked block
         target_end = 12.5  # further downsampling of the last two blocks (40 ms -> 0.5 s)
         best: tuple[float, tuple[int, ...]] | None = None

@@ -25,7 +25,9 @@ def _check_labels(ds: ECGDataset, name: str, task: str) -> np.ndarray:
             "ecg_cluster_widget.data.from_numpy(signals, fs, labels=...)."
         )
     if ds.labels is None:
-        raise DataError(f"{name} has no labels; training needs ds.labels of shape (n_records, n_classes).")
+        raise DataError(
+            f"{name} has no labels; training needs ds.labels of shape (n_records, n_classes)."
+        )
     ds.check_finite()
     y = ds.labels
     if not np.isfinite(y).all():
@@ -236,7 +238,11 @@ def train_model(
         t_std = np.maximum(y_train.std(axis=0), 1e-6).astype(np.float32)
         meta["target_mean"], meta["target_std"] = t_mean.tolist(), t_std.tolist()
         yt = torch.from_numpy(((y_train - t_mean) / t_std).astype(np.float32))
-        yv = None if y_val is None else torch.from_numpy(((y_val - t_mean) / t_std).astype(np.float32))
+        yv = (
+            None
+            if y_val is None
+            else torch.from_numpy(((y_val - t_mean) / t_std).astype(np.float32))
+        )
         loss_fn: nn.Module = nn.MSELoss()
     else:
         yt = torch.from_numpy(y_train.astype(np.float32))
@@ -252,7 +258,8 @@ def train_model(
         opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
         sched = (
             torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=int(epochs))
-            if lr_schedule == "cosine" else None
+            if lr_schedule == "cosine"
+            else None
         )
         ema = None if ema_decay is None else copy.deepcopy(model).eval()
         bar = tqdm(range(1, int(epochs) + 1), desc="train", unit="epoch", disable=not progress)
@@ -289,7 +296,9 @@ def train_model(
                 monitored = rec["train_loss"]
             rec["seconds"] = time.perf_counter() - t0
             history.append(rec)
-            bar.set_postfix({k: f"{v:.4f}" for k, v in rec.items() if k not in ("epoch", "seconds")})
+            bar.set_postfix(
+                {k: f"{v:.4f}" for k, v in rec.items() if k not in ("epoch", "seconds")}
+            )
             if monitored < best_loss - 1e-6:
                 best_loss, best_epoch, bad_epochs = monitored, epoch, 0
                 best_state = copy.deepcopy(scored.state_dict())
@@ -320,9 +329,13 @@ def train_model(
         },
         metrics={k: v for k, v in best.items() if k.startswith("val_")},
         hyperparameters=dict(
-            epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
-            weight_decay=float(weight_decay), patience=int(patience),
-            lr_schedule=lr_schedule, ema_decay=None if ema_decay is None else float(ema_decay),
+            epochs=int(epochs),
+            batch_size=int(batch_size),
+            lr=float(lr),
+            weight_decay=float(weight_decay),
+            patience=int(patience),
+            lr_schedule=lr_schedule,
+            ema_decay=None if ema_decay is None else float(ema_decay),
         ),
     )
     return ModelBundle(
@@ -367,7 +380,12 @@ def _augment(x: torch.Tensor, gen: torch.Generator, fs: float, max_shift: int) -
 
 
 def _validate(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module, task: str, batch_size: int
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    loss_fn: nn.Module,
+    task: str,
+    batch_size: int,
 ) -> dict[str, float]:
     model.eval()
     with torch.no_grad():
@@ -421,8 +439,10 @@ def evaluate_model(bundle: ModelBundle, ds: ECGDataset, threshold: float = 0.5) 
             f"ds has {ds.labels.shape[1]} label columns but the model has {bundle.n_classes} outputs "
             f"({', '.join(bundle.class_names)})."
         )
-    if ds.class_names is not None and tuple(ds.class_names) != bundle.class_names and not all(
-        c.startswith("class_") for c in ds.class_names
+    if (
+        ds.class_names is not None
+        and tuple(ds.class_names) != bundle.class_names
+        and not all(c.startswith("class_") for c in ds.class_names)
     ):
         raise DataError(
             f"class names differ: data {list(ds.class_names)} vs model {list(bundle.class_names)}."

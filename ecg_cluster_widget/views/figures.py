@@ -52,18 +52,28 @@ def runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
     return [(int(s), int(e), int(lab[s])) for s, e in zip(starts, ends)]
 
 
-def _band_source(labels: np.ndarray, cluster_ids: Sequence[int], fs: float,
-                 entropy: np.ndarray | None) -> ColumnDataSource:
+def _band_source(
+    labels: np.ndarray, cluster_ids: Sequence[int], fs: float, entropy: np.ndarray | None
+) -> ColumnDataSource:
     rows = runs(labels)
     ids = [int(cluster_ids[v]) if v >= 0 else -1 for _, _, v in rows]
-    ent = [float(np.mean(entropy[s:e])) if entropy is not None else float("nan") for s, e, _ in rows]
-    return ColumnDataSource(dict(
-        left=[s / fs for s, _, _ in rows], right=[e / fs for _, e, _ in rows],
-        cluster_id=ids, color=cluster_colors(ids), mean_entropy=ent,
-    ))
+    ent = [
+        float(np.mean(entropy[s:e])) if entropy is not None else float("nan") for s, e, _ in rows
+    ]
+    return ColumnDataSource(
+        dict(
+            left=[s / fs for s, _, _ in rows],
+            right=[e / fs for _, e, _ in rows],
+            cluster_id=ids,
+            color=cluster_colors(ids),
+            mean_entropy=ent,
+        )
+    )
 
 
-def _check_signal(signals: np.ndarray, labels: np.ndarray | None, entropy: np.ndarray | None) -> np.ndarray:
+def _check_signal(
+    signals: np.ndarray, labels: np.ndarray | None, entropy: np.ndarray | None
+) -> np.ndarray:
     sig = np.asarray(signals, dtype=float)
     if sig.ndim == 1:
         sig = sig[None]
@@ -142,14 +152,37 @@ def ecg_figure(
     y_range = Range1d(lo - pad, hi + pad)
 
     def panel(li: int, x_range, w: int, h: int, show_title: bool):
-        fig = figure(width=w, height=h, x_range=x_range, y_range=y_range, tools=_TOOLS,
-                     toolbar_location=None, title=title if show_title else None)
+        fig = figure(
+            width=w,
+            height=h,
+            x_range=x_range,
+            y_range=y_range,
+            tools=_TOOLS,
+            toolbar_location=None,
+            title=title if show_title else None,
+        )
         if bands is not None:
-            r = fig.quad(left="left", right="right", bottom=lo - pad, top=hi + pad, color="color",
-                         alpha=0.35, line_alpha=0, source=bands)
-            fig.add_tools(HoverTool(renderers=[r], tooltips=[
-                ("cluster", "@cluster_id"), ("from", "@left{0.00} s"), ("to", "@right{0.00} s"),
-                ("mean entropy", "@mean_entropy{0.00}")]))
+            r = fig.quad(
+                left="left",
+                right="right",
+                bottom=lo - pad,
+                top=hi + pad,
+                color="color",
+                alpha=0.35,
+                line_alpha=0,
+                source=bands,
+            )
+            fig.add_tools(
+                HoverTool(
+                    renderers=[r],
+                    tooltips=[
+                        ("cluster", "@cluster_id"),
+                        ("from", "@left{0.00} s"),
+                        ("to", "@right{0.00} s"),
+                        ("mean entropy", "@mean_entropy{0.00}"),
+                    ],
+                )
+            )
         fig.line(t, sig[li], color="#222222", line_width=1)
         fig.yaxis.axis_label = lead_names[li]
         fig.xaxis.visible = False
@@ -169,8 +202,19 @@ def ecg_figure(
             raise DataError(f"layout '3x4' needs the 12 standard leads; missing {missing}.")
         col_w = duration / 4
         x_ranges = [Range1d(c * col_w, (c + 1) * col_w) for c in range(4)]
-        grid = [[panel(lead_names.index(n), x_ranges[c], width // 4, int(lead_height * 1.5),
-                       r == 0 and c == 0) for c, n in enumerate(row)] for r, row in enumerate(_GRID_3X4)]
+        grid = [
+            [
+                panel(
+                    lead_names.index(n),
+                    x_ranges[c],
+                    width // 4,
+                    int(lead_height * 1.5),
+                    r == 0 and c == 0,
+                )
+                for c, n in enumerate(row)
+            ]
+            for r, row in enumerate(_GRID_3X4)
+        ]
         panels = [gridplot(grid, toolbar_location="right", merge_tools=True)]
         x_range = Range1d(0, duration, bounds=(0, duration))
     else:
@@ -178,15 +222,26 @@ def ecg_figure(
 
     if entropy is not None or gradcam is not None:
         # Headroom above 1 keeps the horizontal legend off the curves.
-        ribbon = figure(width=width, height=120, x_range=x_range, y_range=Range1d(0, 1.6),
-                        tools=_TOOLS, toolbar_location=None)
+        ribbon = figure(
+            width=width,
+            height=120,
+            x_range=x_range,
+            y_range=Range1d(0, 1.6),
+            tools=_TOOLS,
+            toolbar_location=None,
+        )
         if entropy is not None:
             ent = np.clip(np.asarray(entropy, dtype=float), 0, 1)
             ribbon.varea(t, 0, ent, color="#555555", alpha=0.35, legend_label="entropy")
             ribbon.line(t, ent, color="#333333", line_width=1)
         if gradcam is not None:
-            ribbon.line(t, np.asarray(gradcam, dtype=float), color="#D55E00", line_width=1.5,
-                        legend_label="Grad-CAM")
+            ribbon.line(
+                t,
+                np.asarray(gradcam, dtype=float),
+                color="#D55E00",
+                line_width=1.5,
+                legend_label="Grad-CAM",
+            )
         ribbon.yaxis.axis_label = "uncertainty"
         ribbon.xaxis.axis_label = "time (s)"
         ribbon.legend.location = "top_left"
@@ -250,7 +305,9 @@ def prototypes_figure(
     """
     med, a, b = (np.asarray(x, dtype=float) for x in (median, q25, q75))
     if med.ndim != 3 or med.shape != a.shape or med.shape != b.shape:
-        raise DataError(f"prototype arrays must share shape (K, n_leads, W); got {med.shape}, {a.shape}, {b.shape}.")
+        raise DataError(
+            f"prototype arrays must share shape (K, n_leads, W); got {med.shape}, {a.shape}, {b.shape}."
+        )
     if len(cluster_ids) != med.shape[0]:
         raise DataError(f"{len(cluster_ids)} cluster ids for {med.shape[0]} prototypes.")
     if not 0 <= lead < med.shape[1]:
@@ -268,8 +325,14 @@ def prototypes_figure(
             bits.append(f"{100 * float(shares[k]):.0f}%")
         if mean_entropy is not None:
             bits.append(f"H {float(mean_entropy[k]):.2f}")
-        fig = figure(width=size, height=size, y_range=y_range, title=", ".join(bits),
-                     tools="pan,wheel_zoom,reset,save", toolbar_location=None)
+        fig = figure(
+            width=size,
+            height=size,
+            y_range=y_range,
+            title=", ".join(bits),
+            tools="pan,wheel_zoom,reset,save",
+            toolbar_location=None,
+        )
         color = cluster_color(cid)
         fig.varea(x, a[k, lead], b[k, lead], color=color, alpha=0.35)
         fig.line(x, med[k, lead], color=color, line_width=2.5)
@@ -281,8 +344,9 @@ def prototypes_figure(
     return gridplot(panels, ncols=ncols, toolbar_location=None)
 
 
-def class_means(proportions: np.ndarray, labels: np.ndarray | None,
-                class_names: Sequence[str] | None) -> tuple[list[str], np.ndarray]:
+def class_means(
+    proportions: np.ndarray, labels: np.ndarray | None, class_names: Sequence[str] | None
+) -> tuple[list[str], np.ndarray]:
     """Mean cluster proportions over all records and per positive class.
 
     Classes with no positive record are left out.
@@ -315,7 +379,11 @@ def class_means(proportions: np.ndarray, labels: np.ndarray | None,
         lab = np.asarray(labels)
         if lab.ndim == 1:
             lab = lab[:, None]
-        cls = list(class_names) if class_names is not None else [f"class_{i}" for i in range(lab.shape[1])]
+        cls = (
+            list(class_names)
+            if class_names is not None
+            else [f"class_{i}" for i in range(lab.shape[1])]
+        )
         for c, name in enumerate(cls):
             pos = lab[:, c] > 0.5
             if pos.any():
@@ -363,11 +431,23 @@ def proportions_figure(
     names, means = class_means(prop, labels, class_names)
     keys = [f"c{int(c)}" for c in cluster_ids]
     data = {"group": names, **{k: means[:, j] for j, k in enumerate(keys)}}
-    fig = figure(x_range=names, width=width, height=height, title=title, tools="hover,save",
-                 tooltips="$name: @$name{0.0%}", toolbar_location=None)
-    fig.vbar_stack(keys, x="group", width=0.7, color=cluster_colors(cluster_ids),
-                   source=ColumnDataSource(data),
-                   legend_label=[f"cluster {int(c)}" for c in cluster_ids])
+    fig = figure(
+        x_range=names,
+        width=width,
+        height=height,
+        title=title,
+        tools="hover,save",
+        tooltips="$name: @$name{0.0%}",
+        toolbar_location=None,
+    )
+    fig.vbar_stack(
+        keys,
+        x="group",
+        width=0.7,
+        color=cluster_colors(cluster_ids),
+        source=ColumnDataSource(data),
+        legend_label=[f"cluster {int(c)}" for c in cluster_ids],
+    )
     fig.y_range.start = 0
     fig.yaxis.axis_label = "share of time"
     fig.legend.location = "top_left"
@@ -446,8 +526,9 @@ def metrics_table(metrics: Mapping, title: str = "Faithfulness", width: int = 60
         f"<td style='text-align:right;font-family:monospace'>{v}</td></tr>"
         for k, v in flatten_metrics(metrics)
     )
-    return Div(text=f"<h3>{html.escape(title)}</h3><table class='ecw-metrics'>{body}</table>",
-               width=width)
+    return Div(
+        text=f"<h3>{html.escape(title)}</h3><table class='ecw-metrics'>{body}</table>", width=width
+    )
 
 
 _FAITH_ROWS = (
@@ -457,16 +538,23 @@ _FAITH_ROWS = (
     ("macro AUROC", "rf_auroc", "cnn_auroc"),
 )
 _ALIGN_ROWS = ("nmi", "homogeneity", "completeness", "ari", "purity")
-_BASELINES = (("trained_network", "trained"), ("raw_window_kmeans", "raw k-means"),
-              ("untrained_network", "untrained"))
+_BASELINES = (
+    ("trained_network", "trained"),
+    ("raw_window_kmeans", "raw k-means"),
+    ("untrained_network", "untrained"),
+)
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     cell = "style='padding:2px 12px;text-align:right;font-family:monospace'"
     head = "".join(f"<th style='padding:2px 12px'>{html.escape(h)}</th>" for h in header)
     body = "".join(
-        "<tr><td style='padding:2px 12px 2px 0'>" + html.escape(r[0]) + "</td>"
-        + "".join(f"<td {cell}>{v}</td>" for v in r[1:]) + "</tr>" for r in rows
+        "<tr><td style='padding:2px 12px 2px 0'>"
+        + html.escape(r[0])
+        + "</td>"
+        + "".join(f"<td {cell}>{v}</td>" for v in r[1:])
+        + "</tr>"
+        for r in rows
     )
     return f"<table class='ecw-metrics'><tr>{head}</tr>{body}</table>"
 
@@ -497,12 +585,22 @@ def faithfulness_table(evaluation: Mapping, width: int = 600) -> Div:
     if not isinstance(faith, Mapping):
         return metrics_table(evaluation, title="Evaluation", width=width)
     parts = ["<h3>Faithfulness: random forest on cluster proportions</h3>"]
-    fid = [("fidelity (agreement with the CNN)", _fmt(faith["fidelity"]))] if "fidelity" in faith else []
+    fid = (
+        [("fidelity (agreement with the CNN)", _fmt(faith["fidelity"]))]
+        if "fidelity" in faith
+        else []
+    )
     if "fidelity_exact" in faith:
         fid.append(("fidelity, all labels of a record", _fmt(faith["fidelity_exact"])))
-    rows = [(name, _fmt(faith[a]) if faith.get(a) is not None else "n/a",
-             _fmt(faith[b]) if faith.get(b) is not None else "n/a")
-            for name, a, b in _FAITH_ROWS if a in faith or b in faith]
+    rows = [
+        (
+            name,
+            _fmt(faith[a]) if faith.get(a) is not None else "n/a",
+            _fmt(faith[b]) if faith.get(b) is not None else "n/a",
+        )
+        for name, a, b in _FAITH_ROWS
+        if a in faith or b in faith
+    ]
     parts.append(_table(["", "value"], fid))
     if rows:
         parts.append(_table(["on the true labels", "RF", "CNN"], rows))
@@ -510,12 +608,20 @@ def faithfulness_table(evaluation: Mapping, width: int = 600) -> Div:
         parts.append(f"<p><i>{html.escape(str(faith['auroc_note']))}</i></p>")
     align = evaluation.get("landmarks")
     if isinstance(align, Mapping):
-        base = evaluation.get("baselines") if isinstance(evaluation.get("baselines"), Mapping) else {}
-        cols = [("landmarks", "trained")] if not base else [
-            (k, label) for k, label in _BASELINES if isinstance(base.get(k), Mapping)]
+        base = (
+            evaluation.get("baselines") if isinstance(evaluation.get("baselines"), Mapping) else {}
+        )
+        cols = (
+            [("landmarks", "trained")]
+            if not base
+            else [(k, label) for k, label in _BASELINES if isinstance(base.get(k), Mapping)]
+        )
         src = {"landmarks": align, **base}
-        rows = [(m, *[_fmt(src[k].get(m)) if src[k].get(m) is not None else "n/a" for k, _ in cols])
-                for m in _ALIGN_ROWS if any(m in src[k] for k, _ in cols)]
+        rows = [
+            (m, *[_fmt(src[k].get(m)) if src[k].get(m) is not None else "n/a" for k, _ in cols])
+            for m in _ALIGN_ROWS
+            if any(m in src[k] for k, _ in cols)
+        ]
         source = evaluation.get("landmarks_source")
         parts.append("<h3>Alignment of clusters with P / QRS / T / TP</h3>")
         if source:
@@ -579,16 +685,48 @@ def contingency_figure(
             vs.append(float(val[i, j]))
             cs.append(int(cont[i, j]))
             txt.append(f"{val[i, j]:.2f}" if normalize != "none" else str(int(cont[i, j])))
-    mapper = LinearColorMapper(palette="Greys256", low=float(val.max()) if val.size else 1.0, high=0.0)
-    fig = figure(x_range=[str(w) for w in wave_names], y_range=list(reversed(rows)), width=width,
-                 height=height or 60 + 34 * len(rows), title=title, tools="hover,save",
-                 tooltips=[("cluster", "@y"), ("wave", "@x"), ("value", "@v{0.00}"), ("count", "@n")],
-                 toolbar_location=None)
-    src = ColumnDataSource(dict(x=xs, y=ys, v=vs, n=cs, t=txt,
-                                tc=["white" if v > 0.55 * max(val.max(), 1e-9) else "black" for v in vs]))
-    fig.rect("x", "y", 1, 1, source=src, fill_color={"field": "v", "transform": mapper}, line_color="white")
-    fig.text("x", "y", text="t", source=src, text_align="center", text_baseline="middle",
-             text_font_size="10pt", text_color="tc")
+    mapper = LinearColorMapper(
+        palette="Greys256", low=float(val.max()) if val.size else 1.0, high=0.0
+    )
+    fig = figure(
+        x_range=[str(w) for w in wave_names],
+        y_range=list(reversed(rows)),
+        width=width,
+        height=height or 60 + 34 * len(rows),
+        title=title,
+        tools="hover,save",
+        tooltips=[("cluster", "@y"), ("wave", "@x"), ("value", "@v{0.00}"), ("count", "@n")],
+        toolbar_location=None,
+    )
+    src = ColumnDataSource(
+        dict(
+            x=xs,
+            y=ys,
+            v=vs,
+            n=cs,
+            t=txt,
+            tc=["white" if v > 0.55 * max(val.max(), 1e-9) else "black" for v in vs],
+        )
+    )
+    fig.rect(
+        "x",
+        "y",
+        1,
+        1,
+        source=src,
+        fill_color={"field": "v", "transform": mapper},
+        line_color="white",
+    )
+    fig.text(
+        "x",
+        "y",
+        text="t",
+        source=src,
+        text_align="center",
+        text_baseline="middle",
+        text_font_size="10pt",
+        text_color="tc",
+    )
     fig.xaxis.axis_label = "delineated wave"
     fig.axis.major_tick_line_color = None
     fig.grid.visible = False
@@ -638,11 +776,22 @@ def entropy_hist_figure(
     h = h / np.maximum(h.sum(axis=1, keepdims=True), 1e-12)
     edges = np.linspace(0, 1, h.shape[1] + 1)
     centers = 0.5 * (edges[:-1] + edges[1:])
-    fig = figure(width=width, height=height, title=title, x_range=Range1d(0, 1),
-                 tools="save", toolbar_location=None)
+    fig = figure(
+        width=width,
+        height=height,
+        title=title,
+        x_range=Range1d(0, 1),
+        tools="save",
+        toolbar_location=None,
+    )
     for k, cid in enumerate(cluster_ids):
-        fig.line(centers, h[k], color=cluster_color(cid), line_width=2,
-                 legend_label=f"cluster {int(cid)}")
+        fig.line(
+            centers,
+            h[k],
+            color=cluster_color(cid),
+            line_width=2,
+            legend_label=f"cluster {int(cid)}",
+        )
     fig.xaxis.axis_label = "normalised entropy"
     fig.yaxis.axis_label = "share of time steps"
     fig.legend.location = "top_right"

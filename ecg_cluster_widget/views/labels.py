@@ -45,10 +45,25 @@ FIT_KEYS: tuple[str, ...] = ("model_checksum", "data_fingerprint", "n_clusters",
 SIGNATURE_KINDS: tuple[str, ...] = ("centroid", "prototype")
 #: The controlled vocabulary offered next to free text.
 LABEL_VOCAB: tuple[str, ...] = (
-    "P wave", "QRS complex", "T wave", "ST segment", "TP baseline", "PR segment", "artifact", "other",
+    "P wave",
+    "QRS complex",
+    "T wave",
+    "ST segment",
+    "TP baseline",
+    "PR segment",
+    "artifact",
+    "other",
 )
 SEGMENT_COLUMNS = (
-    "record_index", "record_id", "start", "end", "start_s", "end_s", "cluster_id", "name", "notes",
+    "record_index",
+    "record_id",
+    "start",
+    "end",
+    "start_s",
+    "end_s",
+    "cluster_id",
+    "name",
+    "notes",
     "mean_entropy",
 )
 
@@ -102,7 +117,9 @@ def normalize_labels(obj: Any) -> dict[str, dict[str, str]]:
             )
         unknown = set(val) - {"name", "notes"}
         if unknown:
-            raise DataError(f"label of cluster {cid} has unknown fields {sorted(unknown)}; use 'name' and 'notes'.")
+            raise DataError(
+                f"label of cluster {cid} has unknown fields {sorted(unknown)}; use 'name' and 'notes'."
+            )
         name = val.get("name", "") or ""
         notes = val.get("notes", "") or ""
         if not isinstance(name, str) or not isinstance(notes, str):
@@ -140,8 +157,10 @@ def normalize_fit(fit: Any) -> dict[str, Any]:
     {'model_checksum': 'ab', 'n_clusters': 2, 'cluster_ids': [4, 0]}
     """
     if not isinstance(fit, Mapping):
-        raise DataError(f"fit must be a dict (model_checksum, data_fingerprint, n_clusters, "
-                        f"cluster_ids), got {type(fit).__name__}.")
+        raise DataError(
+            f"fit must be a dict (model_checksum, data_fingerprint, n_clusters, "
+            f"cluster_ids), got {type(fit).__name__}."
+        )
     fit = dict(fit)
     if "K" in fit:
         if "n_clusters" in fit and fit["n_clusters"] != fit["K"]:
@@ -162,14 +181,21 @@ def normalize_fit(fit: Any) -> dict[str, Any]:
     if "cluster_ids" in fit:
         val = fit.pop("cluster_ids")
         ids = np.asarray(val)
-        if ids.ndim != 1 or not (ids.size == 0 or np.issubdtype(ids.dtype, np.integer)) \
-                or (ids < 0).any():
-            raise DataError(f"fit['cluster_ids'] must be a list of non-negative integers, got {val!r}.")
+        if (
+            ids.ndim != 1
+            or not (ids.size == 0 or np.issubdtype(ids.dtype, np.integer))
+            or (ids < 0).any()
+        ):
+            raise DataError(
+                f"fit['cluster_ids'] must be a list of non-negative integers, got {val!r}."
+            )
         ids_list = [int(i) for i in ids]
         if len(set(ids_list)) != len(ids_list):
             raise DataError(f"fit['cluster_ids'] repeat an id: {ids_list}.")
         if "n_clusters" in out and len(ids_list) != out["n_clusters"]:
-            raise DataError(f"fit has n_clusters={out['n_clusters']} but {len(ids_list)} cluster_ids.")
+            raise DataError(
+                f"fit has n_clusters={out['n_clusters']} but {len(ids_list)} cluster_ids."
+            )
         out["cluster_ids"] = ids_list
     for key, val in fit.items():
         if not isinstance(key, str):
@@ -190,12 +216,17 @@ def _json_scalar_or_list(val: Any, what: str) -> Any:
             raise DataError(f"{what} must be finite, got {val!r}.")
         return val
     if isinstance(val, (list, tuple)) and all(
-            v is None or isinstance(v, (str, bool, int, float)) for v in val):
+        v is None or isinstance(v, (str, bool, int, float)) for v in val
+    ):
         return list(val)
-    raise DataError(f"{what} must be a number, string, boolean or a flat list of them, got {val!r}.")
+    raise DataError(
+        f"{what} must be a number, string, boolean or a flat list of them, got {val!r}."
+    )
 
 
-def normalize_signatures(signatures: Any, cluster_ids: Iterable[int] | None = None) -> dict[str, dict[str, list]]:
+def normalize_signatures(
+    signatures: Any, cluster_ids: Iterable[int] | None = None
+) -> dict[str, dict[str, list]]:
     """Check and canonicalise per-cluster signatures (the ``signatures`` field).
 
     Parameters
@@ -223,7 +254,9 @@ def normalize_signatures(signatures: Any, cluster_ids: Iterable[int] | None = No
     {'1': {'prototype': [[0.0, 1.0], [2.0, 3.0]]}, '3': {'centroid': [0.5, 1.0]}}
     """
     if not isinstance(signatures, Mapping):
-        raise DataError(f"signatures must be a dict {{cluster_id: centroid}}, got {type(signatures).__name__}.")
+        raise DataError(
+            f"signatures must be a dict {{cluster_id: centroid}}, got {type(signatures).__name__}."
+        )
     allowed = None if cluster_ids is None else {int(i) for i in cluster_ids}
     out: dict[str, dict[str, list]] = {}
     for key, val in signatures.items():
@@ -234,13 +267,17 @@ def normalize_signatures(signatures: Any, cluster_ids: Iterable[int] | None = No
         if cid < 0:
             raise DataError(f"signature key {key!r} must be a non-negative cluster id.")
         if allowed is not None and cid not in allowed:
-            raise DataError(f"signature of cluster {cid}, which is not among the fit's cluster_ids.")
+            raise DataError(
+                f"signature of cluster {cid}, which is not among the fit's cluster_ids."
+            )
         if not isinstance(val, Mapping):
             val = {"centroid": val}
         unknown = set(val) - set(SIGNATURE_KINDS)
         if unknown or not val:
-            raise DataError(f"signature of cluster {cid} must have 'centroid' and/or 'prototype', "
-                            f"got {sorted(map(str, val))}.")
+            raise DataError(
+                f"signature of cluster {cid} must have 'centroid' and/or 'prototype', "
+                f"got {sorted(map(str, val))}."
+            )
         entry = {}
         for kind in SIGNATURE_KINDS:
             if kind not in val:
@@ -248,17 +285,27 @@ def normalize_signatures(signatures: Any, cluster_ids: Iterable[int] | None = No
             try:
                 arr = np.asarray(val[kind], dtype=np.float64)
             except (TypeError, ValueError):
-                raise DataError(f"signature {kind} of cluster {cid} is not a numeric array.") from None
+                raise DataError(
+                    f"signature {kind} of cluster {cid} is not a numeric array."
+                ) from None
             if arr.ndim > 3 or arr.size == 0 or not np.isfinite(arr).all():
-                raise DataError(f"signature {kind} of cluster {cid} must be a non-empty, finite "
-                                "array of at most 3 dimensions.")
+                raise DataError(
+                    f"signature {kind} of cluster {cid} must be a non-empty, finite "
+                    "array of at most 3 dimensions."
+                )
             entry[kind] = arr.tolist()
         out[str(cid)] = entry
     return dict(sorted(out.items(), key=lambda kv: int(kv[0])))
 
 
-def save_labels(path: str | os.PathLike, labels: Mapping, meta: Mapping | None = None, *,
-                fit: Mapping | None = None, signatures: Mapping | None = None) -> Path:
+def save_labels(
+    path: str | os.PathLike,
+    labels: Mapping,
+    meta: Mapping | None = None,
+    *,
+    fit: Mapping | None = None,
+    signatures: Mapping | None = None,
+) -> Path:
     """Write labels atomically as versioned JSON.
 
     Parameters
@@ -302,7 +349,9 @@ def save_labels(path: str | os.PathLike, labels: Mapping, meta: Mapping | None =
     if meta is not None and not isinstance(meta, Mapping):
         raise DataError(f"meta must be a dict, got {type(meta).__name__}.")
     doc: dict[str, Any] = {
-        "schema": LABELS_SCHEMA, "version": 1, "labels": normalize_labels(labels),
+        "schema": LABELS_SCHEMA,
+        "version": 1,
+        "labels": normalize_labels(labels),
         "meta": dict(meta or {}),
     }
     fit_doc = None if fit is None else normalize_fit(fit)
@@ -310,7 +359,8 @@ def save_labels(path: str | os.PathLike, labels: Mapping, meta: Mapping | None =
         doc["fit"] = fit_doc
     if signatures is not None:
         doc["signatures"] = normalize_signatures(
-            signatures, None if fit_doc is None else fit_doc.get("cluster_ids"))
+            signatures, None if fit_doc is None else fit_doc.get("cluster_ids")
+        )
     if fit is not None or signatures is not None:
         doc["version"] = 2  # version-1 readers cannot honour the fit: let them refuse
     try:
@@ -412,24 +462,34 @@ class LabelsMetaReport:
     @property
     def ok(self) -> bool:
         """True when every identity key is known on both sides and equal."""
-        return (self.has_fit and not self.mismatches and not self.missing
-                and not self.labelled_ids_missing)
+        return (
+            self.has_fit
+            and not self.mismatches
+            and not self.missing
+            and not self.labelled_ids_missing
+        )
 
     def summary(self) -> str:
         """One human-readable paragraph: what matched, what did not."""
         if not self.has_fit:
-            return ("the labels file records no fit identity (model checksum, data fingerprint, "
-                    "K, cluster ids): it cannot be checked against the current fit.")
+            return (
+                "the labels file records no fit identity (model checksum, data fingerprint, "
+                "K, cluster ids): it cannot be checked against the current fit."
+            )
         parts = []
         for key, (a, b) in self.mismatches.items():
             if key == "cluster_ids":
                 continue
             parts.append(f"{key} differs (file {a!r}, current {b!r})")
         if self.ids_only_in_file or self.ids_only_in_fit:
-            parts.append(f"cluster ids only in the file: {self.ids_only_in_file}, only in the "
-                         f"current fit: {self.ids_only_in_fit}")
+            parts.append(
+                f"cluster ids only in the file: {self.ids_only_in_file}, only in the "
+                f"current fit: {self.ids_only_in_fit}"
+            )
         if self.labelled_ids_missing:
-            parts.append(f"labelled clusters {self.labelled_ids_missing} are not in the current fit")
+            parts.append(
+                f"labelled clusters {self.labelled_ids_missing} are not in the current fit"
+            )
         if self.missing:
             parts.append(f"not known on both sides: {', '.join(self.missing)}")
         if self.matches:
@@ -438,13 +498,19 @@ class LabelsMetaReport:
 
     def to_dict(self) -> dict:
         """Plain-dict form (JSON-serialisable)."""
-        return {"matches": list(self.matches),
-                "mismatches": {k: list(v) for k, v in self.mismatches.items()},
-                "missing": list(self.missing), "ids_only_in_file": list(self.ids_only_in_file),
-                "ids_only_in_fit": list(self.ids_only_in_fit),
-                "labelled_ids_missing": list(self.labelled_ids_missing), "has_fit": self.has_fit,
-                "same_model": self.same_model, "same_data": self.same_data,
-                "compatible": self.compatible, "ok": self.ok}
+        return {
+            "matches": list(self.matches),
+            "mismatches": {k: list(v) for k, v in self.mismatches.items()},
+            "missing": list(self.missing),
+            "ids_only_in_file": list(self.ids_only_in_file),
+            "ids_only_in_fit": list(self.ids_only_in_fit),
+            "labelled_ids_missing": list(self.labelled_ids_missing),
+            "has_fit": self.has_fit,
+            "same_model": self.same_model,
+            "same_data": self.same_data,
+            "compatible": self.compatible,
+            "ok": self.ok,
+        }
 
 
 def check_labels_meta(labels_meta: Any, current_fit_meta: Mapping) -> LabelsMetaReport:
@@ -482,8 +548,9 @@ def check_labels_meta(labels_meta: Any, current_fit_meta: Mapping) -> LabelsMeta
     labels: Mapping | None = None
     if isinstance(labels_meta, LabelsFile):
         labels, file_fit = labels_meta.labels, labels_meta.fit
-    elif isinstance(labels_meta, Mapping) and ("fit" in labels_meta or "labels" in labels_meta
-                                               or "schema" in labels_meta):
+    elif isinstance(labels_meta, Mapping) and (
+        "fit" in labels_meta or "labels" in labels_meta or "schema" in labels_meta
+    ):
         labels, file_fit = labels_meta.get("labels"), labels_meta.get("fit")
     else:
         file_fit = labels_meta
@@ -565,8 +632,12 @@ def read_labels_file(path: str | os.PathLike) -> LabelsFile:
             f"{path} is not a cluster-labels file (expected schema {LABELS_SCHEMA!r})."
         )
     version = doc.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version > LABELS_VERSION \
-            or version < 1:
+    if (
+        isinstance(version, bool)
+        or not isinstance(version, int)
+        or version > LABELS_VERSION
+        or version < 1
+    ):
         raise FileFormatError(
             f"{path} has labels format version {version!r}; this package reads versions 1..{LABELS_VERSION}."
         )
@@ -584,12 +655,16 @@ def read_labels_file(path: str | os.PathLike) -> LabelsFile:
         if doc.get("fit") is not None:
             fit = normalize_fit(doc["fit"])
         if doc.get("signatures") is not None:
-            signatures = normalize_signatures(doc["signatures"],
-                                              None if fit is None else fit.get("cluster_ids"))
+            signatures = normalize_signatures(
+                doc["signatures"], None if fit is None else fit.get("cluster_ids")
+            )
     except DataError as exc:
-        raise FileFormatError(f"{path} holds a malformed fit identity or signatures: {exc}") from None
-    return LabelsFile(labels=labels, meta=meta, fit=fit, signatures=signatures,
-                      version=version, path=path)
+        raise FileFormatError(
+            f"{path} holds a malformed fit identity or signatures: {exc}"
+        ) from None
+    return LabelsFile(
+        labels=labels, meta=meta, fit=fit, signatures=signatures, version=version, path=path
+    )
 
 
 def load_labels(path: str | os.PathLike, fit: Mapping | None = None) -> dict[str, dict[str, str]]:
@@ -643,22 +718,31 @@ def load_labels(path: str | os.PathLike, fit: Mapping | None = None) -> dict[str
     except DataError as exc:
         raise DataError(f"the current fit identity is malformed: {exc}") from None
     if not report.compatible:
-        whose = " and ".join(w for w, same in (("model", report.same_model),
-                                               ("dataset", report.same_data)) if same is False)
+        whose = " and ".join(
+            w
+            for w, same in (("model", report.same_model), ("dataset", report.same_data))
+            if same is False
+        )
         raise LabelsMismatchError(
             f"labels file {lf.path} belongs to another {whose} than the current fit "
             f"({report.summary()}) Its labels are not attached; re-map them by cluster "
-            "signature, or label this fit afresh.", report)
+            "signature, or label this fit afresh.",
+            report,
+        )
     if not report.has_fit:
-        warnings.warn(f"labels file {lf.path}: {report.summary()} Check the names before "
-                      "relying on them.", DataWarning, stacklevel=2)
+        warnings.warn(
+            f"labels file {lf.path}: {report.summary()} Check the names before relying on them.",
+            DataWarning,
+            stacklevel=2,
+        )
     elif report.ids_only_in_file or report.ids_only_in_fit or report.labelled_ids_missing:
         warnings.warn(f"labels file {lf.path}: {report.summary()}", DataWarning, stacklevel=2)
     return lf.labels
 
 
-def segment_rows(expl: Any, labels: Mapping, record_index: int | None = None,
-                 record_id: str | None = None) -> list[dict[str, Any]]:
+def segment_rows(
+    expl: Any, labels: Mapping, record_index: int | None = None, record_id: str | None = None
+) -> list[dict[str, Any]]:
     """One row per segment of an explanation, with the expert name and notes.
 
     Parameters
@@ -691,15 +775,22 @@ def segment_rows(expl: Any, labels: Mapping, record_index: int | None = None,
     rows = []
     for s in expl.segments:
         entry = labs.get(str(int(s.cluster_id)), {})
-        rows.append({
-            "record_index": int(expl.record_index if record_index is None else record_index),
-            "record_id": str(expl.record_id if record_id is None else record_id),
-            "start": int(s.start), "end": int(s.end),
-            "start_s": round(float(s.start_s), 6), "end_s": round(float(s.end_s), 6),
-            "cluster_id": int(s.cluster_id), "name": entry.get("name", ""),
-            "notes": entry.get("notes", ""),
-            "mean_entropy": round(float(ent[s.start:s.end].mean()), 6) if s.end > s.start else float("nan"),
-        })
+        rows.append(
+            {
+                "record_index": int(expl.record_index if record_index is None else record_index),
+                "record_id": str(expl.record_id if record_id is None else record_id),
+                "start": int(s.start),
+                "end": int(s.end),
+                "start_s": round(float(s.start_s), 6),
+                "end_s": round(float(s.end_s), 6),
+                "cluster_id": int(s.cluster_id),
+                "name": entry.get("name", ""),
+                "notes": entry.get("notes", ""),
+                "mean_entropy": round(float(ent[s.start : s.end].mean()), 6)
+                if s.end > s.start
+                else float("nan"),
+            }
+        )
     return rows
 
 
@@ -772,17 +863,28 @@ def write_segments(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]]) -
     rows = list(rows)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        frame = pd.DataFrame([{k: csv_safe(v) for k, v in r.items()} for r in rows],
-                             columns=list(SEGMENT_COLUMNS))
+        frame = pd.DataFrame(
+            [{k: csv_safe(v) for k, v in r.items()} for r in rows], columns=list(SEGMENT_COLUMNS)
+        )
         return atomic_write_text(path, frame.to_csv(index=False))
     if suffix == ".json":
-        return atomic_write_json(path, {"schema": "ecg_cluster_widget/segments", "version": 1,
-                                        "columns": list(SEGMENT_COLUMNS), "segments": rows})
-    raise DataError(f"cannot tell the export format from {path.name!r}: use a .csv or .json file name.")
+        return atomic_write_json(
+            path,
+            {
+                "schema": "ecg_cluster_widget/segments",
+                "version": 1,
+                "columns": list(SEGMENT_COLUMNS),
+                "segments": rows,
+            },
+        )
+    raise DataError(
+        f"cannot tell the export format from {path.name!r}: use a .csv or .json file name."
+    )
 
 
-def write_wfdb_annotations(record_name: str, folder: str | os.PathLike, expl: Any, labels: Mapping,
-                           extension: str = "tlc") -> Path:
+def write_wfdb_annotations(
+    record_name: str, folder: str | os.PathLike, expl: Any, labels: Mapping, extension: str = "tlc"
+) -> Path:
     """Write segments as a WFDB annotation file ``<folder>/<record_name>.<extension>``.
 
     Each segment becomes an onset ``(`` at its first sample and an offset ``)`` at its
@@ -848,9 +950,13 @@ def write_wfdb_annotations(record_name: str, folder: str | os.PathLike, expl: An
     tmp = Path(tempfile.mkdtemp(prefix=f".{record_name}.", dir=folder))
     try:
         wfdb.wrann(
-            str(record_name), extension, sample=np.asarray(samples, dtype=np.int64)[order],
-            symbol=[symbols[i] for i in order], aux_note=[notes[i] for i in order],
-            fs=float(expl.fs), write_dir=str(tmp),
+            str(record_name),
+            extension,
+            sample=np.asarray(samples, dtype=np.int64)[order],
+            symbol=[symbols[i] for i in order],
+            aux_note=[notes[i] for i in order],
+            fs=float(expl.fs),
+            write_dir=str(tmp),
         )
         os.replace(tmp / target.name, target)
     finally:

@@ -18,13 +18,41 @@ from collections.abc import Iterable
 
 #: The cluster palette for light paper: ``PALETTE[cluster_id % 16]``; same order as js/palette.js.
 PALETTE: tuple[str, ...] = (
-    "#4075AD", "#A7811E", "#1F986D", "#A8390A", "#8D0476", "#3C990F", "#A05C85", "#5033AD",
-    "#38531C", "#94182B", "#78A85D", "#97683C", "#97A31B", "#543E85", "#3A6A04", "#24ACAD",
+    "#4075AD",
+    "#A7811E",
+    "#1F986D",
+    "#A8390A",
+    "#8D0476",
+    "#3C990F",
+    "#A05C85",
+    "#5033AD",
+    "#38531C",
+    "#94182B",
+    "#78A85D",
+    "#97683C",
+    "#97A31B",
+    "#543E85",
+    "#3A6A04",
+    "#24ACAD",
 )
 #: The same hues, lighter, for dark paper (``PALETTE_DARK`` in js/palette.js).
 PALETTE_DARK: tuple[str, ...] = (
-    "#90BEFB", "#FACB68", "#78E6B6", "#FF8350", "#DE62C0", "#8EE862", "#EFA5D0", "#A178FD",
-    "#7E995E", "#E8686C", "#C4F7A6", "#E8B081", "#E8F06C", "#9E83D1", "#84B451", "#84FBFC",
+    "#90BEFB",
+    "#FACB68",
+    "#78E6B6",
+    "#FF8350",
+    "#DE62C0",
+    "#8EE862",
+    "#EFA5D0",
+    "#A178FD",
+    "#7E995E",
+    "#E8686C",
+    "#C4F7A6",
+    "#E8B081",
+    "#E8F06C",
+    "#9E83D1",
+    "#84B451",
+    "#84FBFC",
 )
 #: Colour for "no cluster" / unannotated samples.
 MISSING_COLOR = "#DDDDDD"

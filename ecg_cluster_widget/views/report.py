@@ -57,8 +57,13 @@ def write_html(layout, path: str | os.PathLike, title: str) -> Path:
     return atomic_write_text(path, page)
 
 
-_SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
-                   "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_SCRIPT_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
 
 
 def script_json(obj: Any, **kwargs: Any) -> str:
@@ -128,21 +133,31 @@ def cluster_table(infos: Sequence[Any], class_names: Sequence[str] | None = None
     rows = []
     for info in infos:
         mix = getattr(info, "class_mix", None) or {}
-        cells = "".join(f"<td{_CELL}>{100 * float(mix.get(c, float('nan'))):.0f}%</td>" for c in classes)
+        cells = "".join(
+            f"<td{_CELL}>{100 * float(mix.get(c, float('nan'))):.0f}%</td>" for c in classes
+        )
         rows.append(
             f"<tr><td><span style='display:inline-block;width:14px;height:14px;"
             f"background:{cluster_color(info.cluster_id)}'></span></td>"
             f"<td{_CELL}>{int(info.cluster_id)}</td><td{_CELL}>{100 * float(info.share):.1f}%</td>"
             f"<td{_CELL}>{float(info.mean_entropy):.3f}</td>{cells}</tr>"
         )
-    return Div(text=(
-        "<h3>Clusters</h3><table class='ecw-clusters' style='border-collapse:collapse'>"
-        f"<tr><th></th><th{_CELL}>cluster</th><th{_CELL}>share of time</th>"
-        f"<th{_CELL}>mean entropy</th>{head}</tr>"
-        + "".join(rows) + "</table>"
-        + ("<p style='font-size:90%'>Class columns: share of records with that label among the "
-           "records where the cluster takes up the most time (top quartile).</p>" if classes else "")
-    ), width=700)
+    return Div(
+        text=(
+            "<h3>Clusters</h3><table class='ecw-clusters' style='border-collapse:collapse'>"
+            f"<tr><th></th><th{_CELL}>cluster</th><th{_CELL}>share of time</th>"
+            f"<th{_CELL}>mean entropy</th>{head}</tr>"
+            + "".join(rows)
+            + "</table>"
+            + (
+                "<p style='font-size:90%'>Class columns: share of records with that label among the "
+                "records where the cluster takes up the most time (top quartile).</p>"
+                if classes
+                else ""
+            )
+        ),
+        width=700,
+    )
 
 
 def _find_contingency(evaluation: Mapping | None) -> np.ndarray | None:
@@ -220,37 +235,61 @@ def make_report(
     PosixPath('report.html')
     """
     if getattr(tlc, "cluster_ids_", None) is None:
-        raise NotFittedError("the explainer is not fitted; call tlc.fit(dataset) before make_report.")
+        raise NotFittedError(
+            "the explainer is not fitted; call tlc.fit(dataset) before make_report."
+        )
     n = len(dataset)
     indices = list(range(min(3, n))) if indices is None else [int(i) for i in indices]
     bad = [i for i in indices if not -n <= i < n]
     if bad:
         raise DataError(f"record indices {bad} are out of range for a dataset of {n} records.")
-    parts: list = [Div(text=(
-        f"<h1>{html.escape(title)}</h1><p>{html.escape(repr(dataset))}; K = {tlc.n_clusters} "
-        "clusters. Colours mark stable cluster ids; the grey ribbon is the normalised "
-        "assignment entropy (0 = certain, 1 = evenly split between all clusters).</p>"
-        + ("" if bundle is None or not hasattr(bundle, "preprocessing_description") else
-           f"<p>Model: {html.escape(repr(bundle))}. Every record is fed to it as: "
-           f"{html.escape(bundle.preprocessing_description)}.</p>")
-    ), width=900)]
+    parts: list = [
+        Div(
+            text=(
+                f"<h1>{html.escape(title)}</h1><p>{html.escape(repr(dataset))}; K = {tlc.n_clusters} "
+                "clusters. Colours mark stable cluster ids; the grey ribbon is the normalised "
+                "assignment entropy (0 = certain, 1 = evenly split between all clusters).</p>"
+                + (
+                    ""
+                    if bundle is None or not hasattr(bundle, "preprocessing_description")
+                    else f"<p>Model: {html.escape(repr(bundle))}. Every record is fed to it as: "
+                    f"{html.escape(bundle.preprocessing_description)}.</p>"
+                )
+            ),
+            width=900,
+        )
+    ]
 
     ids = [int(c) for c in tlc.cluster_ids_]
     infos = tlc.cluster_summary(dataset)
     parts.append(cluster_table(infos, dataset.class_names))
     lead_idx = dataset.lead_index(prototype_lead) if prototype_lead in dataset.lead_names else 0
-    parts.append(Div(text="<h3>Prototype waveforms</h3><p>Median (line) and interquartile band "
-                          f"of the lead {html.escape(dataset.lead_names[lead_idx])} snippets each "
-                          "cluster covers.</p>", width=900))
-    parts.append(figures.prototypes_figure(
-        np.stack([i.prototype_median for i in infos]), np.stack([i.prototype_q25 for i in infos]),
-        np.stack([i.prototype_q75 for i in infos]), [i.cluster_id for i in infos], dataset.fs,
-        offset_s=[float(i.prototype_offset_s) for i in infos], lead=lead_idx,
-        lead_name=dataset.lead_names[lead_idx], shares=[i.share for i in infos],
-        mean_entropy=[i.mean_entropy for i in infos],
-    ))
+    parts.append(
+        Div(
+            text="<h3>Prototype waveforms</h3><p>Median (line) and interquartile band "
+            f"of the lead {html.escape(dataset.lead_names[lead_idx])} snippets each "
+            "cluster covers.</p>",
+            width=900,
+        )
+    )
+    parts.append(
+        figures.prototypes_figure(
+            np.stack([i.prototype_median for i in infos]),
+            np.stack([i.prototype_q25 for i in infos]),
+            np.stack([i.prototype_q75 for i in infos]),
+            [i.cluster_id for i in infos],
+            dataset.fs,
+            offset_s=[float(i.prototype_offset_s) for i in infos],
+            lead=lead_idx,
+            lead_name=dataset.lead_names[lead_idx],
+            shares=[i.share for i in infos],
+            mean_entropy=[i.mean_entropy for i in infos],
+        )
+    )
     eset = tlc.explain_all(dataset)
-    parts.append(figures.proportions_figure(eset.proportions, ids, dataset.labels, dataset.class_names))
+    parts.append(
+        figures.proportions_figure(eset.proportions, ids, dataset.labels, dataset.class_names)
+    )
     hists = [np.asarray(i.entropy_hist) for i in infos]
     if hists and all(h.size for h in hists):
         parts.append(figures.entropy_hist_figure(np.stack(hists), [i.cluster_id for i in infos]))
@@ -266,6 +305,7 @@ def make_report(
     if bundle is not None:
         try:
             from ..explain.gradcam import GradCAM
+
             gradcam_cls = GradCAM
         except ImportError:
             gradcam_cls = None
@@ -286,8 +326,16 @@ def make_report(
                 cam = gradcam_cls(bundle).attribute(rec, target=int(np.argmax(proba)))[0]
         heading += f"; mean entropy {expl.mean_entropy:.3f}"
         parts.append(Div(text=f"<h3>{heading}</h3>", width=900))
-        parts.append(figures.ecg_figure(
-            dataset.signals[i], dataset.fs, expl.labels, expl.cluster_ids, expl.entropy,
-            lead_names=dataset.lead_names, layout=layout, gradcam=cam,
-        ))
+        parts.append(
+            figures.ecg_figure(
+                dataset.signals[i],
+                dataset.fs,
+                expl.labels,
+                expl.cluster_ids,
+                expl.entropy,
+                lead_names=dataset.lead_names,
+                layout=layout,
+                gradcam=cam,
+            )
+        )
     return write_html(column(*parts), path, title)

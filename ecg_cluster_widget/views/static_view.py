@@ -73,11 +73,21 @@ def _state(w: Any) -> dict:
     rec = dict(w.record or {})
     n_leads, n_samples = int(rec.get("n_leads", 0)), int(rec.get("n_samples", 0))
     sig = np.frombuffer(w.signal, dtype=np.float32)
-    sig = sig.reshape(n_leads, n_samples) if sig.size == n_leads * n_samples else np.zeros((n_leads, n_samples))
+    sig = (
+        sig.reshape(n_leads, n_samples)
+        if sig.size == n_leads * n_samples
+        else np.zeros((n_leads, n_samples))
+    )
     ids = np.frombuffer(w.seg_ids, dtype=np.int16).astype(int)
     ent = np.frombuffer(w.entropy, dtype=np.float32)
-    return {"rec": rec, "sig": sig, "ids": ids, "ent": ent, "fs": float(rec.get("fs", 1.0)),
-            "n": n_samples}
+    return {
+        "rec": rec,
+        "sig": sig,
+        "ids": ids,
+        "ent": ent,
+        "fs": float(rec.get("fs", 1.0)),
+        "n": n_samples,
+    }
 
 
 def render_svg(w: Any, width: int = 1000) -> str:
@@ -104,8 +114,10 @@ def render_svg(w: Any, width: int = 1000) -> str:
     rec, sig, ids, ent, fs, n = st["rec"], st["sig"], st["ids"], st["ent"], st["fs"], st["n"]
     duration = max(n / fs, 1e-9)
     names = list(rec.get("lead_names") or [str(i) for i in range(sig.shape[0])])
-    leads = [i for i in (w.leads or range(sig.shape[0])) if i < sig.shape[0]] or list(range(sig.shape[0]))
-    v0, v1 = (list(w.view_range) if len(w.view_range) == 2 else [0.0, duration])
+    leads = [i for i in (w.leads or range(sig.shape[0])) if i < sig.shape[0]] or list(
+        range(sig.shape[0])
+    )
+    v0, v1 = list(w.view_range) if len(w.view_range) == 2 else [0.0, duration]
     v0, v1 = max(0.0, float(v0)), min(duration, float(v1))
     if v1 <= v0:
         v0, v1 = 0.0, duration
@@ -150,18 +162,29 @@ def render_svg(w: Any, width: int = 1000) -> str:
     mm_t, mm_v = px_s / 25.0, px_mm
     for r, _lead in enumerate(leads):
         ymid = top + r * row_h + row_h / 2
-        minor = (f'<path d="M{mm_t:.2f} 0V{5 * mm_v:.2f}M{2 * mm_t:.2f} 0V{5 * mm_v:.2f}M{3 * mm_t:.2f} 0V{5 * mm_v:.2f}'
-                 f'M{4 * mm_t:.2f} 0V{5 * mm_v:.2f}M0 {mm_v:.2f}H{5 * mm_t:.2f}M0 {2 * mm_v:.2f}H{5 * mm_t:.2f}'
-                 f'M0 {3 * mm_v:.2f}H{5 * mm_t:.2f}M0 {4 * mm_v:.2f}H{5 * mm_t:.2f}" stroke="{GRID_MINOR}" '
-                 'stroke-width="0.6" fill="none"/>') if min(mm_t, mm_v) >= 2.5 else ""
+        minor = (
+            (
+                f'<path d="M{mm_t:.2f} 0V{5 * mm_v:.2f}M{2 * mm_t:.2f} 0V{5 * mm_v:.2f}M{3 * mm_t:.2f} 0V{5 * mm_v:.2f}'
+                f"M{4 * mm_t:.2f} 0V{5 * mm_v:.2f}M0 {mm_v:.2f}H{5 * mm_t:.2f}M0 {2 * mm_v:.2f}H{5 * mm_t:.2f}"
+                f'M0 {3 * mm_v:.2f}H{5 * mm_t:.2f}M0 {4 * mm_v:.2f}H{5 * mm_t:.2f}" stroke="{GRID_MINOR}" '
+                'stroke-width="0.6" fill="none"/>'
+            )
+            if min(mm_t, mm_v) >= 2.5
+            else ""
+        )
         out.append(
             f'<pattern id="g{r}" patternUnits="userSpaceOnUse" width="{5 * mm_t:.3f}" height="{5 * mm_v:.3f}" '
             f'patternTransform="translate({margin - (v0 % 0.2) * px_s:.2f} {ymid:.2f})">{minor}'
             f'<path d="M0 0V{5 * mm_v:.2f}M0 0H{5 * mm_t:.2f}" stroke="{GRID_MAJOR}" stroke-width="0.8" fill="none"/>'
-            "</pattern>")
-    out.append(f'<clipPath id="plot"><rect x="{margin}" y="{top}" width="{plot_w}" height="{y_end - top + 80}"/></clipPath>')
+            "</pattern>"
+        )
+    out.append(
+        f'<clipPath id="plot"><rect x="{margin}" y="{top}" width="{plot_w}" height="{y_end - top + 80}"/></clipPath>'
+    )
     out.append("</defs>")
-    out.append(f'<rect x="{margin}" y="{top}" width="{plot_w}" height="{y_end - top:.1f}" fill="{PAPER}"/>')
+    out.append(
+        f'<rect x="{margin}" y="{top}" width="{plot_w}" height="{y_end - top:.1f}" fill="{PAPER}"/>'
+    )
     out.append('<g clip-path="url(#plot)">')
     # Bands behind the leads (one tall rect per run: rows share the time axis).
     for a, b, cid in segs:
@@ -176,10 +199,14 @@ def render_svg(w: Any, width: int = 1000) -> str:
             y0, hgt = top + r * row_h, row_h
         else:
             y0, hgt = top, y_end - top
-        out.append(f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" height="{hgt:.1f}" '
-                   f'fill="{colors.get(cid, "#999999")}" fill-opacity="{alpha:.2f}"/>')
+        out.append(
+            f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" height="{hgt:.1f}" '
+            f'fill="{colors.get(cid, "#999999")}" fill-opacity="{alpha:.2f}"/>'
+        )
     for r, _lead in enumerate(leads):
-        out.append(f'<rect x="{margin}" y="{top + r * row_h:.1f}" width="{plot_w}" height="{row_h:.1f}" fill="url(#g{r})"/>')
+        out.append(
+            f'<rect x="{margin}" y="{top + r * row_h:.1f}" width="{plot_w}" height="{row_h:.1f}" fill="url(#g{r})"/>'
+        )
     # Traces, centred on each lead's median like the widget.
     i0, i1 = max(0, int(np.floor(v0 * fs))), min(n, int(np.ceil(v1 * fs)) + 1)
     t = np.arange(i0, i1) / fs
@@ -191,18 +218,24 @@ def render_svg(w: Any, width: int = 1000) -> str:
         y = ymid - (v - float(np.median(sig[lead]))) * px_mv
         y = np.clip(y, top + r * row_h, top + (r + 1) * row_h)
         xs, ys = _decimate(x_of(t), y, plot_w)
-        out.append(f'<path d="{_path(xs, ys)}" stroke="{TRACE}" stroke-width="1.1" fill="none" stroke-linejoin="round"/>')
+        out.append(
+            f'<path d="{_path(xs, ys)}" stroke="{TRACE}" stroke-width="1.1" fill="none" stroke-linejoin="round"/>'
+        )
     out.append("</g>")
     for r, lead in enumerate(leads):
         y = top + r * row_h
-        out.append(f'<text x="{margin + 4}" y="{y + 14:.1f}" font-size="12" font-weight="bold" fill="#202020">'
-                   f'{_esc(names[lead] if lead < len(names) else lead)}</text>')
+        out.append(
+            f'<text x="{margin + 4}" y="{y + 14:.1f}" font-size="12" font-weight="bold" fill="#202020">'
+            f"{_esc(names[lead] if lead < len(names) else lead)}</text>"
+        )
         # 1 mV calibration pulse in the margin.
         base = y + row_h / 2 + 0.5 * px_mv
         cw = 5 * px_mm
         cx = margin - cw - 10
-        out.append(f'<path d="M{cx - 4:.1f} {base:.1f}H{cx:.1f}V{base - px_mv:.1f}H{cx + cw:.1f}V{base:.1f}H{cx + cw + 4:.1f}" '
-                   'stroke="#202020" stroke-width="1.2" fill="none"/>')
+        out.append(
+            f'<path d="M{cx - 4:.1f} {base:.1f}H{cx:.1f}V{base - px_mv:.1f}H{cx + cw:.1f}V{base:.1f}H{cx + cw + 4:.1f}" '
+            'stroke="#202020" stroke-width="1.2" fill="none"/>'
+        )
     # Cluster strip with display numbers.
     for a, b, cid in segs:
         x0 = max(margin, float(x_of(a / fs)))
@@ -210,13 +243,19 @@ def render_svg(w: Any, width: int = 1000) -> str:
         if x1 <= x0:
             continue
         op = 0.3 if hl is not None and cid != hl else 1.0
-        out.append(f'<rect x="{x0:.1f}" y="{strip_y:.1f}" width="{x1 - x0:.1f}" height="{strip_h}" '
-                   f'fill="{colors.get(cid, "#999999")}" opacity="{op}"/>')
+        out.append(
+            f'<rect x="{x0:.1f}" y="{strip_y:.1f}" width="{x1 - x0:.1f}" height="{strip_h}" '
+            f'fill="{colors.get(cid, "#999999")}" opacity="{op}"/>'
+        )
         if x1 - x0 > 12:
-            out.append(f'<text x="{x0 + 3:.1f}" y="{strip_y + 13:.1f}" font-size="10" font-weight="bold" '
-                       f'fill="#ffffff">{num.get(cid, cid)}</text>')
+            out.append(
+                f'<text x="{x0 + 3:.1f}" y="{strip_y + 13:.1f}" font-size="10" font-weight="bold" '
+                f'fill="#ffffff">{num.get(cid, cid)}</text>'
+            )
     # Uncertainty ribbon.
-    out.append(f'<rect x="{margin}" y="{rib_y:.1f}" width="{plot_w}" height="{rib_h}" fill="#f2f2f2"/>')
+    out.append(
+        f'<rect x="{margin}" y="{rib_y:.1f}" width="{plot_w}" height="{rib_h}" fill="#f2f2f2"/>'
+    )
     if len(ent) == n and i1 > i0:
         e = np.clip(ent[i0:i1].astype(float), 0, 1)
         ys = rib_y + rib_h - e * (rib_h - 2)
@@ -227,30 +266,41 @@ def render_svg(w: Any, width: int = 1000) -> str:
     out.append(f'<text x="2" y="{strip_y + 13:.1f}" font-size="10" fill="{MUTED}">clusters</text>')
     # Time axis.
     span = v1 - v0
-    step = next(m * 10 ** np.floor(np.log10(span / 10)) for m in (1, 2, 5, 10)
-                if m * 10 ** np.floor(np.log10(span / 10)) >= span / 10)
+    step = next(
+        m * 10 ** np.floor(np.log10(span / 10))
+        for m in (1, 2, 5, 10)
+        if m * 10 ** np.floor(np.log10(span / 10)) >= span / 10
+    )
     k0 = int(np.ceil(v0 / step - 1e-9))
     ticks = []
     k = k0
     while k * step <= v1 + 1e-9:
         x = float(x_of(k * step))
-        ticks.append(f'<path d="M{x:.1f} {axis_y:.1f}v4" stroke="{MUTED}"/>'
-                     f'<text x="{min(x + 2, width - 30):.1f}" y="{axis_y + 14:.1f}" font-size="10" fill="#202020">'
-                     f'{float(k * step):g} s</text>')
+        ticks.append(
+            f'<path d="M{x:.1f} {axis_y:.1f}v4" stroke="{MUTED}"/>'
+            f'<text x="{min(x + 2, width - 30):.1f}" y="{axis_y + 14:.1f}" font-size="10" fill="#202020">'
+            f"{float(k * step):g} s</text>"
+        )
         k += 1
-    out.append(f'<path d="M{margin} {axis_y:.1f}H{margin + plot_w}" stroke="{MUTED}"/>' + "".join(ticks))
-    out.append(f'<text x="2" y="{axis_y + 10:.1f}" font-size="9" fill="{MUTED}">25 mm/s</text>'
-               f'<text x="2" y="{axis_y + 20:.1f}" font-size="9" fill="{MUTED}">{gain:g} mm/mV</text>')
+    out.append(
+        f'<path d="M{margin} {axis_y:.1f}H{margin + plot_w}" stroke="{MUTED}"/>' + "".join(ticks)
+    )
+    out.append(
+        f'<text x="2" y="{axis_y + 10:.1f}" font-size="9" fill="{MUTED}">25 mm/s</text>'
+        f'<text x="2" y="{axis_y + 20:.1f}" font-size="9" fill="{MUTED}">{gain:g} mm/mV</text>'
+    )
     # Legend: display number, name and share of this ECG.
     share = {cid: float(np.mean(ids == cid)) if len(ids) else 0.0 for cid in order}
     col_w = (width - margin) / 4
     for j, cid in enumerate(order):
         x = margin + (j % 4) * col_w
         y = legend_y + 18 * (j // 4)
-        out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="12" height="12" fill="{colors[cid]}"/>'
-                   f'<text x="{x + 16:.1f}" y="{y + 10:.1f}" font-size="11" fill="#202020" '
-                   f'font-weight="{"bold" if cid == hl else "normal"}">{_esc(name(cid))} '
-                   f'({100 * share[cid]:.0f}%)</text>')
+        out.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="12" height="12" fill="{colors[cid]}"/>'
+            f'<text x="{x + 16:.1f}" y="{y + 10:.1f}" font-size="11" fill="#202020" '
+            f'font-weight="{"bold" if cid == hl else "normal"}">{_esc(name(cid))} '
+            f"({100 * share[cid]:.0f}%)</text>"
+        )
     out.append("</svg>")
     return "".join(out)
 
@@ -277,8 +327,11 @@ def static_html(w: Any) -> str:
     >>> HTML(static_html(w))  # doctest: +SKIP
     """
     rec = dict(w.record or {})
-    bits = [f"ECG {rec.get('index', '')}", f"record {_esc(rec.get('record_id', ''))}",
-            f"K={int(w.n_clusters)}"]
+    bits = [
+        f"ECG {rec.get('index', '')}",
+        f"record {_esc(rec.get('record_id', ''))}",
+        f"K={int(w.n_clusters)}",
+    ]
     pred = rec.get("prediction") or {}
     if pred:
         top = sorted(pred.items(), key=lambda kv: -kv[1])[:3]

@@ -127,10 +127,21 @@ class ClusterExplorer(anywidget.AnyWidget):
     example_snips = t.Bytes(b"").tag(sync=True)
     example_shape = t.List(t.Int()).tag(sync=True)
 
-    def __init__(self, tlc: Any = None, dataset: ECGDataset | None = None, *, model: Any = None,
-                 n_clusters: int = 6, index: int = 0, k_range: tuple[int, int] = (2, 12),
-                 labels_path: str | os.PathLike | None = None, n_examples: int = 3,
-                 progress: bool = True, static_fallback: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        tlc: Any = None,
+        dataset: ECGDataset | None = None,
+        *,
+        model: Any = None,
+        n_clusters: int = 6,
+        index: int = 0,
+        k_range: tuple[int, int] = (2, 12),
+        labels_path: str | os.PathLike | None = None,
+        n_examples: int = 3,
+        progress: bool = True,
+        static_fallback: bool = True,
+        **kwargs: Any,
+    ) -> None:
         from ..explain import TLCExplainer
 
         if not isinstance(dataset, ECGDataset):
@@ -143,7 +154,9 @@ class ClusterExplorer(anywidget.AnyWidget):
             raise DataError(f"k_range must be (low, high) with 2 <= low <= high, got {k_range}.")
         if tlc is None:
             if model is None:
-                raise ModelError("give a fitted TLCExplainer or model=<ModelBundle or torch module>.")
+                raise ModelError(
+                    "give a fitted TLCExplainer or model=<ModelBundle or torch module>."
+                )
             tlc = TLCExplainer(model, n_clusters=n_clusters, progress=progress)
         if not isinstance(tlc, TLCExplainer):
             raise ModelError(f"tlc must be a TLCExplainer, got {type(tlc).__name__}.")
@@ -225,15 +238,29 @@ class ClusterExplorer(anywidget.AnyWidget):
         width = infos[0].prototype_median.shape[1] if infos else 1
         for c in infos:
             ex = list(c.examples)[: self.n_examples]
-            clusters.append({
-                "id": int(c.cluster_id), "position": int(c.position), "share": float(c.share),
-                "mean_entropy": float(np.nan_to_num(c.mean_entropy)),
-                "entropy_hist": [float(v) for v in np.nan_to_num(c.entropy_hist)],
-                "class_mix": None if c.class_mix is None else {k2: float(v) for k2, v in c.class_mix.items()},
-                "examples": [{"record_index": int(r), "record_id": ds.record_ids[int(r)],
-                              "start": int(s), "end": int(e), "start_s": s / fs} for r, s, e in ex],
-                "n_segments": int(c.n_segments),
-            })
+            clusters.append(
+                {
+                    "id": int(c.cluster_id),
+                    "position": int(c.position),
+                    "share": float(c.share),
+                    "mean_entropy": float(np.nan_to_num(c.mean_entropy)),
+                    "entropy_hist": [float(v) for v in np.nan_to_num(c.entropy_hist)],
+                    "class_mix": None
+                    if c.class_mix is None
+                    else {k2: float(v) for k2, v in c.class_mix.items()},
+                    "examples": [
+                        {
+                            "record_index": int(r),
+                            "record_id": ds.record_ids[int(r)],
+                            "start": int(s),
+                            "end": int(e),
+                            "start_s": s / fs,
+                        }
+                        for r, s, e in ex
+                    ],
+                    "n_segments": int(c.n_segments),
+                }
+            )
             protos.append(np.stack([c.prototype_median, c.prototype_q25, c.prototype_q75]))
             snip = np.zeros((self.n_examples, ds.n_leads, width), dtype=np.float32)
             if ex:
@@ -244,8 +271,11 @@ class ClusterExplorer(anywidget.AnyWidget):
         protos_a = np.nan_to_num(np.stack(protos)).astype(np.float32)
         snips_a = np.stack(snips)
         out = {
-            "clusters": clusters, "prototypes": _f32(protos_a), "proto_shape": list(protos_a.shape),
-            "example_snips": _f32(snips_a), "example_shape": list(snips_a.shape),
+            "clusters": clusters,
+            "prototypes": _f32(protos_a),
+            "proto_shape": list(protos_a.shape),
+            "example_snips": _f32(snips_a),
+            "example_shape": list(snips_a.shape),
         }
         self._summaries[k] = out
         return out
@@ -308,7 +338,9 @@ class ClusterExplorer(anywidget.AnyWidget):
             index = self._next_of_class(str(req["class"]), index)
         cam_cls = str(req.get("gradcam_class") or "")
         if cam_cls and cam_cls not in self._class_names():
-            raise DataError(f"unknown Grad-CAM class {cam_cls!r}; classes: {', '.join(self._class_names())}.")
+            raise DataError(
+                f"unknown Grad-CAM class {cam_cls!r}; classes: {', '.join(self._class_names())}."
+            )
         return k, index, cam_cls
 
     def _compute(self, req: dict) -> dict:
@@ -328,7 +360,9 @@ class ClusterExplorer(anywidget.AnyWidget):
                 try:
                     pos = int(req["rank_pos"]) % len(order)
                 except (TypeError, ValueError):
-                    raise DataError(f"rank_pos must be an integer, got {req['rank_pos']!r}.") from None
+                    raise DataError(
+                        f"rank_pos must be an integer, got {req['rank_pos']!r}."
+                    ) from None
             else:
                 step = int(req.get("rank_step", 1))
                 pos = (self._rank_pos.get(rank, -1) + step if step else 0) % len(order)
@@ -336,8 +370,12 @@ class ClusterExplorer(anywidget.AnyWidget):
             index = int(order[pos])
             label = "most uncertain" if rank == "uncertain" else "least typical"
             info = f"{label} #{pos + 1} of {len(order)} (K={k})"
-            rank_rec = {"key": rank, "pos": pos, "n": len(order),
-                        "source": "ui" if req.get("rank_source") == "ui" else "python"}
+            rank_rec = {
+                "key": rank,
+                "pos": pos,
+                "n": len(order),
+                "source": "ui" if req.get("rank_source") == "ui" else "python",
+            }
         expl = self.tlc.explain(self.dataset, index)
         summary = self._summary(k)
         proba = self._proba(index)
@@ -351,18 +389,33 @@ class ClusterExplorer(anywidget.AnyWidget):
         ids = np.asarray(expl.cluster_ids)[np.asarray(expl.labels)].astype(np.int16)
         ds = self.dataset
         record = {
-            "index": index, "record_id": ds.record_ids[index], "fs": float(ds.fs),
-            "n_leads": ds.n_leads, "n_samples": ds.n_samples, "lead_names": list(ds.lead_names),
+            "index": index,
+            "record_id": ds.record_ids[index],
+            "fs": float(ds.fs),
+            "n_leads": ds.n_leads,
+            "n_samples": ds.n_samples,
+            "lead_names": list(ds.lead_names),
             "true_classes": self._record_classes(index),
             "prediction": None if proba is None else {c: float(p) for c, p in zip(names, proba)},
-            "mean_entropy": float(expl.mean_entropy), "rank_info": info, "rank": rank_rec, "k": k,
+            "mean_entropy": float(expl.mean_entropy),
+            "rank_info": info,
+            "rank": rank_rec,
+            "k": k,
             "cluster_ids": [int(c) for c in expl.cluster_ids],
         }
         return {
-            "_expl": expl, "_cam": cam, "index": index, "n_clusters": k, "gradcam_class": cam_cls,
-            "gradcam_label": cam_label, "record": record, "signal": _f32(ds.signals[index]),
-            "seg_ids": ids.tobytes(), "entropy": _f32(expl.entropy),
-            "gradcam": b"" if cam is None else _f32(cam), **summary,
+            "_expl": expl,
+            "_cam": cam,
+            "index": index,
+            "n_clusters": k,
+            "gradcam_class": cam_cls,
+            "gradcam_label": cam_label,
+            "record": record,
+            "signal": _f32(ds.signals[index]),
+            "seg_ids": ids.tobytes(),
+            "entropy": _f32(expl.entropy),
+            "gradcam": b"" if cam is None else _f32(cam),
+            **summary,
         }
 
     def _publish(self, req: dict, values: dict) -> None:
@@ -441,7 +494,9 @@ class ClusterExplorer(anywidget.AnyWidget):
         # Setting w.n_clusters / w.index / w.gradcam_class from Python asks for a new view.
         if self._publishing or not hasattr(self, "_pool") or self._expl is None:
             return
-        key = {"n_clusters": "k", "index": "index", "gradcam_class": "gradcam_class"}[change["name"]]
+        key = {"n_clusters": "k", "index": "index", "gradcam_class": "gradcam_class"}[
+            change["name"]
+        ]
         self._submit(**{key: change["new"]})
 
     def _on_custom_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
@@ -457,13 +512,16 @@ class ClusterExplorer(anywidget.AnyWidget):
         out = super()._repr_mimebundle_(**kwargs)
         if out is None or not self.static_fallback:
             return out
-        data, meta = (out if isinstance(out, tuple) else (out, {}))
+        data, meta = out if isinstance(out, tuple) else (out, {})
         try:
             from .static_view import static_html
 
             data = {**data, "text/html": static_html(self)}
         except Exception as exc:  # a picture must never break displaying the widget
-            data = {**data, "text/html": f"<pre>ClusterExplorer (static view unavailable: {exc})</pre>"}
+            data = {
+                **data,
+                "text/html": f"<pre>ClusterExplorer (static view unavailable: {exc})</pre>",
+            }
         return (data, meta) if isinstance(out, tuple) else data
 
     def static_svg(self) -> str:
@@ -487,9 +545,17 @@ class ClusterExplorer(anywidget.AnyWidget):
             raise DataError(self.error)
         return self
 
-    def show(self, index: int | None = None, *, record_id: str | None = None,
-             class_name: str | None = None, rank: str | None = None, k: int | None = None,
-             gradcam_class: str | None = None, wait: bool = True) -> ClusterExplorer:
+    def show(
+        self,
+        index: int | None = None,
+        *,
+        record_id: str | None = None,
+        class_name: str | None = None,
+        rank: str | None = None,
+        k: int | None = None,
+        gradcam_class: str | None = None,
+        wait: bool = True,
+    ) -> ClusterExplorer:
         """Show another ECG (by index, record id, next of a class, or ranking) and/or K.
 
         Examples
@@ -497,9 +563,14 @@ class ClusterExplorer(anywidget.AnyWidget):
         >>> w.show(rank="uncertain")  # doctest: +SKIP
         >>> w.show(record_id="00017", k=8)  # doctest: +SKIP
         """
-        self._submit(index=index, record_id=record_id, k=k, gradcam_class=gradcam_class,
-                     **({"class": class_name} if class_name else {}),
-                     **({"rank": rank, "rank_step": 1} if rank else {}))
+        self._submit(
+            index=index,
+            record_id=record_id,
+            k=k,
+            gradcam_class=gradcam_class,
+            **({"class": class_name} if class_name else {}),
+            **({"rank": rank, "rank_step": 1} if rank else {}),
+        )
         return self.wait() if wait else self
 
     def set_k(self, k: int, wait: bool = True) -> ClusterExplorer:
@@ -523,7 +594,10 @@ class ClusterExplorer(anywidget.AnyWidget):
             if "start" in sel and "end" in sel:
                 start, end = int(sel["start"]), int(sel["end"])
             else:
-                start, end = int(round(float(sel["start_s"]) * fs)), int(round(float(sel["end_s"]) * fs))
+                start, end = (
+                    int(round(float(sel["start_s"]) * fs)),
+                    int(round(float(sel["end_s"]) * fs)),
+                )
         except (KeyError, TypeError, ValueError):
             raise DataError(
                 "selection must be {} or hold 'start'/'end' samples or 'start_s'/'end_s' seconds; "
@@ -551,16 +625,25 @@ class ClusterExplorer(anywidget.AnyWidget):
         for cid in np.unique(ids):
             m = ids == cid
             entry = self.cluster_labels.get(str(int(cid)), {})
-            clusters.append({"cluster_id": int(cid), "name": entry.get("name", ""),
-                             "share": float(m.mean()), "mean_entropy": float(ent[m].mean())})
+            clusters.append(
+                {
+                    "cluster_id": int(cid),
+                    "name": entry.get("name", ""),
+                    "share": float(m.mean()),
+                    "mean_entropy": float(ent[m].mean()),
+                }
+            )
         clusters.sort(key=lambda c: -c["share"])
         cam = self._cam_now
         share = None
         if cam is not None and float(cam.sum()) > 0:
             share = float(cam[a:b].sum() / cam.sum())
         self.selection_summary = {
-            **sel, "clusters": clusters, "mean_entropy": float(ent.mean()),
-            "prediction": self.record.get("prediction"), "gradcam_class": self.gradcam_label,
+            **sel,
+            "clusters": clusters,
+            "mean_entropy": float(ent.mean()),
+            "prediction": self.record.get("prediction"),
+            "gradcam_class": self.gradcam_label,
             "gradcam_share": share,
         }
 
@@ -579,8 +662,12 @@ class ClusterExplorer(anywidget.AnyWidget):
             self.save_labels(self.labels_path)
 
     def _labels_meta(self) -> dict:
-        return {"n_clusters": int(self.n_clusters), "cluster_ids": self.record.get("cluster_ids", []),
-                "n_records": len(self.dataset), "source": str(self.dataset.meta.get("source", ""))}
+        return {
+            "n_clusters": int(self.n_clusters),
+            "cluster_ids": self.record.get("cluster_ids", []),
+            "n_records": len(self.dataset),
+            "source": str(self.dataset.meta.get("source", "")),
+        }
 
     def save_labels(self, path: str | os.PathLike) -> pathlib.Path:
         """Write the expert labels atomically as versioned JSON."""
@@ -608,11 +695,13 @@ class ClusterExplorer(anywidget.AnyWidget):
                 rows += _labels.segment_rows(self.tlc.explain(self.dataset, i), self.cluster_labels)
         return _labels.write_segments(path, rows)
 
-    def export_wfdb_annotations(self, record_name: str, folder: str | os.PathLike,
-                                extension: str = "tlc") -> pathlib.Path:
+    def export_wfdb_annotations(
+        self, record_name: str, folder: str | os.PathLike, extension: str = "tlc"
+    ) -> pathlib.Path:
         """Segments of the ECG shown as WFDB annotations ``<folder>/<record_name>.<extension>``."""
-        return _labels.write_wfdb_annotations(record_name, folder, self._expl, self.cluster_labels,
-                                              extension)
+        return _labels.write_wfdb_annotations(
+            record_name, folder, self._expl, self.cluster_labels, extension
+        )
 
     def to_html(self, path: str | os.PathLike, title: str = "ECG cluster explorer") -> pathlib.Path:
         """Standalone, offline HTML of the current view (JS and CSS inlined, no CDN).
@@ -641,14 +730,18 @@ class ClusterExplorer(anywidget.AnyWidget):
         from .report import script_json  # escapes <, > and & so no label can end the script
 
         html = template.format(
-            title=_html.escape(str(title)), css=css,
-            state=script_json(state), js=script_json(js),
+            title=_html.escape(str(title)),
+            css=css,
+            state=script_json(state),
+            js=script_json(js),
         )
         return atomic_write_text(path, html)
 
     def __repr__(self) -> str:
-        return (f"ClusterExplorer(n_records={self.n_records}, n_clusters={self.n_clusters}, "
-                f"index={self.index}, record_id={self.record.get('record_id')!r})")
+        return (
+            f"ClusterExplorer(n_records={self.n_records}, n_clusters={self.n_clusters}, "
+            f"index={self.index}, record_id={self.record.get('record_id')!r})"
+        )
 
     def close(self) -> None:
         """Close the comm and stop the worker thread."""
@@ -656,4 +749,3 @@ class ClusterExplorer(anywidget.AnyWidget):
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
         super().close()
-

@@ -20,8 +20,14 @@ from pathlib import Path
 IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
 ]
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
@@ -51,8 +57,11 @@ def need(ok: bool, what: str, how: str) -> None:
 def need_browser_tools(jupyter: bool = False) -> None:
     """Chromium and Playwright (and JupyterLab) must be there: skip locally, fail under CI."""
     setup = ".venv/bin/pip install -e '.[dev]' (or bash scripts/setup.sh)"
-    need(Path(CHROMIUM).exists(), f"{CHROMIUM} is absent",
-         "install Debian's chromium (sudo apt-get install chromium, or bash scripts/setup.sh as root)")
+    need(
+        Path(CHROMIUM).exists(),
+        f"{CHROMIUM} is absent",
+        "install Debian's chromium (sudo apt-get install chromium, or bash scripts/setup.sh as root)",
+    )
     need(importable("playwright.sync_api"), "the playwright package is missing", setup)
     if jupyter:
         need(importable("jupyterlab"), "jupyterlab is missing", setup)
@@ -80,31 +89,55 @@ class JupyterServer:
         env = dict(os.environ)
         cfg = self.root.parent / "jcfg"
         # Private settings/workspaces so a developer's own Lab state cannot leak in.
-        env.update(JUPYTERLAB_SETTINGS_DIR=str(cfg / "settings"),
-                   JUPYTERLAB_WORKSPACES_DIR=str(cfg / "workspaces"),
-                   JUPYTER_CONFIG_DIR=str(cfg / "config"), PYTHONUNBUFFERED="1",
-                   OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        env.update(
+            JUPYTERLAB_SETTINGS_DIR=str(cfg / "settings"),
+            JUPYTERLAB_WORKSPACES_DIR=str(cfg / "workspaces"),
+            JUPYTER_CONFIG_DIR=str(cfg / "config"),
+            PYTHONUNBUFFERED="1",
+            OMP_NUM_THREADS="1",
+            MKL_NUM_THREADS="1",
+        )
         cmd = [
-            sys.executable, "-m", "jupyter", "lab", "--allow-root", "--ip", "127.0.0.1",
-            "--port", str(self.port), "--no-browser", f"--ServerApp.token={self.token}",
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--allow-root",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--no-browser",
+            f"--ServerApp.token={self.token}",
             f"--ServerApp.root_dir={self.root}",
-            "--LabApp.expose_app_in_browser=True", "--JupyterNotebookApp.expose_app_in_browser=True",
+            "--LabApp.expose_app_in_browser=True",
+            "--JupyterNotebookApp.expose_app_in_browser=True",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]
         self.logfh = open(self.log, "w")
-        self.proc = subprocess.Popen(cmd, stdout=self.logfh, stderr=subprocess.STDOUT, env=env,
-                                     cwd=str(self.root), start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=self.logfh,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=str(self.root),
+            start_new_session=True,
+        )
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"jupyter lab exited early:\n{self.log.read_text()[-3000:]}")
             try:
-                with urllib.request.urlopen(f"{self.base}/api/status?token={self.token}", timeout=2):
+                with urllib.request.urlopen(
+                    f"{self.base}/api/status?token={self.token}", timeout=2
+                ):
                     return self
             except OSError:
                 time.sleep(0.5)
         self.stop()
-        raise RuntimeError(f"jupyter lab did not start in {timeout}s:\n{self.log.read_text()[-3000:]}")
+        raise RuntimeError(
+            f"jupyter lab did not start in {timeout}s:\n{self.log.read_text()[-3000:]}"
+        )
 
     def stop(self) -> None:
         if self.proc is None:
@@ -124,10 +157,22 @@ class JupyterServer:
 
 def write_notebook(path: Path, cells: list[str]) -> Path:
     nb = {
-        "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
-                   "outputs": [], "source": src} for i, src in enumerate(cells)],
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
-        "nbformat": 4, "nbformat_minor": 5,
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": f"c{i}",
+                "metadata": {},
+                "outputs": [],
+                "source": src,
+            }
+            for i, src in enumerate(cells)
+        ],
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
     path.write_text(json.dumps(nb, indent=1))
     return path
@@ -138,7 +183,7 @@ def widget_cells(n_records: int, out_dir: str, k: int = 3, extra: str = "") -> l
     the kernel mirrors the traits the browser changes into out_dir/state.json so the test can
     read them back. There is no fallback model: if ``load_demo_model()`` fails, the first
     cell raises and the test fails."""
-    setup = f'''
+    setup = f"""
 import pathlib, time, torch
 torch.set_num_threads(1)
 from ecg_cluster_widget.data.synthetic import make_synthetic
@@ -154,8 +199,8 @@ MODEL = "demo"
 t0 = time.perf_counter()
 tlc = TLCExplainer(bundle, n_clusters={k}, n_components=8, max_fit_points=8000, progress=False).fit(ds)
 FIT_S = time.perf_counter() - t0
-'''
-    show = f'''
+"""
+    show = f"""
 w = ClusterExplorer(tlc, ds, k_range=(2, 8), labels_path=str(OUT / "labels.json"), progress=False)
 def _dump(_=None):
     atomic_write_json(OUT / "state.json", {{
@@ -168,5 +213,5 @@ w.observe(_dump, names=["selection", "response_id", "cluster_labels", "view_rang
 _dump()
 {extra}
 w
-'''
+"""
     return [setup, show]

@@ -59,7 +59,7 @@ def wait_file(path: Path, pred, timeout: float = 60.0):
 
 def open_and_run(page, server, path: str, timeout_ms: int = 240_000):
     page.goto(server.url(path))
-    page.wait_for_function(APP_READY, arg=path.rsplit('/', 1)[-1], timeout=timeout_ms)
+    page.wait_for_function(APP_READY, arg=path.rsplit("/", 1)[-1], timeout=timeout_ms)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     # Lab's "Jupyter news?" toast can cover the widget; answer it when it shows up.
     no = page.locator(".jp-toast-button:has-text('No')")
@@ -112,7 +112,10 @@ def test_brush_sets_python_selection_and_esc_clears(lab):
     sel = doc["selection"]
     assert abs(sel["start_s"] - 3.0) < 0.15 and abs(sel["end_s"] - 5.0) < 0.15, sel
     assert sel["end"] - sel["start"] == round((sel["end_s"] - sel["start_s"]) * 100)
-    assert doc["summary"]["clusters"] and abs(sum(c["share"] for c in doc["summary"]["clusters"]) - 1) < 1e-6
+    assert (
+        doc["summary"]["clusters"]
+        and abs(sum(c["share"] for c in doc["summary"]["clusters"]) - 1) < 1e-6
+    )
     summary = page.locator(".ecw-summary")
     assert summary.get_attribute("data-state") == "filled"
     assert page.locator(".ecw-sum-row").count() == len(doc["summary"]["clusters"])
@@ -129,8 +132,10 @@ def test_zoom_pan_and_cluster_occurrences(lab):
     box = page.locator(".ecw-overlay").bounding_box()
     page.mouse.move(box["x"] + 64 + 0.5 * (box["width"] - 72), box["y"] + 40)
     page.mouse.wheel(0, -400)  # zoom in around 5 s
-    doc = wait_file(out / "state.json", lambda d: len(d["view_range"]) == 2
-                    and d["view_range"][1] - d["view_range"][0] < 9.5)
+    doc = wait_file(
+        out / "state.json",
+        lambda d: len(d["view_range"]) == 2 and d["view_range"][1] - d["view_range"][0] < 9.5,
+    )
     v0, v1 = doc["view_range"]
     assert v0 < 5 < v1
     page.locator(".ecw-root").focus()
@@ -157,8 +162,11 @@ def test_k_change_by_key_and_slider_redraws_bands(lab):
     drawn = int(root.get_attribute("data-drawn-id"))
     root.focus()
     page.keyboard.press("+")
-    page.wait_for_function(f"() => Number(document.querySelector('.ecw-root').dataset.drawnId) > {drawn}"
-                           " && document.querySelector('.ecw-root').dataset.k === '4'", timeout=120_000)
+    page.wait_for_function(
+        f"() => Number(document.querySelector('.ecw-root').dataset.drawnId) > {drawn}"
+        " && document.querySelector('.ecw-root').dataset.k === '4'",
+        timeout=120_000,
+    )
     assert root.get_attribute("data-bands") != before
     assert page.locator(".ecw-card").count() == 4
     doc = wait_file(out / "state.json", lambda d: d["n_clusters"] == 4)
@@ -167,7 +175,9 @@ def test_k_change_by_key_and_slider_redraws_bands(lab):
     # back to K=3 with the slider: cached, ids stable, so the very same bands come back
     page.evaluate("""() => { const s = document.querySelector('.ecw-k'); s.value = '3';
                      s.dispatchEvent(new Event('input')); s.dispatchEvent(new Event('change')); }""")
-    page.wait_for_function("() => document.querySelector('.ecw-root').dataset.k === '3'", timeout=120_000)
+    page.wait_for_function(
+        "() => document.querySelector('.ecw-root').dataset.k === '3'", timeout=120_000
+    )
     assert root.get_attribute("data-bands") == before
     assert not page.locator(".ecw-root.ecw-busy").count()
 
@@ -185,15 +195,17 @@ def test_rapid_k_presses_draw_only_the_latest(lab):
     root.evaluate("""r => { for (let i = 0; i < 3; i++)
         r.dispatchEvent(new KeyboardEvent('keydown', {key: '+', bubbles: true})); }""")
     assert root.evaluate("r => r.classList.contains('ecw-busy')")  # spinner while waiting
-    page.wait_for_function(f"() => document.querySelector('.ecw-root').dataset.k === '{k0 + 3}'",
-                           timeout=180_000)
+    page.wait_for_function(
+        f"() => document.querySelector('.ecw-root').dataset.k === '{k0 + 3}'", timeout=180_000
+    )
     drawn = page.evaluate("() => window.__drawn")
     # requests for K+1 and K+2 were overtaken: they are never drawn, the old view stayed
     assert [k for _, k in drawn] == [str(k0 + 3)], drawn
     for _ in range(3):
         page.keyboard.press("-")
-    page.wait_for_function(f"() => document.querySelector('.ecw-root').dataset.k === '{k0}'",
-                           timeout=180_000)
+    page.wait_for_function(
+        f"() => document.querySelector('.ecw-root').dataset.k === '{k0}'", timeout=180_000
+    )
     wait_file(out / "state.json", lambda d: d["n_clusters"] == k0)
 
 
@@ -205,7 +217,9 @@ def test_label_typed_in_ui_reaches_python_and_file(lab):
     field.click()
     field.fill("QRS complex")
     field.press("Enter")
-    doc = wait_file(out / "state.json", lambda d: d["labels"].get(cid, {}).get("name") == "QRS complex")
+    doc = wait_file(
+        out / "state.json", lambda d: d["labels"].get(cid, {}).get("name") == "QRS complex"
+    )
     assert doc["labels"][cid]["notes"] == ""
     saved = wait_file(out / "labels.json", lambda d: cid in d["labels"])
     assert saved["labels"][cid]["name"] == "QRS complex" and saved["version"] == 1
@@ -222,7 +236,9 @@ def test_label_typed_in_ui_reaches_python_and_file(lab):
 
 def test_notebook7_renders(jupyter_server, browser):
     root = jupyter_server.root
-    write_notebook(root / "e2e_nb7.ipynb", widget_cells(30, "out_nb7", k=2, extra="w.ecg_layout = '3x4'"))
+    write_notebook(
+        root / "e2e_nb7.ipynb", widget_cells(30, "out_nb7", k=2, extra="w.ecg_layout = '3x4'")
+    )
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         open_and_run(page, jupyter_server, "notebooks/e2e_nb7.ipynb")
@@ -238,8 +254,10 @@ def test_notebook7_renders(jupyter_server, browser):
 def test_pick_ecg_by_rank_index_and_class(lab):
     page, out, _ = lab
     page.locator(".ecw-uncertain").click()
-    page.wait_for_function("() => document.querySelector('.ecw-info').textContent.includes('most uncertain #1')",
-                           timeout=120_000)
+    page.wait_for_function(
+        "() => document.querySelector('.ecw-info').textContent.includes('most uncertain #1')",
+        timeout=120_000,
+    )
     first = wait_file(out / "state.json", lambda d: "index" in d)["index"]
     assert f"ECG {first} /" in page.locator(".ecw-info").inner_text()
     page.locator(".ecw-index").fill("7")
@@ -248,10 +266,17 @@ def test_pick_ecg_by_rank_index_and_class(lab):
     page.locator(".ecw-class").select_option("MI")
     doc = wait_file(out / "state.json", lambda d: d["index"] != 7)
     # the kernel writes the file before the browser has the new view: wait for it
-    page.wait_for_function("(i) => document.querySelector('.ecw-info').textContent.startsWith(`ECG ${i} /`)",
-                           arg=doc["index"], timeout=60_000)
+    page.wait_for_function(
+        "(i) => document.querySelector('.ecw-info').textContent.startsWith(`ECG ${i} /`)",
+        arg=doc["index"],
+        timeout=60_000,
+    )
     info = page.locator(".ecw-info").inner_text()
-    assert f"ECG {doc['index']} /" in info and "true: " in info and "MI" in info.split("true: ")[1].split("·")[0]
+    assert (
+        f"ECG {doc['index']} /" in info
+        and "true: " in info
+        and "MI" in info.split("true: ")[1].split("·")[0]
+    )
 
 
 def test_follows_jupyterlab_dark_theme(lab):
@@ -260,10 +285,16 @@ def test_follows_jupyterlab_dark_theme(lab):
                        const d = c.getContext('2d').getImageData(2, 2, 1, 1).data; return [d[0], d[1], d[2]]; }"""
     light = page.evaluate(corner)
     assert sum(light) > 600
-    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
-    page.wait_for_function(f"() => {{ const f = {corner}; return f().reduce((a, b) => a + b) < 200; }}",
-                           timeout=60_000)
+    page.evaluate(
+        "() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})"
+    )
+    page.wait_for_function(
+        f"() => {{ const f = {corner}; return f().reduce((a, b) => a + b) < 200; }}", timeout=60_000
+    )
     page.locator(".ecw-root").screenshot(path=str(SCREENSHOTS / "lab_dark.png"))
-    page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
-    page.wait_for_function(f"() => {{ const f = {corner}; return f().reduce((a, b) => a + b) > 600; }}",
-                           timeout=60_000)
+    page.evaluate(
+        "() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})"
+    )
+    page.wait_for_function(
+        f"() => {{ const f = {corner}; return f().reduce((a, b) => a + b) > 600; }}", timeout=60_000
+    )

@@ -21,8 +21,12 @@ def test_to_html_renders_offline_and_brushes(browser, tmp_path):
     torch.manual_seed(0)
     ds = make_synthetic(12, seed=2)
     net = ResNet1d(12, 5, filters=(12, 16, 20, 24), seq_lengths=(1000, 250, 125, 25))
-    bundle = ModelBundle(net, ds.class_names, ds.lead_names, ds.fs, ds.n_samples, Standardizer().fit(ds))
-    tlc = TLCExplainer(bundle, n_clusters=3, n_components=8, max_fit_points=3000, progress=False).fit(ds)
+    bundle = ModelBundle(
+        net, ds.class_names, ds.lead_names, ds.fs, ds.n_samples, Standardizer().fit(ds)
+    )
+    tlc = TLCExplainer(
+        bundle, n_clusters=3, n_components=8, max_fit_points=3000, progress=False
+    ).fit(ds)
     w = ClusterExplorer(tlc, ds)
     w.cluster_labels = {str(w.record["cluster_ids"][0]): {"name": "TP baseline", "notes": ""}}
     path = w.to_html(tmp_path / "explorer.html")

@@ -47,7 +47,9 @@ def ux(jupyter_server, browser):
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     open_and_run(page, jupyter_server, f"lab/workspaces/ux/tree/{NB}")
-    page.wait_for_function("() => document.querySelector('.ecw-root').dataset.k === '7'", timeout=120_000)
+    page.wait_for_function(
+        "() => document.querySelector('.ecw-root').dataset.k === '7'", timeout=120_000
+    )
     yield page, root / "out_ux", errors
     page.close()
 
@@ -91,9 +93,14 @@ def test_notes_survive_tab_and_name_commit(ux):
     notes.click()  # commits the name; today the card is rebuilt and the textarea replaced
     page.keyboard.type("wide, notched in V1")
     page.keyboard.press("Tab")
-    doc = wait_file(out / "state.json", lambda d: d["labels"].get(cid, {}).get("notes") == "wide, notched in V1")
+    doc = wait_file(
+        out / "state.json", lambda d: d["labels"].get(cid, {}).get("notes") == "wide, notched in V1"
+    )
     assert doc["labels"][cid]["name"] == "QRS complex"
-    saved = wait_file(out / "labels.json", lambda d: d["labels"].get(cid, {}).get("notes") == "wide, notched in V1")
+    saved = wait_file(
+        out / "labels.json",
+        lambda d: d["labels"].get(cid, {}).get("notes") == "wide, notched in V1",
+    )
     assert saved["labels"][cid]["name"] == "QRS complex"
     # Tab from the notes moved focus to the next card, not to <body>
     act = page.evaluate(ACTIVE)
@@ -114,7 +121,10 @@ def test_typing_is_not_lost_while_the_kernel_echoes(ux):
         page.keyboard.type(ch)
         time.sleep(0.06)
     page.keyboard.press("Escape")
-    doc = wait_file(out / "state.json", lambda d: d["labels"].get(cid, {}).get("notes") == "ST elevation after J point")
+    doc = wait_file(
+        out / "state.json",
+        lambda d: d["labels"].get(cid, {}).get("notes") == "ST elevation after J point",
+    )
     assert doc["labels"][cid]["name"] == ""
     assert notes.input_value() == "ST elevation after J point"
     assert page.evaluate(ACTIVE)["inside"]
@@ -135,7 +145,9 @@ def test_focus_stays_in_widget_after_card_click_and_name_commit(ux):
     name.click()
     page.keyboard.type("TP baseline")
     page.keyboard.press("Enter")
-    wait_file(out / "state.json", lambda d: d["labels"].get(str(cid), {}).get("name") == "TP baseline")
+    wait_file(
+        out / "state.json", lambda d: d["labels"].get(str(cid), {}).get("name") == "TP baseline"
+    )
     act = page.evaluate(ACTIVE)
     assert act["inside"] and act["tag"] != "BODY", act
     page.keyboard.press("n")
@@ -155,7 +167,9 @@ def test_n_and_p_step_through_occurrences_and_wrap(ux):
     seen = []
     for i in range(1, 4):
         page.keyboard.press("n")
-        doc = wait_file(out / "state.json", lambda d, i=i: d["selection"].get("start") == starts[i - 1])
+        doc = wait_file(
+            out / "state.json", lambda d, i=i: d["selection"].get("start") == starts[i - 1]
+        )
         assert page.locator(".ecw-occ").inner_text().endswith(f"occurrence {i} / {n}")
         seen.append(doc["selection"]["start"])
     assert seen == starts[:3]  # three presses, three different beats
@@ -165,12 +179,20 @@ def test_n_and_p_step_through_occurrences_and_wrap(ux):
     # zoomed in: keeps stepping (and the view follows) up to the last one, then wraps
     page.keyboard.press("i")
     page.keyboard.press("i")
-    wait_file(out / "state.json", lambda d: len(d["view_range"]) == 2 and d["view_range"][1] - d["view_range"][0] < 5)
+    wait_file(
+        out / "state.json",
+        lambda d: len(d["view_range"]) == 2 and d["view_range"][1] - d["view_range"][0] < 5,
+    )
     for i in range(3, n + 1):
         page.keyboard.press("n")
         wait_file(out / "state.json", lambda d, i=i: d["selection"].get("start") == starts[i - 1])
-    doc = wait_file(out / "state.json", lambda d: len(d["view_range"]) == 2
-                    and d["view_range"][0] <= starts[-1] / 100 <= d["view_range"][1])
+    doc = wait_file(
+        out / "state.json",
+        lambda d: (
+            len(d["view_range"]) == 2
+            and d["view_range"][0] <= starts[-1] / 100 <= d["view_range"][1]
+        ),
+    )
     assert doc["view_range"][1] - doc["view_range"][0] < 9
     page.keyboard.press("n")
     wait_file(out / "state.json", lambda d: d["selection"].get("start") == starts[0])
@@ -189,7 +211,9 @@ def test_display_numbers_legend_and_distinct_colours(ux):
     ids = state(out)["cluster_ids"]
     items = page.locator(".ecw-legend-item")
     assert items.count() == len(ids) == 7
-    assert [items.nth(i).get_attribute("data-num") for i in range(7)] == [str(i) for i in range(1, 8)]
+    assert [items.nth(i).get_attribute("data-num") for i in range(7)] == [
+        str(i) for i in range(1, 8)
+    ]
     colours = root.get_attribute("data-colors").split(",")
     assert len(set(colours)) == 7
     text = root.inner_text()
@@ -197,9 +221,16 @@ def test_display_numbers_legend_and_distinct_colours(ux):
     # legend click toggles the highlight, both ways, and the kernel sees it
     third = items.nth(2)
     third.click()
-    doc = wait_file(out / "state.json", lambda d: d["highlight"] == int(third.get_attribute("data-cluster-id")))
+    doc = wait_file(
+        out / "state.json", lambda d: d["highlight"] == int(third.get_attribute("data-cluster-id"))
+    )
     assert third.get_attribute("aria-pressed") == "true"
-    assert page.locator(f".ecw-card[data-cluster-id='{doc['highlight']}']").get_attribute("aria-pressed") == "true"
+    assert (
+        page.locator(f".ecw-card[data-cluster-id='{doc['highlight']}']").get_attribute(
+            "aria-pressed"
+        )
+        == "true"
+    )
     root.screenshot(path=str(SCREENSHOTS / "ux_highlight.png"))
     third.click()
     wait_file(out / "state.json", lambda d: d["highlight"] == -1)
@@ -239,7 +270,9 @@ def test_band_styles_and_cue_on_every_lead(ux):
     sel = page.locator(".ecw-band-style")
     for style in ["strip", "light", "strong"]:
         sel.select_option(style)
-        page.wait_for_function(f"() => document.querySelector('.ecw-root').dataset.bandStyle === '{style}'")
+        page.wait_for_function(
+            f"() => document.querySelector('.ecw-root').dataset.bandStyle === '{style}'"
+        )
         chroma[style] = page.evaluate(PANEL_CHROMA, last)
         root.screenshot(path=str(SCREENSHOTS / f"ux_bands_{style}.png"))
     assert chroma["strip"] < chroma["light"] < chroma["strong"], chroma
@@ -249,9 +282,13 @@ def test_band_styles_and_cue_on_every_lead(ux):
     assert page.evaluate(PANEL_CHROMA, two) > page.evaluate(PANEL_CHROMA, last) + 5
     page.locator(".ecw-root").focus()
     page.keyboard.press("b")  # b cycles: lead -> strip -> light
-    page.wait_for_function("() => document.querySelector('.ecw-root').dataset.bandStyle === 'strip'")
+    page.wait_for_function(
+        "() => document.querySelector('.ecw-root').dataset.bandStyle === 'strip'"
+    )
     page.keyboard.press("b")
-    page.wait_for_function("() => document.querySelector('.ecw-root').dataset.bandStyle === 'light'")
+    page.wait_for_function(
+        "() => document.querySelector('.ecw-root').dataset.bandStyle === 'light'"
+    )
 
 
 # Alpha of the overlay (crosshair) at x in a panel's middle band.
@@ -310,8 +347,11 @@ def test_brush_is_cleared_on_another_ecg(ux):
     page.locator(".ecw-root").focus()
     page.keyboard.press("ArrowRight")
     wait_file(out / "state.json", lambda d: d["index"] == index + 1)
-    page.wait_for_function("(i) => document.querySelector('.ecw-info').textContent.startsWith(`ECG ${i} /`)",
-                           arg=index + 1, timeout=60_000)
+    page.wait_for_function(
+        "(i) => document.querySelector('.ecw-info').textContent.startsWith(`ECG ${i} /`)",
+        arg=index + 1,
+        timeout=60_000,
+    )
     wait_file(out / "state.json", lambda d: d["selection"] == {})
     assert page.locator(".ecw-summary").get_attribute("data-state") == "empty"
     page.keyboard.press("ArrowLeft")
@@ -323,17 +363,23 @@ def test_rank_cursor_is_visible_and_starts_at_one(ux):
     btn = page.locator(".ecw-uncertain")
     assert btn.locator(".ecw-rank-pos").inner_text() == ""
     btn.click()  # the notebook already walked to #2 with show(rank=...): the user starts at #1
-    page.wait_for_function("() => document.querySelector('.ecw-uncertain .ecw-rank-pos').textContent.includes('#1 of 60')",
-                           timeout=120_000)
+    page.wait_for_function(
+        "() => document.querySelector('.ecw-uncertain .ecw-rank-pos').textContent.includes('#1 of 60')",
+        timeout=120_000,
+    )
     assert "most uncertain #1 of 60" in page.locator(".ecw-info").inner_text()
     first = wait_file(out / "state.json", lambda d: True)["index"]
     btn.click()
-    page.wait_for_function("() => document.querySelector('.ecw-uncertain .ecw-rank-pos').textContent.includes('#2 of 60')",
-                           timeout=60_000)
+    page.wait_for_function(
+        "() => document.querySelector('.ecw-uncertain .ecw-rank-pos').textContent.includes('#2 of 60')",
+        timeout=60_000,
+    )
     page.locator(".ecw-root").focus()
     page.keyboard.press("Shift+U")  # back to #1
-    page.wait_for_function("() => document.querySelector('.ecw-uncertain .ecw-rank-pos').textContent.includes('#1 of 60')",
-                           timeout=60_000)
+    page.wait_for_function(
+        "() => document.querySelector('.ecw-uncertain .ecw-rank-pos').textContent.includes('#1 of 60')",
+        timeout=60_000,
+    )
     wait_file(out / "state.json", lambda d: d["index"] == first)
     page.locator(".ecw-index").fill("0")
     page.locator(".ecw-index").press("Enter")
@@ -388,11 +434,15 @@ def test_12x1_fits_the_window_with_strip_ribbon_and_axis(ux):
     g = geom(page)
     assert g["height"] <= inner and len(g["panels"]) == 12, (g["height"], inner)
     page.locator(".ecw-fit").uncheck()
-    page.wait_for_function(f"() => document.querySelector('.ecw-root').__ecw.layout().height > {inner}")
+    page.wait_for_function(
+        f"() => document.querySelector('.ecw-root').__ecw.layout().height > {inner}"
+    )
     tall = geom(page)
     assert abs(tall["pxPerMv"] - g["pxPerMv"]) < 1e-6  # same amplitude scale, only rows differ
     page.locator(".ecw-fit").check()
-    page.wait_for_function(f"() => document.querySelector('.ecw-root').__ecw.layout().height <= {inner}")
+    page.wait_for_function(
+        f"() => document.querySelector('.ecw-root').__ecw.layout().height <= {inner}"
+    )
     # with the widget's toolbar at the top of the notebook area, the axis is in view too
     page.locator(".ecw-toolbar").evaluate("e => e.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(300)
@@ -419,8 +469,12 @@ def test_gain_and_paper_speed_scale_the_trace(ux):
     assert g20["panels"][0]["h"] > 1.8 * g10["panels"][0]["h"]
     page.locator(".ecw-gain").select_option("10")
     page.locator(".ecw-speed").select_option("50")
-    doc = wait_file(out / "state.json", lambda d: len(d["view_range"]) == 2
-                    and abs(d["view_range"][1] - d["view_range"][0] - 5) < 1e-6)
+    doc = wait_file(
+        out / "state.json",
+        lambda d: (
+            len(d["view_range"]) == 2 and abs(d["view_range"][1] - d["view_range"][0] - 5) < 1e-6
+        ),
+    )
     assert doc["view_range"][0] == 0
     g50 = geom(page)
     assert "50 mm/s" in page.locator(".ecw-speed").inner_text() and g50["speed"] == 50
@@ -434,14 +488,22 @@ def test_presentation_mode_widens_the_ecg_and_enlarges_text(ux):
     reset(page, out)
     w0 = geom(page)["width"]
     page.keyboard.press("f")
-    page.wait_for_function("() => document.querySelector('.ecw-root').classList.contains('ecw-present')")
+    page.wait_for_function(
+        "() => document.querySelector('.ecw-root').classList.contains('ecw-present')"
+    )
     assert not page.locator(".ecw-side").is_visible()
-    page.wait_for_function(f"() => document.querySelector('.ecw-root').__ecw.layout().width > {w0 + 200}")
-    size = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('.ecw-legend-item')).fontSize)")
+    page.wait_for_function(
+        f"() => document.querySelector('.ecw-root').__ecw.layout().width > {w0 + 200}"
+    )
+    size = page.evaluate(
+        "() => parseFloat(getComputedStyle(document.querySelector('.ecw-legend-item')).fontSize)"
+    )
     assert size >= 17
     page.locator(".ecw-root").screenshot(path=str(SCREENSHOTS / "ux_presentation.png"))
     page.keyboard.press("f")
-    page.wait_for_function("() => !document.querySelector('.ecw-root').classList.contains('ecw-present')")
+    page.wait_for_function(
+        "() => !document.querySelector('.ecw-root').classList.contains('ecw-present')"
+    )
     assert page.locator(".ecw-side").is_visible()
 
 
@@ -457,8 +519,23 @@ def _save_notebook(page, path: Path) -> dict:
 
 
 def _nbconvert(src: Path, dest_dir: Path, *extra: str) -> Path:
-    proc = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", *extra,
-                           "--output-dir", str(dest_dir), str(src)], capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "nbconvert",
+            "--to",
+            "html",
+            *extra,
+            "--output-dir",
+            str(dest_dir),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return dest_dir / (src.stem + ".html")
 
@@ -484,7 +561,9 @@ def test_nbconvert_html_shows_the_ecg_offline(ux, jupyter_server, browser, tmp_p
     nb_path = jupyter_server.root / NB
     nb = _save_notebook(page, nb_path)
     outputs = [o for c in nb["cells"] for o in c.get("outputs", []) if "data" in o]
-    bundle = next(o["data"] for o in outputs if "application/vnd.jupyter.widget-view+json" in o["data"])
+    bundle = next(
+        o["data"] for o in outputs if "application/vnd.jupyter.widget-view+json" in o["data"]
+    )
     assert "text/html" in bundle and "<svg" in "".join(bundle["text/html"])
     # as JupyterLab saves it by default (no widget state): nbconvert uses the static view
     res = _static_shown(browser, _nbconvert(nb_path, tmp_path))
@@ -492,14 +571,20 @@ def test_nbconvert_html_shows_the_ecg_offline(ux, jupyter_server, browser, tmp_p
     assert "ECG 0" in res["text"] and "K=7" in res["text"]
     # with widget state saved, nbconvert would pick the live widget (it needs the widget
     # manager from a CDN); clearing the notebook metadata gives the static view back
-    nb["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {
-        "version_major": 2, "version_minor": 0,
-        "state": {bundle["application/vnd.jupyter.widget-view+json"]["model_id"]: {}}}}
+    nb["metadata"]["widgets"] = {
+        "application/vnd.jupyter.widget-state+json": {
+            "version_major": 2,
+            "version_minor": 0,
+            "state": {bundle["application/vnd.jupyter.widget-view+json"]["model_id"]: {}},
+        }
+    }
     with_state = tmp_path / "with_state.ipynb"
     with_state.write_text(json.dumps(nb))
     res = _static_shown(browser, _nbconvert(with_state, tmp_path / "a"))
     assert not res["found"]
-    res = _static_shown(browser, _nbconvert(with_state, tmp_path / "b", "--ClearMetadataPreprocessor.enabled=True"))
+    res = _static_shown(
+        browser, _nbconvert(with_state, tmp_path / "b", "--ClearMetadataPreprocessor.enabled=True")
+    )
     assert res["found"] and res["rects"] > 30, res
 
 
@@ -521,14 +606,22 @@ def test_reopened_without_kernel_says_so_and_local_interactions_work(ux, jupyter
     page.goto(jupyter_server.url(f"lab/workspaces/ux/tree/{NB}"))
     page.wait_for_selector(".ecw-root[data-ready='1']", timeout=240_000)
     root = page.locator(".ecw-root")
-    page.wait_for_function("() => document.querySelector('.ecw-root').dataset.offline === '1'", timeout=60_000)
+    page.wait_for_function(
+        "() => document.querySelector('.ecw-root').dataset.offline === '1'", timeout=60_000
+    )
     assert page.locator(".ecw-offline-msg").is_visible()
-    assert "kernel disconnected: re-run the cell to recompute" in page.locator(".ecw-offline-msg").inner_text()
+    assert (
+        "kernel disconnected: re-run the cell to recompute"
+        in page.locator(".ecw-offline-msg").inner_text()
+    )
     # a click that needs the kernel does not spin; it says why
     page.locator(".ecw-next").click()
     time.sleep(1.0)
     assert not page.locator(".ecw-root.ecw-busy").count()
-    assert "kernel disconnected: re-run the cell to recompute" in page.locator(".ecw-status").inner_text()
+    assert (
+        "kernel disconnected: re-run the cell to recompute"
+        in page.locator(".ecw-status").inner_text()
+    )
     # brush, zoom and highlight still work locally
     g = geom(page)
     p = g["panels"][0]
@@ -542,7 +635,9 @@ def test_reopened_without_kernel_says_so_and_local_interactions_work(ux, jupyter
     assert page.locator(".ecw-summary").get_attribute("data-state") == "filled"
     page.mouse.move(x_of(page, p, 5.0), y)
     page.mouse.wheel(0, -400)
-    page.wait_for_function("() => { const v = document.querySelector('.ecw-root').__ecw.view(); return v[1] - v[0] < 9; }")
+    page.wait_for_function(
+        "() => { const v = document.querySelector('.ecw-root').__ecw.view(); return v[1] - v[0] < 9; }"
+    )
     page.locator(".ecw-legend-item").nth(1).click()
     assert page.locator(".ecw-legend-item").nth(1).get_attribute("aria-pressed") == "true"
     root.screenshot(path=str(SCREENSHOTS / "ux_disconnected.png"))
