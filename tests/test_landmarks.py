@@ -11,7 +11,10 @@ from ecg_cluster_widget.data.dataset import ECGDataset
 from ecg_cluster_widget.data.synthetic import make_synthetic
 from ecg_cluster_widget.errors import DataError
 from ecg_cluster_widget.explain.landmarks import (
+    INTERVAL_NAMES,
     delineate,
+    interval_masks,
+    propose_wave_names,
     landmark_alignment,
     raw_window_kmeans_labels,
 )
@@ -154,3 +157,99 @@ def test_raw_window_kmeans_baseline(syn):
     assert nmi > 0.1 > landmark_alignment(shuffled, small.wave_masks, 5)["nmi"]
     with pytest.raises(DataError, match="n_clusters"):
         raw_window_kmeans_labels(small, 1)
+
+
+# -- isoelectric intervals and name proposals ------------------------------------------
+def _run_lengths(codes, code, fs):
+    """Durations in ms of every run of ``code`` in a 2-D code array."""
+    out = []
+    for row in codes:
+        m = np.concatenate([[0], (row == code).astype(int), [0]])
+        d = np.diff(m)
+        out += list((np.flatnonzero(d == -1) - np.flatnonzero(d == 1)) * 1000 / fs)
+    return np.array(out)
+
+
+def test_interval_rules_on_hand_made_masks():
+    m = np.array([[-1, 0, 1, 0, 2, 0, 3, 0, 1, 0, 2, 0, 0, 2, 0, -1, 0, 3]])
+    got = interval_masks(m)[0].tolist()
+    # P->QRS is PR, QRS->T is ST, T->P is TP, QRS->QRS (no T found) and runs next to
+    # unannotated steps stay TP; -1 stays -1.
+    assert got == [-1, 0, 1, 4, 2, 5, 3, 0, 1, 4, 2, 0, 0, 2, 0, -1, 0, 3]
+    assert interval_masks(m[0]).shape == (1, m.shape[1])
+    with pytest.raises(DataError, match="per-lead"):
+        interval_masks(np.zeros((2, 3, 10), int))
+    with pytest.raises(DataError, match="codes"):
+        interval_masks(np.array([[0, 5]]))
+    with pytest.raises(DataError, match="integer"):
+        interval_masks(np.zeros((1, 4)))
+
+
+def test_intervals_on_synthetic_ecgs_with_known_landmarks():
+    ds = make_synthetic(8, fs=500, seed=5)
+    codes = interval_masks(ds.wave_mask_for_lead("II"))
+    # Nearly every P wave is followed by a PR segment and every T wave preceded by an
+    # ST segment of physiological length (AF records have no P wave, hence no PR);
+    # the waves themselves are untouched.
+    n_p, n_t = len(_run_lengths(codes, 1, ds.fs)), len(_run_lengths(codes, 3, ds.fs))
+    pr, st = _run_lengths(codes, 4, ds.fs), _run_lengths(codes, 5, ds.fs)
+    assert len(pr) >= 0.8 * n_p > 0 and len(st) >= 0.8 * n_t > 0
+    assert 20 <= np.median(pr) <= 200 and 20 <= np.median(st) <= 250
+    wm = ds.wave_mask_for_lead("II")
+    np.testing.assert_array_equal(codes[wm > 0], wm[wm > 0])
+    assert set(np.unique(codes[wm == 0])) <= {0, 4, 5}
+
+
+def test_proposals_tell_pr_and_st_from_tp():
+    ds = make_synthetic(8, fs=100, seed=2)
+    wm = ds.wave_mask_for_lead("II")
+    codes = interval_masks(wm)
+    # Oracle clusters: one per interval code, under a permutation and arbitrary ids.
+    perm = np.array([3, 0, 5, 1, 4, 2])
+    labels = perm[codes]
+    ids = [10, 11, 12, 13, 14, 15]
+    got = propose_wave_names(labels, wm, cluster_ids=ids)
+    by_pos = {perm[c]: INTERVAL_NAMES[c] for c in range(6)}
+    names = [c["proposed_name"] for c in got["clusters"]]
+    assert names.count("TP baseline") == 1
+    assert sorted(names) == sorted(
+        ["TP baseline", "P wave", "QRS complex", "T wave", "PR segment", "ST segment"]
+    )
+    for pos, c in enumerate(got["clusters"]):
+        assert c["wave"] == by_pos[pos] and c["purity"] == pytest.approx(1.0)
+        assert c["cluster_id"] == ids[pos]
+    # The 4-code alignment alone names PR and ST clusters by "none" (the old proposal).
+    old = landmark_alignment(labels.astype(np.int64), wm.astype(np.int64), 6)
+    assert [c["majority_wave"] for c in old["per_cluster"]].count("none") == 3
+    json.dumps(got)
+
+
+def test_proposals_bad_input():
+    m = np.zeros((1, 10), int)
+    with pytest.raises(DataError, match="same shape"):
+        propose_wave_names(np.zeros((1, 9), int), m)
+    with pytest.raises(DataError, match="n_clusters"):
+        propose_wave_names(np.full((1, 10), 4), m, n_clusters=3)
+    with pytest.raises(DataError, match="annotated"):
+        propose_wave_names(np.zeros((1, 10), int), np.full((1, 10), -1))
+    got = propose_wave_names(np.zeros((1, 10), int), m, n_clusters=2)
+    assert got["clusters"][1]["proposed_name"] is None  # an empty cluster gets no name
+
+
+def test_intervals_and_proposals_on_ludb(ludb_root):
+    ds, true = _ludb_lead_ii(ludb_root, 10)
+    codes = interval_masks(true)
+    pr, st = _run_lengths(codes, 4, ds.fs), _run_lengths(codes, 5, ds.fs)
+    # Cardiologists' landmarks: PR segment ~ 50-120 ms, ST segment ~ 80-150 ms.
+    assert len(pr) > 50 and len(st) > 50
+    assert 30 <= np.median(pr) <= 160 and 40 <= np.median(st) <= 200
+    # Oracle clusters from the annotation; proposals from the rule-based delineator
+    # (what a dataset without annotations gets) still separate PR / ST from TP.
+    pred = delineate(ds, lead="II")
+    keep = true >= 0
+    labels = np.where(keep, np.clip(codes, 0, None), 0)
+    got = propose_wave_names(labels, np.where(keep, pred, -1), n_clusters=6)
+    names = [c["proposed_name"] for c in got["clusters"]]
+    assert names[0] == "TP baseline" and names[2] == "QRS complex" and names[3] == "T wave"
+    assert names.count("TP baseline") <= 2
+    assert "ST segment" in names

@@ -3,6 +3,11 @@
 * :func:`landmark_alignment` scores how well per-time-step cluster labels line up with
   wave annotations (codes of ``WAVE_NAMES``: 0 none/TP, 1 P, 2 QRS, 3 T; -1 ignored):
   contingency table, NMI, homogeneity / completeness / V-measure, best cluster per wave.
+* :func:`interval_masks` splits the "none" code into the isoelectric intervals by the
+  landmarks around each run (PR: P offset to QRS onset; ST: QRS offset to T onset; TP:
+  T offset to the next P onset), and :func:`propose_wave_names` names each cluster after
+  the wave or interval it is most enriched in, so PR and ST clusters are no longer all
+  proposed as "TP baseline".
 * :func:`delineate` is a small, fully deterministic rule-based delineator (Pan-Tompkins
   style R-peak detection, slope-energy QRS bounds, RR-scaled search windows for T and P)
   used when a dataset has no wave masks.
@@ -36,6 +41,10 @@ from ..errors import DataError, ModelError
 
 __all__ = [
     "landmark_alignment",
+    "interval_masks",
+    "propose_wave_names",
+    "INTERVAL_NAMES",
+    "PROPOSED_NAMES",
     "delineate",
     "raw_window_kmeans_labels",
     "untrained_model_labels",
@@ -156,6 +165,205 @@ def landmark_alignment(
         "purity": float(cont.max(axis=1).sum() / lab_k.size),
         "per_wave": per_wave,
         "per_cluster": per_cluster,
+    }
+
+
+# ---------------------------------------------------------------------------
+# isoelectric intervals and name proposals
+# ---------------------------------------------------------------------------
+#: Codes of :func:`interval_masks`: the wave codes of ``WAVE_NAMES`` with 0 now meaning
+#: the TP baseline only, plus the two intervals inside a beat.
+INTERVAL_NAMES: tuple[str, ...] = ("TP", "P", "QRS", "T", "PR", "ST")
+_TP, _P, _QRS, _T, _PR, _ST = range(6)
+#: Proposed label (an entry of ``views.labels.LABEL_VOCAB``) per ``INTERVAL_NAMES`` code.
+PROPOSED_NAMES: dict[str, str] = {
+    "TP": "TP baseline",
+    "P": "P wave",
+    "QRS": "QRS complex",
+    "T": "T wave",
+    "PR": "PR segment",
+    "ST": "ST segment",
+}
+
+
+def _check_masks(wave_masks: Any) -> np.ndarray:
+    wm = np.asarray(wave_masks)
+    if wm.ndim == 3:
+        raise DataError(
+            f"wave_masks has per-lead shape {wm.shape}; pass one lead, e.g. "
+            "ds.wave_mask_for_lead('II')."
+        )
+    if wm.ndim == 1:
+        wm = wm[None]
+    if wm.ndim != 2 or not np.issubdtype(wm.dtype, np.integer):
+        raise DataError(
+            f"wave_masks must be an integer array (n_records, n_samples), got shape "
+            f"{wm.shape} and dtype {wm.dtype}."
+        )
+    if wm.size and (wm.max() > 3 or wm.min() < -1):
+        raise DataError(
+            "wave_masks codes must be -1 (not annotated), 0 none, 1 P, 2 QRS or 3 T; "
+            f"got values {int(wm.min())}..{int(wm.max())}."
+        )
+    return wm
+
+
+def interval_masks(wave_masks: Any) -> np.ndarray:
+    """Split the "none" time steps of wave masks into TP, PR and ST by the landmarks.
+
+    A run of "none" (code 0) between two annotated waves is named by them:
+
+    * PR segment: after a P offset and before the next QRS onset;
+    * ST segment: after a QRS offset and before the next T onset;
+    * TP baseline: everything else (T offset to the next P or QRS onset, before the
+      first wave of a record, after the last, or next to a gap of unannotated ``-1``).
+
+    Parameters
+    ----------
+    wave_masks : int array (N, T) or (T,)
+        Codes of ``WAVE_NAMES`` (0 none, 1 P, 2 QRS, 3 T; -1 not annotated).
+
+    Returns
+    -------
+    ndarray (N, T) int8
+        Codes of ``INTERVAL_NAMES``: 0 TP, 1 P, 2 QRS, 3 T, 4 PR, 5 ST, and -1 where the
+        input is -1.
+
+    Raises
+    ------
+    DataError
+        For per-lead (3-D) masks, a non-integer array or codes outside -1..3.
+
+    Examples
+    --------
+    >>> m = np.array([0, 1, 1, 0, 2, 2, 0, 0, 3, 3, 0, 1])
+    >>> interval_masks(m)[0].tolist()
+    [0, 1, 1, 4, 2, 2, 5, 5, 3, 3, 0, 1]
+    """
+    wm = _check_masks(wave_masks)
+    out = wm.astype(np.int8, copy=True)
+    n_t = wm.shape[1]
+    for r in range(wm.shape[0]):
+        row = wm[r]
+        # Boundaries of the runs of equal codes, then each zero run looks at its neighbours.
+        cut = np.flatnonzero(np.diff(row)) + 1
+        starts = np.concatenate([[0], cut])
+        ends = np.concatenate([cut, [n_t]])
+        codes = row[starts]
+        for j in np.flatnonzero(codes == 0):
+            prev = codes[j - 1] if j > 0 else -1
+            nxt = codes[j + 1] if j + 1 < len(codes) else -1
+            if prev == _P and nxt == _QRS:
+                out[r, starts[j] : ends[j]] = _PR
+            elif prev == _QRS and nxt == _T:
+                out[r, starts[j] : ends[j]] = _ST
+    return out
+
+
+def propose_wave_names(
+    cluster_labels: Any,
+    wave_masks: Any,
+    n_clusters: int | None = None,
+    cluster_ids: Sequence[int] | None = None,
+) -> dict:
+    """A wave or interval name per cluster, from landmarks (annotated or delineated).
+
+    The "none" time steps are first split into TP, PR and ST by :func:`interval_masks`;
+    each cluster is then named after the code it is most enriched in: the share of its
+    time steps with that code divided by the code's share of all time steps. By plain
+    majority the TP baseline, which fills most of an ECG, would name nearly every
+    cluster; without the split, PR and ST clusters could only be called "TP baseline".
+    A proposal for an expert to confirm, not a diagnosis.
+
+    Parameters
+    ----------
+    cluster_labels : int array (N, T)
+        Cluster position per time step, ``0..n_clusters-1`` (e.g.
+        ``tlc.explain_all(ds).labels``).
+    wave_masks : int array (N, T)
+        Wave codes of ``WAVE_NAMES`` (-1 ignored), e.g. ``ds.wave_mask_for_lead("II")``
+        or :func:`delineate`.
+    n_clusters : int, optional
+        K (default ``max(label) + 1``, or ``len(cluster_ids)``).
+    cluster_ids : sequence of int, optional
+        Stable id of each position (default the positions).
+
+    Returns
+    -------
+    dict (JSON-safe)
+        ``contingency`` (K x 6 counts over ``INTERVAL_NAMES``), ``interval_names``,
+        ``code_share`` (share of each code over all annotated time steps) and
+        ``clusters``: per position ``cluster_id``, ``wave`` (the code's name or None for an
+        empty cluster), ``proposed_name``, ``purity`` (share of the cluster's time steps
+        with that code), ``enrichment`` and ``majority_wave``.
+
+    Raises
+    ------
+    DataError
+        If the shapes differ, labels are out of range or no time step is annotated.
+
+    Examples
+    --------
+    >>> m = np.array([[0, 1, 1, 0, 2, 2, 0, 0, 3, 3, 0, 0]])
+    >>> lab = np.array([[0, 1, 1, 2, 3, 3, 4, 4, 5, 5, 0, 0]])
+    >>> [c["proposed_name"] for c in propose_wave_names(lab, m)["clusters"]]
+    ['TP baseline', 'P wave', 'PR segment', 'QRS complex', 'ST segment', 'T wave']
+    """
+    codes = interval_masks(wave_masks)
+    lab = np.asarray(cluster_labels)
+    if lab.ndim == 1:
+        lab = lab[None]
+    if lab.shape != codes.shape:
+        raise DataError(
+            f"cluster_labels {lab.shape} and wave_masks {codes.shape} must have the same "
+            "shape (n_records, n_samples); compute labels at the input resolution."
+        )
+    if not np.issubdtype(lab.dtype, np.integer):
+        raise DataError("cluster_labels must be an integer array.")
+    keep = codes >= 0
+    lab_k, code_k = lab[keep].astype(np.int64), codes[keep].astype(np.int64)
+    if lab_k.size == 0:
+        raise DataError("no annotated time step: every wave_masks value is -1.")
+    if (lab_k < 0).any():
+        raise DataError("cluster_labels contains negative values.")
+    if n_clusters is None:
+        n_clusters = len(cluster_ids) if cluster_ids is not None else int(lab_k.max()) + 1
+    k = int(n_clusters)
+    if lab_k.max() >= k:
+        raise DataError(f"cluster_labels has value {int(lab_k.max())} >= n_clusters={k}.")
+    ids = list(range(k)) if cluster_ids is None else [int(c) for c in cluster_ids]
+    if len(ids) != k:
+        raise DataError(f"{len(ids)} cluster_ids for n_clusters={k}.")
+    n_codes = len(INTERVAL_NAMES)
+    cont = np.bincount(lab_k * n_codes + code_k, minlength=k * n_codes).reshape(k, n_codes)
+    code_share = cont.sum(axis=0) / cont.sum()
+    clusters = []
+    for cid, row in zip(ids, cont):
+        entry = {
+            "cluster_id": cid,
+            "wave": None,
+            "proposed_name": None,
+            "purity": 0.0,
+            "enrichment": None,
+            "majority_wave": None,
+        }
+        if row.sum() > 0:
+            share = row / row.sum()
+            lift = np.divide(share, code_share, out=np.zeros(n_codes), where=code_share > 0)
+            w = int(np.argmax(lift))
+            entry.update(
+                wave=INTERVAL_NAMES[w],
+                proposed_name=PROPOSED_NAMES[INTERVAL_NAMES[w]],
+                purity=float(share[w]),
+                enrichment=float(lift[w]),
+                majority_wave=INTERVAL_NAMES[int(np.argmax(row))],
+            )
+        clusters.append(entry)
+    return {
+        "contingency": cont.tolist(),
+        "interval_names": list(INTERVAL_NAMES),
+        "code_share": [float(v) for v in code_share],
+        "clusters": clusters,
     }
 
 
