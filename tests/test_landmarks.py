@@ -14,8 +14,8 @@ from ecg_cluster_widget.explain.landmarks import (
     INTERVAL_NAMES,
     delineate,
     interval_masks,
-    propose_wave_names,
     landmark_alignment,
+    propose_wave_names,
     raw_window_kmeans_labels,
 )
 
