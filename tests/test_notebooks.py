@@ -1,14 +1,16 @@
-"""Execute every tutorial notebook top to bottom (nbclient, python3 kernel) in a temp copy.
+"""The tutorial notebooks: each ``.ipynb`` matches its percent-format script, and each
+executes top to bottom (nbclient, python3 kernel) in a temp copy.
 
-``ECW_FAST=1`` shrinks the data inside the notebooks; the whole set should take a
-few minutes on two CPU cores.
+Every notebook is kept twice: ``notebooks/<name>.py`` (jupytext percent format, linted and
+formatted by ruff) and ``notebooks/<name>.ipynb`` (outputs stripped), paired through
+``[tool.jupytext]`` in pyproject.toml. After editing either, ``jupytext --sync
+notebooks/*.ipynb`` brings the other up to date. ``ECW_FAST=1`` shrinks the data inside the
+notebooks; the whole set should take a few minutes on two CPU cores.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 
 import nbformat
@@ -19,14 +21,6 @@ NB_DIR = REPO / "notebooks"
 NOTEBOOKS = sorted(p.name for p in NB_DIR.glob("*.ipynb"))
 CELL_TIMEOUT = 240
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-
-
-def _load_builder():
-    spec = importlib.util.spec_from_file_location("nb_build", NB_DIR / "_build.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["nb_build"] = mod
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _execute(name: str, tmp_path: Path, monkeypatch, ptbxl: Path | None = None):
@@ -69,20 +63,44 @@ def _text(nb) -> str:
     return "\n".join(parts)
 
 
-def test_notebooks_exist_and_match_generator():
-    builder = _load_builder()
-    assert set(NOTEBOOKS) == set(builder.NOTEBOOKS)
-    for name in NOTEBOOKS:
-        on_disk = nbformat.read(str(NB_DIR / name), as_version=4)
-        built = builder.build(name)
-        assert [c.source for c in on_disk.cells] == [c.source for c in built.cells], (
-            f"{name} is out of date: run python notebooks/_build.py"
-        )
-        assert all(not c.get("outputs") for c in on_disk.cells if c.cell_type == "code"), (
-            f"{name} has outputs stored; notebooks are kept stripped"
-        )
-    packaged = REPO / "ecg_cluster_widget" / "assets" / "quickstart.ipynb"
-    assert packaged.read_text() == (NB_DIR / "quickstart.ipynb").read_text()
+SYNC = "jupytext --sync notebooks/*.ipynb"
+# The packaged copy that ``ecg-cluster-widget demo`` opens (ecg_cluster_widget/demo.py).
+PACKAGED = REPO / "ecg_cluster_widget" / "assets" / "quickstart.ipynb"
+
+
+def _cells(nb) -> list[tuple[str, str]]:
+    return [(c.cell_type, c.source) for c in nb.cells]
+
+
+def test_every_notebook_has_its_script():
+    scripts = {p.stem for p in NB_DIR.glob("*.py") if "marimo" not in p.stem}
+    assert NOTEBOOKS, "no notebooks found"
+    assert {Path(n).stem for n in NOTEBOOKS} == scripts, (
+        "each notebooks/<name>.ipynb needs its notebooks/<name>.py (and back): "
+        "jupytext --to py:percent notebooks/<name>.ipynb"
+    )
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_matches_its_script(name):
+    import jupytext
+
+    on_disk = nbformat.read(str(NB_DIR / name), as_version=4)
+    script = jupytext.read(NB_DIR / name.replace(".ipynb", ".py"), fmt="py:percent")
+    assert _cells(on_disk) == _cells(script), (
+        f"{name} and its .py differ in code or markdown: run {SYNC}"
+    )
+    assert all(not c.get("outputs") for c in on_disk.cells if c.cell_type == "code"), (
+        f"{name} has outputs stored; notebooks are kept stripped "
+        "(jupyter nbconvert --clear-output --inplace notebooks/*.ipynb)"
+    )
+    assert all(c.get("execution_count") is None for c in on_disk.cells if c.cell_type == "code")
+
+
+def test_packaged_quickstart_is_the_notebook():
+    assert PACKAGED.read_bytes() == (NB_DIR / "quickstart.ipynb").read_bytes(), (
+        f"cp notebooks/quickstart.ipynb {PACKAGED.relative_to(REPO)}"
+    )
 
 
 @pytest.mark.slow
