@@ -1,4 +1,8 @@
-"""Result types of the TLC explainer (what the widget, reports and CLI consume)."""
+"""Result types of the TLC explainer (what the widget, reports and CLI consume).
+
+:class:`Segment` lives in :mod:`~ecg_cluster_widget.explain.segments` (with the
+run-length encoders) and is re-exported here, where it has always been importable.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from ..errors import DataError
+from .segments import SEGMENT_COLUMNS, Segment, segment_arrays, segment_rows, segments_from_labels
 
 __all__ = ["Segment", "ECGExplanation", "ExplanationSet", "ClusterInfo", "to_jsonable"]
 
@@ -50,57 +57,6 @@ def to_jsonable(obj: Any) -> Any:
 
 
 @dataclass
-class Segment:
-    """A run of time steps assigned to one cluster.
-
-    Attributes
-    ----------
-    start, end : int
-        Sample indices; ``end`` is exclusive.
-    cluster : int
-        Cluster position (column of ``gamma``).
-    cluster_id : int
-        Stable cluster id (what colours and labels key on).
-    start_s, end_s : float
-        The same bounds in seconds.
-
-    Examples
-    --------
-    >>> Segment(0, 10, 1, 4, 0.0, 0.1).duration_s
-    0.1
-    """
-
-    start: int
-    end: int
-    cluster: int
-    cluster_id: int
-    start_s: float
-    end_s: float
-
-    @property
-    def duration_s(self) -> float:
-        """Length of the segment in seconds."""
-        return self.end_s - self.start_s
-
-    def to_dict(self) -> dict:
-        """JSON-safe dict.
-
-        Examples
-        --------
-        >>> Segment(0, 10, 1, 4, 0.0, 0.1).to_dict()["cluster_id"]
-        4
-        """
-        return {
-            "start": int(self.start),
-            "end": int(self.end),
-            "cluster": int(self.cluster),
-            "cluster_id": int(self.cluster_id),
-            "start_s": float(self.start_s),
-            "end_s": float(self.end_s),
-        }
-
-
-@dataclass
 class ECGExplanation:
     """TLC explanation of one ECG.
 
@@ -113,15 +69,22 @@ class ECGExplanation:
     cluster_ids : ndarray of shape (K,)
         Stable id of each cluster position.
     labels : ndarray of shape (n_samples,), int
-        Hard cluster position per sample (0..K-1).
+        Hard cluster position per sample (0..K-1); -1 where ``valid`` is False.
     gamma : ndarray of shape (n_samples, K), float32
         Soft assignments.
     entropy : ndarray of shape (n_samples,), float32
         Normalised assignment entropy in [0, 1].
     segments : list of Segment
+        Runs of one cluster; they tile the valid samples exactly.
     proportions : ndarray of shape (K,)
-        Share of time in each cluster position.
+        Share of the valid time in each cluster position.
     mean_entropy : float
+        Mean entropy over the valid samples.
+    valid : ndarray of shape (n_samples,), bool, optional
+        Which samples belong to the record. False marks padding added to fit a short
+        record (or the end of a long one) to the model's input length
+        (:func:`~ecg_cluster_widget.explain.windowing.explain_record`): those samples
+        have label -1 and are in no segment and no proportion. Default: all valid.
 
     Examples
     --------
@@ -130,8 +93,8 @@ class ECGExplanation:
     ...                     np.eye(2, dtype=np.float32), np.zeros(2, np.float32),
     ...                     [Segment(0, 1, 0, 3, 0.0, 0.01), Segment(1, 2, 1, 5, 0.01, 0.02)],
     ...                     np.array([0.5, 0.5]), 0.0)
-    >>> ex.to_frame()["cluster_id"].tolist()
-    [3, 5]
+    >>> ex.to_frame()["cluster_id"].tolist(), bool(ex.valid.all())
+    ([3, 5], True)
     """
 
     record_index: int
@@ -144,6 +107,18 @@ class ECGExplanation:
     segments: list[Segment]
     proportions: np.ndarray
     mean_entropy: float
+    valid: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.labels)
+        if self.valid is None:
+            self.valid = np.ones(n, dtype=bool)
+        else:
+            self.valid = np.asarray(self.valid, dtype=bool)
+            if self.valid.shape != (n,):
+                raise DataError(
+                    f"valid must have one entry per sample ({n}), got shape {self.valid.shape}."
+                )
 
     @property
     def n_clusters(self) -> int:
@@ -151,9 +126,32 @@ class ECGExplanation:
         return int(len(self.cluster_ids))
 
     @property
+    def n_valid(self) -> int:
+        """Number of valid samples (the record's own samples)."""
+        return int(self.valid.sum())
+
+    @property
+    def valid_spans(self) -> list[tuple[int, int]]:
+        """``(start, end)`` sample ranges (end exclusive) of the valid samples.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> ex = ECGExplanation(0, "r", 1.0, np.array([0]), np.array([0, 0, -1]),
+        ...                     np.ones((3, 1), np.float32), np.zeros(3, np.float32), [],
+        ...                     np.array([1.0]), 0.0, valid=np.array([True, True, False]))
+        >>> ex.valid_spans
+        [(0, 2)]
+        """
+        _, start, end, _ = segment_arrays(np.where(self.valid, 0, -1))
+        return [(int(s), int(e)) for s, e in zip(start, end)]
+
+    @property
     def label_ids(self) -> np.ndarray:
-        """Hard labels as stable cluster ids instead of positions."""
-        return np.asarray(self.cluster_ids)[self.labels]
+        """Hard labels as stable cluster ids instead of positions (-1 where invalid)."""
+        lab = np.asarray(self.labels)
+        ids = np.asarray(self.cluster_ids)[np.clip(lab, 0, None)]
+        return np.where(lab >= 0, ids, -1)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per segment: bounds in samples and seconds, cluster, mean entropy.
@@ -167,34 +165,10 @@ class ECGExplanation:
         >>> list(ex.to_frame().columns)[:4]
         ['start', 'end', 'start_s', 'end_s']
         """
-        rows = []
-        for s in self.segments:
-            rows.append(
-                {
-                    "start": s.start,
-                    "end": s.end,
-                    "start_s": s.start_s,
-                    "end_s": s.end_s,
-                    "duration_s": s.duration_s,
-                    "cluster": s.cluster,
-                    "cluster_id": s.cluster_id,
-                    "mean_entropy": float(np.mean(self.entropy[s.start : s.end])),
-                }
-            )
-        cols = [
-            "start",
-            "end",
-            "start_s",
-            "end_s",
-            "duration_s",
-            "cluster",
-            "cluster_id",
-            "mean_entropy",
-        ]
-        return pd.DataFrame(rows, columns=cols)
+        return pd.DataFrame(segment_rows(self.segments, self.entropy), columns=SEGMENT_COLUMNS)
 
     def to_dict(self, include_gamma: bool = True) -> dict:
-        """JSON-safe dict (arrays as lists).
+        """JSON-safe dict (arrays as lists); ``valid`` lists the valid sample ranges.
 
         Examples
         --------
@@ -202,8 +176,9 @@ class ECGExplanation:
         >>> ex = ECGExplanation(0, "r0", 100.0, np.array([7]), np.zeros(2, int),
         ...                     np.ones((2, 1), np.float32), np.zeros(2, np.float32),
         ...                     [Segment(0, 2, 0, 7, 0.0, 0.02)], np.array([1.0]), 0.0)
-        >>> sorted(json.loads(json.dumps(ex.to_dict())))[:3]
-        ['cluster_ids', 'entropy', 'fs']
+        >>> d = json.loads(json.dumps(ex.to_dict()))
+        >>> sorted(d)[:3], d["valid"]
+        (['cluster_ids', 'entropy', 'fs'], [[0, 2]])
         """
         out = {
             "record_index": int(self.record_index),
@@ -215,6 +190,8 @@ class ECGExplanation:
             "segments": [s.to_dict() for s in self.segments],
             "proportions": self.proportions,
             "mean_entropy": float(self.mean_entropy),
+            "n_samples": int(len(self.labels)),
+            "valid": [list(span) for span in self.valid_spans],
         }
         if include_gamma:
             out["gamma"] = np.round(self.gamma.astype(np.float64), 5)
@@ -273,8 +250,6 @@ class ExplanationSet:
         >>> len(es.segments(0))
         2
         """
-        from .prototypes import segments_from_labels
-
         return segments_from_labels(self.labels[index], self.fs, self.cluster_ids)
 
     def proportions_frame(self) -> pd.DataFrame:

@@ -1,4 +1,8 @@
-"""Segments (runs of one cluster) and prototype waveforms per cluster."""
+"""Prototype waveforms and per-cluster statistics.
+
+The run-length encoders ``segment_arrays`` / ``segments_from_labels`` live in
+:mod:`~ecg_cluster_widget.explain.segments` and are re-exported here for existing imports.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ import numpy as np
 
 from ..data.dataset import ECGDataset
 from ..errors import DataError
-from .explanation import ClusterInfo, ExplanationSet, Segment
+from .explanation import ClusterInfo, ExplanationSet
+from .segments import segment_arrays, segments_from_labels
 
 __all__ = [
     "segments_from_labels",
@@ -17,81 +22,6 @@ __all__ = [
     "prototype_stats",
     "summarize_clusters",
 ]
-
-
-def segment_arrays(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Run-length encode hard labels of many records at once.
-
-    Parameters
-    ----------
-    labels : ndarray of shape (n_records, n_samples) or (n_samples,)
-        Hard cluster positions.
-
-    Returns
-    -------
-    record, start, end, cluster : ndarrays of shape (n_segments,), int64
-        ``end`` is exclusive. Segments are ordered by record, then time.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> [a.tolist() for a in segment_arrays(np.array([[0, 0, 1], [2, 2, 2]]))]
-    [[0, 0, 1], [0, 2, 0], [2, 3, 3], [0, 1, 2]]
-    """
-    lab = np.asarray(labels)
-    if lab.ndim == 1:
-        lab = lab[None]
-    if lab.ndim != 2 or lab.shape[1] == 0:
-        raise DataError(f"labels must have shape (n_records, n_samples); got {lab.shape}.")
-    n, t = lab.shape
-    change = np.ones((n, t), dtype=bool)
-    change[:, 1:] = lab[:, 1:] != lab[:, :-1]
-    rec, start = np.nonzero(change)
-    flat_start = rec * t + start
-    flat_end = np.r_[flat_start[1:], n * t]
-    # A run never crosses records because every record's first sample starts a run.
-    end = flat_end - rec * t
-    return (
-        rec.astype(np.int64),
-        start.astype(np.int64),
-        end.astype(np.int64),
-        lab[rec, start].astype(np.int64),
-    )
-
-
-def segments_from_labels(
-    labels: np.ndarray, fs: float, cluster_ids: np.ndarray | None = None
-) -> list[Segment]:
-    """Runs of equal labels in one record, as :class:`Segment` objects.
-
-    Parameters
-    ----------
-    labels : ndarray of shape (n_samples,)
-        Hard cluster positions of one record.
-    fs : float
-        Sampling rate, for the start/end times in seconds.
-    cluster_ids : ndarray of shape (K,), optional
-        Stable ids per position; default: the position itself.
-
-    Returns
-    -------
-    list of Segment
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> [(s.start, s.end, s.cluster) for s in segments_from_labels(np.array([1, 1, 0]), fs=100)]
-    [(0, 2, 1), (2, 3, 0)]
-    """
-    lab = np.asarray(labels)
-    if lab.ndim != 1:
-        raise DataError(f"labels of one record must be 1-D; got shape {lab.shape}.")
-    _, start, end, cl = segment_arrays(lab)
-    ids = np.arange(int(cl.max()) + 1) if cluster_ids is None else np.asarray(cluster_ids)
-    return [
-        Segment(int(s), int(e), int(c), int(ids[c]), float(s / fs), float(e / fs))
-        for s, e, c in zip(start, end, cl)
-    ]
 
 
 def extract_snippets(
