@@ -167,3 +167,20 @@ def test_bundle_validation():
     b = ModelBundle(_Custom(), ("A", "B", "C"), LEADS, FS, T)
     with pytest.raises(ModelError, match="returns 2 outputs"):
         b.predict_proba(_ds())
+
+
+def test_is_bundle_and_as_bundle_are_the_one_bundle_test():
+    from ecg_cluster_widget.model import DEFAULT_TASK, as_bundle, is_bundle
+
+    net = ResNet1d(12, 1, filters=(8, 8), seq_lengths=(100, 50))
+    bundle = ModelBundle(net, ["y"], None, fs=100, n_samples=100)
+    assert bundle.task == DEFAULT_TASK == "multilabel"
+    assert is_bundle(bundle) and not is_bundle(net) and not is_bundle(object())
+    assert as_bundle(bundle) is bundle and as_bundle(net) is None
+    # a look-alike with .model and .prepare is not a bundle (the duck-typed checks said yes)
+    fake = type("Fake", (), {"model": net, "prepare": lambda self, ds: None})()
+    assert not is_bundle(fake)
+    with pytest.raises(ModelError, match="wrap it: ModelBundle"):
+        as_bundle(net, required=True)
+    with pytest.raises(ModelError, match="got Fake"):
+        as_bundle(fake)

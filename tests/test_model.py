@@ -129,3 +129,23 @@ def test_missing_demo_asset_message(monkeypatch, tmp_path):
     monkeypatch.setattr(pre, "demo_model_path", lambda: tmp_path / "demo_model.pt")
     with pytest.raises(FileFormatError, match="train_demo_model.py"):
         pre.load_demo_model()
+
+
+@pytest.mark.parametrize("fs,n", [(100, 1000), (250, 2500), (500, 5000), (400, 4096), (100, 500)])
+def test_for_input_uses_network_layout(fs, n):
+    from ecg_cluster_widget.model import network_layout
+
+    layout = network_layout(fs, n)
+    net = ResNet1d.for_input(fs, n, n_leads=3, n_classes=2)
+    assert net.config["filters"] == layout["filters"]
+    assert net.config["seq_lengths"] == layout["seq_lengths"]
+    assert net(torch.zeros(1, 3, n)).shape == (1, 2)
+
+
+def test_network_layout_rejects_bad_input():
+    from ecg_cluster_widget.model import network_layout
+
+    with pytest.raises(ModelError, match="size must be"):
+        network_layout(100, 1000, size="huge")
+    with pytest.raises(ModelError, match="positive"):
+        network_layout(0, 1000)

@@ -1,6 +1,14 @@
 """Model: the Ribeiro-style ResNet1d, training and checkpoints."""
 
-from .checkpoint import ModelBundle, load_checkpoint, save_checkpoint
+from .checkpoint import (
+    DEFAULT_TASK,
+    TASKS,
+    ModelBundle,
+    as_bundle,
+    is_bundle,
+    load_checkpoint,
+    save_checkpoint,
+)
 from .pretrained import (
     DEMO_DATA_KWARGS,
     PRETRAINED,
@@ -10,13 +18,19 @@ from .pretrained import (
     load_pretrained,
     pretrained_path,
 )
-from .resnet1d import ResBlock1d, ResNet1d
+from .resnet1d import WIDTHS, ResBlock1d, ResNet1d, network_layout
 from .train import evaluate_model, train_model
 
 __all__ = [
     "ResNet1d",
     "ResBlock1d",
+    "network_layout",
+    "WIDTHS",
     "ModelBundle",
+    "as_bundle",
+    "is_bundle",
+    "DEFAULT_TASK",
+    "TASKS",
     "save_checkpoint",
     "load_checkpoint",
     "train_model",

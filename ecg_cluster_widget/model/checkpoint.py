@@ -28,7 +28,10 @@ from .resnet1d import ResNet1d
 #: Value of the ``"format"`` key that marks a file as one of our checkpoints.
 CHECKPOINT_FORMAT = "ecg_cluster_widget.checkpoint"
 CHECKPOINT_VERSION = 1
+#: What a model predicts: independent sigmoid classes, or real-valued targets.
 TASKS = ("multilabel", "regression")
+#: The task of a model that does not say (every classifier this package trains).
+DEFAULT_TASK = "multilabel"
 _REQUIRED_KEYS = (
     "format",
     "version",
@@ -91,7 +94,7 @@ class ModelBundle:
         fs: float,
         n_samples: int,
         standardizer: Standardizer | None = None,
-        task: str = "multilabel",
+        task: str = DEFAULT_TASK,
         history: list[dict] | None = None,
         meta: dict | None = None,
         signal_filter: SignalFilter | None = None,
@@ -290,6 +293,62 @@ class ModelBundle:
         return res
 
 
+def is_bundle(obj: object) -> bool:
+    """Whether ``obj`` is a :class:`ModelBundle` (a network with its input contract).
+
+    The one test the package uses to tell a bundle from a bare ``torch.nn.Module``.
+
+    Examples
+    --------
+    >>> net = ResNet1d(12, 1, filters=(8, 8), seq_lengths=(100, 50))
+    >>> is_bundle(ModelBundle(net, ["y"], None, fs=100, n_samples=100)), is_bundle(net)
+    (True, False)
+    """
+    return isinstance(obj, ModelBundle)
+
+
+def as_bundle(obj: object, *, required: bool = False) -> ModelBundle | None:
+    """``obj`` as a :class:`ModelBundle`, ``None`` for a bare module (unless ``required``).
+
+    Parameters
+    ----------
+    obj : ModelBundle or torch.nn.Module
+        A model as users pass it to the explainer, Grad-CAM or the evaluations.
+    required : bool
+        Raise instead of returning ``None`` when ``obj`` is a bare module (for code
+        that needs the sampling rate, leads or class names).
+
+    Returns
+    -------
+    ModelBundle or None
+
+    Raises
+    ------
+    ModelError
+        If ``obj`` is neither, or is a bare module and ``required``; the message says how
+        to wrap it.
+
+    Examples
+    --------
+    >>> net = ResNet1d(12, 1, filters=(8, 8), seq_lengths=(100, 50))
+    >>> as_bundle(net) is None
+    True
+    >>> as_bundle(net, required=True)
+    Traceback (most recent call last):
+    ...
+    ecg_cluster_widget.errors.ModelError: this needs a ModelBundle, got a bare ResNet1d; wrap it: ModelBundle(module, class_names, lead_names, fs, n_samples).
+    """
+    if isinstance(obj, ModelBundle):
+        return obj
+    if isinstance(obj, nn.Module) and not required:
+        return None
+    what = f"a bare {type(obj).__name__}" if isinstance(obj, nn.Module) else type(obj).__name__
+    raise ModelError(
+        f"this needs a ModelBundle, got {what}; wrap it: "
+        "ModelBundle(module, class_names, lead_names, fs, n_samples)."
+    )
+
+
 # -- file format -------------------------------------------------------------
 def _plain(obj: Any) -> Any:
     """Recursively convert numpy values and tuples to types ``weights_only`` accepts."""
@@ -346,7 +405,7 @@ def save_checkpoint(path: str | os.PathLike, bundle: ModelBundle) -> Path:
     >>> load_checkpoint(p).class_names
     ('A', 'B')
     """
-    if not isinstance(bundle, ModelBundle):
+    if not is_bundle(bundle):
         raise ModelError(f"save_checkpoint needs a ModelBundle, got {type(bundle).__name__}.")
     model = bundle.model
     is_resnet = isinstance(model, ResNet1d)

@@ -22,6 +22,88 @@ def _padding(downsample: int, kernel_size: int) -> int:
     return max(0, int(np.floor((kernel_size - downsample + 1) / 2)))
 
 
+#: Channel widths of the stem and four blocks, per network size.
+WIDTHS = {
+    "tiny": (16, 24, 32, 40, 48),
+    "small": (32, 48, 64, 80, 96),
+    "ribeiro": (64, 128, 196, 256, 320),
+}
+
+
+def network_layout(fs: float, n_samples: int, size: str = "small") -> dict[str, tuple[int, ...]]:
+    """Widths and block lengths of the four-block ResNet1d for an input length.
+
+    The one rule for sizing the network (used by :meth:`ResNet1d.for_input`, the
+    command line's ``train`` and the experiments). The reference (Ribeiro et al.) runs
+    4096 -> 1024 -> 256 -> 64 -> 16 samples at 400 Hz: the first of the last three blocks
+    steps at 40 ms, the last at 640 ms. This picks integer downsampling factors that
+    divide ``n_samples`` and come closest to that (~40 ms after the second block,
+    ~0.5 s at the end).
+
+    Parameters
+    ----------
+    fs : float
+        Sampling rate in Hz.
+    n_samples : int
+        Input length in samples.
+    size : {"tiny", "small", "ribeiro"}
+        Widths (see :data:`WIDTHS`).
+
+    Returns
+    -------
+    dict
+        ``{"filters": tuple of int, "seq_lengths": tuple of int}``, keyword arguments of
+        :class:`ResNet1d`.
+
+    Raises
+    ------
+    ModelError
+        If ``size`` is unknown, ``fs`` or ``n_samples`` is not positive, or the length
+        has no integer factorisation near the reference resolution.
+
+    Examples
+    --------
+    >>> network_layout(100, 1000)["seq_lengths"]
+    (1000, 500, 250, 125, 25)
+    >>> network_layout(250, 2500)["seq_lengths"]
+    (2500, 1250, 250, 125, 25)
+    """
+    if size not in WIDTHS:
+        raise ModelError(f"size must be one of {sorted(WIDTHS)}, got {size!r}.")
+    fs = float(fs)
+    n_samples = int(n_samples)
+    if not np.isfinite(fs) or fs <= 0 or n_samples <= 0:
+        raise ModelError(f"fs and n_samples must be positive, got fs={fs}, n_samples={n_samples}.")
+    target_mid = 0.04 * fs  # total downsampling before the first hooked block
+    target_end = 12.5  # further downsampling of the last two blocks (40 ms -> 0.5 s)
+    best: tuple[float, tuple[int, ...]] | None = None
+    factors = range(1, 9)
+    for f0 in factors:
+        for f1 in factors:
+            for f2 in factors:
+                for f3 in factors:
+                    if n_samples % (f0 * f1 * f2 * f3):
+                        continue
+                    cost = (
+                        2 * abs(np.log2(f0 * f1 / max(target_mid, 1)))
+                        + abs(np.log2(f2 * f3 / target_end))
+                        + 0.25 * (abs(np.log2(f0 / f1)) + abs(np.log2(f2 / f3)))
+                    )
+                    if best is None or cost < best[0] - 1e-9:
+                        best = (cost, (f0, f1, f2, f3))
+    assert best is not None  # (1, 1, 1, 1) always divides
+    if best[0] > 3.0:
+        raise ModelError(
+            f"{n_samples} samples cannot be split into integer downsampling steps near the "
+            "reference resolution; crop or pad the records first (e.g. "
+            f"ecg_cluster_widget.data.crop_or_pad(ds, {int(round(10 * fs))}))."
+        )
+    lengths = [n_samples]
+    for f in best[1]:
+        lengths.append(lengths[-1] // f)
+    return {"filters": WIDTHS[size], "seq_lengths": tuple(lengths)}
+
+
 class ResBlock1d(nn.Module):
     """Residual block: conv-BN-ReLU-dropout-strided conv, plus a pooled/projected skip.
 
@@ -210,47 +292,10 @@ class ResNet1d(nn.Module):
         >>> ResNet1d.for_input(400, 4096, size="ribeiro").config["seq_lengths"]
         (4096, 1024, 256, 64, 16)
         """
-        widths = {
-            "tiny": (16, 24, 32, 40, 48),
-            "small": (32, 48, 64, 80, 96),
-            "ribeiro": (64, 128, 196, 256, 320),
-        }
-        if size not in widths:
-            raise ModelError(f"size must be one of {sorted(widths)}, got {size!r}.")
-        fs = float(fs)
-        n_samples = int(n_samples)
-        if not np.isfinite(fs) or fs <= 0 or n_samples <= 0:
-            raise ModelError(
-                f"fs and n_samples must be positive, got fs={fs}, n_samples={n_samples}."
-            )
-        target_mid = 0.04 * fs  # total downsampling before the first hooked block
-        target_end = 12.5  # further downsampling of the last two blocks (40 ms -> 0.5 s)
-        best: tuple[float, tuple[int, ...]] | None = None
-        factors = range(1, 9)
-        for f0 in factors:
-            for f1 in factors:
-                for f2 in factors:
-                    for f3 in factors:
-                        if n_samples % (f0 * f1 * f2 * f3):
-                            continue
-                        cost = (
-                            2 * abs(np.log2(f0 * f1 / max(target_mid, 1)))
-                            + abs(np.log2(f2 * f3 / target_end))
-                            + 0.25 * (abs(np.log2(f0 / f1)) + abs(np.log2(f2 / f3)))
-                        )
-                        if best is None or cost < best[0] - 1e-9:
-                            best = (cost, (f0, f1, f2, f3))
-        assert best is not None  # (1, 1, 1, 1) always divides
-        if best[0] > 3.0:
-            raise ModelError(
-                f"{n_samples} samples cannot be split into integer downsampling steps near the "
-                "reference resolution; crop or pad the records first (e.g. "
-                f"ecg_cluster_widget.data.crop_or_pad(ds, {int(round(10 * fs))}))."
-            )
-        lengths = [n_samples]
-        for f in best[1]:
-            lengths.append(lengths[-1] // f)
-        return cls(n_leads, n_classes, widths[size], lengths, kernel_size, dropout)
+        layout = network_layout(fs, n_samples, size)
+        return cls(
+            n_leads, n_classes, layout["filters"], layout["seq_lengths"], kernel_size, dropout
+        )
 
     @property
     def n_samples(self) -> int:

@@ -14,7 +14,7 @@ from ..data.dataset import ECGDataset
 from ..data.filtering import SignalFilter
 from ..data.standardize import Standardizer
 from ..errors import DataError, ModelError
-from .checkpoint import TASKS, ModelBundle
+from .checkpoint import DEFAULT_TASK, TASKS, ModelBundle
 from .resnet1d import ResNet1d
 
 
@@ -102,7 +102,7 @@ def train_model(
     seed: int = 0,
     progress: bool = True,
     standardizer: Standardizer | None = None,
-    task: str = "multilabel",
+    task: str = DEFAULT_TASK,
     signal_filter: SignalFilter | None = None,
     augment: bool = False,
     monitor: str = "val_loss",
