@@ -173,3 +173,69 @@ def test_feature_aligner_pca_deterministic_and_checked():
         FeatureAligner().fit(nan)
     with pytest.raises(DataError, match="records"):
         FeatureAligner().fit([blocks[0], blocks[1][:3]])
+
+
+def test_auto_batch_size_same_blocks_and_bad_batch_size(net, x):
+    from ecg_cluster_widget.activations.hooks import auto_batch_size
+
+    assert auto_batch_size(12, 1000) == 256 and auto_batch_size(12, 5000) == 64
+    assert auto_batch_size(1, 10) == 512 and auto_batch_size(12, 10**6) == 8
+    a = ActivationExtractor(net, batch_size="auto", progress=False).extract(x)
+    b = ActivationExtractor(net, batch_size=1, progress=False).extract(x)
+    for u, v in zip(a, b):
+        np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6)
+    for bad in (0, -3, 2.5, "big", True):
+        with pytest.raises(DataError, match="batch_size"):
+            ActivationExtractor(net, batch_size=bad)
+
+
+def test_capture_outputs_is_shared_with_gradcam_and_cleans_up(net, x):
+    from ecg_cluster_widget.activations.hooks import capture_outputs
+    from ecg_cluster_widget.explain import gradcam
+
+    # One forward-hook helper: Grad-CAM imports it rather than keeping its own.
+    assert gradcam.capture_outputs is capture_outputs
+    assert not hasattr(gradcam, "_first_tensor")
+    with pytest.raises(RuntimeError), capture_outputs([net.blocks[3]]) as cap:
+        net.eval()
+        with torch.no_grad():
+            net(torch.from_numpy(x[:1]))
+        assert cap[0].shape == (1, 16, 25)
+        raise RuntimeError("boom")
+    assert _hook_count(net) == 0
+
+
+@pytest.mark.parametrize("weighting", ["equal", "channels"])
+@pytest.mark.parametrize("center", [True, False])
+@pytest.mark.parametrize("whiten", [True, False])
+@pytest.mark.parametrize("detrend", [None, 7])
+def test_projected_transform_equals_concatenate_then_project(weighting, center, whiten, detrend):
+    # transform() projects each block before aligning it; that must equal the reference
+    # pipeline (z-score, align, concatenate, centre, detrend, then PCA) to round-off.
+    rng = np.random.default_rng(1)
+    blocks = [
+        rng.normal(1.0, 2.0, size=(6, 10, 80)).astype(np.float32),
+        (3 * rng.normal(size=(6, 14, 40)) - 2).astype(np.float32),
+        rng.normal(size=(6, 6, 16)).astype(np.float32),
+    ]
+    fa = FeatureAligner(
+        5,
+        block_weighting=weighting,
+        center_per_record=center,
+        whiten=whiten,
+        detrend_window=detrend,
+    ).fit(blocks)
+    dense = fa._concat(blocks)
+    ref = (
+        np.matmul(fa._pca_components.T, dense) - (fa._pca_mean @ fa._pca_components)[None, :, None]
+    )
+    got = fa.transform(blocks, chunk_size=4)
+    np.testing.assert_allclose(got, ref.transpose(0, 2, 1), atol=2e-5)
+    # A refit with other blocks must not reuse the previous projection.
+    fa.fit([b[:, ::-1].copy() for b in blocks])
+    dense = fa._concat([b[:, ::-1].copy() for b in blocks])
+    ref2 = (
+        np.matmul(fa._pca_components.T, dense) - (fa._pca_mean @ fa._pca_components)[None, :, None]
+    )
+    got2 = fa.transform([b[:, ::-1].copy() for b in blocks])
+    np.testing.assert_allclose(got2, ref2.transpose(0, 2, 1), atol=2e-5)

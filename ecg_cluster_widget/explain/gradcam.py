@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..activations.hooks import capture_outputs
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ModelError
 
@@ -68,16 +69,6 @@ def _default_layer(net: nn.Module) -> str:
             "of a module whose output is (batch, channels, time)."
         )
     return convs[-1]
-
-
-def _first_tensor(out: Any) -> torch.Tensor | None:
-    if isinstance(out, torch.Tensor):
-        return out
-    if isinstance(out, (tuple, list)):
-        for item in out:
-            if isinstance(item, torch.Tensor):
-                return item
-    return None
 
 
 class GradCAM:
@@ -168,27 +159,19 @@ class GradCAM:
     # -- core ------------------------------------------------------------------
     def _forward_with_grads(self, xb: torch.Tensor):
         store: dict[str, torch.Tensor] = {}
-
-        def fwd_hook(_m, _inp, out):
-            act = _first_tensor(out)
-            if act is None:
-                return
-            store["act"] = act
-            if act.requires_grad:
-                # A tensor hook catches the gradient of exactly this activation, also for
-                # blocks that return tuples (module backward hooks do not).
-                act.register_hook(lambda g: store.__setitem__("grad", g))
-
-        handle = self.module.register_forward_hook(fwd_hook)
-        try:
+        # The one forward-hook helper of the package (activations.hooks.capture_outputs).
+        with capture_outputs([self.module]) as captured:
             out = self.net(xb)
-        finally:
-            handle.remove()
-        if "act" not in store:
+        act = captured[0]
+        if act is None:
             raise ModelError(
                 f"layer {self.layer!r} did not output a tensor during the forward pass."
             )
-        act = store["act"]
+        if act.requires_grad:
+            # A tensor hook catches the gradient of exactly this activation, also for
+            # blocks that return tuples (module backward hooks do not).
+            act.register_hook(lambda g: store.__setitem__("grad", g))
+        store["act"] = act
         if act.ndim != 3:
             raise ModelError(
                 f"layer {self.layer!r} outputs shape {tuple(act.shape)}; Grad-CAM needs "
