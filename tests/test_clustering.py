@@ -149,3 +149,48 @@ def test_estimator_contract(method):
     assert SoftClusterer(3, method=method, random_state=None).fit(X).centroids_.shape == (3, 4)
     r = sc.reordered([1, 2, 0])
     np.testing.assert_array_equal(np.array([1, 2, 0])[r.labels_], sc.labels_)
+
+
+def _k_blobs(n_per: int = 300, k: int = 6, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 8, size=(k, 5))
+    x = np.vstack([c + rng.normal(0, 0.5, size=(n_per, 5)) for c in centres])
+    return x, np.repeat(np.arange(k), n_per)
+
+
+@pytest.mark.parametrize("k_from", [2, 4, 9])
+def test_warm_start_from_another_k_recovers_the_clusters(k_from):
+    x, truth = _k_blobs()
+    ref = SoftClusterer(k_from, random_state=0).fit(x)
+    warm = SoftClusterer(6, random_state=0).fit(x, init=ref)
+    cold = SoftClusterer(6, random_state=0).fit(x)
+    assert adjusted_rand_score(truth, warm.predict(x)) > 0.99
+    assert warm.lower_bound_ >= cold.lower_bound_ - 1e-3
+    # Deterministic, and an array of centroids works as init too.
+    again = SoftClusterer(6, random_state=0).fit(x, init=ref)
+    np.testing.assert_array_equal(again.centroids_, warm.centroids_)
+    SoftClusterer(6).fit(x, init=ref.centroids_)
+
+
+def test_warm_start_centroids_merge_and_split():
+    from ecg_cluster_widget.clustering.soft_clustering import warm_start_centroids
+
+    c = np.array([[0.0, 0.0], [0.1, 0.0], [10.0, 0.0]])
+    merged = warm_start_centroids(c, np.array([0.5, 0.5, 1.0]), 2, c, 0)
+    np.testing.assert_allclose(merged, [[0.05, 0.0], [10.0, 0.0]])
+    x, _ = _k_blobs(k=3)
+    split = warm_start_centroids(x[:1], np.ones(1), 3, x, 0)
+    assert split.shape == (3, 5)
+    np.testing.assert_array_equal(split[0], x[0])  # kept centres stay first
+
+
+def test_warm_start_bad_init_is_a_clear_error():
+    x, _ = _k_blobs(k=2)
+    with pytest.raises(DataError, match="not fitted"):
+        SoftClusterer(2).fit(x, init=SoftClusterer(2))
+    with pytest.raises(DataError, match="dimensions"):
+        SoftClusterer(2).fit(x, init=np.zeros((2, 3)))
+    with pytest.raises(DataError, match="init must be"):
+        SoftClusterer(2).fit(x, init="kmeans++")
+    with pytest.raises(DataError, match="cm"):
+        SoftClusterer(2, method="cm").fit(x, init=np.zeros((2, 5)))

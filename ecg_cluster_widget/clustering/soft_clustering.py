@@ -56,7 +56,7 @@ from .cm import (
     resolve_device,
 )
 
-__all__ = ["SoftClusterer"]
+__all__ = ["SoftClusterer", "warm_start_centroids"]
 
 _METHODS = ("gmm", "soft_kmeans", "cm", "gmm_full")
 #: ``gmm_full`` refines the isotropic fit with full covariances on at most this many
@@ -67,6 +67,8 @@ _LLOYD_ITERS = 20
 #: Above twice this many points, the fit first converges on a seeded subsample of this
 #: size and then refines on all points (a warm start: few full-data iterations).
 _WARM_POINTS = 25_000
+#: Lloyd steps after a warm start from another K (instead of k-means++ and _LLOYD_ITERS).
+_WARM_LLOYD_ITERS = 3
 
 
 def logsumexp(a: np.ndarray, axis: int = 1) -> np.ndarray:
@@ -99,6 +101,84 @@ def _sq_dist(x: np.ndarray, x_sq: np.ndarray, centroids: np.ndarray) -> np.ndarr
     """Squared Euclidean distances (n, K), clipped at 0 against round-off."""
     d = x_sq[:, None] - 2.0 * (x @ centroids.T) + (centroids**2).sum(axis=1)[None, :]
     return np.maximum(d, 0.0)
+
+
+def _is_numeric(v) -> bool:
+    try:
+        return np.asarray(v).dtype.kind in "iuf"
+    except (TypeError, ValueError):
+        return False
+
+
+def warm_start_centroids(
+    centroids: np.ndarray, weights: np.ndarray, k: int, X: np.ndarray, seed: int
+) -> np.ndarray:
+    """Start centres for K clusters from a clustering with another number of clusters.
+
+    Fewer clusters: merge, one pair at a time, the two clusters whose merge raises the
+    within-cluster sum of squares least (Ward: ``w_i w_j / (w_i + w_j) ||u_i - u_j||^2``),
+    the merged centre being their weighted mean. More clusters: keep every centre and add
+    new ones by k-means++ seeding on a seeded subsample of ``X`` (each new centre drawn with
+    probability proportional to the squared distance to the nearest kept centre, best of
+    ``2 + log K`` candidates, as scikit-learn's greedy k-means++).
+
+    Parameters
+    ----------
+    centroids : ndarray of shape (K', D)
+    weights : ndarray of shape (K',)
+        Cluster shares (only the merges use them).
+    k : int
+        Wanted number of clusters.
+    X : ndarray of shape (n, D)
+        The points (the split draws from them).
+    seed : int
+        Seed of the draws.
+
+    Returns
+    -------
+    ndarray of shape (k, D), float64
+
+    Examples
+    --------
+    >>> c = np.array([[0.0], [1.0], [10.0]])
+    >>> warm_start_centroids(c, np.array([0.5, 0.25, 0.25]), 2, c, 0).ravel().round(3).tolist()
+    [0.333, 10.0]
+    """
+    c = np.array(centroids, dtype=np.float64)
+    w = np.maximum(np.array(weights, dtype=np.float64), 1e-12)
+    while c.shape[0] > k:
+        d = ((c[:, None, :] - c[None, :, :]) ** 2).sum(axis=2)
+        cost = w[:, None] * w[None, :] / (w[:, None] + w[None, :]) * d
+        np.fill_diagonal(cost, np.inf)
+        i, j = np.unravel_index(int(np.argmin(cost)), cost.shape)
+        i, j = min(i, j), max(i, j)
+        c[i] = (w[i] * c[i] + w[j] * c[j]) / (w[i] + w[j])
+        w[i] += w[j]
+        c, w = np.delete(c, j, axis=0), np.delete(w, j)
+    if c.shape[0] < k:
+        rng = np.random.default_rng(seed)
+        n = X.shape[0]
+        sub = (
+            X
+            if n <= _KMEANSPP_MAX_POINTS
+            else X[np.sort(rng.choice(n, _KMEANSPP_MAX_POINTS, replace=False))]
+        )
+        sub_sq = (sub**2).sum(axis=1)
+        dmin = _sq_dist(sub, sub_sq, c).min(axis=1)
+        trials = 2 + int(np.log(k))
+        new = []
+        for _ in range(k - c.shape[0]):
+            total = float(dmin.sum())
+            if total <= 0:  # every point sits on a centre: duplicate one, EM separates or drops it
+                cand = rng.choice(sub.shape[0], size=1)
+            else:
+                cand = rng.choice(sub.shape[0], size=trials, p=dmin / total)
+            d_cand = _sq_dist(sub, sub_sq, sub[cand])  # (n_sub, trials)
+            best = int(np.argmin(np.minimum(dmin[:, None], d_cand).sum(axis=0)))
+            new.append(sub[cand[best]])
+            dmin = np.minimum(dmin, d_cand[:, best])
+        c = np.vstack([c, np.asarray(new)])
+    return c
 
 
 def _is_int(v) -> bool:
@@ -302,7 +382,7 @@ class SoftClusterer(ClusterMixin, BaseEstimator):
             delattr(self, key)
 
     # -- fitting ---------------------------------------------------------------
-    def fit(self, X, y=None) -> SoftClusterer:
+    def fit(self, X, y=None, init: SoftClusterer | np.ndarray | None = None) -> SoftClusterer:
         """Fit the clusters on points ``X`` (n_points, n_features).
 
         Parameters
@@ -312,6 +392,14 @@ class SoftClusterer(ClusterMixin, BaseEstimator):
             supporting row slices) is read one shuffle buffer at a time, never whole.
         y : None
             Ignored (scikit-learn convention).
+        init : SoftClusterer or ndarray of shape (K', n_features), optional
+            Warm start (gmm, soft_kmeans, gmm_full) from a fitted clustering of the same
+            features with any number of clusters K' (or its centroids): its clusters are
+            merged (Ward) or split (k-means++ seeding next to the kept centres) to
+            ``n_clusters`` by :func:`warm_start_centroids`, then refined by a few Lloyd
+            steps and EM. This replaces k-means++ and 20 Lloyd iterations and EM starts
+            close to a solution; ``benchmarks/bench_clustering.py`` compares time and
+            ``lower_bound_`` with the cold start. Deterministic for a given ``init``.
 
         Returns
         -------
@@ -323,9 +411,19 @@ class SoftClusterer(ClusterMixin, BaseEstimator):
         >>> X = np.r_[np.zeros((6, 1)), np.ones((4, 1))]
         >>> SoftClusterer(2, method="soft_kmeans").fit(X).centroids_.ravel().tolist()
         [0.0, 1.0]
+        >>> X3 = np.r_[X, np.full((5, 1), 4.0)]
+        >>> two = SoftClusterer(2).fit(X3)
+        >>> SoftClusterer(3).fit(X3, init=two).centroids_.ravel().round(3).tolist()
+        [0.0, 4.0, 1.0]
         """
         X = self._check_shape(X, fitting=True)
         k = self._check_params(X.shape[0])
+        if init is not None and self.method == "cm":
+            raise DataError(
+                "init= (a warm start) is supported for method 'gmm', 'soft_kmeans' and "
+                "'gmm_full'; the clustering module ('cm') trains from its own seeding."
+            )
+        start = None if init is None else self._init_centroids(init, X.shape[1])
         self._clear_fitted()
         if self.method == "cm":
             rows = int(self.shuffle_buffer)
@@ -333,13 +431,17 @@ class SoftClusterer(ClusterMixin, BaseEstimator):
             return self._fit_cm(lambda: (X[i : i + rows] for i in range(0, n, rows)), k, "X")
         X = self._check_X(X, fitting=True)
         with single_thread_blas():
-            init = None
+            if start is not None:
+                start = warm_start_centroids(start[0], start[1], k, X, self._seed)
+            stage = None
             if X.shape[0] > 2 * _WARM_POINTS:
                 rng = np.random.default_rng(self._seed)
                 sub = X[np.sort(rng.choice(X.shape[0], _WARM_POINTS, replace=False))]
-                self._fit_points(sub, (sub**2).sum(axis=1), k, None)
-                init = self.centroids_
-            self._fit_points(X, (X**2).sum(axis=1), k, init)
+                self._fit_points(sub, (sub**2).sum(axis=1), k, start, from_stage=False)
+                stage = self.centroids_
+                self._fit_points(X, (X**2).sum(axis=1), k, stage, from_stage=True)
+            else:
+                self._fit_points(X, (X**2).sum(axis=1), k, start, from_stage=False)
         if self.method == "gmm_full":
             self._refine_full(X, k)
         self._order_by_weight()
@@ -347,6 +449,28 @@ class SoftClusterer(ClusterMixin, BaseEstimator):
         if self.compute_labels:
             self.labels_ = self.predict(X)
         return self
+
+    @staticmethod
+    def _init_centroids(init: object, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(centroids, weights) of a warm start, validated against the features' dimension."""
+        if isinstance(init, SoftClusterer):
+            if not hasattr(init, "centroids_"):
+                raise DataError("init is a SoftClusterer that is not fitted; fit it first.")
+            c, w = np.asarray(init.centroids_, np.float64), np.asarray(init.weights_, np.float64)
+        else:
+            c = np.asarray(init, dtype=np.float64) if _is_numeric(init) else None
+            if c is None or c.ndim != 2:
+                raise DataError(
+                    "init must be a fitted SoftClusterer or a (n_clusters, n_features) array "
+                    f"of centroids, got {type(init).__name__}."
+                )
+            w = np.full(c.shape[0], 1.0 / max(c.shape[0], 1))
+        if c.shape[0] < 1 or c.shape[1] != dim or not np.isfinite(c).all():
+            raise DataError(
+                f"init has centroids of shape {c.shape}; the features have {dim} dimensions "
+                "(warm-start from a clustering of the same features, with finite centroids)."
+            )
+        return c, w
 
     def _refine_full(self, X: np.ndarray, k: int) -> None:
         """Full-covariance EM from the isotropic solution (scikit-learn's GaussianMixture).
@@ -481,10 +605,18 @@ class SoftClusterer(ClusterMixin, BaseEstimator):
         self._order_by_weight()
         return self
 
-    def _fit_points(self, X: np.ndarray, x_sq: np.ndarray, k: int, init: np.ndarray | None) -> None:
+    def _fit_points(
+        self,
+        X: np.ndarray,
+        x_sq: np.ndarray,
+        k: int,
+        init: np.ndarray | None,
+        from_stage: bool,
+    ) -> None:
+        """Lloyd then EM on ``X``; ``from_stage``: ``init`` is this K's subsample solution."""
         # Total variance from sums we already have (np.var would make another pass).
         total_var = max(float(x_sq.mean() - (X.mean(axis=0) ** 2).sum()), 0.0)
-        centroids, labels, it_km, conv_km = self._kmeans(X, x_sq, k, init, total_var)
+        centroids, labels, it_km, conv_km = self._kmeans(X, x_sq, k, init, total_var, from_stage)
         if self.method == "soft_kmeans":
             d = _sq_dist(X, x_sq, centroids)
             within = d[np.arange(X.shape[0]), labels]
@@ -495,11 +627,17 @@ class SoftClusterer(ClusterMixin, BaseEstimator):
             self.n_iter_, self.converged_ = it_km, conv_km
             self.centroids_ = centroids
         else:
-            warm = (self.variances_, self.weights_) if init is not None else None
+            warm = (self.variances_, self.weights_) if from_stage else None
             self._em(X, x_sq, centroids, labels, total_var, warm)
 
     def _kmeans(
-        self, X: np.ndarray, x_sq: np.ndarray, k: int, init: np.ndarray | None, total_var: float
+        self,
+        X: np.ndarray,
+        x_sq: np.ndarray,
+        k: int,
+        init: np.ndarray | None,
+        total_var: float,
+        from_stage: bool = False,
     ):
         """k-means++ seeding (or ``init``), then Lloyd iterations on all points."""
         rng = np.random.default_rng(self._seed)
@@ -515,7 +653,9 @@ class SoftClusterer(ClusterMixin, BaseEstimator):
             centroids = np.array(init, dtype=np.float64)
         n_iter = _LLOYD_ITERS if self.method in ("gmm", "gmm_full") else int(self.max_iter)
         if init is not None and self.method in ("gmm", "gmm_full"):
-            n_iter = 0  # EM refines the warm start directly
+            # EM refines a subsample solution directly; a warm start from another K first
+            # takes a few Lloyd steps to settle the merged/split centres and their variances.
+            n_iter = 0 if from_stage else _WARM_LLOYD_ITERS
         scale = float(np.sqrt(total_var)) or 1.0
         converged = False
         n_done = 0
@@ -543,12 +683,10 @@ class SoftClusterer(ClusterMixin, BaseEstimator):
 
     @staticmethod
     def _sum_by_label(X: np.ndarray, labels: np.ndarray, k: int, out: np.ndarray) -> None:
-        order = np.argsort(labels, kind="stable")
-        bounds = np.searchsorted(labels[order], np.arange(k + 1))
-        xs = X[order]
-        for j in range(k):
-            if bounds[j + 1] > bounds[j]:
-                out[j] = xs[bounds[j] : bounds[j + 1]].sum(axis=0)
+        # One-hot (K, n) @ X: one BLAS product instead of a sort and K slices per Lloyd step.
+        onehot = np.zeros((k, labels.size))
+        onehot[labels, np.arange(labels.size)] = 1.0
+        out[:] = onehot @ X
 
     def _log_joint(self, X: np.ndarray, x_sq: np.ndarray) -> np.ndarray:
         """log pi_k + log N(x | u_k, s_k I), shape (n, K)."""
@@ -585,9 +723,14 @@ class SoftClusterer(ClusterMixin, BaseEstimator):
         self.converged_ = False
         self.n_iter_ = 0
         for it in range(1, int(self.max_iter) + 1):
-            log_joint = self._log_joint(X, x_sq)
-            log_norm = logsumexp(log_joint, axis=1)
-            resp = np.exp(log_joint - log_norm[:, None])
+            # logsumexp and the responsibilities from one exp of the shifted log-joint.
+            resp = self._log_joint(X, x_sq)
+            top = resp.max(axis=1)
+            resp -= top[:, None]
+            np.exp(resp, out=resp)
+            total = resp.sum(axis=1)
+            resp /= total[:, None]
+            log_norm = np.log(total) + top
             ll = float(log_norm.mean())
             nk = resp.sum(axis=0) + 10 * np.finfo(np.float64).eps
             centroids = (resp.T @ X) / nk[:, None]
