@@ -276,14 +276,19 @@ def _decimate5(ds500):
 
 def split_ptbxl(
     ds,
-    train_folds: Iterable[int] = range(1, 9),
-    val_folds: Iterable[int] = (9,),
-    test_folds: Iterable[int] = (10,),
+    train_folds: Iterable[int] | None = None,
+    val_folds: Iterable[int] | None = None,
+    test_folds: Iterable[int] | None = None,
 ):
-    """(train, val, test) subsets by ``strat_fold``."""
-    f = np.asarray(ds.folds)
-    return tuple(
-        ds.subset(np.isin(f, list(folds))) for folds in (train_folds, val_folds, test_folds)
+    """(train, val, test) subsets by ``strat_fold``, via the package's one fold convention
+    (``ecg_cluster_widget.data.ptbxl.split_folds``: 1-8 / 9 / 10 unless given)."""
+    from ecg_cluster_widget.data import ptbxl
+
+    return ptbxl.split_folds(
+        ds,
+        ptbxl.TRAIN_FOLDS if train_folds is None else list(train_folds),
+        ptbxl.VAL_FOLDS if val_folds is None else list(val_folds),
+        ptbxl.TEST_FOLDS if test_folds is None else list(test_folds),
     )
 
 

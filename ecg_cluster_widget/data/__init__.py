@@ -20,7 +20,13 @@ from .preprocess import (
     resample,
     select_leads,
 )
-from .ptbxl import PTBXL_CLASSES, load_ptbxl, load_ptbxl_unlabeled, read_ptbxl_database
+from .ptbxl import (
+    PTBXL_CLASSES,
+    load_ptbxl,
+    load_ptbxl_unlabeled,
+    read_ptbxl_database,
+    split_folds,
+)
 from .samples import REAL_SAMPLES, load_real_sample
 from .standardize import Standardizer
 from .synthetic import SYNTHETIC_CLASSES, make_synthetic
@@ -46,6 +52,7 @@ __all__ = [
     "load_ptbxl",
     "load_ptbxl_unlabeled",
     "read_ptbxl_database",
+    "split_folds",
     "LUDB_LEAD_EXT",
     "annotation_to_mask",
     "check_annotation_file",

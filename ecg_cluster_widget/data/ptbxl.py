@@ -15,6 +15,11 @@ from ..errors import DataError, FileFormatError
 from .dataset import STANDARD_LEADS, ECGDataset, _own
 from .wfdb_io import read_record
 
+#: PTB-XL's recommended use of ``strat_fold``: folds 1-8 train, 9 validation, 10 test.
+TRAIN_FOLDS: tuple[int, ...] = tuple(range(1, 9))
+VAL_FOLDS: tuple[int, ...] = (9,)
+TEST_FOLDS: tuple[int, ...] = (10,)
+
 #: The five diagnostic superclasses of PTB-XL, in the usual column order.
 PTBXL_CLASSES: tuple[str, ...] = ("NORM", "MI", "STTC", "CD", "HYP")
 _QUALITY = ("baseline_drift", "static_noise", "burst_noise", "electrodes_problems")
@@ -256,6 +261,60 @@ def load_ptbxl_unlabeled(
     )
     ds.check_amplitudes("warn")
     return ds
+
+
+def split_folds(
+    ds: ECGDataset,
+    train_folds: Sequence[int] = TRAIN_FOLDS,
+    val_folds: Sequence[int] = VAL_FOLDS,
+    test_folds: Sequence[int] = TEST_FOLDS,
+) -> tuple[ECGDataset, ECGDataset, ECGDataset]:
+    """(train, validation, test) subsets by PTB-XL ``strat_fold``.
+
+    The one implementation of the fold convention, used by the command line (``train``
+    holds out fold 9, ``evaluate`` fold 10) and by the experiments. Default: folds 1-8
+    train, 9 validation, 10 test, so the test fold never steers training.
+
+    Parameters
+    ----------
+    ds : ECGDataset
+        Records with ``folds`` (``load_ptbxl`` sets them from ``strat_fold``).
+    train_folds, val_folds, test_folds : sequence of int
+        The folds of each part.
+
+    Returns
+    -------
+    train, val, test : ECGDataset
+        Each in the original record order.
+
+    Raises
+    ------
+    DataError
+        If ``ds`` has no folds, or a part would hold no record.
+
+    Examples
+    --------
+    >>> ds = ECGDataset(np.ones((10, 1, 8)), fs=4, lead_names=["II"], folds=np.arange(1, 11))
+    >>> [p.folds.tolist() for p in split_folds(ds)]
+    [[1, 2, 3, 4, 5, 6, 7, 8], [9], [10]]
+    """
+    if ds.folds is None:
+        raise DataError(
+            "the records have no folds; fold splits need PTB-XL records (load_ptbxl), "
+            "otherwise split at random."
+        )
+    f = np.asarray(ds.folds)
+    parts = []
+    for name, folds in (("train", train_folds), ("validation", val_folds), ("test", test_folds)):
+        wanted = [int(x) for x in folds]
+        mask = np.isin(f, wanted)
+        if not mask.any():
+            raise DataError(
+                f"no record is in the {name} folds {wanted} (the data has folds "
+                f"{sorted(set(f.tolist()))})."
+            )
+        parts.append(ds.subset(mask))
+    return parts[0], parts[1], parts[2]
 
 
 def _select(db: pd.DataFrame, folds, max_records, what: str) -> pd.DataFrame:

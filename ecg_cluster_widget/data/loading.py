@@ -1,0 +1,449 @@
+"""Data specs and loading policy: what ``--data synthetic:200`` or ``ptbxl:PATH`` means.
+
+The command line, notebooks and experiments share these: :func:`parse_data_spec`
+checks a spec without loading anything (the command line validates ``--data`` with it
+while parsing), :func:`load_data` loads one, :func:`select_leads` / :func:`check_leads`
+pick and check leads against a model, :func:`fit_to_model` resamples and crops/pads to a
+model's input, and :func:`split_dataset` is the train / held-out split (PTB-XL folds when
+present, see :func:`~ecg_cluster_widget.data.ptbxl.split_folds`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError, FileFormatError
+from .dataset import ECGDataset
+
+__all__ = [
+    "DataSpec",
+    "parse_data_spec",
+    "load_data",
+    "parse_leads",
+    "select_leads",
+    "check_leads",
+    "fit_to_model",
+    "split_dataset",
+    "DEFAULT_SYNTHETIC_RECORDS",
+    "DEFAULT_FS",
+]
+
+#: Records of ``synthetic`` without ``:N``.
+DEFAULT_SYNTHETIC_RECORDS = 600
+#: Sampling rate of synthetic / PTB-XL data when none is asked for.
+DEFAULT_FS = 100.0
+_PATH_KINDS = ("ptbxl", "ludb", "wfdb")
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """A parsed data spec.
+
+    Attributes
+    ----------
+    kind : {"synthetic", "real", "ptbxl", "ludb", "wfdb"}
+    n_records : int or None
+        ``synthetic:N``'s N.
+    name : str or None
+        ``real:NAME``'s NAME.
+    path : pathlib.Path or None
+        The folder or record of the path kinds (a bare path is ``wfdb``).
+    text : str
+        The spec as given.
+    """
+
+    kind: str
+    n_records: int | None = None
+    name: str | None = None
+    path: Path | None = None
+    text: str = ""
+
+
+def parse_data_spec(spec: str) -> DataSpec:
+    """Check and split a data spec without loading anything.
+
+    Parameters
+    ----------
+    spec : str
+        ``synthetic`` / ``synthetic:N``, ``real:ptbxl`` / ``real:ludb``, ``ptbxl:PATH``,
+        ``ludb:PATH``, ``wfdb:PATH`` or a bare WFDB record / folder path.
+
+    Returns
+    -------
+    DataSpec
+
+    Raises
+    ------
+    DataError
+        For a malformed spec (``synthetic:abc``, ``synthetic:0``, ``real:xyz``,
+        ``ptbxl:`` without a path); the message shows a valid one.
+
+    Examples
+    --------
+    >>> parse_data_spec("synthetic:8").n_records
+    8
+    >>> parse_data_spec("synthetic:abc")
+    Traceback (most recent call last):
+    ...
+    ecg_cluster_widget.errors.DataError: --data 'synthetic:abc': N must be a whole number of records >= 1, e.g. synthetic:200.
+    """
+    text = str(spec).strip()
+    if not text:
+        raise DataError("--data is empty: give e.g. synthetic:200, real:ptbxl or ptbxl:PATH.")
+    kind, sep, rest = text.partition(":")
+    kind = kind.lower()
+    if kind == "synthetic":
+        if not sep:
+            return DataSpec("synthetic", None, text=text)
+        try:
+            n = int(rest)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise DataError(
+                f"--data {text!r}: N must be a whole number of records >= 1, e.g. synthetic:200."
+            )
+        return DataSpec("synthetic", n, text=text)
+    if kind == "real":
+        from .samples import REAL_SAMPLES
+
+        name = rest or "ptbxl"
+        if name not in REAL_SAMPLES:
+            raise DataError(
+                f"--data real:{name}: choose one of {', '.join('real:' + n for n in REAL_SAMPLES)}."
+            )
+        return DataSpec("real", name=name, text=text)
+    if kind in _PATH_KINDS:
+        if not rest:
+            raise DataError(f"--data {text!r} needs a path, e.g. {kind}:/data/{kind}.")
+        return DataSpec(kind, path=Path(rest).expanduser(), text=text)
+    return DataSpec("wfdb", path=Path(text).expanduser(), text=text)
+
+
+def _check_fs(fs: float | None) -> float | None:
+    if fs is None:
+        return None
+    if not (isinstance(fs, (int, float, np.number)) and math.isfinite(fs) and fs > 0):
+        raise DataError(f"the sampling rate must be a positive number of Hz, got {fs!r}.")
+    return float(fs)
+
+
+def load_data(
+    spec: str | DataSpec,
+    *,
+    fs: float | None = None,
+    n_records: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> ECGDataset:
+    """Load a dataset from a data spec (see :func:`parse_data_spec`).
+
+    Parameters
+    ----------
+    spec : str or DataSpec
+    fs : float, optional
+        Sampling rate for synthetic / PTB-XL data (PTB-XL ships 100 and 500 Hz; other
+        rates load 500 Hz, to be resampled); default 100. Must be positive.
+    n_records : int, optional
+        Cap on the number of records.
+    seed : int
+        Seed of the synthetic generator.
+    progress : bool
+        Progress bars.
+
+    Returns
+    -------
+    ECGDataset
+
+    Raises
+    ------
+    DataError
+        For a malformed spec or a non-positive ``fs`` / ``n_records``.
+    FileFormatError
+        If a path does not exist.
+
+    Examples
+    --------
+    >>> load_data("synthetic:8", progress=False).signals.shape
+    (8, 12, 1000)
+    """
+    parsed = spec if isinstance(spec, DataSpec) else parse_data_spec(spec)
+    fs = _check_fs(fs)
+    if n_records is not None and int(n_records) < 1:
+        raise DataError(f"n_records must be at least 1, got {n_records}.")
+    if parsed.kind == "real":
+        from .samples import load_real_sample
+
+        ds = load_real_sample(parsed.name)
+    elif parsed.kind == "synthetic":
+        from .synthetic import make_synthetic
+
+        n = parsed.n_records or n_records or DEFAULT_SYNTHETIC_RECORDS
+        return make_synthetic(
+            n_records=n, fs=DEFAULT_FS if fs is None else fs, seed=seed, progress=progress
+        )
+    elif parsed.kind == "ptbxl":
+        _require_folder(parsed.path)
+        from .ptbxl import load_ptbxl
+
+        ptb_fs = int(fs) if fs in (100, 500) else (100 if fs is None else 500)
+        return load_ptbxl(parsed.path, fs=ptb_fs, max_records=n_records, progress=progress)
+    elif parsed.kind == "ludb":
+        _require_folder(parsed.path)
+        from .ludb import load_ludb
+
+        recs = None if n_records is None else list(range(1, int(n_records) + 1))
+        ds = load_ludb(parsed.path, records=recs, progress=progress)
+    else:
+        path = parsed.path
+        if not path.exists() and not path.with_suffix(".hea").exists():
+            raise FileFormatError(
+                f"data {str(path)!r} not found: give a WFDB record path (without extension), a "
+                "folder of records, 'synthetic', 'ptbxl:PATH' or 'ludb:PATH'."
+            )
+        from .wfdb_io import load_wfdb
+
+        ds = load_wfdb(path, progress=progress)
+    if n_records is not None and len(ds) > n_records:
+        ds = ds.subset(slice(0, n_records))
+    return ds
+
+
+def _require_folder(path: Path) -> None:
+    if not path.exists():
+        raise FileFormatError(f"data folder {str(path)!r} does not exist.")
+
+
+def parse_leads(values: str | Sequence[str] | None) -> list[str] | None:
+    """Lead names from ``--leads`` values: space- and/or comma-separated.
+
+    Parameters
+    ----------
+    values : str, sequence of str or None
+
+    Returns
+    -------
+    list of str or None
+        ``None`` when no lead was given.
+
+    Examples
+    --------
+    >>> parse_leads(["I,II", "v1"])
+    ['I', 'II', 'v1']
+    >>> parse_leads(None) is None
+    True
+    """
+    if values is None:
+        return None
+    if isinstance(values, str):
+        values = [values]
+    names = [part.strip() for v in values for part in str(v).split(",") if part.strip()]
+    if not names:
+        raise DataError("--leads needs at least one lead name, e.g. --leads I,II,V1.")
+    return names
+
+
+def select_leads(ds: ECGDataset, leads: Sequence[str] | None, log: Log | None = None):
+    """Keep and reorder the leads named (``None``: all, unchanged).
+
+    Parameters
+    ----------
+    ds : ECGDataset
+    leads : sequence of str or None
+        Lead names in the order wanted (case-insensitive, e.g. ``["ii", "V1"]``).
+    log : callable, optional
+        Called with a one-line message when leads are selected.
+
+    Returns
+    -------
+    ECGDataset
+
+    Examples
+    --------
+    >>> select_leads(load_data("synthetic:2", progress=False), ["V1", "ii"]).lead_names
+    ('V1', 'II')
+    """
+    if not leads:
+        return ds
+    from . import preprocess
+
+    out = preprocess.select_leads(ds, list(leads))
+    if log and tuple(out.lead_names) != tuple(ds.lead_names):
+        log(f"using leads {', '.join(out.lead_names)} (of {', '.join(ds.lead_names)})")
+    return out
+
+
+def check_leads(ds: ECGDataset, bundle) -> None:
+    """Raise a ``DataError`` with the ``--leads`` to pass when the leads differ from the model's.
+
+    Cheap (names only), so it runs before any resampling. Leads are never invented:
+    a model whose leads the data lacks is refused, not fed zeros.
+
+    Parameters
+    ----------
+    ds : ECGDataset
+        The records (after any lead selection).
+    bundle : ModelBundle
+        The model whose ``lead_names`` they must match, in order.
+
+    Raises
+    ------
+    DataError
+        Naming the missing leads, or the ``--leads`` argument that selects and orders them.
+
+    Examples
+    --------
+    >>> from ecg_cluster_widget.model import load_demo_model
+    >>> check_leads(ECGDataset(np.zeros((1, 1, 1000)), fs=100, lead_names=("V1",)),
+    ...             load_demo_model())
+    Traceback (most recent call last):
+    ...
+    ecg_cluster_widget.errors.DataError: the data has leads V1 but the model expects I, II, ..., V6; the data lacks I, II, III, aVR, aVL, aVF, V2, V3, V4, V5, V6 (a model is never fed invented leads: use a model trained on the leads you have, e.g. train --leads V1).
+    """
+    model_leads, data_leads = tuple(bundle.lead_names), tuple(ds.lead_names)
+    if data_leads == model_leads:
+        return
+    missing = [n for n in model_leads if n not in data_leads]
+    msg = (
+        f"the data has leads {', '.join(data_leads)} but the model expects {', '.join(model_leads)}"
+    )
+    if missing:
+        have = [n for n in data_leads if n in model_leads] or list(data_leads)
+        raise DataError(
+            f"{msg}; the data lacks {', '.join(missing)} (a model is never fed invented "
+            f"leads: use a model trained on the leads you have, e.g. train --leads "
+            f"{','.join(have)})."
+        )
+    raise DataError(f"{msg}; select and order them with --leads {','.join(model_leads)}.")
+
+
+def fit_to_model(
+    ds: ECGDataset,
+    bundle,
+    log: Log | None = None,
+    leads: Sequence[str] | None = None,
+    *,
+    length: bool = True,
+) -> ECGDataset:
+    """Select leads, then resample (and, with ``length``, crop / pad) to the model's input.
+
+    The lead check comes first (it only compares names), so a lead mismatch is
+    reported before any expensive resampling.
+
+    Parameters
+    ----------
+    ds : ECGDataset
+        The records to adapt.
+    bundle : ModelBundle
+        The model whose leads, ``fs`` and ``n_samples`` the records must match.
+    log : callable, optional
+        Called with a one-line message for each change made.
+    leads : sequence of str, optional
+        Leads to keep, in this order; default: as they are.
+    length : bool
+        Crop / zero-pad to ``bundle.n_samples`` (``evaluate``). ``False`` keeps every
+        record's length, for :func:`~ecg_cluster_widget.explain.windowing.explain_records`,
+        which explains records of any length.
+
+    Returns
+    -------
+    ECGDataset
+        ``ds`` itself when it already fits, else a selected / resampled / cropped /
+        padded copy.
+
+    Raises
+    ------
+    DataError
+        If the leads do not match the model's (after selection).
+
+    Examples
+    --------
+    >>> from ecg_cluster_widget.model import load_demo_model
+    >>> ds = load_data("synthetic:2", fs=200, progress=False)
+    >>> fit_to_model(ds, load_demo_model(), log=print).signals.shape
+    resampling 200 Hz -> 100 Hz to match the model
+    (2, 12, 1000)
+    """
+    from . import preprocess
+
+    picked = select_leads(ds, leads)
+    check_leads(picked, bundle)  # before the "using leads" note and any resampling
+    if log and tuple(picked.lead_names) != tuple(ds.lead_names):
+        log(f"using leads {', '.join(picked.lead_names)} (of {', '.join(ds.lead_names)})")
+    ds = picked
+    if abs(ds.fs - bundle.fs) > 1e-6:
+        if log:
+            log(f"resampling {ds.fs:g} Hz -> {bundle.fs:g} Hz to match the model")
+        ds = preprocess.resample(ds, bundle.fs)
+    if not length:
+        ds.check_finite()
+        return ds
+    if ds.n_samples != bundle.n_samples:
+        if log:
+            log(f"cropping/padding {ds.n_samples} -> {bundle.n_samples} samples to match the model")
+        ds = preprocess.crop_or_pad(ds, bundle.n_samples)
+    bundle.check_dataset(ds)
+    return ds
+
+
+def split_dataset(
+    ds: ECGDataset, seed: int = 0, val_frac: float = 0.2, holdout: str = "val"
+) -> tuple[ECGDataset, ECGDataset]:
+    """Train / held-out split: PTB-XL folds when present, else a seeded random split.
+
+    With folds the PTB-XL convention of :func:`~ecg_cluster_widget.data.ptbxl.split_folds`
+    holds: folds 1-8 train; fold 9 is held out with ``holdout="val"`` (early stopping in
+    training) and fold 10 with ``holdout="test"`` (evaluation), so the test fold never
+    steers training.
+
+    Parameters
+    ----------
+    ds : ECGDataset
+        At least two records.
+    seed : int
+        Seed of the random split (ignored when PTB-XL folds are used).
+    val_frac : float
+        Fraction of records held out by the random split (at least one record).
+    holdout : {"val", "test"}
+        Which PTB-XL fold to hold out: 9 (validation) or 10 (test).
+
+    Returns
+    -------
+    train, held_out : ECGDataset
+        Disjoint subsets, each in the original record order.
+
+    Raises
+    ------
+    DataError
+        If ``ds`` has fewer than two records or ``holdout`` is unknown.
+
+    Examples
+    --------
+    >>> ds = load_data("synthetic:10", progress=False)
+    >>> tr, va = split_dataset(ds); len(tr), len(va)
+    (8, 2)
+    """
+    from .ptbxl import TEST_FOLDS, TRAIN_FOLDS, VAL_FOLDS, split_folds
+
+    if len(ds) < 2:
+        raise DataError(f"training needs at least 2 records, got {len(ds)}.")
+    if holdout not in ("val", "test"):
+        raise DataError(f"holdout must be 'val' or 'test', got {holdout!r}.")
+    held = VAL_FOLDS if holdout == "val" else TEST_FOLDS
+    if (
+        ds.folds is not None
+        and np.isin(ds.folds, TRAIN_FOLDS).any()
+        and np.isin(ds.folds, held).any()
+    ):
+        train, held_out, _ = split_folds(ds, TRAIN_FOLDS, held, held)
+        return train, held_out
+    order = np.random.default_rng(seed).permutation(len(ds))
+    n_val = max(1, int(round(val_frac * len(ds))))
+    return ds.subset(np.sort(order[n_val:])), ds.subset(np.sort(order[:n_val]))
