@@ -1,0 +1,272 @@
+"""``CompareView``: two ECGs (or an ECG and its edited copy) on one time axis.
+
+Both records are explained by the same fitted explainer, so their stable cluster ids
+are comparable sample by sample: the time steps whose cluster differs are marked on
+both traces and in a track of their own, and both predictions are shown. With
+:meth:`CompareView.from_edit` the second ECG is a counterfactual edit of the first
+(T-wave inversion, pathological Q waves; see :func:`ecg_cluster_widget.demo.invert_t_waves`
+and :func:`~ecg_cluster_widget.demo.add_q_waves`): any change is due to the edit alone.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+import anywidget
+import numpy as np
+import traitlets as t
+
+from ..data.dataset import ECGDataset
+from ..errors import DataError, ModelError
+from .dataset_view import current_k, explain_at
+
+STATIC = pathlib.Path(__file__).parent / "static"
+#: Names accepted by :meth:`CompareView.from_edit`.
+EDITS = ("invert_t", "add_q")
+
+
+def _f32(a: np.ndarray) -> bytes:
+    return np.ascontiguousarray(a, dtype=np.float32).tobytes()
+
+
+def changed_runs(ids_a: np.ndarray, ids_b: np.ndarray) -> list[list[int]]:
+    """``[start, end)`` runs of the time steps where two cluster-id sequences differ.
+
+    Examples
+    --------
+    >>> changed_runs(np.array([1, 1, 2, 2, 3]), np.array([1, 4, 4, 2, 5]))
+    [[1, 3], [4, 5]]
+    """
+    diff = np.concatenate([[0], (np.asarray(ids_a) != np.asarray(ids_b)).astype(np.int8), [0]])
+    d = np.diff(diff)
+    return [[int(s), int(e)] for s, e in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1))]
+
+
+def _edit(ds: ECGDataset, index: int, edit: str, **kwargs: Any) -> ECGDataset:
+    from .. import demo
+
+    funcs = {"invert_t": demo.invert_t_waves, "add_q": demo.add_q_waves}
+    if edit not in funcs:
+        raise DataError(f"edit must be one of {EDITS}, got {edit!r}.")
+    return funcs[edit](ds, index, **kwargs)
+
+
+class CompareView(anywidget.AnyWidget):
+    """Two ECGs stacked on one time axis with their clusters, the changes and predictions.
+
+    Parameters
+    ----------
+    tlc : TLCExplainer
+        A fitted explainer (its current K is used).
+    ds_or_pair : ECGDataset or (ECGDataset, ECGDataset)
+        One dataset (``a`` and ``b`` index it) or a pair (``a`` indexes the first,
+        ``b`` the second).
+    a, b : int
+        Record indices; ``b`` defaults to 1 for one dataset and 0 for a pair.
+    titles : (str, str), optional
+        Captions of the two ECGs (default their record ids).
+    leads : sequence of str, optional
+        Leads drawn (default lead II, or the first lead).
+    labels : dict, optional
+        Expert cluster names ``{id: {"name": ...}}`` (e.g. ``explorer.cluster_labels``).
+    k : int, optional
+        Number of clusters to explain at (default the explainer's current K).
+
+    Examples
+    --------
+    >>> from ecg_cluster_widget.views.compare_view import CompareView  # doctest: +SKIP
+    >>> v = CompareView(tlc, ds, a=0, b=5)  # doctest: +SKIP
+    >>> v = CompareView.from_edit(tlc, ds, 3, edit="invert_t")  # doctest: +SKIP
+    >>> v.changed_share, v.pred_a, v.pred_b  # doctest: +SKIP
+    """
+
+    _esm = STATIC / "compare_view.js"
+
+    fs = t.Float(100.0).tag(sync=True)
+    n_samples = t.Int(0).tag(sync=True)
+    n_leads = t.Int(0).tag(sync=True)
+    lead_names = t.List(t.Unicode()).tag(sync=True)
+    leads = t.List(t.Int()).tag(sync=True)
+    #: (n_leads, n_samples) float32 each.
+    signal_a = t.Bytes(b"").tag(sync=True)
+    signal_b = t.Bytes(b"").tag(sync=True)
+    #: (n_samples,) int16 stable cluster id per time step.
+    ids_a = t.Bytes(b"").tag(sync=True)
+    ids_b = t.Bytes(b"").tag(sync=True)
+    cluster_ids = t.List(t.Int()).tag(sync=True)
+    cluster_labels = t.Dict().tag(sync=True)
+    changed = t.List(t.List(t.Int())).tag(sync=True)
+    changed_share = t.Float(0.0).tag(sync=True)
+    title_a = t.Unicode("").tag(sync=True)
+    title_b = t.Unicode("").tag(sync=True)
+    pred_a = t.Dict().tag(sync=True)
+    pred_b = t.Dict().tag(sync=True)
+    class_names = t.List(t.Unicode()).tag(sync=True)
+    view_range = t.List(t.Float()).tag(sync=True)
+
+    def __init__(
+        self,
+        tlc: Any,
+        ds_or_pair: Any,
+        a: int = 0,
+        b: int | None = None,
+        *,
+        titles: tuple[str, str] | None = None,
+        leads: Any = None,
+        labels: dict | None = None,
+        k: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        from ..explain import TLCExplainer
+
+        if not isinstance(tlc, TLCExplainer):
+            raise ModelError(f"tlc must be a fitted TLCExplainer, got {type(tlc).__name__}.")
+        if not tlc.is_fitted:
+            raise ModelError("the explainer is not fitted: call tlc.fit(ds) first.")
+        if isinstance(ds_or_pair, ECGDataset):
+            ds_a = ds_b = ds_or_pair
+            b = 1 if b is None else b
+        elif (
+            isinstance(ds_or_pair, (tuple, list))
+            and len(ds_or_pair) == 2
+            and all(isinstance(d, ECGDataset) for d in ds_or_pair)
+        ):
+            ds_a, ds_b = ds_or_pair
+            b = 0 if b is None else b
+        else:
+            raise DataError(
+                "CompareView needs an ECGDataset or a pair (ds_a, ds_b) of ECGDatasets, got "
+                f"{type(ds_or_pair).__name__}. Example: CompareView(tlc, ds, a=0, b=1)."
+            )
+        for name, ds, i in (("a", ds_a, a), ("b", ds_b, b)):
+            if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+                raise DataError(f"{name} must be an integer record index, got {i!r}.")
+            if not 0 <= int(i) < len(ds):
+                raise DataError(f"{name}={i} is out of range 0..{len(ds) - 1}.")
+        if ds_a.fs != ds_b.fs or ds_a.n_samples != ds_b.n_samples:
+            raise DataError(
+                f"the two ECGs must share a time axis: got {ds_a.fs:g} Hz x {ds_a.n_samples} "
+                f"and {ds_b.fs:g} Hz x {ds_b.n_samples} samples; resample one first."
+            )
+        if tuple(ds_a.lead_names) != tuple(ds_b.lead_names):
+            raise DataError(
+                f"the two ECGs have different leads ({ds_a.lead_names} vs {ds_b.lead_names})."
+            )
+        self.tlc = tlc
+        self.k = current_k(tlc) if k is None else int(k)
+        self.datasets = (ds_a, ds_b)
+        self.indices = (int(a), int(b))
+        super().__init__(**kwargs)
+        self.fs = float(ds_a.fs)
+        self.n_samples = int(ds_a.n_samples)
+        self.n_leads = int(ds_a.n_leads)
+        self.lead_names = [str(n) for n in ds_a.lead_names]
+        self.leads = self._lead_rows(ds_a, leads)
+        if labels:
+            self.cluster_labels = {str(k): dict(v) for k, v in labels.items()}
+        ta = titles[0] if titles else ds_a.record_ids[self.indices[0]]
+        tb = titles[1] if titles else ds_b.record_ids[self.indices[1]]
+        self.title_a, self.title_b = str(ta), str(tb)
+        self.refresh()
+
+    @staticmethod
+    def _lead_rows(ds: ECGDataset, leads: Any) -> list[int]:
+        if leads is None:
+            return [ds.lead_index("II") if "II" in ds.lead_names else 0]
+        if isinstance(leads, (str, int)):
+            leads = [leads]
+        rows = []
+        for ld in leads:
+            if isinstance(ld, str):
+                rows.append(ds.lead_index(ld))
+            elif 0 <= int(ld) < ds.n_leads:
+                rows.append(int(ld))
+            else:
+                raise DataError(f"lead index {ld} is out of range 0..{ds.n_leads - 1}.")
+        if not rows:
+            raise DataError("leads is empty; name at least one lead, e.g. leads=['II'].")
+        return rows
+
+    @classmethod
+    def from_edit(
+        cls, tlc: Any, ds: ECGDataset, index: int, edit: str = "invert_t", **kwargs: Any
+    ) -> CompareView:
+        """Compare record ``index`` with its counterfactual edit.
+
+        Parameters
+        ----------
+        tlc : TLCExplainer
+        ds : ECGDataset
+            Records with wave annotations (the edits need them), e.g. synthetic.
+        index : int
+            Record to edit.
+        edit : {"invert_t", "add_q"}
+            T-wave inversion or pathological Q waves at every QRS onset.
+        **kwargs
+            Options of the edit (``leads``, ``depth_mv``, ``width_s``) and of the view
+            (``titles``, ``labels``, ``k``; ``view_leads`` for the leads drawn).
+
+        Examples
+        --------
+        >>> v = CompareView.from_edit(tlc, ds, 0, edit="add_q")  # doctest: +SKIP
+        """
+        view_kw = {n: kwargs.pop(n) for n in ("titles", "labels", "k") if n in kwargs}
+        if "view_leads" in kwargs:
+            view_kw["leads"] = kwargs.pop("view_leads")
+        if not isinstance(ds, ECGDataset):
+            raise DataError(f"from_edit needs an ECGDataset, got {type(ds).__name__}.")
+        edited = _edit(ds, index, edit, **kwargs)
+        original = ds.subset([int(index)])
+        view_kw.setdefault("titles", (original.record_ids[0], f"{edited.record_ids[0]} ({edit})"))
+        return cls(tlc, (original, edited), a=0, b=0, **view_kw)
+
+    def refresh(self, k: int | None = None) -> CompareView:
+        """Explain both ECGs again, at K = ``k`` when given."""
+        if k is not None:
+            self.k = int(k)
+        (ds_a, ds_b), (ia, ib) = self.datasets, self.indices
+        ex_a = explain_at(self.tlc, "explain", ds_a, ia, k=self.k)
+        ex_b = explain_at(self.tlc, "explain", ds_b, ib, k=self.k)
+        self.explanations = (ex_a, ex_b)
+        la = np.asarray(ex_a.label_ids, dtype=np.int16)
+        lb = np.asarray(ex_b.label_ids, dtype=np.int16)
+        runs = changed_runs(la, lb)
+        names, pa, pb = self._predictions()
+        with self.hold_sync():
+            self.signal_a = _f32(ds_a.signals[ia])
+            self.signal_b = _f32(ds_b.signals[ib])
+            self.ids_a = la.tobytes()
+            self.ids_b = lb.tobytes()
+            self.cluster_ids = [int(c) for c in ex_a.cluster_ids]
+            self.changed = runs
+            self.changed_share = float((la != lb).mean())
+            self.class_names = names
+            self.pred_a, self.pred_b = pa, pb
+        return self
+
+    def _predictions(self) -> tuple[list[str], dict, dict]:
+        m = self.tlc.model
+        if not hasattr(m, "predict_proba") or getattr(m, "task", "multilabel") != "multilabel":
+            return [], {}, {}
+        (ds_a, ds_b), (ia, ib) = self.datasets, self.indices
+        names = [str(c) for c in m.class_names]
+        pa = np.asarray(m.predict_proba(ds_a.subset([ia])))[0]
+        pb = np.asarray(m.predict_proba(ds_b.subset([ib])))[0]
+        return (
+            names,
+            {c: float(v) for c, v in zip(names, pa)},
+            {c: float(v) for c, v in zip(names, pb)},
+        )
+
+    @property
+    def changed_mask(self) -> np.ndarray:
+        """Boolean (n_samples,): True where the two ECGs' clusters differ."""
+        ex_a, ex_b = self.explanations
+        return np.asarray(ex_a.label_ids) != np.asarray(ex_b.label_ids)
+
+    def __repr__(self) -> str:
+        return (
+            f"CompareView({self.title_a!r} vs {self.title_b!r}, "
+            f"changed={100 * self.changed_share:.1f}% of time steps)"
+        )
