@@ -1,0 +1,554 @@
+"""Annotation work on cluster labels: agreement between annotators, Label Studio export.
+
+* :func:`cluster_agreement`: do two annotators give the same name to the same cluster?
+  Cohen's kappa over the clusters both named.
+* :func:`timestep_agreement`: the same question weighted by time: each annotator's
+  names are spread over the time steps of a set of records through the explainer's
+  segmentation, and kappa is computed over those time steps (a long TP-baseline
+  cluster counts more than a short P-wave cluster).
+* :func:`agreement` runs both. Two files of different fits (another model, other
+  fitting data, another fit, or other cluster ids) are refused with a
+  :class:`~ecg_cluster_widget.errors.LabelsMismatchError`: the same id would name
+  different clusters.
+* :func:`to_label_studio` / :func:`write_label_studio` export records with their
+  named segments as Label Studio time-series tasks, and :func:`read_label_studio`
+  reads such tasks (also Label Studio's own export) back into segments.
+
+Label Studio schema followed (``TimeSeries`` with ``valueType="json"`` and
+``TimeSeriesLabels``; see :func:`label_studio_config` for the matching labeling config)::
+
+    [{"data": {"ts": {"time": [s, ...], "II": [mV, ...]},
+               "record_id": "...", "record_index": 0},
+      "predictions": [{"model_version": "...",
+                       "result": [{"id": "...", "from_name": "label", "to_name": "ts",
+                                   "type": "timeserieslabels",
+                                   "value": {"start": 0.12, "end": 0.22, "instant": false,
+                                             "timeserieslabels": ["P wave"]}}]}]}]
+
+``start`` / ``end`` are in seconds (the ``time`` column); with ``as_annotations=True``
+the results go under ``"annotations"`` instead of ``"predictions"``.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError, DataWarning, FileFormatError, LabelsMismatchError
+from . import labels as _labels
+
+__all__ = [
+    "cohen_kappa",
+    "cluster_agreement",
+    "timestep_agreement",
+    "agreement",
+    "to_label_studio",
+    "write_label_studio",
+    "read_label_studio",
+    "label_studio_config",
+]
+
+#: Keys of a fit identity that must agree for two files to name the same clusters.
+SAME_FIT_KEYS = ("model_checksum", "data_fingerprint", "fit_id")
+
+
+def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float | None:
+    """Cohen's kappa of two raters' categories over the same items.
+
+    ``(p_o - p_e) / (1 - p_e)`` with ``p_o`` the observed agreement and ``p_e`` the
+    agreement expected from each rater's category frequencies. ``None`` when undefined:
+    no item, or both raters use one and the same category for everything (``p_e = 1``).
+
+    Examples
+    --------
+    >>> cohen_kappa(["P", "T", "T", "QRS"], ["P", "T", "T", "QRS"])
+    1.0
+    >>> round(cohen_kappa(["P", "P", "T", "T"], ["P", "T", "P", "T"]), 6)
+    0.0
+    """
+    a, b = list(a), list(b)
+    if len(a) != len(b):
+        raise DataError(f"the two raters rated {len(a)} and {len(b)} items; pass the same items.")
+    if not a:
+        return None
+    cats = sorted(set(a) | set(b))
+    pos = {c: i for i, c in enumerate(cats)}
+    ia = np.array([pos[x] for x in a])
+    ib = np.array([pos[x] for x in b])
+    return _kappa_codes(ia, ib, len(cats))
+
+
+def _kappa_codes(ia: np.ndarray, ib: np.ndarray, n_cats: int, weights: Any = None) -> float | None:
+    w = np.ones(len(ia)) if weights is None else np.asarray(weights, dtype=np.float64)
+    total = w.sum()
+    if total <= 0:
+        return None
+    conf = np.bincount(ia * n_cats + ib, weights=w, minlength=n_cats * n_cats).reshape(
+        n_cats, n_cats
+    )
+    conf /= total
+    p_o = float(np.trace(conf))
+    p_e = float(conf.sum(axis=1) @ conf.sum(axis=0))
+    if p_e >= 1 - 1e-12:
+        return None
+    return (p_o - p_e) / (1 - p_e)
+
+
+def _norm_name(name: str) -> str:
+    # Annotators differ in case and spacing, not in meaning: "st segment" == "ST segment".
+    return " ".join(str(name).split()).casefold()
+
+
+def _read(f: Any) -> _labels.LabelsFile:
+    if isinstance(f, _labels.LabelsFile):
+        return f
+    if isinstance(f, (str, os.PathLike)):
+        return _labels.read_labels_file(f)
+    if isinstance(f, Mapping):  # a bare labels dict, e.g. explorer.cluster_labels
+        return _labels.LabelsFile(labels=_labels.normalize_labels(f))
+    raise DataError(
+        f"expected a labels file path, a LabelsFile or a labels dict, got {type(f).__name__}."
+    )
+
+
+def _where(lf: _labels.LabelsFile, default: str) -> str:
+    return str(lf.path) if lf.path is not None else default
+
+
+def _fit_diff(fit_a: Mapping, fit_b: Mapping) -> list[str]:
+    """What makes two fit identities name different clusters (empty: the same fit)."""
+    differ = [
+        f"{k} ({fit_a[k]!r} vs {fit_b[k]!r})"
+        for k in SAME_FIT_KEYS
+        if k in fit_a and k in fit_b and fit_a[k] != fit_b[k]
+    ]
+    ids_a, ids_b = fit_a.get("cluster_ids"), fit_b.get("cluster_ids")
+    if ids_a is not None and ids_b is not None and set(ids_a) != set(ids_b):
+        differ.append(f"cluster ids ({sorted(ids_a)} vs {sorted(ids_b)})")
+    return differ
+
+
+def _check_same_fit(fa: _labels.LabelsFile, fb: _labels.LabelsFile) -> list[int] | None:
+    """Cluster ids of the common fit (None when neither file says); raises on a mismatch."""
+    wa, wb = _where(fa, "labels A"), _where(fb, "labels B")
+    if fa.fit is None or fb.fit is None:
+        # Only files are warned about: an in-memory labels dict is the caller's own.
+        missing = " and ".join(
+            w for w, lf in ((wa, fa), (wb, fb)) if lf.fit is None and lf.path is not None
+        )
+        if missing:
+            warnings.warn(
+                f"{missing}: no fit identity recorded, so it cannot be checked that both "
+                "files label the same clusters; labels saved with the fit "
+                "(labels.save_labels(..., fit=tlc.fit_identity())) can be checked.",
+                DataWarning,
+                stacklevel=3,
+            )
+        fit = fa.fit or fb.fit
+        return None if fit is None else fit.get("cluster_ids")
+    differ = _fit_diff(fa.fit, fb.fit)
+    if differ:
+        raise LabelsMismatchError(
+            f"{wa} and {wb} belong to different fits: {'; '.join(differ)}. The same cluster "
+            "id names different clusters in them, so their agreement means nothing; have "
+            "both annotators label the same fit (same model, data, fit and K).",
+            _labels.check_labels_meta(fa, fb.fit),
+        )
+    return fa.fit.get("cluster_ids", fb.fit.get("cluster_ids"))
+
+
+def cluster_agreement(
+    labels_a: Any, labels_b: Any, *, include_unnamed: bool = False
+) -> dict[str, Any]:
+    """Cohen's kappa of two annotators' names over clusters.
+
+    Parameters
+    ----------
+    labels_a, labels_b : path, LabelsFile or dict
+        The two annotators' cluster-labels files (``save_labels`` / the explorer's
+        autosave), or their labels dicts.
+    include_unnamed : bool
+        Count a cluster one annotator left unnamed as the category ``""`` (default: only
+        clusters named by both are compared).
+
+    Returns
+    -------
+    dict (JSON-safe)
+        ``kappa`` (None when undefined), ``observed`` (share of compared clusters with
+        the same name), ``n_compared``, ``per_cluster`` [{cluster_id, name_a, name_b,
+        agree}], ``names`` (categories) and ``confusion`` (names_a x names_b counts).
+        Names are compared ignoring case and repeated spaces.
+
+    Raises
+    ------
+    LabelsMismatchError
+        When the files belong to different fits.
+
+    Examples
+    --------
+    >>> a = {0: "P wave", 1: "QRS complex", 2: "T wave", 3: "TP baseline"}
+    >>> b = {0: "P wave", 1: "QRS complex", 2: "ST segment", 3: "TP baseline"}
+    >>> r = cluster_agreement(a, b)
+    >>> r["n_compared"], r["observed"], round(r["kappa"], 3)
+    (4, 0.75, 0.692)
+    """
+    fa, fb = _read(labels_a), _read(labels_b)
+    _check_same_fit(fa, fb)
+    ids = sorted({int(k) for k in fa.labels} | {int(k) for k in fb.labels})
+    rows = []
+    for cid in ids:
+        na = fa.labels.get(str(cid), {}).get("name", "").strip()
+        nb = fb.labels.get(str(cid), {}).get("name", "").strip()
+        if not include_unnamed and (not na or not nb):
+            continue
+        rows.append(
+            {
+                "cluster_id": cid,
+                "name_a": na,
+                "name_b": nb,
+                "agree": _norm_name(na) == _norm_name(nb),
+            }
+        )
+    a_n = [_norm_name(r["name_a"]) for r in rows]
+    b_n = [_norm_name(r["name_b"]) for r in rows]
+    names = sorted(set(a_n) | set(b_n))
+    conf = np.zeros((len(names), len(names)), dtype=int)
+    for x, y in zip(a_n, b_n):
+        conf[names.index(x), names.index(y)] += 1
+    return {
+        "kappa": cohen_kappa(a_n, b_n),
+        "observed": float(np.mean([r["agree"] for r in rows])) if rows else None,
+        "n_compared": len(rows),
+        "per_cluster": rows,
+        "names": names,
+        "confusion": conf.tolist(),
+    }
+
+
+def timestep_agreement(
+    labels_a: Any,
+    labels_b: Any,
+    tlc: Any,
+    dataset: Any,
+    records: Any = None,
+) -> dict[str, Any]:
+    """Cohen's kappa of two annotators' names over the time steps of records.
+
+    Each time step gets the name its cluster has in each file (the explainer's hard
+    segmentation at the files' K); steps whose cluster is unnamed in either file are
+    left out.
+
+    Parameters
+    ----------
+    labels_a, labels_b : path, LabelsFile or dict
+        The two annotators' labels.
+    tlc : TLCExplainer
+        The fitted explainer the labels were given to.
+    dataset : ECGDataset
+        The records.
+    records : sequence of int, optional
+        Record indices (default all).
+
+    Returns
+    -------
+    dict (JSON-safe)
+        ``kappa`` (None when undefined), ``observed`` (share of compared steps with the
+        same name), ``n_steps`` compared, ``n_records``, ``k`` and ``per_record`` kappa.
+
+    Raises
+    ------
+    LabelsMismatchError
+        When the files belong to different fits, or to another fit than ``tlc``'s.
+    DataError
+        For bad record indices.
+    """
+    from .dataset_view import current_k, explain_at
+
+    fa, fb = _read(labels_a), _read(labels_b)
+    ids = _check_same_fit(fa, fb)
+    k = len(ids) if ids else current_k(tlc)
+    ident = getattr(tlc, "fit_identity", None)
+    if callable(ident):
+        current = ident(k)
+        for lf, who in ((fa, "labels A"), (fb, "labels B")):
+            differ = [] if lf.fit is None else _fit_diff(lf.fit, current)
+            if differ:
+                raise LabelsMismatchError(
+                    f"{_where(lf, who)} was written for another fit than this explainer's: "
+                    f"{'; '.join(differ)}. Pass the explainer (and K) the labels were given to.",
+                    _labels.check_labels_meta(lf, current),
+                )
+    n = len(dataset)
+    idx = np.arange(n) if records is None else np.asarray(list(records), dtype=np.int64)
+    if idx.size == 0 or idx.min() < -n or idx.max() >= n:
+        raise DataError(f"records must be indices in 0..{n - 1}, got {records!r}.")
+    idx = idx % n
+    es = explain_at(tlc, "explain_all", dataset.subset(idx), k=k)
+    cluster_ids = [int(c) for c in es.cluster_ids]
+    if ids is not None and set(cluster_ids) != set(ids):
+        raise LabelsMismatchError(
+            f"the labels name clusters {sorted(ids)} but the explainer at K={k} has "
+            f"{sorted(cluster_ids)}: they were given to another fit."
+        )
+    # Names per cluster position, as category codes shared by both annotators.
+    names_a = [_norm_name(fa.labels.get(str(c), {}).get("name", "")) for c in cluster_ids]
+    names_b = [_norm_name(fb.labels.get(str(c), {}).get("name", "")) for c in cluster_ids]
+    cats = sorted(set(names_a) | set(names_b))
+    code_a = np.array([cats.index(x) for x in names_a])
+    code_b = np.array([cats.index(x) for x in names_b])
+    named = np.array([bool(x) and bool(y) for x, y in zip(names_a, names_b)])
+    lab = np.asarray(es.labels, dtype=np.int64)
+    # Kappa over time steps = kappa over clusters weighted by their number of steps.
+    counts = np.stack([np.bincount(row, minlength=len(cluster_ids)) for row in lab])
+    keep = np.flatnonzero(named)
+    total = counts[:, keep].sum(axis=0)
+    kappa = _kappa_codes(code_a[keep], code_b[keep], len(cats), total)
+    agree = code_a[keep] == code_b[keep]
+    per_record = [
+        _kappa_codes(code_a[keep], code_b[keep], len(cats), counts[r, keep])
+        for r in range(len(idx))
+    ]
+    n_steps = int(total.sum())
+    return {
+        "kappa": kappa,
+        "observed": float((total * agree).sum() / n_steps) if n_steps else None,
+        "n_steps": n_steps,
+        "n_records": int(len(idx)),
+        "k": int(k),
+        "per_record": [None if v is None else float(v) for v in per_record],
+    }
+
+
+def agreement(
+    labels_a: Any,
+    labels_b: Any,
+    tlc: Any = None,
+    dataset: Any = None,
+    records: Any = None,
+) -> dict[str, Any]:
+    """Both agreements: ``{"clusters": cluster_agreement(...), "time_steps": ...}``.
+
+    ``time_steps`` is None without ``tlc`` and ``dataset``.
+
+    Examples
+    --------
+    >>> r = agreement({0: "P wave", 1: "T wave"}, {0: "P wave", 1: "T wave"})
+    >>> r["clusters"]["kappa"], r["time_steps"]
+    (1.0, None)
+    """
+    with warnings.catch_warnings():
+        # One warning about missing fit identities is enough for both measures.
+        out = {"clusters": cluster_agreement(labels_a, labels_b)}
+        if tlc is not None and dataset is not None:
+            warnings.simplefilter("ignore", DataWarning)
+            out["time_steps"] = timestep_agreement(labels_a, labels_b, tlc, dataset, records)
+        else:
+            out["time_steps"] = None
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Label Studio
+# ---------------------------------------------------------------------------
+def _segments_of(expl: Any, labels: Mapping) -> list[dict[str, Any]]:
+    """Named runs of one explanation; adjacent runs with the same name are merged."""
+    out: list[dict[str, Any]] = []
+    for s in expl.segments:
+        name = labels.get(str(int(s.cluster_id)), {}).get("name", "") or f"cluster {s.cluster_id}"
+        if out and out[-1]["name"] == name and out[-1]["end"] == s.start:
+            out[-1]["end"], out[-1]["end_s"] = int(s.end), float(s.end_s)
+            continue
+        out.append(
+            {
+                "start": int(s.start),
+                "end": int(s.end),
+                "start_s": float(s.start_s),
+                "end_s": float(s.end_s),
+                "name": name,
+                "cluster_id": int(s.cluster_id),
+            }
+        )
+    return out
+
+
+def to_label_studio(
+    tlc: Any,
+    dataset: Any,
+    labels: Any = None,
+    records: Any = None,
+    leads: Sequence[str] = ("II",),
+    *,
+    as_annotations: bool = False,
+    decimals: int = 4,
+) -> list[dict[str, Any]]:
+    """Label Studio time-series tasks of records with their named segments.
+
+    Parameters
+    ----------
+    tlc : TLCExplainer
+        The fitted explainer (its current K).
+    dataset : ECGDataset
+    labels : path, LabelsFile or dict, optional
+        Cluster names; unnamed clusters are exported as ``"cluster <id>"``.
+    records : sequence of int, optional
+        Record indices (default all).
+    leads : sequence of str
+        Channels put in each task (lead names of ``dataset``).
+    as_annotations : bool
+        Put the segments under ``annotations`` (finished labels) instead of
+        ``predictions`` (pre-labels an annotator corrects).
+    decimals : int
+        Rounding of times (s) and amplitudes (mV).
+
+    Returns
+    -------
+    list of dict
+        One task per record, in the schema of the module docstring.
+    """
+    from .dataset_view import current_k, explain_at
+
+    lab = {} if labels is None else _read(labels).labels
+    n = len(dataset)
+    idx = range(n) if records is None else [int(i) for i in records]
+    rows = [dataset.lead_index(ld) for ld in leads]
+    t = np.round(np.arange(dataset.n_samples) / float(dataset.fs), decimals).tolist()
+    k = current_k(tlc)
+    tasks = []
+    for i in idx:
+        if not 0 <= i < n:
+            raise DataError(f"record {i} is out of range 0..{n - 1}.")
+        expl = explain_at(tlc, "explain", dataset, i, k=k)
+        result = [
+            {
+                "id": f"r{i}-s{j}",
+                "from_name": "label",
+                "to_name": "ts",
+                "type": "timeserieslabels",
+                "value": {
+                    "start": round(seg["start_s"], decimals),
+                    "end": round(seg["end_s"], decimals),
+                    "instant": False,
+                    "timeserieslabels": [seg["name"]],
+                },
+                "meta": {"cluster_id": seg["cluster_id"]},
+            }
+            for j, seg in enumerate(_segments_of(expl, lab))
+        ]
+        ts = {"time": t}
+        for ld, r in zip(leads, rows):
+            ts[str(ld)] = np.round(dataset.signals[i, r].astype(np.float64), decimals).tolist()
+        block = {"model_version": f"tlc-k{k}", "result": result}
+        tasks.append(
+            {
+                "data": {"ts": ts, "record_id": str(dataset.record_ids[i]), "record_index": i},
+                ("annotations" if as_annotations else "predictions"): [block],
+            }
+        )
+    return tasks
+
+
+def write_label_studio(path: str | os.PathLike, tasks: list[dict[str, Any]]) -> Path:
+    """Write tasks from :func:`to_label_studio` as one JSON file (atomically)."""
+    from ..data.io_utils import atomic_write_json
+
+    return atomic_write_json(path, tasks)
+
+
+def read_label_studio(source: Any) -> list[dict[str, Any]]:
+    """Segments of Label Studio time-series tasks (ours, or Label Studio's JSON export).
+
+    Parameters
+    ----------
+    source : path, str of JSON, or list of task dicts
+
+    Returns
+    -------
+    list of dict
+        One per labelled span: ``record_index`` and ``record_id`` (from the task data,
+        None when absent), ``task`` (position in the list), ``source`` ("annotations" or
+        "predictions"), ``start_s``, ``end_s`` and ``name``.
+
+    Raises
+    ------
+    FileFormatError
+        When the source is not a list of tasks or a result is not a time-series label.
+    """
+    import json
+
+    doc = source
+    if isinstance(source, (str, os.PathLike)) and not str(source).lstrip().startswith("["):
+        try:
+            doc = json.loads(Path(source).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise FileFormatError(f"cannot read Label Studio tasks from {source}: {exc}") from None
+    elif isinstance(source, str):
+        doc = json.loads(source)
+    if isinstance(doc, dict):
+        doc = [doc]
+    if not isinstance(doc, list):
+        raise FileFormatError(f"Label Studio tasks must be a JSON list, got {type(doc).__name__}.")
+    out = []
+    for ti, task in enumerate(doc):
+        if not isinstance(task, dict):
+            raise FileFormatError(f"task {ti} is not a JSON object.")
+        data = task.get("data") or {}
+        for where in ("annotations", "predictions"):
+            for block in task.get(where) or []:
+                for r in block.get("result") or []:
+                    if r.get("type") != "timeserieslabels":
+                        continue
+                    v = r.get("value") or {}
+                    names = v.get("timeserieslabels") or []
+                    try:
+                        start, end = float(v["start"]), float(v["end"])
+                    except (KeyError, TypeError, ValueError):
+                        raise FileFormatError(
+                            f"task {ti}: a timeserieslabels result without numeric "
+                            f"start/end: {v!r}."
+                        ) from None
+                    for name in names:
+                        out.append(
+                            {
+                                "task": ti,
+                                "record_index": data.get("record_index"),
+                                "record_id": data.get("record_id"),
+                                "source": where,
+                                "start_s": start,
+                                "end_s": end,
+                                "name": str(name),
+                            }
+                        )
+    return out
+
+
+def label_studio_config(names: Sequence[str], leads: Sequence[str] = ("II",)) -> str:
+    """Labeling config (XML) matching :func:`to_label_studio`'s tasks.
+
+    Examples
+    --------
+    >>> print(label_studio_config(["P wave"], ["II"]))
+    <View>
+      <TimeSeriesLabels name="label" toName="ts">
+        <Label value="P wave"/>
+      </TimeSeriesLabels>
+      <TimeSeries name="ts" value="$ts" valueType="json" timeColumn="time">
+        <Channel column="II"/>
+      </TimeSeries>
+    </View>
+    """
+    from xml.sax.saxutils import quoteattr
+
+    lines = ["<View>", '  <TimeSeriesLabels name="label" toName="ts">']
+    lines += [f"    <Label value={quoteattr(str(n))}/>" for n in dict.fromkeys(names)]
+    lines += [
+        "  </TimeSeriesLabels>",
+        '  <TimeSeries name="ts" value="$ts" valueType="json" timeColumn="time">',
+    ]
+    lines += [f"    <Channel column={quoteattr(str(ld))}/>" for ld in leads]
+    lines += ["  </TimeSeries>", "</View>"]
+    return "\n".join(lines)
