@@ -1,0 +1,111 @@
+"""Dask path of the chunk-wise fit: forward passes mapped over a cluster's workers.
+
+:func:`~ecg_cluster_widget.explain.streaming.fit_chunks` runs its stages through a
+*runner*. :class:`DaskRunner` sends the model (with the fitted aligner) to every worker
+once (``client.scatter(..., broadcast=True)``), so each worker holds one copy of it, and
+maps the chunk tasks (read or generate the records, forward pass, alignment, PCA, draw the
+clustering's points) over the workers. At most ``window`` chunks are in flight, so neither
+the workers nor the client ever hold the whole fitting set; results come back in chunk
+order, which keeps the fit identical to the single-process one for the same seed.
+
+The client fits the clusters on the gathered points (at most ``max_fit_points`` x D) and
+computes the per-record outputs chunk by chunk; both are cheap next to the forward passes
+(``docs/performance.md`` has the per-stage costs).
+
+Usage against a real cluster::
+
+    from dask.distributed import Client
+    client = Client("tcp://scheduler:8786")        # workers need this package and torch
+    tlc = TLCExplainer(bundle, n_clusters=8).fit(chunks, client=client, store="/scratch/tlc")
+
+The chunk source is pickled to the workers, so it should read records from storage every
+worker can reach (e.g. a shared WFDB folder) rather than hold them in memory.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from ..errors import DataError
+
+__all__ = ["DaskRunner"]
+
+
+class DaskRunner:
+    """Run chunk tasks on a ``dask.distributed`` cluster, in order, ``window`` at a time.
+
+    Parameters
+    ----------
+    client : dask.distributed.Client
+    window : int, optional
+        Chunks in flight at once (default: twice the number of worker threads).
+
+    Examples
+    --------
+    >>> from dask.distributed import Client, LocalCluster  # doctest: +SKIP
+    >>> with LocalCluster(n_workers=2, processes=True) as lc, Client(lc) as c:  # doctest: +SKIP
+    ...     list(DaskRunner(c).map(pow, [1, 2, 3], 2))
+    [2, 4, 8]
+    """
+
+    def __init__(self, client: Any, window: int | None = None) -> None:
+        if not (hasattr(client, "submit") and hasattr(client, "scatter")):
+            raise DataError(
+                f"client must be a dask.distributed.Client, got {type(client).__name__}; create "
+                "one with Client(LocalCluster()) or Client('tcp://scheduler:8786')."
+            )
+        self.client = client
+        if window is None:
+            threads = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+            window = 2 * max(1, threads)
+        self.window = max(1, int(window))
+        self._broadcast: dict[int, Any] = {}
+
+    def broadcast(self, obj: Any) -> Any:
+        """Send ``obj`` to every worker once; returns the future that tasks take instead.
+
+        The same object is sent only once per runner.
+        """
+        key = id(obj)
+        if key not in self._broadcast:
+            self._broadcast[key] = (obj, self.client.scatter(obj, broadcast=True, hash=False))
+        return self._broadcast[key][1]
+
+    def map(
+        self,
+        fn: Callable,
+        items: Iterable[int],
+        *args: Any,
+        extra: Callable[[int], tuple] | None = None,
+    ) -> Iterator[Any]:
+        """``fn(*args, i, *extra(i))`` for each ``i`` on the workers, yielded in order."""
+        args = tuple(self.broadcast(a) if _is_large(a) else a for a in args)
+        pending: deque = deque()
+        it = iter(items)
+        done = False
+        while True:
+            while not done and len(pending) < self.window:
+                try:
+                    i = next(it)
+                except StopIteration:
+                    done = True
+                    break
+                more = extra(i) if extra is not None else ()
+                pending.append(self.client.submit(fn, *args, i, *more, pure=False))
+            if not pending:
+                return
+            fut = pending.popleft()
+            result = fut.result()
+            fut.release()
+            yield result
+
+
+def _is_large(obj: Any) -> bool:
+    """Chunk sources and pipelines are sent once per worker, not once per task."""
+    from .streaming import ChunkPipeline
+
+    if type(obj).__name__ == "Future":
+        return False
+    return isinstance(obj, ChunkPipeline) or hasattr(obj, "chunk")

@@ -1,0 +1,537 @@
+"""Chunk-wise TLC fit for fitting sets that do not fit in memory, on one or many machines.
+
+The in-memory fit (:meth:`TLCExplainer.fit`) holds the signals, the activations and the
+features of the whole fitting set; at 500 Hz PTB-XL (21,837 x 12 x 5,000) the signals
+alone are 5.2 GB. :func:`fit_chunks` never holds more than one chunk of records:
+
+1. **Aligner** - the z-score statistics and the PCA are fitted on the activations of a
+   seeded subset of chunks (at least ``align_records`` records; all chunks when the set
+   is smaller). With every chunk in the subset the features equal the in-memory fit's.
+2. **Features** - every chunk is run through the model, aligned and projected; its
+   features go to a :class:`~ecg_cluster_widget.activations.store.FeatureStore` (or one
+   in-memory array when no store is given) and a seeded share of its (record, time step)
+   points (``max_fit_points * n_chunk / N``, drawn with ``(random_state, chunk index)``)
+   is kept for the clustering. A progress bar shows records per second and the ETA.
+3. **Clustering** - the kept points (at most ``max_fit_points`` x D, 51 MB at 2*10^5 x 32)
+   are clustered in memory ("subsample then refine": the isotropic GMM converges on a
+   25,000-point subsample first); ``method="cm"`` would also stream, but the kept
+   points already fit in memory.
+4. **Per-record outputs** - hard labels, entropy (input resolution), proportions and
+   mean entropy are computed chunk by chunk from the stored features and written to the
+   store, so the result is an :class:`ExplanationSet` of memory maps.
+
+Stage 2 (the forward passes, ~90 % of the cost) is what a Dask cluster distributes
+(``client=``, :mod:`ecg_cluster_widget.explain.distributed`): the chunks are mapped over
+the workers, which each hold one copy of the model; the same functions run on one process
+without a client, so both paths give the same clusters for the same seed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..activations import ActivationExtractor, FeatureAligner, resample_time
+from ..activations.store import FeatureStore
+from ..clustering import SoftClusterer
+from ..clustering.temporal import TemporalSmoother
+from ..data.dataset import ECGDataset
+from ..data.synthetic import make_synthetic
+from ..errors import DataError, ModelError
+from .explanation import ExplanationSet
+from .uncertainty import normalized_entropy
+
+__all__ = [
+    "ChunkPipeline",
+    "DatasetChunks",
+    "RecordChunks",
+    "StreamingFit",
+    "SyntheticChunks",
+    "fit_chunks",
+]
+
+#: Records whose activations fit the aligner (z-score statistics and PCA) at least.
+ALIGN_RECORDS = 1024
+#: Records whose grid features are kept to learn the temporal prior (as in the explainer).
+_SMOOTH_RECORDS = 256
+
+
+class RecordChunks(Protocol):
+    """A fitting set as a sequence of chunks of records, each an :class:`ECGDataset`.
+
+    ``sizes`` must be known without loading the records; ``chunk(i)`` may generate or
+    read the records on demand. For a Dask cluster it must be picklable (the workers
+    call ``chunk(i)`` themselves).
+    """
+
+    sizes: tuple[int, ...]
+
+    def chunk(self, i: int) -> ECGDataset: ...
+
+
+@dataclass(frozen=True)
+class DatasetChunks:
+    """An in-memory dataset cut into chunks of ``chunk_records`` records.
+
+    Examples
+    --------
+    >>> ds = make_synthetic(5, fs=100, duration=2)
+    >>> DatasetChunks(ds, 2).sizes
+    (2, 2, 1)
+    """
+
+    ds: ECGDataset
+    chunk_records: int = 256
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.ds, ECGDataset):
+            raise DataError(
+                f"DatasetChunks needs an ECGDataset, got {type(self.ds).__name__}; wrap arrays "
+                "with ecg_cluster_widget.data.from_numpy(signals, fs)."
+            )
+        _check_chunk_records(self.chunk_records)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        n, c = len(self.ds), int(self.chunk_records)
+        return tuple(min(c, n - s) for s in range(0, n, c))
+
+    def chunk(self, i: int) -> ECGDataset:
+        s = int(i) * int(self.chunk_records)
+        return self.ds.subset(np.arange(s, min(len(self.ds), s + int(self.chunk_records))))
+
+
+@dataclass(frozen=True)
+class SyntheticChunks:
+    """``n_records`` synthetic ECGs generated chunk by chunk (chunk ``i`` with ``seed + i``).
+
+    Never holds more than one chunk, so a PTB-XL-sized set (21,837 x 10 s at 500 Hz) can be
+    fitted in a few GB.
+
+    Examples
+    --------
+    >>> src = SyntheticChunks(5, chunk_records=2, fs=100, duration=2)
+    >>> src.sizes, src.chunk(2).signals.shape
+    ((2, 2, 1), (1, 12, 200))
+    """
+
+    n_records: int
+    chunk_records: int = 256
+    fs: float = 500.0
+    duration: float = 10.0
+    n_leads: int = 12
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check_chunk_records(self.chunk_records)
+        if isinstance(self.n_records, bool) or int(self.n_records) < 1:
+            raise DataError(f"n_records must be a positive integer, got {self.n_records!r}.")
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        n, c = int(self.n_records), int(self.chunk_records)
+        return tuple(min(c, n - s) for s in range(0, n, c))
+
+    def chunk(self, i: int) -> ECGDataset:
+        n = self.sizes[int(i)]
+        return make_synthetic(
+            n, fs=self.fs, duration=self.duration, n_leads=self.n_leads, seed=self.seed + int(i)
+        )
+
+
+def _check_chunk_records(c: object) -> None:
+    if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or int(c) < 1:
+        raise DataError(f"chunk_records must be a positive integer, got {c!r}.")
+
+
+@dataclass
+class ChunkPipeline:
+    """What a worker needs to turn a chunk of records into features (picklable).
+
+    Parameters
+    ----------
+    model : ModelBundle or torch.nn.Module
+    layers : list of str or None
+    batch_size : int or "auto"
+    device : str
+    aligner : FeatureAligner or None
+        Set after stage 1.
+    """
+
+    model: Any
+    layers: list[str] | None
+    batch_size: int | str = "auto"
+    device: str = "cpu"
+    aligner: FeatureAligner | None = None
+    _extractor: ActivationExtractor | None = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_extractor"] = None  # rebuilt on the worker
+        return state
+
+    def model_input(self, ds: ECGDataset) -> np.ndarray:
+        if not isinstance(ds, ECGDataset):
+            raise DataError(f"a chunk must be an ECGDataset, got {type(ds).__name__}.")
+        if hasattr(self.model, "prepare") and hasattr(self.model, "model"):
+            return np.asarray(self.model.prepare(ds), dtype=np.float32)
+        ds.check_finite()
+        return ds.signals
+
+    def blocks(self, ds: ECGDataset) -> list[np.ndarray]:
+        if self._extractor is None:
+            self._extractor = ActivationExtractor(
+                self.model, self.layers, self.batch_size, self.device, progress=False
+            )
+            self.layers = list(self._extractor.layers)
+        return self._extractor.extract(self.model_input(ds))
+
+    def features(self, ds: ECGDataset) -> np.ndarray:
+        if self.aligner is None:
+            raise ModelError("the pipeline has no fitted aligner yet (stage 1 not run).")
+        return self.aligner.transform(self.blocks(ds))
+
+
+def chunk_blocks(pipe: ChunkPipeline, chunks: RecordChunks, i: int) -> list[np.ndarray]:
+    """Stage 1 task: hooked activations of chunk ``i``."""
+    return pipe.blocks(chunks.chunk(i))
+
+
+def chunk_features(
+    pipe: ChunkPipeline, chunks: RecordChunks, i: int, n_points: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Stage 2 task: features (n, T, D), a seeded sample of ``n_points`` of its points, ids."""
+    ds = chunks.chunk(i)
+    feats = pipe.features(ds)
+    n, tg, dim = feats.shape
+    rng = np.random.default_rng([int(seed), int(i)])
+    m = min(int(n_points), n * tg)
+    pick = np.sort(rng.choice(n * tg, size=m, replace=False))
+    return feats, np.ascontiguousarray(feats.reshape(-1, dim)[pick]), tuple(ds.record_ids)
+
+
+def chunk_outputs(
+    feats: np.ndarray,
+    clusterer: SoftClusterer,
+    smoother: TemporalSmoother | None,
+    n_samples: int,
+) -> dict[str, np.ndarray]:
+    """Stage 4: per-record outputs of one chunk of features (as the explainer computes them).
+
+    Returns
+    -------
+    dict
+        ``gamma`` (n, T_grid, K) on the grid, ``labels`` (n, n_samples) int16, ``entropy``
+        (n, n_samples) float32, ``proportions`` (n, K), ``mean_entropy`` (n,).
+    """
+    n, tg, dim = feats.shape
+    g = clusterer.predict_proba(feats.reshape(-1, dim)).astype(np.float32).reshape(n, tg, -1)
+    if smoother is not None:
+        g = smoother.transform(g)
+    k = g.shape[2]
+    ent = np.clip(resample_time(normalized_entropy(g)[:, :, None], n_samples)[:, :, 0], 0, 1)
+    up = resample_time(g, n_samples)
+    labels = up.argmax(axis=2).astype(np.int16)
+    flat = labels.astype(np.int64) + k * np.arange(n)[:, None]
+    props = np.bincount(flat.ravel(), minlength=n * k).reshape(n, k) / n_samples
+    return {
+        "gamma": g,
+        "labels": labels,
+        "entropy": ent.astype(np.float32),
+        "proportions": props,
+        "mean_entropy": ent.mean(axis=1),
+    }
+
+
+class LocalRunner:
+    """Runs the chunk tasks in this process, in order (the single-machine path)."""
+
+    def broadcast(self, obj: Any) -> Any:
+        """The object itself (nothing to ship)."""
+        return obj
+
+    def map(
+        self,
+        fn: Callable,
+        items: Iterable[int],
+        *args: Any,
+        extra: Callable[[int], tuple] | None = None,
+    ) -> Iterator[Any]:
+        """``fn(*args, i, *extra(i))`` for each ``i``, in order."""
+        for i in items:
+            yield fn(*args, i, *(extra(i) if extra is not None else ()))
+
+
+@dataclass
+class StreamingFit:
+    """Result of :func:`fit_chunks`.
+
+    Attributes
+    ----------
+    pipeline : ChunkPipeline
+        Model, layers and the fitted aligner.
+    clusterer : SoftClusterer
+        Clusters sorted by decreasing weight (position = id ``0..K-1``).
+    smoother : TemporalSmoother or None
+    points : ndarray (m, D)
+        The clustering's fitting points.
+    smooth_feats : ndarray (r, T, D)
+        Grid features of up to 256 seeded records (for a new K's temporal prior).
+    features : ndarray or memmap (N, T, D)
+    explanations : ExplanationSet
+        Per-record outputs (memory maps when a store was given).
+    store : FeatureStore or None
+    grid_length, feature_dim, n_samples : int
+    fs : float
+    timings : dict
+        Seconds per stage.
+    """
+
+    pipeline: ChunkPipeline
+    clusterer: SoftClusterer
+    smoother: TemporalSmoother | None
+    points: np.ndarray
+    smooth_feats: np.ndarray
+    features: np.ndarray
+    explanations: ExplanationSet
+    store: FeatureStore | None
+    grid_length: int
+    feature_dim: int
+    n_samples: int
+    fs: float
+    lead_names: tuple[str, ...]
+    timings: dict = field(default_factory=dict)
+
+
+def fit_chunks(
+    tlc: Any,
+    chunks: RecordChunks,
+    store: str | Path | FeatureStore | None = None,
+    client: Any = None,
+    progress: bool | None = None,
+    align_records: int = ALIGN_RECORDS,
+) -> StreamingFit:
+    """Fit TLC chunk by chunk with the options of ``tlc`` (a :class:`TLCExplainer`).
+
+    Parameters
+    ----------
+    tlc : TLCExplainer
+        Read for its options (model, layers, n_components, block_weighting, ...,
+        n_clusters, method, max_fit_points, random_state); not modified.
+    chunks : RecordChunks
+        E.g. :class:`DatasetChunks` or :class:`SyntheticChunks`.
+    store : path or FeatureStore, optional
+        Folder for the features and per-record outputs; ``None`` keeps them in memory.
+    client : dask.distributed.Client, optional
+        Map stages 1-2 over a Dask cluster's workers.
+    progress : bool, optional
+        Progress bars (default: ``tlc.progress``).
+    align_records : int
+        Records (at least) whose activations fit the aligner.
+
+    Returns
+    -------
+    StreamingFit
+
+    Examples
+    --------
+    >>> from ecg_cluster_widget.explain import TLCExplainer
+    >>> from ecg_cluster_widget.model import ResNet1d
+    >>> net = ResNet1d(12, 2, filters=(8, 8, 8, 8), seq_lengths=(200, 100, 50, 25))
+    >>> tlc = TLCExplainer(net, n_clusters=3, n_components=4, progress=False)
+    >>> res = fit_chunks(tlc, SyntheticChunks(6, chunk_records=4, fs=100, duration=2))
+    >>> res.features.shape, res.explanations.labels.shape
+    ((6, 100, 4), (6, 200))
+    """
+    t0 = time.perf_counter()
+    sizes = tuple(int(s) for s in chunks.sizes)
+    if not sizes or min(sizes) < 1:
+        raise DataError("the chunk source has no records (every chunk needs at least one).")
+    n_total = sum(sizes)
+    seed = int(tlc.random_state)
+    show = bool(tlc.progress if progress is None else progress)
+    if client is None:
+        runner: Any = LocalRunner()
+    else:
+        from .distributed import DaskRunner
+
+        runner = DaskRunner(client)
+    pipe = ChunkPipeline(tlc.model, tlc.layers, tlc.batch_size, tlc.device)
+
+    # -- stage 1: the aligner, on a seeded subset of chunks -------------------------
+    order = np.random.default_rng(seed).permutation(len(sizes))
+    take, have = [], 0
+    for i in order:
+        take.append(int(i))
+        have += sizes[i]
+        if have >= int(align_records):
+            break
+    take.sort()
+    first = chunks.chunk(take[0])
+    fs_in = float(tlc.model.fs) if hasattr(tlc.model, "prepare") else float(first.fs)
+    parts = list(runner.map(chunk_blocks, take, pipe, chunks))
+    blocks = [np.concatenate([p[b] for p in parts]) for b in range(len(parts[0]))]
+    del parts
+    x_len = first.n_samples if not hasattr(tlc.model, "n_samples") else int(tlc.model.n_samples)
+    detrend_window = None
+    if tlc.detrend_s is not None:
+        grid_fs = max(b.shape[2] for b in blocks) / (x_len / fs_in)
+        detrend_window = max(2, int(round(tlc.detrend_s * grid_fs)))
+    aligner = FeatureAligner(
+        tlc.n_components,
+        random_state=seed,
+        block_weighting=tlc.block_weighting,
+        center_per_record=tlc.center_per_record,
+        whiten=tlc.whiten,
+        detrend_window=detrend_window,
+        scale_per_record=tlc.scale_per_record,
+    ).fit(blocks)
+    del blocks
+    # A new object: a runner that shipped the aligner-less pipeline must ship this one.
+    pipe = dataclasses.replace(
+        pipe,
+        aligner=aligner,
+        layers=list(ActivationExtractor(pipe.model, pipe.layers, progress=False).layers),
+        _extractor=None,
+    )
+    tg, dim = aligner.grid_length_, aligner.n_features_out_
+    t1 = time.perf_counter()
+
+    # -- stage 2: features of every chunk, and the clustering's points ---------------
+    fst = (
+        None
+        if store is None
+        else (store if isinstance(store, FeatureStore) else FeatureStore(store))
+    )
+    if fst is not None:
+        fst.create("features", (n_total, tg, dim), np.float32)
+        features: np.ndarray | None = None
+    else:
+        features = np.empty((n_total, tg, dim), dtype=np.float32)
+    m_total = min(int(tlc.max_fit_points), n_total * tg)
+    quota = [math.floor(m_total * s / n_total) for s in sizes]
+    for j in np.argsort([-(m_total * s / n_total) % 1 for s in sizes], kind="stable")[
+        : m_total - sum(quota)
+    ]:
+        quota[j] += 1  # largest remainders: the quotas add up to exactly m_total
+    smooth_rec = np.sort(
+        np.random.default_rng(seed).choice(
+            n_total, size=min(n_total, _SMOOTH_RECORDS), replace=False
+        )
+    )
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    points, smooth, record_ids = [], [], []
+    bar = tqdm(total=n_total, desc="TLC fit: features", unit="rec", disable=not show)
+    try:
+        tasks = runner.map(
+            chunk_features, range(len(sizes)), pipe, chunks, extra=lambda i: (quota[i], seed)
+        )
+        for i, (feats, pts, ids) in enumerate(tasks):
+            record_ids.extend(ids)
+            s = int(starts[i])
+            if fst is not None:
+                fst.write("features", s, feats)
+            else:
+                features[s : s + len(feats)] = feats
+            points.append(pts)
+            sel = smooth_rec[(smooth_rec >= s) & (smooth_rec < s + len(feats))] - s
+            if sel.size:
+                smooth.append(feats[sel])
+            bar.update(len(feats))
+    finally:
+        bar.close()
+    if fst is not None:
+        fst.finish("features")
+    points_arr = np.concatenate(points)
+    smooth_feats = np.concatenate(smooth)
+    t2 = time.perf_counter()
+
+    # -- stage 3: clustering of the kept points ---------------------------------------
+    k = int(tlc.n_clusters)
+    if k > points_arr.shape[0]:
+        raise DataError(
+            f"n_clusters={k} exceeds the number of time steps available ({points_arr.shape[0]}); "
+            "use fewer clusters or more records."
+        )
+    extra = {"device": tlc.device} if tlc.method == "cm" else {}
+    clusterer = SoftClusterer(n_clusters=k, method=tlc.method, random_state=seed, **extra).fit(
+        points_arr
+    )
+    smoother = None
+    if tlc.temporal == "hmm":
+        n_s = smooth_feats.shape[0]
+        g = clusterer.predict_proba(smooth_feats.reshape(-1, dim)).reshape(n_s, tg, -1)
+        smoother = TemporalSmoother(random_state=seed).fit(g, clusterer.weights_)
+    t3 = time.perf_counter()
+
+    # -- stage 4: per-record outputs, chunk by chunk ----------------------------------
+    n_samples = x_len
+    out_arrays = {
+        "labels": ((n_total, n_samples), np.int16),
+        "entropy": ((n_total, n_samples), np.float32),
+        "proportions": ((n_total, k), np.float64),
+        "mean_entropy": ((n_total,), np.float64),
+    }
+    mem: dict[str, np.ndarray] = {}
+    for name, (shape, dtype) in out_arrays.items():
+        if fst is not None:
+            fst.create(name, shape, dtype)
+        else:
+            mem[name] = np.empty(shape, dtype=dtype)
+    for i in tqdm(range(len(sizes)), desc="TLC fit: outputs", disable=not show, leave=False):
+        s, e = int(starts[i]), int(starts[i + 1])
+        feats = fst.read("features", s, e) if fst is not None else features[s:e]
+        res = chunk_outputs(feats, clusterer, smoother, n_samples)
+        for name in out_arrays:
+            if fst is not None:
+                fst.write(name, s, res[name])
+            else:
+                mem[name][s:e] = res[name]
+    if fst is not None:
+        for name in out_arrays:
+            fst.finish(name)
+        mem = {name: fst.open(name) for name in out_arrays}
+        features = fst.open("features")
+    lead_names = (
+        tuple(tlc.model.lead_names) if hasattr(tlc.model, "lead_names") else tuple(first.lead_names)
+    )
+    explanations = ExplanationSet(
+        labels=mem["labels"],
+        entropy=mem["entropy"],
+        proportions=mem["proportions"],
+        mean_entropy=mem["mean_entropy"],
+        cluster_ids=np.arange(k),
+        fs=fs_in,
+        record_ids=tuple(record_ids),
+    )
+    t4 = time.perf_counter()
+    return StreamingFit(
+        pipeline=pipe,
+        clusterer=clusterer,
+        smoother=smoother,
+        points=points_arr,
+        smooth_feats=smooth_feats,
+        features=features,
+        explanations=explanations,
+        store=fst,
+        grid_length=tg,
+        feature_dim=dim,
+        n_samples=n_samples,
+        fs=fs_in,
+        lead_names=lead_names,
+        timings={
+            "aligner_s": t1 - t0,
+            "features_s": t2 - t1,
+            "clustering_s": t3 - t2,
+            "outputs_s": t4 - t3,
+            "total_s": t4 - t0,
+        },
+    )

@@ -1,0 +1,44 @@
+"""Dask path of the chunk-wise fit: same clusters as one process for the same seed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ecg_cluster_widget.errors import DataError
+from ecg_cluster_widget.explain import TLCExplainer
+from ecg_cluster_widget.explain.distributed import DaskRunner
+from ecg_cluster_widget.explain.streaming import SyntheticChunks, fit_chunks
+from ecg_cluster_widget.model import ResNet1d
+
+distributed = pytest.importorskip("dask.distributed")
+
+
+def test_local_cluster_gives_the_single_process_clusters(tmp_path):
+    torch.manual_seed(0)
+    net = ResNet1d(12, 2, filters=(8, 8, 8, 8), seq_lengths=(200, 100, 50, 25))
+    tlc = TLCExplainer(net, n_clusters=4, n_components=5, max_fit_points=900, progress=False)
+    src = SyntheticChunks(30, chunk_records=6, fs=100, duration=2, seed=5)
+    local = fit_chunks(tlc, src, align_records=12)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        runner = DaskRunner(client, window=3)
+        # Each worker holds the shipped pipeline once; tasks run on both workers.
+        assert list(runner.map(pow, [1, 2, 3], 2)) == [2, 4, 8]
+        remote = fit_chunks(tlc, src, client=client, store=tmp_path / "st", align_records=12)
+        assert len(client.scheduler_info()["workers"]) == 2
+    g_local = local.clusterer.predict_proba(np.asarray(local.features).reshape(-1, 5))
+    g_remote = remote.clusterer.predict_proba(np.asarray(remote.features).reshape(-1, 5))
+    np.testing.assert_allclose(g_remote, g_local, atol=1e-6)
+    np.testing.assert_array_equal(remote.explanations.labels, local.explanations.labels)
+    assert remote.explanations.record_ids == local.explanations.record_ids
+
+
+def test_runner_rejects_a_non_client():
+    with pytest.raises(DataError, match="dask.distributed.Client"):
+        DaskRunner(object())

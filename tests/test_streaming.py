@@ -1,0 +1,113 @@
+"""Chunk-wise (streaming) fit and the on-disk feature store."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ecg_cluster_widget.activations import ActivationExtractor, FeatureAligner
+from ecg_cluster_widget.activations.store import FeatureStore
+from ecg_cluster_widget.errors import DataError, FileFormatError
+from ecg_cluster_widget.explain import TLCExplainer
+from ecg_cluster_widget.explain.streaming import (
+    DatasetChunks,
+    SyntheticChunks,
+    chunk_outputs,
+    fit_chunks,
+)
+from ecg_cluster_widget.model import ResNet1d
+
+
+@pytest.fixture(scope="module")
+def net() -> ResNet1d:
+    torch.manual_seed(0)
+    return ResNet1d(12, 2, filters=(8, 8, 8, 8), seq_lengths=(200, 100, 50, 25))
+
+
+def _tlc(net, **kw) -> TLCExplainer:
+    return TLCExplainer(net, n_clusters=3, n_components=4, progress=False, **kw)
+
+
+def test_streamed_features_equal_in_memory_features_and_outputs_are_chunk_wise(net, tmp_path):
+    src = SyntheticChunks(14, chunk_records=4, fs=100, duration=2, seed=3)
+    res = fit_chunks(_tlc(net), src, store=tmp_path / "st", align_records=100)
+    # Every chunk is in the aligner's subset here, so the aligner equals the in-memory one.
+    full = [src.chunk(i) for i in range(len(src.sizes))]
+    x = np.concatenate([d.signals for d in full])
+    blocks = ActivationExtractor(net, progress=False).extract(x)
+    ref = FeatureAligner(
+        4, random_state=0, block_weighting="equal", center_per_record=True
+    ).fit_transform(blocks)
+    assert isinstance(res.features, np.memmap)
+    np.testing.assert_allclose(res.features, ref, atol=1e-5)
+    # The chunk-wise outputs equal the outputs computed on all records at once.
+    whole = chunk_outputs(np.asarray(res.features), res.clusterer, None, 200)
+    es = res.explanations
+    np.testing.assert_array_equal(es.labels, whole["labels"])
+    np.testing.assert_allclose(es.entropy, whole["entropy"], atol=1e-6)
+    np.testing.assert_allclose(es.proportions.sum(axis=1), 1.0)
+    assert es.labels.shape == (14, 200) and len(es.record_ids) == 14
+    assert res.points.shape == (14 * 100, 4)  # max_fit_points > all points: every point
+    st = FeatureStore(tmp_path / "st")
+    assert st.names == ["entropy", "features", "labels", "mean_entropy", "proportions"]
+    assert all(st.is_complete(n) for n in st.names)
+
+
+def test_point_quota_and_seeds(net):
+    src = SyntheticChunks(10, chunk_records=3, fs=100, duration=2)
+    a = fit_chunks(_tlc(net, max_fit_points=101), src, align_records=4)
+    b = fit_chunks(_tlc(net, max_fit_points=101), src, align_records=4)
+    assert a.points.shape == (101, 4)  # quotas per chunk add up exactly
+    np.testing.assert_array_equal(a.points, b.points)
+    np.testing.assert_array_equal(a.clusterer.centroids_, b.clusterer.centroids_)
+    c = fit_chunks(_tlc(net, max_fit_points=101, random_state=1), src, align_records=4)
+    assert not np.array_equal(a.points, c.points)
+
+
+def test_dataset_chunks_and_temporal_prior(net):
+    from ecg_cluster_widget.data.synthetic import make_synthetic
+
+    ds = make_synthetic(9, fs=100, duration=2, seed=1)
+    res = fit_chunks(_tlc(net, temporal="hmm"), DatasetChunks(ds, 4))
+    assert res.smoother is not None and res.smooth_feats.shape[0] == 9
+    assert res.explanations.record_ids == tuple(ds.record_ids)
+    with pytest.raises(DataError, match="chunk_records"):
+        DatasetChunks(ds, 0)
+    with pytest.raises(DataError, match="ECGDataset"):
+        DatasetChunks(ds.signals, 4)
+    with pytest.raises(DataError, match="n_clusters"):
+        fit_chunks(
+            TLCExplainer(net, n_clusters=500, n_components=4, progress=False),
+            DatasetChunks(ds.subset([0]), 1),
+        )
+
+
+def test_store_roundtrip_errors_and_no_mapped_writes(tmp_path):
+    st = FeatureStore(tmp_path)
+    st.create("a", (8, 1024, 1024), np.float32)  # 32 MiB
+    with pytest.raises(FileFormatError, match="incomplete"):
+        st.open("a")
+
+    def rss_kib() -> int:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS"))
+
+    before = rss_kib()
+    for i in range(8):
+        st.write("a", i, np.full((1, 1024, 1024), i, np.float32))
+    # Written with pwrite, not through a mapping: the store's pages are not our memory.
+    assert rss_kib() - before < 16 * 1024
+    st.finish("a")
+    assert st.read("a", 6, 99).shape == (2, 1024, 1024)
+    assert float(st.open("a")[5, 3, 7]) == 5.0
+    assert FeatureStore(tmp_path).is_complete("a")  # the index persists
+    with pytest.raises(DataError, match="cannot write"):
+        st.write("a", 7, np.zeros((2, 1024, 1024), np.float32))
+    with pytest.raises(DataError, match="no array"):
+        st.read("b", 0, 1)
+    with pytest.raises(DataError, match="names"):
+        st.create("../x", (1,), np.int8)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DataError, match="not a folder"):
+        FeatureStore(tmp_path / "file")
