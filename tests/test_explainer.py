@@ -137,32 +137,150 @@ def test_stable_ids_over_k_changes_and_refit(net, ds):
     tlc = TLCExplainer(net, n_clusters=K, n_components=8, progress=False).fit(ds)
     first_labels = tlc.explain_all(ds).labels
     first_ids = tlc.cluster_ids_
+    assert first_ids.tolist() == list(range(K))
     tlc.set_n_clusters(K + 2)
     ids_more = tlc.cluster_ids_
-    # All old clusters are matched, the two new ones get fresh ids.
-    assert set(first_ids) <= set(ids_more) and sorted(ids_more) == list(range(K + 2))
+    # The constructor parameter is the reference K and never changes; the current K does.
+    assert tlc.n_clusters == K and tlc.n_clusters_ == K + 2
+    # All reference clusters are matched, the two new ones get ids K, K+1; the matched
+    # ids are the overlap-optimal relabelling of the reference clusters.
+    assert sorted(ids_more) == list(range(K + 2))
+    _assert_ids_follow_overlap(ids_more, tlc.explain_all(ds).labels, first_ids[first_labels])
     t = time.perf_counter()
     tlc.set_n_clusters(K)
     assert time.perf_counter() - t < 0.5  # cached K: no refit
     np.testing.assert_array_equal(tlc.cluster_ids_, first_ids)
     np.testing.assert_array_equal(tlc.explain_all(ds).labels, first_labels)
     tlc.set_n_clusters(3)
-    assert set(tlc.cluster_ids_) <= set(ids_more)
-    tlc.set_n_clusters(K)
-    # Refit on the same data: same ids, same labels.
+    assert set(tlc.cluster_ids_) <= set(range(K))  # fewer clusters: reference ids only
+    # Path independence: K+2 reached directly, or after 3, gives the same ids and labels.
+    direct = TLCExplainer(net, n_clusters=K, n_components=8, progress=False).fit(ds)
+    direct.set_n_clusters(K + 2)
+    tlc.set_n_clusters(K + 2)
+    np.testing.assert_array_equal(direct.cluster_ids_, tlc.cluster_ids_)
+    np.testing.assert_array_equal(direct.explain_all(ds).labels, tlc.explain_all(ds).labels)
+    # Refit on the same data: same ids, same labels, back at the reference K.
     tlc.fit(ds)
+    assert tlc.n_clusters_ == K
     np.testing.assert_array_equal(tlc.cluster_ids_, first_ids)
     np.testing.assert_array_equal(tlc.explain_all(ds).labels, first_labels)
-    # Refit on part of the data: the inherited ids are the best possible relabelling.
-    tlc.fit(ds.subset(np.arange(10)))
-    _assert_ids_follow_overlap(
-        tlc.cluster_ids_, tlc.explain_all(ds).labels, first_ids[first_labels]
+    # Refit on part of the data: the ids are those of a fresh fit on that part (no memory
+    # of the previous fit), so they do not depend on what was fitted before.
+    part = ds.subset(np.arange(10))
+    tlc.set_n_clusters(3)
+    tlc.fit(part)
+    fresh = TLCExplainer(net, n_clusters=K, n_components=8, progress=False).fit(part)
+    np.testing.assert_array_equal(tlc.explain_all(ds).labels, fresh.explain_all(ds).labels)
+    np.testing.assert_array_equal(tlc.cluster_ids_for(K + 1), fresh.cluster_ids_for(K + 1))
+
+
+def test_k_keyword_does_not_change_current_k(tlc, ds):
+    ids5 = tlc.cluster_ids_for(5)
+    before = tlc.n_clusters_
+    g = tlc.transform(ds, n_clusters=5)
+    assert g.shape == (12, 1000, 5) and tlc.n_clusters_ == before
+    ex = tlc.explain(ds, 2, n_clusters=5)
+    np.testing.assert_array_equal(ex.cluster_ids, ids5)
+    np.testing.assert_allclose(ex.gamma, g[2], atol=1e-6)
+    es = tlc.explain_all(ds, n_clusters=5)
+    np.testing.assert_array_equal(es.labels, g.argmax(-1))
+    np.testing.assert_array_equal(tlc.predict(ds, n_clusters=5), es.labels)
+    infos = tlc.cluster_summary(ds, window_s=0.3, n_examples=2, n_clusters=5)
+    assert [c.cluster_id for c in infos] == ids5.tolist()
+    assert tlc.centroids_for(5).shape == (5, 8)
+    assert tlc.transform(ds, "grid", n_clusters=5).shape == (12, tlc.grid_length_, 5)
+    assert tlc.n_clusters_ == before == K and tlc.cluster_ids_.tolist() == list(range(K))
+    # Switching with set_n_clusters gives exactly what n_clusters= gave.
+    other = TLCExplainer(tlc.model, n_clusters=K, n_components=8, progress=False).fit(ds)
+    other.set_n_clusters(5)
+    np.testing.assert_array_equal(other.explain_all(ds).labels, es.labels)
+
+
+@pytest.mark.parametrize("bad", [2.7, 3.0, True, "4", None, 1, 0, -3, 10**9])
+def test_k_validation_one_error(tlc, ds, bad):
+    if bad is None:
+        return  # None means "the current K" where it is accepted
+    with pytest.raises(DataError, match=r"n_clusters must be an integer from 2"):
+        tlc.set_n_clusters(bad)
+    with pytest.raises(DataError, match=r"n_clusters must be an integer from 2"):
+        tlc.transform(ds, n_clusters=bad)
+    with pytest.raises(DataError, match=r"n_clusters must be an integer from 2"):
+        tlc.explain(ds, 0, n_clusters=bad)
+    assert tlc.n_clusters_ == K
+
+
+def test_fitted_attributes_and_typos(net, ds, tlc):
+    fresh = TLCExplainer(net, progress=False)
+    for name in ("cluster_ids_", "n_clusters_", "fit_id_", "layers_", "fs_", "timings_"):
+        with pytest.raises(NotFittedError, match="not fitted yet"):
+            getattr(fresh, name)
+        assert not hasattr(fresh, name)
+    with pytest.raises(NotFittedError):
+        fresh.fit_identity()
+    # A typo is a plain AttributeError, before and after fitting, never "not fitted".
+    for obj in (fresh, tlc):
+        with pytest.raises(AttributeError) as info:
+            _ = obj.cluster_id_
+        assert not isinstance(info.value, NotFittedError)
+    assert "K=4" in repr(tlc) and "not fitted" in repr(fresh)
+    assert fresh.get_params()["n_clusters"] == 6 and set(fresh.get_params()) >= {"model"}
+
+
+def test_fit_identity_and_signatures(net, ds, tlc):
+    ident = tlc.fit_identity(5)
+    assert ident["n_clusters"] == 5 and ident["cluster_ids"] == tlc.cluster_ids_for(5).tolist()
+    assert ident["fit_id"] == tlc.fit_id_ and ident["reference_k"] == K
+    again = TLCExplainer(net, n_clusters=K, n_components=8, progress=False).fit(ds)
+    assert again.fit_identity() == tlc.fit_identity()
+    seed = TLCExplainer(net, n_clusters=K, n_components=8, progress=False, random_state=1)
+    seed.fit(ds)
+    assert seed.fit_id_ != tlc.fit_id_
+    assert seed.fit_identity()["model_checksum"] == ident["model_checksum"]
+    assert seed.fit_identity()["data_fingerprint"] == ident["data_fingerprint"]
+    other_data = TLCExplainer(net, n_clusters=K, n_components=8, progress=False)
+    assert (
+        other_data.fit(ds.subset([0, 1, 2])).fit_identity()["data_fingerprint"]
+        != (ident["data_fingerprint"])
     )
-    # Other layers: features are incomparable, so every cluster gets a never-used id.
-    used = set(first_ids) | set(ids_more) | set(tlc.cluster_ids_)
-    tlc.layers = ["blocks.2", "blocks.3"]
-    tlc.fit(ds)
-    assert not set(tlc.cluster_ids_) & used
+    from ecg_cluster_widget.views.labels import normalize_fit
+
+    assert normalize_fit(ident)["cluster_ids"] == ident["cluster_ids"]
+    # Signatures: one vector of hooked channels (16 + 16 + 16) per cluster id.
+    sig = tlc.cluster_signatures()
+    assert sorted(sig) == tlc.cluster_ids_.tolist()
+    assert all(v.shape == (48,) and np.isfinite(v).all() for v in sig.values())
+    # Another reference K reorders the ids of the same clustering; the signatures
+    # (raw activations, not PCA space) still pair them up exactly.
+    ref5 = TLCExplainer(net, n_clusters=5, n_components=8, progress=False).fit(ds)
+    a, b = tlc.cluster_signatures(5), ref5.cluster_signatures(5)
+    gamma_a, gamma_b = tlc.transform(ds, n_clusters=5), ref5.transform(ds, n_clusters=5)
+    for ia, va in a.items():
+        ib = min(b, key=lambda j: np.linalg.norm(b[j] - va))
+        ja, jb = tlc.cluster_ids_for(5).tolist().index(ia), ref5.cluster_ids_.tolist().index(ib)
+        np.testing.assert_allclose(gamma_a[..., ja], gamma_b[..., jb], atol=1e-5)
+
+
+def test_fit_id_same_in_a_fresh_process(net, ds, tlc, tmp_path):
+    import subprocess
+    import sys
+
+    torch.save(net.state_dict(), tmp_path / "net.pt")
+    code = f"""
+import torch
+from ecg_cluster_widget import TLCExplainer
+from ecg_cluster_widget.data.synthetic import make_synthetic
+from ecg_cluster_widget.model import ResNet1d
+net = ResNet1d(12, 5, filters=(8, 12, 16, 16, 16)).eval()
+net.load_state_dict(torch.load({str(tmp_path / "net.pt")!r}))
+tlc = TLCExplainer(net, n_clusters={K}, n_components=8, progress=False).fit(make_synthetic(12, seed=5))
+tlc.set_n_clusters({K + 3})
+print(tlc.fit_id_, tlc.cluster_ids_.tolist())
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    fid, ids = res.stdout.split(" ", 1)
+    assert fid == tlc.fit_id_
+    assert ids.strip() == str(tlc.cluster_ids_for(K + 3).tolist())
 
 
 def test_feature_cache_follows_content(tlc, ds):
@@ -294,22 +412,33 @@ def test_bad_inputs(net, ds, tlc):
 def test_thread_safety_of_k_switch(net, ds):
     tlc = TLCExplainer(net, n_clusters=3, n_components=4, progress=False).fit(ds)
     tlc.set_n_clusters(5).set_n_clusters(3)
+    expected = {k: tlc.explain_all(ds, n_clusters=k).labels for k in (3, 4, 5)}
     errors: list[Exception] = []
 
-    def worker():
+    def worker(k_of):
         try:
             for i in range(20):
-                ex = tlc.explain(ds, i % len(ds))
+                k = k_of(i)
+                ex = tlc.explain(ds, i % len(ds), n_clusters=k)
                 assert ex.labels.max() < len(ex.cluster_ids) == ex.gamma.shape[1]
+                if k is not None:
+                    assert len(ex.cluster_ids) == k
+                    np.testing.assert_array_equal(ex.labels, expected[k][i % len(ds)])
         except Exception as exc:  # noqa: BLE001 - re-raised in the main thread
             errors.append(exc)
 
-    th = threading.Thread(target=worker)
-    th.start()
+    threads = [
+        threading.Thread(target=worker, args=(lambda i: None,)),
+        threading.Thread(target=worker, args=(lambda i: (4, 5)[i % 2],)),
+    ]
+    for th in threads:
+        th.start()
     for k in (5, 3, 5, 3):
         tlc.set_n_clusters(k)
-    th.join()
-    assert not errors
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    assert tlc.n_clusters_ == 3 and tlc.n_clusters == 3
 
 
 # ---------------------------------------------------------------- trained model
@@ -353,5 +482,8 @@ def test_trained_model_clusters_reproducible_and_stable(trained_bundle):
     a.set_n_clusters(6)
     np.testing.assert_array_equal(a.cluster_ids_, ids6)
     np.testing.assert_array_equal(a.explain_all(data).labels, la)
-    a.fit(data.subset(np.arange(18)))
-    _assert_ids_follow_overlap(a.cluster_ids_, a.explain_all(data).labels, ids6[la])
+    # K=8 via 3 gives the same clustering and ids as K=8 directly.
+    b.set_n_clusters(3)
+    b.set_n_clusters(8)
+    np.testing.assert_array_equal(a.cluster_ids_for(8), b.cluster_ids_)
+    np.testing.assert_array_equal(a.predict(data, n_clusters=8), b.predict(data))
