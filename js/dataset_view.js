@@ -156,7 +156,8 @@ function render({ model, el: host }) {
   function drawBase() {
     const bg = packed(theme.dark ? "#1e1e1e" : "#ffffff", 255);
     const faded = packed(theme.dark ? "#4a4a4a" : "#d4d4d4", 255);
-    const size = Math.max(2, Math.round((d.n > 5000 ? 2 : 3) * dpr));
+    // Bigger points for small sets, 2 px for tens of thousands (overdraw hides structure).
+    const size = Math.max(2, Math.round((d.n > 5000 ? 2 : d.n > 1000 ? 3 : 4) * dpr));
     rasterize(words, W, H, d.xy, d.n, colors, tr, size, mask, faded, bg);
     bctx.putImageData(image, 0, 0);
     frames++;
@@ -417,7 +418,11 @@ function render({ model, el: host }) {
   } catch (e) {
     err.textContent = String(e && e.message ? e.message : e);
   }
-  root.__edv = { nearest: (x, y) => nearest(grid, d.xy, x, y, 0.05), transform: () => tr, dpr: () => dpr };
+  // For tests and the benchmark: where point i is drawn, in CSS pixels of the overlay.
+  root.__edv = {
+    pointXY: (i) => [tr.toX(d.xy[2 * i]) / dpr, tr.toY(d.xy[2 * i + 1]) / dpr],
+    nPoints: () => (d ? d.n : 0),
+  };
   root.dataset.ready = "1";
   return () => {
     for (const [name, fn] of handlers) model.off(name, fn);

@@ -81,6 +81,22 @@ def class_codes(multi_hot: np.ndarray, names: list[str]) -> tuple[np.ndarray, li
     return codes.astype(np.float32), [*names, "multiple", "none"]
 
 
+def select_in_rect(xy: np.ndarray, rect: list[float]) -> np.ndarray:
+    """Indices of the points of ``xy`` (N, 2) inside ``rect`` = [x0, y0, x1, y1], edges
+    included (the same test as the browser's brush, js/scatter.js ``brushMask``).
+
+    Examples
+    --------
+    >>> select_in_rect(np.array([[0.1, 0.1], [0.5, 0.5], [0.9, 0.2]]), [0.0, 0.0, 0.5, 0.5])
+    array([0, 1])
+    """
+    if not rect:
+        return np.zeros(0, dtype=np.int64)
+    x0, y0, x1, y1 = rect
+    x, y = xy[:, 0], xy[:, 1]
+    return np.flatnonzero((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+
+
 class DatasetView(anywidget.AnyWidget):
     """Scatter of all records by cluster proportions, linked to a ``ClusterExplorer``.
 
@@ -380,11 +396,7 @@ class DatasetView(anywidget.AnyWidget):
 
     def brushed(self) -> np.ndarray:
         """Indices of the records inside the brush rectangle (empty without a brush)."""
-        if not self.brush:
-            return np.zeros(0, dtype=np.int64)
-        x0, y0, x1, y1 = self.brush
-        x, y = self._xy[:, 0], self._xy[:, 1]
-        return np.flatnonzero((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+        return select_in_rect(self._xy, list(self.brush))
 
     def _update_summary(self) -> None:
         idx = self.brushed()
