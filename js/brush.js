@@ -57,12 +57,14 @@ export function caliperReading(p, x0, y0, x1, y1, pxPerMv) {
  * onCaliper({p, x0, y0, x1, y1}, final) instead of brushing.
  */
 export function attachPointer(canvas, ctl) {
+  // ctl.listen(target, event, fn, options): the view's listener registry (torn down with it).
+  const on = ctl.listen || ((t, ev, fn, o) => t.addEventListener(ev, fn, o));
   let drag = null;
   const pos = (ev) => {
     const r = canvas.getBoundingClientRect();
     return [ev.clientX - r.left, ev.clientY - r.top];
   };
-  canvas.addEventListener("pointerdown", (ev) => {
+  on(canvas, "pointerdown", (ev) => {
     if (ev.button !== 0) return;
     const [x, y] = pos(ev);
     const L = ctl.getLayout();
@@ -74,7 +76,7 @@ export function attachPointer(canvas, ctl) {
     drag = { p, x0: x, y0: y, t0: xToTime(p, x), view0: ctl.getView(), pan: panMode, caliper, moved: false };
     ev.preventDefault();
   });
-  canvas.addEventListener("pointermove", (ev) => {
+  on(canvas, "pointermove", (ev) => {
     const [x, y] = pos(ev);
     if (!drag) {
       const L = ctl.getLayout();
@@ -118,10 +120,10 @@ export function attachPointer(canvas, ctl) {
       if (sel) ctl.onBrush(sel, true);
     }
   };
-  canvas.addEventListener("pointerup", finish);
-  canvas.addEventListener("pointercancel", () => { drag = null; });
-  canvas.addEventListener("pointerleave", () => { if (!drag) ctl.onLeave?.(); });
-  canvas.addEventListener("wheel", (ev) => {
+  on(canvas, "pointerup", finish);
+  on(canvas, "pointercancel", () => { drag = null; });
+  on(canvas, "pointerleave", () => { if (!drag) ctl.onLeave?.(); });
+  on(canvas, "wheel", (ev) => {
     const [x, y] = pos(ev);
     const L = ctl.getLayout();
     const p = hitTest(L, x, y);

@@ -1,5 +1,25 @@
-// Binary traits arrive as DataView (anywidget), ArrayBuffer, typed arrays, or in the
-// standalone HTML export as {"$b64": "..."}; all are turned into typed arrays here.
+// Binary traits arrive as {shape, dtype, buffer}: the buffer a DataView (anywidget), an
+// ArrayBuffer or a typed array, or in the standalone HTML export {"$b64": "..."}.
+// decodeArray is the one decoder of the array traits (views/traits.py writes them).
+
+/**
+ * @typedef {Object} WireArray  An array trait as it comes over the comm.
+ * @property {number[]} shape
+ * @property {string} dtype      one of the keys of TYPED
+ * @property {DataView|ArrayBuffer|ArrayBufferView|{$b64: string}} buffer
+ */
+
+/**
+ * @typedef {Object} Decoded
+ * @property {Float32Array|Float64Array|Int8Array|Int16Array|Int32Array|Uint8Array|Uint16Array|Uint32Array} data
+ * @property {number[]} shape
+ * @property {string} dtype
+ */
+
+const TYPED = {
+  float32: Float32Array, float64: Float64Array, int8: Int8Array, int16: Int16Array,
+  int32: Int32Array, uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array,
+};
 
 function toBytes(value) {
   if (value == null) return new Uint8Array(0);
@@ -23,6 +43,23 @@ function aligned(bytes, width) {
   return bytes.slice();
 }
 
+/**
+ * Decode an array trait; a missing one is an empty float32 array of shape [0].
+ * @param {WireArray|null|undefined} value
+ * @returns {Decoded}
+ */
+export function decodeArray(value) {
+  if (value == null) return { data: new Float32Array(0), shape: [0], dtype: "float32" };
+  const Typed = TYPED[value.dtype];
+  if (!Typed) throw new TypeError(`unknown array dtype ${value.dtype}`);
+  const b = aligned(toBytes(value.buffer), Typed.BYTES_PER_ELEMENT);
+  const data = new Typed(b.buffer, b.byteOffset, Math.floor(b.byteLength / Typed.BYTES_PER_ELEMENT));
+  const shape = Array.isArray(value.shape) ? value.shape.map(Number) : [data.length];
+  checkShape(data, shape, `array (${value.dtype})`);
+  return { data, shape, dtype: value.dtype };
+}
+
+/** Raw bytes (no shape) as float32 / int16 / uint8: for traits still sent as plain bytes. */
 export function decodeFloat32(value) {
   const b = aligned(toBytes(value), 4);
   return new Float32Array(b.buffer, b.byteOffset, Math.floor(b.byteLength / 4));

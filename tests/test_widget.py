@@ -63,9 +63,9 @@ def test_initial_traits_are_binary_and_consistent(widget, setup):
     assert ent.shape == (ds.n_samples,) and 0 <= ent.min() and ent.max() <= 1
     ids = _ids(w)
     assert set(ids.tolist()) <= set(w.record["cluster_ids"]) == set(tlc.cluster_ids_.tolist())
-    k, three, n_leads, width = w.proto_shape
-    assert (k, three, n_leads) == (3, 3, 12) and len(w.prototypes) == 4 * k * 3 * n_leads * width
-    assert w.example_shape[:3] == [3, 3, 12]
+    k, three, n_leads, width = w.prototypes.shape  # the shape travels with the array
+    assert (k, three, n_leads) == (3, 3, 12) and w.prototypes.nbytes == 4 * k * 3 * n_leads * width
+    assert list(w.example_snips.shape[:3]) == [3, 3, 12]
     assert [c["id"] for c in w.clusters] == w.record["cluster_ids"]
     assert abs(sum(c["share"] for c in w.clusters) - 1) < 1e-6
     assert np.frombuffer(w.gradcam, dtype=np.float32).shape == (ds.n_samples,)
@@ -177,7 +177,12 @@ def test_labels_save_load_corrupt_and_autosave(widget, tmp_path):
     }
     p = w.save_labels(tmp_path / "labels.json")
     doc = json.loads(p.read_text())
-    assert doc["schema"] == LABELS_SCHEMA and doc["version"] == 1
+    # With the fit's identity and signatures the file is version 2 (version-1 readers
+    # cannot honour the identity, so they must refuse it).
+    assert doc["schema"] == LABELS_SCHEMA and doc["version"] == (2 if "fit" in doc else 1)
+    if hasattr(w.tlc, "fit_identity"):
+        assert doc["fit"]["cluster_ids"] == w.record["cluster_ids"]
+        assert doc["fit"]["fit_id"] == w.tlc.fit_id_ and set(doc["signatures"]) == {"0", "1", "2"}
     assert [f.name for f in tmp_path.iterdir()] == ["labels.json"]  # no temp file left
     w.cluster_labels = {}
     assert w.load_labels(p)["2"]["notes"] == "late"
@@ -333,3 +338,209 @@ def test_palette_assigns_distinct_colours_up_to_16():
         assert len(set(cols.values())) == 16
     assert assign_colors([0, 1])[0] == cluster_color(0) == PALETTE[0]
     assert len(PALETTE) == len(PALETTE_DARK) == 16
+
+
+# ---------------------------------------------------------------------------- issue 9 §4 / §2
+def _browser_update(w, **state):
+    """Apply a change as the comm does when the browser sends it (ipywidgets set_state)."""
+    sent = []
+    # a list of names: the re-sync; ipywidgets' own per-trait sends pass one name
+    w.send_state = lambda key=None: sent.append(key) if isinstance(key, list) else None
+    with pytest.warns(UserWarning, match="refused a value from the browser"):
+        w.set_state(state)
+    del w.send_state
+    return sent
+
+
+BAD_PYTHON_VALUES = [
+    ("n_clusters", 50),
+    ("n_clusters", float("nan")),
+    ("n_clusters", "4"),
+    ("index", 10**6),
+    ("index", -1),
+    ("index", True),
+    ("k_min", 1),
+    ("k_max", 1),
+    ("n_records", 3),
+    ("class_names", ["x"]),
+    ("leads", [12]),
+    ("leads", [-1]),
+    ("font_scale", float("nan")),
+    ("font_scale", float("inf")),
+    ("selection", {"start": 5000, "end": 6000}),
+    ("selection", {"start_s": float("nan"), "end_s": 2.0}),
+    ("selection", {"start_s": float("inf"), "end_s": 2.0}),
+    ("selection", {"from": 1}),
+    ("view_range", [float("nan"), 2.0]),
+    ("view_range", [5.0, 1.0]),
+    ("view_range", [50.0, 60.0]),
+    ("highlight_cluster", 99),
+    ("gradcam_class", "nope"),
+    ("gradcam_label", "nope"),
+    ("cluster_labels", {"99": "P wave"}),
+    ("cluster_labels", {"a": "P wave"}),
+    ("label_vocab", [""]),
+    ("label_vocab", ["x" * 81]),
+    ("request", {"id": 5, "evil": 1}),
+    ("band_style", "neon"),
+    ("gain", 7),
+    ("ecg_layout", "1x12"),
+    ("show_gradcam", "yes"),
+]
+
+
+@pytest.mark.parametrize(("name", "bad"), BAD_PYTHON_VALUES)
+def test_every_synced_trait_refuses_bad_values_and_keeps_the_previous(widget, name, bad):
+    from ecg_cluster_widget.views.traits import TraitValueError
+
+    w = widget
+    before = getattr(w, name)
+    with pytest.raises(t.TraitError) as info:
+        setattr(w, name, bad)
+    assert getattr(w, name) == before
+    if isinstance(info.value, TraitValueError):  # ours name the trait and show in the widget
+        assert w.message.startswith("⚠") and len(w.message) > 10
+    # every later action still works
+    w.show(index=1)
+    assert w.index == 1 and w.error == ""
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"selection": {"start": 5000, "end": 6000}},
+        {"selection": {"start_s": float("nan"), "end_s": 1.0}},
+        {"cluster_labels": {"77": {"name": "P wave", "notes": ""}}},
+        {"highlight_cluster": 12345},
+        {"leads": [0, 40]},
+        {"view_range": [float("nan"), 1.0]},
+        {"index": 10**6},
+        {"n_clusters": 50},
+        {"gain": 7},
+        {"response_id": 999},
+        {"record": {}},
+        {"selection": {"start_s": 1.0, "end_s": 2.0}, "highlight_cluster": 12345},
+    ],
+)
+def test_browser_values_are_rolled_back_and_resent(widget, state):
+    w = widget
+    keys = [k for k in state if k in w.keys]
+    before = {k: getattr(w, k) for k in keys}
+    before_sel = dict(w.selection)
+    sent = _browser_update(w, **state)
+    # the previous value stays (for every key of the message, also the valid ones) ...
+    for k in keys:
+        assert getattr(w, k) == before[k], k
+    assert w.selection == before_sel
+    # ... the browser is sent the kernel's values again, and the widget says why
+    assert sent == [keys]
+    assert w.message.startswith("⚠")
+    assert w.error == "" and w.response_id == 1
+    w.show(index=2)  # and the widget keeps working
+    assert w.index == 2 and w.message == ""  # a refusal note clears with the next view
+
+
+def test_valid_browser_values_still_apply(widget):
+    w = widget
+    cid = w.record["cluster_ids"][1]
+    w.set_state(
+        {
+            "selection": {"start_s": 1.0, "end_s": 2.0},
+            "highlight_cluster": cid,
+            "cluster_labels": {str(cid): {"name": "T wave", "notes": ""}},
+            "leads": [0, 1],
+            "view_range": [0.0, 5.0],
+            "message": "",
+        }
+    )
+    assert w.selection["start"] == 100 and w.highlight_cluster == cid
+    assert w.cluster_labels[str(cid)]["name"] == "T wave" and w.leads == [0, 1]
+    assert w.selection_summary["clusters"] and w.message == ""
+
+
+def test_selection_past_the_record_is_clipped_or_refused(widget):
+    w = widget
+    w.selection = {"start_s": 9.0, "end_s": 12.0}  # reaching past the end: clipped
+    assert (w.selection["start"], w.selection["end"]) == (900, 1000)
+    with pytest.raises(t.TraitError, match="outside the record"):
+        w.selection = {"start_s": 11.0, "end_s": 12.0}
+    assert w.selection["end"] == 1000
+
+
+def test_failed_autosave_is_shown_kept_and_retried(widget, tmp_path):
+    w = widget
+    blocker = tmp_path / "labels_dir"
+    blocker.write_text("a file where the folder should be")  # unwritable, even for root
+    target = blocker / "labels.json"
+    w.labels_path = str(target)
+    cid = str(w.record["cluster_ids"][0])
+    with pytest.warns(RuntimeWarning, match="labels NOT saved"):
+        w.cluster_labels = {cid: {"name": "P wave", "notes": ""}}
+    assert w.cluster_labels[cid]["name"] == "P wave"  # kept in memory
+    assert "NOT saved" in w.message and str(target) in w.message
+    assert not target.exists()
+    blocker.unlink()  # now writable: the next change saves everything
+    blocker.mkdir()
+    w.cluster_labels = {**w.cluster_labels, cid: {"name": "P wave", "notes": "biphasic"}}
+    saved = json.loads(target.read_text())["labels"]
+    assert saved[cid] == {"name": "P wave", "notes": "biphasic"}
+    assert "NOT saved" not in w.message and "saved to" in w.message
+
+
+def test_export_csv_escapes_formulas_from_labels(widget, tmp_path):
+    w = widget
+    cid = str(w.record["cluster_ids"][0])
+    w.cluster_labels = {cid: {"name": "=HYPERLINK(1)", "notes": "+1"}}
+    text = w.export_segments(tmp_path / "seg.csv").read_text()
+    assert "'=HYPERLINK(1)" in text and ",=HYPERLINK" not in text
+
+
+def test_widget_does_not_change_the_explainers_k(widget, setup):
+    tlc = setup[2]
+    k_before = tlc.n_clusters_ if hasattr(tlc, "fit_identity") else tlc.n_clusters
+    widget.set_k(5)
+    widget.request = {"id": 90, "k": 4, "index": 1, "gradcam_class": ""}
+    widget.wait()
+    assert widget.n_clusters == 4 and len(widget.clusters) == 4
+    assert (tlc.n_clusters_ if hasattr(tlc, "fit_identity") else tlc.n_clusters) == k_before
+    assert len(tlc.cluster_ids_) == k_before
+
+
+def test_python_set_k_and_the_browser_take_the_same_route(widget):
+    w = widget
+    seen = []
+    w.observe(lambda c: seen.append(dict(c["new"])), "request")
+    w.set_k(4)
+    w.n_clusters = 5
+    w.wait()
+    assert [r["k"] for r in seen] == [4, 5] and w.n_clusters == 5
+    with pytest.raises(DataError, match="outside the allowed range"):
+        w.set_k(50)
+    assert w.n_clusters == 5
+
+
+def test_caches_follow_a_refit_of_the_explainer(setup):
+    ds, bundle, _ = setup
+    tlc = TLCExplainer(bundle, n_clusters=3, n_components=8, max_fit_points=5000, progress=False)
+    tlc.fit(ds)
+    w = ClusterExplorer(tlc, ds, k_range=(2, 6))
+    try:
+        w.show(rank="uncertain")
+        old_protos, old_fit = w.prototypes.copy(), w.record["fit_id"]
+        other = make_synthetic(24, seed=11)
+        tlc.random_state = 3
+        tlc.fit(other)  # refit on other data while the explorer is open
+        w.show(index=0)
+        assert w.record["fit_id"] != old_fit
+        infos = tlc.cluster_summary(ds, n_examples=w.n_examples)
+        assert [c["id"] for c in w.clusters] == [int(c.cluster_id) for c in infos]
+        assert [c["share"] for c in w.clusters] == pytest.approx([c.share for c in infos])
+        np.testing.assert_allclose(
+            w.prototypes[:, 0], np.nan_to_num(np.stack([c.prototype_median for c in infos]))
+        )
+        assert not np.allclose(w.prototypes, old_protos)
+        es = tlc.explain_all(ds)
+        w.show(rank="uncertain")  # the ranking is the new fit's, from #1
+        assert w.index == int(np.argmax(es.mean_entropy)) and "#1 of" in w.record["rank_info"]
+    finally:
+        w.close()

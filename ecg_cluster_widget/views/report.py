@@ -99,6 +99,40 @@ def script_json(obj: Any, **kwargs: Any) -> str:
     return text
 
 
+def widget_page(widget: Any, path: str | os.PathLike, title: str) -> Path:
+    """Write a ``ClusterExplorer``'s current view as one offline HTML page.
+
+    The widget's state (array traits as base64) and its JS bundle are embedded with
+    :func:`script_json`, the CSS inline; the page's own tiny model replays the state.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Examples
+    --------
+    >>> widget_page(w, "view.html", "ECG cluster explorer")  # doctest: +SKIP
+    PosixPath('view.html')
+    """
+    from .traits import json_safe
+
+    static = Path(__file__).parent / "static"
+    state = {
+        k: v
+        for k, v in json_safe(widget.get_state()).items()
+        if not k.startswith("_") and k not in ("layout", "tabbable", "tooltip")
+    }
+    js = (static / "widget.js").read_text(encoding="utf-8")
+    css = (static / "widget.css").read_text(encoding="utf-8")
+    # Placeholders in {braces}; literal braces of the page's JS/CSS are doubled.
+    template = (static / "standalone.html").read_text(encoding="utf-8")
+    page = template.format(
+        title=html.escape(str(title)), css=css, state=script_json(state), js=script_json(js)
+    )
+    return atomic_write_text(path, page)
+
+
 _CELL = " style='padding:2px 10px;text-align:right'"
 
 
@@ -301,29 +335,21 @@ def make_report(
     if cont is not None and cont.shape[0] == len(ids) and cont.shape[1] == len(WAVE_NAMES):
         parts.append(figures.contingency_figure(cont, ids))
 
-    gradcam_cls = None
-    if bundle is not None:
-        try:
-            from ..explain.gradcam import GradCAM
+    from ..explain.context import record_context
 
-            gradcam_cls = GradCAM
-        except ImportError:
-            gradcam_cls = None
     for i in indices:
         expl = tlc.explain(dataset, i)
-        rec = dataset.subset([i])
         heading = f"Record {html.escape(str(expl.record_id))} (index {i})"
         cam = None
         if bundle is not None:
-            proba = np.asarray(bundle.predict_proba(rec))[0]
-            names = list(bundle.class_names)
-            pred = ", ".join(f"{names[c]} {proba[c]:.2f}" for c in np.argsort(-proba)[:3])
-            heading += f" - model: {html.escape(pred)}"
-            if dataset.labels is not None and dataset.class_names is not None:
-                true = [c for c, v in zip(dataset.class_names, dataset.labels[i]) if v > 0.5]
-                heading += f"; labels: {html.escape(', '.join(true) or 'none')}"
-            if gradcam_cls is not None:
-                cam = gradcam_cls(bundle).attribute(rec, target=int(np.argmax(proba)))[0]
+            # The same per-record context as the widget's info line (explain/context.py).
+            ctx = record_context(bundle, dataset, i % n)
+            cam = ctx.gradcam
+            if ctx.prediction is not None:
+                pred = ", ".join(f"{c} {p:.2f}" for c, p in ctx.top(3))
+                heading += f" - model: {html.escape(pred)}"
+            if ctx.true_classes is not None:
+                heading += f"; labels: {html.escape(', '.join(ctx.true_classes) or 'none')}"
         heading += f"; mean entropy {expl.mean_entropy:.3f}"
         parts.append(Div(text=f"<h3>{heading}</h3>", width=900))
         parts.append(

@@ -1,21 +1,25 @@
 """``ClusterExplorer``: the anywidget front end of a fitted :class:`TLCExplainer`.
 
-The widget is a thin layer: traits that the browser draws, and handlers that call
-the engine. Arrays travel as binary traits (float32 / int16 bytes). Recomputation
-(K change, another ECG, Grad-CAM) is requested through the ``request`` trait and
-runs in one worker thread, never on the comm thread; each request carries an id,
-results of requests that were overtaken are dropped, and the browser ignores
-responses older than its latest request.
+The widget holds traits and their handlers; what it shows is computed by ``explain``
+(cluster cards, rankings, per-record context, selection summary). Arrays travel as
+binary array traits (``views/traits.py``). Recomputation (K change, another ECG,
+Grad-CAM) is requested through the ``request`` trait and runs in one worker thread,
+never on the comm thread; each request carries an id, results of requests that were
+overtaken are dropped, and the browser ignores responses older than its latest request.
+
+Every synced trait is validated, for values set in Python and values sent by the
+browser: a refused value raises :class:`~ecg_cluster_widget.views.traits.TraitValueError`
+(a ``TraitError``, so traitlets rolls a held change back), the previous value stays, the
+browser is sent the kernel's value again, and ``message`` tells the user why.
 """
 
 from __future__ import annotations
 
-import base64
 import html as _html
-import json
 import os
 import pathlib
 import threading
+import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -25,24 +29,25 @@ import traitlets as t
 
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ECGClusterError, ModelError
+from ..explain import context as _ctx
+from ..explain.browse import Browser
+from ..explain.ranking import RANKS
 from . import labels as _labels
+from . import traits as _tr
+from .protocol import RequestProtocol
 
 STATIC = pathlib.Path(__file__).parent / "static"
-#: Ranking keys accepted by ``request["rank"]`` / :meth:`ClusterExplorer.show`.
-RANKS = ("uncertain", "atypical")
+__all__ = ["ClusterExplorer", "RANKS"]
 
 
-def _f32(a: np.ndarray) -> bytes:
-    return np.ascontiguousarray(a, dtype=np.float32).tobytes()
-
-
-class ClusterExplorer(anywidget.AnyWidget):
+class ClusterExplorer(_tr.ValidatedState, RequestProtocol, anywidget.AnyWidget):
     """Interactive time-localized-cluster explorer for one dataset.
 
     Parameters
     ----------
     tlc : TLCExplainer, optional
-        A fitted (or unfitted: it is fitted on ``dataset``) explainer.
+        A fitted (or unfitted: it is fitted on ``dataset``) explainer. The widget never
+        changes its K: it asks for the explanation at the K shown.
     dataset : ECGDataset
         The ECGs to browse.
     model : ModelBundle or torch.nn.Module, optional
@@ -56,7 +61,9 @@ class ClusterExplorer(anywidget.AnyWidget):
     k_range : (int, int)
         Range of the K slider.
     labels_path : str, optional
-        Autosave file for expert labels (loaded now when it exists).
+        Autosave file for expert labels (loaded now when it exists). A failed save is
+        shown in the widget and warned about; the labels stay in memory and the save is
+        retried on the next change.
     n_examples : int
         Nearest real examples shown per cluster.
     progress : bool
@@ -109,23 +116,25 @@ class ClusterExplorer(anywidget.AnyWidget):
     cluster_labels = t.Dict().tag(sync=True)
     label_vocab = t.List(t.Unicode(), list(_labels.LABEL_VOCAB)).tag(sync=True)
     labels_path = t.Unicode("").tag(sync=True)
+    #: What happened to the last labels file read (re-map report), shown in the widget.
+    labels_report = t.Unicode("").tag(sync=True)
+    #: A refused value or a failed autosave, shown in the widget's message area.
+    message = t.Unicode("").tag(sync=True)
     # -- request / response protocol -------------------------------------------
     request = t.Dict().tag(sync=True)
     response_id = t.Int(0).tag(sync=True)
     busy = t.Bool(False).tag(sync=True)
     status = t.Unicode("").tag(sync=True)
     error = t.Unicode("").tag(sync=True)
-    # -- data of the current response (binary) ---------------------------------
+    # -- data of the current response (binary arrays with their shape) --------
     record = t.Dict().tag(sync=True)
-    signal = t.Bytes(b"").tag(sync=True)
-    seg_ids = t.Bytes(b"").tag(sync=True)
-    entropy = t.Bytes(b"").tag(sync=True)
-    gradcam = t.Bytes(b"").tag(sync=True)
+    signal = _tr.Array("float32", ndim=2).tag(sync=True)
+    seg_ids = _tr.Array("int16", ndim=1).tag(sync=True)
+    entropy = _tr.Array("float32", ndim=1).tag(sync=True)
+    gradcam = _tr.Array("float32", ndim=1).tag(sync=True)
     clusters = t.List(t.Dict()).tag(sync=True)
-    prototypes = t.Bytes(b"").tag(sync=True)
-    proto_shape = t.List(t.Int()).tag(sync=True)
-    example_snips = t.Bytes(b"").tag(sync=True)
-    example_shape = t.List(t.Int()).tag(sync=True)
+    prototypes = _tr.Array("float32", ndim=4).tag(sync=True)  # (K, 3, n_leads, width)
+    example_snips = _tr.Array("float32", ndim=4).tag(sync=True)  # (K, n_examples, ...)
 
     def __init__(
         self,
@@ -165,345 +174,41 @@ class ClusterExplorer(anywidget.AnyWidget):
         self.tlc = tlc
         self.dataset = dataset
         self.model = model if model is not None else tlc.model
-        self.bundle = self.model if hasattr(self.model, "predict_proba") else None
+        self.bundle = self.model if _ctx.multilabel_bundle(self.model) else None
         self.n_examples = int(n_examples)
         self.static_fallback = bool(static_fallback)
+        self.browser = Browser(tlc, dataset, self.model, self.n_examples)
+        self.fit = self.browser.fit
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecw-worker")
         self._lock = threading.Lock()
         self._latest = 0
         self._last_future: Future | None = None
         self._publishing = False
-        self._summaries: dict[int, dict] = {}
-        self._rankings: dict[tuple[int, str], np.ndarray] = {}
-        self._rank_pos: dict[str, int] = {}
-        self._cams: dict[tuple[int, int], np.ndarray] = {}
-        self._gradcam_engine = None
         self._expl = None
         self._cam_now: np.ndarray | None = None
-        self._proba_all: np.ndarray | None = None
+        self._labels_ok: dict = {}  # the last accepted labels (validators see the proposal)
+        self._unsaved = False
         self.dropped_requests = 0
         super().__init__(**kwargs)
-        self.k_min, self.k_max = k_lo, max(k_hi, tlc.n_clusters)
+        k0 = self.fit.current_k()
+        with self.hold_trait_notifications():
+            self.k_min, self.k_max = min(k_lo, k0), max(k_hi, k0)
         self.n_records = len(dataset)
-        self.class_names = list(self._class_names())
+        self.class_names = list(_ctx.class_names(self.model, dataset))
         if labels_path:
             p = pathlib.Path(labels_path)
             if p.exists():
-                self.cluster_labels = _labels.load_labels(p)
+                self.load_labels(p)
             self.labels_path = str(p)
         # The first view is computed synchronously so a displayed widget is never empty.
-        req = {"id": 1, "k": int(tlc.n_clusters), "index": int(index), "gradcam_class": ""}
+        req = {"id": 1, "k": k0, "index": int(index), "gradcam_class": ""}
         self._latest = 1
         self._publish(req, self._compute(req))
         self.on_msg(self._on_custom_msg)
 
-    # ------------------------------------------------------------------ engine access
-    def _class_names(self) -> tuple[str, ...]:
-        if self.bundle is not None and getattr(self.bundle, "task", "multilabel") == "multilabel":
-            return tuple(self.bundle.class_names)
-        return tuple(self.dataset.class_names or ())
-
-    def _proba(self, i: int) -> np.ndarray | None:
-        if self.bundle is None or getattr(self.bundle, "task", "multilabel") != "multilabel":
-            return None
-        if self._proba_all is not None:
-            return self._proba_all[i]
-        return np.asarray(self.bundle.predict_proba(self.dataset.subset([i])))[0]
-
-    def _gradcam(self, i: int, cls: int) -> np.ndarray | None:
-        if self.bundle is None or getattr(self.bundle, "task", "multilabel") != "multilabel":
-            return None
-        key = (i, cls)
-        if key not in self._cams:
-            from ..explain.gradcam import GradCAM
-
-            if self._gradcam_engine is None:
-                self._gradcam_engine = GradCAM(self.bundle)
-            cam = self._gradcam_engine.attribute(self.dataset.subset([i]), target=cls)[0]
-            if len(self._cams) > 64:
-                self._cams.pop(next(iter(self._cams)))
-            self._cams[key] = np.asarray(cam, dtype=np.float32)
-        return self._cams[key]
-
-    def _summary(self, k: int) -> dict:
-        """Cluster panel data for K (cached: switching back to a K is instant)."""
-        if k in self._summaries:
-            return self._summaries[k]
-        from ..explain.prototypes import extract_snippets
-
-        infos = self.tlc.cluster_summary(self.dataset, n_examples=self.n_examples)
-        ds = self.dataset
-        fs = float(ds.fs)
-        clusters, protos, snips = [], [], []
-        width = infos[0].prototype_median.shape[1] if infos else 1
-        for c in infos:
-            ex = list(c.examples)[: self.n_examples]
-            clusters.append(
-                {
-                    "id": int(c.cluster_id),
-                    "position": int(c.position),
-                    "share": float(c.share),
-                    "mean_entropy": float(np.nan_to_num(c.mean_entropy)),
-                    "entropy_hist": [float(v) for v in np.nan_to_num(c.entropy_hist)],
-                    "class_mix": None
-                    if c.class_mix is None
-                    else {k2: float(v) for k2, v in c.class_mix.items()},
-                    "examples": [
-                        {
-                            "record_index": int(r),
-                            "record_id": ds.record_ids[int(r)],
-                            "start": int(s),
-                            "end": int(e),
-                            "start_s": s / fs,
-                        }
-                        for r, s, e in ex
-                    ],
-                    "n_segments": int(c.n_segments),
-                }
-            )
-            protos.append(np.stack([c.prototype_median, c.prototype_q25, c.prototype_q75]))
-            snip = np.zeros((self.n_examples, ds.n_leads, width), dtype=np.float32)
-            if ex:
-                rec = np.array([r for r, _, _ in ex])
-                centre = np.array([(s + e) // 2 for _, s, e in ex])
-                snip[: len(ex)] = np.nan_to_num(extract_snippets(ds.signals, rec, centre, width))
-            snips.append(snip)
-        protos_a = np.nan_to_num(np.stack(protos)).astype(np.float32)
-        snips_a = np.stack(snips)
-        out = {
-            "clusters": clusters,
-            "prototypes": _f32(protos_a),
-            "proto_shape": list(protos_a.shape),
-            "example_snips": _f32(snips_a),
-            "example_shape": list(snips_a.shape),
-        }
-        self._summaries[k] = out
-        return out
-
-    def _ranking(self, k: int, rank: str) -> np.ndarray:
-        """Record order for "most uncertain" (mean entropy, descending) or "least typical"
-        (L1 distance of the cluster proportions from their dataset median, descending)."""
-        key = (k, rank)
-        if key not in self._rankings:
-            es = self.tlc.explain_all(self.dataset)
-            if rank == "uncertain":
-                score = np.asarray(es.mean_entropy, dtype=np.float64)
-            else:
-                prop = np.asarray(es.proportions, dtype=np.float64)
-                score = np.abs(prop - np.median(prop, axis=0)).sum(axis=1)
-            self._rankings[key] = np.argsort(-score, kind="stable")
-        return self._rankings[key]
-
-    def _record_classes(self, i: int) -> list[str] | None:
-        if self.dataset.labels is None or self.dataset.class_names is None:
-            return None
-        return [c for c, v in zip(self.dataset.class_names, self.dataset.labels[i]) if v > 0.5]
-
-    def _next_of_class(self, name: str, start: int) -> int:
-        names = self._class_names()
-        ds = self.dataset
-        if ds.labels is not None and ds.class_names and name in ds.class_names:
-            has = ds.labels[:, ds.class_names.index(name)] > 0.5
-        elif name in names and self.bundle is not None:
-            if self._proba_all is None:
-                self._proba_all = np.asarray(self.bundle.predict_proba(ds))
-            has = self._proba_all[:, names.index(name)] > 0.5
-        else:
-            raise DataError(f"unknown class {name!r}; classes: {', '.join(names) or 'none'}.")
-        hits = np.flatnonzero(has)
-        if not hits.size:
-            raise DataError(f"no ECG of class {name!r} in this dataset.")
-        after = hits[hits > start]
-        return int(after[0] if after.size else hits[0])
-
     # ------------------------------------------------------------------ requests
-    def _resolve(self, req: dict) -> tuple[int, int, str]:
-        """(K, index, gradcam class) wanted by a request; raises ECGClusterError when invalid."""
-        try:
-            k = int(req.get("k", self.n_clusters))
-        except (TypeError, ValueError):
-            raise DataError(f"K must be an integer, got {req.get('k')!r}.") from None
-        if not self.k_min <= k <= self.k_max:
-            raise DataError(f"K={k} is outside the allowed range {self.k_min}..{self.k_max}.")
-        index = req.get("index", self.index)
-        if req.get("record_id") not in (None, ""):
-            index = self.dataset.index_of(str(req["record_id"]))
-        try:
-            index = int(index)
-        except (TypeError, ValueError):
-            raise DataError(f"ECG index must be an integer, got {index!r}.") from None
-        if not 0 <= index < len(self.dataset):
-            raise DataError(f"ECG index {index} is out of range 0..{len(self.dataset) - 1}.")
-        if req.get("class"):
-            index = self._next_of_class(str(req["class"]), index)
-        cam_cls = str(req.get("gradcam_class") or "")
-        if cam_cls and cam_cls not in self._class_names():
-            raise DataError(
-                f"unknown Grad-CAM class {cam_cls!r}; classes: {', '.join(self._class_names())}."
-            )
-        return k, index, cam_cls
-
     def _compute(self, req: dict) -> dict:
-        k, index, cam_cls = self._resolve(req)
-        if k != self.tlc.n_clusters:
-            self.tlc.set_n_clusters(k)
-        rank = req.get("rank")
-        info = ""
-        rank_rec = None
-        if rank:
-            if rank not in RANKS:
-                raise DataError(f"rank must be one of {RANKS}, got {rank!r}.")
-            order = self._ranking(k, rank)
-            if req.get("rank_pos") is not None:
-                # The browser keeps its own cursor (it starts at #1 for the user, whatever
-                # the notebook did with show(rank=...)).
-                try:
-                    pos = int(req["rank_pos"]) % len(order)
-                except (TypeError, ValueError):
-                    raise DataError(
-                        f"rank_pos must be an integer, got {req['rank_pos']!r}."
-                    ) from None
-            else:
-                step = int(req.get("rank_step", 1))
-                pos = (self._rank_pos.get(rank, -1) + step if step else 0) % len(order)
-                self._rank_pos[rank] = pos
-            index = int(order[pos])
-            label = "most uncertain" if rank == "uncertain" else "least typical"
-            info = f"{label} #{pos + 1} of {len(order)} (K={k})"
-            rank_rec = {
-                "key": rank,
-                "pos": pos,
-                "n": len(order),
-                "source": "ui" if req.get("rank_source") == "ui" else "python",
-            }
-        expl = self.tlc.explain(self.dataset, index)
-        summary = self._summary(k)
-        proba = self._proba(index)
-        names = self._class_names()
-        cam = None
-        cam_label = ""
-        if proba is not None and len(names):
-            cls = names.index(cam_cls) if cam_cls else int(np.argmax(proba))
-            cam = self._gradcam(index, cls)
-            cam_label = names[cls]
-        ids = np.asarray(expl.cluster_ids)[np.asarray(expl.labels)].astype(np.int16)
-        ds = self.dataset
-        record = {
-            "index": index,
-            "record_id": ds.record_ids[index],
-            "fs": float(ds.fs),
-            "n_leads": ds.n_leads,
-            "n_samples": ds.n_samples,
-            "lead_names": list(ds.lead_names),
-            "true_classes": self._record_classes(index),
-            "prediction": None if proba is None else {c: float(p) for c, p in zip(names, proba)},
-            "mean_entropy": float(expl.mean_entropy),
-            "rank_info": info,
-            "rank": rank_rec,
-            "k": k,
-            "cluster_ids": [int(c) for c in expl.cluster_ids],
-        }
-        return {
-            "_expl": expl,
-            "_cam": cam,
-            "index": index,
-            "n_clusters": k,
-            "gradcam_class": cam_cls,
-            "gradcam_label": cam_label,
-            "record": record,
-            "signal": _f32(ds.signals[index]),
-            "seg_ids": ids.tobytes(),
-            "entropy": _f32(expl.entropy),
-            "gradcam": b"" if cam is None else _f32(cam),
-            **summary,
-        }
-
-    def _publish(self, req: dict, values: dict) -> None:
-        self._expl = values.pop("_expl")
-        self._cam_now = values.pop("_cam")
-        new_record = values["index"] != self.record.get("index", values["index"])
-        self._publishing = True
-        try:
-            with self.hold_sync():
-                if new_record:
-                    # A brush made on one ECG means nothing on another: clear it.
-                    self.selection = {}
-                for key, val in values.items():
-                    setattr(self, key, val)
-                self.error = ""
-                self.status = f"ECG {values['index']} · K={values['n_clusters']}"
-                self.response_id = int(req["id"])
-                self.busy = self._latest > int(req["id"])
-        finally:
-            self._publishing = False
-        self._update_selection_summary()
-
-    def _work(self, req: dict) -> None:
-        rid = int(req["id"])
-        if rid < self._latest:  # overtaken before it started
-            self.dropped_requests += 1
-            return
-        try:
-            values = self._compute(req)
-        except ECGClusterError as exc:
-            values = None
-            message = str(exc)
-        except Exception as exc:  # the worker must survive; the user sees the message
-            values = None
-            message = f"{type(exc).__name__}: {exc}"
-        if rid < self._latest:  # overtaken while computing: drop, a newer answer follows
-            self.dropped_requests += 1
-            return
-        if values is None:
-            with self.hold_sync():
-                self.error = message
-                self.response_id = rid
-                self.busy = False
-            return
-        self._publish(req, values)
-
-    @t.observe("request")
-    def _on_request(self, change: dict) -> None:
-        req = change["new"]
-        if not isinstance(req, dict) or "id" not in req:
-            return
-        try:
-            rid = int(req["id"])
-        except (TypeError, ValueError):
-            self.error = f"malformed request id {req.get('id')!r}"
-            return
-        with self._lock:
-            if rid <= self._latest and rid <= self.response_id:
-                return  # a replay (e.g. state restored on re-display)
-            self._latest = max(self._latest, rid)
-        self.busy = True
-        label = f"K={req.get('k')}" if req.get("k") != self.n_clusters else "ECG"
-        self.status = f"computing {label}…"
-        self._last_future = self._pool.submit(self._work, dict(req))
-
-    def _submit(self, **fields: Any) -> None:
-        with self._lock:
-            rid = max(self._latest, self.response_id, int(self.request.get("id", 0) or 0)) + 1
-        req = {"k": self.n_clusters, "index": self.index, "gradcam_class": self.gradcam_class}
-        req.update({k: v for k, v in fields.items() if v is not None})
-        req["id"] = rid
-        self.request = req
-
-    @t.observe("n_clusters", "index", "gradcam_class")
-    def _on_python_change(self, change: dict) -> None:
-        # Setting w.n_clusters / w.index / w.gradcam_class from Python asks for a new view.
-        if self._publishing or not hasattr(self, "_pool") or self._expl is None:
-            return
-        key = {"n_clusters": "k", "index": "index", "gradcam_class": "gradcam_class"}[
-            change["name"]
-        ]
-        self._submit(**{key: change["new"]})
-
-    def _on_custom_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        # The browser pings when a request goes unanswered, to tell a slow answer from a
-        # dead kernel; this runs on the kernel's main thread, not in the busy worker.
-        if isinstance(content, dict) and content.get("type") == "ping":
-            self.send({"type": "pong", "t": content.get("t")})
+        return self.browser.view(req, self.n_clusters, self.index, (self.k_min, self.k_max))
 
     def _repr_mimebundle_(self, **kwargs: Any):
         """The live widget plus, unless ``static_fallback=False``, a static picture of the
@@ -518,9 +223,10 @@ class ClusterExplorer(anywidget.AnyWidget):
 
             data = {**data, "text/html": static_html(self)}
         except Exception as exc:  # a picture must never break displaying the widget
+            msg = _html.escape(str(exc))
             data = {
                 **data,
-                "text/html": f"<pre>ClusterExplorer (static view unavailable: {exc})</pre>",
+                "text/html": f"<pre>ClusterExplorer (static view unavailable: {msg})</pre>",
             }
         return (data, meta) if isinstance(out, tuple) else data
 
@@ -536,15 +242,6 @@ class ClusterExplorer(anywidget.AnyWidget):
         return render_svg(self)
 
     # ------------------------------------------------------------------ public API
-    def wait(self, timeout: float = 120.0) -> ClusterExplorer:
-        """Block until every submitted request has been handled (for scripts and tests)."""
-        fut = self._last_future
-        if fut is not None:
-            fut.result(timeout=timeout)
-        if self.error:
-            raise DataError(self.error)
-        return self
-
     def show(
         self,
         index: int | None = None,
@@ -574,8 +271,9 @@ class ClusterExplorer(anywidget.AnyWidget):
         return self.wait() if wait else self
 
     def set_k(self, k: int, wait: bool = True) -> ClusterExplorer:
-        """Change the number of clusters (ids and colours stay stable)."""
-        return self.show(k=int(k), wait=wait)
+        """Change the number of clusters (ids and colours stay stable); the same route as
+        the browser's slider (a request, validated once in the worker)."""
+        return self.show(k=k, wait=wait)
 
     @property
     def explanation(self):
@@ -583,106 +281,89 @@ class ClusterExplorer(anywidget.AnyWidget):
         return self._expl
 
     # ------------------------------------------------------------------ selection
-    @t.validate("selection")
-    def _valid_selection(self, proposal: dict) -> dict:
-        sel = dict(proposal["value"] or {})
-        if not sel:
-            return {}
-        fs = float(self.dataset.fs)
-        n = self.dataset.n_samples
-        try:
-            if "start" in sel and "end" in sel:
-                start, end = int(sel["start"]), int(sel["end"])
-            else:
-                start, end = (
-                    int(round(float(sel["start_s"]) * fs)),
-                    int(round(float(sel["end_s"]) * fs)),
-                )
-        except (KeyError, TypeError, ValueError):
-            raise DataError(
-                "selection must be {} or hold 'start'/'end' samples or 'start_s'/'end_s' seconds; "
-                f"got {sel!r}."
-            ) from None
-        start, end = max(0, min(start, end)), min(n, max(start, end))
-        if end <= start:
-            raise DataError(f"selection {sel!r} is empty after clipping to 0..{n} samples.")
-        return {"start_s": start / fs, "end_s": end / fs, "start": start, "end": end}
-
     @t.observe("selection")
     def _on_selection(self, _change: dict) -> None:
         self._update_selection_summary()
 
     def _update_selection_summary(self) -> None:
-        sel = self.selection
-        expl = self._expl
+        sel, expl = self.selection, self._expl
         if not sel or expl is None:
             self.selection_summary = {}
             return
-        a, b = int(sel["start"]), int(sel["end"])
-        ids = np.asarray(expl.cluster_ids)[np.asarray(expl.labels)[a:b]]
-        ent = np.asarray(expl.entropy)[a:b]
-        clusters = []
-        for cid in np.unique(ids):
-            m = ids == cid
-            entry = self.cluster_labels.get(str(int(cid)), {})
-            clusters.append(
-                {
-                    "cluster_id": int(cid),
-                    "name": entry.get("name", ""),
-                    "share": float(m.mean()),
-                    "mean_entropy": float(ent[m].mean()),
-                }
-            )
-        clusters.sort(key=lambda c: -c["share"])
-        cam = self._cam_now
-        share = None
-        if cam is not None and float(cam.sum()) > 0:
-            share = float(cam[a:b].sum() / cam.sum())
+        s = _ctx.selection_summary(expl, sel["start"], sel["end"], self._cam_now, self._labels_ok)
+        pred = self.record.get("prediction")
         self.selection_summary = {
             **sel,
-            "clusters": clusters,
-            "mean_entropy": float(ent.mean()),
-            "prediction": self.record.get("prediction"),
+            **s,
+            "prediction": pred,
             "gradcam_class": self.gradcam_label,
-            "gradcam_share": share,
         }
 
-    @t.validate("font_scale")
-    def _valid_font_scale(self, proposal: dict) -> float:
-        return float(min(2.0, max(1.0, float(proposal["value"]))))
-
     # ------------------------------------------------------------------ labels
-    @t.validate("cluster_labels")
-    def _valid_labels(self, proposal: dict) -> dict:
-        return _labels.normalize_labels(proposal["value"])
-
     @t.observe("cluster_labels")
-    def _autosave(self, _change: dict) -> None:
+    def _autosave(self, change: dict) -> None:
+        self._labels_ok = dict(change["new"])
         if self.labels_path:
-            self.save_labels(self.labels_path)
+            self._try_save()
 
-    def _labels_meta(self) -> dict:
-        return {
-            "n_clusters": int(self.n_clusters),
+    def _try_save(self) -> None:
+        try:
+            self.save_labels(self.labels_path)
+        except (OSError, ECGClusterError) as exc:
+            self._unsaved = True
+            self._message_kind = "unsaved"
+            self.message = (
+                f"⚠ labels NOT saved to {self.labels_path}: {exc}. They are kept in memory and "
+                "saved on the next change; or call w.save_labels(<another path>)."
+            )
+            warnings.warn(self.message, RuntimeWarning, stacklevel=2)
+            return
+        if self._unsaved and getattr(self, "_message_kind", "") == "unsaved":
+            self.message = f"labels saved to {self.labels_path}"
+            self._message_kind = "saved"
+        self._unsaved = False
+
+    def _k_now(self) -> int:
+        return int(self.n_clusters) if self._expl is not None else self.fit.current_k()
+
+    def save_labels(self, path: str | os.PathLike) -> pathlib.Path:
+        """Write the expert labels atomically as versioned JSON, with the identity and the
+        cluster signatures of the fit they were made on (so a later load can check them)."""
+        k = self._k_now()
+        sig = self.fit.cluster_signatures(k)
+        meta = {
+            "n_clusters": k,
             "cluster_ids": self.record.get("cluster_ids", []),
             "n_records": len(self.dataset),
             "source": str(self.dataset.meta.get("source", "")),
         }
-
-    def save_labels(self, path: str | os.PathLike) -> pathlib.Path:
-        """Write the expert labels atomically as versioned JSON."""
-        return _labels.save_labels(path, self.cluster_labels, self._labels_meta())
+        return _labels.save_labels(
+            path,
+            self.cluster_labels,
+            meta,
+            fit=self.fit.fit_identity(k),
+            signatures=None if sig is None else {i: np.asarray(v).tolist() for i, v in sig.items()},
+        )
 
     def load_labels(self, path: str | os.PathLike) -> dict:
-        """Replace the labels by those in ``path``; a corrupt file raises
-        :class:`FileFormatError` and leaves the current labels untouched."""
-        labs = _labels.load_labels(path)
+        """Replace the labels by those in ``path``, checked against the current fit (the
+        report is in ``w.labels_report`` and shown in the widget). A corrupt file raises
+        :class:`FileFormatError`, one of another model or dataset
+        :class:`~ecg_cluster_widget.errors.LabelsMismatchError`; both leave the current
+        labels untouched."""
+        fit = self.fit.fit_identity(self._k_now())
+        labs = _labels.load_labels(path, fit=fit)
+        report = ""
+        if fit is not None:
+            report = _labels.check_labels_meta(_labels.read_labels_file(path), fit).summary()
+        self._labels_ok = {**self._labels_ok, **labs}  # ids a checked file names are known
         self.cluster_labels = labs
+        self.labels_report = f"labels from {pathlib.Path(path).name}: {report}" if report else ""
         return labs
 
     # ------------------------------------------------------------------ export
     def export_segments(self, path: str | os.PathLike, indices: Any = None) -> pathlib.Path:
-        """Segments with their expert labels as CSV or JSON (by suffix).
+        """Segments with their expert labels as CSV (formula-escaped) or JSON (by suffix).
 
         ``indices``: ``None`` for the ECG shown, a list of record indices, or ``"all"``.
         """
@@ -692,7 +373,8 @@ class ClusterExplorer(anywidget.AnyWidget):
             idx = range(len(self.dataset)) if indices == "all" else [int(i) for i in indices]
             rows = []
             for i in idx:
-                rows += _labels.segment_rows(self.tlc.explain(self.dataset, i), self.cluster_labels)
+                expl = self.fit.explain(i, self.n_clusters)
+                rows += _labels.segment_rows(expl, self.cluster_labels)
         return _labels.write_segments(path, rows)
 
     def export_wfdb_annotations(
@@ -707,35 +389,11 @@ class ClusterExplorer(anywidget.AnyWidget):
         """Standalone, offline HTML of the current view (JS and CSS inlined, no CDN).
 
         Brushing, zoom, highlighting and the help overlay work in the file; changing K or
-        the ECG needs the kernel.
+        the ECG needs the kernel. No label can break the page (see ``report.script_json``).
         """
-        from ..data.io_utils import atomic_write_text
+        from .report import widget_page
 
-        state = {}
-        for name in self.keys:
-            if name.startswith("_") or name in ("layout", "comm", "log"):
-                continue
-            val = getattr(self, name)
-            if isinstance(val, bytes):
-                val = {"$b64": base64.b64encode(val).decode("ascii")}
-            try:
-                json.dumps(val)
-            except TypeError:
-                continue
-            state[name] = val
-        js = (STATIC / "widget.js").read_text(encoding="utf-8")
-        css = (STATIC / "widget.css").read_text(encoding="utf-8")
-        # Placeholders in {braces}; literal braces of the page's JS/CSS are doubled.
-        template = (STATIC / "standalone.html").read_text(encoding="utf-8")
-        from .report import script_json  # escapes <, > and & so no label can end the script
-
-        html = template.format(
-            title=_html.escape(str(title)),
-            css=css,
-            state=script_json(state),
-            js=script_json(js),
-        )
-        return atomic_write_text(path, html)
+        return widget_page(self, path, title)
 
     def __repr__(self) -> str:
         return (

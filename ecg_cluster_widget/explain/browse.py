@@ -1,0 +1,193 @@
+"""Answers to "show me record i at K" for a browsing front end (the widget).
+
+:class:`Browser` resolves a request (index, record id, next of a class, a ranking step,
+K, Grad-CAM class) against one fitted explainer and dataset and returns everything a
+view of that record draws. All derived data is cached per fit through
+:class:`~ecg_cluster_widget.explain.fit_view.FitView`, and the explainer's own K is
+never changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..data.dataset import ECGDataset
+from ..errors import DataError
+from . import context as _ctx
+from .fit_view import FitView
+from .ranking import RANK_TITLES, RANKS, rank_order
+from .snippets import cluster_cards
+
+
+def _int(value: Any, what: str, lo: int, hi: int) -> int:
+    try:
+        ok = not isinstance(value, bool) and float(value) == int(value)
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok or not lo <= int(value) <= hi:
+        raise DataError(f"{what} must be an integer in {lo}..{hi}, got {value!r}.")
+    return int(value)
+
+
+class Browser:
+    """Record views of ``ds`` through the fitted explainer ``tlc``.
+
+    Parameters
+    ----------
+    tlc : TLCExplainer
+    ds : ECGDataset
+    model : ModelBundle, optional
+        Enables predictions, Grad-CAM and "next of a predicted class".
+    n_examples : int
+        Nearest examples per cluster card.
+
+    Examples
+    --------
+    >>> b = Browser(tlc, ds, bundle)  # doctest: +SKIP
+    >>> b.view({"k": 8, "rank": "uncertain", "rank_step": 1}, 8, 0, (2, 12))["index"]  # doctest: +SKIP
+    """
+
+    def __init__(self, tlc: Any, ds: ECGDataset, model: Any = None, n_examples: int = 3) -> None:
+        self.fit = FitView(tlc, ds)
+        self.ds = ds
+        self.bundle = model if _ctx.multilabel_bundle(model) else None
+        self.class_names = _ctx.class_names(model, ds)
+        self.n_examples = int(n_examples)
+        self._gradcam_engine = None
+
+    # ------------------------------------------------------------------ cached parts
+    def gradcam(self, i: int, cls: int) -> np.ndarray:
+        """Grad-CAM of record ``i`` for class position ``cls`` (cached)."""
+        from .gradcam import GradCAM
+
+        def compute() -> np.ndarray:
+            if self._gradcam_engine is None:
+                self._gradcam_engine = GradCAM(self.bundle)
+            return self._gradcam_engine.attribute(self.ds.subset([i]), target=cls)[0]
+
+        return self.fit.cached("cam", (i, cls), compute, limit=64)
+
+    def predictions(self) -> np.ndarray | None:
+        """Class probabilities of every record (cached; ``None`` without a bundle)."""
+        return self.fit.cached("proba", None, lambda: _ctx.predictions(self.bundle, self.ds))
+
+    def cards(self, k: int) -> dict:
+        """Cluster cards at K: ``clusters``, ``prototypes``, ``example_snips`` (cached)."""
+
+        def compute() -> dict:
+            infos = self.fit.cluster_summary(k, n_examples=self.n_examples)
+            cards = cluster_cards(infos, self.ds, self.n_examples)
+            return {
+                "clusters": cards.clusters,
+                "prototypes": cards.prototypes,
+                "example_snips": cards.snippets,
+            }
+
+        return self.fit.cached("cards", int(k), compute)
+
+    def ranking(self, k: int, rank: str) -> np.ndarray:
+        """Record order of ``rank`` at K (cached)."""
+        return self.fit.cached(
+            "rank", (int(k), rank), lambda: rank_order(self.fit.explain_all(k), rank)
+        )
+
+    # ------------------------------------------------------------------ requests
+    def resolve(self, req: dict, k_now: int, index_now: int, k_range: tuple[int, int]):
+        """(K, index, Grad-CAM class) a request asks for; DataError when it is invalid."""
+        k = _int(req.get("k", k_now), "K", 2, 10**6)
+        if not k_range[0] <= k <= k_range[1]:
+            raise DataError(f"K={k} is outside the allowed range {k_range[0]}..{k_range[1]}.")
+        index = req.get("index", index_now)
+        if req.get("record_id") not in (None, ""):
+            index = self.ds.index_of(str(req["record_id"]))
+        index = _int(index, "ECG index", 0, len(self.ds) - 1)
+        if req.get("class"):
+            hits = _ctx.records_of_class(self.ds, str(req["class"]), self.bundle, None)
+            if not hits.size:
+                raise DataError(f"no ECG of class {req['class']!r} in this dataset.")
+            after = hits[hits > index]
+            index = int(after[0] if after.size else hits[0])
+        cam = str(req.get("gradcam_class") or "")
+        if cam and cam not in self.class_names:
+            names = ", ".join(self.class_names) or "none"
+            raise DataError(f"unknown Grad-CAM class {cam!r}; classes: {names}.")
+        return k, index, cam
+
+    def rank_step(self, req: dict, k: int) -> tuple[int, str, dict]:
+        """Record, info text and cursor of a ranking request."""
+        rank = req["rank"]
+        if rank not in RANKS:
+            raise DataError(f"rank must be one of {RANKS}, got {rank!r}.")
+        order = self.ranking(k, rank)
+        if req.get("rank_pos") is not None:
+            # The browser keeps its own cursor (it starts at #1 for the user, whatever
+            # the notebook did with show(rank=...)).
+            pos = _int(req["rank_pos"], "rank_pos", -(10**9), 10**9) % len(order)
+        else:
+            step = int(req.get("rank_step", 1))
+            cursor = self.fit.cached("rank_pos", None, dict)
+            pos = (cursor.get(rank, -1) + step if step else 0) % len(order)
+            cursor[rank] = pos
+        info = f"{RANK_TITLES[rank]} #{pos + 1} of {len(order)} (K={k})"
+        source = "ui" if req.get("rank_source") == "ui" else "python"
+        return int(order[pos]), info, {"key": rank, "pos": pos, "n": len(order), "source": source}
+
+    def view(self, req: dict, k_now: int, index_now: int, k_range: tuple[int, int]) -> dict:
+        """Everything the view of the record a request asks for draws.
+
+        Returns
+        -------
+        dict
+            ``expl`` (ECGExplanation), ``cam`` (ndarray or None) and the widget's trait
+            values: ``index``, ``n_clusters``, ``gradcam_class``, ``gradcam_label``,
+            ``record`` (JSON facts), ``signal``, ``seg_ids``, ``entropy``, ``gradcam``,
+            ``clusters``, ``prototypes``, ``example_snips``.
+        """
+        self.fit.refresh()
+        k, index, cam_cls = self.resolve(req, k_now, index_now, k_range)
+        info, rank_rec = "", None
+        if req.get("rank"):
+            index, info, rank_rec = self.rank_step(req, k)
+        expl = self.fit.explain(index, k)
+        proba = self.predictions()
+        ctx = _ctx.record_context(
+            self.bundle,
+            self.ds,
+            index,
+            cam_cls,
+            proba=None if proba is None else proba[index],
+            gradcam=self.gradcam,
+        )
+        ds = self.ds
+        record = {
+            "index": index,
+            "record_id": ds.record_ids[index],
+            "fs": float(ds.fs),
+            "n_leads": ds.n_leads,
+            "n_samples": ds.n_samples,
+            "lead_names": list(ds.lead_names),
+            "true_classes": ctx.true_classes,
+            "prediction": ctx.prediction,
+            "mean_entropy": float(expl.mean_entropy),
+            "rank_info": info,
+            "rank": rank_rec,
+            "k": k,
+            "cluster_ids": [int(c) for c in expl.cluster_ids],
+            "fit_id": self.fit.token_text(),
+        }
+        return {
+            "expl": expl,
+            "cam": ctx.gradcam,
+            "index": index,
+            "n_clusters": k,
+            "gradcam_class": cam_cls,
+            "gradcam_label": ctx.gradcam_class,
+            "record": record,
+            "signal": ds.signals[index],
+            "seg_ids": np.asarray(expl.cluster_ids)[np.asarray(expl.labels)],
+            "entropy": expl.entropy,
+            "gradcam": np.zeros(0) if ctx.gradcam is None else ctx.gradcam,
+            **self.cards(k),
+        }

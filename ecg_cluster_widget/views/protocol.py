@@ -1,0 +1,118 @@
+"""The request / response protocol of ``ClusterExplorer`` (mirrors ``js/protocol.js``).
+
+The browser (or :meth:`ClusterExplorer.show`) sets the ``request`` trait; the request is
+answered in one worker thread, never on the comm thread. Each request carries an id:
+results of requests that were overtaken are dropped, a replayed (old) request is
+ignored, and ``response_id`` tells the browser which request the data traits answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import traitlets as t
+
+from ..errors import DataError, ECGClusterError
+
+
+class RequestProtocol(t.HasTraits):
+    """Request handling mixed into the widget: expects ``_compute(req) -> dict`` (the
+    trait values of the answer, plus ``expl`` and ``cam``), a worker ``_pool``, a
+    ``_lock`` and the counters ``_latest`` and ``dropped_requests``."""
+
+    def _publish(self, req: dict, values: dict) -> None:
+        self._expl = values.pop("expl")
+        self._cam_now = values.pop("cam")
+        new_record = values["index"] != self.record.get("index", values["index"])
+        self._publishing = True
+        try:
+            with self.hold_sync():
+                if new_record:
+                    # A brush made on one ECG means nothing on another: clear it.
+                    self.selection = {}
+                if self.highlight_cluster not in values["record"]["cluster_ids"]:
+                    self.highlight_cluster = -1
+                self.record = values.pop("record")
+                for key, val in values.items():
+                    setattr(self, key, val)
+                self.error = ""
+                if getattr(self, "_message_kind", "") == "refused":
+                    self.message = ""
+                self.status = f"ECG {values['index']} · K={values['n_clusters']}"
+                self.response_id = int(req["id"])
+                self.busy = self._latest > int(req["id"])
+        finally:
+            self._publishing = False
+        self._update_selection_summary()
+
+    def _work(self, req: dict) -> None:
+        rid = int(req["id"])
+        if rid < self._latest:  # overtaken before it started
+            self.dropped_requests += 1
+            return
+        try:
+            values = self._compute(req)
+        except ECGClusterError as exc:
+            values, message = None, str(exc)
+        except Exception as exc:  # the worker must survive; the user sees the message
+            values, message = None, f"{type(exc).__name__}: {exc}"
+        if rid < self._latest:  # overtaken while computing: drop, a newer answer follows
+            self.dropped_requests += 1
+            return
+        if values is None:
+            with self.hold_sync():
+                self.error = message
+                self.response_id = rid
+                self.busy = False
+            return
+        self._publish(req, values)
+
+    @t.observe("request")
+    def _on_request(self, change: dict) -> None:
+        req = change["new"]
+        if not isinstance(req, dict) or "id" not in req:
+            return
+        try:
+            rid = int(req["id"])
+        except (TypeError, ValueError):
+            self.error = f"malformed request id {req.get('id')!r}"
+            return
+        with self._lock:
+            if rid <= self._latest and rid <= self.response_id:
+                return  # a replay (e.g. state restored on re-display)
+            self._latest = max(self._latest, rid)
+        self.busy = True
+        label = f"K={req.get('k')}" if req.get("k") != self.n_clusters else "ECG"
+        self.status = f"computing {label}…"
+        self._last_future = self._pool.submit(self._work, dict(req))
+
+    def _submit(self, **fields: Any) -> None:
+        with self._lock:
+            rid = max(self._latest, self.response_id, int(self.request.get("id", 0) or 0)) + 1
+        req = {"k": self.n_clusters, "index": self.index, "gradcam_class": self.gradcam_class}
+        req.update({k: v for k, v in fields.items() if v is not None})
+        req["id"] = rid
+        self.request = req
+
+    @t.observe("n_clusters", "index", "gradcam_class")
+    def _on_python_change(self, change: dict) -> None:
+        # Setting w.n_clusters / w.index / w.gradcam_class asks for a new view.
+        if self._publishing or not hasattr(self, "_pool") or self._expl is None:
+            return
+        key = {"n_clusters": "k", "index": "index", "gradcam_class": "gradcam_class"}
+        self._submit(**{key[change["name"]]: change["new"]})
+
+    def _on_custom_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        # The browser pings when a request goes unanswered, to tell a slow answer from a
+        # dead kernel; this runs on the kernel's main thread, not in the busy worker.
+        if isinstance(content, dict) and content.get("type") == "ping":
+            self.send({"type": "pong", "t": content.get("t")})
+
+    def wait(self, timeout: float = 120.0) -> Any:
+        """Block until every submitted request has been handled (for scripts and tests)."""
+        fut = self._last_future
+        if fut is not None:
+            fut.result(timeout=timeout)
+        if self.error:
+            raise DataError(self.error)
+        return self
