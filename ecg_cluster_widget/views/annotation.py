@@ -61,8 +61,23 @@ def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float | None:
     """Cohen's kappa of two raters' categories over the same items.
 
     ``(p_o - p_e) / (1 - p_e)`` with ``p_o`` the observed agreement and ``p_e`` the
-    agreement expected from each rater's category frequencies. ``None`` when undefined:
-    no item, or both raters use one and the same category for everything (``p_e = 1``).
+    agreement expected from each rater's category frequencies.
+
+    Parameters
+    ----------
+    a, b : sequence of str
+        The two raters' categories, item by item.
+
+    Returns
+    -------
+    float or None
+        Kappa in [-1, 1]; ``None`` when undefined: no item, or both raters use one and
+        the same category for everything (``p_e = 1``).
+
+    Raises
+    ------
+    DataError
+        When the two sequences differ in length.
 
     Examples
     --------
@@ -266,6 +281,13 @@ def timestep_agreement(
         When the files belong to different fits, or to another fit than ``tlc``'s.
     DataError
         For bad record indices.
+
+    Examples
+    --------
+    >>> ids = [int(c) for c in tlc.cluster_ids_]  # doctest: +SKIP
+    >>> a = {ids[0]: "P wave", ids[1]: "T wave"}  # doctest: +SKIP
+    >>> b = {ids[0]: "P wave", ids[1]: "QRS complex"}  # doctest: +SKIP
+    >>> timestep_agreement(a, b, tlc, ds, records=range(20))["kappa"]  # doctest: +SKIP
     """
     from .dataset_view import current_k, explain_at
 
@@ -331,9 +353,24 @@ def agreement(
     dataset: Any = None,
     records: Any = None,
 ) -> dict[str, Any]:
-    """Both agreements: ``{"clusters": cluster_agreement(...), "time_steps": ...}``.
+    """Both agreements of two annotators: over clusters and over time steps.
 
-    ``time_steps`` is None without ``tlc`` and ``dataset``.
+    Parameters
+    ----------
+    labels_a, labels_b : path, LabelsFile or dict
+        The two annotators' labels.
+    tlc : TLCExplainer, optional
+        The explainer the labels were given to (for the time steps).
+    dataset : ECGDataset, optional
+        The records whose time steps are compared.
+    records : sequence of int, optional
+        Record indices (default all).
+
+    Returns
+    -------
+    dict
+        ``{"clusters": cluster_agreement(...), "time_steps": timestep_agreement(...)}``;
+        ``time_steps`` is None without ``tlc`` and ``dataset``.
 
     Examples
     --------
@@ -409,6 +446,11 @@ def to_label_studio(
     -------
     list of dict
         One task per record, in the schema of the module docstring.
+
+    Examples
+    --------
+    >>> tasks = to_label_studio(tlc, ds, "labels.json", records=[0, 1])  # doctest: +SKIP
+    >>> write_label_studio("tasks.json", tasks)  # import this file in Label Studio  # doctest: +SKIP
     """
     from .dataset_view import current_k, explain_at
 
@@ -453,7 +495,27 @@ def to_label_studio(
 
 
 def write_label_studio(path: str | os.PathLike, tasks: list[dict[str, Any]]) -> Path:
-    """Write tasks from :func:`to_label_studio` as one JSON file (atomically)."""
+    """Write tasks from :func:`to_label_studio` as one JSON file (atomically).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination ``.json`` file (Label Studio imports a list of tasks).
+    tasks : list of dict
+        What :func:`to_label_studio` returned.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = write_label_studio(pathlib.Path(tempfile.mkdtemp()) / "t.json", [{"data": {}}])
+    >>> p.read_text().startswith("[")
+    True
+    """
     from ..data.io_utils import atomic_write_json
 
     return atomic_write_json(path, tasks)
@@ -477,6 +539,15 @@ def read_label_studio(source: Any) -> list[dict[str, Any]]:
     ------
     FileFormatError
         When the source is not a list of tasks or a result is not a time-series label.
+
+    Examples
+    --------
+    >>> task = {"data": {"record_index": 3}, "annotations": [{"result": [
+    ...     {"type": "timeserieslabels", "value": {"start": 0.1, "end": 0.2,
+    ...      "timeserieslabels": ["P wave"]}}]}]}
+    >>> s = read_label_studio([task])[0]
+    >>> s["record_index"], s["start_s"], s["name"]
+    (3, 0.1, 'P wave')
     """
     import json
 
@@ -528,6 +599,18 @@ def read_label_studio(source: Any) -> list[dict[str, Any]]:
 
 def label_studio_config(names: Sequence[str], leads: Sequence[str] = ("II",)) -> str:
     """Labeling config (XML) matching :func:`to_label_studio`'s tasks.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The labels offered (duplicates dropped, order kept).
+    leads : sequence of str
+        The channels (lead names) of the tasks.
+
+    Returns
+    -------
+    str
+        ``<View>`` with ``TimeSeriesLabels`` and a ``TimeSeries`` of ``valueType="json"``.
 
     Examples
     --------

@@ -33,6 +33,16 @@ def _f32(a: np.ndarray) -> bytes:
 def changed_runs(ids_a: np.ndarray, ids_b: np.ndarray) -> list[list[int]]:
     """``[start, end)`` runs of the time steps where two cluster-id sequences differ.
 
+    Parameters
+    ----------
+    ids_a, ids_b : array (T,)
+        Stable cluster id per time step of the two ECGs.
+
+    Returns
+    -------
+    list of [int, int]
+        Sample bounds, end exclusive, in time order.
+
     Examples
     --------
     >>> changed_runs(np.array([1, 1, 2, 2, 3]), np.array([1, 4, 4, 2, 5]))

@@ -37,13 +37,54 @@ def _f32(a: np.ndarray) -> bytes:
 
 
 def current_k(tlc: Any) -> int:
-    """The explainer's current K (``n_clusters_`` after fit / set_n_clusters)."""
+    """The explainer's current K.
+
+    Parameters
+    ----------
+    tlc : TLCExplainer
+        A fitted explainer.
+
+    Returns
+    -------
+    int
+        ``tlc.n_clusters_`` (set by fit and set_n_clusters), else ``tlc.n_clusters``.
+
+    Examples
+    --------
+    >>> current_k(tlc)  # doctest: +SKIP
+    6
+    """
     return int(getattr(tlc, "n_clusters_", None) or tlc.n_clusters)
 
 
 def explain_at(tlc: Any, method: str, ds: ECGDataset, *args: Any, k: int | None = None) -> Any:
-    """``tlc.explain_all(ds)`` / ``tlc.explain(ds, i)`` at K = ``k``, leaving the explainer's
-    own K alone (an explainer without a per-call K answers at its current K)."""
+    """``tlc.explain_all(ds)`` / ``tlc.explain(ds, i)`` at K = ``k``.
+
+    The explainer's own K is left alone; an explainer without a per-call K answers at
+    its current K.
+
+    Parameters
+    ----------
+    tlc : TLCExplainer
+        A fitted explainer.
+    method : {"explain_all", "explain"}
+        Which explanation.
+    ds : ECGDataset
+        The records.
+    *args
+        The record index for ``"explain"``.
+    k : int, optional
+        Number of clusters (default the explainer's current K).
+
+    Returns
+    -------
+    ExplanationSet or ECGExplanation
+
+    Examples
+    --------
+    >>> explain_at(tlc, "explain", ds, 3, k=8).n_clusters  # doctest: +SKIP
+    8
+    """
     fn = getattr(tlc, method)
     if k is not None and "n_clusters" in inspect.signature(fn).parameters:
         return fn(ds, *args, n_clusters=int(k))
@@ -82,8 +123,21 @@ def class_codes(multi_hot: np.ndarray, names: list[str]) -> tuple[np.ndarray, li
 
 
 def select_in_rect(xy: np.ndarray, rect: list[float]) -> np.ndarray:
-    """Indices of the points of ``xy`` (N, 2) inside ``rect`` = [x0, y0, x1, y1], edges
-    included (the same test as the browser's brush, js/scatter.js ``brushMask``).
+    """Indices of the points inside a rectangle, edges included.
+
+    The same test as the browser's brush (js/scatter.js ``brushMask``).
+
+    Parameters
+    ----------
+    xy : array (N, 2)
+        Point coordinates.
+    rect : [x0, y0, x1, y1]
+        With x0 <= x1 and y0 <= y1; empty: no rectangle.
+
+    Returns
+    -------
+    ndarray of int
+        Indices in increasing order.
 
     Examples
     --------
