@@ -104,3 +104,47 @@ def test_temp_name_carries_the_writer_pid(tmp_path, monkeypatch):
     monkeypatch.setattr(io_utils.os, "replace", spy)
     atomic_write_bytes(tmp_path / "f.bin", b"1")
     assert seen and seen[0].startswith(f".f.bin.{os.getpid()}.") and seen[0].endswith(".tmp")
+
+
+# --- one JSON conversion (issue 11) ------------------------------------------------------------
+def test_to_jsonable_converts_numpy_nan_paths_and_objects(tmp_path):
+    import dataclasses
+    from pathlib import Path
+
+    from ecg_cluster_widget.data.io_utils import to_jsonable
+
+    @dataclasses.dataclass
+    class Pair:
+        a: int
+        b: np.ndarray
+
+    class WithDict:
+        def to_dict(self):
+            return {"x": np.float32(0.5)}
+
+    obj = {
+        1: np.array([[1.0, np.nan], [np.inf, 2.0]]),
+        "i": np.arange(3, dtype=np.int16),
+        "t": (np.int64(7), np.bool_(False), float("-inf")),
+        "p": Path("a/b"),
+        "d": Pair(1, np.array([3])),
+        "w": WithDict(),
+        "s": {2, 1},
+    }
+    out = to_jsonable(obj)
+    assert out == {
+        "1": [[1.0, None], [None, 2.0]],
+        "i": [0, 1, 2],
+        "t": [7, False, None],
+        "p": "a/b",
+        "d": {"a": 1, "b": [3]},
+        "w": {"x": 0.5},
+        "s": [1, 2],
+    }
+    assert json.loads(json.dumps(out, allow_nan=False)) == out
+    with pytest.raises(TypeError, match="not JSON serialisable"):
+        to_jsonable({"x": object()})
+    assert to_jsonable([object()], default=lambda o: "obj") == ["obj"]
+    # Files are strict JSON: NaN is written as null.
+    p = atomic_write_json(tmp_path / "n.json", {"v": np.float64("nan"), "u": "Ü"})
+    assert "NaN" not in p.read_text() and json.loads(p.read_text()) == {"v": None, "u": "Ü"}

@@ -271,3 +271,227 @@ def test_csv_export_escapes_formulas(tmp_path):
 def test_csv_safe_leaves_negative_numbers():
     assert csv_safe(-3) == -3 and csv_safe(-0.5) == -0.5 and csv_safe("") == ""
     assert csv_safe("=x") == "'=x"
+
+
+# --- labels that re-attach themselves (issue 9 §1) -------------------------------------------
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+import torch  # noqa: E402
+
+from ecg_cluster_widget import TLCExplainer  # noqa: E402
+from ecg_cluster_widget.data.synthetic import make_synthetic  # noqa: E402
+from ecg_cluster_widget.model import ResNet1d  # noqa: E402
+from ecg_cluster_widget.views.labels import (  # noqa: E402
+    LabelsAttachReport,
+    attach_labels,
+    match_signatures,
+    normalize_labels,
+    normalize_timestamp,
+    set_label,
+)
+
+TLC_KW = dict(n_components=8, progress=False)
+
+
+@pytest.fixture(scope="module")
+def ecg():
+    return make_synthetic(12, seed=5)
+
+
+@pytest.fixture(scope="module")
+def net_path(tmp_path_factory):
+    torch.manual_seed(0)
+    net = ResNet1d(12, 5, filters=(8, 12, 16, 16, 16)).eval()
+    path = tmp_path_factory.mktemp("net") / "net.pt"
+    torch.save(net.state_dict(), path)
+    return path
+
+
+def _net(path):
+    net = ResNet1d(12, 5, filters=(8, 12, 16, 16, 16)).eval()
+    net.load_state_dict(torch.load(path))
+    return net
+
+
+@pytest.fixture(scope="module")
+def labelled(ecg, net_path, tmp_path_factory):
+    """Fit, go K 6 -> 3 -> 8, name every cluster, save with the explainer's identity."""
+    tlc = TLCExplainer(_net(net_path), n_clusters=6, **TLC_KW).fit(ecg)
+    tlc.set_n_clusters(3).set_n_clusters(8)
+    names = {int(c): f"Welle {c} – ü" for c in tlc.cluster_ids_}
+    path = tmp_path_factory.mktemp("labels") / "labels.json"
+    save_labels(path, names, tlc=tlc)
+    per_step = np.array([names[int(i)] for i in tlc.cluster_ids_[tlc.predict(ecg)].ravel()])
+    return tlc, path, per_step
+
+
+def _names_per_step(tlc, ds, labels, k=None):
+    ids = tlc.cluster_ids_for(k)[tlc.predict(ds, n_clusters=k)].ravel()
+    return np.array([labels.get(str(int(i)), {}).get("name", "") for i in ids])
+
+
+def test_labels_reattach_in_a_fresh_process(labelled, ecg, net_path, tmp_path):
+    """The acceptance test: 6 -> 3 -> 8 here, 6 -> 8 in a new process: >= 99 % coverage."""
+    _, path, per_step = labelled
+    np.save(tmp_path / "names.npy", per_step)
+    code = f"""
+import numpy as np, torch
+from ecg_cluster_widget import TLCExplainer
+from ecg_cluster_widget.data.synthetic import make_synthetic
+from ecg_cluster_widget.model import ResNet1d
+from ecg_cluster_widget.views.labels import attach_labels
+net = ResNet1d(12, 5, filters=(8, 12, 16, 16, 16)).eval()
+net.load_state_dict(torch.load({str(net_path)!r}))
+ds = make_synthetic(12, seed=5)
+tlc = TLCExplainer(net, n_clusters=6, n_components=8, progress=False).fit(ds).set_n_clusters(8)
+labels, report = attach_labels({str(path)!r}, tlc)
+ids = tlc.cluster_ids_[tlc.predict(ds)].ravel()
+now = np.array([labels.get(str(int(i)), {{}}).get("name", "") for i in ids])
+print(report.mode, float((now == np.load({str(tmp_path / "names.npy")!r})).mean()))
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    mode, coverage = res.stdout.split()
+    assert mode == "same_fit" and float(coverage) >= 0.99
+
+
+def test_labels_remap_by_signature_when_ids_differ(labelled, ecg, net_path):
+    tlc, path, per_step = labelled
+    # Another reference K: the K=8 clustering is the same, its ids are not.
+    other = TLCExplainer(_net(net_path), n_clusters=5, **TLC_KW).fit(ecg)
+    assert other.fit_id_ != tlc.fit_id_
+    labels, report = attach_labels(path, other, n_clusters=8)
+    assert isinstance(report, LabelsAttachReport) and report.mode == "remapped" and report.ok
+    assert (_names_per_step(other, ecg, labels, 8) == per_step).mean() >= 0.99
+    assert other.n_clusters_ == 5  # attaching for K=8 did not switch the explainer
+
+
+def test_labels_remap_with_another_seed_reports_unmatched(labelled, ecg, net_path):
+    from scipy.optimize import linear_sum_assignment
+
+    tlc, path, per_step = labelled
+    other = TLCExplainer(_net(net_path), n_clusters=6, random_state=1, **TLC_KW).fit(ecg)
+    other.set_n_clusters(8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        labels, report = attach_labels(path, other)
+    assert report.mode == "remapped"
+    got = _names_per_step(other, ecg, labels)
+    # As good as the best one-to-one relabelling of the two clusterings, up to 10 points.
+    old_ids = tlc.cluster_ids_[tlc.predict(ecg)].ravel()
+    new_ids = other.cluster_ids_[other.predict(ecg)].ravel()
+    table = np.array(
+        [[np.sum((old_ids == a) & (new_ids == b)) for b in range(8)] for a in range(8)]
+    )
+    r, c = linear_sum_assignment(-table)
+    assert (got == per_step).mean() >= table[r, c].sum() / old_ids.size - 0.10
+    # Every name is either attached once or reported; none is silently dropped.
+    attached = [v["name"] for v in labels.values()]
+    assert len(attached) == len(set(attached))
+    assert set(attached) | set(report.unmatched.values()) == set(per_step)
+    if report.unmatched:
+        assert any("not attached" in str(w.message) for w in caught)
+
+
+def test_labels_of_another_model_or_dataset_are_refused(labelled, ecg, net_path):
+    _, path, _ = labelled
+    other_data = TLCExplainer(_net(net_path), n_clusters=6, **TLC_KW).fit(ecg.subset(range(10)))
+    with pytest.raises(LabelsMismatchError, match="another dataset.*fit the explainer"):
+        attach_labels(path, other_data)
+    torch.manual_seed(1)
+    other_net = ResNet1d(12, 5, filters=(8, 12, 16, 16, 16)).eval()
+    other_model = TLCExplainer(other_net, n_clusters=6, **TLC_KW).fit(ecg)
+    with pytest.raises(LabelsMismatchError, match="another model") as info:
+        attach_labels(path, other_model)
+    assert info.value.report.same_model is False
+
+
+def test_old_files_attach_by_id_with_a_warning(labelled, tmp_path):
+    tlc = labelled[0]
+    old = _write(
+        tmp_path / "v1.json",
+        {"schema": LABELS_SCHEMA, "version": 1, "labels": {"1": {"name": "P", "notes": ""}}},
+    )
+    with pytest.warns(DataWarning, match="no fit identity"):
+        labels, report = attach_labels(old, tlc)
+    assert labels == {"1": {"name": "P", "notes": ""}} and report.mode == "unchecked"
+    no_sig = save_labels(tmp_path / "v2.json", {2: "T"}, fit={**tlc.fit_identity(), "fit_id": "x"})
+    with pytest.warns(DataWarning, match="no cluster signatures"):
+        labels, report = attach_labels(no_sig, tlc)
+    assert report.mode == "by_id" and not report.ok and labels == {"2": {"name": "T", "notes": ""}}
+    json.dumps(report.to_dict())
+
+
+def test_save_labels_with_explainer_writes_identity_and_signatures(labelled):
+    tlc, path, _ = labelled
+    lf = read_labels_file(path)
+    assert lf.fit == normalize_fit(tlc.fit_identity(8)) and lf.fit["fit_id"] == tlc.fit_id_
+    assert sorted(map(int, lf.signatures)) == tlc.cluster_ids_for(8).tolist()
+    sig = tlc.cluster_signatures(8)
+    for cid, entry in lf.signatures.items():
+        np.testing.assert_allclose(entry["activations"], sig[int(cid)])
+    with pytest.raises(DataError, match="either tlc"):
+        save_labels(path.with_name("x.json"), {}, tlc=tlc, fit={"n_clusters": 2})
+    with pytest.raises(DataError, match="needs tlc"):
+        save_labels(path.with_name("x.json"), {}, n_clusters=3)
+
+
+def test_match_signatures_threshold():
+    a = {0: np.array([1.0, 0.0]), 1: np.array([0.0, 1.0])}
+    b = {5: np.array([1.0, 0.05]), 6: np.array([-1.0, -1.0])}
+    mapping, dist = match_signatures(a, b)
+    assert mapping == {0: 5} and dist[0] < 0.1  # 1 vs 6 is too far to be the same cluster
+    assert match_signatures(a, b, max_distance=10.0)[0] == {0: 5, 1: 6}
+    assert match_signatures({}, b) == ({}, {})
+
+
+# --- annotator and time stamp on every label (issue 10) ---------------------------------------
+def test_annotator_and_timestamp_round_trip(tmp_path):
+    labels = {
+        3: {
+            "name": "QRS – ü",
+            "notes": "",
+            "annotator": "Dr. Ø",
+            "updated": "2026-12-02T02:30:00+01:00",
+        },
+        4: {"name": "T", "notes": "late", "updated": "2026-12-02T01:00:00.250000Z"},
+        5: "P",
+    }
+    norm = normalize_labels(labels)
+    assert norm["3"] == {
+        "name": "QRS – ü",
+        "notes": "",
+        "annotator": "Dr. Ø",
+        "updated": "2026-12-02T01:30:00Z",
+    }
+    assert norm["4"]["updated"] == "2026-12-02T01:00:00.250000Z" and "annotator" not in norm["4"]
+    assert norm["5"] == {"name": "P", "notes": ""}
+    p = save_labels(tmp_path / "l.json", labels)
+    assert load_labels(p) == norm and normalize_labels(norm) == norm
+
+
+@pytest.mark.parametrize(
+    "entry, match",
+    [
+        ({"name": "P", "updated": "2026-12-02 01:30"}, "no time zone"),
+        ({"name": "P", "updated": "yesterday"}, "not ISO-8601"),
+        ({"name": "P", "updated": 1733100000}, "ISO-8601 string"),
+        ({"name": "P", "annotator": 7}, "'annotator' must be strings"),
+        ({"name": "P", "author": "x"}, "unknown fields"),
+    ],
+)
+def test_bad_annotator_or_timestamp_is_refused(entry, match):
+    with pytest.raises(DataError, match=match):
+        normalize_labels({1: entry})
+
+
+def test_set_label_stamps_time_and_annotator():
+    from datetime import datetime, timezone
+
+    labels = set_label({2: "P"}, 3, "T wave", annotator="ab")
+    stamp = datetime.fromisoformat(labels["3"]["updated"].replace("Z", "+00:00"))
+    assert abs((datetime.now(timezone.utc) - stamp).total_seconds()) < 60
+    assert labels["2"] == {"name": "P", "notes": ""} and labels["3"]["annotator"] == "ab"
+    assert set_label(labels, 3, "") == {"2": {"name": "P", "notes": ""}}
+    assert normalize_timestamp(stamp) == labels["3"]["updated"]

@@ -1,4 +1,6 @@
-"""Atomic file writing: a crash mid-write never leaves a truncated file behind.
+"""Atomic file writing and the package's one JSON conversion (:func:`to_jsonable`).
+
+A crash mid-write never leaves a truncated file behind.
 
 Each write goes to a temp file ``.<name>.<pid>.<random>.tmp`` in the destination folder
 and is moved into place with ``os.replace``. A process killed mid-write (SIGKILL, power
@@ -9,10 +11,13 @@ the same destination: those whose writer process no longer exists, and any older
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
 import tempfile
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -176,14 +181,15 @@ def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int = 2) -> Path:
-    """Atomically write ``obj`` as JSON (numpy scalars and arrays are converted).
+    """Atomically write ``obj`` as JSON, converted by :func:`to_jsonable`.
 
     Parameters
     ----------
     path : str or os.PathLike
         Destination file.
     obj : object
-        JSON-serialisable data; numpy scalars and arrays may appear anywhere in it.
+        JSON-serialisable data; numpy scalars and arrays may appear anywhere in it, and
+        NaN/inf become ``null`` (strict JSON has no NaN).
     indent : int
         Indentation of the JSON text.
 
@@ -191,6 +197,11 @@ def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int = 2) -> Pat
     -------
     pathlib.Path
         ``path``.
+
+    Raises
+    ------
+    TypeError
+        For an object :func:`to_jsonable` cannot convert (nothing is written).
 
     Examples
     --------
@@ -200,16 +211,72 @@ def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int = 2) -> Pat
     >>> p.read_text().strip()
     '{"x": [0, 1, 2], "y": 0.5}'
     """
-    return atomic_write_text(path, json.dumps(obj, indent=indent, default=_json_default) + "\n")
+    text = json.dumps(to_jsonable(obj), indent=indent, allow_nan=False)
+    return atomic_write_text(path, text + "\n")
+
+
+def to_jsonable(obj: Any, default: Callable[[Any], Any] | None = None) -> Any:
+    """Convert nested data to plain JSON types; the package's one JSON conversion.
+
+    numpy arrays become (nested) lists, numpy scalars Python numbers, NaN and inf ``None``,
+    tuples and sets lists, mapping keys strings, paths strings; objects with a
+    ``to_dict()`` method and dataclasses are converted through their dict.
+
+    Parameters
+    ----------
+    obj : object
+        The data.
+    default : callable, optional
+        Called on any other object (e.g. ``str``); without it such objects raise.
+
+    Returns
+    -------
+    object
+        Built from ``dict``, ``list``, ``str``, ``int``, ``float``, ``bool`` and ``None``.
+
+    Raises
+    ------
+    TypeError
+        For an object it cannot convert and no ``default``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_jsonable({"a": np.array([1.0, np.nan]), 2: (np.int64(2), np.bool_(True))})
+    {'a': [1.0, None], '2': [2, True]}
+    >>> to_jsonable({"x": object()}, default=lambda o: "?")
+    {'x': '?'}
+    """
+    import numpy as np
+
+    if obj is None or isinstance(obj, (str, bool, int)):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind in "fc" and not np.isfinite(obj).all():
+            return [to_jsonable(v, default) for v in obj.tolist()]
+        if obj.dtype.kind == "O":
+            return [to_jsonable(v, default) for v in obj.tolist()]
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return to_jsonable(obj.item(), default)
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v, default) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        items = sorted(obj, key=repr) if isinstance(obj, (set, frozenset)) else obj
+        return [to_jsonable(v, default) for v in items]
+    if isinstance(obj, Path):
+        return str(obj)
+    if callable(getattr(obj, "to_dict", None)):
+        return to_jsonable(obj.to_dict(), default)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(dataclasses.asdict(obj), default)
+    if default is not None:
+        return default(obj)
+    raise TypeError(f"object of type {type(obj).__name__} is not JSON serialisable")
 
 
 def _json_default(o: Any) -> Any:
-    import numpy as np
-
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"object of type {type(o).__name__} is not JSON serialisable")
+    """``json.dumps(default=...)`` hook kept for existing callers; same conversion."""
+    return to_jsonable(o)

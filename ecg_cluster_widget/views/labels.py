@@ -1,22 +1,27 @@
 """Expert cluster labels: validation, versioned JSON persistence and segment export.
 
 Labels key on the *stable* cluster id (``TLCExplainer.cluster_ids_``) as a string,
-``{"3": {"name": "QRS complex", "notes": "..."}}``, so they survive changes of K.
+``{"3": {"name": "QRS complex", "notes": "...", "annotator": "A. B.",
+"updated": "2026-12-02T01:00:00Z"}}`` (``annotator`` and ``updated``, an ISO-8601 UTC
+time, are optional), so they survive changes of K.
 
 A labels file can also carry the identity of the fit the labels were given on
 (``fit``: model checksum, data fingerprint, K, cluster ids) and a signature per
 cluster (``signatures``: centroid and/or prototype), so that loading it into another
 fit is refused or re-mapped instead of attaching names to the wrong clusters; see
-:func:`check_labels_meta` and ``load_labels(path, fit=...)``.
+:func:`attach_labels` (re-maps by signature), :func:`check_labels_meta` and
+``load_labels(path, fit=...)``. ``save_labels(path, labels, tlc=explainer)`` writes both.
 
 File format (JSON)::
 
     {"schema": "ecg_cluster_widget/cluster-labels", "version": 1 or 2,
-     "labels": {"3": {"name": "QRS complex", "notes": ""}},
+     "labels": {"3": {"name": "QRS complex", "notes": "", "annotator": "...",
+                      "updated": "2026-12-02T01:00:00Z"}},   # the last two optional
      "meta": {...free-form...},
      "fit": {"model_checksum": "...", "data_fingerprint": "...", "n_clusters": 6,
-             "cluster_ids": [0, 1, 2, 3, 4, 5]},          # optional, version 2
-     "signatures": {"3": {"centroid": [...], "prototype": [[...]]}}}   # optional, version 2
+             "cluster_ids": [0, 1, 2, 3, 4, 5], "fit_id": "..."},  # optional, version 2
+     "signatures": {"3": {"activations": [...], "centroid": [...],
+                          "prototype": [[...]]}}}                   # optional, version 2
 """
 
 from __future__ import annotations
@@ -28,12 +33,13 @@ import tempfile
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..data.io_utils import _json_default, atomic_write_json, atomic_write_text
+from ..data.io_utils import atomic_write_json, atomic_write_text, to_jsonable
 from ..errors import DataError, DataWarning, FileFormatError, LabelsMismatchError
 
 LABELS_SCHEMA = "ecg_cluster_widget/cluster-labels"
@@ -41,8 +47,13 @@ LABELS_SCHEMA = "ecg_cluster_widget/cluster-labels"
 LABELS_VERSION = 2
 #: Keys of ``fit`` that identify the fit; a mismatch in the first two refuses the file.
 FIT_KEYS: tuple[str, ...] = ("model_checksum", "data_fingerprint", "n_clusters", "cluster_ids")
-#: Kinds of per-cluster signature a labels file may carry.
-SIGNATURE_KINDS: tuple[str, ...] = ("centroid", "prototype")
+#: Kinds of per-cluster signature a labels file may carry. ``activations`` (the mean of the
+#: model's hooked activations, ``TLCExplainer.cluster_signatures``) is what
+#: :func:`attach_labels` matches; centroids live in a fit's PCA space and do not compare
+#: across fits.
+SIGNATURE_KINDS: tuple[str, ...] = ("activations", "centroid", "prototype")
+#: Fields of one label entry.
+LABEL_FIELDS: tuple[str, ...] = ("name", "notes", "annotator", "updated")
 #: The controlled vocabulary offered next to free text.
 LABEL_VOCAB: tuple[str, ...] = (
     "P wave",
@@ -68,12 +79,74 @@ SEGMENT_COLUMNS = (
 )
 
 
+def normalize_timestamp(value: Any) -> str:
+    """Canonical ISO-8601 UTC form of a time stamp: ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``.
+
+    Parameters
+    ----------
+    value : str or datetime.datetime
+        An ISO-8601 time with a time zone (``Z`` or an offset), or an aware datetime.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    DataError
+        For text that is not ISO-8601 or a time without a time zone.
+
+    Examples
+    --------
+    >>> normalize_timestamp("2026-12-02T02:30:00+01:00")
+    '2026-12-02T01:30:00Z'
+    >>> normalize_timestamp("2026-12-02 01:30")
+    Traceback (most recent call last):
+    ...
+    ecg_cluster_widget.errors.DataError: time stamp '2026-12-02 01:30' has no time zone; ...
+    """
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            dt = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+        except ValueError:
+            raise DataError(
+                f"time stamp {value!r} is not ISO-8601; write e.g. '2026-12-02T01:30:00Z'."
+            ) from None
+    else:
+        raise DataError(f"a time stamp must be an ISO-8601 string, got {type(value).__name__}.")
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise DataError(
+            f"time stamp {value!r} has no time zone; give UTC, e.g. '2026-12-02T01:30:00Z'."
+        )
+    return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def now_utc() -> str:
+    """The current time as an ISO-8601 UTC time stamp (seconds).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> now_utc().endswith("Z")
+    True
+    """
+    return normalize_timestamp(datetime.now(timezone.utc).replace(microsecond=0))
+
+
 def normalize_labels(obj: Any) -> dict[str, dict[str, str]]:
     """Check and canonicalise a labels mapping.
 
     Keys become ``str(int(id))``; values must be mappings with optional string
-    ``name`` and ``notes`` (a bare string is taken as the name). Entries with
-    neither are dropped.
+    ``name``, ``notes`` and ``annotator`` and an optional ISO-8601 ``updated`` time
+    (canonicalised to UTC by :func:`normalize_timestamp`); a bare string is taken as
+    the name. Entries with neither name nor notes are dropped; ``annotator`` and
+    ``updated`` appear only when given.
 
     Parameters
     ----------
@@ -83,17 +156,21 @@ def normalize_labels(obj: Any) -> dict[str, dict[str, str]]:
     Returns
     -------
     dict
-        ``{str(id): {"name": str, "notes": str}}`` sorted by id; ``{}`` for ``None``.
+        ``{str(id): {"name": str, "notes": str[, "annotator": str, "updated": str]}}``
+        sorted by id; ``{}`` for ``None``.
 
     Raises
     ------
     DataError
-        When ids are not integers or values have the wrong type.
+        When ids are not integers, values have the wrong type or a time stamp is not
+        ISO-8601 with a time zone.
 
     Examples
     --------
     >>> normalize_labels({3: "QRS complex", "4": {"name": "T wave", "notes": "late"}})
     {'3': {'name': 'QRS complex', 'notes': ''}, '4': {'name': 'T wave', 'notes': 'late'}}
+    >>> normalize_labels({1: {"name": "P", "annotator": "ab", "updated": "2026-12-02T01:00:00Z"}})
+    {'1': {'name': 'P', 'notes': '', 'annotator': 'ab', 'updated': '2026-12-02T01:00:00Z'}}
     """
     if obj is None:
         return {}
@@ -115,18 +192,68 @@ def normalize_labels(obj: Any) -> dict[str, dict[str, str]]:
             raise DataError(
                 f"label of cluster {cid} must be a dict with 'name' and 'notes', got {type(val).__name__}."
             )
-        unknown = set(val) - {"name", "notes"}
+        unknown = set(val) - set(LABEL_FIELDS)
         if unknown:
             raise DataError(
-                f"label of cluster {cid} has unknown fields {sorted(unknown)}; use 'name' and 'notes'."
+                f"label of cluster {cid} has unknown fields {sorted(map(str, unknown))}; use "
+                f"{', '.join(repr(f) for f in LABEL_FIELDS)}."
             )
-        name = val.get("name", "") or ""
-        notes = val.get("notes", "") or ""
-        if not isinstance(name, str) or not isinstance(notes, str):
-            raise DataError(f"label of cluster {cid}: 'name' and 'notes' must be strings.")
-        if name.strip() or notes.strip():
-            out[str(cid)] = {"name": name.strip(), "notes": notes.strip()}
+        texts = {f: val.get(f, "") or "" for f in ("name", "notes", "annotator")}
+        bad = [f for f, v in texts.items() if not isinstance(v, str)]
+        if bad:
+            raise DataError(f"label of cluster {cid}: {', '.join(map(repr, bad))} must be strings.")
+        name, notes, annotator = (texts[f].strip() for f in ("name", "notes", "annotator"))
+        if not (name or notes):
+            continue
+        entry = {"name": name, "notes": notes}
+        if annotator:
+            entry["annotator"] = annotator
+        if val.get("updated") not in (None, ""):
+            try:
+                entry["updated"] = normalize_timestamp(val["updated"])
+            except DataError as exc:
+                raise DataError(f"label of cluster {cid}: {exc}") from None
+        out[str(cid)] = entry
     return dict(sorted(out.items(), key=lambda kv: int(kv[0])))
+
+
+def set_label(
+    labels: Mapping | None,
+    cluster_id: int,
+    name: str,
+    notes: str = "",
+    annotator: str = "",
+    updated: Any = None,
+) -> dict[str, dict[str, str]]:
+    """A copy of ``labels`` with cluster ``cluster_id`` named, stamped with time and annotator.
+
+    Parameters
+    ----------
+    labels : mapping or None
+        Current labels (see :func:`normalize_labels`).
+    cluster_id : int
+    name, notes : str
+        An empty name and notes remove the label.
+    annotator : str
+        Who gave the label.
+    updated : str or datetime, optional
+        When; default: now (UTC).
+
+    Returns
+    -------
+    dict
+        Normalised labels.
+
+    Examples
+    --------
+    >>> set_label({}, 3, "QRS complex", annotator="ab", updated="2026-12-02T01:00:00Z")
+    {'3': {'name': 'QRS complex', 'notes': '', 'annotator': 'ab', 'updated': '2026-12-02T01:00:00Z'}}
+    """
+    out = dict(normalize_labels(labels))
+    entry = {"name": name, "notes": notes, "annotator": annotator}
+    entry["updated"] = now_utc() if updated is None else updated
+    out[str(int(cluster_id))] = entry
+    return normalize_labels(out)
 
 
 def normalize_fit(fit: Any) -> dict[str, Any]:
@@ -205,10 +332,11 @@ def normalize_fit(fit: Any) -> dict[str, Any]:
 
 
 def _json_scalar_or_list(val: Any, what: str) -> Any:
-    if isinstance(val, np.generic):
-        val = val.item()
-    if isinstance(val, np.ndarray):
-        val = val.tolist()
+    if isinstance(val, (np.generic, np.ndarray)):
+        arr = np.asarray(val)
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            raise DataError(f"{what} must be finite, got {val!r}.")
+        val = to_jsonable(val)
     if val is None or isinstance(val, (str, bool, int)):
         return val
     if isinstance(val, float):
@@ -233,7 +361,8 @@ def normalize_signatures(
     ----------
     signatures : mapping
         ``{cluster_id: vector}`` (taken as the centroid) or
-        ``{cluster_id: {"centroid": vector, "prototype": array}}``; values are finite
+        ``{cluster_id: {"activations": vector, "centroid": vector, "prototype": array}}``
+        (any of the three); values are finite
         numbers, vectors or nested lists (e.g. a prototype of shape (leads, width)).
     cluster_ids : iterable of int, optional
         When given, every signature's id must be one of them.
@@ -275,7 +404,7 @@ def normalize_signatures(
         unknown = set(val) - set(SIGNATURE_KINDS)
         if unknown or not val:
             raise DataError(
-                f"signature of cluster {cid} must have 'centroid' and/or 'prototype', "
+                f"signature of cluster {cid} must have some of {list(SIGNATURE_KINDS)}, "
                 f"got {sorted(map(str, val))}."
             )
         entry = {}
@@ -305,6 +434,8 @@ def save_labels(
     *,
     fit: Mapping | None = None,
     signatures: Mapping | None = None,
+    tlc: Any = None,
+    n_clusters: int | None = None,
 ) -> Path:
     """Write labels atomically as versioned JSON.
 
@@ -320,8 +451,14 @@ def save_labels(
         The identity of the fit the labels belong to (see :func:`normalize_fit`):
         ``model_checksum``, ``data_fingerprint``, ``n_clusters``, ``cluster_ids``.
     signatures : mapping, optional
-        Per cluster id a centroid and/or prototype (see :func:`normalize_signatures`),
-        so the labels can be re-attached to a different fit by matching.
+        Per cluster id a signature (see :func:`normalize_signatures`), so the labels
+        can be re-attached to a different fit by matching.
+    tlc : TLCExplainer, optional
+        A fitted explainer: writes its ``fit_identity`` and ``cluster_signatures`` (for
+        K = ``n_clusters``, default the current K) instead of ``fit``/``signatures``,
+        so :func:`attach_labels` can re-attach the labels to any later fit.
+    n_clusters : int, optional
+        With ``tlc``: the K the labels were given on.
 
     Returns
     -------
@@ -348,6 +485,14 @@ def save_labels(
     """
     if meta is not None and not isinstance(meta, Mapping):
         raise DataError(f"meta must be a dict, got {type(meta).__name__}.")
+    if tlc is not None:
+        if fit is not None or signatures is not None:
+            raise DataError("give either tlc= or fit=/signatures=, not both.")
+        fit = tlc.fit_identity(n_clusters)
+        sigs = tlc.cluster_signatures(fit["n_clusters"])
+        signatures = {cid: {"activations": vec} for cid, vec in sigs.items()}
+    elif n_clusters is not None:
+        raise DataError("n_clusters= needs tlc= (the explainer whose K it is).")
     doc: dict[str, Any] = {
         "schema": LABELS_SCHEMA,
         "version": 1,
@@ -364,8 +509,8 @@ def save_labels(
     if fit is not None or signatures is not None:
         doc["version"] = 2  # version-1 readers cannot honour the fit: let them refuse
     try:
-        json.dumps(doc["meta"], default=_json_default)
-    except (TypeError, ValueError) as exc:
+        doc["meta"] = to_jsonable(doc["meta"])
+    except TypeError as exc:
         raise DataError(f"meta is not JSON-serialisable: {exc}") from None
     return atomic_write_json(path, doc)
 
@@ -738,6 +883,219 @@ def load_labels(path: str | os.PathLike, fit: Mapping | None = None) -> dict[str
     elif report.ids_only_in_file or report.ids_only_in_fit or report.labelled_ids_missing:
         warnings.warn(f"labels file {lf.path}: {report.summary()}", DataWarning, stacklevel=2)
     return lf.labels
+
+
+#: Largest relative distance between two activation signatures that still counts as the
+#: same cluster in :func:`attach_labels` (0: identical; about 1.4: unrelated clusters).
+MAX_SIGNATURE_DISTANCE = 0.5
+
+
+@dataclass
+class LabelsAttachReport:
+    """How :func:`attach_labels` attached a labels file to the current fit.
+
+    Attributes
+    ----------
+    mode : str
+        ``"same_fit"`` (same fit and K: attached as is), ``"remapped"`` (matched by
+        cluster signature), ``"by_id"`` (no signatures to match: attached by id, with a
+        warning) or ``"unchecked"`` (the file records no fit: attached as is, with a
+        warning).
+    mapping : dict
+        ``{file cluster id: current cluster id}`` of the attached labels.
+    unmatched : dict
+        ``{file cluster id: name}`` of labels that could not be attached.
+    distances : dict
+        ``{file cluster id: relative signature distance}`` of the matched pairs.
+    meta : LabelsMetaReport
+        The comparison of the fit identities.
+
+    Examples
+    --------
+    >>> LabelsAttachReport("same_fit", {0: 0}).ok
+    True
+    """
+
+    mode: str
+    mapping: dict = field(default_factory=dict)
+    unmatched: dict = field(default_factory=dict)
+    distances: dict = field(default_factory=dict)
+    meta: LabelsMetaReport | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Every label attached to the cluster it was given to (or its exact counterpart)."""
+        return self.mode in ("same_fit", "remapped") and not self.unmatched
+
+    def summary(self) -> str:
+        """One human-readable sentence: how the labels were attached, what was left out."""
+        moved = {a: b for a, b in self.mapping.items() if a != b}
+        text = {
+            "same_fit": "labels belong to this fit and were attached as they are",
+            "remapped": "labels were re-attached by cluster signature"
+            + (f" (file id -> current id: {moved})" if moved else ""),
+            "by_id": "the file has no cluster signatures: labels were attached by cluster id",
+            "unchecked": "the file records no fit identity: labels were attached by id unchecked",
+        }[self.mode]
+        if self.unmatched:
+            names = ", ".join(f"{cid} {name!r}" for cid, name in self.unmatched.items())
+            text += f"; not attached (no matching cluster): {names}"
+        return text + "."
+
+    def to_dict(self) -> dict:
+        """Plain-dict form (JSON-serialisable)."""
+        return to_jsonable(
+            {
+                "mode": self.mode,
+                "ok": self.ok,
+                "mapping": self.mapping,
+                "unmatched": self.unmatched,
+                "distances": self.distances,
+                "meta": None if self.meta is None else self.meta.to_dict(),
+                "summary": self.summary(),
+            }
+        )
+
+
+def _relative_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``||a_i - b_j|| / rms(||a_i||, ||b_j||)``: 0 for equal vectors, ~1.4 for unrelated ones."""
+    diff = np.linalg.norm(a[:, None, :] - b[None, :, :], axis=2)
+    scale = np.sqrt((np.sum(a**2, axis=1)[:, None] + np.sum(b**2, axis=1)[None, :]) / 2)
+    return diff / np.maximum(scale, 1e-12)
+
+
+def match_signatures(
+    file_sigs: Mapping[int, np.ndarray],
+    current_sigs: Mapping[int, np.ndarray],
+    max_distance: float = MAX_SIGNATURE_DISTANCE,
+) -> tuple[dict[int, int], dict[int, float]]:
+    """Pair clusters of two fits by their activation signatures (Hungarian, thresholded).
+
+    Parameters
+    ----------
+    file_sigs, current_sigs : mapping
+        ``{cluster id: vector}``, vectors of one length.
+    max_distance : float
+        Pairs farther apart (relative distance, see :data:`MAX_SIGNATURE_DISTANCE`)
+        are not matched.
+
+    Returns
+    -------
+    mapping : dict
+        ``{file id: current id}``.
+    distances : dict
+        ``{file id: distance}`` of the matched pairs.
+
+    Examples
+    --------
+    >>> match_signatures({4: np.array([1.0, 0]), 7: np.array([0, 1.0])},
+    ...                  {0: np.array([0, 0.9]), 1: np.array([1.0, 0.1])})[0]
+    {4: 1, 7: 0}
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    fa, ca = list(file_sigs), list(current_sigs)
+    if not fa or not ca:
+        return {}, {}
+    dist = _relative_distances(
+        np.stack([np.asarray(file_sigs[i], float) for i in fa]),
+        np.stack([np.asarray(current_sigs[j], float) for j in ca]),
+    )
+    mapping, distances = {}, {}
+    for r, c in zip(*linear_sum_assignment(dist)):
+        if dist[r, c] <= max_distance:
+            mapping[int(fa[r])], distances[int(fa[r])] = int(ca[c]), float(dist[r, c])
+    return mapping, distances
+
+
+def attach_labels(
+    path: str | os.PathLike,
+    tlc: Any,
+    n_clusters: int | None = None,
+    max_distance: float = MAX_SIGNATURE_DISTANCE,
+) -> tuple[dict[str, dict[str, str]], LabelsAttachReport]:
+    """Load a labels file into the current fit of ``tlc``, re-mapping ids where needed.
+
+    * Same fit and K (``fit_id`` and ``n_clusters`` equal): the labels as they are.
+    * Same model and data, other ids (another reference K, seed or options): labels move
+      to the cluster whose activation signature matches (:func:`match_signatures`);
+      names without a match are left out and listed in the report.
+    * Another model or dataset: refused (:class:`LabelsMismatchError`).
+    * A file without signatures (or without any fit identity, as written by older
+      versions) is attached by cluster id with a :class:`DataWarning`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A labels file (:func:`save_labels`).
+    tlc : TLCExplainer
+        A fitted explainer.
+    n_clusters : int, optional
+        The K to attach to (default: the current K); the explainer's K is not changed.
+    max_distance : float
+        Signature distance above which two clusters are not the same.
+
+    Returns
+    -------
+    labels : dict
+        ``{str(current id): entry}``, as :func:`normalize_labels` returns.
+    report : LabelsAttachReport
+
+    Raises
+    ------
+    FileFormatError
+        For a missing or malformed file.
+    LabelsMismatchError
+        When the file belongs to another model or dataset.
+
+    Examples
+    --------
+    >>> labels, report = attach_labels("labels.json", tlc, n_clusters=8)  # doctest: +SKIP
+    >>> report.summary()  # doctest: +SKIP
+    'labels belong to this fit and were attached as they are.'
+    """
+    lf = read_labels_file(path)
+    current = tlc.fit_identity(n_clusters)
+    meta = check_labels_meta(lf, current)
+    if not meta.compatible:
+        whose = " and ".join(
+            w for w, same in (("model", meta.same_model), ("dataset", meta.same_data)) if not same
+        )
+        raise LabelsMismatchError(
+            f"labels file {lf.path} was written for another {whose} ({meta.summary()}) Its "
+            "labels are not attached: fit the explainer on the model and data the labels were "
+            "given on, or label this fit afresh.",
+            meta,
+        )
+    names = {int(k): v for k, v in lf.labels.items()}
+    if not meta.has_fit:
+        report = LabelsAttachReport("unchecked", {i: i for i in names}, meta=meta)
+        warnings.warn(f"labels file {lf.path}: {report.summary()}", DataWarning, stacklevel=2)
+        return lf.labels, report
+    if (
+        lf.fit.get("fit_id") == current["fit_id"]
+        and lf.fit.get("n_clusters") == current["n_clusters"]
+    ):
+        return lf.labels, LabelsAttachReport("same_fit", {i: i for i in names}, meta=meta)
+    sigs = {
+        int(k): np.asarray(v["activations"])
+        for k, v in (lf.signatures or {}).items()
+        if "activations" in v and int(k) in names
+    }
+    if not sigs:
+        report = LabelsAttachReport("by_id", {i: i for i in names}, meta=meta)
+        warnings.warn(f"labels file {lf.path}: {report.summary()}", DataWarning, stacklevel=2)
+        return lf.labels, report
+    cur = tlc.cluster_signatures(current["n_clusters"])
+    if len({v.size for v in (*sigs.values(), *cur.values())}) != 1:
+        sigs = {}  # other hooked layers: the signatures do not compare
+    mapping, distances = match_signatures(sigs, cur, max_distance)
+    out = {str(mapping[i]): dict(entry) for i, entry in names.items() if i in mapping}
+    unmatched = {i: entry["name"] for i, entry in names.items() if i not in mapping}
+    report = LabelsAttachReport("remapped", mapping, unmatched, distances, meta)
+    if unmatched:
+        warnings.warn(f"labels file {lf.path}: {report.summary()}", DataWarning, stacklevel=2)
+    return normalize_labels(out), report
 
 
 def segment_rows(
