@@ -253,3 +253,17 @@ def test_intervals_and_proposals_on_ludb(ludb_root):
     assert names[0] == "TP baseline" and names[2] == "QRS complex" and names[3] == "T wave"
     assert names.count("TP baseline") <= 2
     assert "ST segment" in names
+
+
+def test_proposal_weighs_share_not_enrichment_alone():
+    # One beat: P(3) PR(2) QRS(3) ST(4) T(10) TP(8). Cluster 3 holds the 4 ST steps and 8
+    # of the 10 T steps: ST is more concentrated in it (enrichment N/12 vs N/15) but
+    # two thirds of it is T wave, which is what it should be called.
+    wave = [1] * 3 + [0] * 2 + [2] * 3 + [0] * 4 + [3] * 10 + [0] * 8
+    lab = [0] * 3 + [1] * 2 + [2] * 3 + [3] * 4 + [3] * 8 + [4] * 2 + [5] * 8
+    m = np.tile(wave, (2, 10))
+    labels = np.tile(lab, (2, 10))
+    got = propose_wave_names(labels, m)["clusters"]
+    assert got[3]["proposed_name"] == "T wave" and got[3]["purity"] == pytest.approx(8 / 12)
+    assert [c["proposed_name"] for c in got[:3]] == ["P wave", "PR segment", "QRS complex"]
+    assert got[5]["proposed_name"] == "TP baseline"

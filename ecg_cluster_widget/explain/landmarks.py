@@ -6,8 +6,8 @@
 * :func:`interval_masks` splits the "none" code into the isoelectric intervals by the
   landmarks around each run (PR: P offset to QRS onset; ST: QRS offset to T onset; TP:
   T offset to the next P onset), and :func:`propose_wave_names` names each cluster after
-  the wave or interval it is most enriched in, so PR and ST clusters are no longer all
-  proposed as "TP baseline".
+  the wave or interval it holds most (share weighted by enrichment), so PR and ST
+  clusters are no longer all proposed as "TP baseline".
 * :func:`delineate` is a small, fully deterministic rule-based delineator (Pan-Tompkins
   style R-peak detection, slope-energy QRS bounds, RR-scaled search windows for T and P)
   used when a dataset has no wave masks.
@@ -269,11 +269,13 @@ def propose_wave_names(
     """A wave or interval name per cluster, from landmarks (annotated or delineated).
 
     The "none" time steps are first split into TP, PR and ST by :func:`interval_masks`;
-    each cluster is then named after the code it is most enriched in: the share of its
-    time steps with that code divided by the code's share of all time steps. By plain
-    majority the TP baseline, which fills most of an ECG, would name nearly every
-    cluster; without the split, PR and ST clusters could only be called "TP baseline".
-    A proposal for an expert to confirm, not a diagnosis.
+    each cluster is then named after the code with the largest ``share * enrichment``,
+    where ``share`` is the fraction of the cluster's time steps with that code and
+    ``enrichment`` is that share divided by the code's share of all time steps. By plain
+    majority (share alone) the TP baseline, which fills most of an ECG, would name nearly
+    every cluster; by enrichment alone a short interval making up a small part of a mixed
+    cluster could name it; without the split, PR and ST clusters could only be called
+    "TP baseline". A proposal for an expert to confirm, not a diagnosis.
 
     Parameters
     ----------
@@ -350,7 +352,7 @@ def propose_wave_names(
         if row.sum() > 0:
             share = row / row.sum()
             lift = np.divide(share, code_share, out=np.zeros(n_codes), where=code_share > 0)
-            w = int(np.argmax(lift))
+            w = int(np.argmax(share * lift))
             entry.update(
                 wave=INTERVAL_NAMES[w],
                 proposed_name=PROPOSED_NAMES[INTERVAL_NAMES[w]],
