@@ -1,4 +1,9 @@
-"""Expert cluster labels: validation, versioned JSON persistence and segment export.
+"""Expert cluster labels: validation, versioned JSON persistence and re-attachment.
+
+Why this file is long: it is the one home of the labels-file schema (labels, fit
+identity, signatures), which is validated, written, read, compared and re-attached in
+one place; more than half of it is docstrings with runnable examples. Segment export
+lives in :mod:`.labelled_segments`.
 
 Labels key on the *stable* cluster id (``TLCExplainer.cluster_ids_``) as a string,
 ``{"3": {"name": "QRS complex", "notes": "...", "annotator": "A. B.",
@@ -28,8 +33,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -39,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.io_utils import atomic_write_json, atomic_write_text, to_jsonable
+from ..data.io_utils import atomic_write_json, to_jsonable
 from ..errors import DataError, DataWarning, FileFormatError, LabelsMismatchError
 
 LABELS_SCHEMA = "ecg_cluster_widget/cluster-labels"
@@ -64,18 +67,6 @@ LABEL_VOCAB: tuple[str, ...] = (
     "PR segment",
     "artifact",
     "other",
-)
-SEGMENT_COLUMNS = (
-    "record_index",
-    "record_id",
-    "start",
-    "end",
-    "start_s",
-    "end_s",
-    "cluster_id",
-    "name",
-    "notes",
-    "mean_entropy",
 )
 
 
@@ -1098,225 +1089,22 @@ def attach_labels(
     return normalize_labels(out), report
 
 
-def segment_rows(
-    expl: Any, labels: Mapping, record_index: int | None = None, record_id: str | None = None
-) -> list[dict[str, Any]]:
-    """One row per segment of an explanation, with the expert name and notes.
-
-    Parameters
-    ----------
-    expl : ECGExplanation
-        One record's explanation.
-    labels : mapping
-        Cluster labels (see :func:`normalize_labels`); unlabelled clusters get ``""``.
-    record_index, record_id : optional
-        Override the explanation's own record index / id.
-
-    Returns
-    -------
-    list of dict
-        One dict per segment with the keys of ``SEGMENT_COLUMNS``.
-
-    Examples
-    --------
-    >>> from ecg_cluster_widget.explain.explanation import ECGExplanation, Segment
-    >>> ex = ECGExplanation(0, "r0", 100.0, np.array([3, 5]), np.array([0, 1]),
-    ...                     np.eye(2, dtype=np.float32), np.zeros(2, np.float32),
-    ...                     [Segment(0, 1, 0, 3, 0.0, 0.01), Segment(1, 2, 1, 5, 0.01, 0.02)],
-    ...                     np.array([0.5, 0.5]), 0.0)
-    >>> rows = segment_rows(ex, {3: "P wave"})
-    >>> [(r["cluster_id"], r["name"]) for r in rows]
-    [(3, 'P wave'), (5, '')]
-    """
-    labs = normalize_labels(labels)
-    ent = np.asarray(expl.entropy, dtype=np.float64)
-    rows = []
-    for s in expl.segments:
-        entry = labs.get(str(int(s.cluster_id)), {})
-        rows.append(
-            {
-                "record_index": int(expl.record_index if record_index is None else record_index),
-                "record_id": str(expl.record_id if record_id is None else record_id),
-                "start": int(s.start),
-                "end": int(s.end),
-                "start_s": round(float(s.start_s), 6),
-                "end_s": round(float(s.end_s), 6),
-                "cluster_id": int(s.cluster_id),
-                "name": entry.get("name", ""),
-                "notes": entry.get("notes", ""),
-                "mean_entropy": round(float(ent[s.start : s.end].mean()), 6)
-                if s.end > s.start
-                else float("nan"),
-            }
-        )
-    return rows
+#: Segment export (CSV/JSON rows, WFDB annotations) lives in :mod:`.labelled_segments`;
+#: these names stay importable from here for existing callers.
+_SEGMENT_EXPORTS = (
+    "SEGMENT_COLUMNS",
+    "FORMULA_PREFIXES",
+    "segment_rows",
+    "csv_safe",
+    "write_segments",
+    "write_wfdb_annotations",
+)
 
 
-#: First characters that make a spreadsheet read a cell as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+def __getattr__(name: str) -> Any:
+    # Lazy (PEP 562): labelled_segments imports this module, so no import at the top.
+    if name in _SEGMENT_EXPORTS:
+        from . import labelled_segments
 
-
-def csv_safe(value: Any) -> Any:
-    """Neutralise a text cell that a spreadsheet would run as a formula.
-
-    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
-    leading apostrophe (the usual CSV-injection defence), so Excel, LibreOffice and
-    Google Sheets show it as text. Numbers and other text are returned unchanged.
-
-    Parameters
-    ----------
-    value : object
-        A cell value.
-
-    Returns
-    -------
-    object
-        ``"'" + value`` for such text, else ``value``.
-
-    Examples
-    --------
-    >>> csv_safe("=1+2"), csv_safe("-late T"), csv_safe("T wave"), csv_safe(-1.5)
-    ("'=1+2", "'-late T", 'T wave', -1.5)
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-def write_segments(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]]) -> Path:
-    """Write segment rows as CSV (``.csv``) or JSON (``.json``), atomically.
-
-    Text cells of the CSV that a spreadsheet would read as formulas (starting with
-    ``=``, ``+``, ``-``, ``@``) are escaped by :func:`csv_safe`; the JSON keeps them
-    verbatim.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Destination; its suffix picks the format.
-    rows : iterable of mapping
-        Rows from :func:`segment_rows`.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-
-    Raises
-    ------
-    DataError
-        If the suffix is neither ``.csv`` nor ``.json``.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> row = dict.fromkeys(SEGMENT_COLUMNS, 0)
-    >>> p = write_segments(pathlib.Path(tempfile.mkdtemp()) / "seg.csv", [row])
-    >>> p.read_text().splitlines()[0].split(",")[:3]
-    ['record_index', 'record_id', 'start']
-    """
-    import pandas as pd
-
-    path = Path(path)
-    rows = list(rows)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        frame = pd.DataFrame(
-            [{k: csv_safe(v) for k, v in r.items()} for r in rows], columns=list(SEGMENT_COLUMNS)
-        )
-        return atomic_write_text(path, frame.to_csv(index=False))
-    if suffix == ".json":
-        return atomic_write_json(
-            path,
-            {
-                "schema": "ecg_cluster_widget/segments",
-                "version": 1,
-                "columns": list(SEGMENT_COLUMNS),
-                "segments": rows,
-            },
-        )
-    raise DataError(
-        f"cannot tell the export format from {path.name!r}: use a .csv or .json file name."
-    )
-
-
-def write_wfdb_annotations(
-    record_name: str, folder: str | os.PathLike, expl: Any, labels: Mapping, extension: str = "tlc"
-) -> Path:
-    """Write segments as a WFDB annotation file ``<folder>/<record_name>.<extension>``.
-
-    Each segment becomes an onset ``(`` at its first sample and an offset ``)`` at its
-    last sample (the WFDB waveform-boundary convention); the onset's ``aux_note``
-    carries ``C<id>`` and the expert name, so ``wfdb.rdann`` reads the labels back.
-
-    Parameters
-    ----------
-    record_name : str
-        Bare WFDB record name (no folder).
-    folder : str or os.PathLike
-        Output folder; created if missing.
-    expl : ECGExplanation
-        One record's explanation.
-    labels : mapping
-        Cluster labels (see :func:`normalize_labels`).
-    extension : str
-        Annotator extension.
-
-    Returns
-    -------
-    pathlib.Path
-        The annotation file written.
-
-    Raises
-    ------
-    DataError
-        If ``record_name`` contains a path separator or there are no segments.
-
-    Examples
-    --------
-    >>> import tempfile, wfdb
-    >>> from ecg_cluster_widget.explain.explanation import ECGExplanation, Segment
-    >>> ex = ECGExplanation(0, "r0", 100.0, np.array([3, 5]), np.array([0, 1]),
-    ...                     np.eye(2, dtype=np.float32), np.zeros(2, np.float32),
-    ...                     [Segment(0, 1, 0, 3, 0.0, 0.01), Segment(1, 2, 1, 5, 0.01, 0.02)],
-    ...                     np.array([0.5, 0.5]), 0.0)
-    >>> p = write_wfdb_annotations("r0", tempfile.mkdtemp(), ex, {3: "P wave"})
-    >>> wfdb.rdann(str(p.with_suffix("")), "tlc").aux_note[0]
-    'C3 P wave'
-    """
-    import wfdb
-
-    if not record_name or any(c in str(record_name) for c in "/\\"):
-        raise DataError(f"record_name must be a bare WFDB record name, got {record_name!r}.")
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    labs = normalize_labels(labels)
-    samples: list[int] = []
-    symbols: list[str] = []
-    notes: list[str] = []
-    for s in expl.segments:
-        name = labs.get(str(int(s.cluster_id)), {}).get("name", "")
-        samples += [int(s.start), int(s.end) - 1]
-        symbols += ["(", ")"]
-        notes += [f"C{int(s.cluster_id)} {name}".strip(), ""]
-    if not samples:
-        raise DataError("the explanation has no segments to write.")
-    order = np.argsort(np.asarray(samples), kind="stable")
-    target = folder / f"{record_name}.{extension}"
-    # wrann writes in place; write into a private temp folder and os.replace so a crash
-    # never leaves a truncated annotation file next to the record.
-    tmp = Path(tempfile.mkdtemp(prefix=f".{record_name}.", dir=folder))
-    try:
-        wfdb.wrann(
-            str(record_name),
-            extension,
-            sample=np.asarray(samples, dtype=np.int64)[order],
-            symbol=[symbols[i] for i in order],
-            aux_note=[notes[i] for i in order],
-            fs=float(expl.fs),
-            write_dir=str(tmp),
-        )
-        os.replace(tmp / target.name, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+        return getattr(labelled_segments, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
