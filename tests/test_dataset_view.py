@@ -174,6 +174,9 @@ def test_linked_both_ways_with_the_explorer(setup):
         assert w.index == 3
         with pytest.raises(DataError, match="out of range"):
             v.show(len(ds))
+        with pytest.raises(DataError, match="out of range"):
+            v.current = len(ds)
+        assert v.current == 3
         # Expert names typed in the explorer reach the scatter's panel.
         cid = str(w.record["cluster_ids"][0])
         w.cluster_labels = {cid: {"name": "QRS complex", "notes": ""}}
@@ -186,6 +189,10 @@ def test_linked_both_ways_with_the_explorer(setup):
             time.sleep(0.05)
         assert v.n_clusters == 3 and len(v.cluster_ids) == 3
         assert np.frombuffer(v.proportions, np.float32).size == 3 * len(ds)
+        # Closed, it no longer follows the explorer.
+        v.close()
+        w.show(5)
+        assert v.current != 5
     finally:
         w.close()
         tlc.set_n_clusters(4)

@@ -404,13 +404,19 @@ class DatasetView(anywidget.AnyWidget):
             str(k): str(v.get("name", "")) for k, v in labels.items() if isinstance(v, dict)
         }
 
+    @t.validate("current")
+    def _valid_current(self, proposal: dict) -> int:
+        i = int(proposal["value"])
+        if not -1 <= i < max(self.n_points, 1):
+            raise DataError(
+                f"current={i} is out of range: a record index 0..{self.n_points - 1}, or -1."
+            )
+        return i
+
     @t.observe("current")
     def _on_current(self, change: dict) -> None:
         i = int(change["new"])
         if i < 0 or self.explorer is None:
-            return
-        if not 0 <= i < self.n_points:
-            self.error = f"record {i} is out of range 0..{self.n_points - 1}."
             return
         if int(self.explorer.index) != i:
             # The public trait: the explorer computes the new view in its worker thread.
@@ -470,6 +476,21 @@ class DatasetView(anywidget.AnyWidget):
                     c: float(n / idx.size) for c, n in zip(self.class_categories, counts) if n
                 }
         self.selection_summary = summary
+
+    def close(self) -> None:
+        """Stop following the explorer and close the comm."""
+        ex = getattr(self, "explorer", None)
+        if ex is not None:
+            for fn, name in (
+                (self._on_explorer_index, "index"),
+                (self._on_explorer_k, "n_clusters"),
+                (self._on_explorer_labels, "cluster_labels"),
+            ):
+                try:
+                    ex.unobserve(fn, names=[name])
+                except ValueError:  # never observed (construction failed half-way)
+                    pass
+        super().close()
 
     def __repr__(self) -> str:
         return (
