@@ -2,6 +2,8 @@
 // ArrayBuffer or a typed array, or in the standalone HTML export {"$b64": "..."}.
 // decodeArray is the one decoder of the array traits (views/traits.py writes them).
 
+import { runs } from "./bands.js";
+
 /**
  * @typedef {Object} WireArray  An array trait as it comes over the comm.
  * @property {number[]} shape
@@ -81,4 +83,25 @@ export function checkShape(arr, shape, what) {
     throw new Error(`${what}: got ${arr.length} values for shape [${shape.join(", ")}]`);
   }
   return n;
+}
+
+/** Decode the data traits of the response currently held by the model. */
+export function decodeResponse(model) {
+  const rec = model.get("record") || {};
+  const nL = rec.n_leads || 0;
+  const nS = rec.n_samples || 0;
+  const sig = decodeArray(model.get("signal")).data;
+  const ids = decodeArray(model.get("seg_ids")).data;
+  const ent = decodeArray(model.get("entropy")).data;
+  const cam = decodeArray(model.get("gradcam")).data;
+  const protos = decodeArray(model.get("prototypes"));
+  const snips = decodeArray(model.get("example_snips"));
+  const clusters = model.get("clusters") || [];
+  return {
+    rec, nL, nS, fs: rec.fs || 1, sig: sig.length === nL * nS ? sig : new Float32Array(nL * nS),
+    ids, segs: runs(ids), ent, cam: cam.length === nS ? cam : null,
+    clusters, clusterIds: rec.cluster_ids || clusters.map((c) => c.id),
+    protos: protos.data, protoShape: protos.shape, snips: snips.data, snipShape: snips.shape,
+    responseId: model.get("response_id"),
+  };
 }

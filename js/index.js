@@ -9,44 +9,23 @@
 // are updated in place (never rebuilt on a trait change), so typed text, focus and
 // scroll positions survive redraws.
 
-import { decodeArray } from "./decode.js";
-import { LAYOUTS, naturalSpan, xToTime } from "./layout.js";
-import { attachPointer, caliperReading, panView, zoomView } from "./brush.js";
-import { BAND_STYLES, occurrences, runs, stepOccurrence } from "./bands.js";
+import { decodeResponse } from "./decode.js";
+import { naturalSpan, xToTime } from "./layout.js";
+import { attachPointer, caliperReading, panView } from "./brush.js";
 import { readTheme } from "./ecg_view.js";
-import { updateLabels } from "./labels.js";
+import { createLabelHistory, updateLabels } from "./labels.js";
 import { actionFor, buildHelp } from "./keys.js";
 import { makePalette } from "./palette.js";
 import { h } from "./dom.js";
 import { createRegistry } from "./listeners.js";
 import { DISCONNECTED, createProtocol } from "./protocol.js";
-import { buildToolbar, syncToolbar } from "./toolbar.js";
+import { buildToolbar, syncToolbar, wireToolbar } from "./toolbar.js";
 import { caliperText, createDrawing, track } from "./draw.js";
 import { createPanels } from "./panels.js";
-import { checkInt, checkLabelKey, checkSelection, checkViewRange } from "./validate.js";
+import { createActions } from "./actions.js";
+import { checkLabelKey, checkSelection, checkViewRange } from "./validate.js";
 
 /** @typedef {import("./model_traits.js").ModelTraits} ModelTraits */
-
-/** Decode the data traits of the response currently held by the model. */
-function snapshot(model) {
-  const rec = model.get("record") || {};
-  const nL = rec.n_leads || 0;
-  const nS = rec.n_samples || 0;
-  const sig = decodeArray(model.get("signal")).data;
-  const ids = decodeArray(model.get("seg_ids")).data;
-  const ent = decodeArray(model.get("entropy")).data;
-  const cam = decodeArray(model.get("gradcam")).data;
-  const protos = decodeArray(model.get("prototypes"));
-  const snips = decodeArray(model.get("example_snips"));
-  const clusters = model.get("clusters") || [];
-  return {
-    rec, nL, nS, fs: rec.fs || 1, sig: sig.length === nL * nS ? sig : new Float32Array(nL * nS),
-    ids, segs: runs(ids), ent, cam: cam.length === nS ? cam : null,
-    clusters, clusterIds: rec.cluster_ids || clusters.map((c) => c.id),
-    protos: protos.data, protoShape: protos.shape, snips: snips.data, snipShape: snips.shape,
-    responseId: model.get("response_id"),
-  };
-}
 
 function render({ model, el }) {
   const tRender = performance.now();
@@ -95,7 +74,7 @@ function render({ model, el }) {
   root.append(tb.bar, tb.message, offlineMsg, tb.leadBar, info, main, help);
 
   // ---- shared state -------------------------------------------------------------
-  const cur0 = snapshot(model);
+  const cur0 = decodeResponse(model);
   const vr = model.get("view_range");
   const S = {
     cur: cur0, L: null, localSel: null, // selection while dragging, before it is sent
@@ -170,12 +149,28 @@ function render({ model, el }) {
     dom: { root, stage, legend, side, base, overlay, tip, summary, infoText, occOut, leadPick, rankBadges: tb.rankBadges },
   };
   const draw = createDrawing(env);
+  const history = createLabelHistory();
+  /** Undo (dir -1) or redo (+1) the last label edit made in this view. */
+  function undoLabels(dir) {
+    const r = dir < 0 ? history.undo(labels()) : history.redo(labels());
+    if (!r) {
+      proto.st.flash = dir < 0 ? "nothing to undo" : "nothing to redo";
+    } else {
+      model.set("cluster_labels", r.labels);
+      save();
+      proto.st.flash = `${dir < 0 ? "undone" : "redone"}: label of ${S.pal.title(r.id, {})}`;
+    }
+    updateBusy();
+  }
   const panels = createPanels(env, {
     onPick: (id) => pickCluster(id),
     onLabel: (id, name, notes) => {
       const chk = checkLabelKey(id, S.cur.clusterIds);
       if (!chk.ok) return refuse(chk.why);
-      model.set("cluster_labels", updateLabels(labels(), id, name, notes));
+      const before = labels();
+      const after = updateLabels(before, id, name, notes);
+      history.record(before, after, id);
+      model.set("cluster_labels", after);
       save();
       if (offline() && !standalone) {
         proto.st.flash = "labels are kept in this view only (kernel disconnected)";
@@ -263,31 +258,6 @@ function render({ model, el }) {
     });
   }
 
-  function gotoOccurrence(dir) {
-    const id = highlight();
-    if (id == null) {
-      proto.st.flash = "highlight a cluster first (keys 1–9, the legend or a card), then n / p";
-      updateBusy();
-      return;
-    }
-    proto.st.flash = "";
-    const { cur, view } = S;
-    const list = occurrences(cur.segs, id);
-    const prev = S.occ && S.occ.id === id && S.occ.rid === cur.responseId ? S.occ.idx : -1;
-    const i = stepOccurrence(list, prev, dir, view[0] * cur.fs, view[1] * cur.fs);
-    S.occ = { id, idx: i, n: list.length, rid: cur.responseId };
-    panels.drawOcc();
-    updateBusy();
-    if (i < 0) return;
-    const r = list[i];
-    const span = view[1] - view[0];
-    if (span < duration() - 1e-9) {
-      const mid = ((r.start + r.end) / 2) / cur.fs;
-      setViewAndSync(panView([mid - span / 2, mid + span / 2], 0, duration()));
-    }
-    setSelection({ start_s: r.start / cur.fs, end_s: r.end / cur.fs, start: r.start, end: r.end });
-  }
-
   function setTrait(key, value) {
     model.set(key, value);
     save();
@@ -345,69 +315,10 @@ function render({ model, el }) {
     },
   });
 
-  function rankStep(key, dir) {
-    const n = S.rankN[key] || 0;
-    let pos = S.rankPos[key] + dir;
-    if (pos < 0) pos = n ? n - 1 : 0;
-    proto.send({ rank: key, rank_pos: pos, rank_source: "ui" });
-  }
-
-  function askK(k) {
-    const chk = checkInt(k, model.get("k_min"), model.get("k_max"), "K");
-    if (!chk.ok) return refuse(chk.why);
-    tb.kValue.textContent = String(chk.value);
-    tb.kSlider.value = String(chk.value);
-    proto.send({ k: chk.value });
-  }
-
-  function doAction(a) {
-    const n = model.get("n_records");
-    const idx = proto.wanted("index");
-    const k = proto.wanted("k");
-    const cycle = (key, list, fallback) => {
-      const i = list.indexOf(get(key, fallback));
-      setTrait(key, list[(i + 1) % list.length]);
-    };
-    switch (a) {
-      case "help": help.hidden = !help.hidden; break;
-      case "k+": if (k < model.get("k_max")) askK(k + 1); break;
-      case "k-": if (k > model.get("k_min")) askK(k - 1); break;
-      case "prev": if (idx > 0) proto.send({ index: idx - 1 }); break;
-      case "next": if (idx < n - 1) proto.send({ index: idx + 1 }); break;
-      case "uncertain": rankStep("uncertain", 1); break;
-      case "atypical": rankStep("atypical", 1); break;
-      case "uncertain-prev": rankStep("uncertain", -1); break;
-      case "atypical-prev": rankStep("atypical", -1); break;
-      case "pan-": setViewAndSync(panView(S.view, -(S.view[1] - S.view[0]) * 0.25, duration())); break;
-      case "pan+": setViewAndSync(panView(S.view, (S.view[1] - S.view[0]) * 0.25, duration())); break;
-      case "zoom-in": setViewAndSync(zoomView(S.view, (S.view[0] + S.view[1]) / 2, 1.5, duration())); break;
-      case "zoom-out": setViewAndSync(zoomView(S.view, (S.view[0] + S.view[1]) / 2, 1 / 1.5, duration())); break;
-      case "zoom-reset": setViewAndSync([0, naturalSpan(duration(), get("paper_speed", 25))]); break;
-      case "occ+": gotoOccurrence(1); break;
-      case "occ-": gotoOccurrence(-1); break;
-      case "gradcam": setTrait("show_gradcam", !model.get("show_gradcam")); break;
-      case "bands": cycle("band_style", BAND_STYLES, "light"); break;
-      case "calipers":
-        S.mode = S.mode === "caliper" ? "brush" : "caliper";
-        if (S.mode === "brush") { S.caliper = null; calOut.textContent = ""; }
-        syncControls();
-        draw.drawOverlay();
-        break;
-      case "present": setTrait("presentation", !get("presentation", false)); break;
-      case "layout": cycle("ecg_layout", LAYOUTS, "12x1"); break;
-      case "escape":
-        if (!help.hidden) { help.hidden = true; break; }
-        if (S.caliper) { clearCaliper(); break; }
-        setSelection(null);
-        if (model.get("highlight_cluster") >= 0) pickCluster(model.get("highlight_cluster"));
-        break;
-      default:
-        if (a.startsWith("cluster")) {
-          const j = Number(a.slice(7)) - 1;
-          if (j < S.pal.ids.length) pickCluster(S.pal.ids[j]);
-        }
-    }
-  }
+  const { doAction, askK } = createActions({
+    model, S, proto, draw, panels, help, calOut, tb, get, duration, highlight, updateBusy, refuse,
+    setViewAndSync, setSelection, pickCluster, setTrait, syncControls, clearCaliper, undoLabels,
+  });
 
   // ---- DOM listeners (all in the registry) ------------------------------------------
   reg.dom(root, "keydown", (ev) => {
@@ -421,59 +332,16 @@ function render({ model, el }) {
     doAction(a);
   });
   reg.dom(overlay, "pointerdown", () => root.focus({ preventScroll: true }));
-  reg.dom(tb.prevBtn, "click", () => doAction("prev"));
-  reg.dom(tb.nextBtn, "click", () => doAction("next"));
-  for (const f of [tb.idxInput, tb.ridInput]) {
-    reg.dom(f, "input", () => { f.dataset.typing = "1"; });
-    reg.dom(f, "blur", () => { delete f.dataset.typing; });
-  }
-  const gotoIndex = () => {
-    delete tb.idxInput.dataset.typing;
-    const v = Math.max(0, Math.min(model.get("n_records") - 1, Math.round(Number(tb.idxInput.value) || 0)));
-    if (v !== proto.wanted("index")) proto.send({ index: v });
-  };
-  const gotoRecord = () => {
-    delete tb.ridInput.dataset.typing;
-    const r = tb.ridInput.value.trim();
-    if (r && r !== S.cur.rec.record_id) proto.send({ record_id: r });
-  };
-  // "change" alone is not fired by Enter in every browser for number inputs.
-  reg.dom(tb.idxInput, "change", gotoIndex);
-  reg.dom(tb.ridInput, "change", gotoRecord);
-  reg.dom(tb.idxInput, "keydown", (ev) => { if (ev.key === "Enter") gotoIndex(); });
-  reg.dom(tb.ridInput, "keydown", (ev) => { if (ev.key === "Enter") gotoRecord(); });
-  reg.dom(tb.classSel, "change", () => {
-    if (tb.classSel.value) proto.send({ class: tb.classSel.value });
-    tb.classSel.value = "";
-  });
-  reg.dom(tb.rankBtns.uncertain, "click", () => doAction("uncertain"));
-  reg.dom(tb.rankBtns.atypical, "click", () => doAction("atypical"));
-  reg.dom(tb.kSlider, "input", () => { tb.kValue.textContent = tb.kSlider.value; });
-  reg.dom(tb.kSlider, "change", () => askK(Number(tb.kSlider.value)));
-  reg.dom(tb.layoutSel, "change", () => setTrait("ecg_layout", tb.layoutSel.value));
-  reg.dom(tb.bandSel, "change", () => setTrait("band_style", tb.bandSel.value));
-  reg.dom(tb.gainSel, "change", () => setTrait("gain", Number(tb.gainSel.value)));
-  reg.dom(tb.speedSel, "change", () => setSpeed(Number(tb.speedSel.value)));
-  reg.dom(tb.scaleSel, "change", () => setTrait("font_scale", Number(tb.scaleSel.value)));
-  reg.dom(tb.camBox, "change", () => setTrait("show_gradcam", tb.camBox.checked));
-  reg.dom(tb.fitBox, "change", () => setTrait("fit_height", tb.fitBox.checked));
-  reg.dom(tb.camSel, "change", () => proto.send({ gradcam_class: tb.camSel.value }));
-  reg.dom(tb.calBtn, "click", () => doAction("calipers"));
-  reg.dom(tb.presBtn, "click", () => doAction("present"));
-  reg.dom(tb.sideBtn, "click", () => { S.sideHidden = !S.sideHidden; syncControls(); draw.drawBase(); });
-  reg.dom(tb.helpBtn, "click", () => doAction("help"));
-  reg.dom(tb.messageClose, "click", () => {
-    S.dismissed = get("message", "");
-    tb.message.hidden = true;
-  });
-  // Delegated clicks: lead buttons and legend items are (re)built by the draw code.
-  reg.dom(tb.leadBar, "click", (ev) => {
-    const b = ev.target.closest && ev.target.closest("[data-lead]");
-    if (!b) return;
-    const i = Number(b.dataset.lead);
-    const s = new Set(visibleLeads());
-    if (s.has(i) && s.size > 1) s.delete(i); else s.add(i);
-    setTrait("leads", [...s].sort((a, b2) => a - b2));
+  wireToolbar(tb, reg, {
+    doAction, askK, setTrait, setSpeed, send: proto.send, wanted: proto.wanted,
+    nRecords: () => model.get("n_records"), recordId: () => S.cur.rec.record_id,
+    toggleSide: () => { S.sideHidden = !S.sideHidden; syncControls(); draw.drawBase(); },
+    dismiss: () => { S.dismissed = get("message", ""); },
+    toggleLead: (i) => {
+      const s = new Set(visibleLeads());
+      if (s.has(i) && s.size > 1) s.delete(i); else s.add(i);
+      setTrait("leads", [...s].sort((x, y) => x - y));
+    },
   });
   reg.dom(legend, "click", (ev) => {
     const b = ev.target.closest && ev.target.closest(".ecw-legend-item");
@@ -492,7 +360,7 @@ function render({ model, el }) {
       return;
     }
     const prevRecord = S.cur.rec.index;
-    S.cur = snapshot(model);
+    S.cur = decodeResponse(model);
     const rk = S.cur.rec.rank;
     if (rk && rk.source === "ui" && rk.key in S.rankPos) {
       S.rankPos[rk.key] = rk.pos;
@@ -570,6 +438,7 @@ function render({ model, el }) {
   // it, bypassing this view's own checks: the kernel must still refuse bad values).
   root.__ecw = {
     layout: () => S.L, view: () => S.view.slice(), palette: () => S.pal, listeners: () => reg.size(),
+    history: () => history.sizes(),
     get: (key) => model.get(key), send: (key, value) => { model.set(key, value); save(); },
   };
   root.dataset.ready = "1";

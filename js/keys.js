@@ -16,6 +16,7 @@ export const KEYMAP = [
   ["g", "toggle the Grad-CAM overlay"],
   ["l", "cycle layouts 12x1 → 6x2 → 3x4"],
   ["Esc", "clear selection and highlight, close help"],
+  ["Ctrl+Z / Ctrl+Shift+Z", "undo / redo the last label edit (outside the text fields)"],
   ["drag", "brush a time range (synced across leads); hover: crosshair + readout"],
   ["Shift+drag / wheel", "pan / zoom"],
 ];
@@ -23,6 +24,8 @@ export const KEYMAP = [
 /** Map a KeyboardEvent to an action name, or null. */
 export function actionFor(ev) {
   const k = ev.key;
+  if ((ev.ctrlKey || ev.metaKey) && (k === "z" || k === "Z")) return ev.shiftKey ? "redo" : "undo";
+  if ((ev.ctrlKey || ev.metaKey) && k === "y") return "redo";
   if (ev.ctrlKey || ev.metaKey) return null;
   if (k === "?") return "help";
   if (k === "+" || k === "=") return "k+";

@@ -15,6 +15,48 @@ export function updateLabels(labels, id, name, notes) {
   return out;
 }
 
+/**
+ * Undo / redo of label edits, per cluster: each edit remembers the cluster's entry before
+ * and after, so undoing one edit never reverts another cluster's label (nor a label set
+ * from Python in between).
+ */
+export function createLabelHistory(limit = 200) {
+  const done = [];
+  const undone = [];
+  const entry = (labels, id) => {
+    const e = (labels || {})[String(id)];
+    return e ? { ...e } : null;
+  };
+  const put = (labels, id, e) => {
+    const out = { ...(labels || {}) };
+    if (e) out[String(id)] = { ...e };
+    else delete out[String(id)];
+    return out;
+  };
+  return {
+    /** Remember that `before` became `after` by an edit of cluster `id`. */
+    record(before, after, id) {
+      done.push({ id, before: entry(before, id), after: entry(after, id) });
+      if (done.length > limit) done.shift();
+      undone.length = 0;
+    },
+    /** Labels with the last edit undone ({labels, id}), or null when there is none. */
+    undo(current) {
+      const e = done.pop();
+      if (!e) return null;
+      undone.push(e);
+      return { labels: put(current, e.id, e.before), id: e.id };
+    },
+    redo(current) {
+      const e = undone.pop();
+      if (!e) return null;
+      done.push(e);
+      return { labels: put(current, e.id, e.after), id: e.id };
+    },
+    sizes: () => [done.length, undone.length],
+  };
+}
+
 let uid = 0;
 
 /**

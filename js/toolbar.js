@@ -153,3 +153,62 @@ export function syncToolbar(e, model, o) {
     b.setAttribute("aria-pressed", vis.has(i) ? "true" : "false");
   });
 }
+
+/**
+ * Register the toolbar's listeners (in the view's registry, so they go with the view).
+ * @param {ReturnType<typeof buildToolbar>} e
+ * @param {import("./listeners.js").Registry} reg
+ * @param {object} a  the view's actions (index.js)
+ */
+export function wireToolbar(e, reg, a) {
+  reg.dom(e.prevBtn, "click", () => a.doAction("prev"));
+  reg.dom(e.nextBtn, "click", () => a.doAction("next"));
+  for (const f of [e.idxInput, e.ridInput]) {
+    reg.dom(f, "input", () => { f.dataset.typing = "1"; });
+    reg.dom(f, "blur", () => { delete f.dataset.typing; });
+  }
+  const gotoIndex = () => {
+    delete e.idxInput.dataset.typing;
+    const v = Math.max(0, Math.min(a.nRecords() - 1, Math.round(Number(e.idxInput.value) || 0)));
+    if (v !== a.wanted("index")) a.send({ index: v });
+  };
+  const gotoRecord = () => {
+    delete e.ridInput.dataset.typing;
+    const r = e.ridInput.value.trim();
+    if (r && r !== a.recordId()) a.send({ record_id: r });
+  };
+  // "change" alone is not fired by Enter in every browser for number inputs.
+  reg.dom(e.idxInput, "change", gotoIndex);
+  reg.dom(e.ridInput, "change", gotoRecord);
+  reg.dom(e.idxInput, "keydown", (ev) => { if (ev.key === "Enter") gotoIndex(); });
+  reg.dom(e.ridInput, "keydown", (ev) => { if (ev.key === "Enter") gotoRecord(); });
+  reg.dom(e.classSel, "change", () => {
+    if (e.classSel.value) a.send({ class: e.classSel.value });
+    e.classSel.value = "";
+  });
+  reg.dom(e.rankBtns.uncertain, "click", () => a.doAction("uncertain"));
+  reg.dom(e.rankBtns.atypical, "click", () => a.doAction("atypical"));
+  reg.dom(e.kSlider, "input", () => { e.kValue.textContent = e.kSlider.value; });
+  reg.dom(e.kSlider, "change", () => a.askK(Number(e.kSlider.value)));
+  reg.dom(e.layoutSel, "change", () => a.setTrait("ecg_layout", e.layoutSel.value));
+  reg.dom(e.bandSel, "change", () => a.setTrait("band_style", e.bandSel.value));
+  reg.dom(e.gainSel, "change", () => a.setTrait("gain", Number(e.gainSel.value)));
+  reg.dom(e.speedSel, "change", () => a.setSpeed(Number(e.speedSel.value)));
+  reg.dom(e.scaleSel, "change", () => a.setTrait("font_scale", Number(e.scaleSel.value)));
+  reg.dom(e.camBox, "change", () => a.setTrait("show_gradcam", e.camBox.checked));
+  reg.dom(e.fitBox, "change", () => a.setTrait("fit_height", e.fitBox.checked));
+  reg.dom(e.camSel, "change", () => a.send({ gradcam_class: e.camSel.value }));
+  reg.dom(e.calBtn, "click", () => a.doAction("calipers"));
+  reg.dom(e.presBtn, "click", () => a.doAction("present"));
+  reg.dom(e.sideBtn, "click", a.toggleSide);
+  reg.dom(e.helpBtn, "click", () => a.doAction("help"));
+  reg.dom(e.messageClose, "click", () => {
+    a.dismiss();
+    e.message.hidden = true;
+  });
+  // Delegated: lead buttons are rebuilt when the lead names change (syncToolbar).
+  reg.dom(e.leadBar, "click", (ev) => {
+    const b = ev.target.closest && ev.target.closest("[data-lead]");
+    if (b) a.toggleLead(Number(b.dataset.lead));
+  });
+}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -542,5 +543,39 @@ def test_caches_follow_a_refit_of_the_explainer(setup):
         es = tlc.explain_all(ds)
         w.show(rank="uncertain")  # the ranking is the new fit's, from #1
         assert w.index == int(np.argmax(es.mean_entropy)) and "#1 of" in w.record["rank_info"]
+    finally:
+        w.close()
+
+
+def test_labels_carry_the_fit_and_are_reattached_after_a_refit(setup, tmp_path):
+    from ecg_cluster_widget.views import labels as labels_mod
+
+    if not hasattr(labels_mod, "attach_labels"):
+        pytest.skip("this labels module cannot re-attach labels to another fit")
+    ds, bundle, _ = setup
+    tlc = TLCExplainer(bundle, n_clusters=3, n_components=8, max_fit_points=5000, progress=False)
+    w = ClusterExplorer(tlc.fit(ds), ds, k_range=(2, 6))
+    try:
+        ids = w.record["cluster_ids"]
+        w.cluster_labels = {str(ids[0]): "P wave", str(ids[1]): "T wave"}
+        p = w.save_labels(tmp_path / "labels.json")
+        doc = json.loads(p.read_text())
+        assert doc["fit"]["fit_id"] == tlc.fit_id_ and doc["fit"]["n_clusters"] == 3
+        assert {"activations"} <= set(doc["signatures"][str(ids[0])])
+        w.cluster_labels = {}
+        assert w.load_labels(p) == {
+            str(ids[0]): {"name": "P wave", "notes": ""},
+            str(ids[1]): {"name": "T wave", "notes": ""},
+        }
+        assert w.labels_report.startswith("labels from labels.json: ")
+        tlc.random_state = 7
+        tlc.fit(ds)  # same model and data, another seed: ids re-mapped by signature
+        w.show(index=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # names without a match are warned about
+            labs = w.load_labels(p)
+        assert set(labs) <= {str(i) for i in w.record["cluster_ids"]}
+        assert labs and {v["name"] for v in labs.values()} <= {"P wave", "T wave"}
+        assert w.labels_report and w.cluster_labels == labs
     finally:
         w.close()

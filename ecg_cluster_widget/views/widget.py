@@ -16,6 +16,7 @@ browser is sent the kernel's value again, and ``message`` tells the user why.
 from __future__ import annotations
 
 import html as _html
+import inspect
 import os
 import pathlib
 import threading
@@ -328,15 +329,17 @@ class ClusterExplorer(_tr.ValidatedState, RequestProtocol, anywidget.AnyWidget):
 
     def save_labels(self, path: str | os.PathLike) -> pathlib.Path:
         """Write the expert labels atomically as versioned JSON, with the identity and the
-        cluster signatures of the fit they were made on (so a later load can check them)."""
+        cluster signatures of the fit at the K shown (so a later load can re-map them)."""
         k = self._k_now()
-        sig = self.fit.cluster_signatures(k)
         meta = {
             "n_clusters": k,
             "cluster_ids": self.record.get("cluster_ids", []),
             "n_records": len(self.dataset),
             "source": str(self.dataset.meta.get("source", "")),
         }
+        if "tlc" in inspect.signature(_labels.save_labels).parameters:
+            return _labels.save_labels(path, self.cluster_labels, meta, tlc=self.tlc, n_clusters=k)
+        sig = self.fit.cluster_signatures(k)  # explainers and labels files of before fit ids
         return _labels.save_labels(
             path,
             self.cluster_labels,
@@ -346,16 +349,21 @@ class ClusterExplorer(_tr.ValidatedState, RequestProtocol, anywidget.AnyWidget):
         )
 
     def load_labels(self, path: str | os.PathLike) -> dict:
-        """Replace the labels by those in ``path``, checked against the current fit (the
-        report is in ``w.labels_report`` and shown in the widget). A corrupt file raises
-        :class:`FileFormatError`, one of another model or dataset
-        :class:`~ecg_cluster_widget.errors.LabelsMismatchError`; both leave the current
-        labels untouched."""
-        fit = self.fit.fit_identity(self._k_now())
-        labs = _labels.load_labels(path, fit=fit)
-        report = ""
-        if fit is not None:
-            report = _labels.check_labels_meta(_labels.read_labels_file(path), fit).summary()
+        """Replace the labels by those in ``path``, checked against the fit at the K shown
+        and re-mapped to its cluster ids by signature when they came from another fit of
+        the same model and data; the report is in ``w.labels_report`` (shown in the
+        widget). A corrupt file raises :class:`FileFormatError`, one of another model or
+        dataset :class:`~ecg_cluster_widget.errors.LabelsMismatchError`; both leave the
+        current labels untouched."""
+        k = self._k_now()
+        if hasattr(_labels, "attach_labels") and hasattr(self.tlc, "fit_identity"):
+            labs, rep = _labels.attach_labels(path, self.tlc, n_clusters=k)
+            report = rep.summary()
+        else:
+            fit = self.fit.fit_identity(k)
+            labs = _labels.load_labels(path, fit=fit)
+            lf = _labels.read_labels_file(path)
+            report = "" if fit is None else _labels.check_labels_meta(lf, fit).summary()
         self._labels_ok = {**self._labels_ok, **labs}  # ids a checked file names are known
         self.cluster_labels = labs
         self.labels_report = f"labels from {pathlib.Path(path).name}: {report}" if report else ""

@@ -507,6 +507,76 @@ def test_presentation_mode_widens_the_ecg_and_enlarges_text(ux):
     assert page.locator(".ecw-side").is_visible()
 
 
+# ---------------------------------------------------------------- issue 9 §4
+SEND = "([k, v]) => document.querySelector('.ecw-root').__ecw.send(k, v)"
+GET = "(k) => document.querySelector('.ecw-root').__ecw.get(k)"
+
+
+def test_bad_value_from_the_browser_is_rolled_back_with_a_message(ux):
+    page, out, errors = ux
+    reset(page, out)
+    good = {"start_s": 1.0, "end_s": 2.0, "start": 100, "end": 200}
+    page.evaluate(SEND, ["selection", good])
+    wait_file(out / "state.json", lambda d: d["selection"].get("start") == 100)
+    # A selection past the record (10 s = 1000 samples), as a buggy front end could send it.
+    page.evaluate(SEND, ["selection", {"start_s": 50, "end_s": 60, "start": 5000, "end": 6000}])
+    # The browser is re-synced to the kernel's value and the widget says why.
+    page.wait_for_function(
+        "() => { const r = document.querySelector('.ecw-root');"
+        " const m = r.querySelector('.ecw-message');"
+        " return r.__ecw.get('selection').start === 100 && m && !m.hidden"
+        " && m.textContent.includes('outside the record'); }",
+        timeout=30_000,
+    )
+    time.sleep(0.5)
+    assert state(out)["selection"]["start"] == 100  # the kernel kept the previous value
+    assert page.locator(".ecw-summary").get_attribute("data-state") == "filled"
+    page.locator(".ecw-root").screenshot(path=str(SCREENSHOTS / "ux_refused_value.png"))
+    # A label for a cluster id that does not exist is refused the same way.
+    labels = page.evaluate(GET, "cluster_labels")
+    page.evaluate(SEND, ["cluster_labels", {**labels, "999": {"name": "ghost", "notes": ""}}])
+    page.wait_for_function(
+        "() => { const r = document.querySelector('.ecw-root');"
+        " return !('999' in r.__ecw.get('cluster_labels'))"
+        " && r.querySelector('.ecw-message').textContent.includes('not a cluster id'); }",
+        timeout=30_000,
+    )
+    assert "999" not in state(out)["labels"]
+    # The widget keeps working, and the note can be dismissed.
+    page.locator(".ecw-message-close").click()
+    assert page.locator(".ecw-message").is_hidden()
+    reset(page, out)
+    assert not [e for e in errors if "ecw" in e or "widget" in e.lower()], errors
+
+
+def test_ctrl_z_undoes_and_ctrl_shift_z_redoes_label_edits(ux):
+    page, out, _ = ux
+    reset(page, out)
+    card = page.locator(".ecw-card").nth(1)
+    cid = card.get_attribute("data-cluster-id")
+    field = card.locator(".ecw-label-name")
+    for name in ("P wave", "T wave"):
+        field.click()
+        field.fill(name)
+        field.press("Enter")
+        wait_file(out / "state.json", lambda d, n=name: d["labels"].get(cid, {}).get("name") == n)
+    page.locator(".ecw-root").focus()
+    page.keyboard.press("Control+z")
+    wait_file(out / "state.json", lambda d: d["labels"].get(cid, {}).get("name") == "P wave")
+    page.wait_for_function(
+        "(id) => document.querySelector(`.ecw-card[data-cluster-id='${id}'] .ecw-label-name`)"
+        ".value === 'P wave'",
+        arg=cid,
+        timeout=30_000,
+    )
+    page.keyboard.press("Control+Shift+z")
+    wait_file(out / "state.json", lambda d: d["labels"].get(cid, {}).get("name") == "T wave")
+    page.keyboard.press("Control+z")
+    page.keyboard.press("Control+z")  # back to no label at all
+    wait_file(out / "state.json", lambda d: cid not in d["labels"])
+    assert "undone" in page.locator(".ecw-status").inner_text()
+
+
 # ---------------------------------------------------------------- exports and no kernel
 def _save_notebook(page, path: Path) -> dict:
     before = path.stat().st_mtime
