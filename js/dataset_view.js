@@ -14,7 +14,7 @@ const CSS = `
 .edv-root{font:12px sans-serif;color:var(--jp-ui-font-color1,#202020);display:flex;gap:10px;align-items:flex-start}
 .edv-main{flex:1 1 auto;min-width:260px}
 .edv-bar{display:flex;gap:8px;align-items:center;margin-bottom:4px;flex-wrap:wrap}
-.edv-stack{position:relative;width:100%}
+.edv-stack{position:relative;width:100%;border:1px solid rgba(128,128,128,.3);box-sizing:border-box}
 .edv-stack canvas{position:absolute;left:0;top:0}
 .edv-overlay{cursor:crosshair;touch-action:none}
 .edv-side{flex:0 0 220px;max-width:240px}

@@ -103,7 +103,9 @@ def test_traits_are_binary_and_match_the_engine(setup):
     # The embedding is the one of the proportions (same scaling on both axes).
     raw = embed_proportions(es.proportions)
     span = (raw.max(axis=0) - raw.min(axis=0)).max()
-    np.testing.assert_allclose(xy, (raw - raw.min(axis=0)) / span, atol=1e-5)
+    centred = (raw - raw.min(axis=0)) / span + (1 - np.ptp(raw, axis=0) / span) / 2
+    np.testing.assert_allclose(xy, centred, atol=1e-5)
+    assert np.allclose(xy.min(axis=0) + xy.max(axis=0), 1.0, atol=1e-5)
 
 
 def test_color_by_each_option_and_errors(setup):

@@ -185,7 +185,8 @@ class DatasetView(anywidget.AnyWidget):
 
     n_points = t.Int(0).tag(sync=True)
     n_clusters = t.Int(0).tag(sync=True)
-    #: (N, 2) float32 coordinates scaled to [0, 1] on the longer axis (aspect kept).
+    #: (N, 2) float32 coordinates scaled to [0, 1] on the longer axis (aspect kept, the
+    #: shorter axis centred).
     xy = t.Bytes(b"").tag(sync=True)
     #: (N, K) float32 cluster proportions, for the brushed group's cluster mix.
     proportions = t.Bytes(b"").tag(sync=True)
@@ -287,8 +288,9 @@ class DatasetView(anywidget.AnyWidget):
         xy = embed_proportions(prop, method=self.method, random_state=self.random_state)
         lo, hi = xy.min(axis=0), xy.max(axis=0)
         span = float(max((hi - lo).max(), 1e-12))
-        # One scale for both axes: distances keep their meaning on screen.
-        xy01 = (xy - lo) / span
+        # One scale for both axes (distances keep their meaning on screen), the shorter
+        # axis centred in [0, 1].
+        xy01 = (xy - lo) / span + (1 - (hi - lo) / span) / 2
         self._xy = xy01.astype(np.float32)
         self._prop = prop
         self._entropy = np.asarray(es.mean_entropy, dtype=np.float64)
