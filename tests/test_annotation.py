@@ -226,3 +226,48 @@ def test_label_studio_export_round_trips_through_json(setup, tmp_path):
         to_label_studio(tlc, ds, None, records=[0])  # no labels: every span "cluster <id>"
     with pytest.raises(DataError, match="out of range"):
         to_label_studio(tlc, ds, labs, records=[99])
+
+
+def test_files_saved_by_the_explorer(setup, tmp_path):
+    """Two annotators label in the explorer; a third labels another fit of the same data."""
+    from ecg_cluster_widget.views.widget import ClusterExplorer
+
+    ds, tlc = setup
+    paths = []
+    for who, names in (
+        ("alice", ["P wave", "QRS complex", "T wave", "TP baseline"]),
+        ("bob", ["P wave", "QRS complex", "ST segment", "TP baseline"]),
+    ):
+        w = ClusterExplorer(tlc, ds, progress=False, static_fallback=False)
+        try:
+            ids = w.record["cluster_ids"]
+            w.cluster_labels = {str(c): {"name": n, "notes": ""} for c, n in zip(ids, names)}
+            paths.append(w.save_labels(tmp_path / f"{who}.json"))
+        finally:
+            w.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)  # both files carry their fit
+        r = agreement(paths[0], paths[1], tlc, ds, records=range(6))
+    assert r["clusters"]["n_compared"] == 4 and r["clusters"]["observed"] == 0.75
+    assert r["time_steps"]["n_steps"] == 6 * ds.n_samples
+    other = TLCExplainer(
+        tlc.model,
+        n_clusters=4,
+        n_components=8,
+        max_fit_points=5000,
+        progress=False,
+        random_state=7,
+    ).fit(ds)
+    w = ClusterExplorer(other, ds, progress=False, static_fallback=False)
+    try:
+        w.cluster_labels = {
+            str(c): {"name": "P wave", "notes": ""} for c in w.record["cluster_ids"]
+        }
+        carol = w.save_labels(tmp_path / "carol.json")
+    finally:
+        w.close()
+    assert tlc.fit_identity()["fit_id"] != other.fit_identity()["fit_id"]
+    with pytest.raises(LabelsMismatchError, match="fit_id"):
+        cluster_agreement(paths[0], carol)
+    with pytest.raises(LabelsMismatchError, match="another fit than this explainer"):
+        timestep_agreement(carol, carol, tlc, ds, records=[0])
