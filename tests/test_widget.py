@@ -180,10 +180,9 @@ def test_labels_save_load_corrupt_and_autosave(widget, tmp_path):
     doc = json.loads(p.read_text())
     # With the fit's identity and signatures the file is version 2 (version-1 readers
     # cannot honour the identity, so they must refuse it).
-    assert doc["schema"] == LABELS_SCHEMA and doc["version"] == (2 if "fit" in doc else 1)
-    if hasattr(w.tlc, "fit_identity"):
-        assert doc["fit"]["cluster_ids"] == w.record["cluster_ids"]
-        assert doc["fit"]["fit_id"] == w.tlc.fit_id_ and set(doc["signatures"]) == {"0", "1", "2"}
+    assert doc["schema"] == LABELS_SCHEMA and doc["version"] == 2
+    assert doc["fit"]["cluster_ids"] == w.record["cluster_ids"]
+    assert doc["fit"]["fit_id"] == w.tlc.fit_id_ and set(doc["signatures"]) == {"0", "1", "2"}
     assert [f.name for f in tmp_path.iterdir()] == ["labels.json"]  # no temp file left
     w.cluster_labels = {}
     assert w.load_labels(p)["2"]["notes"] == "late"
@@ -498,12 +497,12 @@ def test_export_csv_escapes_formulas_from_labels(widget, tmp_path):
 
 def test_widget_does_not_change_the_explainers_k(widget, setup):
     tlc = setup[2]
-    k_before = tlc.n_clusters_ if hasattr(tlc, "fit_identity") else tlc.n_clusters
+    k_before = tlc.n_clusters_
     widget.set_k(5)
     widget.request = {"id": 90, "k": 4, "index": 1, "gradcam_class": ""}
     widget.wait()
     assert widget.n_clusters == 4 and len(widget.clusters) == 4
-    assert (tlc.n_clusters_ if hasattr(tlc, "fit_identity") else tlc.n_clusters) == k_before
+    assert tlc.n_clusters_ == k_before
     assert len(tlc.cluster_ids_) == k_before
 
 
@@ -548,10 +547,6 @@ def test_caches_follow_a_refit_of_the_explainer(setup):
 
 
 def test_labels_carry_the_fit_and_are_reattached_after_a_refit(setup, tmp_path):
-    from ecg_cluster_widget.views import labels as labels_mod
-
-    if not hasattr(labels_mod, "attach_labels"):
-        pytest.skip("this labels module cannot re-attach labels to another fit")
     ds, bundle, _ = setup
     tlc = TLCExplainer(bundle, n_clusters=3, n_components=8, max_fit_points=5000, progress=False)
     w = ClusterExplorer(tlc.fit(ds), ds, k_range=(2, 6))

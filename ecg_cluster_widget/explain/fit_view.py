@@ -10,14 +10,10 @@ request recomputes instead of showing the previous fit's clusters.
 
 from __future__ import annotations
 
-import inspect
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
 from typing import Any
-
-import numpy as np
 
 from ..data.dataset import ECGDataset
 from .explanation import ClusterInfo, ECGExplanation, ExplanationSet
@@ -43,44 +39,31 @@ class FitView:
     def __init__(self, tlc: Any, ds: ECGDataset) -> None:
         self.tlc = tlc
         self.ds = ds
-        # Explainers with ``explain(..., n_clusters=k)`` answer at any K directly; older
-        # ones are switched to K and back under their own lock.
-        self.native = "n_clusters" in inspect.signature(tlc.explain).parameters
         self._lock = threading.RLock()
-        self._token: Any = None
-        self._ref: Any = None
+        self._token: str | None = None
         self._caches: dict[str, OrderedDict] = {}
         self._ids: dict[int, list[int]] = {}
         self.refresh()
 
     # ------------------------------------------------------------------ fit identity
-    def _token_now(self) -> tuple[Any, Any]:
-        fid = getattr(self.tlc, "fit_id_", None)
-        if fid is not None:
-            return ("fit_id", str(fid)), None
-        # Without fit_id_: every fit builds a new aligner; holding it keeps its id unique.
-        ref = self.tlc.aligner_
-        return ("aligner", id(ref)), ref
-
     def refresh(self) -> bool:
         """Drop every cache when the explainer was refitted since; ``True`` if it was."""
         with self._lock:
-            token, ref = self._token_now()
+            token = str(self.tlc.fit_id_)
             if token == self._token:
                 return False
-            self._token, self._ref = token, ref
+            self._token = token
             self._caches.clear()
             self._ids.clear()
             return True
 
     def token_text(self) -> str:
-        """The fit identity as text (``fit_id_`` when the explainer has one)."""
-        return str(self._token[1])
+        """The identity of the fit the caches belong to (``tlc.fit_id_``)."""
+        return str(self._token)
 
     def current_k(self) -> int:
         """The explainer's current K."""
-        k = getattr(self.tlc, "n_clusters_", None)
-        return int(self.tlc.n_clusters if k is None else k)
+        return int(self.tlc.n_clusters_)
 
     def cached(self, kind: str, key: Any, compute: Callable[[], Any], limit: int | None = None):
         """``compute()`` once per (fit, kind, key); the oldest entries go beyond ``limit``."""
@@ -97,30 +80,13 @@ class FitView:
         return value
 
     # ------------------------------------------------------------------ answers at K
-    @contextmanager
-    def _at(self, k: int) -> Iterator[dict]:
-        if self.native:
-            yield {"n_clusters": int(k)}
-            return
-        tlc = self.tlc
-        with getattr(tlc, "_lock", None) or nullcontext():
-            before = int(tlc.n_clusters)
-            if int(k) != before:
-                tlc.set_n_clusters(int(k))
-            try:
-                yield {}
-            finally:
-                if int(tlc.n_clusters) != before:
-                    tlc.set_n_clusters(before)
-
     def _seen(self, k: int, ids: Any) -> None:
         with self._lock:
             self._ids[int(k)] = [int(i) for i in ids]
 
     def explain(self, i: int, k: int) -> ECGExplanation:
         """Explanation of record ``i`` at K = ``k``."""
-        with self._at(k) as kw:
-            expl = self.tlc.explain(self.ds, i, **kw)
+        expl = self.tlc.explain(self.ds, i, n_clusters=int(k))
         self._seen(k, expl.cluster_ids)
         return expl
 
@@ -128,8 +94,7 @@ class FitView:
         """Explanations of every record at K = ``k`` (cached per fit)."""
 
         def compute() -> ExplanationSet:
-            with self._at(k) as kw:
-                return self.tlc.explain_all(self.ds, **kw)
+            return self.tlc.explain_all(self.ds, n_clusters=int(k))
 
         es = self.cached("explain_all", int(k), compute, limit=2)
         self._seen(k, es.cluster_ids)
@@ -137,8 +102,7 @@ class FitView:
 
     def cluster_summary(self, k: int, **options: Any) -> list[ClusterInfo]:
         """``tlc.cluster_summary(ds, **options)`` at K = ``k``."""
-        with self._at(k) as kw:
-            infos = self.tlc.cluster_summary(self.ds, **options, **kw)
+        infos = self.tlc.cluster_summary(self.ds, **options, n_clusters=int(k))
         self._seen(k, [c.cluster_id for c in infos])
         return infos
 
@@ -146,15 +110,3 @@ class FitView:
         """Cluster ids of every K answered so far for the current fit."""
         with self._lock:
             return {i for ids in self._ids.values() for i in ids}
-
-    def fit_identity(self, k: int) -> dict | None:
-        """The fit's identity at K for a labels file (``None`` for explainers without one)."""
-        if not hasattr(self.tlc, "fit_identity"):
-            return None
-        return self.tlc.fit_identity(int(k))
-
-    def cluster_signatures(self, k: int) -> dict[int, np.ndarray] | None:
-        """Per-cluster signatures at K (``None`` for explainers without them)."""
-        if not hasattr(self.tlc, "cluster_signatures"):
-            return None
-        return self.tlc.cluster_signatures(int(k))

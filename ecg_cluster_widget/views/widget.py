@@ -16,7 +16,6 @@ browser is sent the kernel's value again, and ``message`` tells the user why.
 from __future__ import annotations
 
 import html as _html
-import inspect
 import os
 import pathlib
 import threading
@@ -337,16 +336,7 @@ class ClusterExplorer(_tr.ValidatedState, RequestProtocol, anywidget.AnyWidget):
             "n_records": len(self.dataset),
             "source": str(self.dataset.meta.get("source", "")),
         }
-        if "tlc" in inspect.signature(_labels.save_labels).parameters:
-            return _labels.save_labels(path, self.cluster_labels, meta, tlc=self.tlc, n_clusters=k)
-        sig = self.fit.cluster_signatures(k)  # explainers and labels files of before fit ids
-        return _labels.save_labels(
-            path,
-            self.cluster_labels,
-            meta,
-            fit=self.fit.fit_identity(k),
-            signatures=None if sig is None else {i: np.asarray(v).tolist() for i, v in sig.items()},
-        )
+        return _labels.save_labels(path, self.cluster_labels, meta, tlc=self.tlc, n_clusters=k)
 
     def load_labels(self, path: str | os.PathLike) -> dict:
         """Replace the labels by those in ``path``, checked against the fit at the K shown
@@ -355,18 +345,10 @@ class ClusterExplorer(_tr.ValidatedState, RequestProtocol, anywidget.AnyWidget):
         widget). A corrupt file raises :class:`FileFormatError`, one of another model or
         dataset :class:`~ecg_cluster_widget.errors.LabelsMismatchError`; both leave the
         current labels untouched."""
-        k = self._k_now()
-        if hasattr(_labels, "attach_labels") and hasattr(self.tlc, "fit_identity"):
-            labs, rep = _labels.attach_labels(path, self.tlc, n_clusters=k)
-            report = rep.summary()
-        else:
-            fit = self.fit.fit_identity(k)
-            labs = _labels.load_labels(path, fit=fit)
-            lf = _labels.read_labels_file(path)
-            report = "" if fit is None else _labels.check_labels_meta(lf, fit).summary()
+        labs, report = _labels.attach_labels(path, self.tlc, n_clusters=self._k_now())
         self._labels_ok = {**self._labels_ok, **labs}  # ids a checked file names are known
         self.cluster_labels = labs
-        self.labels_report = f"labels from {pathlib.Path(path).name}: {report}" if report else ""
+        self.labels_report = f"labels from {pathlib.Path(path).name}: {report.summary()}"
         return labs
 
     # ------------------------------------------------------------------ export
