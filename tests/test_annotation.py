@@ -44,16 +44,7 @@ def setup():
 
 
 def _fit(tlc):
-    ident = getattr(tlc, "fit_identity", None)
-    if callable(ident):
-        return ident()
-    ids = [int(c) for c in tlc.cluster_ids_]
-    return {
-        "model_checksum": "m",
-        "data_fingerprint": "d",
-        "n_clusters": len(ids),
-        "cluster_ids": ids,
-    }
+    return tlc.fit_identity()
 
 
 def test_kappa_matches_sklearn(rng):
@@ -171,11 +162,10 @@ def test_timestep_agreement_refuses_labels_of_another_fit(setup, tmp_path):
     pa = save_labels(tmp_path / "a.json", {i + 100: "P wave" for i in ids}, fit=other_ids)
     with pytest.raises(LabelsMismatchError):
         timestep_agreement(pa, pa, tlc, ds, records=[0])
-    if callable(getattr(tlc, "fit_identity", None)):
-        wrong = {**fit, "model_checksum": "another-model"}
-        pb = save_labels(tmp_path / "b.json", labs, fit=wrong)
-        with pytest.raises(LabelsMismatchError, match="another fit than this explainer"):
-            timestep_agreement(pb, pb, tlc, ds, records=[0])
+    wrong = {**fit, "model_checksum": "another-model"}
+    pb = save_labels(tmp_path / "b.json", labs, fit=wrong)
+    with pytest.raises(LabelsMismatchError, match="another fit than this explainer"):
+        timestep_agreement(pb, pb, tlc, ds, records=[0])
 
 
 def test_label_studio_export_round_trips_through_json(setup, tmp_path):

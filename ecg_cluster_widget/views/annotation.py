@@ -289,28 +289,24 @@ def timestep_agreement(
     >>> b = {ids[0]: "P wave", ids[1]: "QRS complex"}  # doctest: +SKIP
     >>> timestep_agreement(a, b, tlc, ds, records=range(20))["kappa"]  # doctest: +SKIP
     """
-    from .dataset_view import current_k, explain_at
-
     fa, fb = _read(labels_a), _read(labels_b)
     ids = _check_same_fit(fa, fb)
-    k = len(ids) if ids else current_k(tlc)
-    ident = getattr(tlc, "fit_identity", None)
-    if callable(ident):
-        current = ident(k)
-        for lf, who in ((fa, "labels A"), (fb, "labels B")):
-            differ = [] if lf.fit is None else _fit_diff(lf.fit, current)
-            if differ:
-                raise LabelsMismatchError(
-                    f"{_where(lf, who)} was written for another fit than this explainer's: "
-                    f"{'; '.join(differ)}. Pass the explainer (and K) the labels were given to.",
-                    _labels.check_labels_meta(lf, current),
-                )
+    k = len(ids) if ids else int(tlc.n_clusters_)
+    current = tlc.fit_identity(k)
+    for lf, who in ((fa, "labels A"), (fb, "labels B")):
+        differ = [] if lf.fit is None else _fit_diff(lf.fit, current)
+        if differ:
+            raise LabelsMismatchError(
+                f"{_where(lf, who)} was written for another fit than this explainer's: "
+                f"{'; '.join(differ)}. Pass the explainer (and K) the labels were given to.",
+                _labels.check_labels_meta(lf, current),
+            )
     n = len(dataset)
     idx = np.arange(n) if records is None else np.asarray(list(records), dtype=np.int64)
     if idx.size == 0 or idx.min() < -n or idx.max() >= n:
         raise DataError(f"records must be indices in 0..{n - 1}, got {records!r}.")
     idx = idx % n
-    es = explain_at(tlc, "explain_all", dataset.subset(idx), k=k)
+    es = tlc.explain_all(dataset.subset(idx), n_clusters=k)
     cluster_ids = [int(c) for c in es.cluster_ids]
     if ids is not None and set(cluster_ids) != set(ids):
         raise LabelsMismatchError(
@@ -452,19 +448,17 @@ def to_label_studio(
     >>> tasks = to_label_studio(tlc, ds, "labels.json", records=[0, 1])  # doctest: +SKIP
     >>> write_label_studio("tasks.json", tasks)  # import this file in Label Studio  # doctest: +SKIP
     """
-    from .dataset_view import current_k, explain_at
-
     lab = {} if labels is None else _read(labels).labels
     n = len(dataset)
     idx = range(n) if records is None else [int(i) for i in records]
     rows = [dataset.lead_index(ld) for ld in leads]
     t = np.round(np.arange(dataset.n_samples) / float(dataset.fs), decimals).tolist()
-    k = current_k(tlc)
+    k = int(tlc.n_clusters_)
     tasks = []
     for i in idx:
         if not 0 <= i < n:
             raise DataError(f"record {i} is out of range 0..{n - 1}.")
-        expl = explain_at(tlc, "explain", dataset, i, k=k)
+        expl = tlc.explain(dataset, i, n_clusters=k)
         result = [
             {
                 "id": f"r{i}-s{j}",

@@ -19,7 +19,6 @@ import traitlets as t
 
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ModelError
-from .dataset_view import current_k, explain_at
 
 STATIC = pathlib.Path(__file__).parent / "static"
 #: Names accepted by :meth:`CompareView.from_edit`.
@@ -164,7 +163,7 @@ class CompareView(anywidget.AnyWidget):
                 f"the two ECGs have different leads ({ds_a.lead_names} vs {ds_b.lead_names})."
             )
         self.tlc = tlc
-        self.k = current_k(tlc) if k is None else int(k)
+        self.k = int(tlc.n_clusters_ if k is None else k)
         self.datasets = (ds_a, ds_b)
         self.indices = (int(a), int(b))
         super().__init__(**kwargs)
@@ -236,8 +235,8 @@ class CompareView(anywidget.AnyWidget):
         if k is not None:
             self.k = int(k)
         (ds_a, ds_b), (ia, ib) = self.datasets, self.indices
-        ex_a = explain_at(self.tlc, "explain", ds_a, ia, k=self.k)
-        ex_b = explain_at(self.tlc, "explain", ds_b, ib, k=self.k)
+        ex_a = self.tlc.explain(ds_a, ia, n_clusters=self.k)
+        ex_b = self.tlc.explain(ds_b, ib, n_clusters=self.k)
         self.explanations = (ex_a, ex_b)
         la = np.asarray(ex_a.label_ids, dtype=np.int16)
         lb = np.asarray(ex_b.label_ids, dtype=np.int16)

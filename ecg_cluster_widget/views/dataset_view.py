@@ -15,7 +15,6 @@ here whenever it changes, also from its own controls.
 
 from __future__ import annotations
 
-import inspect
 import pathlib
 import threading
 from typing import Any
@@ -34,61 +33,6 @@ COLOR_BY = ("class", "prediction", "entropy")
 
 def _f32(a: np.ndarray) -> bytes:
     return np.ascontiguousarray(a, dtype=np.float32).tobytes()
-
-
-def current_k(tlc: Any) -> int:
-    """The explainer's current K.
-
-    Parameters
-    ----------
-    tlc : TLCExplainer
-        A fitted explainer.
-
-    Returns
-    -------
-    int
-        ``tlc.n_clusters_`` (set by fit and set_n_clusters), else ``tlc.n_clusters``.
-
-    Examples
-    --------
-    >>> current_k(tlc)  # doctest: +SKIP
-    6
-    """
-    return int(getattr(tlc, "n_clusters_", None) or tlc.n_clusters)
-
-
-def explain_at(tlc: Any, method: str, ds: ECGDataset, *args: Any, k: int | None = None) -> Any:
-    """``tlc.explain_all(ds)`` / ``tlc.explain(ds, i)`` at K = ``k``.
-
-    The explainer's own K is left alone; an explainer without a per-call K answers at
-    its current K.
-
-    Parameters
-    ----------
-    tlc : TLCExplainer
-        A fitted explainer.
-    method : {"explain_all", "explain"}
-        Which explanation.
-    ds : ECGDataset
-        The records.
-    *args
-        The record index for ``"explain"``.
-    k : int, optional
-        Number of clusters (default the explainer's current K).
-
-    Returns
-    -------
-    ExplanationSet or ECGExplanation
-
-    Examples
-    --------
-    >>> explain_at(tlc, "explain", ds, 3, k=8).n_clusters  # doctest: +SKIP
-    8
-    """
-    fn = getattr(tlc, method)
-    if k is not None and "n_clusters" in inspect.signature(fn).parameters:
-        return fn(ds, *args, n_clusters=int(k))
-    return fn(ds, *args)
 
 
 def class_codes(multi_hot: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
@@ -282,8 +226,9 @@ class DatasetView(anywidget.AnyWidget):
         from ..explain.embedding import embed_proportions
 
         if k is None:
-            k = int(self.explorer.n_clusters) if self.explorer is not None else current_k(self.tlc)
-        es = explain_at(self.tlc, "explain_all", self.dataset, k=k)
+            k = int(self.explorer.n_clusters) if self.explorer is not None else self.tlc.n_clusters_
+        # At K = k, leaving the explainer's own K alone (the explorer may show another).
+        es = self.tlc.explain_all(self.dataset, n_clusters=int(k))
         prop = np.asarray(es.proportions, dtype=np.float64)
         xy = embed_proportions(prop, method=self.method, random_state=self.random_state)
         lo, hi = xy.min(axis=0), xy.max(axis=0)
