@@ -211,8 +211,9 @@ class FeatureCache:
         ds : ECGDataset
         feats : ndarray
         """
-        self._items[fingerprint(ds)] = feats
-        self._items.move_to_end(fingerprint(ds))
+        key = fingerprint(ds)
+        self._items[key] = feats
+        self._items.move_to_end(key)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
 
