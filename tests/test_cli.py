@@ -12,7 +12,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from ecg_cluster_widget.cli import architecture_for, build_parser, jupyter_command, main
+from ecg_cluster_widget.cli import build_parser, jupyter_command, main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -95,12 +95,84 @@ def test_bad_n_records(capsys):
     assert rc == 2 and "--n-records" in one_line_error(err)
 
 
-def test_architecture_for_lengths():
-    assert architecture_for(1000)["seq_lengths"] == (1000, 500, 250, 125, 25)
-    for n in (500, 2500, 5000, 4096):
-        lengths = architecture_for(n)["seq_lengths"]
-        assert lengths[0] == n and all(a % b == 0 for a, b in zip(lengths, lengths[1:]))
-        assert lengths[-1] >= 8
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["explain", "--data", "synthetic:abc"], "synthetic:abc"),
+        (["train", "--data", "synthetic:0"], "synthetic:200"),
+        (["explain", "--data", "real:nope"], "real:ptbxl"),
+        (["train", "--fs", "0"], "--fs"),
+        (["train", "--fs", "nan"], "--fs"),
+        (["train", "--epochs", "0"], "--epochs"),
+        (["explain", "--k", "x"], "--k"),
+        (["explain", "--no-such-option"], "--no-such-option"),
+        (["nocommand"], "invalid choice"),
+    ],
+)
+def test_bad_values_fail_while_parsing_with_one_line(argv, needle, capsys):
+    rc, out, err = run_cli(argv, capsys)
+    assert rc == 2 and out == ""
+    assert needle in one_line_error(err)
+
+
+def test_unwritable_out_fails_before_any_work(tmp_path, capsys, monkeypatch):
+    import ecg_cluster_widget.cli as cli
+
+    def no_loading(*a, **k):
+        raise AssertionError("data loaded before --out was checked")
+
+    monkeypatch.setattr(cli, "load_data", no_loading)
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    cases = [
+        (["explain", "--out", str(a_file)], "is a file"),
+        (["explain", "--out", str(a_file / "sub")], "not a folder"),
+        (["train", "--out", str(tmp_path)], "is a folder"),
+        (["train", "--out", str(a_file / "m.pt")], "not a folder"),
+        (["explain", "--report", str(a_file / "r.html")], "not a folder"),
+    ]
+    for argv, needle in cases:
+        rc, _, err = run_cli([*argv, "--data", "synthetic:4"], capsys)
+        line = one_line_error(err)
+        assert rc == 2 and "--" in line and needle in line, line
+    assert a_file.read_text() == "x"
+
+
+def test_unwritable_out_subprocess(tmp_path):
+    (tmp_path / "f").write_text("x")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ecg_cluster_widget",
+            "train",
+            "--out",
+            str(tmp_path / "f" / "m.pt"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "cannot write" in one_line_error(proc.stderr)
+
+
+@pytest.mark.parametrize("fs", [100, 250, 500])
+def test_cli_train_builds_the_library_network(tmp_path, capsys, fs):
+    """`train` sizes the network with ResNet1d.for_input, the library's one rule."""
+    from ecg_cluster_widget.model import ResNet1d, load_checkpoint
+
+    ckpt = tmp_path / "m.pt"
+    rc, out, _ = run_cli(
+        ["train", "--data", "synthetic:10", "--fs", str(fs), "--epochs", "1", "--leads", "II,V1"]
+        + ["--out", str(ckpt), "--json"],
+        capsys,
+    )
+    assert rc == 0, out
+    net = load_checkpoint(ckpt).model
+    ref = ResNet1d.for_input(fs, 10 * fs, n_leads=2, n_classes=net.config["n_classes"])
+    assert net.config == ref.config
+    assert [p.shape for p in net.parameters()] == [p.shape for p in ref.parameters()]
 
 
 # -- help -------------------------------------------------------------------------------
@@ -304,6 +376,7 @@ def test_explain_writes_segments(tmp_path, capsys):
     fs, segs = rec["fs"], rec["segments"]
     n = len(rec["entropy"])
     assert n == 1000 and segs[0]["start"] == 0 and segs[-1]["end"] == n
+    assert rec["valid"] == [[0, 1000]] and rec["n_valid"] == rec["n_samples"] == 1000
     for a, b in zip(segs, segs[1:]):
         assert a["end"] == b["start"] and a["cluster_id"] != b["cluster_id"]
     for s in segs:
@@ -314,9 +387,9 @@ def test_explain_writes_segments(tmp_path, capsys):
         assert s["mean_entropy"] == pytest.approx(ent.mean(), abs=1e-4)
     assert all(0.0 <= e <= 1.0 for e in rec["entropy"])
     assert sum(rec["proportions"].values()) == pytest.approx(1.0, abs=1e-6)
-    header = csvs[0].read_text().splitlines()[0]
-    assert header == "start,end,start_s,end_s,cluster_id,mean_entropy"
-    assert len(csvs[0].read_text().splitlines()) == len(segs) + 1
+    lines = csvs[0].read_text().splitlines()
+    assert lines[0] == "start,end,start_s,end_s,cluster_id,mean_entropy,valid"
+    assert len(lines) == len(segs) + 1 and all(ln.endswith(",1") for ln in lines[1:])
 
 
 def test_explain_reports_predictions_and_proposed_names(tmp_path, capsys):
@@ -356,8 +429,10 @@ def test_explain_reports_predictions_and_proposed_names(tmp_path, capsys):
     rec = json.loads((out_dir / "syn00000.json").read_text())
     assert rec["prediction"]["predicted"] == preds[0]["predicted"]
     csv_lines = (out_dir / "predictions.csv").read_text().splitlines()
-    assert csv_lines[0] == "record_id,predicted," + ",".join(f"p_{c}" for c in bundle.class_names)
-    assert len(csv_lines) == 41
+    assert csv_lines[0] == (
+        "record_id,predicted," + ",".join(f"p_{c}" for c in bundle.class_names) + ",valid"
+    )
+    assert len(csv_lines) == 41 and all(ln.endswith(",0:1000") for ln in csv_lines[1:])
     # synthetic records carry exact wave masks: the names come from them, and the clusters
     # cover the main waves
     assert summary["waves_source"] == "annotations (lead II)"
@@ -744,8 +819,8 @@ def test_evaluate_json_and_report(tmp_path, capsys):
 def test_split_follows_ptbxl_fold_convention():
     import numpy as np
 
-    from ecg_cluster_widget.cli import split_dataset
     from ecg_cluster_widget.data import ECGDataset
+    from ecg_cluster_widget.data.loading import split_dataset
 
     folds = np.repeat(np.arange(1, 11), 2)
     ds = ECGDataset(np.zeros((20, 12, 50)), fs=100, labels=np.zeros((20, 1)), folds=folds)
@@ -753,3 +828,125 @@ def test_split_follows_ptbxl_fold_convention():
     assert set(tr.folds) == set(range(1, 9)) and set(va.folds) == {9}
     tr, te = split_dataset(ds, holdout="test")
     assert set(tr.folds) == set(range(1, 9)) and set(te.folds) == {10}
+
+
+# -- records of any length ---------------------------------------------------------------------
+def _write_wfdb(folder: Path, name: str, signals: np.ndarray, fs: float, leads) -> Path:
+    import wfdb
+
+    folder.mkdir(parents=True, exist_ok=True)
+    wfdb.wrsamp(
+        name,
+        fs=fs,
+        units=["mV"] * len(leads),
+        sig_name=list(leads),
+        p_signal=np.ascontiguousarray(signals.T, dtype=np.float64),
+        fmt=["16"] * len(leads),
+        adc_gain=[1000.0] * len(leads),
+        baseline=[0] * len(leads),
+        write_dir=str(folder),
+    )
+    return folder / name
+
+
+def _segments_csv(path: Path) -> list[list[str]]:
+    lines = path.read_text().splitlines()
+    assert lines[0] == "start,end,start_s,end_s,cluster_id,mean_entropy,valid"
+    return [ln.split(",") for ln in lines[1:]]
+
+
+@pytest.fixture(scope="module")
+def holter(tmp_path_factory):
+    """A 30-minute 2-lead record at 360 Hz (the shape of MIT-BIH record 100), as WFDB."""
+    from ecg_cluster_widget.data import make_synthetic
+
+    rec = make_synthetic(1, fs=360, duration=1800, n_leads=2, seed=3)
+    return _write_wfdb(
+        tmp_path_factory.mktemp("holter"), "100", rec.signals[0], 360, rec.lead_names
+    )
+
+
+def test_explain_a_30_minute_record_end_to_end(tmp_path, capsys, holter):
+    import time
+
+    ckpt = tmp_path / "two_lead.pt"
+    argv = ["train", "--data", "synthetic:40", "--epochs", "1", "--leads", "I,II"]
+    rc, out, _ = run_cli([*argv, "--out", str(ckpt), "--json"], capsys)
+    assert rc == 0, out
+    # the 12-lead demo model refuses a 2-lead record with one line that says what to do
+    rc, _, err = run_cli(["explain", "--data", f"wfdb:{holter}", "--out", str(tmp_path)], capsys)
+    line = one_line_error(err)
+    assert rc == 2 and "the data lacks III" in line and "never fed invented leads" in line
+    t0 = time.perf_counter()
+    out_dir = tmp_path / "out"
+    rc, out, err = run_cli(
+        ["explain", "--model", str(ckpt), "--data", f"wfdb:{holter}", "--k", "4"]
+        + ["--out", str(out_dir), "--json"],
+        capsys,
+    )
+    wall = time.perf_counter() - t0
+    assert rc == 0, err
+    print(f"30-min 2-lead record explained end to end in {wall:.1f} s")
+    summary = json.loads(out)
+    n = 1800 * 100  # resampled 360 Hz -> the model's 100 Hz, never cropped
+    assert summary["n_records"] == 1 and summary["n_samples"] == n
+    assert summary["n_windows"] == 180 and "resampling 360 Hz -> 100 Hz" in err
+    assert "overlapping windows" in err
+    rec = json.loads((out_dir / "100.json").read_text())
+    assert rec["n_valid"] == n and rec["valid"] == [[0, n]]
+    assert rec["segments"][0]["start"] == 0 and rec["segments"][-1]["end"] == n
+    for a, b in zip(rec["segments"], rec["segments"][1:]):
+        assert a["end"] == b["start"]
+    rows = _segments_csv(out_dir / "100_segments.csv")
+    assert all(r[-1] == "1" for r in rows) and int(rows[-1][1]) == n
+    assert sum(int(r[1]) - int(r[0]) for r in rows) == n
+    assert len({s["cluster_id"] for s in rec["segments"]}) >= 2
+    assert sum(rec["proportions"].values()) == pytest.approx(1.0)
+    assert rec["prediction"]["n_windows"] == 180
+
+
+def test_explain_a_short_record_marks_the_padding_invalid(tmp_path, capsys):
+    from ecg_cluster_widget.data import make_synthetic
+
+    short = make_synthetic(1, fs=100, duration=2.5, seed=8)
+    path = _write_wfdb(tmp_path / "rec", "short", short.signals[0], 100, short.lead_names)
+    out_dir = tmp_path / "out"
+    rc, out, err = run_cli(
+        ["explain", "--data", f"wfdb:{path}", "--k", "3", "--out", str(out_dir), "--json"], capsys
+    )
+    assert rc == 0, err
+    assert "750 padded samples are marked invalid" in err
+    rec = json.loads((out_dir / "short.json").read_text())
+    assert rec["n_samples"] == 1000 and rec["n_valid"] == 250 and rec["valid"] == [[0, 250]]
+    assert rec["segments"][-1]["end"] == 250
+    assert all(e is None for e in rec["entropy"][250:])
+    assert all(e is not None for e in rec["entropy"][:250])
+    rows = _segments_csv(out_dir / "short_segments.csv")
+    assert rows[-1][:2] == ["250", "1000"] and rows[-1][4] == "-1" and rows[-1][-1] == "0"
+    assert all(r[-1] == "1" for r in rows[:-1]) and int(rows[-2][1]) == 250
+    pred = (out_dir / "predictions.csv").read_text().splitlines()
+    assert pred[0].endswith(",valid") and pred[1].endswith(",0:250")
+
+
+def test_record_ids_that_clash_as_file_names_never_overwrite(tmp_path, capsys):
+    from ecg_cluster_widget.data import make_synthetic
+    from ecg_cluster_widget.explain.export import output_stems
+
+    assert output_stems(["a/b", "a_b", "a?b", "c"]) == ["a_b", "a_b-2", "a_b-3", "c"]
+    assert output_stems(["x", "x-2", "x"]) == ["x", "x-2", "x-3"]
+    ds = make_synthetic(2, seed=1)
+    folder = tmp_path / "recs"
+    for i, name in enumerate(("rec", "REC")):  # one file on case-insensitive file systems
+        _write_wfdb(folder, name, ds.signals[i], 100, ds.lead_names)
+    out_dir = tmp_path / "out"
+    rc, out, err = run_cli(
+        ["explain", "--data", str(folder), "--k", "3", "--out", str(out_dir), "--json"], capsys
+    )
+    assert rc == 0, err
+    summary = json.loads(out)
+    renamed = summary["renamed"]
+    assert len(renamed) == 1 and "written as" in err
+    ((rid, stem),) = renamed.items()
+    assert stem.lower() == "rec-2"
+    ids = {json.loads(p.read_text())["record_id"] for p in out_dir.glob("*.json")}
+    assert ids == {"rec", "REC"} and (out_dir / f"{stem}_segments.csv").is_file()

@@ -11,6 +11,7 @@ present, see :func:`~ecg_cluster_widget.data.ptbxl.split_folds`).
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ __all__ = [
     "check_leads",
     "fit_to_model",
     "split_dataset",
+    "check_writable",
     "DEFAULT_SYNTHETIC_RECORDS",
     "DEFAULT_FS",
 ]
@@ -447,3 +449,62 @@ def split_dataset(
     order = np.random.default_rng(seed).permutation(len(ds))
     n_val = max(1, int(round(val_frac * len(ds))))
     return ds.subset(np.sort(order[n_val:])), ds.subset(np.sort(order[:n_val]))
+
+
+def check_writable(path: str | os.PathLike, *, folder: bool) -> Path:
+    """``path`` if a folder (``folder=True``) or file can be written there, else a clear error.
+
+    Checked before any work, so a long run never ends in an unwritable output. Missing
+    folders are fine (they get created) as long as the nearest existing one is a
+    writable folder.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    folder : bool
+        Whether ``path`` is an output folder or an output file.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` with ``~`` expanded.
+
+    Raises
+    ------
+    FileFormatError
+        If ``path`` (or the nearest existing folder above it) is a file where a folder
+        is needed, a folder where a file is needed, or not writable.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> check_writable(d / "new" / "out", folder=True) == d / "new" / "out"
+    True
+    >>> (d / "f.txt").write_text("x")
+    1
+    >>> check_writable(d / "f.txt" / "out", folder=True)
+    Traceback (most recent call last):
+    ...
+    ecg_cluster_widget.errors.FileFormatError: cannot write ...f.txt/out': ...f.txt' is a file, not a folder; choose another path.
+    """
+    p = Path(path).expanduser()
+    if folder and p.exists() and not p.is_dir():
+        raise FileFormatError(f"{str(p)!r} is a file; give a folder to write into.")
+    if not folder and p.is_dir():
+        raise FileFormatError(
+            f"{str(p)!r} is a folder; give a file name, e.g. {str(p / 'model.pt')!r}."
+        )
+    base = p if folder else p.parent
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        raise FileFormatError(
+            f"cannot write {str(p)!r}: {str(base)!r} is a file, not a folder; choose another path."
+        )
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise FileFormatError(
+            f"cannot write {str(p)!r}: no write permission in {str(base)!r}; choose a folder "
+            "you can write to."
+        )
+    return p

@@ -28,6 +28,7 @@ the model's input.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +40,14 @@ from .explanation import ECGExplanation
 from .segments import segments_from_labels
 from .uncertainty import normalized_entropy
 
-__all__ = ["Windows", "window_starts", "cut_windows", "fit_windows", "explain_records"]
+__all__ = [
+    "Windows",
+    "window_starts",
+    "cut_windows",
+    "fit_windows",
+    "explain_records",
+    "fit_and_explain",
+]
 
 
 @dataclass(frozen=True)
@@ -282,3 +290,64 @@ def explain_records(tlc, ds: ECGDataset, *, overlap: float = 0.5) -> list[ECGExp
             )
         )
     return out
+
+
+def fit_and_explain(
+    tlc,
+    ds: ECGDataset,
+    window: int,
+    *,
+    overlap: float = 0.5,
+    log: Callable[[str], None] | None = None,
+) -> tuple[Windows, list[ECGExplanation]]:
+    """Fit ``tlc`` on :func:`fit_windows` of ``ds``, then explain every record whole.
+
+    What the ``explain`` command does once the records are at the model's rate and
+    leads; records of the model's length are fitted and explained as they are.
+
+    Parameters
+    ----------
+    tlc : TLCExplainer
+        Not yet fitted (fitting replaces any earlier fit).
+    ds : ECGDataset
+        Records of any length.
+    window : int
+        The model's input length (``bundle.n_samples``).
+    overlap : float
+        See :func:`explain_records`.
+    log : callable, optional
+        Called with one line saying how records of another length are handled.
+
+    Returns
+    -------
+    windows : Windows
+        What ``tlc`` was fitted on (``windows.ds is ds`` when no window was cut).
+    explanations : list of ECGExplanation
+        One per record of ``ds``.
+
+    Examples
+    --------
+    >>> from ecg_cluster_widget import TLCExplainer
+    >>> from ecg_cluster_widget.data import make_synthetic
+    >>> from ecg_cluster_widget.model import load_demo_model
+    >>> tlc = TLCExplainer(load_demo_model(), n_clusters=3, random_state=0, progress=False)
+    >>> w, ex = fit_and_explain(tlc, make_synthetic(4, duration=15, seed=1), 1000, log=print)
+    records have 1500 samples and the model takes 1000: explaining overlapping windows of 1000 samples (50 % overlap), stitched into one explanation per record
+    >>> len(w), len(ex), ex[0].n_valid
+    (8, 4, 1500)
+    """
+    n = ds.n_samples
+    if log and n > window:
+        log(
+            f"records have {n} samples and the model takes {window}: explaining overlapping "
+            f"windows of {window} samples ({overlap * 100:g} % overlap), stitched into one "
+            "explanation per record"
+        )
+    elif log and n < window:
+        log(
+            f"records have {n} samples and the model takes {window}: padding them; the "
+            f"{window - n} padded samples are marked invalid and never explained"
+        )
+    windows = fit_windows(ds, window)
+    tlc.fit(windows.ds)
+    return windows, explain_records(tlc, ds, overlap=overlap)
