@@ -59,6 +59,11 @@ class DataSpec:
         The folder or record of the path kinds (a bare path is ``wfdb``).
     text : str
         The spec as given.
+
+    Examples
+    --------
+    >>> DataSpec("synthetic", 8, text="synthetic:8").n_records
+    8
     """
 
     kind: str

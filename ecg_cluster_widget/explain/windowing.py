@@ -65,6 +65,13 @@ class Windows:
         Sample of the record where each window starts.
     length : int
         Samples per source record (the valid samples).
+
+    Examples
+    --------
+    >>> from ecg_cluster_widget.data import make_synthetic
+    >>> w = fit_windows(make_synthetic(1, duration=25), 1000)
+    >>> len(w), w.per_record(0).tolist(), w.length
+    (3, [0, 1, 2], 2500)
     """
 
     ds: ECGDataset

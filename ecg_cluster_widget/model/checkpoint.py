@@ -298,6 +298,14 @@ def is_bundle(obj: object) -> bool:
 
     The one test the package uses to tell a bundle from a bare ``torch.nn.Module``.
 
+    Parameters
+    ----------
+    obj : object
+
+    Returns
+    -------
+    bool
+
     Examples
     --------
     >>> net = ResNet1d(12, 1, filters=(8, 8), seq_lengths=(100, 50))
