@@ -42,3 +42,25 @@ def test_local_cluster_gives_the_single_process_clusters(tmp_path):
 def test_runner_rejects_a_non_client():
     with pytest.raises(DataError, match="dask.distributed.Client"):
         DaskRunner(object())
+
+
+def test_explainer_fit_with_a_client_equals_the_chunk_wise_fit():
+    from ecg_cluster_widget.data.synthetic import make_synthetic
+
+    torch.manual_seed(1)
+    net = ResNet1d(12, 2, filters=(8, 8, 8, 8), seq_lengths=(200, 100, 50, 25))
+    ds = make_synthetic(20, fs=100, duration=2, seed=6)
+    opts = {"n_clusters": 3, "n_components": 4, "progress": False}
+    local = TLCExplainer(net, **opts).fit(ds, store=None, chunk_records=5, client=None)
+    chunked = TLCExplainer(net, **opts)._fit_chunked(ds, None, None, 5)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        remote = TLCExplainer(net, **opts).fit(ds, client=client, chunk_records=5)
+    np.testing.assert_allclose(remote.transform(ds), chunked.transform(ds), atol=1e-6)
+    assert remote.fit_id_ == chunked.fit_id_
+    # Without client or store, fit(ds) is the in-memory fit.
+    assert local.fit_id_ != chunked.fit_id_

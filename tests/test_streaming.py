@@ -111,3 +111,52 @@ def test_store_roundtrip_errors_and_no_mapped_writes(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(DataError, match="not a folder"):
         FeatureStore(tmp_path / "file")
+
+
+def test_explainer_fit_on_a_chunk_source_with_a_store(net, tmp_path):
+    from ecg_cluster_widget.data.synthetic import make_synthetic
+
+    src = SyntheticChunks(12, chunk_records=5, fs=100, duration=2, seed=2)
+    tlc = _tlc(net).fit(src, store=tmp_path / "st")
+    res = tlc.streaming_
+    assert tlc.n_clusters_ == 3 and tlc.cluster_ids_.tolist() == [0, 1, 2]
+    assert res.explanations.labels.shape == (12, 200)
+    assert isinstance(res.explanations.labels, np.memmap)
+    # New data goes through the usual path with the chunk-wise fit's aligner and clusters.
+    ds = src.chunk(1)
+    np.testing.assert_array_equal(tlc.predict(ds), res.explanations.labels[5:10])
+    assert tlc.set_n_clusters(4).cluster_ids_.shape == (4,)
+    # A dataset fitted with a store: its cached features are the store's.
+    ds2 = make_synthetic(7, fs=100, duration=2, seed=4)
+    tlc2 = _tlc(net).fit(ds2, store=tmp_path / "st2", chunk_records=3)
+    assert tlc2.explain_all(ds2).labels.shape == (7, 200)
+    np.testing.assert_array_equal(tlc2.predict(ds2), tlc2.streaming_.explanations.labels)
+    assert tlc2.fit_id_ != _tlc(net).fit(ds2).fit_id_  # another fit than the in-memory one
+    from ecg_cluster_widget.errors import NotFittedError
+
+    with pytest.raises(NotFittedError, match="chunk-wise"):
+        _ = _tlc(net).fit(ds2).streaming_
+    with pytest.raises(DataError, match="chunk source"):
+        _tlc(net).fit(ds2.signals, store=tmp_path / "st3")
+
+
+def test_new_k_precomputes_its_neighbours(net):
+    import time
+
+    from ecg_cluster_widget.data.synthetic import make_synthetic
+
+    ds = make_synthetic(6, fs=100, duration=2, seed=1)
+    tlc = _tlc(net).fit(ds)
+    tlc.set_n_clusters(5)
+    for _ in range(200):  # the background thread takes the lock per K
+        if {4, 6} <= set(tlc.cached_n_clusters_):
+            break
+        time.sleep(0.05)
+    assert {3, 4, 5, 6} <= set(tlc.cached_n_clusters_)
+    off = _tlc(net).fit(ds)
+    off.precompute_neighbours = False
+    off.set_n_clusters(5)
+    time.sleep(0.2)
+    assert off.cached_n_clusters_ == [3, 5]
+    # Precomputed fits are the fits a direct request computes (path-independent ids).
+    np.testing.assert_array_equal(off.cluster_ids_for(6), tlc.cluster_ids_for(6))

@@ -12,10 +12,17 @@ segments, entropy, proportions. The explainer orchestrates: the fitting steps li
   widget calls from a worker thread), so a fit and the features it reads stay consistent.
 * Cluster signatures are means of the *raw hooked activations*, not PCA-space centroids:
   a refit with other options changes the PCA basis, not the model's activations.
+* A K computed on first use also starts the fits of its neighbours K-1 and K+1 in a
+  background thread (each under the lock), so a step of one K in the widget finds its
+  fit cached. Fits are path-independent, so precomputing changes no result.
+* ``fit(source, client=..., store=...)`` fits chunk by chunk (``explain.streaming``): a
+  chunk source too large for memory, features in an on-disk store, or the forward passes
+  on a Dask cluster (``explain.distributed``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import threading
 from typing import Any
@@ -25,14 +32,14 @@ from torch import nn
 
 from ..activations import ActivationExtractor
 from ..clustering import SoftClusterer
-from ..clustering.identity import KFit, check_n_clusters
+from ..clustering.identity import KFit, build_registry, check_n_clusters
 from ..clustering.temporal import transition_counts
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ModelError, NotFittedError
 from ..model.checkpoint import is_bundle
 from . import outputs as out
 from . import pipeline as pl
-from .cache import FeatureCache, fingerprint
+from .cache import FeatureCache, data_fingerprint, fingerprint, fit_id, model_checksum
 from .explanation import ClusterInfo, ECGExplanation, ExplanationSet
 from .prototypes import summarize_clusters
 
@@ -81,8 +88,11 @@ class TLCExplainer:
     max_fit_points : int
         The clusterer is fitted on at most this many (record, time step) points,
         drawn with ``random_state``.
-    batch_size : int
-        Records per forward pass.
+    batch_size : int or "auto"
+        Records per forward pass; ``"auto"`` (default) sizes the batches to the input
+        (:func:`~ecg_cluster_widget.activations.hooks.auto_batch_size`: 256 records of
+        12 x 1,000 samples), which halved the forward pass's CPU time per record against
+        batches of 64 (``benchmarks/bench_engine.py``).
     random_state : int
         Seed for every random choice; same inputs give identical outputs.
     progress : bool
@@ -146,7 +156,7 @@ class TLCExplainer:
         n_components: int | None = 32,
         method: str = "gmm",
         max_fit_points: int = 200_000,
-        batch_size: int = 64,
+        batch_size: int | str = "auto",
         random_state: int = 0,
         progress: bool = True,
         device: str = "cpu",
@@ -176,6 +186,7 @@ class TLCExplainer:
         self._lock = threading.RLock()
         self._cache = FeatureCache(_CACHE_SIZE)
         self._state: pl.FitState | None = None
+        self._streaming = None
 
     @classmethod
     def for_model(cls, model: object, **overrides) -> TLCExplainer:
@@ -227,11 +238,35 @@ class TLCExplainer:
     fit_id_ = _Fitted("Identity of the fit (model checksum, data, options, seed), hex.")
     n_clusters_ = _Fitted("The current K (set by fit and set_n_clusters).")
 
+    #: Fit K-1 and K+1 in a background thread when a new K is computed (class switch;
+    #: not a constructor parameter, so it is not part of the fit's identity).
+    precompute_neighbours = True
+
     def _kfit(self, n_clusters: object = None) -> KFit:
         """The fit of K clusters (the current K for None), computed on first use."""
         with self._lock:
             state = self._fitted()
-            return state.registry.get(state.n_clusters if n_clusters is None else n_clusters)
+            k = state.n_clusters if n_clusters is None else n_clusters
+            new = k not in state.registry
+            fit = state.registry.get(k)
+        if new and self.precompute_neighbours:
+            self._precompute(state, len(fit.ids))
+        return fit
+
+    def _precompute(self, state: pl.FitState, k: int) -> None:
+        """Fit K-1 and K+1 of ``state`` in a daemon thread, one K per lock hold."""
+        todo = [j for j in (k + 1, k - 1) if 2 <= j <= state.registry.n_points]
+
+        def work() -> None:
+            for j in todo:
+                with self._lock:
+                    if self._state is not state:
+                        return  # refitted meanwhile: these fits would be of the old state
+                    if j not in state.registry:
+                        state.registry.get(j)
+
+        if todo:
+            threading.Thread(target=work, name="tlc-precompute-k", daemon=True).start()
 
     def cluster_ids_for(self, n_clusters: int | None = None) -> np.ndarray:
         """Stable ids (a copy) of K = ``n_clusters`` (current K for None); K is not changed."""
@@ -292,12 +327,36 @@ class TLCExplainer:
             return feats
 
     # ------------------------------------------------------------------ fit
-    def fit(self, ds: ECGDataset) -> TLCExplainer:
+    def fit(
+        self,
+        ds: Any,
+        client: Any = None,
+        store: Any = None,
+        chunk_records: int = 256,
+    ) -> TLCExplainer:
         """Extract activations of ``ds``, align them and fit the reference clustering.
 
         ``ds`` is the fitting set (for a bundle: the model's fs, leads and length). Never
         changes the constructor parameters; the current K (:attr:`n_clusters_`) becomes
         ``n_clusters``, whose clusters get ids ``0..n_clusters-1``. Returns ``self``.
+
+        Parameters
+        ----------
+        ds : ECGDataset or RecordChunks
+            The fitting set, or a chunk source (``explain.streaming.SyntheticChunks``, any
+            object with ``sizes`` and ``chunk(i)``) for a set too large for memory.
+        client : dask.distributed.Client, optional
+            Run the forward passes on a Dask cluster's workers (chunk-wise fit).
+        store : path or FeatureStore, optional
+            Keep the fitting set's features and per-record outputs in this folder on disk
+            (chunk-wise fit).
+        chunk_records : int
+            Records per chunk when an ``ECGDataset`` is fitted chunk-wise.
+
+        With a chunk source, a client or a store the fit runs chunk by chunk
+        (:func:`~ecg_cluster_widget.explain.streaming.fit_chunks`: aligner on a seeded
+        subset of at least 1,024 records, clusters on a seeded quota of every chunk's
+        points); its per-record outputs are in :attr:`streaming_`.
 
         Raises
         ------
@@ -307,15 +366,96 @@ class TLCExplainer:
         ModelError
             Missing layers, layers without a time axis, or a forward pass failure.
         """
+        chunked = hasattr(ds, "chunk") and hasattr(ds, "sizes")
+        if chunked or client is not None or store is not None:
+            return self._fit_chunked(ds, client, store, chunk_records)
         with self._lock:
             check_n_clusters(self.n_clusters)  # fail before the forward pass
             pl.check_options(self)
             state, feats = pl.fit_state(self, ds, pl.model_input(self.model, ds, None))
             # Only now replace state: a failure above leaves the previous fit intact.
             self._state = state
+            self._streaming = None
             self._cache.clear()
             self._cache.put(ds, feats)
         return self
+
+    def _fit_chunked(self, ds: Any, client: Any, store: Any, chunk_records: int) -> TLCExplainer:
+        from .streaming import DatasetChunks, fit_chunks
+
+        chunks = DatasetChunks(ds, chunk_records) if isinstance(ds, ECGDataset) else ds
+        if not (hasattr(chunks, "chunk") and hasattr(chunks, "sizes")):
+            raise DataError(
+                f"expected an ECGDataset or a chunk source (with sizes and chunk(i)), got "
+                f"{type(ds).__name__}."
+            )
+        with self._lock:
+            check_n_clusters(self.n_clusters)
+            pl.check_options(self)
+            holder: dict = {}
+
+            def clusters(points: np.ndarray, smooth: np.ndarray):
+                reg = build_registry(self, points, smooth, pl.MATCH_POINTS)
+                holder["registry"] = reg
+                ref = reg.get(reg.reference_k)
+                return ref.clusterer, ref.extra
+
+            res = fit_chunks(self, chunks, store=store, client=client, cluster_fn=clusters)
+            registry = holder["registry"]
+            model_sum = model_checksum(self.model)
+            data_sum = (
+                data_fingerprint(chunks.ds)
+                if isinstance(chunks, DatasetChunks)
+                else hashlib.blake2b(repr(chunks).encode(), digest_size=16).hexdigest()
+            )
+            params = {k: v for k, v in self.get_params().items() if k not in ("model", "progress")}
+            params["chunked"] = True  # another fit than the in-memory one of the same data
+            extractor = ActivationExtractor(
+                self.module_, res.pipeline.layers, self.batch_size, self.device, progress=False
+            )
+            self._state = pl.FitState(
+                extractor=extractor,
+                layers=list(res.pipeline.layers),
+                aligner=res.pipeline.aligner,
+                grid_length=res.grid_length,
+                feature_dim=res.feature_dim,
+                fs=res.fs,
+                n_samples=res.n_samples,
+                lead_names=tuple(res.lead_names),
+                n_leads=len(res.lead_names),
+                n_fit_points=int(res.points.shape[0]),
+                timings=dict(res.timings),
+                registry=registry,
+                smooth_feats=res.smooth_feats,
+                sig_feats=res.sig_feats,
+                sig_raw=res.sig_raw,
+                model_checksum=model_sum,
+                data_fingerprint=data_sum,
+                fit_id=fit_id(model_sum, data_sum, params),
+                n_clusters=registry.reference_k,
+            )
+            self._streaming = res
+            self._cache.clear()
+            if isinstance(chunks, DatasetChunks):
+                self._cache.put(chunks.ds, res.features)
+        return self
+
+    @property
+    def streaming_(self) -> Any:
+        """The :class:`~ecg_cluster_widget.explain.streaming.StreamingFit` of a chunk-wise fit.
+
+        Its ``explanations`` hold every fitting record's labels, entropy and proportions
+        for the reference K (memory maps when fitted with a store), ``store`` the
+        :class:`~ecg_cluster_widget.activations.store.FeatureStore`.
+        """
+        with self._lock:
+            self._fitted("streaming_")
+            if self._streaming is None:
+                raise NotFittedError(
+                    "streaming_ is only set by a chunk-wise fit: fit(chunks), "
+                    "fit(ds, store=...) or fit(ds, client=...)."
+                )
+            return self._streaming
 
     def set_n_clusters(self, k: int) -> TLCExplainer:
         """Make K = ``k`` the current number of clusters (:attr:`n_clusters_`).
@@ -326,7 +466,7 @@ class TLCExplainer:
         """
         with self._lock:
             state = self._fitted("set_n_clusters")
-            state.n_clusters = len(state.registry.get(k).ids)
+            state.n_clusters = len(self._kfit(k).ids)
         return self
 
     # ------------------------------------------------------------------ outputs

@@ -29,6 +29,7 @@ without a client, so both paths give the same clusters for the same seed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -291,6 +292,10 @@ class StreamingFit:
     store : FeatureStore or None
     grid_length, feature_dim, n_samples : int
     fs : float
+    lead_names : tuple of str
+    sig_feats, sig_raw : ndarray
+        Signature points (aligned features, z-scored raw activations) of the aligner's
+        records, as the explainer keeps them.
     timings : dict
         Seconds per stage.
     """
@@ -308,7 +313,24 @@ class StreamingFit:
     n_samples: int
     fs: float
     lead_names: tuple[str, ...]
+    sig_feats: np.ndarray
+    sig_raw: np.ndarray
     timings: dict = field(default_factory=dict)
+
+
+def _default_clusters(
+    tlc: Any, points: np.ndarray, smooth_feats: np.ndarray
+) -> tuple[SoftClusterer, TemporalSmoother | None]:
+    extra = {"device": tlc.device} if tlc.method == "cm" else {}
+    seed = int(tlc.random_state)
+    clusterer = SoftClusterer(
+        n_clusters=int(tlc.n_clusters), method=tlc.method, random_state=seed, **extra
+    ).fit(points)
+    if tlc.temporal != "hmm":
+        return clusterer, None
+    n, tg, dim = smooth_feats.shape
+    g = clusterer.predict_proba(smooth_feats.reshape(-1, dim)).reshape(n, tg, -1)
+    return clusterer, TemporalSmoother(random_state=seed).fit(g, clusterer.weights_)
 
 
 def fit_chunks(
@@ -318,6 +340,7 @@ def fit_chunks(
     client: Any = None,
     progress: bool | None = None,
     align_records: int = ALIGN_RECORDS,
+    cluster_fn: Callable[[np.ndarray, np.ndarray], tuple[SoftClusterer, Any]] | None = None,
 ) -> StreamingFit:
     """Fit TLC chunk by chunk with the options of ``tlc`` (a :class:`TLCExplainer`).
 
@@ -336,6 +359,11 @@ def fit_chunks(
         Progress bars (default: ``tlc.progress``).
     align_records : int
         Records (at least) whose activations fit the aligner.
+    cluster_fn : callable, optional
+        ``cluster_fn(points, smooth_feats) -> (clusterer, smoother_or_None)`` fits the
+        clusters (the explainer passes its per-K registry's reference fit); default: a
+        :class:`SoftClusterer` with ``tlc``'s options and, for ``temporal="hmm"``, a
+        :class:`TemporalSmoother`.
 
     Returns
     -------
@@ -394,6 +422,9 @@ def fit_chunks(
         detrend_window=detrend_window,
         scale_per_record=tlc.scale_per_record,
     ).fit(blocks)
+    from .pipeline import signature_points
+
+    sig_feats, sig_raw = signature_points(blocks, aligner.transform(blocks), seed)
     del blocks
     # A new object: a runner that shipped the aligner-less pipeline must ship this one.
     pipe = dataclasses.replace(
@@ -455,25 +486,19 @@ def fit_chunks(
     t2 = time.perf_counter()
 
     # -- stage 3: clustering of the kept points ---------------------------------------
-    k = int(tlc.n_clusters)
-    if k > points_arr.shape[0]:
+    if int(tlc.n_clusters) > points_arr.shape[0]:
         raise DataError(
-            f"n_clusters={k} exceeds the number of time steps available ({points_arr.shape[0]}); "
+            f"n_clusters={tlc.n_clusters} exceeds the number of time steps available ({points_arr.shape[0]}); "
             "use fewer clusters or more records."
         )
-    extra = {"device": tlc.device} if tlc.method == "cm" else {}
-    clusterer = SoftClusterer(n_clusters=k, method=tlc.method, random_state=seed, **extra).fit(
-        points_arr
-    )
-    smoother = None
-    if tlc.temporal == "hmm":
-        n_s = smooth_feats.shape[0]
-        g = clusterer.predict_proba(smooth_feats.reshape(-1, dim)).reshape(n_s, tg, -1)
-        smoother = TemporalSmoother(random_state=seed).fit(g, clusterer.weights_)
+    if cluster_fn is None:
+        cluster_fn = functools.partial(_default_clusters, tlc)
+    clusterer, smoother = cluster_fn(points_arr, smooth_feats)
     t3 = time.perf_counter()
 
     # -- stage 4: per-record outputs, chunk by chunk ----------------------------------
     n_samples = x_len
+    k = int(clusterer.centroids_.shape[0])
     out_arrays = {
         "labels": ((n_total, n_samples), np.int16),
         "entropy": ((n_total, n_samples), np.float32),
@@ -527,6 +552,8 @@ def fit_chunks(
         n_samples=n_samples,
         fs=fs_in,
         lead_names=lead_names,
+        sig_feats=sig_feats,
+        sig_raw=sig_raw,
         timings={
             "aligner_s": t1 - t0,
             "features_s": t2 - t1,
