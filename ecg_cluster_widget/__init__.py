@@ -13,6 +13,14 @@ def __getattr__(name: str):
         from .views.widget import ClusterExplorer
 
         return ClusterExplorer
+    if name == "DatasetView":
+        from .views.dataset_view import DatasetView
+
+        return DatasetView
+    if name == "CompareView":
+        from .views.compare_view import CompareView
+
+        return CompareView
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -20,6 +28,8 @@ __all__ = [
     "ECGDataset",
     "TLCExplainer",
     "ClusterExplorer",
+    "DatasetView",
+    "CompareView",
     "ECGClusterError",
     "DataError",
     "ModelError",

@@ -16,6 +16,16 @@ import numpy as np
 from .errors import DataError
 
 
+def __getattr__(name: str) -> Any:
+    # The naming vocabulary has one home (explain.landmarks); imported lazily because
+    # this module is imported by the CLI before torch is needed.
+    if name == "PROPOSED_NAMES":
+        from .explain.landmarks import PROPOSED_NAMES
+
+        return PROPOSED_NAMES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def demo_dataset(n_records: int | None = None, seed: int | None = None):
     """Synthetic records matching the shipped demo model.
 
@@ -116,16 +126,6 @@ def demo_explainer(
     return tlc, ds, bundle
 
 
-#: The name proposed for a cluster whose time steps fall mostly in a wave (the
-#: ``LABEL_VOCAB`` entry of ``views.labels`` for each ``WAVE_NAMES`` code).
-PROPOSED_NAMES: dict[str, str] = {
-    "none": "TP baseline",
-    "P": "P wave",
-    "QRS": "QRS complex",
-    "T": "T wave",
-}
-
-
 def propose_cluster_names(tlc, dataset, labels=None, lead: str = "II") -> dict[str, Any]:
     """A wave name per cluster, from the landmark alignment of the fit.
 
@@ -164,9 +164,9 @@ def propose_cluster_names(tlc, dataset, labels=None, lead: str = "II") -> dict[s
     >>> names["source"], len(names["clusters"])
     ('annotations (lead II)', 6)
     >>> sorted(set(c["proposed_name"] for c in names["clusters"]))
-    ['P wave', 'QRS complex', 'T wave', 'TP baseline']
+    ['P wave', 'PR segment', 'QRS complex', 'ST segment', 'T wave', 'TP baseline']
     """
-    from .explain.landmarks import delineate, landmark_alignment
+    from .explain.landmarks import delineate, landmark_alignment, propose_wave_names
 
     if labels is None:
         labels = tlc.explain_all(dataset).labels
@@ -178,10 +178,12 @@ def propose_cluster_names(tlc, dataset, labels=None, lead: str = "II") -> dict[s
         masks = delineate(dataset, lead=lead_used)
         source = f"rule-based delineation of lead {lead_used}"
     ids = [int(c) for c in tlc.cluster_ids_]
+    lab = np.asarray(labels).astype(np.int64)
+    wav = np.asarray(masks).astype(np.int64)
     try:
-        align = landmark_alignment(
-            np.asarray(labels).astype(np.int64), np.asarray(masks).astype(np.int64), len(ids)
-        )
+        align = landmark_alignment(lab, wav, len(ids))
+        # One naming rule for the package: PR / ST / TP split, share x enrichment.
+        proposals = propose_wave_names(lab, wav, n_clusters=len(ids), cluster_ids=ids)
     except DataError as exc:  # e.g. no annotated time step at all
         return {
             "source": f"{source}: {exc}",
@@ -198,30 +200,17 @@ def propose_cluster_names(tlc, dataset, labels=None, lead: str = "II") -> dict[s
                 for c in ids
             ],
         }
-    cont = np.asarray(align["contingency"], dtype=float)
-    wave_share = cont.sum(axis=0) / max(cont.sum(), 1.0)
-    clusters = []
-    for cid, row, info in zip(ids, cont, align["per_cluster"]):
-        entry = {
-            "cluster_id": cid,
-            "wave": None,
-            "purity": 0.0,
-            "enrichment": None,
-            "majority_wave": info["majority_wave"],
-            "proposed_name": None,
+    clusters = [
+        {
+            "cluster_id": int(c["cluster_id"]),
+            "wave": c["wave"],
+            "purity": float(c["purity"]),
+            "enrichment": c["enrichment"],
+            "majority_wave": c["majority_wave"],
+            "proposed_name": c["proposed_name"],
         }
-        if row.sum() > 0:
-            share = row / row.sum()
-            lift = np.divide(share, wave_share, out=np.zeros_like(share), where=wave_share > 0)
-            w = int(np.argmax(lift))
-            wave = align["wave_names"][w]
-            entry.update(
-                wave=wave,
-                purity=float(share[w]),
-                enrichment=float(lift[w]),
-                proposed_name=PROPOSED_NAMES.get(wave, wave),
-            )
-        clusters.append(entry)
+        for c in proposals["clusters"]
+    ]
     return {"source": source, "nmi": float(align["nmi"]), "clusters": clusters}
 
 
@@ -292,7 +281,7 @@ def summarize(tlc, dataset, bundle=None, *, names: bool = True) -> dict[str, Any
         clusters.append(entry)
     out: dict[str, Any] = {
         "n_records": len(dataset),
-        "n_clusters": int(tlc.n_clusters),
+        "n_clusters": int(tlc.n_clusters_),
         "fs": float(dataset.fs),
         "mean_entropy": float(np.mean(eset.mean_entropy)),
         "clusters": clusters,

@@ -45,7 +45,7 @@ def run_seed(cfg: C.RunConfig, train, val, test, seed: int, modes: Sequence[str]
     ex = tlc.explain_all(test)
     labels = np.asarray(ex.labels)
     entropy = np.asarray(ex.entropy)
-    k = tlc.n_clusters
+    k = tlc.n_clusters_
     p0 = bundle.predict_proba(test)
     rng = np.random.default_rng(seed)
     shifts = rng.integers(test.n_samples // 4, 3 * test.n_samples // 4, size=len(test))

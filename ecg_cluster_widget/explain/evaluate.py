@@ -17,13 +17,13 @@ so ``json.dumps`` works on it directly.
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
 import numpy as np
 
 from ..data.dataset import ECGDataset
+from ..data.io_utils import to_jsonable
 from ..errors import DataError, NotFittedError
 from .faithfulness import faithfulness, faithfulness_regression
 from .landmarks import (
@@ -36,25 +36,6 @@ from .landmarks import (
 __all__ = ["evaluate", "format_evaluation"]
 
 _ALIGN_KEYS = ("nmi", "homogeneity", "completeness", "v_measure", "ari", "purity")
-
-
-def _json_safe(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _json_safe(obj.tolist())
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer, int)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        f = float(obj)
-        return f if math.isfinite(f) else None
-    if obj is None or isinstance(obj, str):
-        return obj
-    return str(obj)
 
 
 def _is_fitted(tlc: Any) -> bool:
@@ -135,7 +116,7 @@ def evaluate(
 
     if hasattr(bundle, "explain_all"):  # contract form evaluate(tlc, bundle, train_ds, test_ds)
         tlc, bundle, train_ds, test_ds = bundle, train_ds, test_ds, n_clusters
-        n_clusters = tlc.n_clusters
+        n_clusters = tlc.n_clusters_
     for name, ds in (("train_ds", train_ds), ("test_ds", test_ds)):
         if not isinstance(ds, ECGDataset):
             raise DataError(f"{name} must be an ECGDataset, got {type(ds).__name__}.")
@@ -170,7 +151,7 @@ def evaluate(
     if not _is_fitted(tlc):
         tlc.fit(train_ds)
     times["tlc_fit"] = time.perf_counter() - t
-    k = int(tlc.n_clusters)
+    k = int(tlc.n_clusters_)
 
     t = time.perf_counter()
     ex_tr = tlc.explain_all(train_ds)
@@ -262,7 +243,7 @@ def evaluate(
     out["cluster_share_test"] = np.asarray(ex_te.proportions).mean(axis=0).tolist()
     times["total"] = float(sum(times.values()))
     out["time_s"] = times
-    return _json_safe(out)
+    return to_jsonable(out, default=str)
 
 
 def _fmt(v: Any, pct: bool = False) -> str:
