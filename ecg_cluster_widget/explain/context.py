@@ -20,6 +20,14 @@ from .explanation import ECGExplanation
 def multilabel_bundle(model: object) -> bool:
     """Whether ``model`` is a bundle whose ``predict_proba`` gives per-class probabilities.
 
+    Parameters
+    ----------
+    model : object
+
+    Returns
+    -------
+    bool
+
     Examples
     --------
     >>> multilabel_bundle(object())
@@ -30,6 +38,15 @@ def multilabel_bundle(model: object) -> bool:
 
 def class_names(model: object, ds: ECGDataset) -> tuple[str, ...]:
     """Classes the model predicts (a multilabel bundle), else the dataset's label classes.
+
+    Parameters
+    ----------
+    model : ModelBundle or None
+    ds : ECGDataset
+
+    Returns
+    -------
+    tuple of str
 
     Examples
     --------
@@ -44,6 +61,16 @@ def class_names(model: object, ds: ECGDataset) -> tuple[str, ...]:
 def true_classes(ds: ECGDataset, i: int) -> list[str] | None:
     """Label classes of record ``i`` (``None`` when the dataset has no labels).
 
+    Parameters
+    ----------
+    ds : ECGDataset
+    i : int
+        Record position.
+
+    Returns
+    -------
+    list of str or None
+
     Examples
     --------
     >>> true_classes(ds, 0)  # doctest: +SKIP
@@ -56,6 +83,15 @@ def true_classes(ds: ECGDataset, i: int) -> list[str] | None:
 
 def predictions(model: object, ds: ECGDataset) -> np.ndarray | None:
     """Class probabilities of every record, (n_records, n_classes), or ``None``.
+
+    Parameters
+    ----------
+    model : ModelBundle or None
+    ds : ECGDataset
+
+    Returns
+    -------
+    ndarray of shape (n_records, n_classes) or None
 
     Examples
     --------
@@ -78,6 +114,10 @@ def records_of_class(ds: ECGDataset, name: str, model: object = None, proba=None
         Used when ``name`` is not a label class of ``ds``.
     proba : ndarray, optional
         Cached :func:`predictions` (computed when needed and not given).
+
+    Returns
+    -------
+    ndarray of int
 
     Raises
     ------
@@ -110,6 +150,11 @@ class RecordContext:
     gradcam : ndarray of shape (n_samples,) or None
     gradcam_class : str
         The class the Grad-CAM is for ("" without one).
+
+    Examples
+    --------
+    >>> RecordContext(["NORM"], None, None, "").true_classes
+    ['NORM']
     """
 
     true_classes: list[str] | None
@@ -153,6 +198,10 @@ def record_context(
         The record's probabilities when already known (e.g. from :func:`predictions`).
     gradcam : callable (record, class index) -> ndarray, optional
         A (cached) Grad-CAM; default a fresh :class:`~ecg_cluster_widget.explain.GradCAM`.
+
+    Returns
+    -------
+    RecordContext
 
     Raises
     ------

@@ -57,6 +57,15 @@ def rank_scores(es: ExplanationSet, rank: str) -> np.ndarray:
 def rank_order(es: ExplanationSet, rank: str) -> np.ndarray:
     """Record indices from the highest to the lowest :func:`rank_scores` (ties: by index).
 
+    Parameters
+    ----------
+    es : ExplanationSet
+    rank : {"uncertain", "atypical"}
+
+    Returns
+    -------
+    ndarray of int
+
     Examples
     --------
     >>> from types import SimpleNamespace as NS

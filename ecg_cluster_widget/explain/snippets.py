@@ -32,6 +32,11 @@ class ClusterCards:
     snippets : ndarray of shape (K, n_examples, n_leads, width), float32
         The nearest real examples, centred on their segment (zeros where a cluster has
         fewer examples or a window leaves the record).
+
+    Examples
+    --------
+    >>> ClusterCards([], np.zeros((0, 3, 12, 40)), np.zeros((0, 3, 12, 40))).clusters
+    []
     """
 
     clusters: list[dict]

@@ -18,7 +18,14 @@ from ..errors import DataError, ECGClusterError
 class RequestProtocol(t.HasTraits):
     """Request handling mixed into the widget: expects ``_compute(req) -> dict`` (the
     trait values of the answer, plus ``expl`` and ``cam``), a worker ``_pool``, a
-    ``_lock`` and the counters ``_latest`` and ``dropped_requests``."""
+    ``_lock`` and the counters ``_latest`` and ``dropped_requests``.
+
+    Examples
+    --------
+    >>> w.request = {"id": 7, "k": 4, "index": 2, "gradcam_class": ""}  # doctest: +SKIP
+    >>> w.wait().response_id  # doctest: +SKIP
+    7
+    """
 
     def _publish(self, req: dict, values: dict) -> None:
         self._expl = values.pop("expl")

@@ -105,6 +105,14 @@ def widget_page(widget: Any, path: str | os.PathLike, title: str) -> Path:
     The widget's state (array traits as base64) and its JS bundle are embedded with
     :func:`script_json`, the CSS inline; the page's own tiny model replays the state.
 
+    Parameters
+    ----------
+    widget : ClusterExplorer
+    path : str or os.PathLike
+        Destination ``.html`` file (written atomically).
+    title : str
+        Page title.
+
     Returns
     -------
     pathlib.Path

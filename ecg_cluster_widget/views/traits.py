@@ -5,6 +5,10 @@ Arrays travel to the browser as ``{"shape": [...], "dtype": "float32", "buffer":
 frame next to the JSON, so no array is ever base64- or JSON-encoded on the comm, and the
 shape travels with the bytes instead of in side traits. ``js/decode.js`` (``decodeArray``)
 is the one decoder on the other side.
+
+The checks every synced value must pass, and the validators that apply them to the
+widget's traits (:class:`ValidatedState`), live here too: the whole contract of what a
+trait may hold in one file, which is why it runs a little over the usual length.
 """
 
 from __future__ import annotations
@@ -42,6 +46,16 @@ class TraitValueError(DataError, t.TraitError):
 def array_to_json(value: np.ndarray | None, _widget: Any = None) -> dict | None:
     """Serialise an array as ``{"shape", "dtype", "buffer"}`` (the buffer as a memoryview).
 
+    Parameters
+    ----------
+    value : ndarray or None
+    _widget : Widget, optional
+        Unused (the ipywidgets serializer signature).
+
+    Returns
+    -------
+    dict or None
+
     Examples
     --------
     >>> d = array_to_json(np.arange(6, dtype=np.int16).reshape(2, 3))
@@ -60,6 +74,17 @@ def array_to_json(value: np.ndarray | None, _widget: Any = None) -> dict | None:
 
 def array_from_json(value: Any, _widget: Any = None) -> np.ndarray | None:
     """Inverse of :func:`array_to_json`; the buffer may also be ``{"$b64": "..."}``.
+
+    Parameters
+    ----------
+    value : dict or None
+        ``{"shape", "dtype", "buffer"}`` as the comm delivers it.
+    _widget : Widget, optional
+        Unused (the ipywidgets serializer signature).
+
+    Returns
+    -------
+    ndarray or None
 
     Raises
     ------
@@ -94,6 +119,16 @@ def array_from_json(value: Any, _widget: Any = None) -> np.ndarray | None:
 
 def json_safe(value: Any) -> Any:
     """``value`` with every binary buffer replaced by ``{"$b64": "..."}`` (for a page).
+
+    Parameters
+    ----------
+    value : object
+        Widget state (dicts, lists, scalars and buffers).
+
+    Returns
+    -------
+    object
+        The same structure, JSON-serialisable.
 
     Examples
     --------
@@ -139,6 +174,7 @@ class Array(t.TraitType):
         self.metadata.setdefault("from_json", array_from_json)
 
     def validate(self, obj: Any, value: Any) -> np.ndarray:
+        """``value`` as a contiguous array of the trait's dtype (and ndim)."""
         try:
             a = np.ascontiguousarray(value, dtype=self.dtype)
         except (TypeError, ValueError) as exc:
@@ -152,6 +188,7 @@ class Array(t.TraitType):
         return a
 
     def set(self, obj: t.HasTraits, value: Any) -> None:
+        """Store ``value``; observers are told only when the array really changed."""
         # traitlets compares old and new with ``==``, which is elementwise (and ambiguous)
         # for arrays: compare them as arrays instead.
         new = self._validate(obj, value)
@@ -169,17 +206,17 @@ class Array(t.TraitType):
 
 # ---------------------------------------------------------------------------- checks
 # Each returns the value to store or raises TraitValueError naming the problem and what
-# is allowed; the widget's validators call them for values from Python and the browser.
+# is allowed; ValidatedState calls them for values from Python and from the browser.
 
 
-def check_int(value: Any, what: str, lo: int, hi: int) -> int:
+def _check_int(value: Any, what: str, lo: int, hi: int) -> int:
     """An integer in ``lo..hi`` (an integral float such as ``3.0`` is accepted).
 
     Examples
     --------
-    >>> check_int(3.0, "K", 2, 8)
+    >>> _check_int(3.0, "K", 2, 8)
     3
-    >>> check_int(float("nan"), "K", 2, 8)
+    >>> _check_int(float("nan"), "K", 2, 8)
     Traceback (most recent call last):
     ...
     ecg_cluster_widget.views.traits.TraitValueError: K must be an integer in 2..8, got nan.
@@ -194,12 +231,12 @@ def check_int(value: Any, what: str, lo: int, hi: int) -> int:
     return int(value)
 
 
-def check_finite(value: Any, what: str) -> float:
+def _check_finite(value: Any, what: str) -> float:
     """A finite real number.
 
     Examples
     --------
-    >>> check_finite("1.5", "x")
+    >>> _check_finite("1.5", "x")
     Traceback (most recent call last):
     ...
     ecg_cluster_widget.views.traits.TraitValueError: x must be a finite number, got '1.5'.
@@ -211,7 +248,7 @@ def check_finite(value: Any, what: str) -> float:
     return float(value)
 
 
-def check_selection(sel: Any, fs: float, n_samples: int) -> dict:
+def _check_selection(sel: Any, fs: float, n_samples: int) -> dict:
     """A brushed range as ``{start_s, end_s, start, end}``, or ``{}`` for none.
 
     Given ``start``/``end`` samples or ``start_s``/``end_s`` seconds; a range reaching
@@ -219,7 +256,7 @@ def check_selection(sel: Any, fs: float, n_samples: int) -> dict:
 
     Examples
     --------
-    >>> check_selection({"start_s": 1, "end_s": 2}, 100.0, 1000)
+    >>> _check_selection({"start_s": 1, "end_s": 2}, 100.0, 1000)
     {'start_s': 1.0, 'end_s': 2.0, 'start': 100, 'end': 200}
     """
     if sel is None or sel == {}:
@@ -231,9 +268,9 @@ def check_selection(sel: Any, fs: float, n_samples: int) -> dict:
         f"got {sel!r}."
     )
     if "start" in sel and "end" in sel:
-        a, b = (check_finite(sel[k], f"selection {k}") for k in ("start", "end"))
+        a, b = (_check_finite(sel[k], f"selection {k}") for k in ("start", "end"))
     elif "start_s" in sel and "end_s" in sel:
-        a, b = (check_finite(sel[k], f"selection {k}") * fs for k in ("start_s", "end_s"))
+        a, b = (_check_finite(sel[k], f"selection {k}") * fs for k in ("start_s", "end_s"))
     else:
         raise TraitValueError(hint)
     start, end = int(round(min(a, b))), int(round(max(a, b)))
@@ -246,19 +283,19 @@ def check_selection(sel: Any, fs: float, n_samples: int) -> dict:
     return {"start_s": start / fs, "end_s": end / fs, "start": start, "end": end}
 
 
-def check_view_range(value: Any, duration: float) -> list[float]:
+def _check_view_range(value: Any, duration: float) -> list[float]:
     """``[]`` or ``[t0, t1]`` seconds with ``t0 < t1`` overlapping ``0..duration``.
 
     Examples
     --------
-    >>> check_view_range([2, 4], 10.0)
+    >>> _check_view_range([2, 4], 10.0)
     [2.0, 4.0]
     """
     if value is None or len(value) == 0:
         return []
     if len(value) != 2:
         raise TraitValueError(f"view_range must be [] or [start_s, end_s], got {value!r}.")
-    a, b = (check_finite(v, "view_range") for v in value)
+    a, b = (_check_finite(v, "view_range") for v in value)
     if not (a < b and b > 0 and a < duration):
         raise TraitValueError(
             f"view_range {value!r} must be [start_s, end_s] with start < end, inside "
@@ -267,23 +304,23 @@ def check_view_range(value: Any, duration: float) -> list[float]:
     return [a, b]
 
 
-def check_leads(value: Any, n_leads: int) -> list[int]:
+def _check_leads(value: Any, n_leads: int) -> list[int]:
     """Sorted distinct lead positions in ``0..n_leads-1`` (``[]``: all leads).
 
     Examples
     --------
-    >>> check_leads([6, 0, 6], 12)
+    >>> _check_leads([6, 0, 6], 12)
     [0, 6]
     """
-    return sorted({check_int(v, "a lead position", 0, n_leads - 1) for v in value or []})
+    return sorted({_check_int(v, "a lead position", 0, n_leads - 1) for v in value or []})
 
 
-def check_choice(value: Any, choices: Any, what: str) -> str:
+def _check_choice(value: Any, choices: Any, what: str) -> str:
     """``""`` or one of ``choices``.
 
     Examples
     --------
-    >>> check_choice("MI", ("NORM", "MI"), "Grad-CAM class")
+    >>> _check_choice("MI", ("NORM", "MI"), "Grad-CAM class")
     'MI'
     """
     if value == "" or value in tuple(choices):
@@ -293,12 +330,12 @@ def check_choice(value: Any, choices: Any, what: str) -> str:
     )
 
 
-def check_vocab(value: Any) -> list[str]:
+def _check_vocab(value: Any) -> list[str]:
     """The label vocabulary: up to 200 distinct non-empty names of at most 80 characters.
 
     Examples
     --------
-    >>> check_vocab(["P wave", " T wave "])
+    >>> _check_vocab(["P wave", " T wave "])
     ['P wave', 'T wave']
     """
     out: list[str] = []
@@ -313,12 +350,12 @@ def check_vocab(value: Any) -> list[str]:
     return out
 
 
-def check_label_ids(labels: dict, known: set[int]) -> dict:
+def _check_label_ids(labels: dict, known: set[int]) -> dict:
     """``labels`` when every key is a known cluster id.
 
     Examples
     --------
-    >>> check_label_ids({"7": {}}, {0, 1})
+    >>> _check_label_ids({"7": {}}, {0, 1})
     Traceback (most recent call last):
     ...
     ecg_cluster_widget.views.traits.TraitValueError: cluster_labels: 7 is not a cluster id of this fit (ids: 0, 1).
@@ -355,6 +392,15 @@ class ValidatedState(t.HasTraits):
     (:class:`~ecg_cluster_widget.explain.fit_view.FitView`), ``record`` and
     ``_labels_ok`` (the last accepted labels: during a held change a validator sees the
     proposal in the trait already).
+
+    Examples
+    --------
+    >>> w.n_clusters = 50  # doctest: +SKIP
+    Traceback (most recent call last):
+    ...
+    TraitValueError: K must be an integer in 2..12, got 50.
+    >>> w.message  # doctest: +SKIP
+    '⚠ K must be an integer in 2..12, got 50.'
     """
 
     def _refuse(self, exc: Exception) -> None:
@@ -376,6 +422,11 @@ class ValidatedState(t.HasTraits):
             warnings.warn(f"ClusterExplorer refused a value from the browser: {exc}", stacklevel=2)
             self.send_state(names)  # the browser goes back to the kernel's values
 
+    def _fail(self, why: str) -> None:
+        err = TraitValueError(why)
+        self._refuse(err)
+        raise err
+
     def _check(self, fn, *args):
         try:
             return fn(*args)
@@ -387,77 +438,79 @@ class ValidatedState(t.HasTraits):
     @t.validate("index")
     def _v_index(self, p: dict) -> int:
         n = len(self.dataset) if hasattr(self, "dataset") else 1
-        return self._check(check_int, p["value"], "ECG index", 0, n - 1)
+        return self._check(_check_int, p["value"], "ECG index", 0, n - 1)
 
     @t.validate("n_clusters")
     def _v_k(self, p: dict) -> int:
-        return self._check(check_int, p["value"], "K", self.k_min, self.k_max)
+        return self._check(_check_int, p["value"], "K", self.k_min, self.k_max)
 
     @t.validate("k_min", "k_max")
     def _v_k_range(self, p: dict) -> int:
-        k = self._check(check_int, p["value"], p["trait"].name, 2, 10_000)
+        k = self._check(_check_int, p["value"], p["trait"].name, 2, 10_000)
         lo, hi = (k, self.k_max) if p["trait"].name == "k_min" else (self.k_min, k)
         if lo > hi:
-            self._check(check_int, k, f"{p['trait'].name} (k_min <= k_max)", hi, lo)
+            self._fail(f"k_min must not exceed k_max, got k_min={lo}, k_max={hi}.")
         return k
 
     @t.validate("n_records")
     def _v_n_records(self, p: dict) -> int:
         n = len(self.dataset) if hasattr(self, "dataset") else 0
-        return self._check(check_int, p["value"], "n_records (the dataset's size)", n, n)
+        return self._check(_check_int, p["value"], "n_records (the dataset's size)", n, n)
 
     @t.validate("class_names", "gradcam_class", "gradcam_label")
     def _v_classes(self, p: dict) -> Any:
         names = class_names(self.model, self.dataset) if hasattr(self, "dataset") else ()
         if p["trait"].name == "class_names":
             if list(p["value"]) != list(names):
-                self._check(check_choice, "?", (), "class_names (fixed by the model)")
+                self._fail(f"class_names are the model's ({', '.join(names)}), got {p['value']!r}.")
             return list(p["value"])
-        return self._check(check_choice, p["value"], names, p["trait"].name)
+        return self._check(_check_choice, p["value"], names, p["trait"].name)
 
     @t.validate("leads")
     def _v_leads(self, p: dict) -> list[int]:
-        return self._check(check_leads, p["value"], self.dataset.n_leads)
+        return self._check(_check_leads, p["value"], self.dataset.n_leads)
 
     @t.validate("font_scale")
     def _v_font_scale(self, p: dict) -> float:
-        return float(min(2.0, max(1.0, self._check(check_finite, p["value"], "font_scale"))))
+        return float(min(2.0, max(1.0, self._check(_check_finite, p["value"], "font_scale"))))
 
     @t.validate("selection")
     def _v_selection(self, p: dict) -> dict:
         ds = self.dataset
-        return self._check(check_selection, p["value"], float(ds.fs), ds.n_samples)
+        return self._check(_check_selection, p["value"], float(ds.fs), ds.n_samples)
 
     @t.validate("view_range")
     def _v_view(self, p: dict) -> list[float]:
-        return self._check(check_view_range, p["value"], self.dataset.duration)
+        return self._check(_check_view_range, p["value"], self.dataset.duration)
 
     @t.validate("highlight_cluster")
     def _v_highlight(self, p: dict) -> int:
         ids = [-1, *self.record.get("cluster_ids", [])]
         if p["value"] not in ids:
-            self._check(check_choice, p["value"], ids, "highlight_cluster")
+            self._check(_check_choice, p["value"], ids, "highlight_cluster")
         return int(p["value"])
 
     @t.validate("cluster_labels")
     def _v_labels(self, p: dict) -> dict:
         labs = self._check(normalize_labels, p["value"])
         known = self.fit.known_ids() | {int(k) for k in self._labels_ok}
-        return self._check(check_label_ids, labs, known)
+        return self._check(_check_label_ids, labs, known)
 
     @t.validate("label_vocab")
     def _v_vocab(self, p: dict) -> list[str]:
-        return self._check(check_vocab, p["value"])
+        return self._check(_check_vocab, p["value"])
 
     @t.validate("labels_path")
     def _v_labels_path(self, p: dict) -> str:
         if p["value"] and pathlib.Path(p["value"]).is_dir():
-            self._check(check_choice, p["value"], (), "labels_path (a file, not a folder)")
+            self._fail(f"labels_path must name a file, {p['value']!r} is a folder.")
         return p["value"]
 
     @t.validate("request")
     def _v_request(self, p: dict) -> dict:
         extra = sorted(set(p["value"]) - REQUEST_KEYS)
         if extra:
-            self._check(check_choice, extra[0], sorted(REQUEST_KEYS), "a request field")
+            self._fail(
+                f"unknown request field(s) {extra}; allowed: {', '.join(sorted(REQUEST_KEYS))}."
+            )
         return p["value"]
