@@ -574,3 +574,25 @@ def test_labels_carry_the_fit_and_are_reattached_after_a_refit(setup, tmp_path):
         assert w.labels_report and w.cluster_labels == labs
     finally:
         w.close()
+
+
+def test_arrays_travel_with_shape_and_dtype(widget, setup, tmp_path):
+    import base64
+
+    from ecg_cluster_widget.views.traits import array_from_json
+
+    ds = setup[0]
+    w = widget
+    state = w.get_state()
+    sig = state["signal"]
+    assert sig["shape"] == [ds.n_leads, ds.n_samples] and sig["dtype"] == "float32"
+    assert isinstance(sig["buffer"], memoryview)  # sent as a binary frame, not JSON
+    np.testing.assert_array_equal(array_from_json(sig), ds.signals[0])
+    assert state["seg_ids"]["dtype"] == "int16" and state["prototypes"]["shape"][:2] == [3, 3]
+    assert not {"proto_shape", "example_shape"} & set(state)
+    page = w.to_html(tmp_path / "w.html").read_text()
+    blob = json.loads(re.search(r"const state = (.*);\n", page).group(1))["entropy"]
+    ent = np.frombuffer(base64.b64decode(blob["buffer"]["$b64"]), dtype=blob["dtype"])
+    np.testing.assert_array_equal(ent, w.entropy)
+    with pytest.raises(t.TraitError, match="dimension"):
+        w.signal = np.zeros((2, 2, 2), dtype=np.float32)
