@@ -596,3 +596,12 @@ def test_arrays_travel_with_shape_and_dtype(widget, setup, tmp_path):
     np.testing.assert_array_equal(ent, w.entropy)
     with pytest.raises(t.TraitError, match="dimension"):
         w.signal = np.zeros((2, 2, 2), dtype=np.float32)
+
+
+def test_standalone_page_carries_no_note_of_the_live_session(widget, tmp_path):
+    w = widget
+    with pytest.raises(t.TraitError):
+        w.index = 10**6
+    assert w.message
+    page = w.to_html(tmp_path / "w.html").read_text()
+    assert json.loads(re.search(r"const state = (.*);\n", page).group(1))["message"] == ""
