@@ -253,6 +253,8 @@ def summarize(tlc, dataset, bundle=None, *, names: bool = True) -> dict[str, Any
     (True, 'annotations (lead II)')
     """
     infos = tlc.cluster_summary(dataset)
+    from .model.checkpoint import DEFAULT_TASK
+
     eset = tlc.explain_all(dataset)
     prevalence: dict[str, float] = {}
     if dataset.labels is not None and dataset.class_names is not None:
@@ -293,7 +295,11 @@ def summarize(tlc, dataset, bundle=None, *, names: bool = True) -> dict[str, Any
         and bundle is not None
         and tuple(dataset.class_names) == tuple(bundle.class_names)
     )
-    if same_classes and dataset.labels is not None and getattr(bundle, "task", "") == "multilabel":
+    if (
+        same_classes
+        and dataset.labels is not None
+        and getattr(bundle, "task", DEFAULT_TASK) == "multilabel"
+    ):
         pred = np.asarray(bundle.predict_proba(dataset)) > 0.5
         out["model_accuracy"] = float(np.mean(pred == (dataset.labels > 0.5)))
     return out

@@ -25,6 +25,7 @@ import numpy as np
 from ..data.dataset import ECGDataset
 from ..data.io_utils import to_jsonable
 from ..errors import DataError, NotFittedError
+from ..model.checkpoint import DEFAULT_TASK
 from .faithfulness import faithfulness, faithfulness_regression
 from .landmarks import (
     delineate,
@@ -161,7 +162,7 @@ def evaluate(
     t = time.perf_counter()
     out_tr = bundle.predict_proba(train_ds)
     out_te = bundle.predict_proba(test_ds)
-    if getattr(bundle, "task", "multilabel") == "regression":
+    if getattr(bundle, "task", DEFAULT_TASK) == "regression":
         out["faithfulness"] = faithfulness_regression(
             ex_tr.proportions,
             out_tr,
@@ -237,7 +238,7 @@ def evaluate(
         "fs": float(test_ds.fs),
         "lead": lead,
         "class_names": list(bundle.class_names),
-        "task": getattr(bundle, "task", "multilabel"),
+        "task": getattr(bundle, "task", DEFAULT_TASK),
     }
     out["mean_entropy_test"] = float(np.mean(ex_te.mean_entropy))
     out["cluster_share_test"] = np.asarray(ex_te.proportions).mean(axis=0).tolist()

@@ -37,6 +37,7 @@ from sklearn.metrics import (
 )
 
 from ..errors import DataError, NotFittedError
+from ..model.checkpoint import DEFAULT_TASK
 
 __all__ = [
     "faithfulness",
@@ -716,7 +717,7 @@ def faithfulness_from_explainer(
     prop_te = tlc.explain_all(test_ds).proportions
     out_tr = bundle.predict_proba(train_ds)
     out_te = bundle.predict_proba(test_ds)
-    if getattr(bundle, "task", "multilabel") == "regression":
+    if getattr(bundle, "task", DEFAULT_TASK) == "regression":
         return faithfulness_regression(
             prop_tr,
             out_tr,

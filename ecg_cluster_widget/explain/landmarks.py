@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 
 from ..data.dataset import WAVE_NAMES, ECGDataset
 from ..errors import DataError, ModelError
+from .segments import segment_arrays
 
 __all__ = [
     "landmark_alignment",
@@ -242,14 +243,10 @@ def interval_masks(wave_masks: Any) -> np.ndarray:
     """
     wm = _check_masks(wave_masks)
     out = wm.astype(np.int8, copy=True)
-    n_t = wm.shape[1]
     for r in range(wm.shape[0]):
         row = wm[r]
         # Boundaries of the runs of equal codes, then each zero run looks at its neighbours.
-        cut = np.flatnonzero(np.diff(row)) + 1
-        starts = np.concatenate([[0], cut])
-        ends = np.concatenate([cut, [n_t]])
-        codes = row[starts]
+        _, starts, ends, codes = segment_arrays(row, drop_invalid=False)
         for j in np.flatnonzero(codes == 0):
             prev = codes[j - 1] if j > 0 else -1
             nxt = codes[j + 1] if j + 1 < len(codes) else -1
@@ -689,10 +686,11 @@ def untrained_model_labels(
     """
     import torch
 
+    from ..model.checkpoint import is_bundle
     from .explainer import TLCExplainer
 
-    is_bundle = hasattr(model, "model") and hasattr(model, "prepare")
-    net = model.model if is_bundle else model
+    bundled = is_bundle(model)
+    net = model.model if bundled else model
     config = getattr(net, "config", None)
     if not isinstance(config, dict):
         raise ModelError(
@@ -703,7 +701,7 @@ def untrained_model_labels(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(random_state))
         fresh = type(net)(**config).eval()
-    if is_bundle:
+    if bundled:
         # Shallow copy: same standardiser / leads / fs, but the original keeps its network.
         target = copy.copy(model)
         target.model = fresh

@@ -86,15 +86,21 @@ class Segment:
         }
 
 
-def segment_arrays(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Run-length encode hard labels of many records at once.
+def segment_arrays(
+    labels: np.ndarray, drop_invalid: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Run-length encode hard labels of many records at once; the package's one encoder.
 
-    Runs of negative labels (samples without an explanation) are left out.
+    Runs of negative labels (samples without an explanation) are left out unless
+    ``drop_invalid=False`` (drawing code shows them as gaps; any integer codes, e.g.
+    wave masks, can be encoded that way).
 
     Parameters
     ----------
     labels : ndarray of shape (n_records, n_samples) or (n_samples,)
         Hard cluster positions; negative values mark invalid samples.
+    drop_invalid : bool
+        Leave out the runs of negative values (default).
 
     Returns
     -------
@@ -108,6 +114,8 @@ def segment_arrays(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     [[0, 0, 1], [0, 2, 0], [2, 3, 3], [0, 1, 2]]
     >>> [a.tolist() for a in segment_arrays(np.array([1, 1, -1, -1]))]
     [[0], [0], [2], [1]]
+    >>> [a.tolist() for a in segment_arrays(np.array([1, 1, -1, -1]), drop_invalid=False)]
+    [[0, 0], [0, 2], [2, 4], [1, -1]]
     """
     lab = np.asarray(labels)
     if lab.ndim == 1:
@@ -123,7 +131,7 @@ def segment_arrays(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     # A run never crosses records because every record's first sample starts a run.
     end = flat_end - rec * t
     cluster = lab[rec, start].astype(np.int64)
-    keep = cluster >= 0
+    keep = cluster >= 0 if drop_invalid else np.ones(cluster.shape, dtype=bool)
     return (
         rec[keep].astype(np.int64),
         start[keep].astype(np.int64),

@@ -18,6 +18,7 @@ from bokeh.plotting import figure
 
 from ..data.dataset import STANDARD_LEADS, WAVE_NAMES
 from ..errors import DataError
+from ..explain.segments import segment_arrays
 from .palette import cluster_color, cluster_colors
 
 #: Standard 3x4 printout: rows of (limb, augmented, precordial, precordial) leads.
@@ -46,10 +47,8 @@ def runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
     lab = np.asarray(labels).ravel()
     if lab.size == 0:
         return []
-    cut = np.flatnonzero(np.diff(lab)) + 1
-    starts = np.concatenate([[0], cut])
-    ends = np.concatenate([cut, [lab.size]])
-    return [(int(s), int(e), int(lab[s])) for s, e in zip(starts, ends)]
+    _, starts, ends, values = segment_arrays(lab, drop_invalid=False)
+    return [(int(s), int(e), int(v)) for s, e, v in zip(starts, ends, values)]
 
 
 def _band_source(

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..explain.segments import segment_arrays
 from .palette import assign_colors
 
 PAPER = "#fff8f8"
@@ -32,13 +33,11 @@ def _esc(s: Any) -> str:
 
 
 def _runs(ids: np.ndarray) -> list[tuple[int, int, int]]:
-    """(start, end exclusive, id) of each run of equal ids."""
+    """(start, end exclusive, id) of each run of equal ids (negative runs kept)."""
     if not len(ids):
         return []
-    cut = np.flatnonzero(np.diff(ids)) + 1
-    starts = np.r_[0, cut]
-    ends = np.r_[cut, len(ids)]
-    return [(int(a), int(b), int(ids[a])) for a, b in zip(starts, ends)]
+    _, starts, ends, values = segment_arrays(np.asarray(ids), drop_invalid=False)
+    return [(int(a), int(b), int(v)) for a, b, v in zip(starts, ends, values)]
 
 
 def _path(xs: np.ndarray, ys: np.ndarray) -> str:
