@@ -239,3 +239,12 @@ def test_projected_transform_equals_concatenate_then_project(weighting, center, 
     )
     got2 = fa.transform([b[:, ::-1].copy() for b in blocks])
     np.testing.assert_allclose(got2, ref2.transpose(0, 2, 1), atol=2e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
+def test_cuda_extraction_matches_cpu_and_model_returns_home(net, x):
+    cpu = ActivationExtractor(net, progress=False).extract(x)
+    gpu = ActivationExtractor(net, device="cuda", progress=False).extract(x)
+    for a, b in zip(cpu, gpu):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+    assert next(net.parameters()).device.type == "cpu"
