@@ -605,3 +605,18 @@ def test_standalone_page_carries_no_note_of_the_live_session(widget, tmp_path):
     assert w.message
     page = w.to_html(tmp_path / "w.html").read_text()
     assert json.loads(re.search(r"const state = (.*);\n", page).group(1))["message"] == ""
+
+
+def test_k_is_checked_by_one_rule_in_python_and_for_the_browser(widget):
+    w = widget
+    with pytest.raises(t.TraitError) as from_python:
+        w.n_clusters = 50
+    with pytest.raises(DataError) as from_request:
+        w.set_k(50)
+    assert (
+        str(from_python.value)
+        == str(from_request.value)
+        == ("K=50 is outside the allowed range 2..6.")
+    )
+    assert "K=50 is outside the allowed range 2..6." in w.message
+    assert w.n_clusters == 3

@@ -31,6 +31,40 @@ def _int(value: Any, what: str, lo: int, hi: int) -> int:
     return int(value)
 
 
+def check_k(value: Any, k_range: tuple[int, int]) -> int:
+    """K as an integer inside ``k_range``: the one check of K for the widget's slider,
+    ``w.set_k`` and ``w.n_clusters = ...``.
+
+    Parameters
+    ----------
+    value : object
+    k_range : (int, int)
+        Lowest and highest K allowed.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    DataError
+        If ``value`` is not an integer or lies outside ``k_range``.
+
+    Examples
+    --------
+    >>> check_k(4.0, (2, 8))
+    4
+    >>> check_k(50, (2, 8))
+    Traceback (most recent call last):
+    ...
+    ecg_cluster_widget.errors.DataError: K=50 is outside the allowed range 2..8.
+    """
+    k = _int(value, "K", -(10**9), 10**9)
+    if not k_range[0] <= k <= k_range[1]:
+        raise DataError(f"K={k} is outside the allowed range {k_range[0]}..{k_range[1]}.")
+    return k
+
+
 class Browser:
     """Record views of ``ds`` through the fitted explainer ``tlc``.
 
@@ -96,9 +130,7 @@ class Browser:
     # ------------------------------------------------------------------ requests
     def resolve(self, req: dict, k_now: int, index_now: int, k_range: tuple[int, int]):
         """(K, index, Grad-CAM class) a request asks for; DataError when it is invalid."""
-        k = _int(req.get("k", k_now), "K", 2, 10**6)
-        if not k_range[0] <= k <= k_range[1]:
-            raise DataError(f"K={k} is outside the allowed range {k_range[0]}..{k_range[1]}.")
+        k = check_k(req.get("k", k_now), k_range)
         index = req.get("index", index_now)
         if req.get("record_id") not in (None, ""):
             index = self.ds.index_of(str(req["record_id"]))

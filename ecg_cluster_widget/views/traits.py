@@ -22,6 +22,7 @@ import numpy as np
 import traitlets as t
 
 from ..errors import DataError
+from ..explain.browse import check_k
 from ..explain.context import class_names
 from .labels import normalize_labels
 
@@ -398,9 +399,9 @@ class ValidatedState(t.HasTraits):
     >>> w.n_clusters = 50  # doctest: +SKIP
     Traceback (most recent call last):
     ...
-    TraitValueError: K must be an integer in 2..12, got 50.
+    TraitValueError: K=50 is outside the allowed range 2..12.
     >>> w.message  # doctest: +SKIP
-    '⚠ K must be an integer in 2..12, got 50.'
+    '⚠ K=50 is outside the allowed range 2..12.'
     """
 
     def _refuse(self, exc: Exception) -> None:
@@ -442,7 +443,7 @@ class ValidatedState(t.HasTraits):
 
     @t.validate("n_clusters")
     def _v_k(self, p: dict) -> int:
-        return self._check(_check_int, p["value"], "K", self.k_min, self.k_max)
+        return self._check(check_k, p["value"], (self.k_min, self.k_max))
 
     @t.validate("k_min", "k_max")
     def _v_k_range(self, p: dict) -> int:
