@@ -105,9 +105,9 @@ def _log(args) -> Any:
 
 
 def _emit_json(obj: Any) -> None:
-    from .data.io_utils import _json_default
+    from .data.io_utils import to_jsonable
 
-    print(json.dumps(obj, indent=2, default=_json_default))
+    print(json.dumps(to_jsonable(obj), indent=2))
 
 
 # -- demo ---------------------------------------------------------------------------

@@ -275,8 +275,3 @@ def to_jsonable(obj: Any, default: Callable[[Any], Any] | None = None) -> Any:
     if default is not None:
         return default(obj)
     raise TypeError(f"object of type {type(obj).__name__} is not JSON serialisable")
-
-
-def _json_default(o: Any) -> Any:
-    """``json.dumps(default=...)`` hook kept for existing callers; same conversion."""
-    return to_jsonable(o)

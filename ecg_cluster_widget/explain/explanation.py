@@ -6,54 +6,17 @@ run-length encoders) and is re-exported here, where it has always been importabl
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..data.io_utils import to_jsonable
 from ..errors import DataError
 from .segments import SEGMENT_COLUMNS, Segment, segment_arrays, segment_rows, segments_from_labels
 
 __all__ = ["Segment", "ECGExplanation", "ExplanationSet", "ClusterInfo", "to_jsonable"]
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Convert numpy arrays/scalars (NaN/inf -> None), tuples and dataclasses to JSON types.
-
-    Parameters
-    ----------
-    obj : object
-        Nested dicts, lists, tuples, numpy values and objects with a ``to_dict`` method.
-
-    Returns
-    -------
-    object
-        The same structure built from ``dict``, ``list``, ``str``, ``int``, ``float``,
-        ``bool`` and ``None``; dict keys become strings.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> to_jsonable({"a": np.array([1.0, np.nan]), "b": (np.int64(2),)})
-    {'a': [1.0, None], 'b': [2]}
-    """
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.kind == "f":
-            return [to_jsonable(v) for v in obj.tolist()] if obj.ndim else to_jsonable(obj.item())
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return to_jsonable(obj.item())
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    return obj
 
 
 @dataclass
