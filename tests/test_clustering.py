@@ -194,3 +194,13 @@ def test_warm_start_bad_init_is_a_clear_error():
         SoftClusterer(2).fit(x, init="kmeans++")
     with pytest.raises(DataError, match="cm"):
         SoftClusterer(2, method="cm").fit(x, init=np.zeros((2, 5)))
+
+
+@pytest.mark.parametrize("method", ["gmm", "soft_kmeans", "gmm_full"])
+def test_labels_are_the_hard_predictions_of_the_fitted_points(method):
+    # gmm takes labels_ from its last E-step instead of a second pass: it must equal predict.
+    x, _ = _k_blobs(n_per=400, k=5, seed=3)
+    x = x + np.random.default_rng(0).normal(0, 3.0, size=x.shape)  # overlapping clusters
+    sc = SoftClusterer(5, method=method, random_state=0).fit(x)
+    np.testing.assert_array_equal(sc.labels_, sc.predict(x))
+    assert not hasattr(sc, "_fit_argmax")

@@ -444,9 +444,14 @@ class SoftClusterer(ClusterMixin, BaseEstimator):
                 self._fit_points(X, (X**2).sum(axis=1), k, start, from_stage=False)
         if self.method == "gmm_full":
             self._refine_full(X, k)
+        argmax = self.__dict__.pop("_fit_argmax", None)
+        if self.compute_labels and self.method == "gmm" and argmax is not None:
+            # The last E-step's log-joint on X is predict's: no second pass over X. Set
+            # before the reordering, which renames labels_ with the clusters.
+            self.labels_ = argmax
         self._order_by_weight()
         self.n_features_in_ = X.shape[1]
-        if self.compute_labels:
+        if self.compute_labels and not hasattr(self, "labels_"):
             self.labels_ = self.predict(X)
         return self
 
@@ -745,7 +750,10 @@ class SoftClusterer(ClusterMixin, BaseEstimator):
                 self.converged_ = True
                 break
             prev = ll
-        self.lower_bound_ = float(logsumexp(self._log_joint(X, x_sq), axis=1).mean())
+        final = self._log_joint(X, x_sq)
+        self.lower_bound_ = float(logsumexp(final, axis=1).mean())
+        # predict(X) would recompute exactly this log-joint: keep its argmax as labels_.
+        self._fit_argmax = final.argmax(axis=1)
 
     def _order_by_weight(self) -> None:
         """Sort clusters by decreasing weight so that position 0 is the largest cluster."""
