@@ -17,6 +17,7 @@ import numpy as np
 
 from ..data.io_utils import atomic_write_json, atomic_write_text
 from ..errors import DataError
+from ..explain.segments import segment_rows as base_segment_rows
 from .labels import normalize_labels
 
 __all__ = [
@@ -72,24 +73,23 @@ def segment_rows(
     [(3, 'P wave'), (5, '')]
     """
     labs = normalize_labels(labels)
-    ent = np.asarray(expl.entropy, dtype=np.float64)
     rows = []
-    for s in expl.segments:
-        entry = labs.get(str(int(s.cluster_id)), {})
+    # Bounds and entropy from the one segment export; here only the record and the
+    # expert's name and notes are added.
+    for base in base_segment_rows(expl.segments, expl.entropy):
+        entry = labs.get(str(base["cluster_id"]), {})
         rows.append(
             {
                 "record_index": int(expl.record_index if record_index is None else record_index),
                 "record_id": str(expl.record_id if record_id is None else record_id),
-                "start": int(s.start),
-                "end": int(s.end),
-                "start_s": round(float(s.start_s), 6),
-                "end_s": round(float(s.end_s), 6),
-                "cluster_id": int(s.cluster_id),
+                "start": base["start"],
+                "end": base["end"],
+                "start_s": round(base["start_s"], 6),
+                "end_s": round(base["end_s"], 6),
+                "cluster_id": base["cluster_id"],
                 "name": entry.get("name", ""),
                 "notes": entry.get("notes", ""),
-                "mean_entropy": round(float(ent[s.start : s.end].mean()), 6)
-                if s.end > s.start
-                else float("nan"),
+                "mean_entropy": round(base["mean_entropy"], 6),
             }
         )
     return rows
