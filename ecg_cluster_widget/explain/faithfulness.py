@@ -1,6 +1,6 @@
 """Faithfulness of cluster proportions: can a random forest on them reproduce the CNN?
 
-Step 8 of the method (``METHOD.md``): a random forest is trained on each ECG's cluster
+Step 9 of the method (docs/method.md, "Faithfulness"): a random forest is trained on each ECG's cluster
 proportions (share of time in each cluster) to predict the CNN's *own* thresholded
 predictions. Its agreement with the CNN on held-out ECGs is the *fidelity*; with true
 labels, its accuracy / AUROC / F1 are reported next to the CNN's.
