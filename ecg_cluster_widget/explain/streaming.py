@@ -201,9 +201,12 @@ class ChunkPipeline:
         return self.aligner.transform(self.blocks(ds))
 
 
-def chunk_blocks(pipe: ChunkPipeline, chunks: RecordChunks, i: int) -> list[np.ndarray]:
-    """Stage 1 task: hooked activations of chunk ``i``."""
-    return pipe.blocks(chunks.chunk(i))
+def chunk_blocks(
+    pipe: ChunkPipeline, chunks: RecordChunks, i: int
+) -> tuple[list[np.ndarray], tuple[float, int, tuple[str, ...]]]:
+    """Stage 1 task: hooked activations of chunk ``i`` and its (fs, n_samples, leads)."""
+    ds = chunks.chunk(i)
+    return pipe.blocks(ds), (float(ds.fs), int(ds.n_samples), tuple(ds.lead_names))
 
 
 def chunk_features(
@@ -403,12 +406,13 @@ def fit_chunks(
         if have >= int(align_records):
             break
     take.sort()
-    first = chunks.chunk(take[0])
-    fs_in = float(tlc.model.fs) if hasattr(tlc.model, "prepare") else float(first.fs)
     parts = list(runner.map(chunk_blocks, take, pipe, chunks))
-    blocks = [np.concatenate([p[b] for p in parts]) for b in range(len(parts[0]))]
+    blocks = [np.concatenate([p[0][b] for p in parts]) for b in range(len(parts[0][0]))]
+    fs_data, len_data, leads_data = parts[0][1]
     del parts
-    x_len = first.n_samples if not hasattr(tlc.model, "n_samples") else int(tlc.model.n_samples)
+    bundle = hasattr(tlc.model, "prepare") and hasattr(tlc.model, "model")
+    fs_in = float(tlc.model.fs) if bundle else fs_data
+    x_len = int(tlc.model.n_samples) if bundle else len_data
     detrend_window = None
     if tlc.detrend_s is not None:
         grid_fs = max(b.shape[2] for b in blocks) / (x_len / fs_in)
@@ -525,9 +529,7 @@ def fit_chunks(
             fst.finish(name)
         mem = {name: fst.open(name) for name in out_arrays}
         features = fst.open("features")
-    lead_names = (
-        tuple(tlc.model.lead_names) if hasattr(tlc.model, "lead_names") else tuple(first.lead_names)
-    )
+    lead_names = tuple(tlc.model.lead_names) if bundle else leads_data
     explanations = ExplanationSet(
         labels=mem["labels"],
         entropy=mem["entropy"],
