@@ -35,12 +35,13 @@ from ..explain.ranking import RANKS
 from . import labels as _labels
 from . import traits as _tr
 from .protocol import RequestProtocol
+from .validation import ValidatedState
 
 STATIC = pathlib.Path(__file__).parent / "static"
 __all__ = ["ClusterExplorer", "RANKS"]
 
 
-class ClusterExplorer(_tr.ValidatedState, RequestProtocol, anywidget.AnyWidget):
+class ClusterExplorer(ValidatedState, RequestProtocol, anywidget.AnyWidget):
     """Interactive time-localized-cluster explorer for one dataset.
 
     Parameters
