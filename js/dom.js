@@ -1,4 +1,4 @@
-// Small DOM helpers shared by the view modules.
+// Small DOM functions shared by the view modules.
 
 /** Element `tag` with a class and text. */
 export function h(doc, tag, cls, text) {

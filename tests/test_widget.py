@@ -598,7 +598,7 @@ def test_arrays_travel_with_shape_and_dtype(widget, setup, tmp_path):
         w.signal = np.zeros((2, 2, 2), dtype=np.float32)
 
 
-def test_standalone_page_carries_no_note_of_the_live_session(widget, tmp_path):
+def test_standalone_page_carries_no_note_of_the_running_kernel(widget, tmp_path):
     w = widget
     with pytest.raises(t.TraitError):
         w.index = 10**6

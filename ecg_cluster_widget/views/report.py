@@ -131,7 +131,7 @@ def widget_page(widget: Any, path: str | os.PathLike, title: str) -> Path:
         for k, v in json_safe(widget.get_state()).items()
         if not k.startswith("_") and k not in ("layout", "tabbable", "tooltip")
     }
-    state["message"] = ""  # a note about the live session (a refused value) means nothing here
+    state["message"] = ""  # a note about the running kernel (a refused value) means nothing here
     js = (static / "widget.js").read_text(encoding="utf-8")
     css = (static / "widget.css").read_text(encoding="utf-8")
     # Placeholders in {braces}; literal braces of the page's JS/CSS are doubled.
