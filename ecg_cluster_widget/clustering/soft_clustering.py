@@ -33,6 +33,10 @@ For all methods ``temperature`` divides the log-posteriors (the gate logits for 
 ``ClusterMixin``; the constructor only stores parameters, ``fit`` validates them and never
 changes them; ``n_features_in_`` and ``labels_`` after fit; :class:`NotFittedError` is
 also scikit-learn's); ``tests/test_cm.py`` runs ``check_estimator`` on it.
+
+This file is longer than ~450 lines because it is one estimator: four methods share its
+parameter validation, the k-means/EM core, the warm start and the prediction paths (the
+clustering module's training lives in ``cm.py``).
 """
 
 from __future__ import annotations

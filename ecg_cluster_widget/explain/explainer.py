@@ -18,11 +18,13 @@ segments, entropy, proportions. The explainer orchestrates: the fitting steps li
 * ``fit(source, client=..., store=...)`` fits chunk by chunk (``explain.streaming``): a
   chunk source too large for memory, features in an on-disk store, or the forward passes
   on a Dask cluster (``explain.distributed``).
+
+This file is over ~450 lines because the public API (fit, K, outputs, identity) is one
+class with documented methods; the work itself lives in the modules named above.
 """
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import threading
 from typing import Any
@@ -32,14 +34,14 @@ from torch import nn
 
 from ..activations import ActivationExtractor
 from ..clustering import SoftClusterer
-from ..clustering.identity import KFit, build_registry, check_n_clusters
+from ..clustering.identity import KFit, check_n_clusters
 from ..clustering.temporal import transition_counts
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ModelError, NotFittedError
 from ..model.checkpoint import is_bundle
 from . import outputs as out
 from . import pipeline as pl
-from .cache import FeatureCache, data_fingerprint, fingerprint, fit_id, model_checksum
+from .cache import FeatureCache, fingerprint
 from .explanation import ClusterInfo, ECGExplanation, ExplanationSet
 from .prototypes import summarize_clusters
 
@@ -381,63 +383,18 @@ class TLCExplainer:
         return self
 
     def _fit_chunked(self, ds: Any, client: Any, store: Any, chunk_records: int) -> TLCExplainer:
-        from .streaming import DatasetChunks, fit_chunks
+        from .streaming import chunked_fit_state
 
-        chunks = DatasetChunks(ds, chunk_records) if isinstance(ds, ECGDataset) else ds
-        if not (hasattr(chunks, "chunk") and hasattr(chunks, "sizes")):
-            raise DataError(
-                f"expected an ECGDataset or a chunk source (with sizes and chunk(i)), got "
-                f"{type(ds).__name__}."
-            )
         with self._lock:
             check_n_clusters(self.n_clusters)
             pl.check_options(self)
-            holder: dict = {}
-
-            def clusters(points: np.ndarray, smooth: np.ndarray):
-                reg = build_registry(self, points, smooth, pl.MATCH_POINTS)
-                holder["registry"] = reg
-                ref = reg.get(reg.reference_k)
-                return ref.clusterer, ref.extra
-
-            res = fit_chunks(self, chunks, store=store, client=client, cluster_fn=clusters)
-            registry = holder["registry"]
-            model_sum = model_checksum(self.model)
-            data_sum = (
-                data_fingerprint(chunks.ds)
-                if isinstance(chunks, DatasetChunks)
-                else hashlib.blake2b(repr(chunks).encode(), digest_size=16).hexdigest()
-            )
-            params = {k: v for k, v in self.get_params().items() if k not in ("model", "progress")}
-            params["chunked"] = True  # another fit than the in-memory one of the same data
-            extractor = ActivationExtractor(
-                self.module_, res.pipeline.layers, self.batch_size, self.device, progress=False
-            )
-            self._state = pl.FitState(
-                extractor=extractor,
-                layers=list(res.pipeline.layers),
-                aligner=res.pipeline.aligner,
-                grid_length=res.grid_length,
-                feature_dim=res.feature_dim,
-                fs=res.fs,
-                n_samples=res.n_samples,
-                lead_names=tuple(res.lead_names),
-                n_leads=len(res.lead_names),
-                n_fit_points=int(res.points.shape[0]),
-                timings=dict(res.timings),
-                registry=registry,
-                smooth_feats=res.smooth_feats,
-                sig_feats=res.sig_feats,
-                sig_raw=res.sig_raw,
-                model_checksum=model_sum,
-                data_fingerprint=data_sum,
-                fit_id=fit_id(model_sum, data_sum, params),
-                n_clusters=registry.reference_k,
-            )
+            state, res, cached = chunked_fit_state(self, ds, client, store, chunk_records)
+            # Only now replace state: a failure above leaves the previous fit intact.
+            self._state = state
             self._streaming = res
             self._cache.clear()
-            if isinstance(chunks, DatasetChunks):
-                self._cache.put(chunks.ds, res.features)
+            if cached is not None:
+                self._cache.put(cached, res.features)
         return self
 
     @property

@@ -24,12 +24,17 @@ Stage 2 (the forward passes, ~90 % of the cost) is what a Dask cluster distribut
 (``client=``, :mod:`ecg_cluster_widget.explain.distributed`): the chunks are mapped over
 the workers, which each hold one copy of the model; the same functions run on one process
 without a client, so both paths give the same clusters for the same seed.
+
+This file is longer than ~450 lines because it holds one algorithm end to end: the chunk
+sources, the picklable per-chunk tasks, the four stages and their conversion into the
+explainer's fit state; split, each part would only make sense next to the others.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -56,6 +61,7 @@ __all__ = [
     "RecordChunks",
     "StreamingFit",
     "SyntheticChunks",
+    "chunked_fit_state",
     "fit_chunks",
 ]
 
@@ -564,3 +570,80 @@ def fit_chunks(
             "total_s": t4 - t0,
         },
     )
+
+
+def chunked_fit_state(
+    tlc: Any, ds: Any, client: Any, store: Any, chunk_records: int
+) -> tuple[Any, StreamingFit, ECGDataset | None]:
+    """A chunk-wise fit as the explainer's fit state (what ``TLCExplainer.fit`` stores).
+
+    Parameters
+    ----------
+    tlc : TLCExplainer
+        Options, model; not modified.
+    ds : ECGDataset or RecordChunks
+    client, store
+        As for :func:`fit_chunks`.
+    chunk_records : int
+        Records per chunk of an ``ECGDataset``.
+
+    Returns
+    -------
+    state : explain.pipeline.FitState
+        With the per-K registry of the fitting points (reference K fitted).
+    result : StreamingFit
+    cached : ECGDataset or None
+        The dataset whose features ``result.features`` are (for the feature cache).
+    """
+    from ..clustering.identity import build_registry
+    from . import pipeline as pl
+    from .cache import data_fingerprint, fit_id, model_checksum
+
+    chunks = DatasetChunks(ds, chunk_records) if isinstance(ds, ECGDataset) else ds
+    if not (hasattr(chunks, "chunk") and hasattr(chunks, "sizes")):
+        raise DataError(
+            f"expected an ECGDataset or a chunk source (with sizes and chunk(i)), got "
+            f"{type(ds).__name__}."
+        )
+    holder: dict = {}
+
+    def clusters(points: np.ndarray, smooth: np.ndarray) -> tuple[SoftClusterer, Any]:
+        reg = build_registry(tlc, points, smooth, pl.MATCH_POINTS)
+        holder["registry"] = reg
+        ref = reg.get(reg.reference_k)
+        return ref.clusterer, ref.extra
+
+    res = fit_chunks(tlc, chunks, store=store, client=client, cluster_fn=clusters)
+    registry = holder["registry"]
+    model_sum = model_checksum(tlc.model)
+    if isinstance(chunks, DatasetChunks):
+        data_sum = data_fingerprint(chunks.ds)
+    else:
+        data_sum = hashlib.blake2b(repr(chunks).encode(), digest_size=16).hexdigest()
+    params = {k: v for k, v in tlc.get_params().items() if k not in ("model", "progress")}
+    params["chunked"] = True  # another fit than the in-memory one of the same data
+    extractor = ActivationExtractor(
+        tlc.module_, res.pipeline.layers, tlc.batch_size, tlc.device, progress=False
+    )
+    state = pl.FitState(
+        extractor=extractor,
+        layers=list(res.pipeline.layers),
+        aligner=res.pipeline.aligner,
+        grid_length=res.grid_length,
+        feature_dim=res.feature_dim,
+        fs=res.fs,
+        n_samples=res.n_samples,
+        lead_names=tuple(res.lead_names),
+        n_leads=len(res.lead_names),
+        n_fit_points=int(res.points.shape[0]),
+        timings=dict(res.timings),
+        registry=registry,
+        smooth_feats=res.smooth_feats,
+        sig_feats=res.sig_feats,
+        sig_raw=res.sig_raw,
+        model_checksum=model_sum,
+        data_fingerprint=data_sum,
+        fit_id=fit_id(model_sum, data_sum, params),
+        n_clusters=registry.reference_k,
+    )
+    return state, res, chunks.ds if isinstance(chunks, DatasetChunks) else None
