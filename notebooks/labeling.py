@@ -43,7 +43,7 @@ w
 
 # %%
 align = landmark_alignment(
-    tlc.explain_all(ds).labels.astype(np.int64), ds.wave_mask_for_lead("II"), tlc.n_clusters
+    tlc.explain_all(ds).labels.astype(np.int64), ds.wave_mask_for_lead("II"), tlc.n_clusters_
 )
 vocab = {"none": "TP baseline", "P": "P wave", "QRS": "QRS complex", "T": "T wave"}
 proposed = {}

@@ -37,7 +37,7 @@ tlc = TLCExplainer(bundle, n_clusters=6, random_state=0, progress=False).fit(ds)
 # %%
 eset = tlc.explain_all(ds)
 align = landmark_alignment(
-    eset.labels.astype(np.int64), ds.wave_mask_for_lead("II"), tlc.n_clusters
+    eset.labels.astype(np.int64), ds.wave_mask_for_lead("II"), tlc.n_clusters_
 )
 table = pd.DataFrame(
     align["contingency"], columns=WAVE_NAMES, index=[f"cluster {c}" for c in tlc.cluster_ids_]
@@ -141,6 +141,31 @@ for name in list(variants)[1:]:
         )
     )
 pd.DataFrame(change_rows).set_index("variant")
+
+# %% [markdown]
+# ## The same pairs, interactively
+#
+# Each view stacks the original (A) and the edited ECG (B) on one time axis: cluster
+# strips, the time steps whose cluster changed in red, and both predictions. Hover to read
+# A's and B's cluster at the pointer.
+
+# %%
+from ecg_cluster_widget.views.compare_view import CompareView
+
+cv_t = CompareView.from_edit(tlc, ds, i0, edit="invert_t", view_leads=["II", "V5"])
+cv_t
+
+# %%
+cv_q = CompareView.from_edit(
+    tlc, ds, i0, edit="add_q", depth_mv=1.0, width_s=0.05, view_leads=["II", "aVF"]
+)
+for name, cv in (("T-wave inversion", cv_t), ("pathological Q", cv_q)):
+    top = max(cv.pred_b, key=lambda c: cv.pred_b[c] - cv.pred_a[c])
+    print(
+        f"{name}: cluster changed at {100 * cv.changed_share:.1f}% of the time steps "
+        f"({len(cv.changed)} runs); {top} {cv.pred_a[top]:.2f} -> {cv.pred_b[top]:.2f}"
+    )
+cv_q
 
 # %% [markdown]
 # ## Side by side with Grad-CAM
