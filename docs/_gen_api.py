@@ -28,6 +28,12 @@ SECTIONS: list[tuple[str, str, list[str], str]] = [
     ("", "ecg_cluster_widget.data.ludb", ["load_ludb"], ""),
     ("", "ecg_cluster_widget.data.wfdb_io", ["load_wfdb", "from_numpy"], ""),
     (
+        "",
+        "ecg_cluster_widget.data.loading",
+        ["parse_data_spec", "load_data", "fit_to_model", "split_dataset"],
+        "The data-spec grammar the command line uses (`synthetic:N`, `ptbxl:PATH`, ...).",
+    ),
+    (
         "Preprocessing",
         "ecg_cluster_widget.data.preprocess",
         ["resample", "bandpass", "crop_or_pad", "select_leads", "interpolate_nan"],
@@ -53,6 +59,12 @@ SECTIONS: list[tuple[str, str, list[str], str]] = [
     ("Clustering", "ecg_cluster_widget.clustering.soft_clustering", ["SoftClusterer"], ""),
     ("", "ecg_cluster_widget.clustering.matching", ["match_clusters"], ""),
     (
+        "",
+        "ecg_cluster_widget.clustering.identity",
+        ["check_n_clusters", "ClusterRegistry"],
+        "Stable cluster ids: see [method.md](method.md#6-stable-cluster-ids).",
+    ),
+    (
         "Explainer",
         "ecg_cluster_widget.explain",
         [
@@ -63,6 +75,8 @@ SECTIONS: list[tuple[str, str, list[str], str]] = [
             "TLCExplainer.explain",
             "TLCExplainer.explain_all",
             "TLCExplainer.cluster_summary",
+            "TLCExplainer.fit_identity",
+            "TLCExplainer.cluster_signatures",
             "ECGExplanation",
             "Segment",
             "ExplanationSet",
@@ -70,9 +84,21 @@ SECTIONS: list[tuple[str, str, list[str], str]] = [
         ],
         "",
     ),
+    (
+        "",
+        "ecg_cluster_widget.explain.windowing",
+        ["explain_records"],
+        "Records of any length: overlapping model windows stitched, padding marked invalid.",
+    ),
+    ("", "ecg_cluster_widget.explain.embedding", ["embed_proportions"], ""),
     ("Evaluation", "ecg_cluster_widget.explain.gradcam", ["GradCAM", "GradCAM.attribute"], ""),
     ("", "ecg_cluster_widget.explain.faithfulness", ["faithfulness"], ""),
-    ("", "ecg_cluster_widget.explain.landmarks", ["landmark_alignment", "delineate"], ""),
+    (
+        "",
+        "ecg_cluster_widget.explain.landmarks",
+        ["landmark_alignment", "delineate", "interval_masks", "propose_wave_names"],
+        "",
+    ),
     ("", "ecg_cluster_widget.explain.evaluate", ["evaluate", "format_evaluation"], ""),
     (
         "Widget",
@@ -88,6 +114,25 @@ SECTIONS: list[tuple[str, str, list[str], str]] = [
             "ClusterExplorer.to_html",
         ],
         "Controls and keys: [widget.md](widget.md).",
+    ),
+    (
+        "Linked views",
+        "ecg_cluster_widget.views.dataset_view",
+        ["DatasetView"],
+        "See [views.md](views.md).",
+    ),
+    ("", "ecg_cluster_widget.views.compare_view", ["CompareView", "CompareView.from_edit"], ""),
+    (
+        "Labels and annotation",
+        "ecg_cluster_widget.views.labels",
+        ["save_labels", "load_labels", "attach_labels"],
+        "",
+    ),
+    (
+        "",
+        "ecg_cluster_widget.views.annotation",
+        ["cluster_agreement", "timestep_agreement", "to_label_studio", "read_label_studio"],
+        "",
     ),
     ("Reports and figures", "ecg_cluster_widget.views.report", ["make_report", "write_html"], ""),
     (
