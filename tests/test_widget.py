@@ -620,3 +620,18 @@ def test_k_is_checked_by_one_rule_in_python_and_for_the_browser(widget):
     )
     assert "K=50 is outside the allowed range 2..6." in w.message
     assert w.n_clusters == 3
+
+
+def test_a_highlight_of_a_cluster_gone_with_k_is_cleared(widget):
+    w = widget
+    ids3 = set(w.record["cluster_ids"])
+    w.set_k(5)
+    new = sorted(set(w.record["cluster_ids"]) - ids3)
+    assert new  # K=5 has clusters K=3 does not
+    w.highlight_cluster = new[0]
+    w.set_k(3)
+    assert w.highlight_cluster == -1  # never a highlight the view cannot show
+    kept = sorted(ids3)[0]
+    w.highlight_cluster = kept
+    w.set_k(4)
+    assert w.highlight_cluster == kept
