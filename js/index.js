@@ -354,7 +354,10 @@ function render({ model, el }) {
   });
 
   // ---- trait listeners --------------------------------------------------------------
-  reg.model(model, "change:response_id", () => {
+  // Deferred to a microtask: a host may apply one update's traits one at a time, firing
+  // each change as it goes (marimo does; ipywidgets orders them by hash seed), so the
+  // answer is drawn only once n_clusters, bands and the rest of the update are in.
+  reg.model(model, "change:response_id", () => queueMicrotask(() => {
     if (!proto.accept()) {
       updateBusy(); // a stale answer: keep showing the previous view until ours arrives
       return;
@@ -377,7 +380,7 @@ function render({ model, el }) {
       if (!(model.get("view_range") || []).length) S.view = [0, naturalSpan(duration(), get("paper_speed", 25))];
     }
     redrawAll();
-  });
+  }));
   for (const key of ["busy", "status", "error"]) reg.model(model, `change:${key}`, updateBusy);
   for (const key of ["message", "labels_report"]) reg.model(model, `change:${key}`, syncControls);
   const onLook = () => keepFocus(() => { syncControls(); draw.drawBase(); });

@@ -166,11 +166,6 @@ def test_marimo_renders_the_explorer(marimo_app, browser):
         root.screenshot(path=str(SCREENSHOTS / "marimo_initial.png"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="js/index.js draws on change:response_id before marimo has applied the rest of "
-    "the update (n_clusters, bands); defer that handler to a microtask",
-)
 def test_marimo_k_key_redraws_the_bands(marimo_app, browser):
     base, log = marimo_app
     with _page(browser, base, log) as page:
