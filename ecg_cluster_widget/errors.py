@@ -7,6 +7,7 @@ or torch.
 
 from __future__ import annotations
 
+import traitlets
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 
@@ -37,6 +38,20 @@ class DataError(ECGClusterError, ValueError):
     Traceback (most recent call last):
     ...
     ecg_cluster_widget.errors.DataError: ...
+    """
+
+
+class TraitValueError(DataError, traitlets.TraitError):
+    """A widget trait refused a value (from Python or from the browser).
+
+    Both a :class:`~ecg_cluster_widget.errors.DataError` (the project's bad-input error)
+    and a :class:`traitlets.TraitError`: traitlets and ipywidgets roll a held change back
+    only for a ``TraitError``, so a refused value never stays in the trait.
+
+    Examples
+    --------
+    >>> issubclass(TraitValueError, traitlets.TraitError) and issubclass(TraitValueError, ValueError)
+    True
     """
 
 

@@ -18,24 +18,10 @@ from typing import Any
 import numpy as np
 import traitlets as t
 
-from ..errors import DataError
+from ..errors import TraitValueError
 
 #: dtypes an array trait may hold (all have a JavaScript typed-array counterpart).
 ARRAY_DTYPES = ("float32", "float64", "int8", "int16", "int32", "uint8", "uint16", "uint32")
-
-
-class TraitValueError(DataError, t.TraitError):
-    """A widget trait refused a value (from Python or from the browser).
-
-    Both a :class:`~ecg_cluster_widget.errors.DataError` (the project's bad-input error)
-    and a :class:`traitlets.TraitError`: traitlets and ipywidgets roll a held change back
-    only for a ``TraitError``, so a refused value never stays in the trait.
-
-    Examples
-    --------
-    >>> issubclass(TraitValueError, t.TraitError) and issubclass(TraitValueError, ValueError)
-    True
-    """
 
 
 def array_to_json(value: np.ndarray | None, _widget: Any = None) -> dict | None:
@@ -214,7 +200,7 @@ def _check_int(value: Any, what: str, lo: int, hi: int) -> int:
     >>> _check_int(float("nan"), "K", 2, 8)
     Traceback (most recent call last):
     ...
-    ecg_cluster_widget.views.traits.TraitValueError: K must be an integer in 2..8, got nan.
+    ecg_cluster_widget.errors.TraitValueError: K must be an integer in 2..8, got nan.
     """
     bad = TraitValueError(f"{what} must be an integer in {lo}..{hi}, got {value!r}.")
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -234,7 +220,7 @@ def _check_finite(value: Any, what: str) -> float:
     >>> _check_finite("1.5", "x")
     Traceback (most recent call last):
     ...
-    ecg_cluster_widget.views.traits.TraitValueError: x must be a finite number, got '1.5'.
+    ecg_cluster_widget.errors.TraitValueError: x must be a finite number, got '1.5'.
     """
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TraitValueError(f"{what} must be a finite number, got {value!r}.")
@@ -353,7 +339,7 @@ def _check_label_ids(labels: dict, known: set[int]) -> dict:
     >>> _check_label_ids({"7": {}}, {0, 1})
     Traceback (most recent call last):
     ...
-    ecg_cluster_widget.views.traits.TraitValueError: cluster_labels: 7 is not a cluster id of this fit (ids: 0, 1).
+    ecg_cluster_widget.errors.TraitValueError: cluster_labels: 7 is not a cluster id of this fit (ids: 0, 1).
     """
     unknown = sorted(int(k) for k in labels if int(k) not in known)
     if unknown:

@@ -1,7 +1,7 @@
 """Validation of every synced trait of ``ClusterExplorer`` (mixed into the widget).
 
 For values set in Python and values sent by the browser alike: a refused value raises
-:class:`~ecg_cluster_widget.views.traits.TraitValueError`, a ``TraitError``, so traitlets
+:class:`~ecg_cluster_widget.errors.TraitValueError`, a ``TraitError``, so traitlets
 rolls a held change back and the previous value stays; the widget's ``message`` says
 why; a refused change from the browser is also warned about in the kernel and the
 browser is sent the kernel's values again.

@@ -8,7 +8,7 @@ never on the comm thread; each request carries an id, results of requests that w
 overtaken are dropped, and the browser ignores responses older than its latest request.
 
 Every synced trait is validated, for values set in Python and values sent by the
-browser: a refused value raises :class:`~ecg_cluster_widget.views.traits.TraitValueError`
+browser: a refused value raises :class:`~ecg_cluster_widget.errors.TraitValueError`
 (a ``TraitError``, so traitlets rolls a held change back), the previous value stays, the
 browser is sent the kernel's value again, and ``message`` tells the user why.
 """
