@@ -160,3 +160,43 @@ def test_new_k_precomputes_its_neighbours(net):
     assert off.cached_n_clusters_ == [3, 5]
     # Precomputed fits are the fits a direct request computes (path-independent ids).
     np.testing.assert_array_equal(off.cluster_ids_for(6), tlc.cluster_ids_for(6))
+
+
+def test_benchmark_runner_quick_writes_table_json_and_doc(tmp_path):
+    # The one benchmark command on tiny sizes: it runs end to end and writes its outputs.
+    # (No figure is checked: timings are reported by the benchmarks, never asserted.)
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    out, doc = tmp_path / "perf.json", tmp_path / "perf.md"
+    proc = subprocess.run(
+        [sys.executable, str(repo / "benchmarks" / "run_all.py"), "--quick"]
+        + ["--json", str(out), "--doc", str(doc)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(out.read_text())
+    assert res["quick"] is True and len(res["load_before"]) == 3
+    assert {"engine", "clustering", "streaming", "distributed", "summary"} <= set(res)
+    metrics = [r["metric"] for r in res["summary"]]
+    assert any("fit / bare forward" in m for m in metrics)
+    assert any("peak RSS" in m for m in metrics) and any("Dask" in m for m in metrics)
+    assert all(r["met"] in ("yes", "no", "-") for r in res["summary"])
+    text = doc.read_text()
+    assert text.startswith("# Performance") and "Quick run" in text and "Load average" in text
+    assert "fit / bare forward" in proc.stdout  # the one printed table
+    # Re-rendering from the JSON gives the same page (the doc is generated, not edited).
+    doc2 = tmp_path / "perf2.md"
+    subprocess.run(
+        [sys.executable, str(repo / "benchmarks" / "run_all.py"), "--from-json", str(out)]
+        + ["--json", str(tmp_path / "again.json"), "--doc", str(doc2)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    assert doc2.read_text() == text

@@ -8,10 +8,11 @@ removed again, and the model's train/eval mode is restored.
 :func:`capture_outputs` is the one forward-hook helper of the package (Grad-CAM uses it
 too). The forward passes run under ``torch.inference_mode`` (no autograd bookkeeping at
 all, slightly cheaper than ``no_grad``) and, with ``batch_size="auto"``, in batches of
-about :data:`AUTO_BATCH_VALUES` input values: on the demo model a batch of 256 records
-took half the CPU time per record of a batch of 64 (``benchmarks/bench_engine.py``), as
-the convolution kernels amortise their setup over longer inner loops. On a GPU the
-batches are copied from pinned memory without blocking.
+about :data:`AUTO_BATCH_VALUES` input values. On the demo model batches of 256 records
+instead of 64 saved 4 % of the forward pass on a quiet 2-core machine and about half of
+its CPU time when the machine was loaded (``benchmarks/bench_engine.py``,
+``docs/performance.md``). On a GPU the batches are copied from pinned memory without
+blocking.
 """
 
 from __future__ import annotations

@@ -93,8 +93,8 @@ class TLCExplainer:
     batch_size : int or "auto"
         Records per forward pass; ``"auto"`` (default) sizes the batches to the input
         (:func:`~ecg_cluster_widget.activations.hooks.auto_batch_size`: 256 records of
-        12 x 1,000 samples), which halved the forward pass's CPU time per record against
-        batches of 64 (``benchmarks/bench_engine.py``).
+        12 x 1,000 samples); against batches of 64 it saved 4 % of the forward pass on a
+        quiet machine, about half on a loaded one (``docs/performance.md``).
     random_state : int
         Seed for every random choice; same inputs give identical outputs.
     progress : bool
