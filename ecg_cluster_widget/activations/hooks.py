@@ -44,6 +44,16 @@ _AUTO_BATCH_RANGE = (8, 512)
 def first_tensor(output: object) -> torch.Tensor | None:
     """Return ``output`` or, for (nested) tuple/list outputs, its first tensor element.
 
+    Parameters
+    ----------
+    output : object
+        What a module's forward returned.
+
+    Returns
+    -------
+    torch.Tensor or None
+        ``None`` when there is no tensor in it.
+
     Examples
     --------
     >>> t = torch.zeros(1)
@@ -153,6 +163,17 @@ def auto_batch_size(n_leads: int, n_samples: int) -> int:
 
     A power of two near ``AUTO_BATCH_VALUES / (n_leads * n_samples)``, clipped to
     8..512: 256 for 12 leads x 1,000 samples, 64 for 12 x 5,000.
+
+    Parameters
+    ----------
+    n_leads : int
+    n_samples : int
+        Shape of one record of the model input.
+
+    Returns
+    -------
+    int
+        Records per batch.
 
     Examples
     --------

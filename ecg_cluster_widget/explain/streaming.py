@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -71,22 +71,41 @@ ALIGN_RECORDS = 1024
 _SMOOTH_RECORDS = 256
 
 
+@runtime_checkable
 class RecordChunks(Protocol):
     """A fitting set as a sequence of chunks of records, each an :class:`ECGDataset`.
 
     ``sizes`` must be known without loading the records; ``chunk(i)`` may generate or
     read the records on demand. For a Dask cluster it must be picklable (the workers
     call ``chunk(i)`` themselves).
+
+    Parameters
+    ----------
+    sizes : tuple of int
+        Records per chunk (an attribute or property).
+
+    Examples
+    --------
+    >>> isinstance(SyntheticChunks(3, chunk_records=2, fs=100, duration=2), RecordChunks)
+    True
     """
 
     sizes: tuple[int, ...]
 
-    def chunk(self, i: int) -> ECGDataset: ...
+    def chunk(self, i: int) -> ECGDataset:
+        """The records of chunk ``i`` as an :class:`ECGDataset`."""
+        ...
 
 
 @dataclass(frozen=True)
 class DatasetChunks:
     """An in-memory dataset cut into chunks of ``chunk_records`` records.
+
+    Parameters
+    ----------
+    ds : ECGDataset
+    chunk_records : int
+        Records per chunk (the last one may be shorter).
 
     Examples
     --------
@@ -108,10 +127,12 @@ class DatasetChunks:
 
     @property
     def sizes(self) -> tuple[int, ...]:
+        """Records per chunk."""
         n, c = len(self.ds), int(self.chunk_records)
         return tuple(min(c, n - s) for s in range(0, n, c))
 
     def chunk(self, i: int) -> ECGDataset:
+        """Records ``i * chunk_records`` to ``(i + 1) * chunk_records`` of the dataset."""
         s = int(i) * int(self.chunk_records)
         return self.ds.subset(np.arange(s, min(len(self.ds), s + int(self.chunk_records))))
 
@@ -122,6 +143,14 @@ class SyntheticChunks:
 
     Never holds more than one chunk, so a PTB-XL-sized set (21,837 x 10 s at 500 Hz) can be
     fitted in a few GB.
+
+    Parameters
+    ----------
+    n_records, chunk_records : int
+    fs, duration : float
+        Sampling rate (Hz) and length (s) of every record.
+    n_leads, seed : int
+        As for :func:`~ecg_cluster_widget.data.synthetic.make_synthetic`.
 
     Examples
     --------
@@ -144,10 +173,12 @@ class SyntheticChunks:
 
     @property
     def sizes(self) -> tuple[int, ...]:
+        """Records per chunk."""
         n, c = int(self.n_records), int(self.chunk_records)
         return tuple(min(c, n - s) for s in range(0, n, c))
 
     def chunk(self, i: int) -> ECGDataset:
+        """Chunk ``i``, generated with seed ``seed + i``."""
         n = self.sizes[int(i)]
         return make_synthetic(
             n, fs=self.fs, duration=self.duration, n_leads=self.n_leads, seed=self.seed + int(i)
@@ -171,6 +202,14 @@ class ChunkPipeline:
     device : str
     aligner : FeatureAligner or None
         Set after stage 1.
+
+    Examples
+    --------
+    >>> from ecg_cluster_widget.model import ResNet1d
+    >>> net = ResNet1d(12, 2, filters=(8, 8, 8, 8), seq_lengths=(200, 100, 50, 25))
+    >>> ds = make_synthetic(2, fs=100, duration=2)
+    >>> [b.shape for b in ChunkPipeline(net, None).blocks(ds)]
+    [(2, 8, 100), (2, 8, 50), (2, 8, 25)]
     """
 
     model: Any
@@ -186,6 +225,7 @@ class ChunkPipeline:
         return state
 
     def model_input(self, ds: ECGDataset) -> np.ndarray:
+        """The chunk as model input (a bundle prepares it; a bare module gets the signals)."""
         if not isinstance(ds, ECGDataset):
             raise DataError(f"a chunk must be an ECGDataset, got {type(ds).__name__}.")
         if hasattr(self.model, "prepare") and hasattr(self.model, "model"):
@@ -194,6 +234,7 @@ class ChunkPipeline:
         return ds.signals
 
     def blocks(self, ds: ECGDataset) -> list[np.ndarray]:
+        """The hooked activations of the chunk, one (n, C_b, T_b) array per layer."""
         if self._extractor is None:
             self._extractor = ActivationExtractor(
                 self.model, self.layers, self.batch_size, self.device, progress=False
@@ -202,6 +243,7 @@ class ChunkPipeline:
         return self._extractor.extract(self.model_input(ds))
 
     def features(self, ds: ECGDataset) -> np.ndarray:
+        """Aligned features (n, T_grid, D) of the chunk (needs the fitted aligner)."""
         if self.aligner is None:
             raise ModelError("the pipeline has no fitted aligner yet (stage 1 not run).")
         return self.aligner.transform(self.blocks(ds))
@@ -210,7 +252,29 @@ class ChunkPipeline:
 def chunk_blocks(
     pipe: ChunkPipeline, chunks: RecordChunks, i: int
 ) -> tuple[list[np.ndarray], tuple[float, int, tuple[str, ...]]]:
-    """Stage 1 task: hooked activations of chunk ``i`` and its (fs, n_samples, leads)."""
+    """Stage 1 task: hooked activations of chunk ``i`` and its (fs, n_samples, leads).
+
+    Parameters
+    ----------
+    pipe : ChunkPipeline
+    chunks : RecordChunks
+    i : int
+        Chunk index.
+
+    Returns
+    -------
+    blocks : list of ndarray
+    layout : tuple
+        ``(fs, n_samples, lead_names)`` of the chunk.
+
+    Examples
+    --------
+    >>> from ecg_cluster_widget.model import ResNet1d
+    >>> net = ResNet1d(12, 2, filters=(8, 8, 8, 8), seq_lengths=(200, 100, 50, 25))
+    >>> src = SyntheticChunks(3, chunk_records=2, fs=100, duration=2)
+    >>> chunk_blocks(ChunkPipeline(net, None), src, 1)[1][:2]
+    (100.0, 200)
+    """
     ds = chunks.chunk(i)
     return pipe.blocks(ds), (float(ds.fs), int(ds.n_samples), tuple(ds.lead_names))
 
@@ -218,7 +282,30 @@ def chunk_blocks(
 def chunk_features(
     pipe: ChunkPipeline, chunks: RecordChunks, i: int, n_points: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """Stage 2 task: features (n, T, D), a seeded sample of ``n_points`` of its points, ids."""
+    """Stage 2 task: features, a seeded sample of their points and the record ids.
+
+    Parameters
+    ----------
+    pipe : ChunkPipeline
+        With the fitted aligner.
+    chunks : RecordChunks
+    i : int
+        Chunk index.
+    n_points : int
+        (record, time step) points to keep for the clustering.
+    seed : int
+        The draw uses ``default_rng([seed, i])``.
+
+    Returns
+    -------
+    feats : ndarray of shape (n, T_grid, D)
+    points : ndarray of shape (n_points, D)
+    record_ids : tuple of str
+
+    Examples
+    --------
+    >>> feats, pts, ids = chunk_features(pipe, chunks, 0, 100, 0)  # doctest: +SKIP
+    """
     ds = chunks.chunk(i)
     feats = pipe.features(ds)
     n, tg, dim = feats.shape
@@ -236,11 +323,27 @@ def chunk_outputs(
 ) -> dict[str, np.ndarray]:
     """Stage 4: per-record outputs of one chunk of features (as the explainer computes them).
 
+    Parameters
+    ----------
+    feats : ndarray of shape (n, T_grid, D)
+    clusterer : SoftClusterer
+    smoother : TemporalSmoother or None
+    n_samples : int
+        Input length the outputs are brought to.
+
     Returns
     -------
     dict
         ``gamma`` (n, T_grid, K) on the grid, ``labels`` (n, n_samples) int16, ``entropy``
         (n, n_samples) float32, ``proportions`` (n, K), ``mean_entropy`` (n,).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> f = rng.normal(size=(2, 10, 3)).astype(np.float32)
+    >>> sc = SoftClusterer(2).fit(f.reshape(-1, 3))
+    >>> chunk_outputs(f, sc, None, 40)["labels"].shape
+    (2, 40)
     """
     n, tg, dim = feats.shape
     g = clusterer.predict_proba(feats.reshape(-1, dim)).astype(np.float32).reshape(n, tg, -1)
@@ -262,7 +365,13 @@ def chunk_outputs(
 
 
 class LocalRunner:
-    """Runs the chunk tasks in this process, in order (the single-machine path)."""
+    """Runs the chunk tasks in this process, in order (the single-machine path).
+
+    Examples
+    --------
+    >>> list(LocalRunner().map(pow, [1, 2, 3], 2))
+    [2, 4, 8]
+    """
 
     def broadcast(self, obj: Any) -> Any:
         """The object itself (nothing to ship)."""
@@ -307,6 +416,12 @@ class StreamingFit:
         records, as the explainer keeps them.
     timings : dict
         Seconds per stage.
+
+    Examples
+    --------
+    >>> res = fit_chunks(tlc, SyntheticChunks(100, fs=100))  # doctest: +SKIP
+    >>> res.explanations.proportions.shape  # doctest: +SKIP
+    (100, 6)
     """
 
     pipeline: ChunkPipeline
@@ -594,6 +709,10 @@ def chunked_fit_state(
     result : StreamingFit
     cached : ECGDataset or None
         The dataset whose features ``result.features`` are (for the feature cache).
+
+    Examples
+    --------
+    >>> state, res, ds = chunked_fit_state(tlc, chunks, None, "store", 256)  # doctest: +SKIP
     """
     from ..clustering.identity import build_registry
     from . import pipeline as pl
