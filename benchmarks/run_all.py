@@ -186,7 +186,7 @@ def summary(res: dict) -> list[dict]:
     rows.append(
         _row(
             f"Dask LocalCluster({d['workers']} processes) vs one process",
-            f"max |gamma diff| {d['agree_max_abs']:.1e}",
+            f"max abs gamma difference {d['agree_max_abs']:.1e}",
             "<= 1e-6",
             d["agree_max_abs"] <= 1e-6,
         )
