@@ -243,13 +243,65 @@ def format_results(res: dict) -> str:
     return "\n".join(lines)
 
 
+def compile_check(n: int = 1024, repeats: int = 3, seed: int = 0) -> dict:
+    """``torch.compile`` of the model next to eager mode: compile time and pass times.
+
+    Examples
+    --------
+    >>> compile_check(n=16, repeats=1)["compile_and_first_s"] > 0  # doctest: +SKIP
+    True
+    """
+    from ecg_cluster_widget.activations.hooks import auto_batch_size
+    from ecg_cluster_widget.data.synthetic import make_synthetic
+
+    bundle, _ = _load_model()
+    net = bundle.model.eval()
+    ds = make_synthetic(n, fs=bundle.fs, duration=bundle.n_samples / bundle.fs, seed=seed)
+    x = bundle.prepare(ds)
+    bs = auto_batch_size(x.shape[1], x.shape[2])
+
+    def run(m) -> None:
+        with torch.inference_mode():
+            for s in range(0, len(x), bs):
+                m(torch.from_numpy(x[s : s + bs]))
+
+    run(net)
+    t = time.perf_counter()
+    compiled = torch.compile(net)
+    run(compiled)
+    first = time.perf_counter() - t
+    eager, comp = [], []
+    for _ in range(repeats):  # interleaved, so load changes hit both alike
+        for m, out in ((net, eager), (compiled, comp)):
+            t = time.perf_counter()
+            run(m)
+            out.append(time.perf_counter() - t)
+    return {
+        "n_records": n,
+        "compile_and_first_s": first,
+        "eager_s": statistics.median(eager),
+        "compiled_s": statistics.median(comp),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=1000, help="records (default 1000)")
     ap.add_argument("--repeats", type=int, default=3, help="repeats per measurement (median)")
     ap.add_argument("--quick", action="store_true", help="32 records, 1 repeat")
     ap.add_argument("--json", default=None, help="also write the numbers to this JSON file")
+    ap.add_argument(
+        "--compile", action="store_true", help="only compare torch.compile with eager mode"
+    )
     args = ap.parse_args(argv)
+    if args.compile:
+        c = compile_check()
+        print(
+            f"torch.compile on {c['n_records']} records: compile + first pass "
+            f"{c['compile_and_first_s']:.1f} s; then {c['compiled_s']:.3f} s per pass vs "
+            f"eager {c['eager_s']:.3f} s (medians)"
+        )
+        return 0
     if args.quick:
         res = run(n=32, repeats=1, max_fit_points=10_000)
     else:

@@ -13,6 +13,7 @@ Usage::
   ``bench_streaming.py --json benchmarks/streaming_full.json`` and its figures are read
   from that file;
 * ``bench_distributed.py`` - the same fit on one process and on a local Dask cluster;
+* ``bench_engine.compile_check`` - ``torch.compile`` next to eager mode (full run only);
 * with ``--browser``: ``bench_widget.py`` (JupyterLab + Chromium, K-change latency in the
   browser; several minutes).
 
@@ -102,6 +103,7 @@ def run(quick: bool = False, browser: bool = False) -> dict:
         res["clustering"] = bench_clustering.run()
         res["streaming"] = bench_streaming.run(2048)
         res["distributed"] = bench_distributed.run(512)
+        res["compile"] = bench_engine.compile_check()
     if FULL_STREAM.exists():
         res["streaming_full"] = json.loads(FULL_STREAM.read_text())
     if browser:
