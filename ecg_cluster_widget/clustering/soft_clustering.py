@@ -1,6 +1,6 @@
 """Soft clustering of (ECG, time step) feature vectors.
 
-Design choice (see METHOD.md, step 4): the default ``method="gmm"`` is an
+Design choice (docs/method.md, "4. Soft clustering"): the default ``method="gmm"`` is an
 *isotropic* Gaussian mixture (one variance per cluster, ``Sigma_k = s_k I``) fitted
 by EM from a k-means++ + Lloyd start. Its E-step is exactly the soft k-means /
 clustering-module objective ``sum_i sum_k gamma_ik ||x_i - u_k||^2`` with a learned

@@ -1,6 +1,6 @@
 """The TLC explainer: time-localized clusters of a CNN's internal representation.
 
-Pipeline (METHOD.md): hook the last residual blocks -> z-score, align to one time grid,
+Pipeline (docs/method.md): hook the last residual blocks -> z-score, align to one time grid,
 PCA -> soft clustering of all (ECG, time step) points -> per-sample soft assignments,
 segments, entropy, proportions. The explainer orchestrates: the fitting steps live in
 ``explain.pipeline``, the results in ``explain.outputs``, cluster ids and the per-K fits in
