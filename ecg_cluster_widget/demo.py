@@ -1,5 +1,9 @@
 """The built-in demo: synthetic ECGs, the shipped model and a fitted explainer.
 
+Why one file of ~630 lines: everything the demo command and the notebooks share (data,
+fitted explainer, summary, demo folder, counterfactual edits); about 300 lines are
+docstrings with runnable examples.
+
 Everything here runs offline in well under a minute on two CPU cores: the data
 come from the synthetic generator with the settings the shipped model was
 trained on (``DEMO_DATA_KWARGS``), so no download is needed.

@@ -1,5 +1,8 @@
 """Turn per-block activations into one feature vector per (ECG, time step).
 
+Why one file of ~480 lines: ``FeatureAligner`` and its time resampling are one stage;
+about 190 lines are docstrings.
+
 Each hooked block has its own time resolution ``T_b``. We z-score every channel of
 every block (statistics from the fitting set, so blocks with large activations do
 not dominate the distances), resample every block to the finest block's grid by

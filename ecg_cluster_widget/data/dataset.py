@@ -1,5 +1,8 @@
 """The one dataset type used throughout the package.
 
+Why one file of ~810 lines: the dataset type, its read-only arrays and its unit and
+amplitude checks are one contract; about 260 lines are docstrings with runnable examples.
+
 Datasets are immutable: their arrays are read-only after construction, so an in-place
 edit raises :class:`~ecg_cluster_widget.errors.ReadOnlyDataError` instead of silently
 changing data that an explainer, a cache or a fit has already seen. Build a modified

@@ -1,5 +1,9 @@
 """Faithfulness of cluster proportions: can a random forest on them reproduce the CNN?
 
+Why one file of ~980 lines: the classification and regression variants, the controls and
+the agreement metrics are one experimental protocol that must stay identical across them;
+about 370 lines are docstrings with runnable examples.
+
 Step 9 of the method (docs/method.md, "Faithfulness"): a random forest is trained on each ECG's cluster
 proportions (share of time in each cluster) to predict the CNN's *own* thresholded
 predictions. Its agreement with the CNN on held-out ECGs is the *fidelity*; with true

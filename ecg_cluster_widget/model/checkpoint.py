@@ -1,5 +1,8 @@
 """A trained model plus everything needed to feed it data, and its file format.
 
+Why one file of ~550 lines: the model's input contract (``ModelBundle``) and the checkpoint
+format that stores it change together; about 215 lines are docstrings with runnable examples.
+
 A checkpoint is a plain ``torch.save`` dict (tensors, lists, dicts, strings and
 numbers only) so that it loads with ``torch.load(..., weights_only=True)`` and never
 unpickles arbitrary classes.

@@ -1,5 +1,8 @@
 """Bokeh figure builders for TLC results.
 
+Why one file of ~800 lines: one builder per figure of the report, all sharing the palette
+and band helpers; about 260 lines are docstrings with runnable examples.
+
 Every builder takes plain arrays (or the result dataclasses' fields), so the
 figures can be made without an explainer and reused by the HTML report, the
 notebooks and the CLI. Cluster colours come from :mod:`.palette` and key on the
