@@ -226,6 +226,30 @@ def test_fitted_attributes_and_typos(net, ds, tlc):
     assert fresh.get_params()["n_clusters"] == 6 and set(fresh.get_params()) >= {"model"}
 
 
+def test_sklearn_estimator_contract(net, ds, tlc):
+    """get_params / set_params / clone / check_is_fitted behave as scikit-learn's do."""
+    from sklearn.base import BaseEstimator, clone
+    from sklearn.exceptions import NotFittedError as SkNotFitted
+    from sklearn.utils.validation import check_is_fitted
+
+    assert isinstance(tlc, BaseEstimator)
+    twin = clone(tlc)
+    assert not twin.is_fitted and twin is not tlc
+    params = {k: v for k, v in twin.get_params().items() if k != "model"}
+    assert params == {k: v for k, v in tlc.get_params().items() if k != "model"}
+    with pytest.raises(SkNotFitted):
+        check_is_fitted(twin)
+    check_is_fitted(tlc)
+    assert twin.set_params(n_clusters=3) is twin and twin.n_clusters == 3
+    with pytest.raises(ValueError, match="n_clusterz"):
+        twin.set_params(n_clusterz=3)
+    # A clone fits to the same clusters as the original (same params, same seed).
+    twin.set_params(n_clusters=K, progress=False)
+    twin.fit(ds)
+    np.testing.assert_array_equal(twin.predict(ds), tlc.predict(ds))
+    assert tlc.n_clusters == K  # fitting and set_n_clusters never change the parameter
+
+
 def test_fit_identity_and_signatures(net, ds, tlc):
     ident = tlc.fit_identity(5)
     assert ident["n_clusters"] == 5 and ident["cluster_ids"] == tlc.cluster_ids_for(5).tolist()

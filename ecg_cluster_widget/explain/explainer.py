@@ -25,11 +25,11 @@ class with documented methods; the work itself lives in the modules named above.
 
 from __future__ import annotations
 
-import inspect
 import threading
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator
 from torch import nn
 
 from ..activations import ActivationExtractor
@@ -65,7 +65,7 @@ class _Fitted:
         return getattr(obj._fitted(self.name), self.name[:-1])
 
 
-class TLCExplainer:
+class TLCExplainer(BaseEstimator):
     """Explain an ECG CNN by time-localized clusters of its internal activations.
 
     Parameters
@@ -134,6 +134,9 @@ class TLCExplainer:
         Stable id of each cluster position (path-independent, see ``clustering.identity``).
     centroids_, layers_, fs_, n_samples_, lead_names_, timings_, ...
         Documented on each attribute; before :meth:`fit` they raise ``NotFittedError``.
+
+    A scikit-learn estimator (``BaseEstimator``): ``get_params`` / ``set_params`` /
+    ``sklearn.base.clone`` work, and ``check_is_fitted`` knows when it is fitted.
 
     Examples
     --------
@@ -208,10 +211,9 @@ class TLCExplainer:
         recommended = dict(meta.get("tlc_options") or {}) if isinstance(meta, dict) else {}
         return cls(model, **{**recommended, **overrides})
 
-    def get_params(self, deep: bool = False) -> dict[str, Any]:
-        """The constructor parameters (scikit-learn convention; ``deep`` is ignored)."""
-        names = list(inspect.signature(type(self).__init__).parameters)[1:]
-        return {name: getattr(self, name) for name in names}
+    def __sklearn_is_fitted__(self) -> bool:
+        # sklearn.utils.validation.check_is_fitted asks this instead of scanning attributes.
+        return self.is_fitted
 
     # ------------------------------------------------------------------ state
     @property
