@@ -263,6 +263,13 @@ def test_csv_export_escapes_formulas(tmp_path):
                 assert cell == raw
     # Numbers are numbers, not escaped text.
     assert frame.start.tolist() == [0] * len(names) and frame.mean_entropy.iloc[0] == 0.5
+    # A carriage return inside a name keeps its row whole (quoted, CRLF rows).
+    import csv
+
+    p2 = write_segments(tmp_path / "cr.csv", [_row("P\rwave", notes="a\nb", record_id="r1")])
+    with open(p2, newline="") as fh:
+        read = list(csv.DictReader(fh))
+    assert len(read) == 1 and read[0]["name"] == "P\rwave" and read[0]["notes"] == "a\nb"
     # The JSON export keeps the text verbatim.
     js = json.loads(write_segments(tmp_path / "seg.json", rows).read_text())
     assert [r["name"] for r in js["segments"]] == names

@@ -131,7 +131,7 @@ def write_segments(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]]) -
 
     Text cells of the CSV that a spreadsheet would read as formulas (starting with
     ``=``, ``+``, ``-``, ``@``) are escaped by :func:`csv_safe`; the JSON keeps them
-    verbatim.
+    verbatim. CSV rows end in CRLF (RFC 4180), so cells with line breaks are quoted.
 
     Parameters
     ----------
@@ -167,7 +167,10 @@ def write_segments(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]]) -
         frame = pd.DataFrame(
             [{k: csv_safe(v) for k, v in r.items()} for r in rows], columns=list(SEGMENT_COLUMNS)
         )
-        return atomic_write_text(path, frame.to_csv(index=False))
+        # CRLF rows (RFC 4180): with them the writer quotes any cell holding a CR or LF;
+        # with bare "\n" rows a lone "\r" in a name went out unquoted and split the row
+        # for every CSV reader.
+        return atomic_write_text(path, frame.to_csv(index=False, lineterminator="\r\n"))
     if suffix == ".json":
         return atomic_write_json(
             path,
