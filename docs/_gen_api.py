@@ -158,10 +158,14 @@ SECTIONS: list[tuple[str, str, list[str], str]] = [
             "demo_explainer",
             "run_demo",
             "summarize",
-            "invert_t_waves",
-            "add_q_waves",
         ],
         "",
+    ),
+    (
+        "",
+        "ecg_cluster_widget.explain.counterfactual",
+        ["invert_t_waves", "add_q_waves"],
+        "Counterfactual edits (also importable from `ecg_cluster_widget.demo`).",
     ),
     ("Command line", "ecg_cluster_widget.cli", ["main"], "Commands: [cli.md](cli.md)."),
 ]

@@ -4,8 +4,8 @@ Both records are explained by the same fitted explainer, so their stable cluster
 are comparable sample by sample: the time steps whose cluster differs are marked on
 both traces and in a track of their own, and both predictions are shown. With
 :meth:`CompareView.from_edit` the second ECG is a counterfactual edit of the first
-(T-wave inversion, pathological Q waves; see :func:`ecg_cluster_widget.demo.invert_t_waves`
-and :func:`~ecg_cluster_widget.demo.add_q_waves`): any change is due to the edit alone.
+(T-wave inversion, pathological Q waves; see :func:`ecg_cluster_widget.explain.counterfactual.invert_t_waves`
+and :func:`~ecg_cluster_widget.explain.counterfactual.add_q_waves`): any change is due to the edit alone.
 """
 
 from __future__ import annotations
@@ -53,9 +53,9 @@ def changed_runs(ids_a: np.ndarray, ids_b: np.ndarray) -> list[list[int]]:
 
 
 def _edit(ds: ECGDataset, index: int, edit: str, **kwargs: Any) -> ECGDataset:
-    from .. import demo
+    from ..explain import counterfactual as cf
 
-    funcs = {"invert_t": demo.invert_t_waves, "add_q": demo.add_q_waves}
+    funcs = {"invert_t": cf.invert_t_waves, "add_q": cf.add_q_waves}
     if edit not in funcs:
         raise DataError(f"edit must be one of {EDITS}, got {edit!r}.")
     return funcs[edit](ds, index, **kwargs)
