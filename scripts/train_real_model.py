@@ -37,6 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 from ecg_cluster_widget.data import load_ptbxl, resample  # noqa: E402
 from ecg_cluster_widget.data.filtering import SignalFilter  # noqa: E402
+from ecg_cluster_widget.data.ptbxl import split_folds  # noqa: E402
 from ecg_cluster_widget.model import ResNet1d, evaluate_model, save_checkpoint, train_model  # noqa: E402
 from ecg_cluster_widget.model.pretrained import PRETRAINED, pretrained_path, write_model_card  # noqa: E402
 
@@ -59,8 +60,7 @@ def load_splits(data_dir: Path, fs: float, progress: bool):
     ds = load_ptbxl(root, fs=500, progress=progress)
     if fs != 500:
         ds = resample(ds, fs)
-    folds = np.asarray(ds.folds)
-    return tuple(ds.subset(np.isin(folds, f)) for f in (list(range(1, 9)), [9], [10]))
+    return split_folds(ds)  # the package's one fold convention
 
 
 def main(argv: list[str] | None = None) -> int:

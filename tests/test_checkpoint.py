@@ -177,9 +177,12 @@ def test_is_bundle_and_as_bundle_are_the_one_bundle_test():
     assert bundle.task == DEFAULT_TASK == "multilabel"
     assert is_bundle(bundle) and not is_bundle(net) and not is_bundle(object())
     assert as_bundle(bundle) is bundle and as_bundle(net) is None
-    # a look-alike with .model and .prepare is not a bundle (the duck-typed checks said yes)
+    # A wrapper following the bundle protocol (.model network + callable .prepare) is one
+    # for hooks and Grad-CAM; a look-alike whose .model is no network is not.
     fake = type("Fake", (), {"model": net, "prepare": lambda self, ds: None})()
-    assert not is_bundle(fake)
+    assert is_bundle(fake)
+    assert not is_bundle(type("NoNet", (), {"model": object(), "prepare": print})())
+    assert not is_bundle(type("NoPrepare", (), {"model": net, "prepare": None})())
     with pytest.raises(ModelError, match="wrap it: ModelBundle"):
         as_bundle(net, required=True)
     with pytest.raises(ModelError, match="got Fake"):

@@ -27,6 +27,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..errors import DataError, ModelError
+from ..model.checkpoint import is_bundle
 
 __all__ = [
     "AUTO_BATCH_VALUES",
@@ -238,11 +239,7 @@ class ActivationExtractor:
         device: str | torch.device = "cpu",
         progress: bool = True,
     ) -> None:
-        if (
-            not isinstance(model, nn.Module)
-            and hasattr(model, "prepare")
-            and hasattr(model, "model")
-        ):
+        if is_bundle(model):
             model = model.model  # a ModelBundle: hook its network
         if not isinstance(model, nn.Module):
             raise ModelError(

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..data.dataset import ECGDataset
 from ..errors import DataError
+from ..model.checkpoint import is_bundle
 from .explanation import ECGExplanation
 
 
@@ -33,7 +34,7 @@ def multilabel_bundle(model: object) -> bool:
     >>> multilabel_bundle(object())
     False
     """
-    return hasattr(model, "predict_proba") and getattr(model, "task", "multilabel") == "multilabel"
+    return is_bundle(model) and model.task == "multilabel"
 
 
 def class_names(model: object, ds: ECGDataset) -> tuple[str, ...]:

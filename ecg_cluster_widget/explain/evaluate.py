@@ -25,7 +25,7 @@ import numpy as np
 from ..data.dataset import ECGDataset
 from ..data.io_utils import to_jsonable
 from ..errors import DataError, NotFittedError
-from ..model.checkpoint import DEFAULT_TASK
+from ..model.checkpoint import DEFAULT_TASK, is_bundle
 from .faithfulness import faithfulness, faithfulness_regression
 from .landmarks import (
     delineate,
@@ -121,7 +121,7 @@ def evaluate(
     for name, ds in (("train_ds", train_ds), ("test_ds", test_ds)):
         if not isinstance(ds, ECGDataset):
             raise DataError(f"{name} must be an ECGDataset, got {type(ds).__name__}.")
-    if not (hasattr(bundle, "predict_proba") and hasattr(bundle, "prepare")):
+    if not is_bundle(bundle):
         raise DataError(
             "evaluate needs a ModelBundle (with prepare / predict_proba), e.g. from "
             "load_checkpoint() or train_model(); wrap a bare network with ModelBundle(...)."

@@ -20,17 +20,17 @@ from tqdm.auto import tqdm
 from ..activations.hooks import capture_outputs
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ModelError
+from ..model.checkpoint import is_bundle
 
 __all__ = ["GradCAM", "gradcam_per_class"]
 
 
 def _unwrap(model: Any) -> tuple[nn.Module, Any]:
-    """Return ``(network, bundle_or_None)`` for a ModelBundle (duck-typed) or a module."""
+    """Return ``(network, bundle_or_None)`` for a ModelBundle or a module."""
     if isinstance(model, nn.Module):
         return model, None
-    net = getattr(model, "model", None)
-    if isinstance(net, nn.Module) and hasattr(model, "prepare"):
-        return net, model
+    if is_bundle(model) and isinstance(model.model, nn.Module):
+        return model.model, model
     raise ModelError(
         f"GradCAM needs a torch.nn.Module or a ModelBundle, got {type(model).__name__}. "
         "Load a model with load_checkpoint() / load_demo_model() or pass the network itself."

@@ -52,6 +52,7 @@ from ..clustering.temporal import TemporalSmoother
 from ..data.dataset import ECGDataset
 from ..data.synthetic import make_synthetic
 from ..errors import DataError, ModelError
+from ..model.checkpoint import is_bundle
 from .explanation import ExplanationSet
 from .uncertainty import normalized_entropy
 
@@ -228,7 +229,7 @@ class ChunkPipeline:
         """The chunk as model input (a bundle prepares it; a bare module gets the signals)."""
         if not isinstance(ds, ECGDataset):
             raise DataError(f"a chunk must be an ECGDataset, got {type(ds).__name__}.")
-        if hasattr(self.model, "prepare") and hasattr(self.model, "model"):
+        if is_bundle(self.model):
             return np.asarray(self.model.prepare(ds), dtype=np.float32)
         ds.check_finite()
         return ds.signals
@@ -531,7 +532,7 @@ def fit_chunks(
     blocks = [np.concatenate([p[0][b] for p in parts]) for b in range(len(parts[0][0]))]
     fs_data, len_data, leads_data = parts[0][1]
     del parts
-    bundle = hasattr(tlc.model, "prepare") and hasattr(tlc.model, "model")
+    bundle = is_bundle(tlc.model)
     fs_in = float(tlc.model.fs) if bundle else fs_data
     x_len = int(tlc.model.n_samples) if bundle else len_data
     detrend_window = None

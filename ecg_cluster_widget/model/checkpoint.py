@@ -297,9 +297,13 @@ class ModelBundle:
 
 
 def is_bundle(obj: object) -> bool:
-    """Whether ``obj`` is a :class:`ModelBundle` (a network with its input contract).
+    """Whether ``obj`` is a model bundle: a network with its input contract.
 
-    The one test the package uses to tell a bundle from a bare ``torch.nn.Module``.
+    The one test the package uses to tell a bundle from a bare ``torch.nn.Module``. A
+    :class:`ModelBundle`, or any object following its protocol for feeding data (a
+    ``model`` attribute holding the ``torch.nn.Module`` and a callable ``prepare(ds)``),
+    so a user's own wrapper works where a bundle's network and input are all that is
+    needed (Grad-CAM, hooks); code that needs more (``fs``, classes) asks for it by name.
 
     Parameters
     ----------
@@ -314,8 +318,20 @@ def is_bundle(obj: object) -> bool:
     >>> net = ResNet1d(12, 1, filters=(8, 8), seq_lengths=(100, 50))
     >>> is_bundle(ModelBundle(net, ["y"], None, fs=100, n_samples=100)), is_bundle(net)
     (True, False)
+    >>> class Wrapper:
+    ...     model = net
+    ...     def prepare(self, ds):
+    ...         return ds.signals
+    >>> is_bundle(Wrapper())
+    True
     """
-    return isinstance(obj, ModelBundle)
+    if isinstance(obj, ModelBundle):
+        return True
+    return (
+        not isinstance(obj, nn.Module)
+        and isinstance(getattr(obj, "model", None), nn.Module)
+        and callable(getattr(obj, "prepare", None))
+    )
 
 
 def as_bundle(obj: object, *, required: bool = False) -> ModelBundle | None:

@@ -19,6 +19,7 @@ import traitlets as t
 
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ModelError
+from ..explain.context import multilabel_bundle
 
 STATIC = pathlib.Path(__file__).parent / "static"
 #: Names accepted by :meth:`CompareView.from_edit`.
@@ -256,7 +257,7 @@ class CompareView(anywidget.AnyWidget):
 
     def _predictions(self) -> tuple[list[str], dict, dict]:
         m = self.tlc.model
-        if not hasattr(m, "predict_proba") or getattr(m, "task", "multilabel") != "multilabel":
+        if not multilabel_bundle(m):
             return [], {}, {}
         (ds_a, ds_b), (ia, ib) = self.datasets, self.indices
         names = [str(c) for c in m.class_names]

@@ -25,6 +25,7 @@ import traitlets as t
 
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ModelError
+from ..explain.context import multilabel_bundle
 
 STATIC = pathlib.Path(__file__).parent / "static"
 #: Fixed colourings; a cluster's share is ``"cluster:<stable id>"``.
@@ -270,7 +271,7 @@ class DatasetView(anywidget.AnyWidget):
 
     def _bundle(self) -> Any:
         m = self.tlc.model
-        ok = hasattr(m, "predict_proba") and getattr(m, "task", "multilabel") == "multilabel"
+        ok = multilabel_bundle(m)
         return m if ok else None
 
     def _predicted(self) -> tuple[np.ndarray, list[str]]:
