@@ -4,7 +4,9 @@ The public API is every module under ``ecg_cluster_widget`` whose dotted name ha
 component starting with ``_``; in each, the functions and classes it defines whose names do
 not start with ``_`` (the ``cmd_*`` handlers of ``ecg_cluster_widget.cli`` are internal).
 Public methods of public classes need a docstring; their Examples are optional. The doctests
-of every module run too (examples that need Jupyter or take long carry ``# doctest: +SKIP``).
+of every module run too, with small shared fixtures (:func:`doctest_fixtures`: ``tlc``, ``ds``,
+``bundle``, ``w``) in a temporary folder; examples that need Jupyter, real data, a network or
+take long carry ``# doctest: +SKIP``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import re
 import textwrap
 from types import ModuleType
 
+import numpy as np
 import pytest
 
 import ecg_cluster_widget
@@ -133,7 +136,34 @@ def test_public_api_has_numpy_docstrings_with_examples():
     assert not offenders, f"{len(offenders)} docstring problems:\n" + "\n".join(offenders)
 
 
-def test_doctests_pass():
+_FIXTURES: dict = {}
+
+
+def doctest_fixtures() -> dict:
+    """Small shared objects the examples may use without building them: ``tlc`` (a
+    fitted demo explainer, K=6), ``ds`` (its 60 synthetic records), ``bundle`` (the demo
+    model), ``w`` (a ``ClusterExplorer`` on them) and ``np``. Built once per process."""
+    if not _FIXTURES:
+        from ecg_cluster_widget.demo import demo_explainer
+        from ecg_cluster_widget.views.widget import ClusterExplorer
+
+        tlc, ds, bundle = demo_explainer(n_clusters=6, n_records=60)
+        w = ClusterExplorer(tlc, ds, model=bundle, progress=False)
+        _FIXTURES.update(tlc=tlc, ds=ds, bundle=bundle, w=w, np=np)
+    return _FIXTURES
+
+
+def run_doctest(test: doctest.DocTest, runner: doctest.DocTestRunner, out) -> doctest.TestResults:
+    """Run one docstring's examples with the shared fixtures for names it does not define."""
+    for name, value in doctest_fixtures().items():
+        test.globs.setdefault(name, value)
+    return runner.run(test, out=out, clear_globs=True)
+
+
+def test_doctests_pass(tmp_path, monkeypatch):
+    # Examples that write files ("labels.json", "report.html") write them here, never
+    # into the checkout.
+    monkeypatch.chdir(tmp_path)
     finder = doctest.DocTestFinder(exclude_empty=True)
     runner = doctest.DocTestRunner(
         optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False
@@ -145,7 +175,7 @@ def test_doctests_pass():
             if not test.examples:
                 continue
             lines: list[str] = []
-            result = runner.run(test, out=lines.append, clear_globs=True)
+            result = run_doctest(test, runner, lines.append)
             ran += result.attempted
             if result.failed:
                 failures.append("".join(lines))

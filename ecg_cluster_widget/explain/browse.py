@@ -79,7 +79,7 @@ class Browser:
 
     Examples
     --------
-    >>> b = Browser(tlc, ds, bundle)  # doctest: +SKIP
+    >>> b = Browser(tlc, ds, bundle)
     >>> b.view({"k": 8, "rank": "uncertain", "rank_step": 1}, 8, 0, (2, 12))["index"]  # doctest: +SKIP
     """
 

@@ -74,7 +74,7 @@ def true_classes(ds: ECGDataset, i: int) -> list[str] | None:
 
     Examples
     --------
-    >>> true_classes(ds, 0)  # doctest: +SKIP
+    >>> true_classes(ds, 0)
     ['NORM']
     """
     if ds.labels is None or ds.class_names is None:
@@ -211,7 +211,7 @@ def record_context(
 
     Examples
     --------
-    >>> ctx = record_context(bundle, ds, 0)  # doctest: +SKIP
+    >>> ctx = record_context(bundle, ds, 0)
     >>> ctx.top(2)  # doctest: +SKIP
     [('NORM', 0.91), ('MI', 0.04)]
     """

@@ -106,8 +106,8 @@ def evaluate(
 
     Examples
     --------
-    >>> from ecg_cluster_widget.data.synthetic import make_synthetic  # doctest: +SKIP
-    >>> from ecg_cluster_widget.model import load_demo_model  # doctest: +SKIP
+    >>> from ecg_cluster_widget.data.synthetic import make_synthetic
+    >>> from ecg_cluster_widget.model import load_demo_model
     >>> ds = make_synthetic(300, seed=1)  # doctest: +SKIP
     >>> d = evaluate(load_demo_model(), ds.subset(slice(0, 200)), ds.subset(slice(200, 300)))  # doctest: +SKIP
     >>> print(format_evaluation(d))  # doctest: +SKIP

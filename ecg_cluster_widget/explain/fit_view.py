@@ -31,7 +31,7 @@ class FitView:
 
     Examples
     --------
-    >>> view = FitView(tlc, ds)  # doctest: +SKIP
+    >>> view = FitView(tlc, ds)
     >>> view.explain(0, k=8).cluster_ids  # doctest: +SKIP
     >>> tlc.n_clusters_  # unchanged  # doctest: +SKIP
     """

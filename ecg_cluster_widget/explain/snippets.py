@@ -61,8 +61,8 @@ def cluster_cards(infos: Sequence[ClusterInfo], ds: ECGDataset, n_examples: int)
 
     Examples
     --------
-    >>> cards = cluster_cards(tlc.cluster_summary(ds), ds, 3)  # doctest: +SKIP
-    >>> cards.snippets.shape  # doctest: +SKIP
+    >>> cards = cluster_cards(tlc.cluster_summary(ds), ds, 3)
+    >>> cards.snippets.shape
     (6, 3, 12, 40)
     """
     fs = float(ds.fs)

@@ -420,8 +420,8 @@ class StreamingFit:
 
     Examples
     --------
-    >>> res = fit_chunks(tlc, SyntheticChunks(100, fs=100))  # doctest: +SKIP
-    >>> res.explanations.proportions.shape  # doctest: +SKIP
+    >>> res = fit_chunks(tlc, SyntheticChunks(100, fs=100))
+    >>> res.explanations.proportions.shape
     (100, 6)
     """
 

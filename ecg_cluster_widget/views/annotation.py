@@ -284,9 +284,9 @@ def timestep_agreement(
 
     Examples
     --------
-    >>> ids = [int(c) for c in tlc.cluster_ids_]  # doctest: +SKIP
-    >>> a = {ids[0]: "P wave", ids[1]: "T wave"}  # doctest: +SKIP
-    >>> b = {ids[0]: "P wave", ids[1]: "QRS complex"}  # doctest: +SKIP
+    >>> ids = [int(c) for c in tlc.cluster_ids_]
+    >>> a = {ids[0]: "P wave", ids[1]: "T wave"}
+    >>> b = {ids[0]: "P wave", ids[1]: "QRS complex"}
     >>> timestep_agreement(a, b, tlc, ds, records=range(20))["kappa"]  # doctest: +SKIP
     """
     fa, fb = _read(labels_a), _read(labels_b)

@@ -85,9 +85,9 @@ class CompareView(anywidget.AnyWidget):
 
     Examples
     --------
-    >>> from ecg_cluster_widget.views.compare_view import CompareView  # doctest: +SKIP
-    >>> v = CompareView(tlc, ds, a=0, b=5)  # doctest: +SKIP
-    >>> v = CompareView.from_edit(tlc, ds, 3, edit="invert_t")  # doctest: +SKIP
+    >>> from ecg_cluster_widget.views.compare_view import CompareView
+    >>> v = CompareView(tlc, ds, a=0, b=5)
+    >>> v = CompareView.from_edit(tlc, ds, 3, edit="invert_t")
     >>> v.changed_share, v.pred_a, v.pred_b  # doctest: +SKIP
     """
 
@@ -219,7 +219,7 @@ class CompareView(anywidget.AnyWidget):
 
         Examples
         --------
-        >>> v = CompareView.from_edit(tlc, ds, 0, edit="add_q")  # doctest: +SKIP
+        >>> v = CompareView.from_edit(tlc, ds, 0, edit="add_q")
         """
         view_kw = {n: kwargs.pop(n) for n in ("titles", "labels", "k") if n in kwargs}
         if "view_leads" in kwargs:

@@ -119,7 +119,7 @@ class DatasetView(anywidget.AnyWidget):
 
     Examples
     --------
-    >>> from ecg_cluster_widget.views.dataset_view import DatasetView  # doctest: +SKIP
+    >>> from ecg_cluster_widget.views.dataset_view import DatasetView
     >>> w = ClusterExplorer(tlc, ds); v = DatasetView(tlc, ds, explorer=w)  # doctest: +SKIP
     >>> ipywidgets.VBox([v, w])  # doctest: +SKIP
     >>> v.color_by = "cluster:3"; v.select_rect(-0.1, -0.1, 0.2, 0.1)  # doctest: +SKIP

@@ -22,8 +22,8 @@ class RequestProtocol(t.HasTraits):
 
     Examples
     --------
-    >>> w.request = {"id": 7, "k": 4, "index": 2, "gradcam_class": ""}  # doctest: +SKIP
-    >>> w.wait().response_id  # doctest: +SKIP
+    >>> w.request = {"id": 7, "k": 4, "index": 2, "gradcam_class": ""}
+    >>> w.wait().response_id
     7
     """
 

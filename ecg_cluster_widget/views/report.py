@@ -120,7 +120,7 @@ def widget_page(widget: Any, path: str | os.PathLike, title: str) -> Path:
 
     Examples
     --------
-    >>> widget_page(w, "view.html", "ECG cluster explorer")  # doctest: +SKIP
+    >>> widget_page(w, "view.html", "ECG cluster explorer")
     PosixPath('view.html')
     """
     from .traits import json_safe
@@ -272,9 +272,9 @@ def make_report(
 
     Examples
     --------
-    >>> from ecg_cluster_widget.demo import demo_explainer          # doctest: +SKIP
+    >>> from ecg_cluster_widget.demo import demo_explainer
     >>> tlc, ds, bundle = demo_explainer()                          # doctest: +SKIP
-    >>> make_report(tlc, ds, "report.html", bundle=bundle)          # doctest: +SKIP
+    >>> make_report(tlc, ds, "report.html", bundle=bundle)
     PosixPath('report.html')
     """
     if getattr(tlc, "cluster_ids_", None) is None:

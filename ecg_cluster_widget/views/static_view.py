@@ -106,7 +106,7 @@ def render_svg(w: Any, width: int = 1000) -> str:
 
     Examples
     --------
-    >>> svg = render_svg(w)  # doctest: +SKIP
+    >>> svg = render_svg(w)
     >>> pathlib.Path("view.svg").write_text(svg)  # doctest: +SKIP
     """
     st = _state(w)

@@ -55,11 +55,11 @@ class ValidatedState(t.HasTraits):
 
     Examples
     --------
-    >>> w.n_clusters = 50  # doctest: +SKIP
+    >>> w.n_clusters = 50
     Traceback (most recent call last):
     ...
-    TraitValueError: K=50 is outside the allowed range 2..12.
-    >>> w.message  # doctest: +SKIP
+    ecg_cluster_widget.errors.TraitValueError: K=50 is outside the allowed range 2..12.
+    >>> w.message
     '⚠ K=50 is outside the allowed range 2..12.'
     """
 

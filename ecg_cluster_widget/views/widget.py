@@ -75,8 +75,8 @@ class ClusterExplorer(ValidatedState, RequestProtocol, anywidget.AnyWidget):
 
     Examples
     --------
-    >>> from ecg_cluster_widget import ClusterExplorer  # doctest: +SKIP
-    >>> w = ClusterExplorer(dataset=ds, model=bundle, n_clusters=6)  # doctest: +SKIP
+    >>> from ecg_cluster_widget import ClusterExplorer
+    >>> w = ClusterExplorer(dataset=ds, model=bundle, n_clusters=6)
     >>> w                      # displays the widget in Jupyter  # doctest: +SKIP
     >>> w.show(rank="uncertain"); w.set_k(8)  # doctest: +SKIP
     >>> w.selection, w.selection_summary  # doctest: +SKIP
