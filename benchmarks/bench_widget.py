@@ -73,6 +73,24 @@ DRAG = """async ({ frac0, frac1, steps, shift }) => {
   return { moves, release, filled: document.querySelector('.ecw-summary').dataset.state };
 }"""
 
+# Synthetic hover (pointer moves without a button) across the overlay; per move the
+# handler's synchronous work: hit test, crosshair on every lead and the tooltip text.
+HOVER = """async ({ steps }) => {
+  const ov = document.querySelector('.ecw-root .ecw-overlay');
+  const r = ov.getBoundingClientRect();
+  const tip = document.querySelector('.ecw-root .ecw-tooltip');
+  const moves = [];
+  for (let i = 0; i < steps; i++) {
+    const cx = r.left + 64 + (0.1 + 0.8 * i / steps) * (r.width - 72);
+    const t0 = performance.now();
+    ov.dispatchEvent(new PointerEvent('pointermove', { clientX: cx, clientY: r.top + 40,
+      bubbles: true, pointerId: 1, buttons: 0, isPrimary: true }));
+    moves.push(performance.now() - t0);
+    await new Promise((res) => requestAnimationFrame(() => res()));
+  }
+  return { moves, tooltip: !tip.hidden && tip.textContent.length > 0 };
+}"""
+
 
 # The shipped demo model is 100 Hz: the 500 Hz notebook gets a seeded ResNet1d sized for
 # 5000 samples (only drawing speed is measured there, not the model).
@@ -187,6 +205,10 @@ def main() -> None:
                 DRAG, {"frac0": 0.7, "frac1": 0.2, "steps": 40, "shift": True}
             )
             base = page.evaluate("() => globalThis.__ecwPerf.base.slice()")
+            page.keyboard.press("Escape")
+            hover = page.evaluate(HOVER, {"steps": 40})
+            assert hover["tooltip"], "hovering showed no tooltip"
+            res["hover_move_ms"] = hover["moves"]
             res["brush_move_ms"], res["brush_overlay_draw_ms"] = brush_moves["moves"], overlay
             res["pan_move_ms"], res["pan_redraw_ms"] = pan_moves["moves"], base
             res["first_render_500hz_ms"] = page.evaluate(
@@ -204,6 +226,7 @@ def main() -> None:
         ("brush release -> selection_summary in kernel", res["brush_kernel_ms"]),
         ("brush move, 12 leads 10 s 500 Hz (handler+draw)", res["brush_move_ms"]),
         ("pan move, 12 leads 10 s 500 Hz (full redraw)", res["pan_move_ms"]),
+        ("hover move: crosshair + tooltip, 12 leads 10 s 500 Hz", res["hover_move_ms"]),
         ("first render (JS render call), 100 Hz", res["first_render_ms"]),
         ("first render (JS render call), 500 Hz", res["first_render_500hz_ms"]),
     ]
