@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -194,8 +195,21 @@ def summary(res: dict) -> list[dict]:
         )
     )
     b = res.get("browser")
-    if b:
-        rows.append(_row("browser (bench_widget.py)", json.dumps(b)[:120], "see above", None))
+    if b and "error" in b:
+        rows.append(_row("browser (bench_widget.py)", b["error"][:120], "-", None))
+    elif b:
+        n = b.get("records")
+        med = statistics.median
+        for key, what, limit in (
+            ("k_new_ms", f"browser: new K -> bands drawn ({n} ECGs)", 300.0),
+            ("k_cached_ms", f"browser: cached K -> bands drawn ({n} ECGs)", 50.0),
+            ("pan_move_ms", "browser: pan frame, 12 leads 10 s 500 Hz", 8.0),
+            ("pan_redraw_ms", "browser: full redraw of the traces, 12 leads 10 s 500 Hz", 16.0),
+            ("hover_move_ms", "browser: hover frame, 12 leads 10 s 500 Hz", 4.0),
+        ):
+            if b.get(key):
+                v = med(b[key])
+                rows.append(_row(what, f"{v:.1f} ms median", f"<= {limit:g} ms", v <= limit))
     return rows
 
 
