@@ -71,7 +71,7 @@ def _machine() -> dict:
 
 
 def _browser(quick: bool) -> dict:
-    """bench_widget.py in a subprocess (owned by the widget engineers); its JSON."""
+    """bench_widget.py in a subprocess; its JSON."""
     out = HERE / ".bench_widget.json"
     cmd = [sys.executable, str(HERE / "bench_widget.py"), "--json", str(out)]
     if quick:
