@@ -27,14 +27,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "browser"))
 
-from harness import CHROMIUM, CHROMIUM_ARGS, JupyterServer, widget_cells, write_notebook  # noqa: E402
-
-APP_READY = """(name) => {
-  const app = window.jupyterapp; const w = app && app.shell && app.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!(k && k.status === 'idle' && w.content && w.content.widgets && w.content.widgets.length
-            && w.context && w.context.path.endsWith(name));
-}"""
+from harness import (  # noqa: E402
+    APP_READY,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    JupyterServer,
+    widget_cells,
+    write_notebook,
+)
 
 # Press a key on the widget and resolve with the ms until a response with a newer id is drawn.
 KEY_TO_DRAWN = """async (key) => {

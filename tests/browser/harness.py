@@ -215,3 +215,28 @@ _dump()
 w
 """
     return [setup, show]
+
+
+#: True once JupyterLab shows the notebook ``name`` with its kernel idle.
+APP_READY = """(name) => {
+  const app = window.jupyterapp;
+  const w = app && app.shell && app.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!(k && k.status === 'idle' && w.content && w.content.widgets && w.content.widgets.length
+            && w.context && w.context.path.endsWith(name));
+}"""
+
+
+def wait_file(path: Path, pred, timeout: float = 60.0):
+    """Poll a JSON file the kernel writes until ``pred(doc)`` holds."""
+    deadline = time.time() + timeout
+    doc = None
+    while time.time() < deadline:
+        try:
+            doc = json.loads(path.read_text())
+            if pred(doc):
+                return doc
+        except (FileNotFoundError, json.JSONDecodeError):
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting on {path}; last content: {doc}")

@@ -7,23 +7,12 @@ the kernel mirrors the traits it receives into ``out/state.json`` (read back her
 
 from __future__ import annotations
 
-import json
-import time
-from pathlib import Path
-
 import pytest
 
-from .harness import SCREENSHOTS, widget_cells, write_notebook
+from .harness import APP_READY, SCREENSHOTS, wait_file, widget_cells, write_notebook
 
 pytestmark = pytest.mark.browser
 
-APP_READY = """(name) => {
-  const app = window.jupyterapp;
-  const w = app && app.shell && app.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!(k && k.status === 'idle' && w.content && w.content.widgets && w.content.widgets.length
-            && w.context && w.context.path.endsWith(name));
-}"""
 
 # Pixel statistics of the ECG canvas: distinct colours and how many palette colours appear.
 CANVAS_STATS = """(palette) => {
@@ -40,21 +29,6 @@ CANVAS_STATS = """(palette) => {
   }
   return { colours: seen.size, palette_hits: hits.size, width: c.width, height: c.height };
 }"""
-
-
-def wait_file(path: Path, pred, timeout: float = 60.0):
-    """Poll a JSON file the kernel writes until ``pred(doc)`` holds."""
-    deadline = time.time() + timeout
-    doc = None
-    while time.time() < deadline:
-        try:
-            doc = json.loads(path.read_text())
-            if pred(doc):
-                return doc
-        except (FileNotFoundError, json.JSONDecodeError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting on {path}; last content: {doc}")
 
 
 def open_and_run(page, server, path: str, timeout_ms: int = 240_000):

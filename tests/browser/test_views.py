@@ -8,22 +8,15 @@ through the front end, and the kernel mirrors what it receives into ``out/state.
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
+from functools import partial
 
 import pytest
 
-from .harness import SCREENSHOTS, write_notebook
+from . import harness
+from .harness import APP_READY, SCREENSHOTS, write_notebook
 
 pytestmark = pytest.mark.browser
 
-APP_READY = """(name) => {
-  const app = window.jupyterapp;
-  const w = app && app.shell && app.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!(k && k.status === 'idle' && w.content && w.content.widgets && w.content.widgets.length
-            && w.context && w.context.path.endsWith(name));
-}"""
 
 # Run code in the notebook's kernel (as a user typing in a new cell would).
 KERNEL_EXEC = """async (code) => {
@@ -80,18 +73,8 @@ _dump()
 ]
 
 
-def wait_file(path: Path, pred, timeout: float = 90.0):
-    deadline = time.time() + timeout
-    doc = None
-    while time.time() < deadline:
-        try:
-            doc = json.loads(path.read_text())
-            if pred(doc):
-                return doc
-        except (FileNotFoundError, json.JSONDecodeError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting on {path}; last content: {doc}")
+# The views notebook writes its state less often than the explorer one: a longer wait.
+wait_file = partial(harness.wait_file, timeout=90.0)
 
 
 @pytest.fixture(scope="module")

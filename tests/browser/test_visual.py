@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .harness import IN_CI, write_notebook
+from .harness import APP_READY, IN_CI, write_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -53,13 +53,6 @@ def tolerance(name: str) -> float:
 
 VIEWPORT = {"width": 1200, "height": 800}
 
-APP_READY = """(name) => {
-  const app = window.jupyterapp;
-  const w = app && app.shell && app.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!(k && k.status === 'idle' && w.content && w.content.widgets && w.content.widgets.length
-            && w.context && w.context.path.endsWith(name));
-}"""
 
 # No blinking caret, no transitions or animations, no toasts over the widgets.
 FREEZE_CSS = """
