@@ -5,8 +5,7 @@
 import { computeLayout, timeToX } from "./layout.js";
 import { caliperReading } from "./brush.js";
 import { drawGradcam, drawPanelBands, drawPanelCap, drawPanelGradcam, drawRibbon, drawStrip, valueAt } from "./bands.js";
-import { drawAxis, drawCalibration, drawGrid, drawLeadLabel, drawTrace, leadCenter, readTheme } from "./ecg_view.js";
-import { makePalette } from "./palette.js";
+import { drawAxis, drawCalibration, drawGrid, drawLeadLabel, drawTrace, leadCenter } from "./ecg_view.js";
 import { swatch } from "./prototypes.js";
 import { h } from "./dom.js";
 
@@ -48,8 +47,6 @@ export function createDrawing(env) {
   function drawBase() {
     const t0 = performance.now();
     const cur = S.cur;
-    S.theme = readTheme(el);
-    S.pal = makePalette(cur.clusterIds, S.theme.dark);
     const width = Math.max(480, stage.clientWidth || el.clientWidth || 900);
     const L = (S.L = computeLayout({
       layout: model.get("ecg_layout"), leads: env.visibleLeads(), leadNames: cur.rec.lead_names || [],

@@ -208,6 +208,10 @@ function render({ model, el }) {
 
   function redrawAll() {
     keepFocus(() => {
+      // One palette per answer, made before anything is drawn from it: the legend, the
+      // strip and the cards all read S.pal, so they can never show two different K's.
+      S.theme = readTheme(el);
+      S.pal = makePalette(S.cur.clusterIds, S.theme.dark);
       syncControls();
       panels.drawInfo();
       panels.drawLegend();

