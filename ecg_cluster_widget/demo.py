@@ -336,7 +336,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     ...     "waves_source": "annotations (lead II)"}))
     2 records at 100 Hz, K = 1, mean entropy 0.100
     cluster  share  entropy  proposed name        top class
-          0 100.0%    0.100  QRS complex (80%)    MI
+          1 100.0%    0.100  QRS complex (80%)    MI
     proposed name: the wave each cluster is most enriched in (% = share of its time steps in that wave), waves from annotations (lead II)
     """
     lines = [
@@ -346,11 +346,15 @@ def format_summary(summary: dict[str, Any]) -> str:
     if "model_accuracy" in summary:
         lines[0] += f", model accuracy {summary['model_accuracy']:.3f}"
     lines.append("cluster  share  entropy  proposed name        top class")
+    # The widget's numbers (1..K), not the stable ids: one numbering wherever people read.
+    from .views.palette import display_numbers
+
+    num = display_numbers(c["cluster_id"] for c in summary["clusters"])
     for c in summary["clusters"]:
         name = c.get("proposed_name")
         name = f"{name} ({100 * c.get('wave_purity', 0.0):.0f}%)" if name else "-"
         lines.append(
-            f"{c['cluster_id']:>7} {100 * c['share']:5.1f}%  {c['mean_entropy']:7.3f}  "
+            f"{num[int(c['cluster_id'])]:>7} {100 * c['share']:5.1f}%  {c['mean_entropy']:7.3f}  "
             f"{name:<20} {c['top_class'] or '-'}"
         )
     if summary.get("waves_source"):

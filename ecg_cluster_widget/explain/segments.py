@@ -31,8 +31,12 @@ SEGMENT_COLUMNS = (
     "duration_s",
     "cluster",
     "cluster_id",
+    "number",
     "mean_entropy",
 )
+# ``number`` is the cluster's display number, 1..K (its position + 1, positions being
+# sorted by stable id): what the widget, the reports and the command line show. ``cluster``
+# (the 0-based position) and ``cluster_id`` (the stable id) are for programs.
 
 
 @dataclass
@@ -216,6 +220,7 @@ def segment_rows(segments: list[Segment], entropy: np.ndarray) -> list[dict[str,
                 "duration_s": float(s.end_s - s.start_s),
                 "cluster": int(s.cluster),
                 "cluster_id": int(s.cluster_id),
+                "number": int(s.cluster) + 1,
                 "mean_entropy": float(ent[start:end].mean()) if end > start else float("nan"),
             }
         )

@@ -22,7 +22,7 @@ from bokeh.plotting import figure
 from ..data.dataset import STANDARD_LEADS, WAVE_NAMES
 from ..errors import DataError
 from ..explain.segments import segment_arrays
-from .palette import cluster_color, cluster_colors
+from .palette import cluster_color, cluster_colors, display_numbers
 
 #: Standard 3x4 printout: rows of (limb, augmented, precordial, precordial) leads.
 _GRID_3X4 = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
@@ -59,6 +59,7 @@ def _band_source(
 ) -> ColumnDataSource:
     rows = runs(labels)
     ids = [int(cluster_ids[v]) if v >= 0 else -1 for _, _, v in rows]
+    num = display_numbers(cluster_ids)
     ent = [
         float(np.mean(entropy[s:e])) if entropy is not None else float("nan") for s, e, _ in rows
     ]
@@ -67,6 +68,7 @@ def _band_source(
             left=[s / fs for s, _, _ in rows],
             right=[e / fs for _, e, _ in rows],
             cluster_id=ids,
+            number=[num.get(c, 0) for c in ids],
             color=cluster_colors(ids),
             mean_entropy=ent,
         )
@@ -178,7 +180,7 @@ def ecg_figure(
                 HoverTool(
                     renderers=[r],
                     tooltips=[
-                        ("cluster", "@cluster_id"),
+                        ("cluster", "@number"),
                         ("from", "@left{0.00} s"),
                         ("to", "@right{0.00} s"),
                         ("mean entropy", "@mean_entropy{0.00}"),
@@ -320,9 +322,10 @@ def prototypes_figure(
     pad = 0.05 * max(hi - lo, 1e-3)
     y_range = Range1d(lo - pad, hi + pad)
     panels = []
+    num = display_numbers(cluster_ids)
     for k, cid in enumerate(cluster_ids):
         x = offsets[k] + np.arange(med.shape[2]) / float(fs)
-        bits = [f"cluster {int(cid)}"]
+        bits = [f"cluster {num[int(cid)]}"]
         if shares is not None:
             bits.append(f"{100 * float(shares[k]):.0f}%")
         if mean_entropy is not None:
@@ -448,7 +451,7 @@ def proportions_figure(
         width=0.7,
         color=cluster_colors(cluster_ids),
         source=ColumnDataSource(data),
-        legend_label=[f"cluster {int(c)}" for c in cluster_ids],
+        legend_label=[f"cluster {display_numbers(cluster_ids)[int(c)]}" for c in cluster_ids],
     )
     fig.y_range.start = 0
     fig.yaxis.axis_label = "share of time"
@@ -678,7 +681,7 @@ def contingency_figure(
         val = cont
     else:
         raise DataError(f"normalize must be 'cluster', 'wave' or 'none', got {normalize!r}.")
-    rows = [f"cluster {int(c)}" for c in cluster_ids]
+    rows = [f"cluster {display_numbers(cluster_ids)[int(c)]}" for c in cluster_ids]
     xs, ys, vs, cs, txt = [], [], [], [], []
     for i, r in enumerate(rows):
         for j, w in enumerate(wave_names):
@@ -792,7 +795,7 @@ def entropy_hist_figure(
             h[k],
             color=cluster_color(cid),
             line_width=2,
-            legend_label=f"cluster {int(cid)}",
+            legend_label=f"cluster {display_numbers(cluster_ids)[int(cid)]}",
         )
     fig.xaxis.axis_label = "normalised entropy"
     fig.yaxis.axis_label = "share of time steps"

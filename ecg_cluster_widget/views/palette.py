@@ -188,3 +188,29 @@ def palette_dict(cluster_ids: Iterable[int]) -> dict[int, str]:
     {1: '#A7811E', 3: '#A8390A'}
     """
     return {int(c): cluster_color(c) for c in cluster_ids}
+
+
+def display_numbers(cluster_ids: Iterable[int]) -> dict[int, int]:
+    """The number a person reads for each cluster: 1..K in stable-id order.
+
+    One numbering for every view (widget, CompareView, DatasetView, HTML report, command
+    line, ``to_frame()``'s ``number`` column). It equals the cluster's position + 1, as
+    positions are sorted by id; stable ids and 0-based positions stay internal (arrays and
+    file fields named ``cluster_id`` / ``cluster``). Mirrors ``num`` in js/palette.js.
+
+    Parameters
+    ----------
+    cluster_ids : iterable of int
+        The stable ids of the K clusters shown.
+
+    Returns
+    -------
+    dict
+        ``{cluster_id: number}``.
+
+    Examples
+    --------
+    >>> display_numbers([7, 2, 4])
+    {2: 1, 4: 2, 7: 3}
+    """
+    return {cid: i + 1 for i, cid in enumerate(sorted({int(c) for c in cluster_ids}))}

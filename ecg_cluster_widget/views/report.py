@@ -26,7 +26,7 @@ from ..data.dataset import WAVE_NAMES, ECGDataset
 from ..data.io_utils import atomic_write_text
 from ..errors import DataError, NotFittedError
 from . import figures
-from .palette import cluster_color
+from .palette import cluster_color, display_numbers
 
 
 def write_html(layout, path: str | os.PathLike, title: str) -> Path:
@@ -174,6 +174,7 @@ def cluster_table(infos: Sequence[Any], class_names: Sequence[str] | None = None
                 break
     head = "".join(f"<th{_CELL}>{html.escape(c)}</th>" for c in classes)
     rows = []
+    num = display_numbers(info.cluster_id for info in infos)
     for info in infos:
         mix = getattr(info, "class_mix", None) or {}
         cells = "".join(
@@ -182,7 +183,7 @@ def cluster_table(infos: Sequence[Any], class_names: Sequence[str] | None = None
         rows.append(
             f"<tr><td><span style='display:inline-block;width:14px;height:14px;"
             f"background:{cluster_color(info.cluster_id)}'></span></td>"
-            f"<td{_CELL}>{int(info.cluster_id)}</td><td{_CELL}>{100 * float(info.share):.1f}%</td>"
+            f"<td{_CELL}>{num[int(info.cluster_id)]}</td><td{_CELL}>{100 * float(info.share):.1f}%</td>"
             f"<td{_CELL}>{float(info.mean_entropy):.3f}</td>{cells}</tr>"
         )
     return Div(
@@ -290,7 +291,7 @@ def make_report(
         Div(
             text=(
                 f"<h1>{html.escape(title)}</h1><p>{html.escape(repr(dataset))}; K = {tlc.n_clusters} "
-                "clusters. Colours mark stable cluster ids; the grey ribbon is the normalised "
+                "clusters, numbered 1..K as in the widget (colours follow each cluster across K); the grey ribbon is the normalised "
                 "assignment entropy (0 = certain, 1 = evenly split between all clusters).</p>"
                 + (
                     ""

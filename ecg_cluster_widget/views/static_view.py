@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..explain.segments import segment_arrays
-from .palette import assign_colors
+from .palette import assign_colors, display_numbers
 
 PAPER = "#fff8f8"
 GRID_MINOR = "rgba(230,120,130,0.25)"
@@ -123,7 +123,7 @@ def render_svg(w: Any, width: int = 1000) -> str:
     cluster_ids = [int(c) for c in rec.get("cluster_ids", sorted(set(ids.tolist())))]
     colors = assign_colors(cluster_ids)
     order = sorted(colors)
-    num = {cid: i + 1 for i, cid in enumerate(order)}
+    num = display_numbers(cluster_ids)
     labels = dict(w.cluster_labels or {})
     hl = int(w.highlight_cluster) if int(w.highlight_cluster) >= 0 else None
     style = str(getattr(w, "band_style", "light"))
