@@ -31,7 +31,18 @@ LEGEND_AND_CARDS = """() => {
 @pytest.fixture(scope="module")
 def truth(jupyter_server, browser):
     root = jupyter_server.root
-    write_notebook(root / NB, widget_cells(60, "out_truth", k=3))
+    # The kernel also writes what a person reads outside the widget: to_frame() of the
+    # ECG shown (after every answer) and the HTML report of the fit.
+    extra = """
+from ecg_cluster_widget.views.report import make_report
+make_report(tlc, ds, OUT / "report.html", indices=[0])
+def _frame(_=None):
+    atomic_write_json(OUT / "frame.json", {"k": w.n_clusters, "index": w.index,
+        "rows": w.explanation.to_frame().to_dict("records")})
+w.observe(_frame, names=["response_id"])
+_frame()
+"""
+    write_notebook(root / NB, widget_cells(60, "out_truth", k=3, extra=extra))
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -76,3 +87,37 @@ def test_legend_matches_cards_after_k_changes_up_and_down(truth):
         assert sorted(got["ids"], key=int) == [i for i, _, _ in got["legend"]], got
     root.screenshot(path=str(SCREENSHOTS / "truth_legend_k3.png"))
     wait_file(out / "state.json", lambda d: d["n_clusters"] == 3)
+
+
+def test_numbers_in_widget_match_to_frame_and_report(truth, browser):
+    page, out, _ = truth
+    if page.locator(".ecw-root").get_attribute("data-k") != "3":
+        slider_k(page, 3)
+        wait_k(page, 3)
+    frame = wait_file(out / "frame.json", lambda d: d["k"] == 3)
+    legend = {
+        b.get_attribute("data-cluster-id"): b.get_attribute("data-num")
+        for b in page.locator(".ecw-legend-item").all()
+    }
+    # to_frame(): the number column is the number the widget shows for that cluster
+    assert frame["rows"], frame
+    for row in frame["rows"]:
+        assert str(row["number"]) == legend[str(row["cluster_id"])], (row, legend)
+    # the strip draws the segments the frame lists
+    bands = page.locator(".ecw-root").get_attribute("data-bands")
+    assert bands == ",".join(f"{r['start']}:{r['cluster_id']}" for r in frame["rows"])[:4000]
+    # the report: number -> share of time is what the widget's cards show
+    cards = {
+        c.get_attribute("data-num"): c.locator(".ecw-card-stats").inner_text().split("%")[0]
+        for c in page.locator(".ecw-card").all()
+    }
+    report = browser.new_page()
+    report.goto((out / "report.html").as_uri())
+    report.wait_for_selector("table.ecw-clusters")
+    # Bokeh draws the table inside a shadow root: locators pierce it, querySelector does not.
+    rows = report.locator("table.ecw-clusters tr").all()[1:]
+    table = [[td.inner_text().strip() for td in r.locator("td").all()[1:3]] for r in rows]
+    report.close()
+    assert [n for n, _ in table] == [str(i) for i in range(1, 4)], table
+    for number, share in table:
+        assert share.rstrip("%") == cards[number], (table, cards)
