@@ -41,8 +41,8 @@ def test_default_layers_are_last_three_blocks(net, x):
     assert all(b.dtype == np.float32 for b in blocks)
 
 
-def test_tuple_output_takes_first_element(net, x):
-    # ResBlock1d returns (x, skip); the hook must keep x = post-activation main path.
+def test_tuple_output_uses_the_blocks_declared_element(net, x):
+    # ResBlock1d returns (x, skip) and declares hook_output = 0: the post-activation main path.
     (blk,) = ActivationExtractor(net, layers=["blocks.3"], progress=False).extract(x[:2])
     captured = {}
     h = net.blocks[3].register_forward_hook(lambda m, i, o: captured.setdefault("o", o))
@@ -78,7 +78,7 @@ def test_unknown_layer_lists_similar_names(net):
 
 def test_non_temporal_layer_is_rejected(net, x):
     with pytest.raises(
-        ModelError, match=r"'lin' outputs shape \(1, 3\).*\(batch, channels, time\)"
+        ModelError, match=r"time axis of layer 'lin', output shape \(2, 3\).*\(batch, channels, time\)"
     ):
         ActivationExtractor(net, layers=["lin"], progress=False).extract(x[:1])
 
@@ -106,15 +106,21 @@ class _Block(nn.Module):
 
 def test_bring_your_own_model():
     model = nn.Sequential(_Block(2, 4), _Block(4, 4), _Block(4, 6), _Block(6, 6), nn.Flatten())
-    assert default_layers(model) == ["1", "2", "3"]
-    out = ActivationExtractor(model, progress=False).extract(np.ones((3, 2, 64), np.float32))
+    x = np.ones((3, 2, 64), np.float32)
+    assert default_layers(model, x) == ["1", "2", "3"]
+    ext = ActivationExtractor(model, progress=False)
+    out = ext.extract(x)
+    assert ext.layers == ["1", "2", "3"]
     assert [o.shape for o in out] == [(3, 4, 16), (3, 6, 8), (3, 6, 4)]
-    # A generic module failing inside torch must surface as ModelError, not RuntimeError.
-    with pytest.raises(ModelError, match="forward pass failed"):
+    # A generic module failing inside torch must surface as ModelError, not RuntimeError,
+    # and show the forward's signature.
+    with pytest.raises(ModelError, match=r"forward failed.*Sequential\.forward\(input"):
         ActivationExtractor(model, progress=False).extract(np.ones((1, 3, 64), np.float32))
     plain = nn.Sequential(nn.Conv1d(2, 2, 3), nn.ReLU())
     with pytest.raises(ModelError, match="layers="):
         default_layers(plain)
+    with pytest.raises(ModelError, match="extract"):
+        ActivationExtractor(plain, progress=False).layers  # noqa: B018 - the property raises
     with pytest.raises(ModelError, match="torch.nn.Module"):
         ActivationExtractor("not a model")
 

@@ -14,7 +14,9 @@ from ecg_cluster_widget.model import ResNet1d
 
 
 class PairBlock(nn.Module):
-    """Returns a tuple, like ResBlock1d, to check that hooks take the first tensor."""
+    """Returns a tuple, like ResBlock1d, and declares the element hooks record."""
+
+    hook_output = 0
 
     def __init__(self) -> None:
         super().__init__()
@@ -137,5 +139,5 @@ def test_errors():
         GradCAM(ResNet1d(2, 3, filters=(8, 8), seq_lengths=(64, 32), kernel_size=5)).attribute(
             np.zeros((1, 2, 50)), target=0
         )
-    with pytest.raises(ModelError, match="failed on inputs"):
+    with pytest.raises(ModelError, match="forward failed on input.*TwoClassNet.forward"):
         GradCAM(net, layer="block").attribute(np.zeros((1, 3, 50)), target=0)

@@ -1,6 +1,14 @@
-"""Activations: forward hooks on residual blocks and their alignment to one time grid."""
+"""Activations: forward hooks on a network's blocks and their alignment to one time grid."""
 
+from .discover import default_layers
 from .features import FeatureAligner, resample_time
-from .hooks import ActivationExtractor, default_layers
+from .hooks import ActivationExtractor
+from .layout import LayerLayout
 
-__all__ = ["ActivationExtractor", "FeatureAligner", "default_layers", "resample_time"]
+__all__ = [
+    "ActivationExtractor",
+    "FeatureAligner",
+    "LayerLayout",
+    "default_layers",
+    "resample_time",
+]

@@ -1,25 +1,30 @@
-"""Forward hooks that collect the outputs of named layers (the residual blocks).
+"""Forward hooks that collect the outputs of named layers (the network's blocks).
 
-TLC explains a network through its own internal representation, so the first step
-is to record what the last residual blocks output for every ECG. This module does
-that without touching the model: hooks are registered for one call and always
-removed again, and the model's train/eval mode is restored.
-
-:func:`capture_outputs` is the one forward-hook helper of the package (Grad-CAM uses it
-too). The forward passes run under ``torch.inference_mode`` (no autograd bookkeeping at
+TLC explains a network through its own internal representation, so the first step is to
+record what its last blocks output for every ECG, without touching the model: hooks are
+registered for one call and always removed, and the train/eval mode is restored. This is
+the one home of forward hooks (:func:`capture_outputs`, also used by Grad-CAM, and
+:func:`probe_modules`, which reads output shapes). The forward passes run under ``torch.inference_mode`` (no autograd bookkeeping at
 all, slightly cheaper than ``no_grad``) and, with ``batch_size="auto"``, in batches of
 about :data:`AUTO_BATCH_VALUES` input values. On the demo model batches of 256 records
 instead of 64 saved 4 % of the forward pass on a quiet 2-core machine and about half of
 its CPU time when the machine was loaded (``benchmarks/bench_engine.py``,
 ``docs/performance.md``). On a GPU the batches are copied from pinned memory without
 blocking.
+
+Every hooked output goes through its :class:`~.layout.LayerLayout`: the element of a
+tuple/dict output named by a selector, and the time axis found by probing the network at
+two input lengths, so a transformer's (batch, tokens, channels) blocks are transposed
+rather than read as (batch, channels, time).
 """
 
 from __future__ import annotations
 
 import contextlib
 import difflib
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -28,13 +33,24 @@ from tqdm.auto import tqdm
 
 from ..errors import DataError, ModelError
 from ..model.checkpoint import is_bundle
+from ..model.contract import (
+    ForwardFn,
+    call_network,
+    forward_failure_message,
+    make_forward,
+    set_forward,
+)
+from .discover import default_layers, probe_tensor, structural_layers
+from .layout import LayerLayout, output_choices, resolve_layouts, select_output
 
 __all__ = [
     "AUTO_BATCH_VALUES",
     "ActivationExtractor",
+    "ModuleProbe",
     "auto_batch_size",
     "capture_outputs",
     "default_layers",
+    "probe_modules",
 ]
 
 #: ``batch_size="auto"`` picks a power of two near this many input values per batch.
@@ -42,98 +58,32 @@ AUTO_BATCH_VALUES = 1 << 22
 _AUTO_BATCH_RANGE = (8, 512)
 
 
-def first_tensor(output: object) -> torch.Tensor | None:
-    """Return ``output`` or, for (nested) tuple/list outputs, its first tensor element.
-
-    Parameters
-    ----------
-    output : object
-        What a module's forward returned.
-
-    Returns
-    -------
-    torch.Tensor or None
-        ``None`` when there is no tensor in it.
-
-    Examples
-    --------
-    >>> t = torch.zeros(1)
-    >>> first_tensor((None, [t, 2])) is t
-    True
-    """
-    if isinstance(output, torch.Tensor):
-        return output
-    if isinstance(output, (tuple, list)):
-        for item in output:
-            found = first_tensor(item)
-            if found is not None:
-                return found
-    return None
-
-
-def default_layers(model: nn.Module) -> list[str]:
-    """The layers TLC hooks when none are named: the last three residual blocks.
-
-    Uses ``model.default_layers()`` when the model provides it (``ResNet1d`` does);
-    otherwise the last three modules whose class name contains ``"Block"`` or
-    ``"Res"`` (searched over all named sub-modules, not only direct children, so
-    blocks inside an ``nn.ModuleList`` are found).
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        The network.
-
-    Returns
-    -------
-    list of str
-        Qualified module names, in forward (registration) order.
-
-    Raises
-    ------
-    ModelError
-        If no residual-looking blocks are found; pass ``layers=`` explicitly then.
-
-    Examples
-    --------
-    >>> from ecg_cluster_widget.model import ResNet1d
-    >>> default_layers(ResNet1d(filters=(8, 8, 8, 8), seq_lengths=(1000, 500, 250, 125)))
-    ['blocks.0', 'blocks.1', 'blocks.2']
-    """
-    if hasattr(model, "default_layers") and callable(model.default_layers):
-        return list(model.default_layers())
-    found = [
-        name
-        for name, mod in model.named_modules()
-        if name and ("Block" in type(mod).__name__ or "Res" in type(mod).__name__)
-    ]
-    # Keep only outermost matches so a block's own sub-modules are not counted.
-    outer = [n for n in found if not any(n.startswith(o + ".") for o in found if o != n)]
-    if not outer:
-        names = [n for n, _ in model.named_modules() if n][:20]
-        raise ModelError(
-            f"cannot guess which layers to hook in {type(model).__name__}: no module whose class "
-            "name contains 'Block' or 'Res'. Pass layers=[...] with the names of the last "
-            f"residual blocks (available modules include: {', '.join(names)})."
-        )
-    return outer[-3:]
-
-
 @contextlib.contextmanager
-def capture_outputs(modules: Sequence[nn.Module]) -> Iterator[list[torch.Tensor | None]]:
-    """Forward hooks that record each module's output (first tensor) while in the block.
+def capture_outputs(
+    modules: Sequence[nn.Module],
+    selectors: Sequence[int | str | None] | None = None,
+    names: Sequence[str] | None = None,
+) -> Iterator[list[torch.Tensor | None]]:
+    """Forward hooks that record each module's output tensor while in the block.
 
     Parameters
     ----------
     modules : sequence of torch.nn.Module
         Modules to observe.
+    selectors : sequence of int, str or None, optional
+        For tuple/dict outputs, the element to keep per module (default: the module's
+        ``hook_output`` attribute). A tuple output without one is refused, never reduced
+        to its first element silently.
+    names : sequence of str, optional
+        The modules' names, for error messages.
 
     Yields
     ------
     list
-        ``captured[i]`` is the latest output of ``modules[i]`` (``None`` until it runs).
-        The tensors keep their autograd graph when gradients are enabled, so a caller
-        can register tensor hooks on them (Grad-CAM does).
+        ``captured[i]`` is the latest output of ``modules[i]`` (``None`` until it runs),
+        in the module's own layout (see :class:`~.layout.LayerLayout` to get
+        (batch, channels, time)). The tensors keep their autograd graph when gradients
+        are enabled, so a caller can register tensor hooks on them (Grad-CAM does).
 
     Examples
     --------
@@ -144,10 +94,16 @@ def capture_outputs(modules: Sequence[nn.Module]) -> Iterator[list[torch.Tensor 
     ((1, 3), 0)
     """
     captured: list[torch.Tensor | None] = [None] * len(modules)
+    names = list(names) if names is not None else [type(m).__name__ for m in modules]
+    sels = (
+        list(selectors)
+        if selectors is not None
+        else [getattr(m, "hook_output", None) for m in modules]
+    )
 
     def make_hook(i: int):
         def hook(_mod, _inp, output):
-            captured[i] = first_tensor(output)
+            captured[i] = select_output(output, sels[i], names[i])
 
         return hook
 
@@ -157,6 +113,80 @@ def capture_outputs(modules: Sequence[nn.Module]) -> Iterator[list[torch.Tensor 
     finally:
         for h in handles:
             h.remove()
+
+
+@dataclass
+class ModuleProbe:
+    """What one module output during a probe pass: shape per choice, order, call count."""
+
+    shapes: dict
+    order: int
+    calls: int
+
+
+class _Stop(Exception):
+    """Raised from a hook to end a probe pass once every watched module has run."""
+
+
+def probe_modules(
+    model: nn.Module,
+    x: torch.Tensor,
+    modules: Sequence[nn.Module],
+    stop_early: bool,
+    tolerant: bool = False,
+) -> dict[int, ModuleProbe]:
+    """Run ``model`` on ``x`` once and record each module's output shapes.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    x : torch.Tensor of shape (batch, leads, samples)
+    modules : sequence of torch.nn.Module
+        The modules to watch.
+    stop_early : bool
+        End the pass as soon as every module has run (the head need not accept ``x``).
+    tolerant : bool
+        Return what ran when the network raises (a shorter probe may fail in the head);
+        otherwise the network's exception propagates.
+
+    Returns
+    -------
+    dict
+        ``{index into modules: ModuleProbe}`` for those that ran.
+
+    Examples
+    --------
+    >>> net = nn.Sequential(nn.Conv1d(1, 2, 3), nn.Flatten(), nn.Linear(8, 1))
+    >>> probe_modules(net, torch.zeros(2, 1, 10), [net[0]], True)[0].shapes
+    {None: (2, 2, 8)}
+    """
+    seen: dict[int, ModuleProbe] = {}
+
+    def make_hook(i: int):
+        def hook(_mod, _inp, output):
+            shapes = {k: tuple(t.shape) for k, t in output_choices(output)}
+            if i in seen:
+                seen[i].calls += 1
+                return
+            seen[i] = ModuleProbe(shapes, len(seen), 1)
+            if stop_early and len(seen) == len(modules):
+                raise _Stop
+
+        return hook
+
+    handles = [m.register_forward_hook(make_hook(i)) for i, m in enumerate(modules)]
+    try:
+        with torch.inference_mode():
+            call_network(model, x)
+    except _Stop:
+        pass
+    except Exception:
+        if not tolerant:
+            raise
+    finally:
+        for h in handles:
+            h.remove()
+    return seen
 
 
 def auto_batch_size(n_leads: int, n_samples: int) -> int:
@@ -202,11 +232,13 @@ class ActivationExtractor:
     Parameters
     ----------
     model : torch.nn.Module or ModelBundle
-        The network (a bundle's ``.model`` is used). It is run in eval mode under ``torch.no_grad``; its previous
+        The network (a bundle's ``.model`` is used, called through the bundle's forward
+        contract). It is run in eval mode under ``torch.inference_mode``; its previous
         train/eval mode is restored afterwards and the hooks are always removed.
     layers : sequence of str, optional
         Qualified module names (as in ``dict(model.named_modules())``). Default:
-        :func:`default_layers` (the last three residual blocks).
+        :func:`default_layers` (the model's own choice, else found by structure on the
+        first input; printed once when ``progress``).
     batch_size : int or "auto"
         Records per forward pass; ``"auto"``: :func:`auto_batch_size` of the input.
     device : str or torch.device
@@ -214,11 +246,26 @@ class ActivationExtractor:
         moved back to where it was.
     progress : bool
         Show a tqdm progress bar over batches.
+    output : int, str or dict, optional
+        For layers returning a tuple or dict: the element to cluster, one for all layers
+        or ``{layer: index_or_key}``. Default: the module's ``hook_output`` attribute;
+        without either a tuple output is refused with its choices listed.
+    time_axis : int or dict, optional
+        The time axis of the layers' outputs (``{layer: axis}`` per layer). Default:
+        found by running the network at two input lengths (the axis that follows the
+        length); (batch, time, channels) outputs are transposed.
+    forward : callable, optional
+        ``forward(network, x)`` for a network that is not called as ``network(x)`` (an
+        extra argument, a tuple output). A :class:`~ecg_cluster_widget.model.ModelBundle`
+        built with ``forward=`` records it for its network, so it needs no repeating here.
 
     Attributes
     ----------
     layers : list of str
-        The resolved layer names (set at construction, validated against the model).
+        The hooked layers (for a model that does not name its own, known after the first
+        :meth:`extract`).
+    layouts_ : list of LayerLayout
+        Per layer: output element, shape and time axis (after the first :meth:`extract`).
 
     Examples
     --------
@@ -238,23 +285,44 @@ class ActivationExtractor:
         batch_size: int | str = "auto",
         device: str | torch.device = "cpu",
         progress: bool = True,
+        output: int | str | Mapping[str, int | str] | None = None,
+        time_axis: int | Mapping[str, int] | None = None,
+        forward: ForwardFn | None = None,
     ) -> None:
         if is_bundle(model):
-            model = model.model  # a ModelBundle: hook its network
+            model = model.model  # a ModelBundle: hook its network (its contract is recorded)
         if not isinstance(model, nn.Module):
             raise ModelError(
                 f"model must be a torch.nn.Module (or a ModelBundle), got {type(model).__name__}."
             )
+        if forward is not None:
+            set_forward(model, make_forward(forward, "leads"))
         self.model = model
         self.batch_size = _check_batch_size(batch_size)
         self.device = device
         self.progress = progress
+        self.output = output
+        self.time_axis = time_axis
+        self.layouts_: list[LayerLayout] | None = None
         if isinstance(layers, str):
             layers = [layers]
-        self.layers = list(layers) if layers is not None else default_layers(model)
-        if not self.layers:
-            raise ModelError("layers is empty; name at least one layer to hook.")
-        self._resolve_modules()
+        self._layers = list(layers) if layers is not None else None
+        if self._layers is None and hasattr(model, "default_layers"):
+            self._layers = default_layers(model)
+        if self._layers is not None:
+            if not self._layers:
+                raise ModelError("layers is empty; name at least one layer to hook.")
+            self._resolve_modules()
+
+    @property
+    def layers(self) -> list[str]:
+        """The hooked layers' names."""
+        if self._layers is None:
+            raise ModelError(
+                f"the layers of {type(self.model).__name__} are found by running it (it has "
+                "no default_layers()); call extract(x) first, or pass layers=[...]."
+            )
+        return self._layers
 
     def _resolve_modules(self) -> list[nn.Module]:
         modules = dict(self.model.named_modules())
@@ -272,6 +340,23 @@ class ActivationExtractor:
             out.append(modules[name])
         return out
 
+    def _layouts(self, x: np.ndarray, device: torch.device) -> list[LayerLayout]:
+        """Choose the layers (if not named) and probe their layouts, once per extractor."""
+        probe = probe_tensor(x).to(device)
+        if self._layers is None:
+            self._layers = structural_layers(self.model, probe)
+            if self.progress:
+                print(
+                    f"TLC hooks {', '.join(self._layers)} of {type(self.model).__name__} "
+                    "(chosen by structure; pass layers=[...] to choose)",
+                    file=sys.stderr,
+                )
+        if self.layouts_ is None:
+            self.layouts_ = resolve_layouts(
+                self.model, probe, self.layers, self._resolve_modules(), self.output, self.time_axis
+            )
+        return self.layouts_
+
     def extract(self, x: np.ndarray) -> list[np.ndarray]:
         """Run the model on ``x`` and return each hooked layer's output.
 
@@ -283,15 +368,17 @@ class ActivationExtractor:
         Returns
         -------
         list of ndarray of shape (n_records, channels_b, time_b), float32
-            One array per layer, in the order of ``layers``.
+            One array per layer, in the order of ``layers``; (batch, time, channels)
+            outputs transposed, extra non-time axes folded into channels.
 
         Raises
         ------
         DataError
             If ``x`` is not 3-D, is empty or contains NaN/inf.
         ModelError
-            If the forward pass fails on this input or a layer does not output a
-            (batch, channels, time) tensor.
+            If the forward pass fails on this input (the message shows the forward's
+            signature and the adapter to use), a layer returns a tuple without a
+            selector, or a layer's time axis cannot be found.
 
         Examples
         --------
@@ -311,7 +398,6 @@ class ActivationExtractor:
             raise DataError("model input is empty (0 records).")
         if not np.isfinite(x).all():
             raise DataError("model input contains NaN or inf; clean the signals first.")
-        modules = self._resolve_modules()
         was_training = self.model.training
         params = list(self.model.parameters())
         home = params[0].device if params else torch.device("cpu")
@@ -328,8 +414,14 @@ class ActivationExtractor:
             self.model.eval()
             if device != home:
                 self.model.to(device)
+            layouts = self._layouts(x, device)
+            modules = self._resolve_modules()
+            sels = [lay.selector for lay in layouts]
             starts = range(0, n, bs)
-            with capture_outputs(modules) as captured, torch.inference_mode():
+            with (
+                capture_outputs(modules, sels, self.layers) as captured,
+                torch.inference_mode(),
+            ):
                 for start in tqdm(
                     starts,
                     desc="activations",
@@ -346,9 +438,12 @@ class ActivationExtractor:
                     for i in range(len(captured)):
                         captured[i] = None
                     self._forward(xb)
+                    outs = [
+                        None if t is None else lay.to_bct(t) for t, lay in zip(captured, layouts)
+                    ]
                     if results is None:
-                        results = self._allocate(captured, n)
-                    for i, t in enumerate(captured):
+                        results = self._allocate(outs, n)
+                    for i, t in enumerate(outs):
                         if t is None or tuple(t.shape[1:]) != results[i].shape[1:]:
                             got = "no tensor" if t is None else tuple(t.shape[1:])
                             raise ModelError(
@@ -365,16 +460,11 @@ class ActivationExtractor:
 
     def _forward(self, xb: torch.Tensor) -> None:
         try:
-            self.model(xb)
+            call_network(self.model, xb)
         except ModelError:
             raise
-        except (RuntimeError, ValueError, IndexError, TypeError) as exc:
-            raise ModelError(
-                f"the model's forward pass failed on input of shape "
-                f"{tuple(xb.shape)} (batch, leads, samples): {exc}. Check that the "
-                "number of leads, the length and the sampling rate match what the "
-                "model was trained on."
-            ) from exc
+        except Exception as exc:  # any failure of a user's network: diagnose it
+            raise ModelError(forward_failure_message(self.model, tuple(xb.shape), exc)) from exc
 
     def _allocate(self, captured: list[torch.Tensor | None], n: int) -> list[np.ndarray]:
         out = []
@@ -383,11 +473,6 @@ class ActivationExtractor:
                 raise ModelError(
                     f"layer {name!r} was not called during the forward pass (or returned no "
                     "tensor); hook a layer that the model's forward actually uses."
-                )
-            if t.ndim != 3:
-                raise ModelError(
-                    f"layer {name!r} outputs shape {tuple(t.shape)}; TLC needs "
-                    "(batch, channels, time). Hook a convolutional block instead."
                 )
             out.append(np.empty((n,) + tuple(t.shape[1:]), dtype=np.float32))
         return out

@@ -17,10 +17,13 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..activations.discover import structural_layers
 from ..activations.hooks import capture_outputs
+from ..activations.layout import PROBE_RECORDS, LayerLayout, resolve_layouts
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ModelError
 from ..model.checkpoint import is_bundle
+from ..model.contract import call_network, forward_failure_message
 
 __all__ = ["GradCAM", "gradcam_per_class"]
 
@@ -38,55 +41,52 @@ def _unwrap(model: Any) -> tuple[nn.Module, Any]:
 
 
 #: Named layer choices: "coarse" is the conventional last block (the default); "fine" the
-#: first residual block (for the shipped real-ECG model 8 ms steps instead of 400 ms),
-#: fine enough that a per-wave comparison with the clusters can see P, QRS and T.
+#: first block (for the shipped real-ECG model 8 ms steps instead of 400 ms), fine enough
+#: that a per-wave comparison with the clusters can see P, QRS and T.
 LAYER_PRESETS = ("coarse", "fine")
 
 
-def _fine_layer(net: nn.Module) -> str:
-    if hasattr(net, "block_names"):
+def _named_layer(net: nn.Module, layer: str | None) -> str | None:
+    """The layer a model names for a preset, ``None`` when it must be found by structure."""
+    if layer == "fine" and hasattr(net, "block_names"):
         blocks = list(net.block_names())
-        if blocks:
-            return blocks[0]
-    convs = [name for name, m in net.named_modules() if isinstance(m, nn.Conv1d)]
-    if not convs:
-        raise ModelError(
-            "the model has no Conv1d layer, so Grad-CAM has no fine layer; pass layer=<name>."
-        )
-    return convs[0]
-
-
-def _default_layer(net: nn.Module) -> str:
-    if hasattr(net, "default_layers"):
+        return blocks[0] if blocks else None
+    if layer in (None, "coarse") and hasattr(net, "default_layers"):
         layers = list(net.default_layers())
-        if layers:
-            return layers[-1]
-    # A generic CNN: the last 1D convolution is the conventional Grad-CAM layer.
-    convs = [name for name, m in net.named_modules() if isinstance(m, nn.Conv1d)]
-    if not convs:
-        raise ModelError(
-            "the model has no Conv1d layer, so Grad-CAM has no default layer; pass layer=<name> "
-            "of a module whose output is (batch, channels, time)."
-        )
-    return convs[-1]
+        return layers[-1] if layers else None
+    return None if layer in (None, *LAYER_PRESETS) else str(layer)
 
 
 class GradCAM:
-    """Grad-CAM attributions over time for a 1D ECG CNN.
+    """Grad-CAM attributions over time for a 1D ECG network.
 
     Parameters
     ----------
     model : ModelBundle or torch.nn.Module
-        A bundle (anything with ``.model`` and ``.prepare``) or a bare network.
+        A bundle (anything with ``.model`` and ``.prepare``) or a bare network. It is run
+        through its recorded forward contract (a bundle's ``forward=``, single-lead input).
     layer : str, optional
-        Qualified module name (as in ``model.named_modules()``) whose output is
-        ``(batch, channels, time)``. Blocks returning tuples are supported: the first
-        tensor is used. Defaults to the last residual block
-        (``net.default_layers()[-1]``) or, for other networks, the last ``Conv1d``.
-        ``"coarse"`` names that default; ``"fine"`` the first residual block (or the first
-        ``Conv1d``), whose time steps are short enough to resolve single waves.
+        Qualified module name (as in ``model.named_modules()``). Defaults to the last
+        block in execution order: ``net.default_layers()[-1]`` when the model names its
+        blocks, else the last block found by structure (the last of TLC's default layers,
+        see :func:`~ecg_cluster_widget.activations.default_layers`) on the first input.
+        ``"coarse"`` names that default; ``"fine"`` the first block, whose time steps are
+        short enough to resolve single waves. The layer used is :attr:`layer` (after the
+        first call for a model that does not name its blocks) and :meth:`describe`.
     batch_size : int
         Records per forward/backward pass.
+    output : int or str, optional
+        Element of a tuple/dict layer output (default: the module's ``hook_output``;
+        without one a tuple output is refused with its choices listed).
+    time_axis : int, optional
+        Time axis of the layer's output (default: found by probing two input lengths, so
+        (batch, tokens, channels) transformer blocks work).
+
+    Notes
+    -----
+    The score differentiated per class is the class logit; for per-sample (segmentation)
+    outputs (batch, classes, time) it is the class logit summed over the samples
+    predicted as that class (all samples when none is), as in Vinogradova et al. 2020.
 
     Examples
     --------
@@ -97,23 +97,64 @@ class GradCAM:
     ((2, 64), True, True)
     """
 
-    def __init__(self, model: Any, layer: str | None = None, batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        model: Any,
+        layer: str | None = None,
+        batch_size: int = 64,
+        output: int | str | None = None,
+        time_axis: int | None = None,
+    ) -> None:
         self.net, self.bundle = _unwrap(model)
-        if layer in (None, "coarse"):
-            self.layer = _default_layer(self.net)
-        elif layer == "fine":
-            self.layer = _fine_layer(self.net)
-        else:
-            self.layer = str(layer)
+        self._preset = layer if layer in (None, *LAYER_PRESETS) else None
+        self.layer: str | None = _named_layer(self.net, layer)
+        self.output = output
+        self.time_axis = time_axis
+        self.layout_: LayerLayout | None = None
+        if self.layer is not None:
+            self.module = self._module(self.layer)
+        self.batch_size = int(batch_size)
+
+    def _module(self, name: str) -> nn.Module:
         modules = dict(self.net.named_modules())
-        if self.layer not in modules:
+        if name not in modules:
             names = [n for n in modules if n]
             shown = ", ".join(names[:40]) + (" ..." if len(names) > 40 else "")
-            raise ModelError(
-                f"layer {self.layer!r} is not in the model. Available layers: {shown}."
+            raise ModelError(f"layer {name!r} is not in the model. Available layers: {shown}.")
+        return modules[name]
+
+    def _resolve(self, x: np.ndarray) -> LayerLayout:
+        """Pick the layer (when found by structure) and its layout, on the first input."""
+        if self.layout_ is not None:
+            return self.layout_
+        probe = torch.from_numpy(np.repeat(x[:1], PROBE_RECORDS, axis=0).astype(np.float32))
+        if self.layer is None:
+            blocks = structural_layers(self.net, probe, n=None)
+            self.layer = blocks[0] if self._preset == "fine" else blocks[-1]
+            self.module = self._module(self.layer)
+        was_training = self.net.training
+        self.net.eval()
+        try:
+            (self.layout_,) = resolve_layouts(
+                self.net, probe, [self.layer], [self.module], self.output, self.time_axis
             )
-        self.module = modules[self.layer]
-        self.batch_size = int(batch_size)
+        finally:
+            self.net.train(was_training)
+        return self.layout_
+
+    def describe(self) -> str:
+        """Which layer the maps come from, in words (for reports and the widget).
+
+        Examples
+        --------
+        >>> from ecg_cluster_widget.model import ResNet1d
+        >>> GradCAM(ResNet1d(1, 2, filters=(4, 4), seq_lengths=(32, 16))).describe()
+        "Grad-CAM of layer 'blocks.0'"
+        """
+        if self.layer is None:
+            return "Grad-CAM of the last block (chosen on the first input)"
+        extra = "" if self.layout_ is None else f" ({self.layout_.describe()})"
+        return f"Grad-CAM of layer {self.layer!r}{extra}"
 
     # -- input handling ---------------------------------------------------------
     def _as_array(self, inputs: Any) -> np.ndarray:
@@ -159,9 +200,11 @@ class GradCAM:
     # -- core ------------------------------------------------------------------
     def _forward_with_grads(self, xb: torch.Tensor):
         store: dict[str, torch.Tensor] = {}
+        lay = self.layout_
+        assert lay is not None
         # The one forward-hook helper of the package (activations.hooks.capture_outputs).
-        with capture_outputs([self.module]) as captured:
-            out = self.net(xb)
+        with capture_outputs([self.module], [lay.selector], [self.layer]) as captured:
+            out = call_network(self.net, xb)
         act = captured[0]
         if act is None:
             raise ModelError(
@@ -170,16 +213,35 @@ class GradCAM:
         if act.requires_grad:
             # A tensor hook catches the gradient of exactly this activation, also for
             # blocks that return tuples (module backward hooks do not).
-            act.register_hook(lambda g: store.__setitem__("grad", g))
-        store["act"] = act
-        if act.ndim != 3:
+            act.register_hook(lambda g: store.__setitem__("grad", lay.to_bct(g)))
+        store["act"] = lay.to_bct(act)
+        return self._scores(out), store["act"], store
+
+    def _scores(self, out: Any) -> torch.Tensor:
+        """(batch, classes) scores to differentiate, from what the network returned."""
+        if not isinstance(out, torch.Tensor):
             raise ModelError(
-                f"layer {self.layer!r} outputs shape {tuple(act.shape)}; Grad-CAM needs "
-                "(batch, channels, time). Choose a convolutional layer or block."
+                f"the model returns a {type(out).__name__}, not a tensor of scores; give its "
+                "call as ModelBundle(net, ..., forward=lambda net, x: net(x)[0])."
             )
         if out.ndim == 1:
-            out = out[:, None]
-        return out, act, store
+            return out[:, None]
+        if out.ndim == 2:
+            return out
+        if out.ndim != 3:
+            raise ModelError(
+                f"the model's output has shape {tuple(out.shape)}; Grad-CAM needs "
+                "(batch, classes) or per-sample (batch, classes, time)."
+            )
+        n_cls = getattr(self.bundle, "n_classes", None)
+        if n_cls is not None and out.shape[1] != n_cls and out.shape[2] == n_cls:
+            out = out.transpose(1, 2)  # (batch, time, classes) per-sample output
+        # Per-sample output: each class's logit summed where that class is predicted.
+        pred = out.detach().argmax(dim=1)
+        masks = torch.stack([pred == k for k in range(out.shape[1])], dim=1).to(out.dtype)
+        empty = masks.sum(dim=2, keepdim=True) == 0
+        masks = torch.where(empty, torch.ones_like(masks), masks)
+        return (out * masks).sum(dim=2)
 
     @staticmethod
     def _cam(
@@ -199,6 +261,7 @@ class GradCAM:
         return np.clip(out, 0.0, 1.0).astype(np.float32)
 
     def _run(self, x: np.ndarray, per_batch, progress: bool) -> list:
+        self._resolve(x)
         was_training = self.net.training
         self.net.eval()
         results = []
@@ -212,10 +275,9 @@ class GradCAM:
                         out, act, store = self._forward_with_grads(xb)
                     except ModelError:
                         raise
-                    except RuntimeError as exc:
+                    except Exception as exc:  # a user's network failed: diagnose it
                         raise ModelError(
-                            f"the model failed on inputs of shape {tuple(xb.shape)}: {exc}. "
-                            "Check n_leads / n_samples against the model."
+                            forward_failure_message(self.net, tuple(xb.shape), exc)
                         ) from None
                     results.append(per_batch(out, act, store, s))
         finally:
@@ -322,7 +384,8 @@ def gradcam_per_class(
     x : array (N, n_leads, T) or ECGDataset
         Inputs, as accepted by :meth:`GradCAM.attribute_all`.
     layer : str, optional
-        Layer to explain (default: as in :class:`GradCAM`, the last residual block).
+        Layer to explain (default: as in :class:`GradCAM`, the last block in execution
+        order).
     relu : bool
         Keep only positive evidence.
     upsample : bool

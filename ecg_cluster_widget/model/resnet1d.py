@@ -133,6 +133,13 @@ class ResBlock1d(nn.Module):
     [(1, 8, 10), (1, 8, 10)]
     """
 
+    #: Element of the ``(x, y)`` output that activation hooks record: the main path after
+    #: its ReLU (the skip sum ``y`` is pre-activation and would double-count the block).
+    hook_output = 0
+    #: Its outputs are (batch, channels, time). Declared because ResNet1d accepts only its
+    #: own input length, so the two-length probe of the hooks cannot run on it.
+    hook_time_axis = 2
+
     def __init__(
         self, n_in: int, n_out: int, downsample: int, kernel_size: int = 17, dropout: float = 0.2
     ) -> None:

@@ -1,0 +1,207 @@
+"""How a network is called: its forward contract, shared by the hooks, Grad-CAM and bundles.
+
+TLC feeds a network one tensor ``(batch, leads, samples)``. Many third-party models want
+something else: an extra argument (``forward(x, lead_id)``), a single-lead
+``(batch, samples)`` tensor, or they return a tuple. A :class:`~.checkpoint.ModelBundle`
+built with ``forward=`` or ``input_layout="samples"`` records that contract here, keyed by
+the network, so every part of the package that runs the network (the activation hooks,
+Grad-CAM, predictions) calls it the same way, also where it is handed the bare module.
+
+Why a registry keyed by the module rather than a wrapper module: a wrapper would rename
+every layer (``net.blocks.0``) and change the weights' names in checkpoints.
+"""
+
+from __future__ import annotations
+
+import inspect
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import ModelError
+
+__all__ = [
+    "INPUT_LAYOUTS",
+    "ForwardFn",
+    "call_network",
+    "forward_failure_message",
+    "forward_signature",
+    "get_forward",
+    "make_forward",
+    "set_forward",
+]
+
+#: ``"leads"``: the network takes (batch, leads, samples); ``"samples"``: a single-lead
+#: network that takes (batch, samples).
+INPUT_LAYOUTS = ("leads", "samples")
+
+#: ``forward(network, x) -> output``: how to call a network on the prepared input tensor.
+ForwardFn = Callable[[nn.Module, torch.Tensor], Any]
+
+_FORWARDS: weakref.WeakKeyDictionary[nn.Module, ForwardFn] = weakref.WeakKeyDictionary()
+
+
+def make_forward(forward: ForwardFn | None, input_layout: str) -> ForwardFn | None:
+    """The forward of a contract: the user's callable behind the input-layout conversion.
+
+    Parameters
+    ----------
+    forward : callable or None
+        ``forward(network, x)``; ``None`` calls ``network(x)``.
+    input_layout : {"leads", "samples"}
+        For ``"samples"`` the (batch, 1, samples) input is squeezed to (batch, samples)
+        before ``forward`` sees it.
+
+    Returns
+    -------
+    callable or None
+        ``None`` when the network is called plainly (no contract to record).
+
+    Examples
+    --------
+    >>> f = make_forward(None, "samples")
+    >>> tuple(f(nn.Identity(), torch.zeros(2, 1, 5)).shape)
+    (2, 5)
+    """
+    if input_layout not in INPUT_LAYOUTS:
+        raise ModelError(f"input_layout must be one of {INPUT_LAYOUTS}, got {input_layout!r}.")
+    if forward is not None and not callable(forward):
+        raise ModelError(
+            f"forward must be a callable forward(network, x), got {type(forward).__name__}."
+        )
+    if input_layout == "leads":
+        return forward
+    inner = forward
+
+    def single_lead(net: nn.Module, x: torch.Tensor) -> Any:
+        if x.ndim != 3 or x.shape[1] != 1:
+            raise ModelError(
+                f"input_layout='samples' feeds a single-lead (batch, samples) network, but the "
+                f"input has shape {tuple(x.shape)}; select one lead (lead_names=['II'])."
+            )
+        x = x[:, 0]
+        return net(x) if inner is None else inner(net, x)
+
+    return single_lead
+
+
+def set_forward(module: nn.Module, forward: ForwardFn | None) -> None:
+    """Record (or with ``None`` forget) how ``module`` must be called.
+
+    Examples
+    --------
+    >>> net = nn.Identity()
+    >>> set_forward(net, lambda m, x: m(x) * 2)
+    >>> float(call_network(net, torch.ones(1)))
+    2.0
+    >>> set_forward(net, None); float(call_network(net, torch.ones(1)))
+    1.0
+    """
+    if forward is None:
+        _FORWARDS.pop(module, None)
+    else:
+        _FORWARDS[module] = forward
+
+
+def get_forward(module: nn.Module) -> ForwardFn | None:
+    """The recorded forward of ``module``, ``None`` when it is called plainly."""
+    return _FORWARDS.get(module)
+
+
+def call_network(module: nn.Module, x: torch.Tensor) -> Any:
+    """Run ``module`` on the prepared input ``x`` through its recorded contract.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    x : torch.Tensor of shape (batch, leads, samples)
+
+    Returns
+    -------
+    object
+        What the network (or the recorded forward) returns.
+
+    Examples
+    --------
+    >>> call_network(nn.Identity(), torch.zeros(1, 2, 3)).shape
+    torch.Size([1, 2, 3])
+    """
+    forward = _FORWARDS.get(module)
+    return module(x) if forward is None else forward(module, x)
+
+
+def forward_signature(module: nn.Module) -> str:
+    """``ClassName.forward(self, x, ...)`` of ``module``, for error messages.
+
+    Examples
+    --------
+    >>> forward_signature(nn.Identity())
+    'Identity.forward(input: torch.Tensor) -> torch.Tensor'
+    """
+    try:
+        sig = str(inspect.signature(module.forward))
+    except (TypeError, ValueError):
+        sig = "(...)"
+    return f"{type(module).__name__}.forward{sig}"
+
+
+def _required_inputs(module: nn.Module) -> int:
+    try:
+        params = inspect.signature(module.forward).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(1 for p in params if p.kind in kinds and p.default is inspect.Parameter.empty)
+
+
+def forward_failure_message(module: nn.Module, shape: tuple[int, ...], exc: BaseException) -> str:
+    """Why running ``module`` on input of ``shape`` failed, and the adapter that fixes it.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    shape : tuple of int
+        Shape of the (batch, leads, samples) input that was fed.
+    exc : BaseException
+        What the forward raised.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> class Net(nn.Module):
+    ...     def forward(self, x, lead_id):
+    ...         return x
+    >>> msg = forward_failure_message(Net(), (2, 1, 100), TypeError("missing lead_id"))
+    >>> print(msg)  # doctest: +ELLIPSIS
+    the model's forward failed on input of shape (2, 1, 100) ... Net.forward(x, lead_id) needs 2 inputs ...
+    """
+    sig = forward_signature(module)
+    head = (
+        f"the model's forward failed on input of shape {shape} (batch, leads, samples): "
+        f"{type(exc).__name__}: {exc}. Its signature is {sig}."
+    )
+    custom = get_forward(module) is not None
+    hints = []
+    if _required_inputs(module) > 1 and not custom:
+        hints.append(
+            f"{sig} needs {_required_inputs(module)} inputs but TLC passes one tensor: give "
+            "the call as ModelBundle(net, ..., forward=lambda net, x: net(x, lead_id)) "
+            "(or ActivationExtractor(net, forward=...))"
+        )
+    if len(shape) == 3 and shape[1] == 1 and not custom:
+        hints.append(
+            "a single-lead network that takes (batch, samples) needs "
+            "ModelBundle(net, ..., input_layout='samples')"
+        )
+    hints.append(
+        "check that the number of leads, the length and the sampling rate match what the "
+        "model was trained on (declare them: ModelBundle(net, class_names, lead_names, fs, "
+        "n_samples))"
+    )
+    return head + " Fixes: " + "; ".join(hints) + "."
