@@ -134,7 +134,44 @@ export function buildLabelEditor(doc, id, labels, vocab, onCommit, opts = {}) {
     }
   });
   for (const el of [name, notes]) el.addEventListener("click", (ev) => ev.stopPropagation());
-  wrap.append(name, dl, notes);
+  // The proposed name (a suggestion, never saved as the expert's name until accepted):
+  // a button under the field, → in the empty field, or "a" on the card accept it.
+  let proposal = "";
+  const acceptBtn = doc.createElement("button");
+  acceptBtn.type = "button";
+  acceptBtn.className = "ecw-accept";
+  acceptBtn.hidden = true;
+  const accept = () => {
+    if (!proposal || name.value.trim()) return false;
+    name.value = proposal;
+    commit();
+    syncProposal();
+    return true;
+  };
+  const syncProposal = () => {
+    const offer = !!proposal && !name.value.trim();
+    acceptBtn.hidden = !offer;
+    acceptBtn.textContent = offer ? `✓ use proposed name “${proposal}”` : "";
+    acceptBtn.title = "a name proposed from the wave landmarks; click (or press → in the empty field, or a on the card) to accept it";
+    name.placeholder = offer ? `proposed: ${proposal} (→ accepts)` : "name (e.g. QRS complex)";
+  };
+  acceptBtn.addEventListener("click", (ev) => {
+    ev.stopPropagation();
+    accept();
+    name.focus({ preventScroll: true });
+  });
+  name.addEventListener("keydown", (ev) => {
+    if (ev.key === "ArrowRight" && !name.value && proposal) {
+      ev.preventDefault();
+      accept();
+    }
+  });
+  name.addEventListener("input", syncProposal);
+  const propose = (p) => {
+    proposal = String(p || "").trim();
+    syncProposal();
+  };
+  wrap.append(name, dl, acceptBtn, notes);
   const set = (entry, shown) => {
     const e = entry || {};
     const incoming = { name: e.name || "", notes: e.notes || "" };
@@ -145,7 +182,8 @@ export function buildLabelEditor(doc, id, labels, vocab, onCommit, opts = {}) {
     }
     if (!(doc.activeElement === name || doc.activeElement === notes || timer != null)) saved = incoming;
     if (shown) setAria(shown);
+    syncProposal();
   };
   set((labels && labels[String(id)]) || {});
-  return { el: wrap, name, notes, set, flush: commit };
+  return { el: wrap, name, notes, set, flush: commit, propose, accept };
 }

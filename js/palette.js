@@ -98,6 +98,16 @@ export function makePalette(ids, dark = false) {
       const n = userName(id, labels);
       return n ? `${short(id)} ${n}` : short(id);
     },
+    /**
+     * Title with a proposed name as fallback: {text, proposed}. "3 · QRS complex" (the
+     * expert's name), "3 · QRS complex?" (a proposal, proposed: true) or "cluster 3".
+     */
+    titleOrProposal: (id, labels, proposal) => {
+      const n = userName(id, labels);
+      if (n) return { text: `${short(id)} · ${n}`, proposed: false };
+      const p = String(proposal || "").trim();
+      return p ? { text: `${short(id)} · ${p}?`, proposed: true } : { text: `cluster ${short(id)}`, proposed: false };
+    },
     /** "3 · QRS complex" or "cluster 3": titles */
     title: (id, labels) => {
       const n = userName(id, labels);

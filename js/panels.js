@@ -117,15 +117,21 @@ export function createPanels(env, handlers) {
         legendItems.set(id, it);
       }
       const c = byId.get(id);
-      const title = pal.title(id, env.labels());
+      const info = cur.clusters.find((x) => x.id === id) || {};
+      const shown = pal.titleOrProposal(id, env.labels(), info.proposed_name);
+      const title = shown.text;
       swatch(doc, id, pal, it.sw);
       it.b.dataset.clusterId = String(id);
       it.b.dataset.num = pal.short(id);
       it.b.setAttribute("aria-pressed", hl === id ? "true" : "false");
       it.b.classList.toggle("ecw-legend-active", hl === id);
       it.b.classList.toggle("ecw-legend-absent", !c);
-      it.b.title = `${title}: ${c ? fmtPct(c.share) : "0%"} of this ECG, mean uncertainty ${c ? c.mean_entropy.toFixed(2) : "—"} (click to highlight; stable id ${id})`;
+      it.b.title = `${title}${shown.proposed ? " (proposed name, not confirmed)" : ""}: ${c ? fmtPct(c.share) : "0%"} of this ECG, mean uncertainty ${c ? c.mean_entropy.toFixed(2) : "—"} (click to highlight; stable id ${id})`;
       it.name.textContent = title;
+      // A proposal looks different from an expert's name (italic, "?"), in the legend as
+      // in the cards, until it is accepted or typed over.
+      it.name.classList.toggle("ecw-proposed", shown.proposed);
+      it.b.dataset.proposed = shown.proposed ? info.proposed_name : "";
       it.val.textContent = c ? `${(100 * c.share).toFixed(0)}% · H̄ ${c.mean_entropy.toFixed(2)}` : "absent";
       nodes.push(it.b);
     }

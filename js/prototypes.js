@@ -159,6 +159,10 @@ export function createClusterPanel(doc, handlers) {
         ev.preventDefault();
         ev.stopPropagation();
         handlers.onPick(id);
+      } else if (ev.target === card && ev.key === "a" && editor.accept()) {
+        // "a" on a focused card accepts its proposed name
+        ev.preventDefault();
+        ev.stopPropagation();
       }
     });
     return { card, sw, title, stats, row, ex, mix, editor, key: "" };
@@ -173,7 +177,11 @@ export function createClusterPanel(doc, handlers) {
     c.card.dataset.num = d.pal.short(id);
     c.card.title = `cluster ${d.pal.short(id)} (stable id ${id})`;
     swatch(doc, id, d.pal, c.sw);
-    c.title.textContent = d.pal.title(id, d.labels);
+    const shown = d.pal.titleOrProposal(id, d.labels, info.proposed_name);
+    c.title.textContent = shown.text;
+    c.title.classList.toggle("ecw-proposed", shown.proposed);
+    c.card.dataset.proposed = shown.proposed ? info.proposed_name : "";
+    c.editor.propose(info.proposed_name || "");
     c.stats.textContent = `${(100 * info.share).toFixed(1)}% of time · H̄ ${info.mean_entropy.toFixed(2)}`;
     c.editor.set(d.labels && d.labels[String(id)], d.pal.short(id));
     // Canvases are redrawn only when what they show changed.

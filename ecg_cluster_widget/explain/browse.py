@@ -113,6 +113,11 @@ class Browser:
         def compute() -> dict:
             infos = self.fit.cluster_summary(k, n_examples=self.n_examples)
             cards = cluster_cards(infos, self.ds, self.n_examples)
+            names = self.proposed_names(k)
+            for c in cards.clusters:
+                # A suggestion for the expert, kept apart from the expert's own names
+                # (cluster_labels): the view shows it until a name is accepted or typed.
+                c["proposed_name"] = names.get(int(c["id"]), "")
             return {
                 "clusters": cards.clusters,
                 "prototypes": cards.prototypes,
@@ -120,6 +125,55 @@ class Browser:
             }
 
         return self.fit.cached("cards", int(k), compute)
+
+    def wave_masks(self) -> tuple[np.ndarray | None, str]:
+        """Wave codes of every record (annotations, else rule-based delineation) and the
+        lead they come from (cached; ``None`` when no lead can be delineated)."""
+
+        def compute() -> tuple[np.ndarray | None, str]:
+            from .landmarks import delineate
+
+            names = list(self.ds.lead_names)
+            lead = "II" if "II" in names else names[0]
+            masks = self.ds.wave_mask_for_lead(lead)
+            if masks is None:
+                try:
+                    masks = delineate(self.ds, lead=lead)
+                except DataError:
+                    return None, lead
+            return np.asarray(masks).astype(np.int64), lead
+
+        return self.fit.cached("wave_masks", None, compute)
+
+    def proposed_names(self, k: int) -> dict[int, str]:
+        """Proposed wave name per stable cluster id at K (``propose_wave_names``, the rule
+        the command line and the labeling notebook use); ``{}`` when no wave is known.
+
+        Examples
+        --------
+        >>> Browser(tlc, ds).proposed_names(3)  # doctest: +SKIP
+        {0: 'TP baseline', 1: 'QRS complex', 2: 'T wave'}
+        """
+
+        def compute() -> dict[int, str]:
+            from .landmarks import propose_wave_names
+
+            masks, _ = self.wave_masks()
+            es = self.fit.explain_all(k)
+            lab = np.asarray(es.labels).astype(np.int64)
+            if masks is None or masks.shape != lab.shape:
+                return {}
+            # Padding (label -1) carries no cluster: leave it out of the counts.
+            masks = np.where(lab < 0, -1, masks)
+            try:
+                out = propose_wave_names(
+                    np.maximum(lab, 0), masks, n_clusters=es.n_clusters, cluster_ids=es.cluster_ids
+                )
+            except DataError:
+                return {}
+            return {int(c["cluster_id"]): c["proposed_name"] or "" for c in out["clusters"]}
+
+        return self.fit.cached("names", int(k), compute)
 
     def ranking(self, k: int, rank: str) -> np.ndarray:
         """Record order of ``rank`` at K (cached)."""

@@ -329,13 +329,21 @@ class ClusterExplorer(ValidatedState, RequestProtocol, anywidget.AnyWidget):
 
     def save_labels(self, path: str | os.PathLike) -> pathlib.Path:
         """Write the expert labels atomically as versioned JSON, with the identity and the
-        cluster signatures of the fit at the K shown (so a later load can re-map them)."""
+        cluster signatures of the fit at the K shown (so a later load can re-map them).
+
+        ``labels`` holds only what the expert accepted or typed; the names the view
+        proposed are kept apart, in ``meta["proposed_names"]``."""
         k = self._k_now()
         meta = {
             "n_clusters": k,
             "cluster_ids": self.record.get("cluster_ids", []),
             "n_records": len(self.dataset),
             "source": str(self.dataset.meta.get("source", "")),
+            # What the view proposed, apart from the labels: a name is the expert's only
+            # once it is accepted or typed (then it is in ``labels``).
+            "proposed_names": {
+                str(c["id"]): c["proposed_name"] for c in self.clusters if c.get("proposed_name")
+            },
         }
         return _labels.save_labels(path, self.cluster_labels, meta, tlc=self.tlc, n_clusters=k)
 

@@ -8,6 +8,8 @@ work says why. The kernel mirrors the traits it receives into ``out/state.json``
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from .harness import SCREENSHOTS, wait_file, widget_cells, write_notebook
@@ -41,6 +43,9 @@ def _frame(_=None):
         "rows": w.explanation.to_frame().to_dict("records")})
 w.observe(_frame, names=["response_id"])
 _frame()
+from ecg_cluster_widget.demo import propose_cluster_names
+atomic_write_json(OUT / "names.json", {str(c["cluster_id"]): c["proposed_name"]
+                                       for c in propose_cluster_names(tlc, ds)["clusters"]})
 """
     write_notebook(root / NB, widget_cells(60, "out_truth", k=3, extra=extra))
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
@@ -121,3 +126,49 @@ def test_numbers_in_widget_match_to_frame_and_report(truth, browser):
     assert [n for n, _ in table] == [str(i) for i in range(1, 4)], table
     for number, share in table:
         assert share.rstrip("%") == cards[number], (table, cards)
+
+
+def test_fresh_fit_shows_proposed_names_apart_from_the_experts(truth):
+    page, out, _ = truth
+    if page.locator(".ecw-root").get_attribute("data-k") != "3":
+        slider_k(page, 3)
+        wait_k(page, 3)
+    # the command line's rule on the same fit (demo.propose_cluster_names)
+    names = json.loads((out / "names.json").read_text())
+    cards = page.locator(".ecw-card")
+    assert cards.count() == 3
+    for i in range(3):
+        card = cards.nth(i)
+        cid = card.get_attribute("data-cluster-id")
+        assert names[cid] and card.get_attribute("data-proposed") == names[cid]
+        title = card.locator(".ecw-card-title")
+        assert names[cid] in title.inner_text() and "ecw-proposed" in title.get_attribute("class")
+        legend = page.locator(f".ecw-legend-item[data-cluster-id='{cid}']")
+        assert legend.get_attribute("data-proposed") == names[cid]
+        assert legend.locator(".ecw-legend-name").inner_text() == title.inner_text()
+        # a proposal is not the expert's name: the field stays empty
+        assert card.locator(".ecw-label-name").input_value() == ""
+    page.locator(".ecw-root").screenshot(path=str(SCREENSHOTS / "truth_proposed.png"))
+    ids = [cards.nth(i).get_attribute("data-cluster-id") for i in range(3)]
+    # accept the first with a click, the second with "a" on the focused card, type over
+    # the third
+    cards.nth(0).locator(".ecw-accept").click()
+    cards.nth(1).focus()
+    page.keyboard.press("a")
+    field = cards.nth(2).locator(".ecw-label-name")
+    field.click()
+    field.fill("my own name")
+    field.press("Enter")
+    want = {ids[0]: names[ids[0]], ids[1]: names[ids[1]], ids[2]: "my own name"}
+    saved = wait_file(
+        out / "labels.json",
+        lambda d: {k: v["name"] for k, v in d["labels"].items()} == want,
+    )
+    # the file keeps what was proposed apart from what the expert accepted or typed
+    assert saved["meta"]["proposed_names"] == {i: names[i] for i in ids}
+    for i in ids:
+        title = page.locator(f".ecw-card[data-cluster-id='{i}'] .ecw-card-title")
+        assert "ecw-proposed" not in (title.get_attribute("class") or "")
+        assert title.inner_text().endswith(want[i])
+        assert not page.locator(f".ecw-card[data-cluster-id='{i}'] .ecw-accept").is_visible()
+    page.locator(".ecw-root").screenshot(path=str(SCREENSHOTS / "truth_accepted.png"))
