@@ -15,6 +15,7 @@ export const KEYMAP = [
   ["f", "presentation mode (full-width ECG, larger text)"],
   ["g", "toggle the Grad-CAM overlay"],
   ["l", "cycle layouts 12x1 → 6x2 → 3x4"],
+  ["a", "accept the proposed name of the focused card (→ in an empty name field)"],
   ["Esc", "clear selection and highlight, close help"],
   ["Ctrl+Z / Ctrl+Shift+Z", "undo / redo the last label edit (outside the text fields)"],
   ["drag", "brush a time range (synced across leads); hover: crosshair + readout"],

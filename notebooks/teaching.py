@@ -22,6 +22,7 @@ from ecg_cluster_widget.explain import TLCExplainer
 from ecg_cluster_widget.explain.gradcam import GradCAM
 from ecg_cluster_widget.explain.landmarks import landmark_alignment
 from ecg_cluster_widget.model import load_demo_model
+from ecg_cluster_widget.views.palette import display_numbers
 
 ds = demo_dataset(n_records=60 if FAST else 300)
 bundle = load_demo_model()
@@ -31,16 +32,21 @@ tlc = TLCExplainer(bundle, n_clusters=6, random_state=0, progress=False).fit(ds)
 # ## What each cluster looks like
 #
 # The contingency table counts, for each cluster, how many of its time steps fall in each
-# annotated wave (lead II). Row-normalised, it reads "cluster 3 is 80 % QRS". NMI and
-# homogeneity summarise the agreement (1 = clusters are exactly the waves).
+# annotated wave (lead II). Row-normalised, it reads "cluster 3 is 80 % QRS". Clusters are
+# numbered 1..K as in the widget, the report and the command line (`number` in
+# `to_frame()`; `cluster_id` is the stable id programs use). NMI and homogeneity summarise
+# the agreement (1 = clusters are exactly the waves).
 
 # %%
 eset = tlc.explain_all(ds)
 align = landmark_alignment(
     eset.labels.astype(np.int64), ds.wave_mask_for_lead("II"), tlc.n_clusters_
 )
+num = display_numbers(tlc.cluster_ids_)  # stable id -> the number people read
 table = pd.DataFrame(
-    align["contingency"], columns=WAVE_NAMES, index=[f"cluster {c}" for c in tlc.cluster_ids_]
+    align["contingency"],
+    columns=WAVE_NAMES,
+    index=[f"cluster {num[int(c)]}" for c in tlc.cluster_ids_],
 )
 names = {
     int(c): WAVE_NAMES[int(np.argmax(row))]
@@ -136,7 +142,8 @@ for name in list(variants)[1:]:
     print(
         f"{name}, inside {WAVE_NAMES[edited]}: "
         + ", ".join(
-            f"C{a} ({names[int(a)]}) -> C{b} ({names[int(b)]}): {n} steps"
+            f"cluster {num[int(a)]} ({names[int(a)]}) -> cluster {num[int(b)]} "
+            f"({names[int(b)]}): {n} steps"
             for (a, b), n in top.items()
         )
     )
@@ -168,14 +175,15 @@ for name, cv in (("T-wave inversion", cv_t), ("pathological Q", cv_q)):
 cv_q
 
 # %% [markdown]
-# ## Side by side with Grad-CAM
+# ## With Grad-CAM
 #
-# Top of each panel: leads with cluster bands. Bottom: uncertainty (grey) and Grad-CAM for
+# The three ECGs one above the other (three side by side would not fit the notebook's
+# width). Top of each panel: leads with cluster bands. Bottom: uncertainty (grey) and Grad-CAM for
 # the class whose probability rose most (orange). Grad-CAM says *where* the network looked;
 # the clusters say *what* it saw there, and the entropy says how sure that reading is.
 
 # %%
-from bokeh.layouts import row
+from bokeh.layouts import column
 
 from ecg_cluster_widget.views.figures import ecg_figure
 
@@ -197,12 +205,12 @@ for name, rec in variants.items():
             ex.entropy,
             lead_names=[ds.lead_names[j] for j in leads],
             gradcam=g,
-            width=420,
+            width=860,
             lead_height=70,
             title=f"{name} (Grad-CAM: {bundle.class_names[target]})",
         )
     )
-show(row(*panels))
+show(column(*panels))
 
 # %% [markdown]
 # **Things to try:** lower `depth_mv` of the Q wave (with the demo model, 0.5 mV leaves the
