@@ -46,6 +46,10 @@ export function createActions(c) {
     proto.send({ rank: key, rank_pos: pos, rank_source: "ui" });
   }
 
+  const kLimit = (which, k) =>
+    `K=${k} is the ${which} K of this explorer (range ${model.get("k_min")}..${model.get("k_max")}; ` +
+    "set it with ClusterExplorer(..., k_range=(low, high)))";
+
   function askK(k) {
     const chk = checkInt(k, model.get("k_min"), model.get("k_max"), "K");
     if (!chk.ok) return refuse(chk.why);
@@ -66,10 +70,11 @@ export function createActions(c) {
       case "help": help.hidden = !help.hidden; break;
       case "undo": undoLabels(-1); break;
       case "redo": undoLabels(1); break;
-      case "k+": if (k < model.get("k_max")) askK(k + 1); break;
-      case "k-": if (k > model.get("k_min")) askK(k - 1); break;
-      case "prev": if (idx > 0) proto.send({ index: idx - 1 }); break;
-      case "next": if (idx < n - 1) proto.send({ index: idx + 1 }); break;
+      // At an end of a range the key says so instead of doing nothing.
+      case "k+": if (k < model.get("k_max")) askK(k + 1); else refuse(kLimit("largest", k)); break;
+      case "k-": if (k > model.get("k_min")) askK(k - 1); else refuse(kLimit("smallest", k)); break;
+      case "prev": if (idx > 0) proto.send({ index: idx - 1 }); else refuse("this is the first ECG (index 0)"); break;
+      case "next": if (idx < n - 1) proto.send({ index: idx + 1 }); else refuse(`this is the last ECG (index ${n - 1})`); break;
       case "uncertain": rankStep("uncertain", 1); break;
       case "atypical": rankStep("atypical", 1); break;
       case "uncertain-prev": rankStep("uncertain", -1); break;
@@ -81,7 +86,10 @@ export function createActions(c) {
       case "zoom-reset": setViewAndSync([0, naturalSpan(duration(), get("paper_speed", 25))]); break;
       case "occ+": gotoOccurrence(1); break;
       case "occ-": gotoOccurrence(-1); break;
-      case "gradcam": setTrait("show_gradcam", !model.get("show_gradcam")); break;
+      case "gradcam":
+        if (model.get("gradcam_unavailable")) refuse(model.get("gradcam_unavailable"));
+        else setTrait("show_gradcam", !model.get("show_gradcam"));
+        break;
       case "bands": cycle("band_style", BAND_STYLES, "light"); break;
       case "calipers":
         S.mode = S.mode === "caliper" ? "brush" : "caliper";
@@ -101,6 +109,7 @@ export function createActions(c) {
         if (a.startsWith("cluster")) {
           const j = Number(a.slice(7)) - 1;
           if (j < S.pal.ids.length) pickCluster(S.pal.ids[j]);
+          else refuse(`there is no cluster ${j + 1} at K=${S.pal.ids.length}`);
         }
     }
   }

@@ -337,7 +337,7 @@ function render({ model, el }) {
   });
   reg.dom(overlay, "pointerdown", () => root.focus({ preventScroll: true }));
   wireToolbar(tb, reg, {
-    doAction, askK, setTrait, setSpeed, send: proto.send, wanted: proto.wanted,
+    doAction, askK, setTrait, setSpeed, refuse, send: proto.send, wanted: proto.wanted,
     nRecords: () => model.get("n_records"), recordId: () => S.cur.rec.record_id,
     toggleSide: () => { S.sideHidden = !S.sideHidden; syncControls(); draw.drawBase(); },
     dismiss: () => { S.dismissed = get("message", ""); },
@@ -386,7 +386,7 @@ function render({ model, el }) {
     redrawAll();
   }));
   for (const key of ["busy", "status", "error"]) reg.model(model, `change:${key}`, updateBusy);
-  for (const key of ["message", "labels_report"]) reg.model(model, `change:${key}`, syncControls);
+  for (const key of ["message", "labels_report", "gradcam_unavailable"]) reg.model(model, `change:${key}`, syncControls);
   const onLook = () => keepFocus(() => { syncControls(); draw.drawBase(); });
   for (const key of ["ecg_layout", "leads", "show_gradcam", "band_style", "gain", "paper_speed",
     "font_scale", "presentation", "fit_height"]) reg.model(model, `change:${key}`, onLook);

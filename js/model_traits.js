@@ -15,6 +15,7 @@
  * @property {Object<string, number>|null} class_mix
  * @property {{record_index: number, record_id: string, start: number, end: number, start_s: number}[]} examples
  * @property {number} n_segments
+ * @property {string} proposed_name  the wave name proposed from landmarks ("" when none); a suggestion, not a label
  */
 
 /**
@@ -75,6 +76,7 @@
  * @property {boolean} fit_height
  * @property {string} gradcam_class
  * @property {string} gradcam_label
+ * @property {string} gradcam_unavailable  why Grad-CAM cannot be drawn ("" when it can)
  * @property {Selection|{}} selection
  * @property {number[]} view_range
  * @property {number} highlight_cluster

@@ -61,6 +61,7 @@ export function buildToolbar(doc) {
   e.camSel = h(doc, "select", "ecw-cam-class");
   e.camSel.setAttribute("aria-label", "Grad-CAM class");
   camLabel.append(e.camBox, " Grad-CAM ", e.camSel);
+  e.camLabel = camLabel;
   const fitLabel = h(doc, "label", "ecw-fit-label");
   e.fitBox = h(doc, "input", "ecw-fit");
   e.fitBox.type = "checkbox";
@@ -131,6 +132,13 @@ export function syncToolbar(e, model, o) {
     e.camSel.replaceChildren(option(doc, "", "predicted"), ...classes.map((c) => option(doc, c, c)));
   }
   e.camSel.value = model.get("gradcam_class") || "";
+  // Grad-CAM without a bundle: disabled controls that say why (hover), not a dead box.
+  const noCam = model.get("gradcam_unavailable") || "";
+  e.camBox.disabled = !!noCam;
+  e.camSel.disabled = !!noCam;
+  e.camLabel.classList.toggle("ecw-unavailable", !!noCam);
+  e.camLabel.title = noCam || "Grad-CAM of the chosen class (g)";
+  e.camLabel.dataset.reason = noCam;
   const msg = [o.get("message", ""), o.get("labels_report", "")].filter(Boolean).join("  ·  ");
   e.messageText.textContent = msg;
   e.message.hidden = !msg;
@@ -169,7 +177,14 @@ export function wireToolbar(e, reg, a) {
   }
   const gotoIndex = () => {
     delete e.idxInput.dataset.typing;
-    const v = Math.max(0, Math.min(a.nRecords() - 1, Math.round(Number(e.idxInput.value) || 0)));
+    const n = a.nRecords();
+    const raw = e.idxInput.value.trim();
+    const v = Number(raw);
+    if (!raw || !Number.isInteger(v) || v < 0 || v > n - 1) {
+      // A record that cannot be shown: say so and put the shown index back.
+      e.idxInput.value = String(a.wanted("index"));
+      return a.refuse(`no ECG ${raw ? `"${raw}"` : "index given"}: the index must be a whole number in 0..${n - 1}`);
+    }
     if (v !== a.wanted("index")) a.send({ index: v });
   };
   const gotoRecord = () => {

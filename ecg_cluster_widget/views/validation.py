@@ -34,7 +34,8 @@ from .traits import (
 #: Traits only the kernel writes: a change to one of them from the browser is refused.
 KERNEL_OWNED = frozenset(
     "n_records k_min k_max class_names gradcam_label response_id busy status error record "
-    "signal seg_ids entropy gradcam clusters prototypes example_snips labels_report".split()
+    "signal seg_ids entropy gradcam clusters prototypes example_snips labels_report "
+    "gradcam_unavailable".split()
 )
 #: Fields a request may carry.
 REQUEST_KEYS = frozenset(
@@ -125,6 +126,14 @@ class ValidatedState(t.HasTraits):
                 self._fail(f"class_names are the model's ({', '.join(names)}), got {p['value']!r}.")
             return list(p["value"])
         return self._check(_check_choice, p["value"], names, p["trait"].name)
+
+    @t.validate("show_gradcam")
+    def _v_show_gradcam(self, p: dict) -> bool:
+        why = getattr(self, "gradcam_unavailable", "")
+        if p["value"] and why:
+            # Ticking the box would draw nothing: say why instead of a silent no-op.
+            self._fail(why)
+        return p["value"]
 
     @t.validate("leads")
     def _v_leads(self, p: dict) -> list[int]:

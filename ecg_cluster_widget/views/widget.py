@@ -108,6 +108,9 @@ class ClusterExplorer(ValidatedState, RequestProtocol, anywidget.AnyWidget):
     presentation = t.Bool(False).tag(sync=True)
     #: 12x1: shrink the rows so the whole ECG (strip, ribbon, axis) fits the window.
     fit_height = t.Bool(True).tag(sync=True)
+    #: Why Grad-CAM cannot be drawn ("" when it can): the widget disables its controls
+    #: and shows this instead of drawing nothing.
+    gradcam_unavailable = t.Unicode("").tag(sync=True)
     gradcam_class = t.Unicode("").tag(sync=True)
     gradcam_label = t.Unicode("").tag(sync=True)
     selection = t.Dict().tag(sync=True)
@@ -195,6 +198,12 @@ class ClusterExplorer(ValidatedState, RequestProtocol, anywidget.AnyWidget):
         with self.hold_trait_notifications():
             self.k_min, self.k_max = min(k_lo, k0), max(k_hi, k0)
         self.n_records = len(dataset)
+        if self.bundle is None:
+            self.gradcam_unavailable = (
+                "Grad-CAM needs a model bundle (a ModelBundle with class names and "
+                f"prepare); this widget has a bare {type(self.model).__name__}. Pass "
+                "model=<ModelBundle> to ClusterExplorer to enable it."
+            )
         self.class_names = list(_ctx.class_names(self.model, dataset))
         if labels_path:
             p = pathlib.Path(labels_path)

@@ -172,3 +172,68 @@ def test_fresh_fit_shows_proposed_names_apart_from_the_experts(truth):
         assert title.inner_text().endswith(want[i])
         assert not page.locator(f".ecw-card[data-cluster-id='{i}'] .ecw-accept").is_visible()
     page.locator(".ecw-root").screenshot(path=str(SCREENSHOTS / "truth_accepted.png"))
+
+
+@pytest.fixture(scope="module")
+def bare(jupyter_server, browser):
+    """An explorer over a bare torch module (no bundle) with K in 3..4."""
+    root = jupyter_server.root
+    setup = widget_cells(30, "out_bare", k=3)[0]
+    show = """
+w = ClusterExplorer(tlc, ds, model=bundle.model, k_range=(3, 4), progress=False)
+w
+"""
+    write_notebook(root / "truth_bare.ipynb", [setup, show])
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    open_and_run(page, jupyter_server, "lab/workspaces/bare/tree/truth_bare.ipynb")
+    yield page
+    page.close()
+
+
+def status(page) -> str:
+    return page.locator(".ecw-status").inner_text()
+
+
+def test_controls_that_cannot_work_say_why(bare):
+    page = bare
+    root = page.locator(".ecw-root")
+    # Grad-CAM without a bundle: disabled, with the reason on hover and on the key
+    box = page.locator(".ecw-cam")
+    assert box.is_disabled() and page.locator(".ecw-cam-class").is_disabled()
+    assert "needs a model bundle" in page.locator(".ecw-cam-label").get_attribute("title")
+    root.focus()
+    page.keyboard.press("g")
+    assert "needs a model bundle" in status(page)
+    # ... and the kernel refuses the trait from any front end, with the same reason
+    page.evaluate("() => document.querySelector('.ecw-root').__ecw.send('show_gradcam', true)")
+    page.wait_for_function(
+        "() => document.querySelector('.ecw-message-text').textContent.includes('model bundle')"
+    )
+    assert (
+        page.evaluate("() => document.querySelector('.ecw-root').__ecw.get('show_gradcam')")
+        is False
+    )
+    # K outside the range: the key says where the range ends
+    root.focus()
+    page.keyboard.press("-")
+    assert "smallest K" in status(page) and "3..4" in status(page)
+    page.keyboard.press("+")
+    wait_k(page, 4)
+    page.keyboard.press("+")
+    assert "largest K" in status(page)
+    # records that cannot be shown
+    page.keyboard.press("ArrowLeft")
+    assert "first ECG" in status(page)
+    idx = page.locator(".ecw-index")
+    idx.fill("999")
+    idx.press("Enter")
+    assert "0..29" in status(page) and idx.input_value() == "0"
+    rid = page.locator(".ecw-recid")
+    rid.fill("no-such-record")
+    rid.press("Enter")
+    page.wait_for_function(
+        "() => document.querySelector('.ecw-status').textContent.includes('no-such-record')",
+        timeout=60_000,
+    )
+    assert page.locator(".ecw-status.ecw-error").count() == 1
+    root.screenshot(path=str(SCREENSHOTS / "truth_reasons.png"))
