@@ -96,8 +96,8 @@ def test_ptbxl_unlabeled(ptbxl_root):
 
 
 def test_ptbxl_bad_arguments(ptbxl_root, tmp_path):
-    with pytest.raises(DataError, match="fs=100 or fs=500"):
-        load_ptbxl(ptbxl_root, fs=250, progress=False)
+    with pytest.raises(DataError, match="positive sampling rate"):
+        load_ptbxl(ptbxl_root, fs=0, progress=False)
     with pytest.raises(DataError, match="folds"):
         load_ptbxl(ptbxl_root, folds=[11], progress=False)
     with pytest.raises(FileFormatError, match="ptbxl_database.csv"):
@@ -152,7 +152,7 @@ def test_ludb_bad_input(ludb_root, tmp_path):
 # --- WFDB -----------------------------------------------------------------------
 def test_load_wfdb_mitdb_record(shared_data):
     ds = load_wfdb(shared_data / "wfdb_samples" / "mitdb" / "100", progress=False)
-    assert ds.lead_names == ("MLII", "V5") and ds.fs == 360
+    assert ds.lead_names == ("II", "V5") and ds.fs == 360  # MLII is lead II's axis
     assert ds.signals.shape == (1, 2, 650000) and ds.record_ids == ("100",)
     assert 0.5 < np.percentile(ds.signals[0, 0], 99.9) - np.median(ds.signals[0, 0]) < 4
     # The extension may be given; n_samples crops.
@@ -380,3 +380,41 @@ def test_loader_flat_lead_warning_names_it(tmp_path):
     )
     _, msgs = _no_data_warnings(lambda: load_wfdb(tmp_path / "flat", progress=False))
     assert len(msgs) == 1 and "flat/V1" in msgs[0] and "all zeros" in msgs[0]
+
+
+# --- a user's own recordings: fs= and leads= on load, lead aliases, quiet wfdb ----------
+def test_load_wfdb_resamples_and_selects_leads_by_alias(shared_data):
+    stem = shared_data / "wfdb_samples" / "mitdb" / "100"
+    full = load_wfdb(stem, n_samples=3600, progress=False)  # 10 s at 360 Hz
+    ds = load_wfdb(stem, fs=250, leads=["mlii"], n_samples=2500, progress=False)
+    assert ds.fs == 250 and ds.lead_names == ("II",) and ds.signals.shape == (1, 1, 2500)
+    # The same 10 s: the resampled trace follows the original (R peaks keep their time).
+    t360, t250 = np.arange(3600) / 360, np.arange(2500) / 250
+    np.testing.assert_allclose(
+        ds.signals[0, 0, 50:-50], np.interp(t250, t360, full.signals[0, 0])[50:-50], atol=0.08
+    )
+    both = load_wfdb(stem, leads=["V 5", "ML2"], n_samples=100, progress=False)
+    assert both.lead_names == ("V5", "II")
+
+
+def test_lead_name_aliases():
+    from ecg_cluster_widget.data import canonical_lead_name
+
+    pairs = {"MLII": "II", "ml2": "II", "V 1": "V1", "v-5": "V5", "AVF": "aVF", "CM5": "CM5"}
+    assert {k: canonical_lead_name(k) for k in pairs} == pairs
+
+
+def test_ludb_loads_quietly_with_fs_and_leads(ludb_root):
+    # wfdb 4.3 under pandas 3.1 warned once per annotation file; our loaders hide it.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = load_ludb(ludb_root, records=[1], progress=False, fs=250, leads=["II", "v1"])
+    noisy = [w for w in caught if issubclass(w.category, (DeprecationWarning, FutureWarning))]
+    assert not noisy, [str(w.message) for w in noisy]
+    assert ds.fs == 250 and ds.lead_names == ("II", "V1")
+    assert ds.signals.shape == (1, 2, 2500) and ds.wave_masks.shape == (1, 2, 2500)
+
+
+def test_ptbxl_other_rates_resample_from_500(ptbxl_root):
+    ds = load_ptbxl(ptbxl_root, fs=250, max_records=2, progress=False, leads=["II"])
+    assert ds.fs == 250 and ds.signals.shape == (2, 1, 2500) and ds.lead_names == ("II",)

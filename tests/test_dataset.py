@@ -30,7 +30,7 @@ def test_basic_properties_and_dtypes():
 
 def test_lead_names_are_canonicalised():
     assert canonical_lead_name(" avr ") == "aVR" and canonical_lead_name("v1") == "V1"
-    assert canonical_lead_name("MLII") == "MLII"
+    assert canonical_lead_name("MLII") == "II"  # modified lead II of Holter/MIT-BIH records
     ds = ECGDataset(np.zeros((1, 2, 5)), fs=10, lead_names=["avf", "V6"])
     assert ds.lead_names == ("aVF", "V6")
     assert ds.lead_index("AVF") == 0

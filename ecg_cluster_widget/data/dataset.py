@@ -41,13 +41,34 @@ STANDARD_LEADS: tuple[str, ...] = (
 WAVE_NAMES: tuple[str, ...] = ("none", "P", "QRS", "T")
 
 
+#: Other spellings of standard leads (keys upper case, spaces and dashes removed): the
+#: modified limb leads of Holter and MIT-BIH records (MLII, ML2) are lead II's axis.
+LEAD_ALIASES: dict[str, str] = {
+    "MLII": "II",
+    "ML2": "II",
+    "MLI": "I",
+    "ML1": "I",
+    "MLIII": "III",
+    "ML3": "III",
+    "DI": "I",
+    "DII": "II",
+    "DIII": "III",
+    "LEADI": "I",
+    "LEADII": "II",
+    "LEADIII": "III",
+}
+
+
 def canonical_lead_name(name: str) -> str:
-    """Map spellings such as ``'avr'``, ``'AVR'`` or ``'v1'`` to ``'aVR'`` / ``'V1'``.
+    """Map spellings such as ``'avr'``, ``'v 1'`` or ``'MLII'`` to ``'aVR'`` / ``'V1'`` / ``'II'``.
+
+    Case, spaces, dashes and underscores are ignored, and the aliases of
+    :data:`LEAD_ALIASES` (modified limb leads MLII/ML2 -> II, ...) are applied.
 
     Parameters
     ----------
     name : str
-        A lead name in any case, possibly with surrounding spaces.
+        A lead name in any case, possibly with spaces (``"V 1"``, ``"lead-II"``).
 
     Returns
     -------
@@ -56,10 +77,13 @@ def canonical_lead_name(name: str) -> str:
 
     Examples
     --------
-    >>> canonical_lead_name(" avr"), canonical_lead_name("v1"), canonical_lead_name("MLII")
-    ('aVR', 'V1', 'MLII')
+    >>> canonical_lead_name(" avr"), canonical_lead_name("V 1"), canonical_lead_name("MLII")
+    ('aVR', 'V1', 'II')
+    >>> canonical_lead_name("ml2"), canonical_lead_name("CM5")
+    ('II', 'CM5')
     """
-    key = name.strip().upper()
+    key = "".join(name.split()).upper().replace("-", "").replace("_", "")
+    key = LEAD_ALIASES.get(key, key)
     for lead in STANDARD_LEADS:
         if lead.upper() == key:
             return lead

@@ -12,7 +12,8 @@ from tqdm.auto import tqdm
 
 from ..errors import DataError, FileFormatError
 from .dataset import STANDARD_LEADS, ECGDataset, _own
-from .wfdb_io import read_record
+from .preprocess import resample, select_leads
+from .wfdb_io import quiet_wfdb, read_record
 
 #: Annotation file extension of each standard lead.
 LUDB_LEAD_EXT: dict[str, str] = {lead: lead.lower() for lead in STANDARD_LEADS}
@@ -163,6 +164,9 @@ def load_ludb(
     records: Sequence[int | str] | int | str | None = None,
     progress: bool = True,
     units: str | None = None,
+    *,
+    fs: float | None = None,
+    leads: Sequence[str] | None = None,
 ) -> ECGDataset:
     """Load LUDB records with per-lead ground-truth wave masks.
 
@@ -181,6 +185,10 @@ def load_ludb(
         Show a tqdm progress bar.
     units : {"mV", "uV", "V"}, optional
         Override of the headers' units (mV for LUDB).
+    fs : float, optional
+        Resample signals and wave masks to this rate on load; default 500 Hz as stored.
+    leads : sequence of str, optional
+        Keep only these leads, in this order (case-insensitive, aliases such as "V 1").
 
     Returns
     -------
@@ -198,7 +206,8 @@ def load_ludb(
     >>> ds.wave_masks.shape  # doctest: +SKIP
     (1, 12, 5000)
     """
-    import wfdb  # slow import, only needed when reading files
+    with quiet_wfdb():  # importing wfdb builds pandas tables with deprecated calls
+        import wfdb  # slow import, only needed when reading files
 
     root = Path(root)
     if not (root / "data").is_dir():
@@ -207,13 +216,13 @@ def load_ludb(
     sigs, masks = [], []
     for name in tqdm(names, desc="reading LUDB", disable=not progress):
         stem = root / "data" / name
-        sig, fs, leads, _ = read_record(stem, units=units)
-        if fs != 500 or sig.shape[0] != 12:
-            raise FileFormatError(f"{stem} is not a 12-lead 500 Hz LUDB record (fs={fs:g}).")
-        missing = [lead for lead in STANDARD_LEADS if lead not in leads]
+        sig, rec_fs, rec_leads, _ = read_record(stem, units=units)
+        if rec_fs != 500 or sig.shape[0] != 12:
+            raise FileFormatError(f"{stem} is not a 12-lead 500 Hz LUDB record (fs={rec_fs:g}).")
+        missing = [lead for lead in STANDARD_LEADS if lead not in rec_leads]
         if missing:
             raise FileFormatError(f"{stem} lacks lead(s) {', '.join(missing)}.")
-        sig = sig[[leads.index(lead) for lead in STANDARD_LEADS]]
+        sig = sig[[rec_leads.index(lead) for lead in STANDARD_LEADS]]
         mask = np.empty(sig.shape, dtype=np.int8)
         for li, lead in enumerate(STANDARD_LEADS):
             ext = LUDB_LEAD_EXT[lead]
@@ -221,7 +230,8 @@ def load_ludb(
                 raise FileFormatError(f"annotation file {stem}.{ext} is missing.")
             check_annotation_file(root / "data" / f"{name}.{ext}")
             try:
-                ann = wfdb.rdann(str(stem), ext)
+                with quiet_wfdb():
+                    ann = wfdb.rdann(str(stem), ext)
             except Exception as exc:
                 raise FileFormatError(
                     f"could not read annotation {stem}.{ext} ({type(exc).__name__}: {exc})."
@@ -254,5 +264,9 @@ def load_ludb(
         record_ids=tuple(names),
         meta=meta,
     )
+    if leads is not None:
+        ds = select_leads(ds, leads)
+    if fs is not None and not np.isclose(ds.fs, fs):
+        ds = resample(ds, float(fs))
     ds.check_amplitudes("warn")
     return ds

@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from ..errors import DataError, FileFormatError
 from .dataset import STANDARD_LEADS, ECGDataset, _own
+from .preprocess import resample, select_leads
 from .wfdb_io import read_record
 
 #: PTB-XL's recommended use of ``strat_fold``: folds 1-8 train, 9 validation, 10 test.
@@ -109,6 +110,8 @@ def load_ptbxl(
     progress: bool = True,
     resample_from_500: bool = True,
     units: str | None = None,
+    *,
+    leads: Sequence[str] | None = None,
 ) -> ECGDataset:
     """Load labelled PTB-XL records with the 5 diagnostic superclasses.
 
@@ -120,11 +123,12 @@ def load_ptbxl(
     ----------
     root : str or Path
         PTB-XL folder (``ptbxl_database.csv``, ``scp_statements.csv``, ``records500/``).
-    fs : {100, 500}
+    fs : float
         Sampling rate. With ``fs=100`` and ``resample_from_500=True`` (default) every
         record is read from ``records500`` and decimated by 5 (zero-phase), so all
         records are treated identically even where official 100 Hz files are missing.
         With ``resample_from_500=False`` the official ``records100`` files are read.
+        Any other rate (e.g. 250) reads ``records500`` and resamples on load.
     folds : int or sequence of int, optional
         Keep only these ``strat_fold`` values (convention: 1-8 train, 9 val, 10 test).
     max_records : int, optional
@@ -134,6 +138,8 @@ def load_ptbxl(
     units : {"mV", "uV", "V"}, optional
         Units of the physical values when the headers name the wrong one; default: the
         headers' units (mV for PTB-XL).
+    leads : sequence of str, optional
+        Keep only these leads, in this order (case-insensitive, aliases such as "V 1").
 
     Returns
     -------
@@ -150,8 +156,10 @@ def load_ptbxl(
     >>> ds.signals.shape[1:], ds.class_names  # doctest: +SKIP
     ((12, 1000), ('NORM', 'MI', 'STTC', 'CD', 'HYP'))
     """
-    if fs not in (100, 500):
-        raise DataError(f"PTB-XL comes at fs=100 or fs=500 Hz, got fs={fs!r}.")
+    if isinstance(fs, bool) or not isinstance(fs, (int, float)) or not fs > 0:
+        raise DataError(f"fs must be a positive sampling rate in Hz, got fs={fs!r}.")
+    # PTB-XL ships 100 and 500 Hz; other rates are resampled from 500 Hz after loading.
+    target_fs, fs = float(fs), (int(fs) if fs in (100, 500) else 500)
     root = Path(root)
     db = read_ptbxl_database(root)
     db = _select(db, folds, max_records, "ptbxl_database.csv")
@@ -189,6 +197,10 @@ def load_ptbxl(
             "per_record": ("info",),
         },
     )
+    if leads is not None:
+        ds = select_leads(ds, leads)
+    if target_fs != fs:
+        ds = resample(ds, target_fs)
     ds.check_amplitudes("warn")
     return ds
 

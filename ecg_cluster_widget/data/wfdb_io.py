@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +13,30 @@ from tqdm.auto import tqdm
 
 from ..errors import DataError, FileFormatError
 from .dataset import STANDARD_LEADS, ECGDataset, _adopt, _canonical_units, _own, canonical_lead_name
-from .preprocess import select_leads
+from .preprocess import crop_or_pad, resample, select_leads
 
 _SUFFIXES = (".hea", ".dat", ".mat")
+
+
+@contextlib.contextmanager
+def quiet_wfdb() -> Iterator[None]:
+    """Silence deprecation noise that wfdb triggers in pandas and numpy while reading.
+
+    wfdb 4.3 calls ``DataFrame.set_index(inplace=True)``, which pandas 3.1 deprecates: one
+    warning per annotation file, 242 for LUDB. They concern wfdb's code, not the user's,
+    so our loaders hide them; any other warning still shows.
+
+    Examples
+    --------
+    >>> with quiet_wfdb():
+    ...     warnings.warn("x", DeprecationWarning)  # hidden
+    """
+    with warnings.catch_warnings():
+        for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+            warnings.simplefilter("ignore", category)
+        yield
+
+
 #: Physical units a WFDB header may name, and their factor to mV.
 _WFDB_UNITS = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3, "nv": 1e-6}
 
@@ -87,7 +110,8 @@ def read_record(
     --------
     >>> sig, fs, leads, comments = read_record("shared/data/ludb/data/1")  # doctest: +SKIP
     """
-    import wfdb  # slow import, only needed when reading files
+    with quiet_wfdb():  # importing wfdb builds pandas tables with deprecated calls
+        import wfdb  # slow import, only needed when reading files
 
     stem = _record_stem(path)
     header = stem.parent / f"{stem.name}.hea"
@@ -97,7 +121,8 @@ def read_record(
             "(e.g. 'data/100' for data/100.hea + data/100.dat)."
         )
     try:
-        rec = wfdb.rdrecord(str(stem), physical=True)
+        with quiet_wfdb():
+            rec = wfdb.rdrecord(str(stem), physical=True)
     except Exception as exc:  # wfdb raises many types for corrupt input
         raise FileFormatError(
             f"could not read WFDB record {stem} ({type(exc).__name__}: {exc}). "
@@ -131,6 +156,7 @@ def load_wfdb(
     progress: bool = True,
     leads: Sequence[str] | None = None,
     units: str | None = None,
+    fs: float | None = None,
 ) -> ECGDataset:
     """Load one WFDB record, or every record in a folder, as an :class:`ECGDataset`.
 
@@ -143,15 +169,19 @@ def load_wfdb(
         A record path without extension (``data/100``) or a folder of records. All
         records in a folder must share the sampling rate and lead names.
     n_samples : int, optional
-        Crop (keep the start) or zero-pad every record to this length. Needed when
-        the records of a folder differ in length.
+        Crop (keep the start) or zero-pad every record to this length (at ``fs`` when
+        given). Needed when the records of a folder differ in length.
     progress : bool
         Show a tqdm progress bar when loading a folder.
     leads : sequence of str, optional
-        Keep only these leads, in this order (case-insensitive names).
+        Keep only these leads, in this order. Names are matched case-insensitively and
+        with aliases (``"MLII"`` and ``"ML2"`` are lead II, ``"V 1"`` is V1).
     units : {"mV", "uV", "V"}, optional
         Units of the physical values when the headers name the wrong one; default: the
         unit each header gives.
+    fs : float, optional
+        Resample to this rate on load (e.g. a 360 Hz MIT-BIH record to a 250 Hz
+        model's rate); default: the records' own rate.
 
     Returns
     -------
@@ -163,7 +193,9 @@ def load_wfdb(
     --------
     >>> ds = load_wfdb("shared/data/wfdb_samples/mitdb/100")  # doctest: +SKIP
     >>> ds.lead_names, ds.fs  # doctest: +SKIP
-    (('MLII', 'V5'), 360.0)
+    (('II', 'V5'), 360.0)
+    >>> load_wfdb("shared/data/wfdb_samples/mitdb/100", fs=250, leads=["MLII"]).fs  # doctest: +SKIP
+    250.0
     """
     p = Path(path)
     if p.is_dir():
@@ -174,6 +206,9 @@ def load_wfdb(
         stems = [_record_stem(p)]
     if n_samples is not None and (not isinstance(n_samples, (int, np.integer)) or n_samples <= 0):
         raise DataError(f"n_samples must be a positive integer, got {n_samples!r}.")
+    if fs is not None and not (np.isfinite(fs) and fs > 0):
+        raise DataError(f"fs must be a positive sampling rate in Hz, got {fs!r}.")
+    target_fs = None if fs is None else float(fs)  # `fs` is reused for each record's rate
     sigs, comments = [], []
     fs0 = names0 = None
     for stem in tqdm(stems, desc="reading WFDB", disable=not progress or len(stems) < 2):
@@ -198,7 +233,12 @@ def load_wfdb(
             f"records differ in length ({min(lengths)}..{max(lengths)} samples); pass "
             "n_samples=... to crop/pad them to a common length."
         )
-    target = int(n_samples) if n_samples is not None else lengths.pop()
+    if n_samples is None:
+        target = lengths.pop()
+    else:
+        # Crop at the records' own rate to what n_samples covers at the target rate.
+        ratio = 1.0 if target_fs is None else fs0 / target_fs
+        target = int(np.ceil(int(n_samples) * ratio))
     x = np.zeros((len(sigs), len(names0), target), dtype=np.float32)
     for i, s in enumerate(sigs):
         k = min(target, s.shape[1])
@@ -212,6 +252,10 @@ def load_wfdb(
     )
     if leads is not None:
         ds = select_leads(ds, leads)
+    if target_fs is not None and not np.isclose(ds.fs, target_fs):
+        ds = resample(ds, target_fs)
+    if n_samples is not None and ds.n_samples != int(n_samples):
+        ds = crop_or_pad(ds, int(n_samples))
     ds.check_amplitudes("warn")
     return ds
 

@@ -1,7 +1,8 @@
-"""Model: the Ribeiro-style ResNet1d, training and checkpoints."""
+"""Model: the Ribeiro-style ResNet1d, training, checkpoints and any network's input contract."""
 
 from .checkpoint import (
     DEFAULT_TASK,
+    MODEL_TASKS,
     TASKS,
     ModelBundle,
     as_bundle,
@@ -9,6 +10,8 @@ from .checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
+from .contract import INPUT_LAYOUTS
+from .declare import declare_model
 from .pretrained import (
     DEMO_DATA_KWARGS,
     PRETRAINED,
@@ -27,6 +30,9 @@ __all__ = [
     "network_layout",
     "WIDTHS",
     "ModelBundle",
+    "declare_model",
+    "INPUT_LAYOUTS",
+    "MODEL_TASKS",
     "as_bundle",
     "is_bundle",
     "DEFAULT_TASK",

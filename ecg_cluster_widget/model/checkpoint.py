@@ -26,13 +26,23 @@ from ..data.filtering import SignalFilter
 from ..data.io_utils import atomic_write_bytes
 from ..data.standardize import Standardizer
 from ..errors import DataError, FileFormatError, ModelError
+from .contract import (
+    ForwardFn,
+    call_network,
+    forward_failure_message,
+    make_forward,
+    set_forward,
+)
 from .resnet1d import ResNet1d
 
 #: Value of the ``"format"`` key that marks a file as one of our checkpoints.
 CHECKPOINT_FORMAT = "ecg_cluster_widget.checkpoint"
 CHECKPOINT_VERSION = 1
-#: What a model predicts: independent sigmoid classes, or real-valued targets.
+#: What a model trained here predicts: independent sigmoid classes, or real-valued targets.
 TASKS = ("multilabel", "regression")
+#: What a bundle's model may predict: also one softmax class, or a softmax class per sample
+#: (segmentation: outputs (batch, classes, time)), for models trained elsewhere.
+MODEL_TASKS = TASKS + ("multiclass", "segmentation")
 #: The task of a model that does not say (every classifier this package trains).
 DEFAULT_TASK = "multilabel"
 _REQUIRED_KEYS = (
@@ -65,9 +75,11 @@ class ModelBundle:
         Samples per lead the model expects.
     standardizer : Standardizer or None
         Per-lead z-scoring fitted on the training data; ``None`` feeds signals as given.
-    task : {"multilabel", "regression"}
+    task : {"multilabel", "regression", "multiclass", "segmentation"}
         Multilabel outputs go through a sigmoid; regression outputs are mapped back to
-        target units with ``meta["target_mean"]`` / ``meta["target_std"]`` when present.
+        target units with ``meta["target_mean"]`` / ``meta["target_std"]`` when present;
+        multiclass outputs through a softmax; segmentation outputs (batch, classes, time)
+        (or (batch, time, classes)) through a softmax per sample.
     history : list of dict, optional
         Per-epoch training record (``train_loss``, ``val_loss``, ``val_auroc``, ...).
     meta : dict, optional
@@ -77,6 +89,18 @@ class ModelBundle:
         applies it to every input before standardising, so explanations see what the
         network saw in training. ``None`` (old checkpoints, the demo model) feeds
         signals unfiltered.
+    forward : callable, optional
+        ``forward(network, x)``: how to call a network that is not called as
+        ``network(x)``, e.g. ``lambda net, x: net(x, lead_id)`` for an extra argument or
+        ``lambda net, x: net(x)[0]`` for a tuple output. Recorded for the network
+        (:mod:`.contract`), so the hooks and Grad-CAM call it the same way.
+    preprocess : callable, optional
+        ``preprocess(x) -> x`` on the (N, leads, samples) array after the filter and the
+        standardiser: the model's own normalisation (e.g. per-window scaling). Not saved
+        in checkpoints; pass it again after loading.
+    input_layout : {"leads", "samples"}
+        ``"samples"``: a single-lead network taking (batch, samples); the one lead of
+        ``lead_names`` is squeezed out before the network is called.
 
     Examples
     --------
@@ -101,11 +125,16 @@ class ModelBundle:
         history: list[dict] | None = None,
         meta: dict | None = None,
         signal_filter: SignalFilter | None = None,
+        forward: ForwardFn | None = None,
+        preprocess: Any = None,
+        input_layout: str = "leads",
     ) -> None:
         if not isinstance(model, nn.Module):
             raise ModelError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
-        if task not in TASKS:
-            raise ModelError(f"task must be one of {TASKS}, got {task!r}.")
+        if preprocess is not None and not callable(preprocess):
+            raise ModelError(f"preprocess must be callable, got {type(preprocess).__name__}.")
+        if task not in MODEL_TASKS:
+            raise ModelError(f"task must be one of {MODEL_TASKS}, got {task!r}.")
         if lead_names is None:
             from ..data.dataset import STANDARD_LEADS
 
@@ -126,6 +155,19 @@ class ModelBundle:
         self.signal_filter = (
             None if signal_filter is None or signal_filter.is_identity else signal_filter
         )
+        if input_layout == "samples" and len(self.lead_names) != 1:
+            raise ModelError(
+                f"input_layout='samples' is a single-lead network; name its one lead "
+                f"(lead_names=['II']), not {len(self.lead_names)}."
+            )
+        self.forward_fn, self.preprocess, self.input_layout = forward, preprocess, input_layout
+        set_forward(self.model, make_forward(forward, input_layout))
+
+    def __setstate__(self, state: dict) -> None:
+        # A copy (deepcopy, pickle) has a new network object: record its contract again.
+        self.__dict__.update(state)
+        if "input_layout" in state:
+            set_forward(self.model, make_forward(self.forward_fn, self.input_layout))
 
     # -- properties -----------------------------------------------------
     @property
@@ -151,6 +193,8 @@ class ModelBundle:
         """What :meth:`prepare` does to a record, in words (shown in reports and the CLI)."""
         steps = [] if self.signal_filter is None else [self.signal_filter.describe()]
         steps.append("per-lead z-score" if self.standardizer is not None else "no standardisation")
+        if self.preprocess is not None:
+            steps.append(f"then {getattr(self.preprocess, '__name__', 'custom preprocessing')}")
         return "; ".join(steps)
 
     # -- input checks ---------------------------------------------------
@@ -187,9 +231,18 @@ class ModelBundle:
                 what = "the same leads in a different order"
             else:
                 what = "different leads"
+            missing = [n for n in self.lead_names if n not in ds.lead_names]
+            fix = (
+                f"The data lacks {', '.join(missing)} and a model is never fed invented leads: "
+                "train one on the leads the data has (ecg-cluster-widget train --data ... "
+                f"--leads {','.join(ds.lead_names)})."
+                if missing
+                else "Select/reorder the leads to match "
+                f"(ecg_cluster_widget.data.select_leads(ds, {list(self.lead_names)}))."
+            )
             raise DataError(
                 f"the data has {what}. Data leads: {', '.join(ds.lead_names)}; "
-                f"model leads: {', '.join(self.lead_names)}. Select/reorder the leads to match."
+                f"model leads: {', '.join(self.lead_names)}. {fix}"
             )
         if ds.n_samples != self.n_samples:
             raise DataError(
@@ -215,15 +268,27 @@ class ModelBundle:
         x = ds.signals
         if self.signal_filter is not None:
             x = self.signal_filter.apply(x, self.fs)
-        if self.standardizer is None:
-            return np.ascontiguousarray(x, dtype=np.float32)
-        return np.ascontiguousarray(self.standardizer.transform(x), dtype=np.float32)
+        if self.standardizer is not None:
+            x = self.standardizer.transform(x)
+        if self.preprocess is not None:
+            shape = x.shape
+            x = np.asarray(self.preprocess(np.array(x, dtype=np.float32)))
+            if x.shape != shape or not np.isfinite(x).all():
+                raise ModelError(
+                    f"preprocess returned shape {x.shape} (or non-finite values) for input "
+                    f"{shape}; it must keep the (N, leads, samples) shape and give finite values."
+                )
+        return np.ascontiguousarray(x, dtype=np.float32)
 
     # -- inference ------------------------------------------------------
     def predict_proba(
         self, ds: ECGDataset, batch_size: int = 128, progress: bool = False
     ) -> np.ndarray:
-        """Per-class probabilities (multilabel) or predicted targets (regression).
+        """Per-class probabilities, predicted targets (regression) or class fractions.
+
+        Sigmoid per class (multilabel), softmax (multiclass), targets in their units
+        (regression); for segmentation the fraction of each record's samples per class
+        (the mean of the per-sample softmax, :meth:`predict_per_sample`).
 
         Returns
         -------
@@ -243,12 +308,20 @@ class ModelBundle:
         out = self.forward_array(x, batch_size=batch_size, progress=progress)
         if self.task == "multilabel":
             return (1.0 / (1.0 + np.exp(-out.astype(np.float64)))).astype(np.float32)
+        if self.task in ("multiclass", "segmentation"):
+            z = out.astype(np.float64)
+            p = np.exp(z - z.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+            return (p if p.ndim == 2 else p.mean(axis=2)).astype(np.float32)
         mean = np.asarray(self.meta.get("target_mean", 0.0), dtype=np.float32)
         std = np.asarray(self.meta.get("target_std", 1.0), dtype=np.float32)
         return (out * std + mean).astype(np.float32)
 
     def predict(self, ds: ECGDataset, threshold: float = 0.5, batch_size: int = 128) -> np.ndarray:
         """0/1 labels (int64) at ``threshold`` for multilabel; predicted targets for regression.
+
+        Multiclass: one-hot (N, n_classes) of the most probable class; segmentation: the
+        most probable class of every output sample, (N, T_out) int64.
 
         Examples
         --------
@@ -259,15 +332,24 @@ class ModelBundle:
         >>> sorted(set(b.predict(ECGDataset(np.zeros((4, 12, 100)), fs=100)).ravel()) - {0, 1})
         []
         """
+        if self.task == "segmentation":
+            out = self.forward_array(self.prepare(ds), batch_size=batch_size)
+            return out.argmax(axis=1).astype(np.int64)
         p = self.predict_proba(ds, batch_size=batch_size)
         if self.task == "regression":
             return p
+        if self.task == "multiclass":
+            return (p == p.max(axis=1, keepdims=True)).astype(np.int64)
         return (p >= threshold).astype(np.int64)
 
     def forward_array(
         self, x: np.ndarray, batch_size: int = 128, progress: bool = False
     ) -> np.ndarray:
-        """Raw network outputs (logits) for an already prepared array (N, C, T)."""
+        """Raw network outputs (logits) for an already prepared array (N, C, T).
+
+        (N, n_classes), or for segmentation (N, n_classes, T_out). The network is called
+        through its contract (``forward``, ``input_layout``).
+        """
         from tqdm.auto import tqdm
 
         if batch_size < 1:
@@ -279,14 +361,14 @@ class ModelBundle:
             for s in tqdm(starts, desc="predict", disable=not progress, leave=False):
                 xb = torch.from_numpy(np.require(x[s : s + batch_size], None, ["C", "W"]))
                 try:
-                    out = self.model(xb)
+                    out = call_network(self.model, xb)
                 except ModelError:
                     raise
                 except Exception as exc:
                     raise ModelError(
-                        f"the model failed on input of shape {tuple(xb.shape)}: {exc}"
+                        forward_failure_message(self.model, tuple(xb.shape), exc)
                     ) from exc
-                outs.append(out.detach().float().reshape(len(xb), -1).numpy())
+                outs.append(_logits(out, len(xb), self.n_classes, self.task))
         res = np.concatenate(outs, axis=0)
         if res.shape[1] != self.n_classes:
             raise ModelError(
@@ -294,6 +376,26 @@ class ModelBundle:
                 f"{self.n_classes} classes ({', '.join(self.class_names)})."
             )
         return res
+
+
+def _logits(out: Any, n: int, n_classes: int, task: str) -> np.ndarray:
+    """A batch of network outputs as (n, n_classes) or, per sample, (n, n_classes, T)."""
+    if not isinstance(out, torch.Tensor):
+        raise ModelError(
+            f"the model returns a {type(out).__name__}, not a tensor of outputs; give its call "
+            "as ModelBundle(net, ..., forward=lambda net, x: net(x)[0])."
+        )
+    out = out.detach().float()
+    if task != "segmentation":
+        return out.reshape(n, -1).numpy()
+    if out.ndim != 3:
+        raise ModelError(
+            f"task='segmentation' needs per-sample outputs (batch, classes, time); the model "
+            f"returns shape {tuple(out.shape)}."
+        )
+    if out.shape[1] != n_classes and out.shape[2] == n_classes:
+        out = out.transpose(1, 2)  # (batch, time, classes)
+    return out.numpy()
 
 
 def is_bundle(obj: object) -> bool:
@@ -457,6 +559,7 @@ def save_checkpoint(path: str | os.PathLike, bundle: ModelBundle) -> Path:
         else _plain(bundle.signal_filter.to_dict()),
         "history": _plain(bundle.history),
         "meta": _plain(bundle.meta),
+        "input_layout": getattr(bundle, "input_layout", "leads"),
     }
     buf = io.BytesIO()
     torch.save(payload, buf)
@@ -564,6 +667,8 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None) -> 
             history=payload.get("history") or [],
             meta=payload.get("meta") or {},
             signal_filter=signal_filter,
+            # Absent before single-lead (batch, samples) networks were supported.
+            input_layout=payload.get("input_layout", "leads"),
         )
     except (KeyError, TypeError, ValueError, DataError) as exc:
         raise FileFormatError(f"checkpoint {path} has malformed metadata: {exc}") from exc
