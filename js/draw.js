@@ -52,7 +52,9 @@ export function createDrawing(env) {
       layout: model.get("ecg_layout"), leads: env.visibleLeads(), leadNames: cur.rec.lead_names || [],
       width, duration: env.duration(), view: S.view, gradcam: !!(model.get("show_gradcam") && cur.cam),
       rhythmLead: S.protoLead, gain: get("gain", 10), speed: get("paper_speed", 25), scale: env.scale(),
-      fitHeight: get("fit_height", false) ? env.fitTarget() : 0,
+      // Presentation mode always fits the screen, whatever the layout and the fit box.
+      fitHeight: get("fit_height", false) || get("presentation", false) ? env.fitTarget() : 0,
+      fitAll: !!get("presentation", false),
     }));
     S.view = L.view;
     const theme = S.theme;

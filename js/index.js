@@ -106,12 +106,14 @@ function render({ model, el }) {
   // window) minus what the widget shows above the ECG.
   const fitTarget = () => {
     let viewH = (doc.defaultView && doc.defaultView.innerHeight) || 900;
-    for (let n = root.parentElement; n && n !== doc.body; n = n.parentElement) {
+    // Presentation mode covers the browser window (position: fixed), nothing scrolls.
+    const present = !!get("presentation", false);
+    for (let n = root.parentElement; !present && n && n !== doc.body; n = n.parentElement) {
       const oy = getComputedStyle(n).overflowY;
       if ((oy === "auto" || oy === "scroll") && n.clientHeight > 200) viewH = Math.min(viewH, n.clientHeight);
     }
     const above = stage.getBoundingClientRect().top - root.getBoundingClientRect().top;
-    return Math.max(360, viewH - above - 16);
+    return Math.max(present ? 200 : 360, viewH - above - 16);
   };
   // A view restored from saved widget state without its kernel has no comm: ipywidgets
   // marks it with this class, and save_changes silently does nothing.
@@ -192,11 +194,24 @@ function render({ model, el }) {
       mode: S.mode, visibleLeads: visibleLeads(), leadNames: S.cur.rec.lead_names || [],
     });
     const present = !!get("presentation", false);
+    placeRoot(present);
     root.classList.toggle("ecw-present", present);
     root.classList.toggle("ecw-side-hidden", S.sideHidden || present);
     root.style.setProperty("--ecw-scale", String(scale()));
     root.classList.toggle("ecw-caliper-mode", S.mode === "caliper");
   }
+
+  // Presentation mode covers the window with position: fixed, which an ancestor with a
+  // transform (JupyterLab's notebook windowing) would confine to itself: while presenting,
+  // the view lives directly under <body>, and goes back into its output afterwards.
+  function placeRoot(present) {
+    const where = present ? doc.body : el;
+    if (!where || root.parentElement === where) return;
+    const had = root.contains(doc.activeElement);
+    where.appendChild(root);
+    if (had) root.focus({ preventScroll: true });
+  }
+  reg.onTeardown(() => { if (root.parentElement !== el) root.remove(); });
 
   // Redraws never move focus, but a card whose cluster went away (K changed) takes its
   // focus with it: keep the keyboard in the widget.

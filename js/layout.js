@@ -24,6 +24,7 @@ const COLS = { "12x1": 1, "6x2": 2, "3x4": 4 };
  * @param {number} [o.speed] paper speed in mm/s: 25 (default) or 50; sets the grid in seconds
  * @param {number} [o.scale] font scale (1 … 2) for labels, tracks and margins
  * @param {number} [o.fitHeight] 12x1 only: shrink rows so the whole drawing fits this height (px)
+ * @param {boolean} [o.fitAll]  fit every layout, not only 12x1 (presentation mode)
  */
 export function computeLayout(o) {
   const layout = LAYOUTS.includes(o.layout) ? o.layout : "12x1";
@@ -47,8 +48,9 @@ export function computeLayout(o) {
   // scale stays, traces may overlap the neighbouring rows as on paper) so the strip,
   // the uncertainty ribbon and the axis stay in view.
   const tracksH = Math.round((18 + 34 + 22 + 12 + (o.gradcam ? 28 : 0)) * scale) + 4;
-  if (layout === "12x1" && o.fitHeight > 0 && rows * rowH + tracksH > o.fitHeight) {
-    rowH = Math.max(36, Math.floor((o.fitHeight - tracksH) / rows));
+  const nRows = rows + (layout === "3x4" ? 1 : 0); // 3x4 adds its rhythm strip
+  if ((layout === "12x1" || o.fitAll) && o.fitHeight > 0 && nRows * rowH + tracksH > o.fitHeight) {
+    rowH = Math.max(36, Math.floor((o.fitHeight - tracksH) / nRows));
   }
   const colW = plotW / cols;
   const span = (v1 - v0) / cols;

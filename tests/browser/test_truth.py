@@ -237,3 +237,65 @@ def test_controls_that_cannot_work_say_why(bare):
     )
     assert page.locator(".ecw-status.ecw-error").count() == 1
     root.screenshot(path=str(SCREENSHOTS / "truth_reasons.png"))
+
+
+# Where the leads, the strip, the ribbon and the info line are, in viewport pixels.
+ON_SCREEN = """() => {
+  const r = document.querySelector('.ecw-root');
+  const L = r.__ecw.layout();
+  const c = r.querySelector('.ecw-canvas').getBoundingClientRect();
+  const box = (p) => ({ name: p.name || p.kind, top: c.top + p.y, bottom: c.top + p.y + p.h,
+                        left: c.left + p.x, right: c.left + p.x + p.w, h: p.h });
+  const info = r.querySelector('.ecw-info-text');
+  const ib = info.getBoundingClientRect();
+  return { vw: innerWidth, vh: innerHeight, leads: L.panels.map(box),
+           tracks: [L.strip, L.ribbon, L.axis].map(box),
+           info: { top: ib.top, bottom: ib.bottom, left: ib.left, right: ib.right,
+                   cut: info.scrollWidth > info.clientWidth + 1, text: info.textContent } };
+}"""
+
+
+def _all_in_view(got: dict) -> list[str]:
+    bad = []
+    for p in got["leads"] + got["tracks"]:
+        if p["top"] < -1 or p["bottom"] > got["vh"] + 1 or p["right"] > got["vw"] + 1:
+            bad.append(f"{p['name']} at {p['top']:.0f}..{p['bottom']:.0f}")
+    i = got["info"]
+    if i["cut"] or i["top"] < 0 or i["bottom"] > got["vh"] or i["right"] > got["vw"] + 1:
+        bad.append(f"info line {i}")
+    return bad
+
+
+@pytest.mark.parametrize(
+    ("layout", "size"), [("12x1", (1280, 720)), ("6x2", (1280, 720)), ("12x1", (1920, 1080))]
+)
+def test_presentation_mode_fits_a_projector(truth, layout, size):
+    page, out, _ = truth
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    root = page.locator(".ecw-root")
+    page.evaluate("(l) => document.querySelector('.ecw-root').__ecw.send('ecg_layout', l)", layout)
+    root.focus()
+    page.keyboard.press("f")
+    page.wait_for_function(
+        "() => document.querySelector('.ecw-root').classList.contains('ecw-present')"
+    )
+    page.wait_for_timeout(500)  # the resize observer redraws at the new size
+    got = page.evaluate(ON_SCREEN)
+    try:
+        assert not _all_in_view(got), _all_in_view(got)
+        n_leads = 12
+        assert len(got["leads"]) == n_leads
+        # readable from the back of the room: rows of at least 36 px, big text
+        assert min(p["h"] for p in got["leads"]) >= 36
+        size_px = page.evaluate(
+            "() => parseFloat(getComputedStyle(document.querySelector('.ecw-info-text')).fontSize)"
+        )
+        assert size_px >= 17
+        root.screenshot(path=str(SCREENSHOTS / f"truth_present_{layout}_{size[0]}.png"))
+    finally:
+        page.keyboard.press("f")
+        page.wait_for_function(
+            "() => !document.querySelector('.ecw-root').classList.contains('ecw-present')"
+        )
+        page.evaluate("() => document.querySelector('.ecw-root').__ecw.send('ecg_layout', '12x1')")
+        page.set_viewport_size({"width": 1500, "height": 1100})
