@@ -7,7 +7,7 @@ import { readTheme } from "./ecg_view.js";
 import { makePalette } from "./palette.js";
 import {
   brushMask, buildGrid, categoryColor, groupMix, makeTransform, nearest, normRect,
-  pointColors, rampColor, rasterize,
+  pointColors, pointSize, rampColor, rasterize,
 } from "./scatter.js";
 
 const CSS = `
@@ -156,8 +156,9 @@ function render({ model, el: host }) {
   function drawBase() {
     const bg = packed(theme.dark ? "#1e1e1e" : "#ffffff", 255);
     const faded = packed(theme.dark ? "#4a4a4a" : "#d4d4d4", 255);
-    // Bigger points for small sets, 2 px for tens of thousands (overdraw hides structure).
-    const size = Math.max(2, Math.round((d.n > 5000 ? 2 : d.n > 1000 ? 3 : 4) * dpr));
+    // Sized to the number of points (js/scatter.js pointSize).
+    const size = pointSize(d.n, W, H, dpr);
+    root.dataset.pointSize = String(size / dpr);
     rasterize(words, W, H, d.xy, d.n, colors, tr, size, mask, faded, bg);
     bctx.putImageData(image, 0, 0);
     frames++;

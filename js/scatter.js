@@ -173,6 +173,17 @@ export function pointColors(values, n, kind, range, nCats, dark = false) {
 }
 
 /**
+ * Side of a point in canvas pixels for `n` points on a w x h canvas: the points together
+ * cover about 6 % of the area, so 150 records get large, easy-to-hit points and tens of
+ * thousands stay small enough not to hide the structure by overdraw (2 to 12 px, times
+ * the device pixel ratio `dpr`).
+ */
+export function pointSize(n, w, h, dpr = 1) {
+  const side = Math.sqrt((0.06 * (w / dpr) * (h / dpr)) / Math.max(1, n));
+  return Math.max(2, Math.round(Math.min(12, Math.max(2, side)) * dpr));
+}
+
+/**
  * Write every point as a size x size square into `buf` (Uint32Array w*h, RGBA words).
  * With a brush mask, points outside it are drawn faded (`faded` word) and the brushed
  * ones drawn last so they stay on top.

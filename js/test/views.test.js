@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 
 import {
   brushMask, buildGrid, categoryColor, groupMix, makeTransform, nearest, normRect,
-  pointColors, rampColor, rasterize,
+  pointColors, pointSize, rampColor, rasterize,
 } from "../scatter.js";
 import { compareLayout } from "../compare_view.js";
 
@@ -108,4 +108,14 @@ test("compare layout stacks A then B on one time axis", () => {
   const ys = [...L.rows, L.changed, L.axis].map((r) => r.y);
   for (let i = 1; i < ys.length; i++) assert.ok(ys[i] > ys[i - 1]);
   assert.ok(L.height >= L.axis.y + L.axis.h);
+});
+
+test("point size follows the number of points", () => {
+  // 150 records on a 500 x 400 plot: large points; 50 000: the 2 px floor.
+  assert.ok(pointSize(150, 500, 400) >= 8);
+  assert.equal(pointSize(50000, 500, 400), 2);
+  assert.ok(pointSize(1000, 500, 400) < pointSize(150, 500, 400));
+  assert.ok(pointSize(5, 500, 400) <= 12);
+  // device pixels scale with the ratio
+  assert.equal(pointSize(150, 1000, 800, 2), 2 * pointSize(150, 500, 400));
 });

@@ -102,6 +102,8 @@ def test_scatter_renders_every_record(views):
     assert root.get_attribute("data-n-points") == "150"
     stats = page.evaluate(SCATTER_COLOURS)
     assert stats["colours"] > 3 and stats["ink"] > 150, stats
+    # 150 records: points sized to be seen and hit (they were 3-4 px whatever the count)
+    assert float(root.get_attribute("data-point-size")) >= 8
     assert page.locator(".edv-legend .edv-chip").count() >= 2  # class legend
     assert not [e for e in errors if "edv" in e or "ecv" in e], errors
     root.screenshot(path=str(SCREENSHOTS / "dataset_view.png"))
