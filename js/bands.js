@@ -215,14 +215,49 @@ function drawSeries(ctx, p, values, fs, color, fill) {
 }
 
 /** Per-time-step normalised entropy (0 certain .. 1 maximally uncertain). */
-export function drawRibbon(ctx, p, entropy, fs, theme, margin = 64, scale = 1) {
+export function drawRibbon(ctx, p, entropy, fs, theme, margin = 64, scale = 1, relative = false) {
   ctx.fillStyle = theme.track;
   ctx.fillRect(p.x, p.y, p.w, p.h);
   drawSeries(ctx, p, entropy, fs, theme.ribbonLine, theme.ribbonFill);
   ctx.fillStyle = theme.muted;
-  ctx.font = `${Math.round(10 * scale)}px sans-serif`;
+  const px = Math.round(10 * scale);
+  ctx.font = `${px}px sans-serif`;
   ctx.textBaseline = "top";
   ctx.fillText("uncertainty", p.x - margin + 2, p.y + 2);
+  // Relative: the height is the percentile among all time steps of the dataset.
+  if (relative) ctx.fillText("percentile", p.x - margin + 2, p.y + 3 + px);
+}
+
+/**
+ * Percentile rank (0..1) of every value among `quantiles` (the 0th … 100th percentiles
+ * of the dataset's entropies): equal quantiles (a run of zeros) give the middle of their
+ * ranks, values between two quantiles are interpolated. Mirrors
+ * explain/browse.py percentile_ranks. Without quantiles, the values themselves.
+ */
+export function percentileRanks(values, quantiles) {
+  const q = quantiles || [];
+  const m = q.length;
+  if (m < 2) return values;
+  const out = new Float32Array(values.length);
+  const lower = (v, strict) => { // first index with q[i] >= v (or > v when strict)
+    let lo = 0;
+    let hi = m;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (strict ? q[mid] <= v : q[mid] < v) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  };
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    const a = lower(v, false);
+    const b = lower(v, true);
+    if (b > a) out[i] = (a + b - 1) / 2 / (m - 1);
+    else if (a <= 0) out[i] = 0;
+    else if (a >= m) out[i] = 1;
+    else out[i] = (a - 1 + (v - q[a - 1]) / (q[a] - q[a - 1])) / (m - 1);
+  }
+  return out;
 }
 
 /** Grad-CAM attribution (0..1) for the chosen class. */

@@ -2,7 +2,7 @@
 // ArrayBuffer or a typed array, or in the standalone HTML export {"$b64": "..."}.
 // decodeArray is the one decoder of the array traits (views/traits.py writes them).
 
-import { runs } from "./bands.js";
+import { percentileRanks, runs } from "./bands.js";
 
 /**
  * @typedef {Object} WireArray  An array trait as it comes over the comm.
@@ -100,6 +100,8 @@ export function decodeResponse(model) {
   return {
     rec, nL, nS, fs: rec.fs || 1, sig: sig.length === nL * nS ? sig : new Float32Array(nL * nS),
     ids, segs: runs(ids), ent, cam: cam.length === nS ? cam : null,
+    // Uncertainty relative to the dataset (percentile rank); absolute values stay in ent.
+    entPct: percentileRanks(ent, rec.entropy_quantiles), relative: (rec.entropy_quantiles || []).length > 1,
     clusters, clusterIds: rec.cluster_ids || clusters.map((c) => c.id),
     protos: protos.data, protoShape: protos.shape, snips: snips.data, snipShape: snips.shape,
     responseId: model.get("response_id"),

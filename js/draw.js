@@ -85,7 +85,7 @@ export function createDrawing(env) {
       drawLeadLabel(ctx, p, theme, L.scale, style !== "strip" ? capH : 0);
     }
     drawStrip(ctx, L.strip, cur.segs, cur.fs, env.labels(), hl, pal, Math.round(10 * L.scale));
-    drawRibbon(ctx, L.ribbon, cur.ent, cur.fs, theme, L.margin, L.scale);
+    drawRibbon(ctx, L.ribbon, cur.entPct, cur.fs, theme, L.margin, L.scale, cur.relative);
     if (L.gradcam) drawGradcam(ctx, L.gradcam, cur.cam, cur.fs, theme, model.get("gradcam_label"), L.margin, L.scale);
     drawAxis(ctx, L.axis, L, theme);
     // The side panel scrolls within the height of the ECG rather than growing the page.
@@ -221,7 +221,11 @@ export function createDrawing(env) {
     const cid = cur.ids[i];
     rows.push(["cluster", pal.title(cid, env.labels())]);
     const e = valueAt(cur.ent, t, cur.fs);
-    if (e != null) rows.push(["uncertainty", e.toFixed(3)]);
+    if (e != null) {
+      // The absolute entropy, and where it stands in the dataset (what the ribbon draws).
+      const pct = cur.relative ? valueAt(cur.entPct, t, cur.fs) : null;
+      rows.push(["uncertainty", pct != null ? `${e.toFixed(3)} (p${Math.round(100 * pct)})` : e.toFixed(3)]);
+    }
     const g = cur.cam ? valueAt(cur.cam, t, cur.fs) : null;
     if (g != null) rows.push([`Grad-CAM ${model.get("gradcam_label") || ""}`.trim(), g.toFixed(3)]);
     tip.replaceChildren();

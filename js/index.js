@@ -186,7 +186,7 @@ function render({ model, el }) {
       if (proto.send({ index: e.record_index })) S.view = v;
     },
   });
-  side.append(summary, leadPick, panels.panel.el);
+  side.append(summary, leadPick, panels.conf, panels.panel.el);
 
   function syncControls() {
     syncToolbar(tb, model, {

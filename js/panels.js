@@ -16,6 +16,10 @@ export function createPanels(env, handlers) {
   const { summary, infoText, occOut, legend, leadPick, rankBadges } = env.dom;
   const doc = summary.ownerDocument;
   const panel = createClusterPanel(doc, handlers);
+  // Above the cards: which clusters are confident and which unsure, relative to the
+  // uncertainty of the whole dataset.
+  const conf = h(doc, "div", "ecw-conf-summary");
+  conf.setAttribute("aria-live", "polite");
 
   function drawSummary() {
     const t0 = performance.now();
@@ -146,6 +150,7 @@ export function createPanels(env, handlers) {
       vocab: model.get("label_vocab") || DEFAULT_VOCAB, highlight: model.get("highlight_cluster"),
       theme: S.theme, pal: S.pal, dataKey: `${cur.responseId}`,
     });
+    drawConfidence();
     const names = cur.rec.lead_names || [];
     if (leadPick.options.length !== names.length) {
       leadPick.replaceChildren(...names.map((n, i) => option(doc, i, `prototype lead ${n}`)));
@@ -153,5 +158,29 @@ export function createPanels(env, handlers) {
     leadPick.value = String(S.protoLead);
   }
 
-  return { panel, drawSummary, drawInfo, drawOcc, drawLegend, drawClusters };
+  function drawConfidence() {
+    const groups = { confident: [], unsure: [] };
+    for (const c of [...S.cur.clusters].sort((a, b) => a.id - b.id)) {
+      if (c.confidence in groups) groups[c.confidence].push(c);
+    }
+    conf.replaceChildren();
+    conf.hidden = !groups.confident.length && !groups.unsure.length;
+    for (const [key, label] of [["confident", "confident"], ["unsure", "unsure"]]) {
+      const row = h(doc, "div", `ecw-conf-row ecw-conf-${key}`);
+      row.dataset.group = key;
+      row.append(h(doc, "span", "ecw-conf-label", `${label}:`));
+      for (const c of groups[key]) {
+        const item = h(doc, "span", "ecw-conf-item");
+        item.dataset.clusterId = String(c.id);
+        item.dataset.num = S.pal.short(c.id);
+        item.append(swatch(doc, c.id, S.pal), ` ${S.pal.short(c.id)}`);
+        item.title = `${S.pal.title(c.id, env.labels())}: mean uncertainty at the ${Math.round(100 * c.mean_pct)}th percentile of this dataset`;
+        row.append(item);
+      }
+      if (!groups[key].length) row.append(h(doc, "span", "ecw-conf-none", "none"));
+      conf.append(row);
+    }
+  }
+
+  return { panel, conf, drawSummary, drawInfo, drawOcc, drawLegend, drawClusters };
 }

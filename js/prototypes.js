@@ -142,7 +142,8 @@ export function createClusterPanel(doc, handlers) {
     title.className = "ecw-card-title";
     const stats = doc.createElement("span");
     stats.className = "ecw-card-stats";
-    head.append(sw, title, stats);
+    const badge = doc.createElement("span");
+    head.append(sw, title, stats, badge);
     const row = doc.createElement("div");
     row.className = "ecw-card-row";
     const ex = doc.createElement("div");
@@ -165,7 +166,7 @@ export function createClusterPanel(doc, handlers) {
         ev.stopPropagation();
       }
     });
-    return { card, sw, title, stats, row, ex, mix, editor, key: "" };
+    return { card, sw, title, stats, badge, row, ex, mix, editor, key: "" };
   }
 
   function fill(c, info, d) {
@@ -183,6 +184,16 @@ export function createClusterPanel(doc, handlers) {
     c.card.dataset.proposed = shown.proposed ? info.proposed_name : "";
     c.editor.propose(info.proposed_name || "");
     c.stats.textContent = `${(100 * info.share).toFixed(1)}% of time · H̄ ${info.mean_entropy.toFixed(2)}`;
+    // Confident or unsure relative to this dataset (explain/browse.py uncertainty_scale):
+    // on normal ECGs every absolute entropy is near 0, the percentile tells them apart.
+    const conf = info.confidence || "";
+    c.badge.textContent = conf ? `${conf} (p${Math.round(100 * info.mean_pct)})` : "";
+    c.badge.hidden = !conf;
+    c.badge.className = `ecw-conf ecw-conf-${conf}`;
+    c.badge.title = conf
+      ? `its time steps are on average at the ${Math.round(100 * info.mean_pct)}th percentile of uncertainty in this dataset`
+      : "";
+    c.card.dataset.confidence = conf;
     c.editor.set(d.labels && d.labels[String(id)], d.pal.short(id));
     // Canvases are redrawn only when what they show changed.
     const key = `${d.dataKey}|${d.lead}|${d.theme.dark}|${d.pal.color(id)}`;
@@ -204,10 +215,14 @@ export function createClusterPanel(doc, handlers) {
       drawProto(pctx, 140, 60, med, q25, q75, col, d.theme);
       c.row.appendChild(pc);
     }
-    if (info.entropy_hist && info.entropy_hist.length) {
+    const rel = info.pct_hist && info.pct_hist.length;
+    const hist = rel ? info.pct_hist : info.entropy_hist;
+    if (hist && hist.length) {
       const [hc, hctx] = smallCanvas(doc, 70, 60, "ecw-hist");
-      hc.title = "histogram of uncertainty (0 … 1)";
-      drawHist(hctx, 70, 60, info.entropy_hist, col, d.theme);
+      hc.title = rel
+        ? "its time steps by uncertainty percentile in this dataset (left: more certain than usual, right: less)"
+        : "histogram of uncertainty (0 … 1)";
+      drawHist(hctx, 70, 60, hist, col, d.theme);
       c.row.appendChild(hc);
     }
     c.ex.replaceChildren();

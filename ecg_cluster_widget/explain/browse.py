@@ -65,6 +65,27 @@ def check_k(value: Any, k_range: tuple[int, int]) -> int:
     return k
 
 
+def percentile_ranks(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """Rank (0-1) of each value among the 101 ``quantiles`` (0th ... 100th percentile),
+    interpolated between them; the same rule as ``percentileRanks`` in js/bands.js.
+
+    Examples
+    --------
+    >>> q = np.linspace(0, 1, 101) ** 2
+    >>> percentile_ranks(np.array([0.0, 0.25, 1.0]), q).round(2).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    q = np.asarray(quantiles, dtype=np.float64)
+    if q.size < 2:
+        return np.full(np.shape(values), 0.5)
+    # Ties (many equal quantiles near 0) take the middle of their run of ranks.
+    lo = np.searchsorted(q, values, side="left")
+    hi = np.searchsorted(q, values, side="right")
+    mid = np.interp(values, q, np.linspace(0, 1, q.size))
+    tied = hi > lo
+    return np.where(tied, (lo + hi - 1) / 2 / (q.size - 1), mid)
+
+
 class Browser:
     """Record views of ``ds`` through the fitted explainer ``tlc``.
 
@@ -114,7 +135,9 @@ class Browser:
             infos = self.fit.cluster_summary(k, n_examples=self.n_examples)
             cards = cluster_cards(infos, self.ds, self.n_examples)
             names = self.proposed_names(k)
+            scale = self.uncertainty_scale(k)
             for c in cards.clusters:
+                c.update(scale["clusters"].get(int(c["id"]), {}))
                 # A suggestion for the expert, kept apart from the expert's own names
                 # (cluster_labels): the view shows it until a name is accepted or typed.
                 c["proposed_name"] = names.get(int(c["id"]), "")
@@ -174,6 +197,52 @@ class Browser:
             return {int(c["cluster_id"]): c["proposed_name"] or "" for c in out["clusters"]}
 
         return self.fit.cached("names", int(k), compute)
+
+    def uncertainty_scale(self, k: int) -> dict:
+        """Where uncertainty stands in this dataset at K (cached).
+
+        On normal ECGs the normalised entropy sits near 0 almost everywhere, so an absolute
+        0-1 scale shows thin spikes only; a scale of percentiles of the dataset's own
+        entropies shows which time steps are more or less certain than usual.
+
+        Returns
+        -------
+        dict
+            ``quantiles``: the 0th, 1st, ..., 100th percentiles of the entropy over every
+            valid time step (101 floats); ``clusters``: per stable id ``pct_hist`` (share
+            of its time steps per tenth of the percentile scale), ``mean_pct`` (mean
+            percentile rank, 0-1) and ``confidence``: ``"confident"`` when its time steps
+            are more certain than the dataset's median on average, else ``"unsure"``.
+
+        Examples
+        --------
+        >>> Browser(tlc, ds).uncertainty_scale(3)["clusters"][0]["confidence"]  # doctest: +SKIP
+        'confident'
+        """
+
+        def compute() -> dict:
+            es = self.fit.explain_all(k)
+            lab = np.asarray(es.labels)
+            ent = np.asarray(es.entropy, dtype=np.float64)
+            ok = lab >= 0
+            if not ok.any():
+                return {"quantiles": [], "clusters": {}}
+            q = np.quantile(ent[ok], np.linspace(0, 1, 101))
+            ranks = percentile_ranks(ent[ok], q)
+            lab_ok = lab[ok]
+            out = {}
+            for pos, cid in enumerate(es.cluster_ids):
+                r = ranks[lab_ok == pos]
+                hist = np.histogram(r, bins=10, range=(0, 1))[0] / max(1, r.size)
+                mean = float(r.mean()) if r.size else 0.5
+                out[int(cid)] = {
+                    "pct_hist": [round(float(h), 4) for h in hist],
+                    "mean_pct": round(mean, 4),
+                    "confidence": "confident" if mean < 0.5 else "unsure",
+                }
+            return {"quantiles": [float(v) for v in q], "clusters": out}
+
+        return self.fit.cached("uscale", int(k), compute)
 
     def ranking(self, k: int, rank: str) -> np.ndarray:
         """Record order of ``rank`` at K (cached)."""
@@ -262,6 +331,7 @@ class Browser:
             "k": k,
             "cluster_ids": [int(c) for c in expl.cluster_ids],
             "fit_id": self.fit.token_text(),
+            "entropy_quantiles": self.uncertainty_scale(k)["quantiles"],
         }
         return {
             "expl": expl,

@@ -180,3 +180,18 @@ test("keyboard map", () => {
   assert.equal(actionFor(ev("U", { shiftKey: true })), "uncertain-prev");
   assert.equal(actionFor(ev("b")), "bands");
 });
+
+test("percentile ranks: ties take the middle, values between quantiles interpolate", async () => {
+  const { percentileRanks } = await import("../bands.js");
+  const q = Array.from({ length: 101 }, (_, i) => (i / 100) ** 2);
+  const r = percentileRanks(new Float32Array([0.25, 1, 2, -1]), q);
+  assert.ok(Math.abs(r[0] - 0.5) < 1e-6);
+  assert.equal(r[1], 1);
+  assert.equal(r[2], 1);
+  assert.equal(r[3], 0);
+  // 41 equal quantiles at 0 (a normal ECG's entropy): a 0 is at the 20th percentile
+  const z = Array.from({ length: 101 }, (_, i) => (i <= 40 ? 0 : (i - 40) / 60));
+  assert.ok(Math.abs(percentileRanks(new Float32Array([0]), z)[0] - 0.2) < 1e-6);
+  const raw = new Float32Array([0.3]);
+  assert.equal(percentileRanks(raw, []), raw); // no scale sent: the absolute values
+});

@@ -9,6 +9,7 @@ work says why. The kernel mirrors the traits it receives into ``out/state.json``
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -299,3 +300,68 @@ def test_presentation_mode_fits_a_projector(truth, layout, size):
         )
         page.evaluate("() => document.querySelector('.ecw-root').__ecw.send('ecg_layout', '12x1')")
         page.set_viewport_size({"width": 1500, "height": 1100})
+
+
+# Height of the ribbon's fill (0-1 of the track) every 3 px across the ribbon.
+RIBBON_HEIGHTS = """() => {
+  const r = document.querySelector('.ecw-root');
+  const p = r.__ecw.layout().ribbon;
+  const c = r.querySelector('.ecw-canvas');
+  const dpr = c.width / parseFloat(c.style.width);
+  const ctx = c.getContext('2d');
+  const x0 = Math.round((p.x + 2) * dpr), y0 = Math.round(p.y * dpr);
+  const w = Math.round((p.w - 4) * dpr), h = Math.round(p.h * dpr);
+  const d = ctx.getImageData(x0, y0, w, h).data;
+  const at = (x, y) => { const i = 4 * (y * w + x); return [d[i], d[i + 1], d[i + 2]]; };
+  const track = at(0, 1);
+  const same = (a, b) => Math.abs(a[0] - b[0]) + Math.abs(a[1] - b[1]) + Math.abs(a[2] - b[2]) < 12;
+  const out = [];
+  for (let x = 0; x < w; x += Math.round(3 * dpr)) {
+    let y = 1;
+    while (y < h && same(at(x, y), track)) y++;
+    out.push((h - y) / h);
+  }
+  return out;
+}"""
+
+
+def test_uncertainty_shows_differences_on_normal_ecgs(truth):
+    page, out, _ = truth
+    root = page.locator(".ecw-root")
+    if root.get_attribute("data-k") != "3":
+        slider_k(page, 3)
+        wait_k(page, 3)
+    heights = page.evaluate(RIBBON_HEIGHTS)
+    # relative to the dataset's entropies, a normal ECG's ribbon spans low and high,
+    # instead of thin spikes over a flat zero
+    tall = sum(h > 0.4 for h in heights) / len(heights)
+    low = sum(h < 0.3 for h in heights) / len(heights)
+    assert tall > 0.15 and low > 0.15, (tall, low)
+    # the absolute value stays readable on hover, with its percentile
+    p = page.evaluate("() => document.querySelector('.ecw-root').__ecw.layout().panels[1]")
+    page.locator(".ecw-overlay").scroll_into_view_if_needed()
+    box = page.locator(".ecw-overlay").bounding_box()
+    page.mouse.move(box["x"] + p["x"] + p["w"] * 0.37, box["y"] + p["y"] + p["h"] / 2)
+    tip = page.locator(".ecw-tooltip")
+    tip.wait_for(state="visible")
+
+    assert re.search(r"uncertainty\s*0\.\d{3} \(p\d+\)", tip.inner_text()), tip.inner_text()
+    # per-cluster panel: confident and unsure clusters apart
+    groups = {
+        g: page.locator(f".ecw-conf-row[data-group='{g}'] .ecw-conf-item").count()
+        for g in ("confident", "unsure")
+    }
+    assert groups["confident"] >= 1 and groups["unsure"] >= 1, groups
+    assert groups["confident"] + groups["unsure"] == 3
+    for card in page.locator(".ecw-card").all():
+        conf = card.get_attribute("data-confidence")
+        assert conf in ("confident", "unsure")
+        num = card.get_attribute("data-num")
+        assert (
+            page.locator(
+                f".ecw-conf-row[data-group='{conf}'] .ecw-conf-item[data-num='{num}']"
+            ).count()
+            == 1
+        )
+    page.mouse.move(0, 0)
+    root.screenshot(path=str(SCREENSHOTS / "truth_uncertainty.png"))
