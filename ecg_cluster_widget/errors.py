@@ -82,6 +82,27 @@ class FileFormatError(ECGClusterError, OSError):
     """
 
 
+class StorageError(FileFormatError):
+    """A file or folder could not be written: full disk, no permission, read-only disk.
+
+    Nothing partial is left behind: every file of the package is written to a temp file
+    and moved into place only when complete. The message names the path, the cause and
+    the fix (free space, pick a folder you can write to). Also an :class:`OSError`; its
+    ``errno`` is the cause's (e.g. ``errno.ENOSPC``).
+
+    Examples
+    --------
+    >>> import errno
+    >>> exc = StorageError(errno.ENOSPC, "cannot write x.json: the disk is full")
+    >>> exc.errno == errno.ENOSPC and isinstance(exc, OSError)
+    True
+    """
+
+    def __str__(self) -> str:
+        # OSError(errno, text) would print "[Errno 28] text"; the text already says it.
+        return self.strerror if self.strerror else super().__str__()
+
+
 class NotFittedError(ECGClusterError, RuntimeError, _SklearnNotFittedError):
     """A method that needs a fitted estimator was called before ``fit``.
 

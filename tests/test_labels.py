@@ -47,7 +47,7 @@ def test_fit_and_signatures_round_trip(tmp_path):
     }
     p = save_labels(tmp_path / "l.json", LABELS, {"source": "test"}, fit=FIT, signatures=sig)
     doc = json.loads(p.read_text())
-    assert doc["version"] == 2 == LABELS_VERSION and doc["fit"] == FIT
+    assert doc["version"] == 2 and LABELS_VERSION == 3 and doc["fit"] == FIT
     lf = read_labels_file(p)
     assert isinstance(lf, LabelsFile) and lf.fit == FIT and lf.meta == {"source": "test"}
     assert lf.signatures == {
@@ -205,7 +205,7 @@ def test_deeply_nested_json_is_a_file_format_error(tmp_path):
         ({"schema": LABELS_SCHEMA, "version": 1, "labels": {}, "meta": []}, "'meta' must be"),
         ({"schema": LABELS_SCHEMA, "version": 1, "labels": {}, "meta": "x"}, "'meta' must be"),
         ({"schema": LABELS_SCHEMA, "version": True, "labels": {}}, "version True"),
-        ({"schema": LABELS_SCHEMA, "version": 3, "labels": {}}, "version 3"),
+        ({"schema": LABELS_SCHEMA, "version": 4, "labels": {}}, "version 4"),
         ({"schema": "other", "version": 1, "labels": {}}, "not a cluster-labels file"),
         ([1, 2, 3], "not a cluster-labels file"),
     ],

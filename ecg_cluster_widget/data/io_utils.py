@@ -1,4 +1,5 @@
-"""Atomic file writing and the package's one JSON conversion (:func:`to_jsonable`).
+"""Atomic file writing, the package's one JSON conversion (:func:`to_jsonable`) and its
+one CSV writer (:func:`csv_text`, formula-escaping every text cell).
 
 A crash mid-write never leaves a truncated file behind.
 
@@ -11,18 +12,61 @@ the same destination: those whose writer process no longer exists, and any older
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import errno
+import io
 import json
 import math
 import os
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..errors import StorageError
+
 #: Temp files of a destination older than this (seconds) are stale whoever wrote them.
 STALE_TEMP_AGE_S = 3600.0
+
+_NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
+_NO_PERMISSION = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def write_error(path: str | os.PathLike, exc: OSError, what: str = "file") -> StorageError:
+    """A clear :class:`~ecg_cluster_widget.errors.StorageError` for a failed write of ``path``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file (or folder) that could not be written.
+    exc : OSError
+        What the operating system said.
+    what : str
+        What the file is, for the message (``"labels file"``, ``"store"``, ...).
+
+    Returns
+    -------
+    StorageError
+        Raise it ``from None``: the message says all there is.
+
+    Examples
+    --------
+    >>> print(write_error("/data/l.json", OSError(errno.ENOSPC, "No space left"), "labels file"))
+    cannot write labels file /data/l.json: the disk is full (no space left on device); free some space or write to another disk. Nothing was written.
+    """
+    code = exc.errno
+    if code in _NO_SPACE:
+        why = "the disk is full (no space left on device); free some space or write to another disk"
+    elif code in _NO_PERMISSION:
+        why = (
+            f"no permission to write in {Path(path).parent} ({exc.strerror}); pick a folder "
+            "you can write to, or change its permissions"
+        )
+    else:
+        why = f"{exc.strerror or exc}; check the path and the disk"
+    return StorageError(code, f"cannot write {what} {path}: {why}. Nothing was written.")
 
 
 def _pid_alive(pid: int) -> bool | None:
@@ -96,7 +140,7 @@ def clean_stale_temps(path: str | os.PathLike, max_age_s: float = STALE_TEMP_AGE
     return removed
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, what: str = "file") -> Path:
     """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``.
 
     Readers never see a half-written file; missing parent folders are created, and temp
@@ -108,11 +152,19 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         Destination file.
     data : bytes
         Content.
+    what : str
+        What the file is, for the error message.
 
     Returns
     -------
     pathlib.Path
         ``path``.
+
+    Raises
+    ------
+    StorageError
+        When the file cannot be written (full disk, no permission); no temp file and no
+        partial file is left, and an existing ``path`` is unchanged.
 
     Examples
     --------
@@ -122,11 +174,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     b'abc'
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale_temps(path)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent
-    )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_temps(path)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent
+        )
+    except OSError as exc:
+        raise write_error(path, exc, what) from None
     try:
         # mkstemp creates 0600; give the file the mode a plain open() would (or keep the old one).
         os.chmod(tmp, _target_mode(path))
@@ -135,11 +190,13 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and not isinstance(exc, StorageError):
+            raise write_error(path, exc, what) from None
         raise
     return path
 
@@ -153,7 +210,9 @@ def _target_mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:
+def atomic_write_text(
+    path: str | os.PathLike, text: str, encoding: str = "utf-8", what: str = "file"
+) -> Path:
     """Atomically write ``text`` to ``path``.
 
     Parameters
@@ -164,6 +223,8 @@ def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8
         Content.
     encoding : str
         Text encoding.
+    what : str
+        What the file is, for the error message.
 
     Returns
     -------
@@ -177,10 +238,12 @@ def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8
     >>> p.read_text()
     'hello'
     """
-    return atomic_write_bytes(path, text.encode(encoding))
+    return atomic_write_bytes(path, text.encode(encoding), what)
 
 
-def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int = 2) -> Path:
+def atomic_write_json(
+    path: str | os.PathLike, obj: Any, indent: int = 2, what: str = "file"
+) -> Path:
     """Atomically write ``obj`` as JSON, converted by :func:`to_jsonable`.
 
     Parameters
@@ -192,6 +255,8 @@ def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int = 2) -> Pat
         NaN/inf become ``null`` (strict JSON has no NaN).
     indent : int
         Indentation of the JSON text.
+    what : str
+        What the file is, for the error message.
 
     Returns
     -------
@@ -202,6 +267,8 @@ def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int = 2) -> Pat
     ------
     TypeError
         For an object :func:`to_jsonable` cannot convert (nothing is written).
+    StorageError
+        When the file cannot be written (nothing is written).
 
     Examples
     --------
@@ -212,7 +279,7 @@ def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int = 2) -> Pat
     '{"x": [0, 1, 2], "y": 0.5}'
     """
     text = json.dumps(to_jsonable(obj), indent=indent, allow_nan=False)
-    return atomic_write_text(path, text + "\n")
+    return atomic_write_text(path, text + "\n", what=what)
 
 
 def to_jsonable(obj: Any, default: Callable[[Any], Any] | None = None) -> Any:
@@ -275,3 +342,129 @@ def to_jsonable(obj: Any, default: Callable[[Any], Any] | None = None) -> Any:
     if default is not None:
         return default(obj)
     raise TypeError(f"object of type {type(obj).__name__} is not JSON serialisable")
+
+
+#: First characters that make a spreadsheet read a cell as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """Neutralise a text cell that a spreadsheet would run as a formula.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
+    leading apostrophe (the usual CSV-injection defence), so Excel, LibreOffice and
+    Google Sheets show it as text. Numbers, :class:`NumberText` and other text are
+    returned unchanged.
+
+    Parameters
+    ----------
+    value : object
+        A cell value.
+
+    Returns
+    -------
+    object
+        ``"'" + value`` for such text, else ``value``.
+
+    Examples
+    --------
+    >>> csv_safe("=1+2"), csv_safe("-late T"), csv_safe("T wave"), csv_safe(-1.5)
+    ("'=1+2", "'-late T", 'T wave', -1.5)
+    """
+    if (
+        isinstance(value, str)
+        and not isinstance(value, NumberText)
+        and value.startswith(FORMULA_PREFIXES)
+    ):
+        return "'" + value
+    return value
+
+
+class NumberText(str):
+    """A number the caller formatted itself (``f"{x:.4f}"``): :func:`csv_text` writes it
+    as is, so ``-0.5`` stays a number instead of being escaped as text.
+
+    Examples
+    --------
+    >>> csv_safe(NumberText(f"{-0.5:.2f}"))
+    '-0.50'
+    """
+
+
+def csv_text(
+    header: Sequence[str], rows: Iterable[Sequence[Any]], lineterminator: str = "\r\n"
+) -> str:
+    """The package's one CSV writer: every text cell formula-escaped (:func:`csv_safe`).
+
+    Parameters
+    ----------
+    header : sequence of str
+        Column names.
+    rows : iterable of sequence
+        Cells: text (escaped), numbers, :class:`NumberText` (written as given), ``None``
+        or NaN (empty).
+    lineterminator : str
+        ``"\\r\\n"`` (RFC 4180; cells holding a line break are quoted) or ``"\\n"``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(csv_text(["id", "p"], [["=HYPERLINK(1)", NumberText("-0.50")]], "\\n"), end="")
+    id,p
+    '=HYPERLINK(1),-0.50
+    """
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator=lineterminator)
+    writer.writerow([csv_safe(str(h)) for h in header])
+    for row in rows:
+        writer.writerow([_csv_cell(v) for v in row])
+    return buf.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
+        value = value.item()
+    return csv_safe(value)
+
+
+def atomic_write_csv(
+    path: str | os.PathLike,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    lineterminator: str = "\r\n",
+    what: str = "CSV file",
+) -> Path:
+    """Atomically write a CSV with :func:`csv_text` (formula-escaped text cells).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file.
+    header, rows, lineterminator
+        As for :func:`csv_text`.
+    what : str
+        What the file is, for the error message.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    StorageError
+        When the file cannot be written (nothing is written).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = atomic_write_csv(pathlib.Path(tempfile.mkdtemp()) / "a.csv", ["x"], [["@x"]])
+    >>> p.read_text().splitlines()
+    ['x', "'@x"]
+    """
+    return atomic_write_text(path, csv_text(header, rows, lineterminator), what=what)

@@ -17,7 +17,7 @@ import hashlib
 import json
 import weakref
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -94,6 +94,39 @@ def data_fingerprint(ds: ECGDataset) -> str:
     32
     """
     return hashlib.blake2b(repr(fingerprint(ds)).encode(), digest_size=16).hexdigest()
+
+
+def chunks_fingerprint(
+    sizes: Sequence[int], layout: tuple | None, chunk_fingerprints: Sequence[str]
+) -> str:
+    """Content fingerprint of a chunk source: its records' count, layout and contents.
+
+    Built from what the chunks returned (each chunk's :func:`data_fingerprint`), never
+    from the source object's ``repr``: two sources that print alike but hold other
+    records get other fingerprints, and so other ``fit_id`` s.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Records per chunk.
+    layout : tuple or None
+        ``(fs, n_samples, lead_names)`` shared by the chunks.
+    chunk_fingerprints : sequence of str
+        :func:`data_fingerprint` of every chunk, in order.
+
+    Returns
+    -------
+    str
+        32 hex digits.
+
+    Examples
+    --------
+    >>> a = chunks_fingerprint([2, 2], (100.0, 200, ("II",)), ["aa", "bb"])
+    >>> a == chunks_fingerprint([2, 2], (100.0, 200, ("II",)), ["aa", "bc"])
+    False
+    """
+    text = repr((tuple(int(s) for s in sizes), layout, tuple(chunk_fingerprints)))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def model_checksum(model: object) -> str:

@@ -9,8 +9,6 @@ JSON ``valid`` sample ranges and ``null`` entropy outside them, ``predictions.cs
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from ..data.io_utils import atomic_write_json, atomic_write_text
+from ..data.io_utils import NumberText, atomic_write_json, atomic_write_text, csv_text
 from ..errors import DataError
 from .explanation import ECGExplanation
 from .segments import segment_rows
@@ -78,22 +76,32 @@ def explanation_record(expl: ECGExplanation) -> dict[str, Any]:
     }
 
 
-def _csv_rows(expl: ECGExplanation, rec: dict[str, Any]) -> list[str]:
+def _csv_text(expl: ECGExplanation, rec: dict[str, Any]) -> str:
     """Segments (valid 1) and the invalid spans between them (cluster -1, valid 0), in order."""
     fs = float(expl.fs)
-    rows: list[tuple[int, str]] = [
+    num = NumberText
+    rows: list[tuple[int, list]] = [
         (
             s["start"],
-            f"{s['start']},{s['end']},{s['start_s']:.4f},{s['end_s']:.4f},{s['cluster_id']},"
-            f"{s['mean_entropy']:.5f},1",
+            [
+                s["start"],
+                s["end"],
+                num(f"{s['start_s']:.4f}"),
+                num(f"{s['end_s']:.4f}"),
+                s["cluster_id"],
+                num(f"{s['mean_entropy']:.5f}"),
+                1,
+            ],
         )
         for s in rec["segments"]
     ]
     edges = [0] + [b for span in rec["valid"] for b in span] + [rec["n_samples"]]
     for start, end in zip(edges[::2], edges[1::2]):  # the gaps around the valid ranges
         if end > start:
-            rows.append((start, f"{start},{end},{start / fs:.4f},{end / fs:.4f},-1,,0"))
-    return [SEGMENTS_CSV_HEADER] + [text for _, text in sorted(rows)]
+            row = [start, end, num(f"{start / fs:.4f}"), num(f"{end / fs:.4f}"), -1, None, 0]
+            rows.append((start, row))
+    body = [row for _, row in sorted(rows, key=lambda r: r[0])]
+    return csv_text(SEGMENTS_CSV_HEADER.split(","), body, "\n")
 
 
 def _safe_name(record_id: str) -> str:
@@ -136,26 +144,27 @@ def output_stems(record_ids: Sequence[str]) -> list[str]:
 
 
 def _predictions_csv(predictions: list[dict[str, Any]], records: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
+    # Record ids and class names come from the user's files: the package's one CSV
+    # writer escapes any that a spreadsheet would run as a formula (=HYPERLINK(...)).
     probs = list(predictions[0]["probabilities"])
     first = predictions[0]["predicted"]
     values = list(first) if isinstance(first, dict) else []
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(
+    header = (
         ["record_id", "predicted"]
         + [f"p_{c}" for c in probs]
         + [f"pred_{c}" for c in values]
         + ["valid"]
     )
+    rows = []
     for p, rec in zip(predictions, records):
         pred = "" if isinstance(p["predicted"], dict) else ";".join(p["predicted"])
-        writer.writerow(
-            [p["record_id"], pred]
-            + [f"{p['probabilities'][c]:.4f}" for c in probs]
-            + [f"{p['predicted'][c]:.6g}" for c in values]
+        rows.append(
+            [str(p["record_id"]), pred]
+            + [NumberText(f"{p['probabilities'][c]:.4f}") for c in probs]
+            + [NumberText(f"{p['predicted'][c]:.6g}") for c in values]
             + [";".join(f"{s}:{e}" for s, e in rec["valid"])]
         )
-    return buf.getvalue()
+    return csv_text(header, rows, "\n")
 
 
 def write_explanations(
@@ -214,7 +223,7 @@ def write_explanations(
         rec = explanation_record(expl)
         if predictions is not None:
             rec["prediction"] = {k: v for k, v in predictions[i].items() if k != "record_id"}
-        text = "\n".join(_csv_rows(expl, rec)) + "\n"
+        text = _csv_text(expl, rec)
         written.append(atomic_write_text(out / f"{stems[i]}_segments.csv", text))
         written.append(atomic_write_json(out / f"{stems[i]}.json", rec))
         records.append(rec)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -53,6 +52,7 @@ from ..data.dataset import ECGDataset
 from ..data.synthetic import make_synthetic
 from ..errors import DataError, ModelError
 from ..model.checkpoint import is_bundle
+from .cache import chunks_fingerprint
 from .explanation import ExplanationSet
 from .uncertainty import normalized_entropy
 
@@ -186,6 +186,73 @@ class SyntheticChunks:
         )
 
 
+def check_chunk(ds: Any, i: int, expect: tuple | None) -> None:
+    """Refuse a chunk that does not match its source's declared layout.
+
+    Every chunk is checked (not just the first): a chunk of another sampling rate, length
+    or lead order, or with more or fewer records than ``sizes`` says, would otherwise be
+    fitted silently as if it matched (misaligned or zero-filled rows).
+
+    Parameters
+    ----------
+    ds : ECGDataset
+        What ``chunks.chunk(i)`` returned.
+    i : int
+        The chunk's index.
+    expect : tuple or None
+        ``(size, layout, ref)``: the declared number of records, and ``(fs, n_samples,
+        lead_names)`` of chunk ``ref`` (``None`` for either: not checked).
+
+    Raises
+    ------
+    DataError
+        Naming the chunk, what differs and what to do.
+
+    Examples
+    --------
+    >>> ds = make_synthetic(2, fs=100, duration=2)
+    >>> check_chunk(ds, 0, (2, (100.0, 200, tuple(ds.lead_names)), 1))
+    >>> check_chunk(ds, 3, (3, None, None))
+    Traceback (most recent call last):
+    ...
+    ecg_cluster_widget.errors.DataError: chunk 3 holds 2 records but the source's sizes say 3; ...
+    """
+    if not isinstance(ds, ECGDataset):
+        raise DataError(
+            f"chunk {i} of the source is a {type(ds).__name__}; chunk(i) must return an "
+            "ECGDataset (e.g. ecg_cluster_widget.data.from_numpy(signals, fs))."
+        )
+    size, layout, ref = expect if expect is not None else (None, None, None)
+    if size is not None and len(ds) != int(size):
+        raise DataError(
+            f"chunk {i} holds {len(ds)} records but the source's sizes say {size}; make "
+            f"sizes[{i}] the number of records chunk({i}) returns."
+        )
+    if layout is not None:
+        got = (float(ds.fs), int(ds.n_samples), tuple(ds.lead_names))
+        _check_chunk_layout(i, got, tuple(layout), ref)
+    ds.check_finite()
+
+
+def _check_chunk_layout(i: int, got: tuple, first: tuple, first_i: int) -> None:
+    """Refuse chunk ``i`` whose ``(fs, n_samples, lead_names)`` differs from chunk ``first_i``'s.
+
+    Examples
+    --------
+    >>> _check_chunk_layout(2, (250.0, 500, ("II",)), (500.0, 1000, ("II",)), 0)
+    Traceback (most recent call last):
+    ...
+    ecg_cluster_widget.errors.DataError: chunk 2 has sampling rate 250.0, chunk 0 500.0: ...
+    """
+    for what, a, b in zip(("sampling rate", "length (samples)", "leads"), got, first):
+        if a != b:
+            raise DataError(
+                f"chunk {i} has {what} {a!r}, chunk {first_i} {b!r}: every chunk of a source "
+                "must have one sampling rate, record length and lead order; resample or "
+                "reorder the records when reading them."
+            )
+
+
 def _check_chunk_records(c: object) -> None:
     if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or int(c) < 1:
         raise DataError(f"chunk_records must be a positive integer, got {c!r}.")
@@ -251,7 +318,7 @@ class ChunkPipeline:
 
 
 def chunk_blocks(
-    pipe: ChunkPipeline, chunks: RecordChunks, i: int
+    pipe: ChunkPipeline, chunks: RecordChunks, i: int, expect: tuple | None = None
 ) -> tuple[list[np.ndarray], tuple[float, int, tuple[str, ...]]]:
     """Stage 1 task: hooked activations of chunk ``i`` and its (fs, n_samples, leads).
 
@@ -261,6 +328,8 @@ def chunk_blocks(
     chunks : RecordChunks
     i : int
         Chunk index.
+    expect : tuple, optional
+        ``(size, layout, ref)`` the chunk must match (:func:`check_chunk`).
 
     Returns
     -------
@@ -277,12 +346,18 @@ def chunk_blocks(
     (100.0, 200)
     """
     ds = chunks.chunk(i)
+    check_chunk(ds, i, expect)
     return pipe.blocks(ds), (float(ds.fs), int(ds.n_samples), tuple(ds.lead_names))
 
 
 def chunk_features(
-    pipe: ChunkPipeline, chunks: RecordChunks, i: int, n_points: int, seed: int
-) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    pipe: ChunkPipeline,
+    chunks: RecordChunks,
+    i: int,
+    n_points: int,
+    seed: int,
+    expect: tuple | None = None,
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], str]:
     """Stage 2 task: features, a seeded sample of their points and the record ids.
 
     Parameters
@@ -296,24 +371,32 @@ def chunk_features(
         (record, time step) points to keep for the clustering.
     seed : int
         The draw uses ``default_rng([seed, i])``.
+    expect : tuple, optional
+        ``(size, layout, ref)`` the chunk must match (:func:`check_chunk`).
 
     Returns
     -------
     feats : ndarray of shape (n, T_grid, D)
     points : ndarray of shape (n_points, D)
     record_ids : tuple of str
+    fingerprint : str
+        The chunk's content fingerprint (:func:`~.cache.data_fingerprint`).
 
     Examples
     --------
     >>> feats, pts, ids = chunk_features(pipe, chunks, 0, 100, 0)  # doctest: +SKIP
     """
+    from .cache import data_fingerprint
+
     ds = chunks.chunk(i)
+    check_chunk(ds, i, expect)
     feats = pipe.features(ds)
     n, tg, dim = feats.shape
     rng = np.random.default_rng([int(seed), int(i)])
     m = min(int(n_points), n * tg)
     pick = np.sort(rng.choice(n * tg, size=m, replace=False))
-    return feats, np.ascontiguousarray(feats.reshape(-1, dim)[pick]), tuple(ds.record_ids)
+    points = np.ascontiguousarray(feats.reshape(-1, dim)[pick])
+    return feats, points, tuple(ds.record_ids), data_fingerprint(ds)
 
 
 def chunk_outputs(
@@ -417,6 +500,9 @@ class StreamingFit:
         records, as the explainer keeps them.
     timings : dict
         Seconds per stage.
+    data_fingerprint : str
+        Content fingerprint of all the chunks' records (their count, layout and a
+        hash of every chunk's contents, :func:`~.cache.chunks_fingerprint`).
 
     Examples
     --------
@@ -441,6 +527,7 @@ class StreamingFit:
     sig_feats: np.ndarray
     sig_raw: np.ndarray
     timings: dict = field(default_factory=dict)
+    data_fingerprint: str = ""
 
 
 def _default_clusters(
@@ -504,6 +591,30 @@ def fit_chunks(
     >>> res.features.shape, res.explanations.labels.shape
     ((6, 100, 4), (6, 200))
     """
+    # A store gets a new generation, swapped in only when the whole fit succeeded: a
+    # refit that fails leaves the previous fit's files intact, and no file another live
+    # fit has memory-mapped is ever truncated (activations/store.py).
+    fst = None
+    if store is not None:
+        fst = store if isinstance(store, FeatureStore) else FeatureStore(store)
+    if fst is None:
+        return _fit_chunks(tlc, chunks, None, client, progress, align_records, cluster_fn)
+    with fst.generation():
+        return _fit_chunks(tlc, chunks, fst, client, progress, align_records, cluster_fn)
+
+
+def _fit_chunks(
+    tlc: Any,
+    chunks: RecordChunks,
+    fst: FeatureStore | None,
+    client: Any,
+    progress: bool | None,
+    align_records: int,
+    cluster_fn: Callable[[np.ndarray, np.ndarray], tuple[SoftClusterer, Any]] | None,
+) -> StreamingFit:
+    from .pipeline import resolved
+
+    tlc = resolved(tlc)  # "auto" options as the explainer's fit resolves them
     t0 = time.perf_counter()
     sizes = tuple(int(s) for s in chunks.sizes)
     if not sizes or min(sizes) < 1:
@@ -528,9 +639,14 @@ def fit_chunks(
         if have >= int(align_records):
             break
     take.sort()
-    parts = list(runner.map(chunk_blocks, take, pipe, chunks))
+    parts = list(
+        runner.map(chunk_blocks, take, pipe, chunks, extra=lambda i: ((sizes[i], None, None),))
+    )
+    for i, part in zip(take, parts):
+        _check_chunk_layout(i, part[1], parts[0][1], take[0])
     blocks = [np.concatenate([p[0][b] for p in parts]) for b in range(len(parts[0][0]))]
     fs_data, len_data, leads_data = parts[0][1]
+    layout = parts[0][1]
     del parts
     bundle = is_bundle(tlc.model)
     fs_in = float(tlc.model.fs) if bundle else fs_data
@@ -563,11 +679,6 @@ def fit_chunks(
     t1 = time.perf_counter()
 
     # -- stage 2: features of every chunk, and the clustering's points ---------------
-    fst = (
-        None
-        if store is None
-        else (store if isinstance(store, FeatureStore) else FeatureStore(store))
-    )
     if fst is not None:
         fst.create("features", (n_total, tg, dim), np.float32)
         features: np.ndarray | None = None
@@ -585,13 +696,18 @@ def fit_chunks(
         )
     )
     starts = np.concatenate([[0], np.cumsum(sizes)])
-    points, smooth, record_ids = [], [], []
+    points, smooth, record_ids, chunk_fps = [], [], [], []
     bar = tqdm(total=n_total, desc="TLC fit: features", unit="rec", disable=not show)
     try:
         tasks = runner.map(
-            chunk_features, range(len(sizes)), pipe, chunks, extra=lambda i: (quota[i], seed)
+            chunk_features,
+            range(len(sizes)),
+            pipe,
+            chunks,
+            extra=lambda i: (quota[i], seed, (sizes[i], layout, take[0])),
         )
-        for i, (feats, pts, ids) in enumerate(tasks):
+        for i, (feats, pts, ids, fp) in enumerate(tasks):
+            chunk_fps.append(fp)
             record_ids.extend(ids)
             s = int(starts[i])
             if fst is not None:
@@ -678,6 +794,7 @@ def fit_chunks(
         lead_names=lead_names,
         sig_feats=sig_feats,
         sig_raw=sig_raw,
+        data_fingerprint=chunks_fingerprint(sizes, layout, chunk_fps),
         timings={
             "aligner_s": t1 - t0,
             "features_s": t2 - t1,
@@ -737,9 +854,9 @@ def chunked_fit_state(
     registry = holder["registry"]
     model_sum = model_checksum(tlc.model)
     if isinstance(chunks, DatasetChunks):
-        data_sum = data_fingerprint(chunks.ds)
+        data_sum = data_fingerprint(chunks.ds)  # the same as the in-memory fit's
     else:
-        data_sum = hashlib.blake2b(repr(chunks).encode(), digest_size=16).hexdigest()
+        data_sum = res.data_fingerprint  # from the records read, never from a repr
     params = {k: v for k, v in tlc.get_params().items() if k not in ("model", "progress")}
     params["chunked"] = True  # another fit than the in-memory one of the same data
     extractor = ActivationExtractor(

@@ -15,13 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from ..data.io_utils import atomic_write_json, atomic_write_text
+from ..data.io_utils import FORMULA_PREFIXES, atomic_write_csv, atomic_write_json, csv_safe
 from ..errors import DataError
 from ..explain.segments import segment_rows as base_segment_rows
 from .labels import normalize_labels
 
 __all__ = [
     "SEGMENT_COLUMNS",
+    "FORMULA_PREFIXES",
     "csv_safe",
     "segment_rows",
     "write_segments",
@@ -95,37 +96,6 @@ def segment_rows(
     return rows
 
 
-#: First characters that make a spreadsheet read a cell as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: Any) -> Any:
-    """Neutralise a text cell that a spreadsheet would run as a formula.
-
-    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
-    leading apostrophe (the usual CSV-injection defence), so Excel, LibreOffice and
-    Google Sheets show it as text. Numbers and other text are returned unchanged.
-
-    Parameters
-    ----------
-    value : object
-        A cell value.
-
-    Returns
-    -------
-    object
-        ``"'" + value`` for such text, else ``value``.
-
-    Examples
-    --------
-    >>> csv_safe("=1+2"), csv_safe("-late T"), csv_safe("T wave"), csv_safe(-1.5)
-    ("'=1+2", "'-late T", 'T wave', -1.5)
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
 def write_segments(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]]) -> Path:
     """Write segment rows as CSV (``.csv``) or JSON (``.json``), atomically.
 
@@ -158,19 +128,15 @@ def write_segments(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]]) -
     >>> p.read_text().splitlines()[0].split(",")[:3]
     ['record_index', 'record_id', 'start']
     """
-    import pandas as pd
-
     path = Path(path)
     rows = list(rows)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        frame = pd.DataFrame(
-            [{k: csv_safe(v) for k, v in r.items()} for r in rows], columns=list(SEGMENT_COLUMNS)
-        )
         # CRLF rows (RFC 4180): with them the writer quotes any cell holding a CR or LF;
         # with bare "\n" rows a lone "\r" in a name went out unquoted and split the row
         # for every CSV reader.
-        return atomic_write_text(path, frame.to_csv(index=False, lineterminator="\r\n"))
+        cells = ([r.get(c) for c in SEGMENT_COLUMNS] for r in rows)
+        return atomic_write_csv(path, SEGMENT_COLUMNS, cells, "\r\n", what="segments CSV")
     if suffix == ".json":
         return atomic_write_json(
             path,

@@ -3,7 +3,9 @@
 Why this file is long: it is the one home of the labels-file schema (labels, fit
 identity, signatures), which is validated, written, read, compared and re-attached in
 one place; more than half of it is docstrings with runnable examples. Segment export
-lives in :mod:`.labelled_segments`.
+lives in :mod:`.labelled_segments`, the comparison of fit identities in
+:mod:`.labels_meta`, re-attachment in :mod:`.labels_attach` and the merge of concurrent
+writers in :mod:`.labels_merge`.
 
 Labels key on the *stable* cluster id (``TLCExplainer.cluster_ids_``) as a string,
 ``{"3": {"name": "QRS complex", "notes": "...", "annotator": "A. B.",
@@ -19,14 +21,20 @@ fit is refused or re-mapped instead of attaching names to the wrong clusters; se
 
 File format (JSON)::
 
-    {"schema": "ecg_cluster_widget/cluster-labels", "version": 1 or 2,
+    {"schema": "ecg_cluster_widget/cluster-labels", "version": 1, 2 or 3,
      "labels": {"3": {"name": "QRS complex", "notes": "", "annotator": "...",
                       "updated": "2026-12-02T01:00:00Z"}},   # the last two optional
      "meta": {...free-form...},
      "fit": {"model_checksum": "...", "data_fingerprint": "...", "n_clusters": 6,
              "cluster_ids": [0, 1, 2, 3, 4, 5], "fit_id": "..."},  # optional, version 2
      "signatures": {"3": {"activations": [...], "centroid": [...],
-                          "prototype": [[...]]}}}                   # optional, version 2
+                          "prototype": [[...]]}},                   # optional, version 2
+     "unplaced": [{"id": 7, "label": {"name": ..., ...}, "activations": [...],
+                   "fit_id": "...", "n_clusters": 8}]}                # optional, version 3
+
+``unplaced`` keeps the names that a later fit could not place (no cluster with their
+signature): a save never deletes what it did not load, and they come back when a fit can
+place them (:func:`attach_labels`).
 """
 
 from __future__ import annotations
@@ -46,8 +54,10 @@ from ..data.io_utils import atomic_write_json, to_jsonable
 from ..errors import DataError, DataWarning, FileFormatError, LabelsMismatchError
 
 LABELS_SCHEMA = "ecg_cluster_widget/cluster-labels"
-#: Newest format version: 1 = labels + meta; 2 adds the optional ``fit`` and ``signatures``.
-LABELS_VERSION = 2
+#: Newest format version: 1 = labels + meta; 2 adds the optional ``fit`` and ``signatures``;
+#: 3 adds ``unplaced`` (written only when there are such names, so that older readers,
+#: which would drop them on their next save, refuse the file instead).
+LABELS_VERSION = 3
 #: Keys of ``fit`` that identify the fit; a mismatch in the first two refuses the file.
 FIT_KEYS: tuple[str, ...] = ("model_checksum", "data_fingerprint", "n_clusters", "cluster_ids")
 #: Kinds of per-cluster signature a labels file may carry. ``activations`` (the mean of the
@@ -153,8 +163,8 @@ def normalize_labels(obj: Any) -> dict[str, dict[str, str]]:
     Raises
     ------
     DataError
-        When ids are not integers, values have the wrong type or a time stamp is not
-        ISO-8601 with a time zone.
+        When ids are not integers, two keys name one id (``"3"`` and ``"03"``), values
+        have the wrong type or a time stamp is not ISO-8601 with a time zone.
 
     Examples
     --------
@@ -170,13 +180,23 @@ def normalize_labels(obj: Any) -> dict[str, dict[str, str]]:
             f"cluster labels must be a dict {{cluster_id: {{'name', 'notes'}}}}, got {type(obj).__name__}."
         )
     out: dict[str, dict[str, str]] = {}
+    seen: dict[int, Any] = {}
     for key, val in obj.items():
+        if isinstance(key, bool) or not isinstance(key, (str, int, np.integer)):
+            raise DataError(f"cluster label key {key!r} is not an integer cluster id.")
         try:
             cid = int(str(key).strip())
         except ValueError:
             raise DataError(f"cluster label key {key!r} is not an integer cluster id.") from None
         if cid < 0:
             raise DataError(f"cluster label key {key!r} must be a non-negative cluster id.")
+        if cid in seen:
+            # Two spellings of one id: keeping either would silently drop the other's name.
+            raise DataError(
+                f"cluster label keys {seen[cid]!r} and {key!r} both name cluster {cid}; "
+                "keep one entry per cluster id."
+            )
+        seen[cid] = key
         if isinstance(val, str):
             val = {"name": val}
         if not isinstance(val, Mapping):
@@ -386,6 +406,8 @@ def normalize_signatures(
             raise DataError(f"signature key {key!r} is not an integer cluster id.") from None
         if cid < 0:
             raise DataError(f"signature key {key!r} must be a non-negative cluster id.")
+        if str(cid) in out:
+            raise DataError(f"two signature keys name cluster {cid}; keep one per cluster id.")
         if allowed is not None and cid not in allowed:
             raise DataError(
                 f"signature of cluster {cid}, which is not among the fit's cluster_ids."
@@ -413,9 +435,72 @@ def normalize_signatures(
                     f"signature {kind} of cluster {cid} must be a non-empty, finite "
                     "array of at most 3 dimensions."
                 )
+            if kind != "prototype" and arr.ndim != 1:
+                # Matching compares vectors: a 2-D one would fail deep inside numpy.
+                raise DataError(
+                    f"signature {kind} of cluster {cid} must be a vector (1-D), got shape "
+                    f"{arr.shape}."
+                )
             entry[kind] = arr.tolist()
         out[str(cid)] = entry
     return dict(sorted(out.items(), key=lambda kv: int(kv[0])))
+
+
+def normalize_unplaced(entries: Any) -> list[dict[str, Any]]:
+    """Check and canonicalise the names no cluster of the last fit could take (``unplaced``).
+
+    Parameters
+    ----------
+    entries : list of mapping
+        Each ``{"id": int, "label": {...}}`` with optional ``activations`` (a finite
+        vector: the cluster's signature), ``fit_id`` (str) and ``n_clusters`` (int): the
+        cluster the name was given to and the fit it belonged to.
+
+    Returns
+    -------
+    list of dict
+        In the given order; entries without a name or notes are dropped.
+
+    Raises
+    ------
+    DataError
+        For a wrong type or an unknown field.
+
+    Examples
+    --------
+    >>> normalize_unplaced([{"id": 7, "label": "P wave", "activations": [1, 0]}])
+    [{'id': 7, 'label': {'name': 'P wave', 'notes': ''}, 'activations': [1.0, 0.0]}]
+    """
+    if not isinstance(entries, (list, tuple)):
+        raise DataError(f"'unplaced' must be a list, got {type(entries).__name__}.")
+    out = []
+    for n, entry in enumerate(entries):
+        if not isinstance(entry, Mapping) or "id" not in entry or "label" not in entry:
+            raise DataError(f"unplaced entry {n} must be a dict with 'id' and 'label'.")
+        unknown = set(entry) - {"id", "label", "activations", "fit_id", "n_clusters"}
+        if unknown:
+            raise DataError(f"unplaced entry {n} has unknown fields {sorted(map(str, unknown))}.")
+        cid = entry["id"]
+        if isinstance(cid, bool) or not isinstance(cid, (int, np.integer)) or cid < 0:
+            raise DataError(f"unplaced entry {n}: 'id' must be a non-negative integer.")
+        label = normalize_labels({int(cid): entry["label"]})
+        if not label:
+            continue
+        item: dict[str, Any] = {"id": int(cid), "label": label[str(int(cid))]}
+        if entry.get("activations") is not None:
+            sig = normalize_signatures({int(cid): {"activations": entry["activations"]}})
+            item["activations"] = sig[str(int(cid))]["activations"]
+        if entry.get("fit_id") is not None:
+            if not isinstance(entry["fit_id"], str):
+                raise DataError(f"unplaced entry {n}: 'fit_id' must be a string.")
+            item["fit_id"] = entry["fit_id"]
+        if entry.get("n_clusters") is not None:
+            k = entry["n_clusters"]
+            if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+                raise DataError(f"unplaced entry {n}: 'n_clusters' must be a positive integer.")
+            item["n_clusters"] = int(k)
+        out.append(item)
+    return out
 
 
 def save_labels(
@@ -427,8 +512,9 @@ def save_labels(
     signatures: Mapping | None = None,
     tlc: Any = None,
     n_clusters: int | None = None,
+    merge: bool | None = None,
 ) -> Path:
-    """Write labels atomically as versioned JSON.
+    """Write labels atomically as versioned JSON (merged with the file's, see ``merge``).
 
     Parameters
     ----------
@@ -450,6 +536,14 @@ def save_labels(
         so :func:`attach_labels` can re-attach the labels to any later fit.
     n_clusters : int, optional
         With ``tlc``: the K the labels were given on.
+    merge : bool, optional
+        Merge with the labels already in ``path`` instead of replacing them (default:
+        when ``tlc`` is given, as the explorer's autosave does). A merge never deletes
+        what this process did not load: names of clusters this fit cannot place are
+        kept as ``unplaced``; the edits of another writer since this process last read
+        or wrote the file are kept, per cluster, newest edit winning, with a
+        :class:`~ecg_cluster_widget.errors.DataWarning` saying what was merged (see
+        :func:`~ecg_cluster_widget.views.labels_merge.merge_labels`).
 
     Returns
     -------
@@ -460,6 +554,11 @@ def save_labels(
     ------
     DataError
         If the labels, fit or signatures are malformed.
+    FileFormatError
+        When merging into a file that is not a readable labels file (it is left as is),
+        or when the file cannot be written (full disk, no permission).
+    LabelsMismatchError
+        When merging into a labels file of another model or dataset.
 
     Examples
     --------
@@ -503,7 +602,13 @@ def save_labels(
         doc["meta"] = to_jsonable(doc["meta"])
     except TypeError as exc:
         raise DataError(f"meta is not JSON-serialisable: {exc}") from None
-    return atomic_write_json(path, doc)
+    if merge is None:
+        merge = tlc is not None
+    if not merge:
+        return atomic_write_json(path, doc, what="labels file")
+    from .labels_merge import merge_and_write
+
+    return merge_and_write(Path(path), doc)
 
 
 @dataclass
@@ -520,6 +625,8 @@ class LabelsFile:
         The fit identity (:func:`normalize_fit`), ``None`` when the file has none.
     signatures : dict or None
         Per-cluster signatures (:func:`normalize_signatures`), ``None`` when absent.
+    unplaced : list of dict
+        Names that the last fit could not place (:func:`normalize_unplaced`).
     version : int
         Format version of the file.
     path : pathlib.Path or None
@@ -535,185 +642,9 @@ class LabelsFile:
     meta: dict = field(default_factory=dict)
     fit: dict | None = None
     signatures: dict | None = None
+    unplaced: list = field(default_factory=list)
     version: int = LABELS_VERSION
     path: Path | None = None
-
-
-@dataclass
-class LabelsMetaReport:
-    """How a labels file's fit identity compares with the current fit.
-
-    Attributes
-    ----------
-    matches : list of str
-        Keys with the same value in the file and the current fit.
-    mismatches : dict
-        ``{key: (file_value, current_value)}`` for keys that differ.
-    missing : list of str
-        Keys of :data:`FIT_KEYS` present on only one side (or neither).
-    ids_only_in_file, ids_only_in_fit : list of int
-        Cluster ids present in one fit only.
-    labelled_ids_missing : list of int
-        Ids that carry a label in the file but are not clusters of the current fit
-        (their labels would not show).
-    has_fit : bool
-        Whether the file records a fit identity at all.
-
-    Examples
-    --------
-    >>> r = check_labels_meta({"model_checksum": "a", "cluster_ids": [0, 1]},
-    ...                       {"model_checksum": "b", "cluster_ids": [0, 1]})
-    >>> r.same_model, r.compatible, r.mismatches
-    (False, False, {'model_checksum': ('a', 'b')})
-    """
-
-    matches: list = field(default_factory=list)
-    mismatches: dict = field(default_factory=dict)
-    missing: list = field(default_factory=list)
-    ids_only_in_file: list = field(default_factory=list)
-    ids_only_in_fit: list = field(default_factory=list)
-    labelled_ids_missing: list = field(default_factory=list)
-    has_fit: bool = True
-
-    def _same(self, key: str) -> bool | None:
-        if key in self.mismatches:
-            return False
-        return True if key in self.matches else None
-
-    @property
-    def same_model(self) -> bool | None:
-        """True/False when both sides name a model checksum, else None (unknown)."""
-        return self._same("model_checksum")
-
-    @property
-    def same_data(self) -> bool | None:
-        """True/False when both sides name a data fingerprint, else None (unknown)."""
-        return self._same("data_fingerprint")
-
-    @property
-    def compatible(self) -> bool:
-        """False when the file belongs to another model or another fitting dataset."""
-        return self.same_model is not False and self.same_data is not False
-
-    @property
-    def ok(self) -> bool:
-        """True when every identity key is known on both sides and equal."""
-        return (
-            self.has_fit
-            and not self.mismatches
-            and not self.missing
-            and not self.labelled_ids_missing
-        )
-
-    def summary(self) -> str:
-        """One human-readable paragraph: what matched, what did not."""
-        if not self.has_fit:
-            return (
-                "the labels file records no fit identity (model checksum, data fingerprint, "
-                "K, cluster ids): it cannot be checked against the current fit."
-            )
-        parts = []
-        for key, (a, b) in self.mismatches.items():
-            if key == "cluster_ids":
-                continue
-            parts.append(f"{key} differs (file {a!r}, current {b!r})")
-        if self.ids_only_in_file or self.ids_only_in_fit:
-            parts.append(
-                f"cluster ids only in the file: {self.ids_only_in_file}, only in the "
-                f"current fit: {self.ids_only_in_fit}"
-            )
-        if self.labelled_ids_missing:
-            parts.append(
-                f"labelled clusters {self.labelled_ids_missing} are not in the current fit"
-            )
-        if self.missing:
-            parts.append(f"not known on both sides: {', '.join(self.missing)}")
-        if self.matches:
-            parts.append(f"matching: {', '.join(self.matches)}")
-        return "; ".join(parts) + "."
-
-    def to_dict(self) -> dict:
-        """Plain-dict form (JSON-serialisable)."""
-        return {
-            "matches": list(self.matches),
-            "mismatches": {k: list(v) for k, v in self.mismatches.items()},
-            "missing": list(self.missing),
-            "ids_only_in_file": list(self.ids_only_in_file),
-            "ids_only_in_fit": list(self.ids_only_in_fit),
-            "labelled_ids_missing": list(self.labelled_ids_missing),
-            "has_fit": self.has_fit,
-            "same_model": self.same_model,
-            "same_data": self.same_data,
-            "compatible": self.compatible,
-            "ok": self.ok,
-        }
-
-
-def check_labels_meta(labels_meta: Any, current_fit_meta: Mapping) -> LabelsMetaReport:
-    """Compare a labels file's fit identity with the current fit's.
-
-    Parameters
-    ----------
-    labels_meta : LabelsFile, mapping or None
-        What :func:`read_labels_file` returned, a whole labels document (with a
-        ``"fit"`` entry and optionally ``"labels"``), or just its ``fit`` dict. ``None``
-        or a document without ``fit``: nothing to compare (``has_fit`` is False).
-    current_fit_meta : mapping
-        The current fit's identity, with the keys of :func:`normalize_fit`.
-
-    Returns
-    -------
-    LabelsMetaReport
-        ``compatible`` is False when the model checksum or the data fingerprint differ
-        (the file belongs to another model or dataset); ``ok`` when everything matches.
-
-    Raises
-    ------
-    DataError
-        If either fit identity is malformed.
-
-    Examples
-    --------
-    >>> cur = {"model_checksum": "m", "data_fingerprint": "d", "n_clusters": 3, "cluster_ids": [0, 1, 4]}
-    >>> check_labels_meta(dict(cur), cur).ok
-    True
-    >>> r = check_labels_meta({"fit": {**cur, "cluster_ids": [0, 1, 2]}, "labels": {"2": "T"}}, cur)
-    >>> r.compatible, r.ids_only_in_file, r.ids_only_in_fit, r.labelled_ids_missing
-    (True, [2], [4], [2])
-    """
-    labels: Mapping | None = None
-    if isinstance(labels_meta, LabelsFile):
-        labels, file_fit = labels_meta.labels, labels_meta.fit
-    elif isinstance(labels_meta, Mapping) and (
-        "fit" in labels_meta or "labels" in labels_meta or "schema" in labels_meta
-    ):
-        labels, file_fit = labels_meta.get("labels"), labels_meta.get("fit")
-    else:
-        file_fit = labels_meta
-    current = normalize_fit(current_fit_meta)
-    if file_fit is None:
-        return LabelsMetaReport(missing=list(FIT_KEYS), has_fit=False)
-    file_fit = normalize_fit(file_fit)
-    report = LabelsMetaReport()
-    for key in dict.fromkeys([*FIT_KEYS, *file_fit, *current]):
-        if key in file_fit and key in current:
-            if file_fit[key] == current[key]:
-                report.matches.append(key)
-            else:
-                report.mismatches[key] = (file_fit[key], current[key])
-        elif key in FIT_KEYS:
-            report.missing.append(key)
-    if "cluster_ids" in file_fit and "cluster_ids" in current:
-        a, b = set(file_fit["cluster_ids"]), set(current["cluster_ids"])
-        report.ids_only_in_file = sorted(a - b)
-        report.ids_only_in_fit = sorted(b - a)
-        if "cluster_ids" in report.mismatches and a == b:  # same ids, another order
-            del report.mismatches["cluster_ids"]
-            report.matches.append("cluster_ids")
-    if labels and "cluster_ids" in current:
-        labelled = {int(k) for k in normalize_labels(labels)}
-        report.labelled_ids_missing = sorted(labelled - set(current["cluster_ids"]))
-    return report
 
 
 def read_labels_file(path: str | os.PathLike) -> LabelsFile:
@@ -752,7 +683,12 @@ def read_labels_file(path: str | os.PathLike) -> LabelsFile:
     except (OSError, UnicodeDecodeError) as exc:
         raise FileFormatError(f"cannot read labels file {path}: {exc}") from None
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except _DuplicateKeyError as exc:
+        raise FileFormatError(
+            f"labels file {path} repeats the key {exc.args[0]!r} in one object; a JSON "
+            "reader would keep only the last one. Keep one entry per key."
+        ) from None
     except json.JSONDecodeError as exc:
         raise FileFormatError(
             f"labels file {path} is not valid JSON ({exc.msg} at line {exc.lineno}); "
@@ -787,6 +723,7 @@ def read_labels_file(path: str | os.PathLike) -> LabelsFile:
     if not isinstance(meta, dict):
         raise FileFormatError(f"{path}: 'meta' must be a JSON object, got {type(meta).__name__}.")
     fit = signatures = None
+    unplaced: list = []
     try:
         if doc.get("fit") is not None:
             fit = normalize_fit(doc["fit"])
@@ -794,13 +731,34 @@ def read_labels_file(path: str | os.PathLike) -> LabelsFile:
             signatures = normalize_signatures(
                 doc["signatures"], None if fit is None else fit.get("cluster_ids")
             )
+        if doc.get("unplaced") is not None:
+            unplaced = normalize_unplaced(doc["unplaced"])
     except DataError as exc:
         raise FileFormatError(
-            f"{path} holds a malformed fit identity or signatures: {exc}"
+            f"{path} holds a malformed fit identity, signatures or unplaced names: {exc}"
         ) from None
     return LabelsFile(
-        labels=labels, meta=meta, fit=fit, signatures=signatures, version=version, path=path
+        labels=labels,
+        meta=meta,
+        fit=fit,
+        signatures=signatures,
+        unplaced=unplaced,
+        version=version,
+        path=path,
     )
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
+    out: dict = {}
+    for key, val in pairs:
+        if key in out:
+            raise _DuplicateKeyError(key)
+        out[key] = val
+    return out
 
 
 def load_labels(path: str | os.PathLike, fit: Mapping | None = None) -> dict[str, dict[str, str]]:
@@ -846,6 +804,8 @@ def load_labels(path: str | os.PathLike, fit: Mapping | None = None) -> dict[str
     ...
     ecg_cluster_widget.errors.LabelsMismatchError: labels file ... belongs to another model ...
     """
+    from .labels_meta import check_labels_meta
+
     lf = read_labels_file(path)
     if fit is None:
         return lf.labels
@@ -876,235 +836,36 @@ def load_labels(path: str | os.PathLike, fit: Mapping | None = None) -> dict[str
     return lf.labels
 
 
-#: Largest relative distance between two activation signatures that still counts as the
-#: same cluster in :func:`attach_labels` (0: identical; about 1.4: unrelated clusters).
-MAX_SIGNATURE_DISTANCE = 0.5
-
-
-@dataclass
-class LabelsAttachReport:
-    """How :func:`attach_labels` attached a labels file to the current fit.
-
-    Attributes
-    ----------
-    mode : str
-        ``"same_fit"`` (same fit and K: attached as is), ``"remapped"`` (matched by
-        cluster signature), ``"by_id"`` (no signatures to match: attached by id, with a
-        warning) or ``"unchecked"`` (the file records no fit: attached as is, with a
-        warning).
-    mapping : dict
-        ``{file cluster id: current cluster id}`` of the attached labels.
-    unmatched : dict
-        ``{file cluster id: name}`` of labels that could not be attached.
-    distances : dict
-        ``{file cluster id: relative signature distance}`` of the matched pairs.
-    meta : LabelsMetaReport
-        The comparison of the fit identities.
-
-    Examples
-    --------
-    >>> LabelsAttachReport("same_fit", {0: 0}).ok
-    True
-    """
-
-    mode: str
-    mapping: dict = field(default_factory=dict)
-    unmatched: dict = field(default_factory=dict)
-    distances: dict = field(default_factory=dict)
-    meta: LabelsMetaReport | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Every label attached to the cluster it was given to (or its exact counterpart)."""
-        return self.mode in ("same_fit", "remapped") and not self.unmatched
-
-    def summary(self) -> str:
-        """One human-readable sentence: how the labels were attached, what was left out."""
-        moved = {a: b for a, b in self.mapping.items() if a != b}
-        text = {
-            "same_fit": "labels belong to this fit and were attached as they are",
-            "remapped": "labels were re-attached by cluster signature"
-            + (f" (file id -> current id: {moved})" if moved else ""),
-            "by_id": "the file has no cluster signatures: labels were attached by cluster id",
-            "unchecked": "the file records no fit identity: labels were attached by id unchecked",
-        }[self.mode]
-        if self.unmatched:
-            names = ", ".join(f"{cid} {name!r}" for cid, name in self.unmatched.items())
-            text += f"; not attached (no matching cluster): {names}"
-        return text + "."
-
-    def to_dict(self) -> dict:
-        """Plain-dict form (JSON-serialisable)."""
-        return to_jsonable(
-            {
-                "mode": self.mode,
-                "ok": self.ok,
-                "mapping": self.mapping,
-                "unmatched": self.unmatched,
-                "distances": self.distances,
-                "meta": None if self.meta is None else self.meta.to_dict(),
-                "summary": self.summary(),
-            }
-        )
-
-
-def _relative_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``||a_i - b_j|| / rms(||a_i||, ||b_j||)``: 0 for equal vectors, ~1.4 for unrelated ones."""
-    diff = np.linalg.norm(a[:, None, :] - b[None, :, :], axis=2)
-    scale = np.sqrt((np.sum(a**2, axis=1)[:, None] + np.sum(b**2, axis=1)[None, :]) / 2)
-    return diff / np.maximum(scale, 1e-12)
-
-
-def match_signatures(
-    file_sigs: Mapping[int, np.ndarray],
-    current_sigs: Mapping[int, np.ndarray],
-    max_distance: float = MAX_SIGNATURE_DISTANCE,
-) -> tuple[dict[int, int], dict[int, float]]:
-    """Pair clusters of two fits by their activation signatures (Hungarian, thresholded).
-
-    Parameters
-    ----------
-    file_sigs, current_sigs : mapping
-        ``{cluster id: vector}``, vectors of one length.
-    max_distance : float
-        Pairs farther apart (relative distance, see :data:`MAX_SIGNATURE_DISTANCE`)
-        are not matched.
-
-    Returns
-    -------
-    mapping : dict
-        ``{file id: current id}``.
-    distances : dict
-        ``{file id: distance}`` of the matched pairs.
-
-    Examples
-    --------
-    >>> match_signatures({4: np.array([1.0, 0]), 7: np.array([0, 1.0])},
-    ...                  {0: np.array([0, 0.9]), 1: np.array([1.0, 0.1])})[0]
-    {4: 1, 7: 0}
-    """
-    from scipy.optimize import linear_sum_assignment
-
-    fa, ca = list(file_sigs), list(current_sigs)
-    if not fa or not ca:
-        return {}, {}
-    dist = _relative_distances(
-        np.stack([np.asarray(file_sigs[i], float) for i in fa]),
-        np.stack([np.asarray(current_sigs[j], float) for j in ca]),
-    )
-    mapping, distances = {}, {}
-    for r, c in zip(*linear_sum_assignment(dist)):
-        if dist[r, c] <= max_distance:
-            mapping[int(fa[r])], distances[int(fa[r])] = int(ca[c]), float(dist[r, c])
-    return mapping, distances
-
-
-def attach_labels(
-    path: str | os.PathLike,
-    tlc: Any,
-    n_clusters: int | None = None,
-    max_distance: float = MAX_SIGNATURE_DISTANCE,
-) -> tuple[dict[str, dict[str, str]], LabelsAttachReport]:
-    """Load a labels file into the current fit of ``tlc``, re-mapping ids where needed.
-
-    * Same fit and K (``fit_id`` and ``n_clusters`` equal): the labels as they are.
-    * Same model and data, other ids (another reference K, seed or options): labels move
-      to the cluster whose activation signature matches (:func:`match_signatures`);
-      names without a match are left out and listed in the report.
-    * Another model or dataset: refused (:class:`LabelsMismatchError`).
-    * A file without signatures (or without any fit identity, as written by older
-      versions) is attached by cluster id with a :class:`DataWarning`.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        A labels file (:func:`save_labels`).
-    tlc : TLCExplainer
-        A fitted explainer.
-    n_clusters : int, optional
-        The K to attach to (default: the current K); the explainer's K is not changed.
-    max_distance : float
-        Signature distance above which two clusters are not the same.
-
-    Returns
-    -------
-    labels : dict
-        ``{str(current id): entry}``, as :func:`normalize_labels` returns.
-    report : LabelsAttachReport
-
-    Raises
-    ------
-    FileFormatError
-        For a missing or malformed file.
-    LabelsMismatchError
-        When the file belongs to another model or dataset.
-
-    Examples
-    --------
-    >>> labels, report = attach_labels("labels.json", tlc, n_clusters=8)  # doctest: +SKIP
-    >>> report.summary()  # doctest: +SKIP
-    'labels belong to this fit and were attached as they are.'
-    """
-    lf = read_labels_file(path)
-    current = tlc.fit_identity(n_clusters)
-    meta = check_labels_meta(lf, current)
-    if not meta.compatible:
-        whose = " and ".join(
-            w for w, same in (("model", meta.same_model), ("dataset", meta.same_data)) if not same
-        )
-        raise LabelsMismatchError(
-            f"labels file {lf.path} was written for another {whose} ({meta.summary()}) Its "
-            "labels are not attached: fit the explainer on the model and data the labels were "
-            "given on, or label this fit afresh.",
-            meta,
-        )
-    names = {int(k): v for k, v in lf.labels.items()}
-    if not meta.has_fit:
-        report = LabelsAttachReport("unchecked", {i: i for i in names}, meta=meta)
-        warnings.warn(f"labels file {lf.path}: {report.summary()}", DataWarning, stacklevel=2)
-        return lf.labels, report
-    if (
-        lf.fit.get("fit_id") == current["fit_id"]
-        and lf.fit.get("n_clusters") == current["n_clusters"]
-    ):
-        return lf.labels, LabelsAttachReport("same_fit", {i: i for i in names}, meta=meta)
-    sigs = {
-        int(k): np.asarray(v["activations"])
-        for k, v in (lf.signatures or {}).items()
-        if "activations" in v and int(k) in names
-    }
-    if not sigs:
-        report = LabelsAttachReport("by_id", {i: i for i in names}, meta=meta)
-        warnings.warn(f"labels file {lf.path}: {report.summary()}", DataWarning, stacklevel=2)
-        return lf.labels, report
-    cur = tlc.cluster_signatures(current["n_clusters"])
-    if len({v.size for v in (*sigs.values(), *cur.values())}) != 1:
-        sigs = {}  # other hooked layers: the signatures do not compare
-    mapping, distances = match_signatures(sigs, cur, max_distance)
-    out = {str(mapping[i]): dict(entry) for i, entry in names.items() if i in mapping}
-    unmatched = {i: entry["name"] for i, entry in names.items() if i not in mapping}
-    report = LabelsAttachReport("remapped", mapping, unmatched, distances, meta)
-    if unmatched:
-        warnings.warn(f"labels file {lf.path}: {report.summary()}", DataWarning, stacklevel=2)
-    return normalize_labels(out), report
-
-
-#: Segment export (CSV/JSON rows, WFDB annotations) lives in :mod:`.labelled_segments`;
-#: these names stay importable from here for existing callers.
-_SEGMENT_EXPORTS = (
-    "SEGMENT_COLUMNS",
-    "FORMULA_PREFIXES",
-    "segment_rows",
-    "csv_safe",
-    "write_segments",
-    "write_wfdb_annotations",
-)
+#: Names defined in the sibling modules, importable from here (lazily: they import this
+#: module). Segment export lives in :mod:`.labelled_segments`, the fit-identity comparison
+#: in :mod:`.labels_meta`, re-attachment in :mod:`.labels_attach` and the merge of
+#: concurrent writers in :mod:`.labels_merge`.
+_LAZY_EXPORTS = {
+    **dict.fromkeys(
+        (
+            "SEGMENT_COLUMNS",
+            "FORMULA_PREFIXES",
+            "segment_rows",
+            "csv_safe",
+            "write_segments",
+            "write_wfdb_annotations",
+        ),
+        "labelled_segments",
+    ),
+    **dict.fromkeys(("LabelsMetaReport", "check_labels_meta"), "labels_meta"),
+    **dict.fromkeys(
+        ("MAX_SIGNATURE_DISTANCE", "LabelsAttachReport", "match_signatures", "attach_labels"),
+        "labels_attach",
+    ),
+    **dict.fromkeys(("merge_labels",), "labels_merge"),
+}
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy (PEP 562): labelled_segments imports this module, so no import at the top.
-    if name in _SEGMENT_EXPORTS:
-        from . import labelled_segments
+    # Lazy (PEP 562): the sibling modules import this one, so no import at the top.
+    if name in _LAZY_EXPORTS:
+        import importlib
 
-        return getattr(labelled_segments, name)
+        module = importlib.import_module(f"{__package__}.{_LAZY_EXPORTS[name]}")
+        return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
