@@ -27,6 +27,7 @@ import anywidget
 import numpy as np
 import traitlets as t
 
+from ..data.conform import match_rate
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ECGClusterError, ModelError
 from ..explain import context as _ctx
@@ -173,6 +174,8 @@ class ClusterExplorer(ValidatedState, RequestProtocol, anywidget.AnyWidget):
             tlc = TLCExplainer(model, n_clusters=n_clusters, progress=progress)
         if not isinstance(tlc, TLCExplainer):
             raise ModelError(f"tlc must be a TLCExplainer, got {type(tlc).__name__}.")
+        # A recording at another rate is resampled with a one-line note, not refused.
+        dataset = match_rate(dataset, tlc.fs_ if tlc.is_fitted else getattr(tlc.model, "fs", None))
         if not tlc.is_fitted:
             tlc.fit(dataset)
         self.tlc = tlc
@@ -239,6 +242,33 @@ class ClusterExplorer(ValidatedState, RequestProtocol, anywidget.AnyWidget):
                 "text/html": f"<pre>ClusterExplorer (static view unavailable: {msg})</pre>",
             }
         return (data, meta) if isinstance(out, tuple) else data
+
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        """In a Jupyter kernel: the live widget, then (unless ``static_fallback=False``) the
+        static picture as an output of its own.
+
+        In one mime bundle the picture is lost whenever widget state is stored with the
+        notebook (``nbconvert --execute``, *Save Widget State Automatically*): renderers
+        then prefer the widget view, which needs a widget manager from a CDN and stays
+        empty offline. As its own output it is always drawn; where the live view renders,
+        the widget's CSS hides the picture next to it, so the view is not shown twice.
+        """
+        from IPython.display import display
+
+        out = super()._repr_mimebundle_(**kwargs)
+        if out is None:
+            return
+        data, meta = out if isinstance(out, tuple) else (out, {})
+        display(data, metadata=meta, raw=True)
+        if not self.static_fallback:
+            return
+        try:
+            from .static_view import static_html
+
+            page = static_html(self)
+        except Exception as exc:  # a picture must never break displaying the widget
+            page = f"<pre>ClusterExplorer (static view unavailable: {_html.escape(str(exc))})</pre>"
+        display({"text/html": page, "text/plain": repr(self)}, raw=True)
 
     def static_svg(self) -> str:
         """SVG of the current view (leads, bands, strip, uncertainty, legend).

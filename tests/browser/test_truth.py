@@ -365,3 +365,69 @@ def test_uncertainty_shows_differences_on_normal_ecgs(truth):
         )
     page.mouse.move(0, 0)
     root.screenshot(path=str(SCREENSHOTS / "truth_uncertainty.png"))
+
+
+def test_executed_quickstart_export_shows_the_ecg_with_the_network_blocked(browser, tmp_path):
+    """nbconvert --execute stores widget state, so the HTML export prefers the live
+    widget, whose manager comes from a CDN: with every request blocked, the static
+    picture (its own output) must still show the drawn ECG."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    nb = tmp_path / "quickstart.ipynb"
+    shutil.copyfile(repo / "notebooks" / "quickstart.ipynb", nb)
+    env = {**os.environ, "ECW_FAST": "1", "TQDM_DISABLE": "1", "ECW_PTBXL": str(tmp_path / "none")}
+    run = [sys.executable, "-m", "jupyter", "nbconvert", "--to"]
+    proc = subprocess.run(
+        [*run, "notebook", "--execute", "--inplace", str(nb)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = json.loads(nb.read_text())
+    assert "application/vnd.jupyter.widget-state+json" in doc["metadata"].get("widgets", {})
+    proc = subprocess.run(
+        [*run, "html", str(nb)], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html = tmp_path / "quickstart.html"
+    ctx = browser.new_context(viewport={"width": 1300, "height": 1000})
+    blocked: list[str] = []
+
+    def block(route):
+        if route.request.url.startswith("file:"):
+            return route.continue_()
+        blocked.append(route.request.url)
+        return route.abort()
+
+    ctx.route("**/*", block)
+    page = ctx.new_page()
+    page.goto(html.as_uri())
+    page.wait_for_timeout(1500)
+    shown = page.evaluate("""() => [...document.querySelectorAll('.ecw-static svg')].map((s) => {
+        const r = s.getBoundingClientRect();
+        return {h: r.height, w: r.width, rects: s.querySelectorAll('rect').length,
+                paths: s.querySelectorAll('path').length,
+                visible: getComputedStyle(s).visibility !== 'hidden' && r.height > 0}; })""")
+    if shown:
+        page.locator(".ecw-static").first.screenshot(path=str(SCREENSHOTS / "truth_export.png"))
+    ctx.close()
+    assert blocked, "the export asked for nothing from the network: the test proves nothing"
+    assert shown and all(s["visible"] for s in shown), shown
+    first = shown[0]
+    assert first["h"] > 300 and first["rects"] > 30 and first["paths"] > 12, first
+
+
+def test_static_picture_is_hidden_next_to_the_live_view(truth):
+    page, _, _ = truth
+    # the picture is in the notebook (for exports), but the live view is shown only once
+    assert page.locator(".ecw-static").count() == 1
+    assert not page.locator(".ecw-static").is_visible()
+    assert page.locator(".ecw-root").is_visible()
