@@ -78,7 +78,8 @@ def test_unknown_layer_lists_similar_names(net):
 
 def test_non_temporal_layer_is_rejected(net, x):
     with pytest.raises(
-        ModelError, match=r"time axis of layer 'lin', output shape \(2, 3\).*\(batch, channels, time\)"
+        ModelError,
+        match=r"time axis of layer 'lin', output shape \(2, 3\).*\(batch, channels, time\)",
     ):
         ActivationExtractor(net, layers=["lin"], progress=False).extract(x[:1])
 
@@ -254,3 +255,98 @@ def test_cuda_extraction_matches_cpu_and_model_returns_home(net, x):
     for a, b in zip(cpu, gpu):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
     assert next(net.parameters()).device.type == "cpu"
+
+
+# --- layouts: (batch, tokens, channels) blocks, selectors, structural defaults ----------
+class _Tokens(nn.Module):
+    """Patch tokenizer + encoder layers: every layer outputs (batch, tokens, channels)."""
+
+    def __init__(self, fixed_length: int | None = None, d: int = 12) -> None:
+        super().__init__()
+        self.tok = nn.Conv1d(2, d, 4, stride=4)
+        self.pos = nn.Parameter(torch.randn(1, fixed_length or 512, d) * 0.1)
+        self.fixed = fixed_length is not None
+        self.layers = nn.ModuleList(
+            [nn.TransformerEncoderLayer(d, 2, 24, dropout=0.0, batch_first=True) for _ in range(4)]
+        )
+        self.head = nn.Linear(d, 3)
+
+    def forward(self, x):
+        t = self.tok(x).transpose(1, 2)
+        t = t + (self.pos if self.fixed else self.pos[:, : t.shape[1]])
+        for layer in self.layers:
+            t = layer(t)
+        return self.head(t.mean(1))
+
+
+def test_batch_time_channel_blocks_are_transposed():
+    # The old hooks read (batch, tokens, channels) as (batch, channels, time): 25 tokens
+    # became 25 "channels" and the 12-wide model dimension a 12-step "time" axis.
+    torch.manual_seed(0)
+    net = _Tokens().eval()
+    x = np.random.default_rng(0).normal(size=(3, 2, 100)).astype(np.float32)
+    ext = ActivationExtractor(net, progress=False)
+    out = ext.extract(x)
+    assert ext.layers == ["layers.1", "layers.2", "layers.3"]
+    assert [o.shape for o in out] == [(3, 12, 25)] * 3
+    with torch.no_grad():
+        seen = {}
+        h = net.layers[3].register_forward_hook(lambda m, i, o: seen.setdefault("o", o))
+        net(torch.from_numpy(x))
+        h.remove()
+    np.testing.assert_allclose(out[2], seen["o"].transpose(1, 2).numpy(), rtol=1e-5, atol=1e-6)
+    assert ext.layouts_[0].how == "length probe" and "time axis 1" in ext.layouts_[0].describe()
+
+
+def test_fixed_length_network_falls_back_on_ratio_or_refuses():
+    torch.manual_seed(0)
+    x = np.zeros((2, 2, 100), np.float32)
+    # 25 tokens divide 100 samples, 12 channels do not: the ratio finds the tokens.
+    ext = ActivationExtractor(_Tokens(fixed_length=25).eval(), layers=["layers.0"], progress=False)
+    assert ext.extract(x)[0].shape == (2, 12, 25) and ext.layouts_[0].how == "length ratio"
+    # 20 channels also divide 100: ambiguous, refused with the layer and its shape ...
+    net = _Tokens(fixed_length=25, d=20).eval()
+    with pytest.raises(
+        ModelError, match=r"time axis of layer 'layers.0', output shape \(2, 25, 20\)"
+    ):
+        ActivationExtractor(net, layers=["layers.0"], progress=False).extract(x)
+    # ... until the axis is given.
+    given = ActivationExtractor(net, layers=["layers.0"], time_axis={"layers.0": 1}, progress=False)
+    assert given.extract(x)[0].shape == (2, 20, 25)
+    with pytest.raises(ModelError, match="batch axis"):
+        ActivationExtractor(net, layers=["layers.0"], time_axis=0, progress=False).extract(x)
+
+
+class _DictBlock(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(2, 3, 3, padding=1)
+
+    def forward(self, x):
+        h = self.conv(x)
+        return {"features": h, "pooled": h.mean(2)}
+
+
+class ResidualWrapper(nn.Module):
+    """Its class name contains "Res" and it wraps the whole model: never hooked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = nn.Sequential(*[nn.Conv1d(2, 2, 3, padding=1) for _ in range(4)])
+
+    def forward(self, x):
+        return self.inner(x).mean(2)
+
+
+def test_dict_outputs_need_a_selector_and_roots_are_never_default():
+    net = nn.Sequential(_DictBlock())
+    x = np.ones((2, 2, 16), np.float32)
+    with pytest.raises(ModelError, match=r"returns a tuple or dict \(\['features'\].*\['pooled'\]"):
+        ActivationExtractor(net, layers=["0"], progress=False).extract(x)
+    out = ActivationExtractor(net, layers=["0"], output="features", progress=False).extract(x)
+    assert out[0].shape == (2, 3, 16)
+    with pytest.raises(ModelError, match="names no tensor"):
+        ActivationExtractor(net, layers=["0"], output="logits", progress=False).extract(x)
+    wrapper = ResidualWrapper()
+    assert default_layers(wrapper, x) == ["inner.1", "inner.2", "inner.3"]
+    assert default_layers(nn.Sequential(wrapper), x) == ["0.inner.1", "0.inner.2", "0.inner.3"]
