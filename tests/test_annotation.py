@@ -208,8 +208,9 @@ def test_label_studio_export_round_trips_through_json(setup, tmp_path):
     with pytest.raises(FileFormatError, match="list"):
         read_label_studio(5)
     assert read_label_studio(json.dumps(tasks)) == back  # a JSON string works too
-    bad = [{"predictions": [{"result": [{"type": "timeserieslabels", "value": {"end": 1}}]}]}]
-    with pytest.raises(FileFormatError, match="start/end"):
+    value = {"end": 1, "timeserieslabels": ["P wave"]}
+    bad = [{"predictions": [{"result": [{"type": "timeserieslabels", "value": value}]}]}]
+    with pytest.raises(FileFormatError, match="'start' must be a finite number"):
         read_label_studio(bad)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -12,7 +12,8 @@
   different clusters.
 * :func:`to_label_studio` / :func:`write_label_studio` export records with their
   named segments as Label Studio time-series tasks, and :func:`read_label_studio`
-  reads such tasks (also Label Studio's own export) back into segments.
+  reads such tasks (also Label Studio's own export) back into segments; they live in
+  :mod:`.label_studio` and are importable from here.
 
 Label Studio schema followed (``TimeSeries`` with ``valueType="json"`` and
 ``TimeSeriesLabels``; see :func:`label_studio_config` for the matching labeling config)::
@@ -31,16 +32,21 @@ the results go under ``"annotations"`` instead of ``"predictions"``.
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, DataWarning, FileFormatError, LabelsMismatchError
+from ..errors import DataError, DataWarning, LabelsMismatchError
 from . import labels as _labels
+from .label_studio import as_labels_file as _read
+from .label_studio import (
+    label_studio_config,
+    read_label_studio,
+    to_label_studio,
+    write_label_studio,
+)
 
 __all__ = [
     "cohen_kappa",
@@ -117,18 +123,6 @@ def _kappa_codes(ia: np.ndarray, ib: np.ndarray, n_cats: int, weights: Any = Non
 def _norm_name(name: str) -> str:
     # Annotators differ in case and spacing, not in meaning: "st segment" == "ST segment".
     return " ".join(str(name).split()).casefold()
-
-
-def _read(f: Any) -> _labels.LabelsFile:
-    if isinstance(f, _labels.LabelsFile):
-        return f
-    if isinstance(f, (str, os.PathLike)):
-        return _labels.read_labels_file(f)
-    if isinstance(f, Mapping):  # a bare labels dict, e.g. explorer.cluster_labels
-        return _labels.LabelsFile(labels=_labels.normalize_labels(f))
-    raise DataError(
-        f"expected a labels file path, a LabelsFile or a labels dict, got {type(f).__name__}."
-    )
 
 
 def _where(lf: _labels.LabelsFile, default: str) -> str:
@@ -383,249 +377,3 @@ def agreement(
         else:
             out["time_steps"] = None
     return out
-
-
-# ---------------------------------------------------------------------------
-# Label Studio
-# ---------------------------------------------------------------------------
-def _segments_of(expl: Any, labels: Mapping) -> list[dict[str, Any]]:
-    """Named runs of one explanation; adjacent runs with the same name are merged."""
-    out: list[dict[str, Any]] = []
-    for s in expl.segments:
-        name = labels.get(str(int(s.cluster_id)), {}).get("name", "") or f"cluster {s.cluster_id}"
-        if out and out[-1]["name"] == name and out[-1]["end"] == s.start:
-            out[-1]["end"], out[-1]["end_s"] = int(s.end), float(s.end_s)
-            continue
-        out.append(
-            {
-                "start": int(s.start),
-                "end": int(s.end),
-                "start_s": float(s.start_s),
-                "end_s": float(s.end_s),
-                "name": name,
-                "cluster_id": int(s.cluster_id),
-            }
-        )
-    return out
-
-
-def to_label_studio(
-    tlc: Any,
-    dataset: Any,
-    labels: Any = None,
-    records: Any = None,
-    leads: Sequence[str] = ("II",),
-    *,
-    as_annotations: bool = False,
-    decimals: int = 4,
-) -> list[dict[str, Any]]:
-    """Label Studio time-series tasks of records with their named segments.
-
-    Parameters
-    ----------
-    tlc : TLCExplainer
-        The fitted explainer (its current K).
-    dataset : ECGDataset
-    labels : path, LabelsFile or dict, optional
-        Cluster names; unnamed clusters are exported as ``"cluster <id>"``.
-    records : sequence of int, optional
-        Record indices (default all).
-    leads : sequence of str
-        Channels put in each task (lead names of ``dataset``).
-    as_annotations : bool
-        Put the segments under ``annotations`` (finished labels) instead of
-        ``predictions`` (pre-labels an annotator corrects).
-    decimals : int
-        Rounding of times (s) and amplitudes (mV).
-
-    Returns
-    -------
-    list of dict
-        One task per record, in the schema of the module docstring.
-
-    Examples
-    --------
-    >>> tasks = to_label_studio(tlc, ds, "labels.json", records=[0, 1])  # doctest: +SKIP
-    >>> write_label_studio("tasks.json", tasks)  # import this file in Label Studio  # doctest: +SKIP
-    """
-    lab = {} if labels is None else _read(labels).labels
-    n = len(dataset)
-    idx = range(n) if records is None else [int(i) for i in records]
-    rows = [dataset.lead_index(ld) for ld in leads]
-    t = np.round(np.arange(dataset.n_samples) / float(dataset.fs), decimals).tolist()
-    k = int(tlc.n_clusters_)
-    tasks = []
-    for i in idx:
-        if not 0 <= i < n:
-            raise DataError(f"record {i} is out of range 0..{n - 1}.")
-        expl = tlc.explain(dataset, i, n_clusters=k)
-        result = [
-            {
-                "id": f"r{i}-s{j}",
-                "from_name": "label",
-                "to_name": "ts",
-                "type": "timeserieslabels",
-                "value": {
-                    "start": round(seg["start_s"], decimals),
-                    "end": round(seg["end_s"], decimals),
-                    "instant": False,
-                    "timeserieslabels": [seg["name"]],
-                },
-                "meta": {"cluster_id": seg["cluster_id"]},
-            }
-            for j, seg in enumerate(_segments_of(expl, lab))
-        ]
-        ts = {"time": t}
-        for ld, r in zip(leads, rows):
-            ts[str(ld)] = np.round(dataset.signals[i, r].astype(np.float64), decimals).tolist()
-        block = {"model_version": f"tlc-k{k}", "result": result}
-        tasks.append(
-            {
-                "data": {"ts": ts, "record_id": str(dataset.record_ids[i]), "record_index": i},
-                ("annotations" if as_annotations else "predictions"): [block],
-            }
-        )
-    return tasks
-
-
-def write_label_studio(path: str | os.PathLike, tasks: list[dict[str, Any]]) -> Path:
-    """Write tasks from :func:`to_label_studio` as one JSON file (atomically).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Destination ``.json`` file (Label Studio imports a list of tasks).
-    tasks : list of dict
-        What :func:`to_label_studio` returned.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = write_label_studio(pathlib.Path(tempfile.mkdtemp()) / "t.json", [{"data": {}}])
-    >>> p.read_text().startswith("[")
-    True
-    """
-    from ..data.io_utils import atomic_write_json
-
-    return atomic_write_json(path, tasks)
-
-
-def read_label_studio(source: Any) -> list[dict[str, Any]]:
-    """Segments of Label Studio time-series tasks (ours, or Label Studio's JSON export).
-
-    Parameters
-    ----------
-    source : path, str of JSON, or list of task dicts
-
-    Returns
-    -------
-    list of dict
-        One per labelled span: ``record_index`` and ``record_id`` (from the task data,
-        None when absent), ``task`` (position in the list), ``source`` ("annotations" or
-        "predictions"), ``start_s``, ``end_s`` and ``name``.
-
-    Raises
-    ------
-    FileFormatError
-        When the source is not a list of tasks or a result is not a time-series label.
-
-    Examples
-    --------
-    >>> task = {"data": {"record_index": 3}, "annotations": [{"result": [
-    ...     {"type": "timeserieslabels", "value": {"start": 0.1, "end": 0.2,
-    ...      "timeserieslabels": ["P wave"]}}]}]}
-    >>> s = read_label_studio([task])[0]
-    >>> s["record_index"], s["start_s"], s["name"]
-    (3, 0.1, 'P wave')
-    """
-    import json
-
-    doc = source
-    if isinstance(source, (str, os.PathLike)) and not str(source).lstrip().startswith("["):
-        try:
-            doc = json.loads(Path(source).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise FileFormatError(f"cannot read Label Studio tasks from {source}: {exc}") from None
-    elif isinstance(source, str):
-        doc = json.loads(source)
-    if isinstance(doc, dict):
-        doc = [doc]
-    if not isinstance(doc, list):
-        raise FileFormatError(f"Label Studio tasks must be a JSON list, got {type(doc).__name__}.")
-    out = []
-    for ti, task in enumerate(doc):
-        if not isinstance(task, dict):
-            raise FileFormatError(f"task {ti} is not a JSON object.")
-        data = task.get("data") or {}
-        for where in ("annotations", "predictions"):
-            for block in task.get(where) or []:
-                for r in block.get("result") or []:
-                    if r.get("type") != "timeserieslabels":
-                        continue
-                    v = r.get("value") or {}
-                    names = v.get("timeserieslabels") or []
-                    try:
-                        start, end = float(v["start"]), float(v["end"])
-                    except (KeyError, TypeError, ValueError):
-                        raise FileFormatError(
-                            f"task {ti}: a timeserieslabels result without numeric "
-                            f"start/end: {v!r}."
-                        ) from None
-                    for name in names:
-                        out.append(
-                            {
-                                "task": ti,
-                                "record_index": data.get("record_index"),
-                                "record_id": data.get("record_id"),
-                                "source": where,
-                                "start_s": start,
-                                "end_s": end,
-                                "name": str(name),
-                            }
-                        )
-    return out
-
-
-def label_studio_config(names: Sequence[str], leads: Sequence[str] = ("II",)) -> str:
-    """Labeling config (XML) matching :func:`to_label_studio`'s tasks.
-
-    Parameters
-    ----------
-    names : sequence of str
-        The labels offered (duplicates dropped, order kept).
-    leads : sequence of str
-        The channels (lead names) of the tasks.
-
-    Returns
-    -------
-    str
-        ``<View>`` with ``TimeSeriesLabels`` and a ``TimeSeries`` of ``valueType="json"``.
-
-    Examples
-    --------
-    >>> print(label_studio_config(["P wave"], ["II"]))
-    <View>
-      <TimeSeriesLabels name="label" toName="ts">
-        <Label value="P wave"/>
-      </TimeSeriesLabels>
-      <TimeSeries name="ts" value="$ts" valueType="json" timeColumn="time">
-        <Channel column="II"/>
-      </TimeSeries>
-    </View>
-    """
-    from xml.sax.saxutils import quoteattr
-
-    lines = ["<View>", '  <TimeSeriesLabels name="label" toName="ts">']
-    lines += [f"    <Label value={quoteattr(str(n))}/>" for n in dict.fromkeys(names)]
-    lines += [
-        "  </TimeSeriesLabels>",
-        '  <TimeSeries name="ts" value="$ts" valueType="json" timeColumn="time">',
-    ]
-    lines += [f"    <Channel column={quoteattr(str(ld))}/>" for ld in leads]
-    lines += ["  </TimeSeries>", "</View>"]
-    return "\n".join(lines)
