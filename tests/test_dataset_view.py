@@ -245,3 +245,29 @@ def test_scatter_logic_under_node():
         timeout=120,
     )
     assert proc.returncode == 0 and "# fail 0" in proc.stdout, proc.stdout[-3000:]
+
+
+# -- refused values are rolled back, also from the browser (issue: views disagreed) ------
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"current": 10**6},
+        {"current": -5},
+        {"brush": [float("nan"), 0.0, 1.0, 1.0]},
+        {"brush": [0.0, 1.0]},
+        {"color_by": "no such colouring"},
+    ],
+)
+def test_bad_browser_values_are_rolled_back_and_reported(setup, state):
+    from ecg_cluster_widget.errors import TraitValueError
+
+    ds, _, tlc = setup
+    v = DatasetView(tlc, ds)
+    before = {k: getattr(v, k) for k in state}
+    with pytest.warns(UserWarning, match="DatasetView refused a value from the browser"):
+        v.set_state(state)  # what a message from the front end does
+    assert {k: getattr(v, k) for k in state} == before and v.error
+    name, value = next(iter(state.items()))
+    with pytest.raises(TraitValueError):
+        setattr(v, name, value)
+    assert getattr(v, name) == before[name]

@@ -20,6 +20,8 @@ import traitlets as t
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ModelError
 from ..explain.context import multilabel_bundle
+from .labels import normalize_labels
+from .refusal import refusing
 
 STATIC = pathlib.Path(__file__).parent / "static"
 #: Names accepted by :meth:`CompareView.from_edit`.
@@ -114,6 +116,27 @@ class CompareView(anywidget.AnyWidget):
     pred_b = t.Dict().tag(sync=True)
     class_names = t.List(t.Unicode()).tag(sync=True)
     view_range = t.List(t.Float()).tag(sync=True)
+
+    # Validators raise TraitValueError (refusal.refusing), so a bad value from the browser
+    # is rolled back as in the explorer instead of staying in the trait.
+    @t.validate("view_range")
+    @refusing
+    def _valid_view_range(self, proposal: dict) -> list:
+        r = [float(v) for v in proposal["value"] or []]
+        if not r:
+            return []
+        duration = self.n_samples / self.fs if self.fs > 0 else float("inf")
+        if len(r) != 2 or not all(np.isfinite(r)) or not 0 <= r[0] < r[1] <= duration + 1e-9:
+            raise DataError(
+                f"view_range must be [] or [start_s, end_s] with 0 <= start < end <= "
+                f"{duration:g} s, got {r!r}."
+            )
+        return r
+
+    @t.validate("cluster_labels")
+    @refusing
+    def _valid_labels(self, proposal: dict) -> dict:
+        return normalize_labels(proposal["value"])
 
     def __init__(
         self,

@@ -26,6 +26,7 @@ import traitlets as t
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ModelError
 from ..explain.context import multilabel_bundle
+from .refusal import RefusesBrowserValues, refusing
 
 STATIC = pathlib.Path(__file__).parent / "static"
 #: Fixed colourings; a cluster's share is ``"cluster:<stable id>"``.
@@ -96,7 +97,7 @@ def select_in_rect(xy: np.ndarray, rect: list[float]) -> np.ndarray:
     return np.flatnonzero((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
 
 
-class DatasetView(anywidget.AnyWidget):
+class DatasetView(RefusesBrowserValues, anywidget.AnyWidget):
     """Scatter of all records by cluster proportions, linked to a ``ClusterExplorer``.
 
     Parameters
@@ -318,6 +319,7 @@ class DatasetView(anywidget.AnyWidget):
             self.color_range = rng
 
     @t.validate("color_by")
+    @refusing
     def _valid_color_by(self, proposal: dict) -> str:
         key = str(proposal["value"])
         if hasattr(self, "_prop"):
@@ -353,6 +355,7 @@ class DatasetView(anywidget.AnyWidget):
         }
 
     @t.validate("current")
+    @refusing
     def _valid_current(self, proposal: dict) -> int:
         i = int(proposal["value"])
         if not -1 <= i < max(self.n_points, 1):
@@ -380,6 +383,7 @@ class DatasetView(anywidget.AnyWidget):
 
     # ------------------------------------------------------------------ brushing
     @t.validate("brush")
+    @refusing
     def _valid_brush(self, proposal: dict) -> list:
         b = list(proposal["value"] or [])
         if not b:
