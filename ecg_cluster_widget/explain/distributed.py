@@ -57,8 +57,13 @@ class DaskRunner:
                 "one with Client(LocalCluster()) or Client('tcp://scheduler:8786')."
             )
         self.client = client
+        _check_open(client)
         if window is None:
-            threads = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+            try:
+                info = client.scheduler_info()
+            except (RuntimeError, OSError) as exc:  # e.g. "IOLoop is closed"
+                raise _closed(client, exc) from None
+            threads = sum(w.get("nthreads", 1) for w in info["workers"].values())
             window = 2 * max(1, threads)
         self.window = max(1, int(window))
         self._broadcast: dict[int, Any] = {}
@@ -93,13 +98,37 @@ class DaskRunner:
                     done = True
                     break
                 more = extra(i) if extra is not None else ()
-                pending.append(self.client.submit(fn, *args, i, *more, pure=False))
+                try:
+                    pending.append(self.client.submit(fn, *args, i, *more, pure=False))
+                except RuntimeError as exc:  # the client was closed during the fit
+                    raise _closed(self.client, exc) from None
             if not pending:
                 return
             fut = pending.popleft()
-            result = fut.result()
+            try:
+                result = fut.result()
+            except RuntimeError as exc:
+                if "closed" not in str(exc).lower():
+                    raise  # a task's own error: the chunk source's or the model's
+                raise _closed(self.client, exc) from None
             fut.release()
             yield result
+
+
+def _check_open(client: Any) -> None:
+    """Refuse a closed client up front (dask's own error is "IOLoop is closed")."""
+    status = str(getattr(client, "status", "running"))
+    if status in ("closed", "closing", "failed"):
+        raise _closed(client, None)
+
+
+def _closed(client: Any, exc: Exception | None) -> DataError:
+    why = f" ({exc})" if exc is not None else ""
+    return DataError(
+        f"the Dask client is {getattr(client, 'status', 'closed')}{why}: it cannot run the "
+        "fit. Create a new one (Client(LocalCluster()) or Client('tcp://scheduler:8786')) "
+        "and pass it as client=."
+    )
 
 
 def _is_large(obj: Any) -> bool:

@@ -10,13 +10,20 @@ JSON ``valid`` sample ranges and ``null`` entropy outside them, ``predictions.cs
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
 
-from ..data.io_utils import NumberText, atomic_write_json, atomic_write_text, csv_text
+from ..data.io_utils import (
+    NumberText,
+    atomic_write_json,
+    atomic_write_text,
+    csv_text,
+    write_error,
+)
 from ..errors import DataError
 from .explanation import ECGExplanation
 from .segments import segment_rows
@@ -193,6 +200,12 @@ def write_explanations(
     -------
     files : list of pathlib.Path
         Two per record (CSV then JSON), then ``predictions.csv``.
+
+    Raises
+    ------
+    StorageError
+        When a file cannot be written (full disk, no permission); the files this call
+        wrote are removed again (and ``out_dir`` if it created it).
     renamed : dict
         Record id -> file stem, for the records whose file name had to be
         disambiguated (see :func:`output_stems`).
@@ -210,7 +223,11 @@ def write_explanations(
     if predictions is not None and len(predictions) != len(explanations):
         raise DataError(f"got {len(predictions)} predictions for {len(explanations)} records.")
     out = Path(out_dir).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(out, exc, "output folder") from None
     stems = output_stems([e.record_id for e in explanations])
     renamed = {
         str(e.record_id): stem
@@ -219,18 +236,28 @@ def write_explanations(
     }
     written: list[Path] = []
     records = []
-    for i, expl in enumerate(tqdm(explanations, desc="writing explanations", disable=not progress)):
-        rec = explanation_record(expl)
-        if predictions is not None:
-            rec["prediction"] = {k: v for k, v in predictions[i].items() if k != "record_id"}
-        text = _csv_text(expl, rec)
-        written.append(atomic_write_text(out / f"{stems[i]}_segments.csv", text))
-        written.append(atomic_write_json(out / f"{stems[i]}.json", rec))
-        records.append(rec)
-    if predictions:
-        written.append(
-            atomic_write_text(out / "predictions.csv", _predictions_csv(predictions, records))
-        )
+    try:
+        for i, expl in enumerate(
+            tqdm(explanations, desc="writing explanations", disable=not progress)
+        ):
+            rec = explanation_record(expl)
+            if predictions is not None:
+                rec["prediction"] = {k: v for k, v in predictions[i].items() if k != "record_id"}
+            text = _csv_text(expl, rec)
+            written.append(atomic_write_text(out / f"{stems[i]}_segments.csv", text))
+            written.append(atomic_write_json(out / f"{stems[i]}.json", rec))
+            records.append(rec)
+        if predictions:
+            written.append(
+                atomic_write_text(out / "predictions.csv", _predictions_csv(predictions, records))
+            )
+    except BaseException:
+        # A full disk half-way: no partial set of files that looks like a finished run.
+        for f in written:
+            f.unlink(missing_ok=True)
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     return written, renamed
 
 

@@ -566,6 +566,55 @@ def save_checkpoint(path: str | os.PathLike, bundle: ModelBundle) -> Path:
     return atomic_write_bytes(path, buf.getvalue())
 
 
+def _check_preprocessing(payload: dict, path: Path) -> None:
+    """Refuse stored input preparation that would make every prediction NaN or wrong.
+
+    A standardiser with a zero, negative or non-finite std (or mean) divides the signals
+    into NaN or inf, silently; a filter cut-off at or above Nyquist cannot be applied.
+    """
+    fs, n_leads = payload.get("fs"), len(payload.get("lead_names") or [])
+    if isinstance(fs, bool) or not isinstance(fs, (int, float)) or not np.isfinite(fs) or fs <= 0:
+        raise FileFormatError(f"checkpoint {path} has fs={fs!r}, not a positive number of Hz.")
+    std = payload.get("standardizer")
+    if std is not None:
+        try:
+            mean = np.asarray(std["mean"], dtype=np.float64)
+            scale = np.asarray(std["std"], dtype=np.float64)
+        except (KeyError, TypeError, ValueError):
+            raise FileFormatError(
+                f"checkpoint {path} has a malformed standardizer (needs numeric 'mean' and "
+                "'std' per lead); save the model again."
+            ) from None
+        bad = [
+            what
+            for what, ok in (
+                ("mean and std must have one value per lead",
+                 mean.shape == scale.shape == (n_leads,) or n_leads == 0),
+                ("mean must be finite", bool(np.isfinite(mean).all())),
+                ("std must be finite and > 0", bool(np.isfinite(scale).all() and (scale > 0).all())),
+            )
+            if not ok
+        ]  # fmt: skip
+        if bad:
+            leads = payload.get("lead_names") or []
+            zero = [str(leads[i]) if i < len(leads) else str(i)
+                    for i in np.flatnonzero(~(np.isfinite(scale) & (scale > 0)))] if scale.ndim == 1 else []  # fmt: skip
+            raise FileFormatError(
+                f"checkpoint {path} has an invalid standardizer: {'; '.join(bad)}"
+                + (f" (leads {', '.join(zero)})" if zero else "")
+                + ". Predictions would be NaN: refit the standardizer on the training data "
+                "(Standardizer().fit(train)) and save the model again."
+            )
+    try:
+        sf = SignalFilter.from_dict(payload.get("signal_filter"))
+        if sf is not None:
+            sf._check_fs(float(fs))  # a cut-off at or above Nyquist cannot be applied
+    except (DataError, TypeError, ValueError) as exc:
+        raise FileFormatError(
+            f"checkpoint {path} has an invalid signal filter for fs={fs} Hz: {exc}"
+        ) from None
+
+
 def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None) -> ModelBundle:
     """Read a checkpoint written by :func:`save_checkpoint`.
 
@@ -617,11 +666,18 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None) -> 
     missing = [k for k in _REQUIRED_KEYS if k not in payload]
     if missing:
         raise FileFormatError(f"checkpoint {path} lacks the entries {', '.join(missing)}.")
-    if int(payload["version"]) > CHECKPOINT_VERSION:
+    version = payload["version"]
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise FileFormatError(
+            f"checkpoint {path} has format version {version!r}, not a positive integer; the "
+            "file was damaged or not written by save_checkpoint: save the model again."
+        )
+    if version > CHECKPOINT_VERSION:
         raise FileFormatError(
             f"checkpoint {path} has format version {payload['version']}; this version of "
             f"ecg_cluster_widget reads up to {CHECKPOINT_VERSION}. Upgrade the package."
         )
+    _check_preprocessing(payload, path)
     state = payload["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise FileFormatError(f"checkpoint {path} has a malformed state_dict.")
