@@ -1,10 +1,13 @@
 # %% [markdown]
 # # Explain your own model
 #
-# `TLCExplainer` works with any `torch.nn.Module` that maps `(batch, leads, samples)` to
-# outputs, as long as you name the layers to hook. This notebook defines a small
-# convolutional network that is *not* a ResNet1d, trains it briefly on synthetic ECGs, picks
-# layers, checks the hooks and explains it.
+# `TLCExplainer` works with any `torch.nn.Module`. It finds the layers to hook by running
+# the network (repeated blocks that keep a time axis, in execution order) and finds each
+# layer's time axis by running it at two input lengths, so convolutional `(batch, channels,
+# time)` and transformer `(batch, tokens, channels)` blocks are both read correctly. This
+# notebook defines a small convolutional network that is *not* a ResNet1d, trains it
+# briefly on synthetic ECGs, checks the hooks and explains it; the last part is a recipe for
+# a third-party or transformer model with its own input contract.
 
 # %%
 import os
@@ -22,6 +25,10 @@ from ecg_cluster_widget.demo import demo_dataset
 class Block(nn.Module):
     """Conv-BN-ReLU with stride; returns (x, extra) like many residual blocks do."""
 
+    # Which element of the tuple the hooks record. Without it a tuple output is refused
+    # with its elements listed: TLC never takes the first element silently.
+    hook_output = 0
+
     def __init__(self, c_in, c_out, stride):
         super().__init__()
         self.conv = nn.Conv1d(c_in, c_out, 9, stride=stride, padding=4)
@@ -29,7 +36,7 @@ class Block(nn.Module):
 
     def forward(self, x):
         y = torch.relu(self.bn(self.conv(x)))
-        return y, y.mean(dim=-1)  # a tuple: the hooks take the first element
+        return y, y.mean(dim=-1)  # a tuple: hook_output says which element to cluster
 
 
 class MyNet(nn.Module):
@@ -76,22 +83,23 @@ bundle = train_model(
 bundle.history[-1]
 
 # %% [markdown]
-# ## Choose layers and check the hooks
+# ## Check the layers and the hooks
 #
 # TLC hooks the outputs of late blocks: they carry the network's abstract features but
-# still have a time axis. Pick blocks that keep a time dimension (`Conv1d`-like outputs of
-# shape `(batch, channels, time)`), typically the last two or three before global pooling.
-# `ActivationExtractor` shows what each hook returns; tuples are reduced to their first
-# element.
+# still have a time axis. Without `layers=` it picks them by structure: modules that keep a
+# time axis, repeated blocks first, the last three in execution order (never the whole
+# model). `ActivationExtractor` shows the choice and, in `layouts_`, how each output was
+# read: the tuple element, the shape and the time axis.
 
 # %%
 from ecg_cluster_widget.activations.hooks import ActivationExtractor
 
-layers = ["block1", "block2", "block3"]
 x = bundle.prepare(ds.subset(slice(0, 4)))
-blocks = ActivationExtractor(bundle.model, layers=layers, progress=False).extract(x)
-for name, a in zip(layers, blocks):
-    print(f"{name}: {a.shape}  (batch, channels, time)")
+ext = ActivationExtractor(bundle, progress=False)
+blocks = ext.extract(x)
+layers = ext.layers
+for layout, a in zip(ext.layouts_, blocks):
+    print(layout.describe(), "->", a.shape, "(batch, channels, time)")
 
 # %% [markdown]
 # A layer name that does not exist raises a clear error listing the available ones:
@@ -109,9 +117,10 @@ except ECGClusterError as err:
 
 # %%
 from ecg_cluster_widget.explain import TLCExplainer
+from ecg_cluster_widget.explain.gradcam import GradCAM
 from ecg_cluster_widget.views.widget import ClusterExplorer
 
-tlc = TLCExplainer(bundle, n_clusters=5, layers=layers, random_state=0).fit(ds)
+tlc = TLCExplainer(bundle, n_clusters=5, random_state=0).fit(ds)
 ex = tlc.explain(ds, 0)
 print(
     "layers:",
@@ -124,11 +133,125 @@ print(
 ClusterExplorer(tlc, ds, model=bundle, progress=False)
 
 # %% [markdown]
-# Without a bundle, pass the bare module: `TLCExplainer(net, layers=layers)`. The data is
-# then fed as given (no standardisation or checks beyond NaN), so prepare it the way the
-# network was trained.
+# Without a bundle, pass the bare module: `TLCExplainer(net)`. The data is then fed as
+# given (no standardisation or checks beyond NaN), so prepare it the way the network was
+# trained; `declare_model` (below) states the input instead, and every fit checks it.
 
 # %%
-tlc_bare = TLCExplainer(net, n_clusters=5, layers=layers, random_state=0, progress=False)
+tlc_bare = TLCExplainer(net, n_clusters=5, random_state=0, progress=False)
 tlc_bare.fit(ds.subset(slice(0, 30)))
 tlc_bare.transform(ds.subset(slice(0, 2))).shape
+
+# %% [markdown]
+# ## Recipe: a third-party or transformer model
+#
+# A network you did not write often breaks TLC's assumptions: its blocks output
+# `(batch, tokens, channels)`, its `forward` takes an extra argument or returns a tuple,
+# it has its own normalisation, or it takes a single lead as `(batch, samples)`. State its
+# input contract once with `declare_model`; the explainer, predictions and Grad-CAM all
+# use it:
+#
+# * `fs`, `lead_names`, `n_samples`: checked at every fit (a 12-lead dataset is refused by
+#   a single-lead model instead of being fed to it); lead names accept aliases (`MLII`,
+#   `V 1`);
+# * `forward=lambda net, x: ...`: how to call it (extra arguments, picking the logits out of
+#   a tuple);
+# * `preprocess=`: its own normalisation, applied after the optional filter and z-score;
+# * `input_layout="samples"`: a single-lead network taking `(batch, samples)`;
+# * `task=`: `"multilabel"` (sigmoid), `"multiclass"` (softmax), `"regression"` or
+#   `"segmentation"` (per-sample outputs `(batch, classes, time)`).
+#
+# Here a small transformer stands in for a downloaded one: a patch tokenizer, encoder
+# layers that output `(batch, tokens, channels)`, an extra `lead_set` argument, a
+# `(logits, embedding)` tuple output, and per-window scaling it was trained with.
+
+# %%
+import numpy as np
+
+from ecg_cluster_widget.model import declare_model
+
+
+class ThirdPartyTransformer(nn.Module):
+    def __init__(self, n_leads=12, n_classes=5, d=32, patch=4):
+        super().__init__()
+        self.tokenize = nn.Conv1d(n_leads, d, patch, stride=patch)
+        self.pos = nn.Parameter(torch.randn(1, 2048, d) * 0.02)
+        self.lead_set = nn.Embedding(2, d)
+        layer = nn.TransformerEncoderLayer(d, 4, 2 * d, dropout=0.0, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, num_layers=3, enable_nested_tensor=False)
+        self.head = nn.Linear(d, n_classes)
+
+    def forward(self, x, lead_set):
+        t = self.tokenize(x).transpose(1, 2)  # (batch, tokens, d)
+        t = t + self.pos[:, : t.shape[1]] + self.lead_set(lead_set)[:, None]
+        t = self.encoder(t)
+        emb = t.mean(dim=1)
+        return self.head(emb), emb
+
+
+def per_window_scaling(x: np.ndarray) -> np.ndarray:
+    """The normalisation this model was trained with: each window to unit spread."""
+    return x / (x.std(axis=-1, keepdims=True) + 1e-6)
+
+
+def call(net, x):
+    return net(x, torch.zeros(len(x), dtype=torch.long))[0]  # logits out of the tuple
+
+
+third = ThirdPartyTransformer()
+third_bundle = declare_model(
+    third,
+    fs=ds.fs,
+    lead_names=ds.lead_names,
+    n_samples=ds.n_samples,
+    forward=call,
+    preprocess=per_window_scaling,
+    task="multiclass",
+)
+third_bundle
+
+# %% [markdown]
+# The hooks find the encoder layers by structure and their time axis by probing: the
+# 250 tokens are time, the 32-wide model dimension is channels. (Read the other way, as
+# the hooks once did, every "time step" is a channel and most of them get the same
+# cluster in every record; `explain.diagnostics.warn_if_positional` warns about that.)
+
+# %%
+ext = ActivationExtractor(third_bundle, progress=False)
+_ = ext.extract(third_bundle.prepare(ds.subset(slice(0, 2))))
+for layout in ext.layouts_:
+    print(layout.describe())
+
+# %% [markdown]
+# The contract is recorded for the network, so the hooks above needed no adapter. A copy
+# without it (as downloaded) fails with an error that says what the network wanted:
+
+# %%
+try:
+    ActivationExtractor(ThirdPartyTransformer(), progress=False).extract(x)
+except ECGClusterError as err:
+    print("error:", str(err)[:400], "...")
+
+# %% [markdown]
+# When a layer's time axis cannot be found (a network that refuses other lengths and
+# whose axes both divide the input length), TLC refuses it naming the layer and its shape;
+# pass it yourself: `ActivationExtractor(net, time_axis={"encoder.layers.2": 1})`, or set
+# `module.hook_time_axis = 1` on the layer so the explainer sees it too. Tuple or dict
+# outputs: `output={"layer": 0}` or `module.hook_output = 0`.
+#
+# Explain it (in practice, a model trained on this data):
+
+# %%
+tlc_third = TLCExplainer(third_bundle, n_clusters=5, random_state=0, progress=False)
+tlc_third.fit(ds.subset(slice(0, 40)))
+print("hooked:", tlc_third.layers_)
+cam = GradCAM(third_bundle)
+cam.attribute(ds.subset(slice(0, 2)))
+print(cam.describe())
+
+# %% [markdown]
+# Tuned options do not transfer between models: the options recommended for the shipped
+# `ptbxl250` model (`TLCExplainer.for_model`) were picked on that model; on a third-party
+# ECG transformer they lowered the wave alignment from NMI 0.49 to 0.34. For your model
+# start from the defaults and compare options on records whose waves you know
+# (`explain.evaluate`).

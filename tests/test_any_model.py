@@ -8,13 +8,13 @@ forced to the wrong one (what the old hooks did to a transformer: NMI 0.003 in t
 issue); and k-means on raw signal windows. A wrong axis cannot pass: it scores about
 0.001 here, and the right one must score at least ten times more and above 0.05.
 
-Against raw-window k-means: the segmenter (features trained on the waves) and the
-single-lead network must beat it. The briefly trained multi-lead classifiers are
-measured but not held to it: the project's own study (docs/alignment.md,
-docs/results.md) finds that the last blocks of a trained classifier tie with or trail
-raw windows on synthetic data, and 40 training steps do not change that (measured on
-one loaded 2-core machine: ResNet 0.08, transformer 0.13, tuple-output network 0.17
-against raw 0.19; single-lead 0.24 against 0.21; U-Net 0.44 against 0.19).
+Against raw-window k-means: the segmenter (features trained on the waves) must beat it.
+The briefly trained classifiers are measured but not held to it: the project's own study
+(docs/alignment.md, docs/results.md) finds that the last blocks of a trained classifier
+tie with or trail raw windows on synthetic data, and 40 training steps do not change
+that. Measured on a loaded 2-core machine over three runs (NMI, raw k-means 0.19; 0.21
+for the single lead): ResNet 0.08-0.14, transformer 0.13-0.17, tuple-output network
+0.14-0.17, single-lead 0.18-0.24, U-Net segmenter 0.44-0.49; wrong axis 0.000-0.002.
 
 The architectures: a ResNet whose class name contains "Res" (the old name matching
 hooked the whole model); a transformer with (batch, tokens, channels) blocks; a network
@@ -34,6 +34,7 @@ from ecg_cluster_widget.data import make_synthetic, select_leads
 from ecg_cluster_widget.data.standardize import Standardizer
 from ecg_cluster_widget.errors import DataError, ModelError
 from ecg_cluster_widget.explain import TLCExplainer
+from ecg_cluster_widget.explain.diagnostics import POSITIONAL_SHARE_LIMIT, positional_share
 from ecg_cluster_widget.explain.gradcam import GradCAM
 from ecg_cluster_widget.explain.landmarks import landmark_alignment, raw_window_kmeans_labels
 from ecg_cluster_widget.model import declare_model
@@ -94,27 +95,35 @@ def _train(net: nn.Module, call, x: np.ndarray, y: np.ndarray, loss_fn, steps: i
     net.eval()
 
 
-def _tlc(bundle, ds) -> tuple[float, TLCExplainer]:
+def _tlc(bundle, ds) -> tuple[float, float, TLCExplainer]:
+    """NMI with the wave masks, share of positional time steps, and the explainer."""
     tlc = TLCExplainer(
         bundle, n_clusters=K, n_components=8, max_fit_points=20_000, progress=False
     ).fit(ds)
-    return landmark_alignment(tlc.transform(ds).argmax(-1), ds.wave_masks, K)["nmi"], tlc
+    labels = tlc.transform(ds).argmax(-1)
+    nmi = landmark_alignment(labels, ds.wave_masks, K)["nmi"]
+    return nmi, positional_share(labels), tlc
 
 
 def _check_alignment(name: str, bundle, ds, raw: float, wrong_axis: int) -> TLCExplainer:
     """TLC's NMI as read, and with the hooked layers' time axis forced to ``wrong_axis``."""
-    nmi, tlc = _tlc(bundle, ds)
+    nmi, share, tlc = _tlc(bundle, ds)
     modules = dict(bundle.model.named_modules())
     for layer in tlc.layers_:
         modules[layer].hook_time_axis = wrong_axis  # the per-layer override of the hooks
     try:
-        wrong, _ = _tlc(bundle, ds)
+        wrong, wrong_share, _ = _tlc(bundle, ds)
     finally:
         for layer in tlc.layers_:
             del modules[layer].hook_time_axis
     MEASURED[name] = {"TLC NMI": nmi, "wrong-axis NMI": wrong, "raw-window k-means NMI": raw}
     # The clusters follow the waves; read along the wrong axis they follow nothing.
     assert nmi > 0.05 and nmi > 10 * wrong, MEASURED[name]
+    # The symptom explain.diagnostics warns about (most time steps get the same cluster in
+    # every record): never raised by a network read rightly. Read wrongly it shows on some
+    # networks only (the share is reported), so it backs up the layout probe, not replaces it.
+    MEASURED[name].update({"positional share": share, "wrong-axis positional share": wrong_share})
+    assert share < 0.2 < POSITIONAL_SHARE_LIMIT, MEASURED[name]
     return tlc
 
 
@@ -338,9 +347,7 @@ def test_single_lead_samples_model(data, lead2):
     # The declared contract is checked at fit: 12 leads do not go into a 1-lead model.
     with pytest.raises(DataError, match="12 leads but the model expects 1"):
         TLCExplainer(bundle, n_clusters=K, progress=False).fit(data)
-    raw = _raw_nmi(lead2)
-    _check_alignment("single-lead (batch, samples)", bundle, lead2, raw, 1)
-    assert MEASURED["single-lead (batch, samples)"]["TLC NMI"] > raw
+    _check_alignment("single-lead (batch, samples)", bundle, lead2, _raw_nmi(lead2), 1)
     cam = GradCAM(bundle).attribute(lead2.subset([0, 1]))
     assert cam.shape == (2, N_SAMPLES) and cam.max() == pytest.approx(1.0)
 
