@@ -141,3 +141,60 @@ def test_errors():
         )
     with pytest.raises(ModelError, match="forward failed on input.*TwoClassNet.forward"):
         GradCAM(net, layer="block").attribute(np.zeros((1, 3, 50)), target=0)
+
+
+class LateTokenizer(nn.Module):
+    """The tokenizer is registered last but runs first (registration != execution order)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Conv1d(8, 8, 3, padding=1) for _ in range(3)])
+        self.head = nn.Linear(8, 2)
+        self.tokenizer = nn.Conv1d(1, 8, 4, stride=4)
+
+    def forward(self, x):
+        h = self.tokenizer(x)
+        for b in self.blocks:
+            h = torch.relu(b(h))
+        return self.head(h.mean(2))
+
+
+class TokensOut(nn.Module):
+    """Blocks output (batch, tokens, channels), like a transformer's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tok = nn.Conv1d(1, 6, 4, stride=4)
+        self.mix = nn.ModuleList([nn.Linear(6, 6) for _ in range(2)])
+        self.head = nn.Linear(6, 2)
+
+    def forward(self, x):
+        t = self.tok(x).transpose(1, 2)
+        for m in self.mix:
+            t = torch.relu(m(t))
+        return self.head(t.mean(1))
+
+
+def test_default_layer_is_the_last_block_in_execution_order():
+    # The old default, the last Conv1d in registration order, was the tokenizer here.
+    torch.manual_seed(0)
+    net = LateTokenizer()
+    cam = GradCAM(net)
+    assert cam.layer is None and "chosen on the first input" in cam.describe()
+    maps = cam.attribute(np.random.default_rng(0).normal(size=(2, 1, 64)), target=1)
+    assert maps.shape == (2, 64)
+    assert cam.layer == "blocks.2" and "'blocks.2'" in cam.describe()
+    fine = GradCAM(net, layer="fine")
+    fine.attribute(np.ones((1, 1, 64)), target=0)
+    assert fine.layer == "blocks.0"
+
+
+def test_gradcam_on_batch_time_channel_layers():
+    torch.manual_seed(0)
+    net = TokensOut()
+    x = np.zeros((2, 1, 64), np.float32)
+    x[:, 0, 40:44] = 3.0
+    cam = GradCAM(net)
+    maps = cam.attribute(x, target=0, upsample=False)
+    assert cam.layer == "mix.1" and cam.layout_.time_axis == 1
+    assert maps.shape == (2, 16)  # 16 tokens: time, not the 6 channels

@@ -149,3 +149,120 @@ def test_network_layout_rejects_bad_input():
         network_layout(100, 1000, size="huge")
     with pytest.raises(ModelError, match="positive"):
         network_layout(0, 1000)
+
+
+# --- a model's input contract: forward=, preprocess=, input_layout=, tasks -------------
+class _TwoArg(torch.nn.Module):
+    """forward(x, scale) returning (logits, features), as third-party models often do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv1d(2, 3, 3, padding=1)
+
+    def forward(self, x, scale):
+        h = self.conv(x) * scale
+        return h.mean(2), h
+
+
+def _ds(n=4, leads=("I", "II"), t=50, fs=100):
+    from ecg_cluster_widget.data import ECGDataset
+
+    x = np.random.default_rng(0).normal(size=(n, len(leads), t))
+    return ECGDataset(x, fs=fs, lead_names=leads, amplitude_check="ignore")
+
+
+def test_forward_adapter_and_multiclass_softmax():
+    import copy
+
+    from ecg_cluster_widget.model import declare_model
+
+    torch.manual_seed(0)
+    net = _TwoArg()
+    with pytest.raises(ModelError, match=r"_TwoArg.forward\(x, scale\) needs 2 inputs.*forward="):
+        declare_model(net, fs=100, lead_names=["I", "II"], n_samples=50)
+    b = declare_model(
+        net,
+        fs=100,
+        lead_names=["I", "II"],
+        n_samples=50,
+        forward=lambda m, x: m(x, 2.0)[0],
+        task="multiclass",
+    )
+    assert b.class_names == ("output 0", "output 1", "output 2")
+    p = b.predict_proba(_ds())
+    assert p.shape == (4, 3) and np.allclose(p.sum(1), 1, atol=1e-5)
+    hard = b.predict(_ds())
+    assert (hard.sum(1) == 1).all() and (hard.argmax(1) == p.argmax(1)).all()
+    # A copy (sklearn.clone, pickling) keeps the contract for its own copy of the network.
+    c = copy.deepcopy(b)
+    assert c.model is not net and np.allclose(c.predict_proba(_ds()), p)
+    # A bundle whose network returns a tuple without forward= says how to pick the logits.
+    plain = _TwoArg()
+    bad = ModelBundle(plain, ["a", "b", "c"], ["I", "II"], fs=100, n_samples=50)
+    with pytest.raises(ModelError, match="forward=lambda net, x: net"):
+        bad.predict_proba(_ds())
+
+
+def test_preprocess_and_single_lead_contract():
+    from ecg_cluster_widget.model import declare_model
+
+    seen = {}
+
+    class OneLead(torch.nn.Module):
+        def forward(self, x):
+            seen["shape"] = tuple(x.shape)
+            return x[:, :2]
+
+    def unit_scale(x):
+        return x / (np.abs(x).max(axis=-1, keepdims=True) + 1e-9)
+
+    b = declare_model(
+        OneLead(),
+        fs=100,
+        lead_names=["ML2"],
+        n_samples=50,
+        input_layout="samples",
+        preprocess=unit_scale,
+    )
+    ds = _ds(leads=("II",))
+    assert np.abs(b.prepare(ds)).max() == pytest.approx(1.0)
+    assert b.predict_proba(ds).shape == (4, 2) and seen["shape"] == (4, 50)
+    assert "unit_scale" in b.preprocessing_description
+    with pytest.raises(ModelError, match="single-lead"):
+        ModelBundle(OneLead(), ["a"], ["I", "II"], fs=100, n_samples=50, input_layout="samples")
+    with pytest.raises(ModelError, match="input_layout must be one of"):
+        ModelBundle(OneLead(), ["a"], ["II"], fs=100, n_samples=50, input_layout="tokens")
+    broken = ModelBundle(
+        OneLead(),
+        ["a", "b"],
+        ["II"],
+        fs=100,
+        n_samples=50,
+        input_layout="samples",
+        preprocess=lambda x: x[..., :10],
+    )
+    with pytest.raises(ModelError, match="preprocess returned shape"):
+        broken.prepare(ds)
+
+
+def test_input_layout_survives_a_checkpoint(tmp_path):
+    from ecg_cluster_widget.model import load_checkpoint, save_checkpoint
+
+    net = ResNet1d(1, 2, filters=(4, 4), seq_lengths=(32, 16))
+
+    class Squeeze(torch.nn.Module):  # a single-lead wrapper stored by its weights
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            return self.inner(x[:, None])
+
+    b = ModelBundle(Squeeze(net), ["a", "b"], ["II"], fs=100, n_samples=32, input_layout="samples")
+    path = save_checkpoint(tmp_path / "m.pt", b)
+    back = load_checkpoint(
+        path, model=Squeeze(ResNet1d(1, 2, filters=(4, 4), seq_lengths=(32, 16)))
+    )
+    assert back.input_layout == "samples"
+    ds = _ds(leads=("II",), t=32)
+    np.testing.assert_allclose(back.predict_proba(ds), b.predict_proba(ds), rtol=1e-5)
