@@ -11,7 +11,7 @@ import { checkInt } from "./validate.js";
  * @returns {{doAction: (a: string) => void, askK: (k: number) => void}}
  */
 export function createActions(c) {
-  const { model, S, proto, draw, panels, help, calOut, tb, get, duration, highlight, updateBusy, refuse,
+  const { model, S, proto, kjob, draw, panels, help, calOut, tb, get, duration, highlight, updateBusy, refuse,
     setViewAndSync, setSelection, pickCluster, setTrait, syncControls, clearCaliper, undoLabels } = c;
 
   function gotoOccurrence(dir) {
@@ -55,13 +55,14 @@ export function createActions(c) {
     if (!chk.ok) return refuse(chk.why);
     tb.kValue.textContent = String(chk.value);
     tb.kSlider.value = String(chk.value);
-    proto.send({ k: chk.value });
+    // In the background (js/kjob.js): the ECG shown stays usable at its K meanwhile.
+    kjob.ask(chk.value);
   }
 
   function doAction(a) {
     const n = model.get("n_records");
     const idx = proto.wanted("index");
-    const k = proto.wanted("k");
+    const k = kjob.wanted() ?? proto.wanted("k"); // +/- build on a K change under way
     const cycle = (key, list, fallback) => {
       const i = list.indexOf(get(key, fallback));
       setTrait(key, list[(i + 1) % list.length]);
@@ -101,6 +102,7 @@ export function createActions(c) {
       case "layout": cycle("ecg_layout", LAYOUTS, "12x1"); break;
       case "escape":
         if (!help.hidden) { help.hidden = true; break; }
+        if (kjob.wanted() != null) { kjob.cancel(); break; }
         if (S.caliper) { clearCaliper(); break; }
         setSelection(null);
         if (model.get("highlight_cluster") >= 0) pickCluster(model.get("highlight_cluster"));

@@ -23,6 +23,7 @@ import { buildToolbar, syncToolbar, wireToolbar } from "./toolbar.js";
 import { caliperText, createDrawing, track } from "./draw.js";
 import { createPanels } from "./panels.js";
 import { createActions } from "./actions.js";
+import { createKJob } from "./kjob.js";
 import { checkLabelKey, checkSelection, checkViewRange } from "./validate.js";
 
 /** @typedef {import("./model_traits.js").ModelTraits} ModelTraits */
@@ -146,6 +147,8 @@ function render({ model, el }) {
     updateBusy();
   }
 
+  const kjob = createKJob({ model, reg, ui: tb.kjob, offline, save, refuse, onChange: () => syncControls() });
+
   const env = {
     model, el, S, get, duration, labels, highlight, scale, visibleLeads, fitTarget,
     dom: { root, stage, legend, side, base, overlay, tip, summary, infoText, occOut, leadPick, rankBadges: tb.rankBadges },
@@ -192,6 +195,7 @@ function render({ model, el }) {
     syncToolbar(tb, model, {
       recordId: S.cur.rec.record_id, get: (k, f) => (k === "message" && get(k, f) === S.dismissed ? "" : get(k, f)),
       mode: S.mode, visibleLeads: visibleLeads(), leadNames: S.cur.rec.lead_names || [],
+      kWanted: kjob.wanted(),
     });
     const present = !!get("presentation", false);
     placeRoot(present);
@@ -335,7 +339,7 @@ function render({ model, el }) {
   });
 
   const { doAction, askK } = createActions({
-    model, S, proto, draw, panels, help, calOut, tb, get, duration, highlight, updateBusy, refuse,
+    model, S, proto, kjob, draw, panels, help, calOut, tb, get, duration, highlight, updateBusy, refuse,
     setViewAndSync, setSelection, pickCluster, setTrait, syncControls, clearCaliper, undoLabels,
   });
 
@@ -381,6 +385,10 @@ function render({ model, el }) {
       updateBusy(); // a stale answer: keep showing the previous view until ours arrives
       return;
     }
+    if (kjob.overtaken((model.get("record") || {}).k, S.cur.rec.k)) {
+      updateBusy(); // the answer to a K change the user has since replaced: not drawn
+      return;
+    }
     const prevRecord = S.cur.rec.index;
     S.cur = decodeResponse(model);
     const rk = S.cur.rec.rank;
@@ -399,6 +407,7 @@ function render({ model, el }) {
       if (!(model.get("view_range") || []).length) S.view = [0, naturalSpan(duration(), get("paper_speed", 25))];
     }
     redrawAll();
+    kjob.onAnswer();
   }));
   for (const key of ["busy", "status", "error"]) reg.model(model, `change:${key}`, updateBusy);
   for (const key of ["message", "labels_report", "gradcam_unavailable"]) reg.model(model, `change:${key}`, syncControls);

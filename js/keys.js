@@ -16,7 +16,7 @@ export const KEYMAP = [
   ["g", "toggle the Grad-CAM overlay"],
   ["l", "cycle layouts 12x1 → 6x2 → 3x4"],
   ["a", "accept the proposed name of the focused card (→ in an empty name field)"],
-  ["Esc", "clear selection and highlight, close help"],
+  ["Esc", "close help, cancel a K change, clear selection and highlight"],
   ["Ctrl+Z / Ctrl+Shift+Z", "undo / redo the last label edit (outside the text fields)"],
   ["drag", "brush a time range (synced across leads); hover: crosshair + readout"],
   ["Shift+drag / wheel", "pan / zoom"],

@@ -4,6 +4,7 @@
 import { h, option } from "./dom.js";
 import { GAINS, LAYOUTS, SPEEDS } from "./layout.js";
 import { BAND_STYLES } from "./bands.js";
+import { buildKJob } from "./kjob.js";
 
 export const BAND_LABELS = { light: "bands: light", strong: "bands: strong", lead: "bands: one lead", strip: "bands: strip only" };
 export const RANK_LABELS = { uncertain: "most uncertain", atypical: "least typical" };
@@ -42,6 +43,7 @@ export function buildToolbar(doc) {
   e.kSlider.setAttribute("aria-label", "number of clusters K");
   e.kValue = h(doc, "span", "ecw-k-value");
   kLabel.append("K ", e.kSlider, e.kValue);
+  e.kjob = buildKJob(doc);
   e.layoutSel = h(doc, "select", "ecw-layout");
   e.layoutSel.setAttribute("aria-label", "layout");
   for (const l of LAYOUTS) e.layoutSel.appendChild(option(doc, l, l === "3x4" ? "3x4+rhythm" : l));
@@ -85,7 +87,7 @@ export function buildToolbar(doc) {
   e.status = h(doc, "span", "ecw-status");
   e.status.setAttribute("role", "status");
   e.bar.append(e.prevBtn, e.idxInput, e.nextBtn, e.ridInput, e.classSel, e.rankBtns.uncertain,
-    e.rankBtns.atypical, kLabel, e.layoutSel, e.bandSel, e.gainSel, e.speedSel, camLabel, fitLabel,
+    e.rankBtns.atypical, kLabel, e.kjob.el, e.layoutSel, e.bandSel, e.gainSel, e.speedSel, camLabel, fitLabel,
     e.calBtn, e.presBtn, e.scaleSel, e.sideBtn, e.helpBtn, spinner, e.status);
   // Refused values, failed autosaves and the labels re-map report: visible until closed.
   e.message = h(doc, "div", "ecw-message");
@@ -115,8 +117,10 @@ export function syncToolbar(e, model, o) {
   if (!e.ridInput.dataset.typing) e.ridInput.value = o.recordId ?? "";
   e.kSlider.min = String(model.get("k_min"));
   e.kSlider.max = String(model.get("k_max"));
-  e.kSlider.value = String(model.get("n_clusters"));
-  e.kValue.textContent = String(model.get("n_clusters"));
+  // While a K change runs, the slider shows the K asked for (js/kjob.js).
+  const kShown = o.kWanted ?? model.get("n_clusters");
+  e.kSlider.value = String(kShown);
+  e.kValue.textContent = String(kShown);
   e.layoutSel.value = model.get("ecg_layout");
   e.bandSel.value = o.get("band_style", "light");
   e.gainSel.value = String(o.get("gain", 10));

@@ -635,3 +635,64 @@ def test_a_highlight_of_a_cluster_gone_with_k_is_cleared(widget):
     w.highlight_cluster = kept
     w.set_k(4)
     assert w.highlight_cluster == kept
+
+
+def _job_over(w, timeout: float = 60.0) -> dict:
+    import time
+
+    deadline = time.time() + timeout
+    while w.k_job.get("state") == "running" and time.time() < deadline:
+        time.sleep(0.02)
+    return dict(w.k_job)
+
+
+def test_k_change_in_the_background_reports_steps_and_applies(widget):
+    w = widget
+    w.show(index=2)
+    w.k_request = {"id": 1, "k": 5}
+    job = _job_over(w)
+    assert job["state"] == "done" and job["k"] == 5 and job["done"] == job["total"] == 3
+    w.wait()
+    # the ECG shown when the job ended, at the new K
+    assert (w.n_clusters, w.index) == (5, 2)
+
+
+def test_cancelled_k_change_is_not_applied_and_bad_k_requests_are_refused(widget):
+    from ecg_cluster_widget.views.traits import TraitValueError
+
+    w = widget
+    w.k_request = {"id": 1, "k": 4}
+    w.k_request = {"id": 2, "cancel": True}
+    assert _job_over(w)["state"] == "cancelled"
+    w.wait()
+    assert w.n_clusters == 3
+    with pytest.raises(TraitValueError, match="outside the allowed range"):
+        w.k_request = {"id": 3, "k": 50}
+    with pytest.raises(TraitValueError, match="unknown k_request field"):
+        w.k_request = {"id": 3, "k": 4, "evil": 1}
+    assert w.k_request == {"id": 2, "cancel": True}
+    before = dict(w.k_job)
+    with pytest.warns(UserWarning, match="only be changed by the kernel"):
+        w.set_state({"k_job": {"state": "done"}})  # as the browser would send it
+    assert w.k_job == before
+
+
+def test_grad_cam_without_a_bundle_says_why(setup):
+    ds, bundle, tlc = setup
+    tlc.set_n_clusters(3)
+    w = ClusterExplorer(tlc, ds, model=bundle.model, k_range=(2, 6))
+    try:
+        assert "needs a model bundle" in w.gradcam_unavailable
+        with pytest.raises(t.TraitError, match="needs a model bundle"):
+            w.show_gradcam = True
+        assert w.show_gradcam is False and "needs a model bundle" in w.message
+    finally:
+        w.close()
+
+
+def test_cards_carry_proposed_names_and_confidence(widget):
+    w = widget
+    assert all(c["proposed_name"] for c in w.clusters)
+    assert {c["confidence"] for c in w.clusters} <= {"confident", "unsure"}
+    q = w.record["entropy_quantiles"]
+    assert len(q) == 101 and q == sorted(q)

@@ -35,6 +35,7 @@ from ..explain.browse import Browser
 from ..explain.ranking import RANKS
 from . import labels as _labels
 from . import traits as _tr
+from .k_jobs import KJobs
 from .protocol import RequestProtocol
 from .validation import ValidatedState
 
@@ -42,7 +43,7 @@ STATIC = pathlib.Path(__file__).parent / "static"
 __all__ = ["ClusterExplorer", "RANKS"]
 
 
-class ClusterExplorer(ValidatedState, RequestProtocol, anywidget.AnyWidget):
+class ClusterExplorer(ValidatedState, RequestProtocol, KJobs, anywidget.AnyWidget):
     """Interactive time-localized-cluster explorer for one dataset.
 
     Parameters
@@ -444,4 +445,5 @@ class ClusterExplorer(ValidatedState, RequestProtocol, anywidget.AnyWidget):
         pool = getattr(self, "_pool", None)  # absent when __init__ failed before creating it
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+        self._k_close()
         super().close()

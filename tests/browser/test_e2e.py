@@ -168,7 +168,9 @@ def test_rapid_k_presses_draw_only_the_latest(lab):
     # (pressed one by one, a fast reply to K+1 may legitimately be drawn first).
     root.evaluate("""r => { for (let i = 0; i < 3; i++)
         r.dispatchEvent(new KeyboardEvent('keydown', {key: '+', bubbles: true})); }""")
-    assert root.evaluate("r => r.classList.contains('ecw-busy')")  # spinner while waiting
+    # progress while waiting (js/kjob.js), for the latest K asked for
+    assert root.evaluate("r => !r.querySelector('.ecw-kjob').hidden")
+    assert root.evaluate("r => r.querySelector('.ecw-kjob').dataset.k") == str(k0 + 3)
     page.wait_for_function(
         f"() => document.querySelector('.ecw-root').dataset.k === '{k0 + 3}'", timeout=180_000
     )

@@ -1,0 +1,134 @@
+"""K changes in the background: progress, cancel, and the current K stays usable.
+
+A change of K can take seconds on a large dataset (clustering at the new K, then
+explaining every ECG and building the cluster cards). The browser asks for it through
+the ``k_request`` trait instead of an ordinary request, so the worker that answers
+"another ECG" and the label edits are not queued behind it: the ECG shown keeps its K
+until the new one is ready. The job runs in its own thread, reports each step in the
+``k_job`` trait (drawn as a progress bar with a cancel button by ``js/toolbar.js``),
+stops at the next step when cancelled, and when done asks for the ECG then shown at the
+new K, an ordinary request answered from the caches the job filled.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import traitlets as t
+
+from ..errors import ECGClusterError
+from ..explain.browse import check_k
+
+#: Fields a ``k_request`` may carry: its id, the K wanted, or ``cancel: True``.
+K_REQUEST_KEYS = frozenset({"id", "k", "cancel"})
+
+
+class KJobs(t.HasTraits):
+    """Background K changes mixed into the widget: expects ``browser``
+    (:class:`~ecg_cluster_widget.explain.browse.Browser`), ``k_min`` / ``k_max``, the
+    current ``index`` and ``_submit(**fields)`` (an ordinary request).
+
+    Examples
+    --------
+    >>> w.k_request = {"id": 1, "k": 8}   # what the K slider sends  # doctest: +SKIP
+    >>> w.k_job["state"]                   # "running", then "done"  # doctest: +SKIP
+    'running'
+    >>> w.k_request = {"id": 2, "cancel": True}  # doctest: +SKIP
+    """
+
+    #: Browser -> kernel: ``{"id", "k"}`` starts a K change, ``{"id", "cancel": True}``
+    #: cancels the running one.
+    k_request = t.Dict().tag(sync=True)
+    #: Kernel -> browser: ``{"id", "k", "state", "step", "done", "total", "elapsed_s",
+    #: "error"}``; ``state`` is "running", "done", "cancelled" or "error".
+    k_job = t.Dict().tag(sync=True)
+
+    def _k_pool(self) -> ThreadPoolExecutor:
+        pool = getattr(self, "_k_executor", None)
+        if pool is None:
+            pool = self._k_executor = ThreadPoolExecutor(1, thread_name_prefix="ecw-k")
+            self._k_latest = 0
+            self._k_lock = threading.Lock()
+        return pool
+
+    @t.validate("k_request")
+    def _v_k_request(self, p: dict) -> dict:
+        req = p["value"]
+        extra = sorted(set(req) - K_REQUEST_KEYS)
+        if extra:
+            self._fail(f"unknown k_request field(s) {extra}; allowed: id, k, cancel.")
+        if not req.get("cancel") and "k" in req:
+            self._check(check_k, req["k"], (self.k_min, self.k_max))
+        return req
+
+    @t.observe("k_request")
+    def _on_k_request(self, change: dict) -> None:
+        req = change["new"]
+        try:
+            jid = int(req.get("id", 0))
+        except (TypeError, ValueError):
+            return
+        pool = self._k_pool()
+        with self._k_lock:
+            if jid <= self._k_latest:
+                return  # a replay (state restored on re-display)
+            self._k_latest = jid
+        if req.get("cancel"):
+            job = dict(self.k_job)
+            if job.get("state") == "running":
+                self.k_job = {**job, "state": "cancelled"}
+            return
+        k = int(req["k"])
+        self.k_job = {"id": jid, "k": k, "state": "running", "step": "starting", "done": 0,
+                      "total": 3, "elapsed_s": 0.0, "error": ""}  # fmt: skip
+        self._k_future = pool.submit(self._k_run, jid, k)
+
+    def _k_steps(self, k: int) -> list[tuple[str, Callable[[], Any]]]:
+        b = self.browser
+        return [
+            (f"clustering every ECG at K={k}", lambda: b.fit.explain_all(k)),
+            ("cluster cards", lambda: b.cards(k)),
+            ("drawing", lambda: None),
+        ]
+
+    def _k_current(self, jid: int) -> bool:
+        return jid == self._k_latest
+
+    def _k_run(self, jid: int, k: int) -> None:
+        t0 = time.perf_counter()
+        steps = self._k_steps(k)
+        for i, (name, fn) in enumerate(steps):
+            if not self._k_current(jid):  # cancelled, or overtaken by another K
+                return
+            self._k_report(jid, k, "running", name, i, len(steps), t0)
+            try:
+                fn()
+            except ECGClusterError as exc:
+                self._k_report(jid, k, "error", name, i, len(steps), t0, str(exc))
+                return
+            except Exception as exc:  # the thread must survive; the user sees why
+                msg = f"{type(exc).__name__}: {exc}"
+                self._k_report(jid, k, "error", name, i, len(steps), t0, msg)
+                return
+        if not self._k_current(jid):
+            return
+        # The ECG shown now (the user may have moved on meanwhile) at the new K.
+        self._submit(k=k, index=int(self.index))
+        self._k_report(jid, k, "done", "", len(steps), len(steps), t0)
+
+    def _k_report(self, jid: int, k: int, state: str, step: str, done: int, total: int,
+                  t0: float, error: str = "") -> None:  # fmt: skip
+        if not self._k_current(jid) and state != "cancelled":
+            return
+        self.k_job = {"id": jid, "k": k, "state": state, "step": step, "done": done,
+                      "total": total, "elapsed_s": round(time.perf_counter() - t0, 2),
+                      "error": error}  # fmt: skip
+
+    def _k_close(self) -> None:
+        pool = getattr(self, "_k_executor", None)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
