@@ -224,3 +224,20 @@ def test_truncated_store_file_is_a_clear_error(net, tmp_path):
         store.open("labels")
     with pytest.raises(FileFormatError, match="truncated"):
         store.read("labels", 0, 4)
+
+
+def test_reuse_of_a_store_by_other_data_is_seen_from_content(net, tmp_path):
+    import warnings
+
+    from ecg_cluster_widget.errors import DataWarning
+
+    st = tmp_path / "st"
+    a = fit_chunks(_tlc(net), SyntheticChunks(4, chunk_records=4, fs=100, duration=2), st)
+    assert FeatureStore(st).identity["data_fingerprint"] == a.data_fingerprint
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)  # the same data again: no warning
+        fit_chunks(_tlc(net), SyntheticChunks(4, chunk_records=4, fs=100, duration=2), st)
+    other = SameRepr(3)  # prints like any other SameRepr: only its records differ
+    with pytest.warns(DataWarning, match="held a fit of other data"):
+        b = fit_chunks(_tlc(net), other, st)
+    assert FeatureStore(st).identity["data_fingerprint"] == b.data_fingerprint

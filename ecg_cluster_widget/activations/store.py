@@ -47,6 +47,7 @@ from ..errors import DataError, FileFormatError
 __all__ = ["FeatureStore"]
 
 _INDEX = "store.json"
+_IDENTITY = "fit.json"
 
 
 class FeatureStore:
@@ -136,10 +137,45 @@ class FeatureStore:
             if entry.get("file", "") not in current:
                 self._unlink(self.path / self._file_of(entry))
 
+    def set_identity(self, identity: dict) -> None:
+        """Record what the generation being written was fitted on (model, data, K).
+
+        Written into the generation's folder, so it is swapped in with its arrays.
+
+        Parameters
+        ----------
+        identity : dict
+            JSON-serialisable, e.g. ``model_checksum`` and ``data_fingerprint``.
+        """
+        from ..data.io_utils import atomic_write_json
+
+        if self._stage is None:
+            raise DataError("set_identity is for a generation being written (inside generation()).")
+        atomic_write_json(self._stage / _IDENTITY, identity, what="store identity")
+
+    @property
+    def identity(self) -> dict | None:
+        """What the current arrays were fitted on (:meth:`set_identity`), None if unknown.
+
+        The content identity of the data (its fingerprint, not a name or path), so reusing
+        a store for another dataset or model is seen from what the store holds.
+        """
+        folders = {(self.path / self._file_of(e)).parent for e in self._index.values()}
+        if len(folders) != 1:
+            return None
+        f = folders.pop() / _IDENTITY
+        try:
+            return json.loads(f.read_text())
+        except (OSError, ValueError):
+            return None
+
     def _unlink(self, f: Path) -> None:
         try:
             f.unlink()
-            if f.parent != self.path and not any(f.parent.iterdir()):
+            if f.parent != self.path and not any(
+                p for p in f.parent.iterdir() if p.name != _IDENTITY
+            ):
+                (f.parent / _IDENTITY).unlink(missing_ok=True)
                 f.parent.rmdir()
         except OSError:
             pass  # e.g. still mapped on Windows: the next generation's swap retries

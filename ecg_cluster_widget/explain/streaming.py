@@ -36,6 +36,7 @@ import dataclasses
 import functools
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,9 +51,9 @@ from ..clustering import SoftClusterer
 from ..clustering.temporal import TemporalSmoother
 from ..data.dataset import ECGDataset
 from ..data.synthetic import make_synthetic
-from ..errors import DataError, ModelError
+from ..errors import DataError, DataWarning, ModelError
 from ..model.checkpoint import is_bundle
-from .cache import chunks_fingerprint
+from .cache import chunks_fingerprint, model_checksum
 from .explanation import ExplanationSet
 from .uncertainty import normalized_entropy
 
@@ -599,8 +600,26 @@ def fit_chunks(
         fst = store if isinstance(store, FeatureStore) else FeatureStore(store)
     if fst is None:
         return _fit_chunks(tlc, chunks, None, client, progress, align_records, cluster_fn)
+    before = fst.identity
     with fst.generation():
-        return _fit_chunks(tlc, chunks, fst, client, progress, align_records, cluster_fn)
+        res = _fit_chunks(tlc, chunks, fst, client, progress, align_records, cluster_fn)
+        now = {
+            "model_checksum": model_checksum(tlc.model),
+            "data_fingerprint": res.data_fingerprint,
+        }
+        fst.set_identity(now)
+    changed = [k for k in now if before is not None and before.get(k) != now[k]]
+    if changed:
+        # Seen from content, not from the folder's name: the store held another fit.
+        what = " and ".join("model" if k == "model_checksum" else "data" for k in changed)
+        warnings.warn(
+            f"the store {fst.path} held a fit of other {what}; it now holds this fit (the "
+            "previous one's memory maps stay readable). Use one store per dataset and "
+            "model to keep both.",
+            DataWarning,
+            stacklevel=2,
+        )
+    return res
 
 
 def _fit_chunks(
