@@ -241,3 +241,22 @@ def test_reuse_of_a_store_by_other_data_is_seen_from_content(net, tmp_path):
     with pytest.warns(DataWarning, match="held a fit of other data"):
         b = fit_chunks(_tlc(net), other, st)
     assert FeatureStore(st).identity["data_fingerprint"] == b.data_fingerprint
+
+
+def test_unwritable_store_folder_is_a_clear_error(tmp_path, monkeypatch):
+    real_mkdir = Path.mkdir
+
+    def denied(self, *args, **kwargs):
+        if self.name == "st" or self.name.startswith("g-"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", denied)
+    with pytest.raises(StorageError, match="no permission to write in"):
+        FeatureStore(tmp_path / "st")
+    monkeypatch.setattr(Path, "mkdir", real_mkdir)
+    store = FeatureStore(tmp_path / "ok")
+    monkeypatch.setattr(Path, "mkdir", denied)
+    with pytest.raises(StorageError, match="no permission"):
+        with store.generation():
+            pass
