@@ -26,6 +26,7 @@ from ecg_cluster_widget.demo import demo_dataset
 from ecg_cluster_widget.explain import TLCExplainer
 from ecg_cluster_widget.explain.landmarks import landmark_alignment
 from ecg_cluster_widget.model import load_demo_model
+from ecg_cluster_widget.views.palette import display_numbers
 from ecg_cluster_widget.views.widget import ClusterExplorer
 
 ds = demo_dataset(n_records=60 if FAST else 300)
@@ -37,9 +38,14 @@ w
 # %% [markdown]
 # ## Name the clusters
 #
-# In the explorer, type a name in a cluster card of the side panel (or pick one from the
-# vocabulary: P wave, QRS complex, T wave, ...). Here we do it from Python, proposing each
-# cluster's majority wave from the synthetic annotations as its name.
+# In the explorer every cluster card (and the legend) shows the name proposed from the wave
+# landmarks, in italics with a "?": it is a suggestion, not a label. Accept it with the
+# card's *use proposed name* button, with → in the empty name field or `a` on the focused
+# card, or type your own name (or pick one from the vocabulary: P wave, QRS complex, T
+# wave, ...); only accepted or typed names are saved as labels, the proposals are kept
+# apart in the file's `meta`. Here we do it from Python, naming each cluster after its
+# majority wave in the synthetic annotations. Clusters are numbered 1..K as on screen;
+# labels key on the stable id.
 
 # %%
 align = landmark_alignment(
@@ -55,7 +61,10 @@ for cid, row in zip(tlc.cluster_ids_, np.asarray(align["contingency"])):
         "notes": f"{purity:.0%} of its time steps in {wave}",
     }
 w.cluster_labels = proposed
-pd.DataFrame(w.cluster_labels).T
+number = display_numbers(tlc.cluster_ids_)  # stable id -> the number shown on screen
+table = pd.DataFrame(w.cluster_labels).T
+table.index = [f"cluster {number[int(c)]} (id {c})" for c in table.index]
+table
 
 # %% [markdown]
 # ## Save, and reload in a new explorer
