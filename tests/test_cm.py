@@ -322,7 +322,7 @@ def test_tlc_explainer_with_cm():
     tlc = TLCExplainer(net, n_clusters=3, n_components=4, method="cm", progress=False).fit(ds)
     g = tlc.transform(ds)
     assert g.shape == (8, 200, 3) and np.allclose(g.sum(-1), 1, atol=1e-5)
-    assert tlc.clusterer_.method == "cm" and tlc.cluster_ids_.tolist() == [0, 1, 2]
+    assert tlc.clusterer_.tree.fine.method == "cm" and tlc.cluster_ids_.tolist() == [0, 1, 2]
     tlc.set_n_clusters(4)
     assert tlc.transform(ds).shape == (8, 200, 4)
 

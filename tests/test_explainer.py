@@ -273,15 +273,19 @@ def test_fit_identity_and_signatures(net, ds, tlc):
     sig = tlc.cluster_signatures()
     assert sorted(sig) == tlc.cluster_ids_.tolist()
     assert all(v.shape == (48,) and np.isfinite(v).all() for v in sig.values())
-    # Another reference K reorders the ids of the same clustering; the signatures
-    # (raw activations, not PCA space) still pair them up exactly.
+    # Another reference K is another clustering (K=5 is then the reference mixture, not a
+    # merge): the signatures (raw activations, not PCA space) still pair up clusters that
+    # label mostly the same time steps.
     ref5 = TLCExplainer(net, n_clusters=5, n_components=8, progress=False).fit(ds)
     a, b = tlc.cluster_signatures(5), ref5.cluster_signatures(5)
-    gamma_a, gamma_b = tlc.transform(ds, n_clusters=5), ref5.transform(ds, n_clusters=5)
+    la, lb = tlc.predict(ds, n_clusters=5), ref5.predict(ds)
+    ids_a, ids_b = tlc.cluster_ids_for(5).tolist(), ref5.cluster_ids_.tolist()
+    agree = 0
     for ia, va in a.items():
         ib = min(b, key=lambda j: np.linalg.norm(b[j] - va))
-        ja, jb = tlc.cluster_ids_for(5).tolist().index(ia), ref5.cluster_ids_.tolist().index(ib)
-        np.testing.assert_allclose(gamma_a[..., ja], gamma_b[..., jb], atol=1e-5)
+        agree += ((la == ids_a.index(ia)) & (lb == ids_b.index(ib))).sum()
+    print("signature-paired agreement", agree / la.size)
+    assert agree / la.size > 0.6
 
 
 def test_fit_id_same_in_a_fresh_process(net, ds, tlc, tmp_path):
@@ -381,7 +385,7 @@ def test_options_soft_kmeans_no_pca_subsampling(net, ds):
     assert tlc.centroids_.shape == (3, 48)  # 16 + 16 + 16 channels, no PCA
     g = tlc.transform(ds)
     np.testing.assert_allclose(g.sum(-1), 1, atol=1e-5)
-    assert tlc.clusterer_.method == "soft_kmeans"
+    assert tlc.clusterer_.tree.fine.method == "soft_kmeans"
     assert set(tlc.timings_) >= {"activations_s", "features_s", "clustering_s", "total_s"}
 
 

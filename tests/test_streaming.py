@@ -70,7 +70,7 @@ def test_dataset_chunks_and_temporal_prior(net):
 
     ds = make_synthetic(9, fs=100, duration=2, seed=1)
     res = fit_chunks(_tlc(net, temporal="hmm"), DatasetChunks(ds, 4))
-    assert res.smoother is not None and res.smooth_feats.shape[0] == 9
+    assert res.clusterer.tree.smoother is not None and res.smooth_feats.shape[0] == 9
     assert res.explanations.record_ids == tuple(ds.record_ids)
     with pytest.raises(DataError, match="chunk_records"):
         DatasetChunks(ds, 0)
@@ -140,26 +140,29 @@ def test_explainer_fit_on_a_chunk_source_with_a_store(net, tmp_path):
         _tlc(net).fit(ds2.signals, store=tmp_path / "st3")
 
 
-def test_new_k_precomputes_its_neighbours(net):
-    import time
+def test_every_k_is_a_merge_no_fit_no_background_work(net, monkeypatch):
+    # A K change never fits a clustering and never starts a thread, so a request for any
+    # K (new or already computed) cannot wait behind background work.
+    import threading
 
+    from ecg_cluster_widget.clustering import SoftClusterer
     from ecg_cluster_widget.data.synthetic import make_synthetic
 
     ds = make_synthetic(6, fs=100, duration=2, seed=1)
-    tlc = _tlc(net).fit(ds)
-    tlc.set_n_clusters(5)
-    for _ in range(200):  # the background thread takes the lock per K
-        if {4, 6} <= set(tlc.cached_n_clusters_):
-            break
-        time.sleep(0.05)
-    assert {3, 4, 5, 6} <= set(tlc.cached_n_clusters_)
-    off = _tlc(net).fit(ds)
-    off.precompute_neighbours = False
-    off.set_n_clusters(5)
-    time.sleep(0.2)
-    assert off.cached_n_clusters_ == [3, 5]
-    # Precomputed fits are the fits a direct request computes (path-independent ids).
-    np.testing.assert_array_equal(off.cluster_ids_for(6), tlc.cluster_ids_for(6))
+    tlc = _tlc(net, temporal="hmm").fit(ds)
+    fits = []
+    real_fit = SoftClusterer.fit
+    monkeypatch.setattr(
+        SoftClusterer, "fit", lambda self, *a, **kw: fits.append(1) or real_fit(self, *a, **kw)
+    )
+    threads = threading.active_count()
+    for k in [5, 2, tlc.max_clusters_, 3, 5]:
+        tlc.set_n_clusters(k)
+        assert tlc.transform(ds).shape[2] == k
+    assert fits == [] and threading.active_count() == threads
+    # Path-independent: the same ids whatever the order of K changes.
+    other = _tlc(net, temporal="hmm").fit(ds)
+    np.testing.assert_array_equal(other.cluster_ids_for(5), tlc.cluster_ids_for(5))
 
 
 def test_benchmark_runner_quick_writes_table_json_and_doc(tmp_path):

@@ -1,7 +1,9 @@
 """Cluster identity: path-independent stable ids for every K of one fitted pipeline.
 
 A :class:`ClusterRegistry` holds the clusterings of one fit (one aligner, one set of
-fitting points), one per K, and gives their clusters stable integer ids.
+fitting points), one per K, and gives their clusters stable integer ids. Every K is a level
+of one cluster tree (:mod:`~ecg_cluster_widget.clustering.tree`): a new K is a merge of the
+fine mixture's components, computed in milliseconds, never a refit.
 
 Design choice: the ids of a K depend only on the fit and on that K, never on the order in
 which K values were visited.
@@ -13,9 +15,9 @@ which K values were visited.
   (:func:`~ecg_cluster_widget.clustering.match_by_overlap`, Hungarian). A matched cluster
   takes the id of its reference cluster; unmatched clusters get ``K0, K0+1, ...`` in
   decreasing weight.
-* Every clustering is fitted on the same points with the same seed, so a K computed
-  after any history of K changes (or in another process) is the same clustering, and
-  its ids are the same.
+* Every K is a level of the same deterministic cluster tree, so a K computed after any
+  history of K changes (or in another process) is the same clustering, and its ids are
+  the same.
 
 Limits:
 
@@ -31,6 +33,7 @@ Limits:
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,8 +44,22 @@ from ..errors import DataError
 from .matching import match_by_overlap
 from .soft_clustering import SoftClusterer
 from .temporal import TemporalSmoother
+from .tree import ClusterTree, merge_partitions
 
-__all__ = ["ClusterRegistry", "KFit", "build_registry", "check_n_clusters", "ids_from_reference"]
+__all__ = [
+    "MIN_SHARE",
+    "ClusterRegistry",
+    "KFit",
+    "build_registry",
+    "check_n_clusters",
+    "ids_from_reference",
+]
+
+#: Share of the fitting time steps below which a cluster is merged away (issue: clusters
+#: that cover 0.0-0.1 % of the data are cards that say "absent" on every ECG).
+MIN_SHARE = 0.02
+#: Points on which the merge order of the cluster tree is decided.
+_TREE_POINTS = 50_000
 
 
 def check_n_clusters(k: object, n_points: int | None = None) -> int:
@@ -173,6 +190,8 @@ class ClusterRegistry:
         deterministic (same points, same seed) for the ids to be path-independent.
     n_points : int
         Number of fitting points (upper bound of K).
+    k_max : int, optional
+        The largest K available (the cluster tree's top level); default ``n_points``.
     finish : callable, optional
         ``finish(clusterer) -> (clusterer, extra)`` applied to every new clustering after
         its positions are sorted by id (e.g. learning a temporal prior).
@@ -194,10 +213,12 @@ class ClusterRegistry:
         fit_k: Callable[[int], SoftClusterer],
         n_points: int,
         finish: Callable[[SoftClusterer], tuple[SoftClusterer, Any]] | None = None,
+        k_max: int | None = None,
     ) -> None:
         self._fit_k = fit_k
         self._finish = finish
         self.n_points = int(n_points)
+        self.k_max = self.n_points if k_max is None else int(k_max)
         self.match_points = match_points
         self.reference_k = int(reference.centroids_.shape[0])
         self._fits: dict[int, KFit] = {}
@@ -247,6 +268,12 @@ class ClusterRegistry:
         array([0, 1, 2, 3])
         """
         k = check_n_clusters(k, self.n_points)
+        if k > self.k_max:
+            raise DataError(
+                f"K={k} is not available: this fit supports K from 2 to {self.k_max} (larger "
+                f"K would add clusters holding less than {MIN_SHARE:.0%} of the time steps); "
+                "choose a smaller K, or refit with a larger max_clusters."
+            )
         if k not in self._fits:
             clusterer = self._fit_k(k)
             match = match_by_overlap(
@@ -259,16 +286,23 @@ class ClusterRegistry:
 def build_registry(
     opts: Any, points: np.ndarray, smooth: np.ndarray, match_points: int = 50_000
 ) -> ClusterRegistry:
-    """The per-K cluster registry of a fit, its reference K (``opts.n_clusters``) fitted.
+    """The per-K cluster registry of a fit: one cluster tree, its reference K (ids ``0..K0-1``).
+
+    Two cluster trees (:mod:`~ecg_cluster_widget.clustering.tree`): the reference mixture
+    (``n_clusters`` components, ids ``0..K0-1``), whose merges give every K below it, and,
+    when ``max_clusters`` is larger, a mixture of ``max_clusters`` components whose merges
+    give every K above it. With ``temporal="hmm"`` each tree learns a temporal prior on its
+    components. Every K is then a merge, computed in milliseconds.
 
     Parameters
     ----------
     opts : TLCExplainer
-        Read: ``n_clusters``, ``method``, ``random_state``, ``device``, ``temporal``.
+        Read: ``n_clusters``, ``max_clusters``, ``method``, ``random_state``, ``device``,
+        ``temporal``.
     points : ndarray of shape (m, D)
-        The fitting points; every K is fitted on them with the same seed.
+        The fitting points.
     smooth : ndarray of shape (n, T_grid, D)
-        Fitting records on which a K's temporal prior is learned (``temporal="hmm"``).
+        Fitting records: the temporal prior and the merge order are learned on them.
     match_points : int
         At most this many of ``points`` (seeded) are used to match K values.
 
@@ -276,30 +310,85 @@ def build_registry(
     -------
     ClusterRegistry
 
+    Warns
+    -----
+    UserWarning
+        When the data do not support the reference K (some of its clusters hold less than
+        ``MIN_SHARE`` of the time steps); the message names a K that works.
+
     Examples
     --------
     >>> from types import SimpleNamespace as NS
     >>> x = np.r_[np.zeros((20, 1)), np.ones((10, 1))] + np.linspace(0, .1, 30)[:, None]
-    >>> opts = NS(n_clusters=2, method="gmm", random_state=0, device="cpu", temporal=None)
+    >>> opts = NS(n_clusters=2, max_clusters=2, method="gmm", random_state=0, device="cpu",
+    ...           temporal=None)
     >>> build_registry(opts, x, x[None]).get(2).ids.tolist()
     [0, 1]
     """
-    extra = {"device": opts.device} if opts.method == "cm" else {}
-
-    def fit_k(k: int) -> SoftClusterer:
-        return SoftClusterer(k, method=opts.method, random_state=opts.random_state, **extra).fit(
-            points
-        )
-
-    def finish(clusterer: SoftClusterer) -> tuple[SoftClusterer, TemporalSmoother | None]:
-        if opts.temporal is None:
-            return clusterer, None
-        n, tg, dim = smooth.shape
-        g = clusterer.predict_proba(smooth.reshape(-1, dim)).reshape(n, tg, -1)
-        smoother = TemporalSmoother(random_state=opts.random_state)
-        return clusterer, smoother.fit(g, clusterer.weights_)
-
     m = points.shape[0]
-    sub = np.random.default_rng(opts.random_state + 1).permutation(m)[:match_points]
     k0 = check_n_clusters(opts.n_clusters, m)
-    return ClusterRegistry(fit_k(k0), points[np.sort(sub)], fit_k, m, finish)
+    top = min(max(int(opts.max_clusters), k0), m)
+    lower = _fit_tree(opts, points, smooth, k0, keep=k0)
+    share = lower.shares(k0)
+    if share.min() < MIN_SHARE:
+        fewer = max(
+            [k for k in lower.partitions if k < k0 and lower.shares(k).min() >= MIN_SHARE] or [2]
+        )
+        warnings.warn(
+            f"n_clusters={k0} is more clusters than these data support: "
+            f"{int((share < MIN_SHARE).sum())} of them hold less than {MIN_SHARE:.0%} of the "
+            f"time steps. Use n_clusters <= {fewer}, or fit on more (or more varied) records.",
+            UserWarning,
+            stacklevel=3,
+        )
+    trees = {k: lower for k in lower.partitions}
+    if top > k0:
+        # K above the reference comes from a second, finer mixture merged down to K0+1:
+        # merging the reference fit itself keeps every K <= K0 as good as a separate fit
+        # (docs/results.md), which merging a finer mixture down to K0 did not.
+        upper = _fit_tree(opts, points, smooth, top, keep=0)
+        trees.update({k: upper for k in upper.partitions if k > k0})
+
+    def level(k: int) -> Any:
+        if k not in trees:
+            raise DataError(f"K={k} is not a level of this fit's cluster trees.")
+        return trees[k].level(k)
+
+    k_max = max(trees)
+    sub = np.random.default_rng(opts.random_state + 1).permutation(m)[:match_points]
+    return ClusterRegistry(level(k0), points[np.sort(sub)], level, m, k_max=k_max)
+
+
+def _fit_tree(opts: Any, points: np.ndarray, smooth: np.ndarray, k: int, keep: int) -> ClusterTree:
+    """A cluster tree of ``k`` fine components on ``points`` (prior learned on ``smooth``).
+
+    With ``keep == k`` (the reference mixture, whose K must be offered), a component that
+    ends with less than ``MIN_SHARE`` of the points is re-seeded on a point of the largest
+    one and the mixture refitted from there (at most twice): EM with many components
+    leaves some nearly empty, and the reference K cannot merge them away.
+    """
+    extra = {"device": opts.device} if opts.method == "cm" else {}
+    n, tg, dim = smooth.shape
+    rng = np.random.default_rng(opts.random_state + 3)
+    sample = smooth.reshape(-1, dim)
+    if sample.shape[0] > _TREE_POINTS:
+        sample = sample[np.sort(rng.choice(sample.shape[0], _TREE_POINTS, replace=False))]
+    init = None
+    for attempt in range(3):
+        fine = SoftClusterer(k, method=opts.method, random_state=opts.random_state, **extra)
+        fine.fit(points, init=init)
+        g = fine.predict_proba(sample).astype(np.float32)
+        share = np.bincount(g.argmax(axis=1), minlength=k) / g.shape[0]
+        small = np.flatnonzero(share < MIN_SHARE)
+        if keep < k or small.size == 0 or attempt == 2 or opts.method == "cm":
+            break
+        owner = fine.predict(points)
+        donors = np.flatnonzero(owner == int(np.argmax(share)))
+        init = fine.centroids_.copy()
+        init[small] = points[rng.choice(donors, size=small.size, replace=False)]
+    smoother = None
+    if opts.temporal == "hmm":
+        seq = fine.predict_proba(smooth.reshape(-1, dim)).astype(np.float32).reshape(n, tg, -1)
+        smoother = TemporalSmoother(random_state=opts.random_state).fit(seq, fine.weights_)
+    parts = merge_partitions(fine.weights_, fine.centroids_, g, MIN_SHARE, keep=keep)
+    return ClusterTree(fine, smoother, parts, shares_of=g)

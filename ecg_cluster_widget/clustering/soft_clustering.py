@@ -22,9 +22,9 @@ streams: :meth:`SoftClusterer.fit` reads an array or ``np.memmap`` one shuffle b
 a time, and :meth:`SoftClusterer.fit_stream` takes chunks from any source.
 
 ``method="gmm_full"`` starts from the isotropic GMM and refines it with full covariance
-matrices (scikit-learn's EM, on at most 60,000 seeded points). Slower (about 5x per K),
-but on the real-ECG model's features it separated P from T waves better (LUDB 1-100,
-``experiments/real_alignment.py``).
+matrices (:func:`~ecg_cluster_widget.clustering.full_em.fit_full_gmm`, on at most 20,000
+seeded points: on LUDB 1-100 alignment was the same as with 50,000). Slower, but on the
+real-ECG model's features it separated P from T waves better (``experiments/real_alignment.py``).
 
 For all methods ``temperature`` divides the log-posteriors (the gate logits for cm) in
 :meth:`SoftClusterer.predict_proba`: ``T > 1`` softens, ``T < 1`` sharpens.
@@ -59,13 +59,14 @@ from .cm import (
     fit_cm,
     resolve_device,
 )
+from .full_em import fit_full_gmm, full_log_joint
 
 __all__ = ["SoftClusterer", "warm_start_centroids"]
 
 _METHODS = ("gmm", "soft_kmeans", "cm", "gmm_full")
 #: ``gmm_full`` refines the isotropic fit with full covariances on at most this many
 #: seeded points: EM with K full D x D covariances costs ~D times the isotropic one.
-_FULL_POINTS = 60_000
+_FULL_POINTS = 20_000
 _KMEANSPP_MAX_POINTS = 20_000
 _LLOYD_ITERS = 20
 #: Above twice this many points, the fit first converges on a seeded subsample of this
@@ -482,58 +483,39 @@ class SoftClusterer(ClusterMixin, BaseEstimator):
         return c, w
 
     def _refine_full(self, X: np.ndarray, k: int) -> None:
-        """Full-covariance EM from the isotropic solution (scikit-learn's GaussianMixture).
+        """Full-covariance EM from the isotropic solution (:mod:`.full_em`).
 
         On ECG features the waves differ in the *shape* of their spread (P and T waves
         are slow deflections with correlated channels), which one variance per cluster
         cannot express; measured on LUDB 1-100 this separated them better.
         """
-        from sklearn.mixture import GaussianMixture
-
         rng = np.random.default_rng(self._seed)
         sub = (
             X
             if X.shape[0] <= _FULL_POINTS
             else X[np.sort(rng.choice(X.shape[0], _FULL_POINTS, replace=False))]
         )
-        gm = GaussianMixture(
-            n_components=k,
-            covariance_type="full",
-            means_init=self.centroids_,
-            weights_init=self.weights_ / self.weights_.sum(),
-            max_iter=int(self.max_iter),
-            tol=float(self.tol),
-            reg_covar=1e-4,
-            random_state=self._seed,
-        )
-        import warnings
-
-        from sklearn.exceptions import ConvergenceWarning
-
-        with single_thread_blas(), warnings.catch_warnings():
-            # Reported through converged_ / n_iter_ like the other methods, not as a warning
-            # in every widget K change.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            gm.fit(sub)
-        self.centroids_ = np.ascontiguousarray(gm.means_, dtype=np.float64)
-        self.weights_ = gm.weights_.astype(np.float64)
-        self.covariances_ = gm.covariances_.astype(np.float64)
-        self.precisions_cholesky_ = gm.precisions_cholesky_.astype(np.float64)
+        with single_thread_blas():
+            r = fit_full_gmm(
+                sub,
+                self.centroids_,
+                self.weights_,
+                self.variances_,
+                max_iter=int(self.max_iter),
+                tol=float(self.tol),
+            )
+        self.centroids_ = np.ascontiguousarray(r["means"])
+        self.weights_ = r["weights"]
+        self.covariances_ = r["covariances"]
+        self.precisions_cholesky_ = r["prec_chol"]
         self.variances_ = np.array([np.trace(c) / c.shape[0] for c in self.covariances_])
-        self.n_iter_ = int(gm.n_iter_)
-        self.converged_ = bool(gm.converged_)
-        self.lower_bound_ = float(gm.lower_bound_)
+        self.n_iter_ = int(r["n_iter"])
+        self.converged_ = bool(r["converged"])
+        self.lower_bound_ = float(r["lower_bound"])
 
     def _log_joint_full(self, X: np.ndarray) -> np.ndarray:
         """log w_k + log N(x | mu_k, Sigma_k) with full covariances, (n, K)."""
-        n, d = X.shape
-        out = np.empty((n, self.centroids_.shape[0]))
-        for j, (mu, pc) in enumerate(zip(self.centroids_, self.precisions_cholesky_)):
-            y = (X - mu) @ pc
-            out[:, j] = -0.5 * (y**2).sum(axis=1) + np.log(np.diag(pc)).sum()
-        return (
-            out - 0.5 * d * np.log(2 * np.pi) + np.log(np.maximum(self.weights_, 1e-300))[None, :]
-        )
+        return full_log_joint(X, self.centroids_, self.precisions_cholesky_, self.weights_)
 
     def fit_stream(self, chunks_fn: Callable[[], Iterable]) -> SoftClusterer:
         """Fit on data that arrives in chunks (e.g. read from disk), without holding it all.

@@ -12,9 +12,11 @@ segments, entropy, proportions. The explainer orchestrates: the fitting steps li
   widget calls from a worker thread), so a fit and the features it reads stay consistent.
 * Cluster signatures are means of the *raw hooked activations*, not PCA-space centroids:
   a refit with other options changes the PCA basis, not the model's activations.
-* A K computed on first use also starts the fits of its neighbours K-1 and K+1 in a
-  background thread (each under the lock), so a step of one K in the widget finds its
-  fit cached. Fits are path-independent, so precomputing changes no result.
+* Every K is a level of one cluster tree (``clustering.tree``): a K change merges the
+  fine mixture's components (milliseconds), so nothing is precomputed in the background
+  and a request never waits behind another K's fit.
+* Options default to ``"auto"``: the model's recommendation (``meta["tlc_options"]`` of a
+  bundle), resolved at :meth:`fit` and kept in :attr:`options_` (``explain.pipeline``).
 * ``fit(source, client=..., store=...)`` fits chunk by chunk (``explain.streaming``): a
   chunk source too large for memory, features in an on-disk store, or the forward passes
   on a Dask cluster (``explain.distributed``).
@@ -79,14 +81,26 @@ class TLCExplainer(BaseEstimator):
         ``0..K0-1`` and every other K is matched against it (see
         :mod:`~ecg_cluster_widget.clustering.identity`). Never changed by the explainer:
         the current K is :attr:`n_clusters_`, changed by :meth:`set_n_clusters`.
-    layers : sequence of str, optional
-        Modules to hook; default: the last three residual blocks.
+    layers : sequence of str, "auto" or None
+        Modules to hook. ``"auto"``: the preset's (for the shipped real-ECG model, all
+        four blocks before their ReLU); ``None``: the model's default (the last three
+        residual blocks).
     n_components : int or None
         PCA dimensions of the pooled features (None: no PCA).
-    method : {"gmm", "soft_kmeans", "cm", "gmm_full"}
-        Soft clustering method, see :class:`SoftClusterer`. On LUDB both GMMs aligned
-        better with the waves than the clustering module ``"cm"`` (``docs/results.md``);
-        the shipped real model's options pick ``"gmm_full"``.
+    method : {"auto", "gmm", "soft_kmeans", "cm", "gmm_full"}
+        Soft clustering method of the fine mixture, see :class:`SoftClusterer`. On LUDB
+        both GMMs aligned better with the waves than the clustering module ``"cm"``
+        (``docs/results.md``); the shipped real model's options pick ``"gmm_full"``.
+    max_clusters : int
+        Components of the fine mixture, the top of the cluster tree (default 12, the
+        widget's largest K): every K up to it is a merge of those components. Components
+        holding less than 2 % of the time steps are merged first, so the largest K
+        available (:attr:`max_clusters_`) can be smaller.
+    preset : {"auto", "paper", "generic"}
+        Where ``"auto"`` options come from: ``"auto"`` (default) the model's own
+        recommendation, else ``"generic"``; ``"paper"`` the TLC paper's configuration
+        (last three blocks, isotropic GMM, no temporal prior). Options given explicitly
+        always win. The choice is in :attr:`options_` after :meth:`fit`.
     max_fit_points : int
         The clusterer is fitted on at most this many (record, time step) points,
         drawn with ``random_state``.
@@ -113,13 +127,13 @@ class TLCExplainer(BaseEstimator):
         by ``benchmarks/alignment_study.py``; ``docs/alignment.md`` has the numbers.
     whiten : bool
         Whiten the PCA components (default False; it lowered wave alignment).
-    detrend_s : float or None
+    detrend_s : float, None or "auto"
         Remove a centred moving average of this many seconds from every feature within
         each record (beat-scale detrending, e.g. 0.8); ``None``: off.
-    scale_per_record : {None, "feature", "record"}
+    scale_per_record : {"auto", None, "feature", "record"}
         Divide each record's features by their within-record spread (see
         :class:`~ecg_cluster_widget.activations.FeatureAligner`).
-    temporal : {None, "hmm"}
+    temporal : {"auto", None, "hmm"}
         Temporal prior: ``"hmm"`` replaces each step's ``gamma`` by its forward-backward
         posterior under a cluster transition matrix learned on the fitting set
         (:attr:`transition_matrix_`).
@@ -128,6 +142,11 @@ class TLCExplainer(BaseEstimator):
     ----------
     n_clusters_ : int
         The current K (``n_clusters`` after :meth:`fit`, then :meth:`set_n_clusters`).
+    options_ : dict
+        The options the fit used (``"auto"`` resolved), with ``"preset"``: ``"model"``,
+        ``"generic"`` or ``"paper"``.
+    max_clusters_ : int
+        The largest K this fit offers.
     fit_id_ : str
         Identity of the fit (model, data, options, seed), the same in any process.
     cluster_ids_ : ndarray of shape (K,)
@@ -157,9 +176,9 @@ class TLCExplainer(BaseEstimator):
         self,
         model: object,
         n_clusters: int = 6,
-        layers: list[str] | None = None,
+        layers: list[str] | str | None = "auto",
         n_components: int | None = 32,
-        method: str = "gmm",
+        method: str = "auto",
         max_fit_points: int = 200_000,
         batch_size: int | str = "auto",
         random_state: int = 0,
@@ -168,9 +187,11 @@ class TLCExplainer(BaseEstimator):
         block_weighting: str = "equal",
         center_per_record: bool = True,
         whiten: bool = False,
-        detrend_s: float | None = None,
-        scale_per_record: str | None = None,
-        temporal: str | None = None,
+        detrend_s: float | str | None = "auto",
+        scale_per_record: str | None = "auto",
+        temporal: str | None = "auto",
+        max_clusters: int = 12,
+        preset: str = "auto",
     ) -> None:
         self.model = model
         self.n_clusters = n_clusters
@@ -188,6 +209,8 @@ class TLCExplainer(BaseEstimator):
         self.detrend_s = detrend_s
         self.scale_per_record = scale_per_record
         self.temporal = temporal
+        self.max_clusters = max_clusters
+        self.preset = preset
         self._lock = threading.RLock()
         self._cache = FeatureCache(_CACHE_SIZE)
         self._state: pl.FitState | None = None
@@ -195,11 +218,11 @@ class TLCExplainer(BaseEstimator):
 
     @classmethod
     def for_model(cls, model: object, **overrides) -> TLCExplainer:
-        """An explainer with the options recommended for ``model``, then ``overrides``.
+        """``TLCExplainer(model, **overrides)``: kept as an alias.
 
-        A bundle may carry ``meta["tlc_options"]`` (the shipped real-ECG model does: the
-        layers, detrending and temporal prior picked on LUDB records 1-100 by
-        ``experiments/real_alignment.py``); other models get the constructor defaults.
+        The constructor's default ``preset="auto"`` already takes a bundle's
+        ``meta["tlc_options"]`` (the shipped real-ECG model's: layers, detrending, temporal
+        prior and method picked on LUDB records 1-100 by ``experiments/real_alignment.py``).
 
         Examples
         --------
@@ -207,9 +230,7 @@ class TLCExplainer(BaseEstimator):
         >>> TLCExplainer.for_model(load_pretrained("ptbxl250"), n_clusters=8).n_clusters
         8
         """
-        meta = getattr(model, "meta", None)
-        recommended = dict(meta.get("tlc_options") or {}) if isinstance(meta, dict) else {}
-        return cls(model, **{**recommended, **overrides})
+        return cls(model, **overrides)
 
     def __sklearn_is_fitted__(self) -> bool:
         # sklearn.utils.validation.check_is_fitted asks this instead of scanning attributes.
@@ -242,35 +263,23 @@ class TLCExplainer(BaseEstimator):
     fit_id_ = _Fitted("Identity of the fit (model checksum, data, options, seed), hex.")
     n_clusters_ = _Fitted("The current K (set by fit and set_n_clusters).")
 
-    #: Fit K-1 and K+1 in a background thread when a new K is computed (class switch;
-    #: not a constructor parameter, so it is not part of the fit's identity).
-    precompute_neighbours = True
+    @property
+    def options_(self) -> dict[str, Any]:
+        """The options of the fit, ``"auto"`` resolved, and ``"preset"`` (where from)."""
+        state = self._fitted("options_")
+        return {"preset": state.preset, **state.options}
+
+    @property
+    def max_clusters_(self) -> int:
+        """The largest K this fit offers (the cluster tree's top level)."""
+        return int(self._fitted("max_clusters_").registry.k_max)
 
     def _kfit(self, n_clusters: object = None) -> KFit:
-        """The fit of K clusters (the current K for None), computed on first use."""
+        """The fit of K clusters (the current K for None): a level of the cluster tree."""
         with self._lock:
             state = self._fitted()
             k = state.n_clusters if n_clusters is None else n_clusters
-            new = k not in state.registry
-            fit = state.registry.get(k)
-        if new and self.precompute_neighbours:
-            self._precompute(state, len(fit.ids))
-        return fit
-
-    def _precompute(self, state: pl.FitState, k: int) -> None:
-        """Fit K-1 and K+1 of ``state`` in a daemon thread, one K per lock hold."""
-        todo = [j for j in (k + 1, k - 1) if 2 <= j <= state.registry.n_points]
-
-        def work() -> None:
-            for j in todo:
-                with self._lock:
-                    if self._state is not state:
-                        return  # refitted meanwhile: these fits would be of the old state
-                    if j not in state.registry:
-                        state.registry.get(j)
-
-        if todo:
-            threading.Thread(target=work, name="tlc-precompute-k", daemon=True).start()
+            return state.registry.get(k)
 
     def cluster_ids_for(self, n_clusters: int | None = None) -> np.ndarray:
         """Stable ids (a copy) of K = ``n_clusters`` (current K for None); K is not changed."""
@@ -292,7 +301,7 @@ class TLCExplainer(BaseEstimator):
 
     @property
     def clusterer_(self) -> SoftClusterer:
-        """The fitted :class:`SoftClusterer` of the current K."""
+        """The current K's clusterer: a level of the cluster tree (its fine clusterer in ``.tree.fine``)."""
         return self._kfit().clusterer
 
     @property
@@ -375,8 +384,11 @@ class TLCExplainer(BaseEstimator):
             return self._fit_chunked(ds, client, store, chunk_records)
         with self._lock:
             check_n_clusters(self.n_clusters)  # fail before the forward pass
-            pl.check_options(self)
-            state, feats = pl.fit_state(self, ds, pl.model_input(self.model, ds, None))
+            source, options = pl.resolve_options(self)
+            opts = pl.resolved(self)
+            pl.check_options(opts)
+            state, feats = pl.fit_state(opts, ds, pl.model_input(self.model, ds, None))
+            state.options, state.preset = options, source
             # Only now replace state: a failure above leaves the previous fit intact.
             self._state = state
             self._streaming = None
@@ -389,8 +401,11 @@ class TLCExplainer(BaseEstimator):
 
         with self._lock:
             check_n_clusters(self.n_clusters)
-            pl.check_options(self)
-            state, res, cached = chunked_fit_state(self, ds, client, store, chunk_records)
+            source, options = pl.resolve_options(self)
+            opts = pl.resolved(self)
+            pl.check_options(opts)
+            state, res, cached = chunked_fit_state(opts, ds, client, store, chunk_records)
+            state.options, state.preset = options, source
             # Only now replace state: a failure above leaves the previous fit intact.
             self._state = state
             self._streaming = res
@@ -573,7 +588,12 @@ class TLCExplainer(BaseEstimator):
         return {int(cid): means[j] for j, cid in enumerate(fit.ids)}
 
     def __repr__(self) -> str:
-        state = "not fitted"
-        if self.is_fitted:
-            state = f"fitted, K={self.n_clusters_}, ids={self.cluster_ids_.tolist()}"
-        return f"TLCExplainer(n_clusters={self.n_clusters}, method={self.method!r}, {state})"
+        if not self.is_fitted:
+            return f"TLCExplainer(n_clusters={self.n_clusters}, preset={self.preset!r}, not fitted)"
+        o = self.options_
+        layers = "default" if o["layers"] is None else ",".join(o["layers"])
+        return (
+            f"TLCExplainer(n_clusters={self.n_clusters}, fitted, K={self.n_clusters_} of "
+            f"2..{self.max_clusters_}, options from {o['preset']}: method={o['method']}, "
+            f"layers={layers}, temporal={o['temporal']}, detrend_s={o['detrend_s']})"
+        )

@@ -24,6 +24,7 @@ import numpy as np
 from ..activations import resample_time
 from ..clustering.identity import KFit
 from ..clustering.temporal import transition_counts
+from ..clustering.tree import sequence_proba
 from ..data.dataset import ECGDataset
 from .explanation import ECGExplanation, ExplanationSet
 from .pipeline import CHUNK_RECORDS
@@ -57,13 +58,15 @@ def grid_gamma(feats: np.ndarray, fit: KFit) -> np.ndarray:
     --------
     >>> g = grid_gamma(feats, fit)  # doctest: +SKIP
     """
-    n, tg, dim = feats.shape
-    g = fit.clusterer.predict_proba(feats.reshape(-1, dim)).astype(np.float32).reshape(n, tg, -1)
-    return g if fit.extra is None else fit.extra.transform(g)
+    return sequence_proba(fit.clusterer, fit.extra, feats)
 
 
 def sample_gamma(
-    feats: np.ndarray, fit: KFit, n_samples: int, entropy: bool = True
+    feats: np.ndarray | None,
+    fit: KFit,
+    n_samples: int,
+    entropy: bool = True,
+    grid: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Soft assignments and entropy at input resolution (entropy computed on the grid).
 
@@ -85,7 +88,7 @@ def sample_gamma(
     --------
     >>> gamma, ent = sample_gamma(feats, fit, 1000)  # doctest: +SKIP
     """
-    grid = grid_gamma(feats, fit)
+    grid = grid_gamma(feats, fit) if grid is None else grid
     g = resample_time(grid, n_samples)
     g /= g.sum(axis=2, keepdims=True)
     if not entropy:
@@ -112,15 +115,13 @@ def soft_assignments(feats: np.ndarray, fit: KFit, n_samples: int | None) -> np.
     --------
     >>> gamma = soft_assignments(feats, fit, None)  # doctest: +SKIP
     """
-    length = feats.shape[1] if n_samples is None else n_samples
-    out = np.empty((feats.shape[0], length, len(fit.ids)), dtype=np.float32)
+    grid = grid_gamma(feats, fit)
+    if n_samples is None:
+        return grid
+    out = np.empty((feats.shape[0], n_samples, len(fit.ids)), dtype=np.float32)
     for s in range(0, feats.shape[0], CHUNK_RECORDS):
-        chunk = feats[s : s + CHUNK_RECORDS]
-        out[s : s + CHUNK_RECORDS] = (
-            grid_gamma(chunk, fit)
-            if n_samples is None
-            else sample_gamma(chunk, fit, n_samples, entropy=False)[0]
-        )
+        chunk = grid[s : s + CHUNK_RECORDS]
+        out[s : s + CHUNK_RECORDS] = sample_gamma(None, fit, n_samples, False, chunk)[0]
     return out
 
 
@@ -146,8 +147,11 @@ def explanation_set(feats: np.ndarray, fit: KFit, ds: ECGDataset, n_samples: int
     n, k = feats.shape[0], len(fit.ids)
     labels = np.empty((n, n_samples), dtype=np.int16)
     entropy = np.empty((n, n_samples), dtype=np.float32)
+    # The whole grid at once: a tree level's fine posteriors are then computed once per
+    # dataset and every other K of the same records is a matrix product.
+    grid = grid_gamma(feats, fit)
     for s in range(0, n, CHUNK_RECORDS):
-        g, ent = sample_gamma(feats[s : s + CHUNK_RECORDS], fit, n_samples)
+        g, ent = sample_gamma(None, fit, n_samples, grid=grid[s : s + CHUNK_RECORDS])
         labels[s : s + len(g)] = g.argmax(axis=2)
         entropy[s : s + len(g)] = ent
     # Per-record cluster counts in one bincount (offset each record by k * row).

@@ -49,6 +49,7 @@ from ..activations import ActivationExtractor, FeatureAligner, resample_time
 from ..activations.store import FeatureStore
 from ..clustering import SoftClusterer
 from ..clustering.temporal import TemporalSmoother
+from ..clustering.tree import sequence_proba
 from ..data.dataset import ECGDataset
 from ..data.synthetic import make_synthetic
 from ..errors import DataError, DataWarning, ModelError
@@ -430,10 +431,8 @@ def chunk_outputs(
     >>> chunk_outputs(f, sc, None, 40)["labels"].shape
     (2, 40)
     """
-    n, tg, dim = feats.shape
-    g = clusterer.predict_proba(feats.reshape(-1, dim)).astype(np.float32).reshape(n, tg, -1)
-    if smoother is not None:
-        g = smoother.transform(g)
+    n = feats.shape[0]
+    g = sequence_proba(clusterer, smoother, feats)
     k = g.shape[2]
     ent = np.clip(resample_time(normalized_entropy(g)[:, :, None], n_samples)[:, :, 0], 0, 1)
     up = resample_time(g, n_samples)
@@ -533,17 +532,11 @@ class StreamingFit:
 
 def _default_clusters(
     tlc: Any, points: np.ndarray, smooth_feats: np.ndarray
-) -> tuple[SoftClusterer, TemporalSmoother | None]:
-    extra = {"device": tlc.device} if tlc.method == "cm" else {}
-    seed = int(tlc.random_state)
-    clusterer = SoftClusterer(
-        n_clusters=int(tlc.n_clusters), method=tlc.method, random_state=seed, **extra
-    ).fit(points)
-    if tlc.temporal != "hmm":
-        return clusterer, None
-    n, tg, dim = smooth_feats.shape
-    g = clusterer.predict_proba(smooth_feats.reshape(-1, dim)).reshape(n, tg, -1)
-    return clusterer, TemporalSmoother(random_state=seed).fit(g, clusterer.weights_)
+) -> tuple[Any, TemporalSmoother | None]:
+    from ..clustering.identity import build_registry
+
+    ref = build_registry(tlc, points, smooth_feats).get(int(tlc.n_clusters))
+    return ref.clusterer, ref.extra
 
 
 def fit_chunks(

@@ -1,0 +1,164 @@
+"""Live K on the path a user takes: the shipped real-ECG model, the default configuration.
+
+Usage::
+
+    python benchmarks/bench_k_live.py [--records 40 1000] [--json benchmarks/k_live.json]
+
+For each fitting-set size, measured side by side in one process:
+
+* the bare forward pass of the model over the records (median of 3);
+* the default fit, ``TLCExplainer(load_pretrained("ptbxl250"), n_clusters=8).fit(ds)``
+  (its ``options_`` are printed: the model's recommendation), and its ratio to the forward
+  pass;
+* a **new K** in the kernel, for each K offered other than 8 (median and max over them):
+  through the API (one record's explanation and every record's labels / entropy /
+  proportions) and through the widget's view (``explain.browse.Browser.view``: the record
+  plus cluster cards with prototypes, proposed names and the uncertainty scale);
+* an **already computed K**: the same requests again (median);
+* the share of the fitting time steps held by the smallest cluster at K=8.
+
+Records: the 40 shipped PTB-XL ECGs; larger sizes take PTB-XL records from the shared data
+folder (``ECG_SHARED_DATA`` or ``../shared/data``) at 250 Hz, else the 40 shipped records
+repeated with independent noise (the row says which). Timings are reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+
+def _records(n: int):
+    from ecg_cluster_widget.data import load_ptbxl, load_real_sample, resample
+
+    base = load_real_sample("ptbxl", fs=250)
+    if n <= len(base):
+        return base.subset(list(range(n))), "shipped PTB-XL sample"
+    root = Path(os.environ.get("ECG_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
+    if (root / "ptbxl_subset").is_dir():
+        ds = load_ptbxl(root / "ptbxl_subset", fs=500, max_records=n, progress=False)
+        return resample(ds, 250), f"PTB-XL subset ({len(ds)} records, 500 -> 250 Hz)"
+    rng = np.random.default_rng(0)
+    reps = -(-n // len(base))
+    sig = np.concatenate([base.signals] * reps)[:n]
+    sig = sig + rng.normal(0, 0.02, sig.shape).astype(np.float32)
+    from ecg_cluster_widget.data import ECGDataset
+
+    return ECGDataset(sig, fs=base.fs, lead_names=list(base.lead_names)), "shipped sample tiled"
+
+
+def _time(fn, repeat: int = 1) -> float:
+    out = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return statistics.median(out)
+
+
+def measure(n: int) -> dict:
+    import torch
+
+    from ecg_cluster_widget import TLCExplainer
+    from ecg_cluster_widget.model import load_pretrained
+
+    real = load_pretrained("ptbxl250")
+    ds, source = _records(n)
+    x = torch.from_numpy(np.asarray(real.prepare(ds), dtype=np.float32))
+
+    def forward() -> None:
+        with torch.no_grad():
+            for s in range(0, len(x), 256):
+                real.model(x[s : s + 256])
+
+    forward()  # warm-up
+    fwd = _time(forward, 3)
+    tlc = TLCExplainer(real, n_clusters=8, progress=False)
+    fit = _time(lambda: tlc.fit(ds))
+
+    from ecg_cluster_widget.explain.browse import Browser
+
+    browser = Browser(tlc, ds, real)
+
+    def api(k: int) -> None:
+        # What a notebook user asks: one record and every record's outputs at K.
+        tlc.explain(ds, 0, n_clusters=k)
+        tlc.explain_all(ds, n_clusters=k)
+
+    def view(k: int) -> None:
+        # What the widget asks on a K change: the record, cluster cards with prototypes,
+        # proposed names and the uncertainty scale (cached per fit and K by the view).
+        browser.view({"k": k}, 8, 0, (2, tlc.max_clusters_))
+
+    api(8)
+    view(8)  # the reference K, as the widget opens
+    ks = [k for k in range(2, tlc.max_clusters_ + 1) if k != 8]
+    new_api = [_time(lambda k=k: api(k)) for k in ks]
+    cached_api = [_time(lambda k=k: api(k)) for k in ks]
+    new_view = [_time(lambda k=k: view(k)) for k in ks]
+    cached_view = [_time(lambda k=k: view(k)) for k in ks]
+    labels = tlc.explain_all(ds).labels
+    share = np.bincount(labels.ravel().astype(np.int64), minlength=8) / labels.size
+    return {
+        "records": n,
+        "source": source,
+        "options": {k: v for k, v in tlc.options_.items()},
+        "forward_s": fwd,
+        "fit_s": fit,
+        "fit_over_forward": fit / fwd,
+        "timings": tlc.timings_,
+        "k_values": ks,
+        "max_clusters": tlc.max_clusters_,
+        "new_k_ms": 1e3 * statistics.median(new_api),
+        "new_k_max_ms": 1e3 * max(new_api),
+        "cached_k_ms": 1e3 * statistics.median(cached_api),
+        "view_new_k_ms": 1e3 * statistics.median(new_view),
+        "view_new_k_max_ms": 1e3 * max(new_view),
+        "view_cached_k_ms": 1e3 * statistics.median(cached_view),
+        "min_cluster_share_k8": float(share.min()),
+        "load_avg": os.getloadavg()[0],
+    }
+
+
+def table(rows: list[dict]) -> str:
+    head = (
+        "| records | data | forward (s) | default fit (s) | fit / forward | new K: API (ms, "
+        "median; max) | computed K: API (ms) | new K: widget view (ms, median; max) | "
+        "computed K: widget view (ms) | K offered | smallest cluster at K=8 |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    return head + "\n".join(
+        f"| {r['records']} | {r['source']} | {r['forward_s']:.2f} | {r['fit_s']:.2f} | "
+        f"{r['fit_over_forward']:.1f}x | {r['new_k_ms']:.0f}; {r['new_k_max_ms']:.0f} | "
+        f"{r['cached_k_ms']:.0f} | {r['view_new_k_ms']:.0f}; {r['view_new_k_max_ms']:.0f} | "
+        f"{r['view_cached_k_ms']:.0f} | 2..{r['max_clusters']} | "
+        f"{100 * r['min_cluster_share_k8']:.1f} % |"
+        for r in rows
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, nargs="+", default=[40, 1000])
+    ap.add_argument("--json", type=Path, default=None)
+    ns = ap.parse_args(argv)
+    rows = []
+    for n in ns.records:
+        rows.append(measure(n))
+        print(json.dumps({k: v for k, v in rows[-1].items() if k != "timings"}), flush=True)
+    print(table(rows))
+    if ns.json:
+        ns.json.write_text(json.dumps(rows, indent=1, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
