@@ -350,3 +350,13 @@ def test_dict_outputs_need_a_selector_and_roots_are_never_default():
     wrapper = ResidualWrapper()
     assert default_layers(wrapper, x) == ["inner.1", "inner.2", "inner.3"]
     assert default_layers(nn.Sequential(wrapper), x) == ["0.inner.1", "0.inner.2", "0.inner.3"]
+
+
+def test_a_bundle_names_its_layers_before_any_data():
+    # Its declared input shape lets the structural choice run at construction (the
+    # chunk-wise fit reads .layers before extracting).
+    from ecg_cluster_widget.model import declare_model
+
+    net = nn.Sequential(_Block(2, 4), _Block(4, 4), _Block(4, 6), _Block(6, 6), nn.Flatten())
+    bundle = declare_model(net, fs=100, lead_names=["I", "II"], n_samples=64, class_names=["y"])
+    assert ActivationExtractor(bundle, progress=False).layers == ["1", "2", "3"]

@@ -190,7 +190,22 @@ def default_layers(model: nn.Module, example: np.ndarray | torch.Tensor | None =
 
 
 def probe_tensor(x: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """Two records of ``x`` (the first repeated for a single record), float32."""
+    """Two records of ``x`` (the first repeated for a single record), float32.
+
+    Parameters
+    ----------
+    x : array or Tensor of shape (n, leads, samples)
+        Prepared model input.
+
+    Returns
+    -------
+    torch.Tensor of shape (2, leads, samples)
+
+    Examples
+    --------
+    >>> tuple(probe_tensor(np.zeros((1, 3, 8))).shape)
+    (2, 3, 8)
+    """
     t = torch.from_numpy(np.array(x[:PROBE_RECORDS], dtype=np.float32))
     if t.shape[0] < PROBE_RECORDS:
         t = t[:1].repeat(PROBE_RECORDS, *([1] * (t.ndim - 1)))

@@ -41,7 +41,7 @@ from ..model.contract import (
     set_forward,
 )
 from .discover import default_layers, probe_tensor, structural_layers
-from .layout import LayerLayout, output_choices, resolve_layouts, select_output
+from .layout import PROBE_RECORDS, LayerLayout, output_choices, resolve_layouts, select_output
 
 __all__ = [
     "AUTO_BATCH_VALUES",
@@ -117,7 +117,22 @@ def capture_outputs(
 
 @dataclass
 class ModuleProbe:
-    """What one module output during a probe pass: shape per choice, order, call count."""
+    """What one module output during a probe pass.
+
+    Parameters
+    ----------
+    shapes : dict
+        Output shape per choice (``None`` for a tensor output, index or key otherwise).
+    order : int
+        Position of the module's first call among the watched modules.
+    calls : int
+        How many times it ran in the pass.
+
+    Examples
+    --------
+    >>> ModuleProbe({None: (2, 4, 8)}, 0, 1).shapes[None]
+    (2, 4, 8)
+    """
 
     shapes: dict
     order: int
@@ -289,7 +304,11 @@ class ActivationExtractor:
         time_axis: int | Mapping[str, int] | None = None,
         forward: ForwardFn | None = None,
     ) -> None:
+        declared = None
         if is_bundle(model):
+            # A bundle declares its input shape, so layers can be chosen before any data.
+            n_leads, n_samples = getattr(model, "n_leads", None), getattr(model, "n_samples", None)
+            declared = (n_leads, n_samples) if n_leads and n_samples else None
             model = model.model  # a ModelBundle: hook its network (its contract is recorded)
         if not isinstance(model, nn.Module):
             raise ModelError(
@@ -309,6 +328,8 @@ class ActivationExtractor:
         self._layers = list(layers) if layers is not None else None
         if self._layers is None and hasattr(model, "default_layers"):
             self._layers = default_layers(model)
+        elif self._layers is None and declared is not None:
+            self._choose_layers(np.zeros((PROBE_RECORDS, *declared), np.float32))
         if self._layers is not None:
             if not self._layers:
                 raise ModelError("layers is empty; name at least one layer to hook.")
@@ -340,17 +361,22 @@ class ActivationExtractor:
             out.append(modules[name])
         return out
 
+    def _choose_layers(self, probe: np.ndarray | torch.Tensor) -> None:
+        """Default layers by structure, printed once (with ``progress``)."""
+        t = probe if isinstance(probe, torch.Tensor) else probe_tensor(probe)
+        self._layers = structural_layers(self.model, t)
+        if self.progress:
+            print(
+                f"TLC hooks {', '.join(self._layers)} of {type(self.model).__name__} "
+                "(chosen by structure; pass layers=[...] to choose)",
+                file=sys.stderr,
+            )
+
     def _layouts(self, x: np.ndarray, device: torch.device) -> list[LayerLayout]:
         """Choose the layers (if not named) and probe their layouts, once per extractor."""
         probe = probe_tensor(x).to(device)
         if self._layers is None:
-            self._layers = structural_layers(self.model, probe)
-            if self.progress:
-                print(
-                    f"TLC hooks {', '.join(self._layers)} of {type(self.model).__name__} "
-                    "(chosen by structure; pass layers=[...] to choose)",
-                    file=sys.stderr,
-                )
+            self._choose_layers(probe)
         if self.layouts_ is None:
             self.layouts_ = resolve_layouts(
                 self.model, probe, self.layers, self._resolve_modules(), self.output, self.time_axis

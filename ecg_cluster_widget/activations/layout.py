@@ -181,6 +181,15 @@ def probe_inputs(x: torch.Tensor) -> Iterator[torch.Tensor]:
 
     Halving keeps a length divisible by the patch sizes a round length is divisible by.
 
+    Parameters
+    ----------
+    x : torch.Tensor of shape (batch, leads, samples)
+
+    Yields
+    ------
+    torch.Tensor
+        ``x`` cropped to half, then three quarters of its length.
+
     Examples
     --------
     >>> [t.shape[-1] for t in probe_inputs(torch.zeros(2, 1, 1000))]
@@ -196,6 +205,17 @@ def time_axis_of(
     name: str, full: tuple[int, ...], short: tuple[int, ...] | None, n_samples: int
 ) -> tuple[int | None, str]:
     """The time axis of an output of shape ``full`` (``short`` on the shorter probe).
+
+    Parameters
+    ----------
+    name : str
+        The layer (unused in the result; kept for callers' messages).
+    full : tuple of int
+        Output shape on the full-length probe (batch first).
+    short : tuple of int or None
+        Output shape on a shorter probe; ``None`` when the layer did not run on it.
+    n_samples : int
+        Input length of the full probe.
 
     Returns
     -------

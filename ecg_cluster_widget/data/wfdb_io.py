@@ -26,6 +26,10 @@ def quiet_wfdb() -> Iterator[None]:
     warning per annotation file, 242 for LUDB. They concern wfdb's code, not the user's,
     so our loaders hide them; any other warning still shows.
 
+    Yields
+    ------
+    None
+
     Examples
     --------
     >>> with quiet_wfdb():

@@ -113,6 +113,11 @@ class ModelBundle:
     (3, 2)
     """
 
+    # Defaults for bundles pickled before the input contract existed.
+    forward_fn: ForwardFn | None = None
+    preprocess: Any = None
+    input_layout: str = "leads"
+
     def __init__(
         self,
         model: nn.Module,

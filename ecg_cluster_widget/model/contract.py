@@ -91,6 +91,13 @@ def make_forward(forward: ForwardFn | None, input_layout: str) -> ForwardFn | No
 def set_forward(module: nn.Module, forward: ForwardFn | None) -> None:
     """Record (or with ``None`` forget) how ``module`` must be called.
 
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+    forward : callable or None
+        ``forward(network, x)``; ``None`` calls ``network(x)``.
+
     Examples
     --------
     >>> net = nn.Identity()
@@ -107,7 +114,21 @@ def set_forward(module: nn.Module, forward: ForwardFn | None) -> None:
 
 
 def get_forward(module: nn.Module) -> ForwardFn | None:
-    """The recorded forward of ``module``, ``None`` when it is called plainly."""
+    """The recorded forward of ``module``, ``None`` when it is called plainly.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+
+    Returns
+    -------
+    callable or None
+
+    Examples
+    --------
+    >>> get_forward(nn.Identity()) is None
+    True
+    """
     return _FORWARDS.get(module)
 
 
@@ -135,6 +156,14 @@ def call_network(module: nn.Module, x: torch.Tensor) -> Any:
 
 def forward_signature(module: nn.Module) -> str:
     """``ClassName.forward(self, x, ...)`` of ``module``, for error messages.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+
+    Returns
+    -------
+    str
 
     Examples
     --------
