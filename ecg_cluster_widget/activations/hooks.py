@@ -5,12 +5,9 @@ record what its last blocks output for every ECG, without touching the model: ho
 registered for one call and always removed, and the train/eval mode is restored. This is
 the one home of forward hooks (:func:`capture_outputs`, also used by Grad-CAM, and
 :func:`probe_modules`, which reads output shapes). The forward passes run under ``torch.inference_mode`` (no autograd bookkeeping at
-all, slightly cheaper than ``no_grad``) and, with ``batch_size="auto"``, in batches of
-about :data:`AUTO_BATCH_VALUES` input values. On the demo model batches of 256 records
-instead of 64 saved 4 % of the forward pass on a quiet 2-core machine and about half of
-its CPU time when the machine was loaded (``benchmarks/bench_engine.py``,
-``docs/performance.md``). On a GPU the batches are copied from pinned memory without
-blocking.
+all, slightly cheaper than ``no_grad``), in batches sized by :mod:`.batching`
+(:func:`auto_batch_size`, re-exported here); on a GPU the batches are copied from pinned
+memory without blocking.
 
 Every hooked output goes through its :class:`~.layout.LayerLayout`: the element of a
 tuple/dict output named by a selector, and the time axis found by probing the network at
@@ -40,6 +37,7 @@ from ..model.contract import (
     make_forward,
     set_forward,
 )
+from .batching import AUTO_BATCH_VALUES, auto_batch_size, check_batch_size
 from .discover import default_layers, probe_tensor, structural_layers
 from .layout import PROBE_RECORDS, LayerLayout, output_choices, resolve_layouts, select_output
 
@@ -52,10 +50,6 @@ __all__ = [
     "default_layers",
     "probe_modules",
 ]
-
-#: ``batch_size="auto"`` picks a power of two near this many input values per batch.
-AUTO_BATCH_VALUES = 1 << 22
-_AUTO_BATCH_RANGE = (8, 512)
 
 
 @contextlib.contextmanager
@@ -204,43 +198,6 @@ def probe_modules(
     return seen
 
 
-def auto_batch_size(n_leads: int, n_samples: int) -> int:
-    """Records per forward pass for ``batch_size="auto"``.
-
-    A power of two near ``AUTO_BATCH_VALUES / (n_leads * n_samples)``, clipped to
-    8..512: 256 for 12 leads x 1,000 samples, 64 for 12 x 5,000.
-
-    Parameters
-    ----------
-    n_leads : int
-    n_samples : int
-        Shape of one record of the model input.
-
-    Returns
-    -------
-    int
-        Records per batch.
-
-    Examples
-    --------
-    >>> auto_batch_size(12, 1000), auto_batch_size(12, 5000)
-    (256, 64)
-    """
-    per = max(1, int(n_leads) * int(n_samples))
-    b = 1 << max(0, int(round(np.log2(max(1.0, AUTO_BATCH_VALUES / per)))))
-    return int(min(max(b, _AUTO_BATCH_RANGE[0]), _AUTO_BATCH_RANGE[1]))
-
-
-def _check_batch_size(batch_size: object) -> int | str:
-    if batch_size == "auto":
-        return "auto"
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise DataError(f"batch_size must be a positive integer or 'auto', got {batch_size!r}.")
-    if int(batch_size) < 1:
-        raise DataError(f"batch_size must be >= 1 (or 'auto'), got {batch_size}.")
-    return int(batch_size)
-
-
 class ActivationExtractor:
     """Collect (batch, channels, time) activations of named layers via forward hooks.
 
@@ -317,7 +274,7 @@ class ActivationExtractor:
         if forward is not None:
             set_forward(model, make_forward(forward, "leads"))
         self.model = model
-        self.batch_size = _check_batch_size(batch_size)
+        self.batch_size = check_batch_size(batch_size)
         self.device = device
         self.progress = progress
         self.output = output
