@@ -69,6 +69,19 @@ def percentile_ranks(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
     """Rank (0-1) of each value among the 101 ``quantiles`` (0th ... 100th percentile),
     interpolated between them; the same rule as ``percentileRanks`` in js/bands.js.
 
+    Parameters
+    ----------
+    values : ndarray
+        Normalised entropies.
+    quantiles : ndarray of shape (101,)
+        The dataset's entropy percentiles, sorted (``Browser.uncertainty_scale``).
+
+    Returns
+    -------
+    ndarray
+        Same shape as ``values``, in [0, 1]; a run of equal quantiles (many zeros on
+        normal ECGs) gives the middle of its ranks; 0.5 everywhere without quantiles.
+
     Examples
     --------
     >>> q = np.linspace(0, 1, 101) ** 2
