@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..explain.browse import percentile_ranks
 from ..explain.segments import segment_arrays
 from .palette import assign_colors, display_numbers
 
@@ -255,13 +256,20 @@ def render_svg(w: Any, width: int = 1000) -> str:
     out.append(
         f'<rect x="{margin}" y="{rib_y:.1f}" width="{plot_w}" height="{rib_h}" fill="#f2f2f2"/>'
     )
+    # As in the widget: the percentile among the dataset's entropies when it is known.
+    quant = np.asarray(rec.get("entropy_quantiles") or [], dtype=float)
     if len(ent) == n and i1 > i0:
-        e = np.clip(ent[i0:i1].astype(float), 0, 1)
+        e = ent[i0:i1].astype(float)
+        e = percentile_ranks(e, quant) if quant.size > 1 else np.clip(e, 0, 1)
         ys = rib_y + rib_h - e * (rib_h - 2)
         xs, ys2 = _decimate(x_of(t), ys, plot_w)
         d = _path(np.r_[xs[0], xs, xs[-1]], np.r_[rib_y + rib_h, ys2, rib_y + rib_h])
         out.append(f'<path d="{d}Z" fill="rgba(179,89,0,0.25)" stroke="#b35900" stroke-width="1"/>')
     out.append(f'<text x="2" y="{rib_y + 12:.1f}" font-size="10" fill="{MUTED}">uncertainty</text>')
+    if quant.size > 1:
+        out.append(
+            f'<text x="2" y="{rib_y + 24:.1f}" font-size="10" fill="{MUTED}">percentile</text>'
+        )
     out.append(f'<text x="2" y="{strip_y + 13:.1f}" font-size="10" fill="{MUTED}">clusters</text>')
     # Time axis.
     span = v1 - v0
