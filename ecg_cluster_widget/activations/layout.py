@@ -335,7 +335,11 @@ def resolve_layouts(
     except Exception as exc:  # any failure of a user's network: diagnose it
         raise ModelError(forward_failure_message(model, tuple(x.shape), exc)) from exc
     short: dict = {}
-    for xs in probe_inputs(x):
+    given_all = all(
+        _per_layer(time_axis, n) is not None or getattr(m, "hook_time_axis", None) is not None
+        for n, m in zip(names, modules)
+    )
+    for xs in () if given_all else probe_inputs(x):  # no length probe when every axis is given
         # A network may refuse other lengths (a fixed positional embedding): layers that
         # did not run fall back on the length ratio.
         got = probe_modules(model, xs, modules, stop_early=True, tolerant=True)
