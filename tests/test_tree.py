@@ -129,3 +129,12 @@ def test_no_dead_clusters_at_the_reference_k_and_k_range(demo):
         m[ref_part, part] = 1
         assert (m.sum(axis=1) == 1).all()  # nested: one coarse group per reference cluster
         np.testing.assert_allclose(tlc.transform(ds, n_clusters=k), g8 @ m, atol=1e-4)
+
+
+def test_widget_offers_only_the_k_the_fit_supports(demo):
+    from ecg_cluster_widget.views.widget import ClusterExplorer
+
+    bundle, ds = demo
+    tlc = TLCExplainer(bundle, n_clusters=4, max_clusters=6, progress=False).fit(ds)
+    w = ClusterExplorer(tlc, ds, model=bundle, k_range=(2, 12))
+    assert w.k_max == tlc.max_clusters_ <= 6 and w.k_min == 2

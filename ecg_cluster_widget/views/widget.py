@@ -199,8 +199,10 @@ class ClusterExplorer(ValidatedState, RequestProtocol, KJobs, anywidget.AnyWidge
         self.dropped_requests = 0
         super().__init__(**kwargs)
         k0 = self.fit.current_k()
+        # Never offer a K the fit cannot give without near-empty clusters (max_clusters_).
+        k_top = int(getattr(tlc, "max_clusters_", k_hi))
         with self.hold_trait_notifications():
-            self.k_min, self.k_max = min(k_lo, k0), max(k_hi, k0)
+            self.k_min, self.k_max = min(k_lo, k0), max(min(k_hi, k_top), k0)
         self.n_records = len(dataset)
         if self.bundle is None:
             self.gradcam_unavailable = (
