@@ -246,7 +246,8 @@ def summarize(tlc, dataset, bundle=None, *, names: bool = True) -> dict[str, Any
     -------
     dict
         ``n_records``, ``n_clusters``, ``fs``, ``mean_entropy``, ``clusters`` (one dict per
-        cluster: ``cluster_id``, ``share``, ``mean_entropy``, ``top_class`` and, with
+        cluster: ``cluster_id`` (stable id), ``number`` (the display number, 1..K),
+        ``share``, ``mean_entropy``, ``top_class`` and, with
         ``names``, ``proposed_name``, ``wave``, ``wave_purity``, ``wave_enrichment``),
         with ``names`` also
         ``waves_source``, and, with a bundle, ``model_accuracy``.
@@ -276,6 +277,7 @@ def summarize(tlc, dataset, bundle=None, *, names: bool = True) -> dict[str, Any
         lift = {c: v / prevalence[c] for c, v in mix.items() if prevalence.get(c, 0) > 0}
         entry = {
             "cluster_id": int(info.cluster_id),
+            "number": pos + 1,  # the number the widget and the report show (1..K)
             "share": float(info.share),
             "mean_entropy": float(info.mean_entropy),
             "top_class": max(lift, key=lift.get) if lift else None,
