@@ -350,9 +350,9 @@ DEMO_REPORT_HELP = (
     "--no-browser"
 )
 DEMO_DATA_HELP = (
-    "report on synthetic ECGs with the demo model, or on the shipped real ECGs (20 LUDB "
-    "records) with the real-ECG model ptbxl250 fitted on 40 shipped PTB-XL records; the "
-    "notebook shows both"
+    "report on the shipped real ECGs (20 LUDB records) with the real-ECG model ptbxl250 "
+    "fitted on 40 shipped PTB-XL records (default), or on synthetic ECGs with the demo "
+    "model; the notebook shows both"
 )
 BANDPASS_HELP = "zero-phase band-pass in Hz applied in training and stored in the checkpoint"
 REPORT_HELP = "also write a standalone HTML report here (default: none)"
@@ -412,7 +412,7 @@ COMMANDS: dict[str, tuple[str, list]] = {
             (("--workdir", "--dir"), str, None, WORKDIR_HELP, {"metavar": "DIR"}),
             ("--no-browser", _FLAG, False, NO_BROWSER_HELP, {}),
             ("--report", str, None, DEMO_REPORT_HELP, {"metavar": "HTML"}),
-            ("--data", str, "synthetic", DEMO_DATA_HELP, {"choices": ("synthetic", "real")}),
+            ("--data", str, "real", DEMO_DATA_HELP, {"choices": ("real", "synthetic")}),
             *_K,
             (
                 "--n-records",

@@ -369,11 +369,11 @@ def format_summary(summary: dict[str, Any]) -> str:
 
 def run_demo(
     report: str | os.PathLike | None = "ecg_cluster_demo.html",
-    n_clusters: int = 6,
+    n_clusters: int = 8,
     n_records: int | None = 400,
     *,
     progress: bool = False,
-    data: str = "synthetic",
+    data: str = "real",
 ) -> dict[str, Any]:
     """Build the demo explainer, optionally write its HTML report, return the summary.
 
@@ -385,8 +385,9 @@ def run_demo(
         As in :func:`demo_explainer`.
     progress : bool
         Show progress bars.
-    data : {"synthetic", "real"}
-        As in :func:`demo_explainer`.
+    data : {"real", "synthetic"}
+        As in :func:`demo_explainer`; the default is the shipped real sample explained by
+        the shipped real-ECG model.
 
     Returns
     -------
@@ -395,7 +396,7 @@ def run_demo(
 
     Examples
     --------
-    >>> s = run_demo(report=None, n_clusters=3, n_records=40)
+    >>> s = run_demo(report=None, n_clusters=3, n_records=40, data="synthetic")
     >>> s["n_clusters"], s["report"]
     (3, None)
     """

@@ -1,41 +1,49 @@
 # %% [markdown]
-# # Quickstart: time-localized clusters in five minutes
+# # Quickstart: what a real-ECG model has learned, in five minutes
 #
-# This notebook explains what a small ECG classifier has learned, using **time-localized
-# clusters (TLC)**: every time step of every ECG is assigned to one of *K* clusters of the
-# network's own internal activations (the last three residual blocks). Each ECG becomes a
-# sequence of coloured segments, and the clusters usually line up with P waves, QRS
-# complexes, T waves and the baseline.
+# This notebook explains what a 12-lead ECG classifier trained on real ECGs has learned,
+# using **time-localized clusters (TLC)**: every time step of every ECG is assigned to one
+# of *K* clusters of the network's own internal activations. Each ECG becomes a sequence of
+# coloured segments, and the clusters line up with P waves, QRS complexes, T waves and the
+# baseline.
 #
-# Everything here runs offline: synthetic 12-lead ECGs (10 s, 100 Hz, with exact P/QRS/T
-# annotations) and the demo ResNet1d that ships with the package (trained on records from
-# the same generator, classes NORM, MI, STTC, CD, AF).
+# Everything here runs offline. The package ships `ptbxl250`, a ResNet1d trained on PTB-XL
+# (folds 1-8, 250 Hz, its 0.5-40 Hz band-pass built in, classes NORM / MI / STTC / CD / HYP),
+# and a small real sample: 40 PTB-XL test-fold ECGs and 20 LUDB ECGs with cardiologists'
+# P / QRS / T boundaries (licences in `ecg_cluster_widget/assets/real_sample/`). The
+# clusters are fitted on the PTB-XL records and shown on LUDB, which they never saw.
 
 # %%
 import os
 
-# ECW_FAST=1 (set by the test suite) shrinks the data so the notebook runs in seconds.
+# ECW_FAST=1 (set by the test suite) shrinks the synthetic data so the notebook runs fast.
 FAST = os.environ.get("ECW_FAST") == "1"
 
 # %%
-from ecg_cluster_widget.demo import demo_dataset
+from ecg_cluster_widget.data import load_real_sample
 from ecg_cluster_widget.explain import TLCExplainer
-from ecg_cluster_widget.model import load_demo_model
+from ecg_cluster_widget.model import load_pretrained
 from ecg_cluster_widget.views.widget import ClusterExplorer
 
-ds = demo_dataset(n_records=60 if FAST else 300)  # records the model never saw
-bundle = load_demo_model()
+real = load_pretrained("ptbxl250")
+fit_ds = load_real_sample("ptbxl", fs=real.fs)  # 40 PTB-XL test-fold ECGs (fitting set)
+ds = load_real_sample("ludb", fs=real.fs)  # 20 LUDB ECGs with wave masks (shown)
+print(real)
 print(ds)
-print(bundle)
 
 # %% [markdown]
 # ## Fit the explainer
 #
 # `TLCExplainer` hooks the model, pools the activations of all time steps of all ECGs and
-# fits a soft clustering with K clusters. It takes a few seconds.
+# fits a soft clustering. With no options it uses what the model recommends (for
+# `ptbxl250`: all four residual blocks before their ReLU, a beat-scale detrend, a temporal
+# prior and a full-covariance mixture, chosen on LUDB records 1-100); `print(tlc)` says
+# which. Every K from 2 up to `tlc.max_clusters_` is then a merge of the fitted clusters,
+# so changing K takes milliseconds.
 
 # %%
-tlc = TLCExplainer(bundle, n_clusters=6, random_state=0).fit(ds)
+tlc = TLCExplainer(real, n_clusters=8, random_state=0).fit(fit_ds)
+print(tlc)
 print("stable cluster ids:", tlc.cluster_ids_.tolist())
 print({k: round(v, 2) for k, v in tlc.timings_.items()})
 
@@ -46,7 +54,7 @@ print({k: round(v, 2) for k, v in tlc.timings_.items()})
 # the cluster prototypes on the side. Press **?** inside it for the keyboard shortcuts.
 
 # %%
-w = ClusterExplorer(tlc, ds, model=bundle)
+w = ClusterExplorer(tlc, ds, model=real)
 w
 
 # %% [markdown]
@@ -56,8 +64,9 @@ w
 #    leads and the panel lists which clusters cover it, their share and their mean
 #    uncertainty. From Python the same numbers are in `w.selection_summary` (next cell).
 # 2. **Change K.** Use the K slider (or `+` / `-`). Clusters that survive keep their id and
-#    colour, so you can watch the QRS cluster split into upstroke and downstroke, or the TP
-#    baseline merge with the PR segment.
+#    colour; below the fitted K clusters only merge (a cluster at K=4 is a union of
+#    clusters at K=8), so you can watch the baseline absorb the PR segment, or P and T
+#    waves join.
 # 3. **Read the uncertainty.** The grey ribbon is the normalised entropy of the soft
 #    assignment: 0 means the network's activations sit squarely in one cluster, 1 means
 #    they are evenly split between all K. Transitions between waves are usually uncertain;
@@ -70,18 +79,19 @@ w
 # %%
 # Brushing from Python does the same as dragging in the browser: select the first QRS.
 ex = w.explanation
-qrs = ds.wave_masks[w.index] == 2
+qrs = ds.wave_mask_for_lead("II")[w.index] == 2
 start = int(qrs.argmax())
 end = start + int(qrs[start:].argmin())
 w.selection = {"start": start, "end": end}
 w.selection_summary["clusters"]
 
 # %%
-# K is cheap to change: features are cached and ids are matched to the previous fit.
+# K is cheap to change: every K is a merge of the fitted clusters (the explainer's own K
+# does not change; the widget asks for the explanation at its K).
+w.set_k(4)
+print("K = 4 ids:", tlc.cluster_ids_for(4).tolist())
 w.set_k(8)
-print("K = 8 ids:", tlc.cluster_ids_.tolist())
-w.set_k(6)
-print("back to K = 6:", tlc.cluster_ids_.tolist())
+print("back to K = 8:", tlc.cluster_ids_for(8).tolist())
 
 # %%
 # The most uncertain ECG of the dataset, and what the clustering says about it.
@@ -112,31 +122,33 @@ pd.DataFrame(
 ).round(3)
 
 # %% [markdown]
-# ## Real ECGs, explained by a model trained on real ECGs
+# ## Do the clusters follow the cardiologists' waves?
 #
-# The package also ships `ptbxl250`, a ResNet1d trained on PTB-XL (folds 1-8, 250 Hz, with
-# its 0.5-40 Hz band-pass built in), and a small real sample: 40 PTB-XL test-fold ECGs and
-# 20 LUDB ECGs with cardiologists' P / QRS / T boundaries (licences in
-# `ecg_cluster_widget/assets/real_sample/`). `TLCExplainer.for_model` uses the options
-# picked for this model on LUDB (see `docs/results.md`, section 1). The clusters are fitted
-# on the PTB-XL records and shown on LUDB, which they never saw.
+# LUDB's wave boundaries give each time step of lead II a code (none / P / QRS / T); the
+# normalised mutual information (NMI) says how much the clusters tell about it (0: nothing,
+# 1: the waves exactly). `docs/results.md` has the figures on 100 LUDB records.
 
 # %%
-from ecg_cluster_widget.data import load_real_sample
 from ecg_cluster_widget.explain.landmarks import landmark_alignment
-from ecg_cluster_widget.model import load_pretrained
 
-real = load_pretrained("ptbxl250")
-print(real)
-fit_real = load_real_sample("ptbxl", fs=real.fs)  # 40 PTB-XL test-fold ECGs
-ludb = load_real_sample("ludb", fs=real.fs)  # 20 LUDB ECGs with wave masks
-tlc_real = TLCExplainer.for_model(real, n_clusters=8, random_state=0).fit(fit_real)
-es = tlc_real.explain_all(ludb)
-nmi = landmark_alignment(es.labels, ludb.wave_mask_for_lead("II"), n_clusters=8)["nmi"]
+es = tlc.explain_all(ds)
+nmi = landmark_alignment(es.labels, ds.wave_mask_for_lead("II"), n_clusters=8)["nmi"]
 print(f"NMI of the clusters with the cardiologists' waves (lead II): {nmi:.3f}")
 
+# %% [markdown]
+# ## Synthetic ECGs for teaching
+#
+# The package also generates synthetic 12-lead ECGs (100 Hz) with *exact* P / QRS / T
+# masks, and ships a small demo ResNet1d trained on them: handy for teaching and tests.
+
 # %%
-ClusterExplorer(tlc_real, ludb, model=real)
+from ecg_cluster_widget.demo import demo_dataset
+from ecg_cluster_widget.model import load_demo_model
+
+syn = demo_dataset(n_records=60 if FAST else 300)
+demo_model = load_demo_model()
+tlc_syn = TLCExplainer(demo_model, n_clusters=6, random_state=0).fit(syn)
+ClusterExplorer(tlc_syn, syn, model=demo_model)
 
 # %% [markdown]
 # ## Share the result
@@ -147,7 +159,7 @@ ClusterExplorer(tlc_real, ludb, model=real)
 # %%
 from ecg_cluster_widget.views.report import make_report
 
-path = make_report(tlc, ds, "quickstart_report.html", indices=[0, 1], bundle=bundle)
+path = make_report(tlc, ds, "quickstart_report.html", indices=[0, 1], bundle=real)
 print("wrote", path, f"({path.stat().st_size / 1e6:.1f} MB)")
 
 # %% [markdown]

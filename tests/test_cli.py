@@ -332,11 +332,12 @@ def test_jupyter_command_targets_notebook(tmp_path):
 def test_demo_report_json(tmp_path, capsys):
     report = tmp_path / "demo.html"
     rc, out, _ = run_cli(
-        ["demo", "--report", str(report), "--k", "4", "--n-records", "60", "--json"], capsys
+        ["demo", "--report", str(report), "--k", "4", "--json"], capsys
     )  # an absolute --report is used as it is
     assert rc == 0
     summary = json.loads(out)
-    assert summary["n_clusters"] == 4 and summary["n_records"] == 60
+    # The default demo is the real one: the 20 shipped LUDB ECGs, the real-ECG model.
+    assert summary["n_clusters"] == 4 and summary["n_records"] == 20
     assert len(summary["clusters"]) == 4
     assert sum(c["share"] for c in summary["clusters"]) == pytest.approx(1.0, abs=1e-6)
     assert all(0.0 <= c["mean_entropy"] <= 1.0 for c in summary["clusters"])
