@@ -696,3 +696,19 @@ def test_cards_carry_proposed_names_and_confidence(widget):
     assert {c["confidence"] for c in w.clusters} <= {"confident", "unsure"}
     q = w.record["entropy_quantiles"]
     assert len(q) == 101 and q == sorted(q)
+
+
+def test_names_are_proposed_from_delineation_when_the_data_has_no_waves(setup):
+    from ecg_cluster_widget.data.dataset import ECGDataset
+    from ecg_cluster_widget.explain.browse import Browser
+
+    ds, bundle, tlc = setup
+    tlc.set_n_clusters(3)
+    bare = ECGDataset(ds.signals, ds.fs, ds.lead_names, ds.labels, ds.class_names)
+    assert bare.wave_mask_for_lead("II") is None
+    b = Browser(tlc, bare, bundle)
+    b.MAX_DELINEATED = 10  # a large dataset: only an even spread of records is delineated
+    names = b.proposed_names(3)
+    masks, rows = b.wave_masks()
+    assert masks.shape == (10, bare.n_samples) and rows[0] == 0 and rows[-1] == len(bare) - 1
+    assert set(names) == {int(c) for c in tlc.cluster_ids_} and all(names.values())
