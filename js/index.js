@@ -24,6 +24,7 @@ import { caliperText, createDrawing, track } from "./draw.js";
 import { createPanels } from "./panels.js";
 import { createActions } from "./actions.js";
 import { createKJob } from "./kjob.js";
+import { createPlacement } from "./present.js";
 import { checkLabelKey, checkSelection, checkViewRange } from "./validate.js";
 
 /** @typedef {import("./model_traits.js").ModelTraits} ModelTraits */
@@ -102,20 +103,8 @@ function render({ model, el }) {
     const v = model.get("leads") || [];
     return v.length ? v.filter((i) => i < S.cur.nL) : [...Array(S.cur.nL).keys()];
   };
-  // Height that keeps the whole ECG (with strip, ribbon and axis) in view: the visible
-  // height of the scrolling area around the widget (JupyterLab's notebook panel, or the
-  // window) minus what the widget shows above the ECG.
-  const fitTarget = () => {
-    let viewH = (doc.defaultView && doc.defaultView.innerHeight) || 900;
-    // Presentation mode covers the browser window (position: fixed), nothing scrolls.
-    const present = !!get("presentation", false);
-    for (let n = root.parentElement; !present && n && n !== doc.body; n = n.parentElement) {
-      const oy = getComputedStyle(n).overflowY;
-      if ((oy === "auto" || oy === "scroll") && n.clientHeight > 200) viewH = Math.min(viewH, n.clientHeight);
-    }
-    const above = stage.getBoundingClientRect().top - root.getBoundingClientRect().top;
-    return Math.max(present ? 200 : 360, viewH - above - 16);
-  };
+  const placement = createPlacement({ doc, el, root, stage, reg, present: () => !!get("presentation", false) });
+  const fitTarget = placement.fitTarget;
   // A view restored from saved widget state without its kernel has no comm: ipywidgets
   // marks it with this class, and save_changes silently does nothing.
   const disconnected = () => !standalone && !!(el.closest && el.closest(".jupyter-widgets-disconnected"));
@@ -198,24 +187,12 @@ function render({ model, el }) {
       kWanted: kjob.wanted(),
     });
     const present = !!get("presentation", false);
-    placeRoot(present);
+    placement.place(present);
     root.classList.toggle("ecw-present", present);
     root.classList.toggle("ecw-side-hidden", S.sideHidden || present);
     root.style.setProperty("--ecw-scale", String(scale()));
     root.classList.toggle("ecw-caliper-mode", S.mode === "caliper");
   }
-
-  // Presentation mode covers the window with position: fixed, which an ancestor with a
-  // transform (JupyterLab's notebook windowing) would confine to itself: while presenting,
-  // the view lives directly under <body>, and goes back into its output afterwards.
-  function placeRoot(present) {
-    const where = present ? doc.body : el;
-    if (!where || root.parentElement === where) return;
-    const had = root.contains(doc.activeElement);
-    where.appendChild(root);
-    if (had) root.focus({ preventScroll: true });
-  }
-  reg.onTeardown(() => { if (root.parentElement !== el) root.remove(); });
 
   // Redraws never move focus, but a card whose cluster went away (K changed) takes its
   // focus with it: keep the keyboard in the widget.
