@@ -158,7 +158,9 @@ clusterings, cheaper per iteration but without soft assignments; the inertia col
 all methods on one scale. The warm start (`fit(X, init=<fit of another K>)`: Ward merges
 or k-means++ splits of the other K's clusters, then 3 Lloyd steps and EM) skips k-means++
 and the Lloyd phase; it reaches the cold start's objective at some K and a different local
-optimum at others, which the table shows per K.
+optimum at others, which the table shows per K. A K change in the explainer or the widget
+uses neither: it merges the components of a mixture fitted once (`clustering/tree.py`;
+`bench_k_live.py` above); the warm start re-seeds near-empty components of that fit.
 
 Where TLC's and scikit-learn's GMM objectives differ, the two EMs started from different
 seedings (TLC: k-means++ and Lloyd on a 25,000-point subsample, then EM on all points;

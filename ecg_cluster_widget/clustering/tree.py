@@ -117,6 +117,17 @@ def merge_partitions(
 def members_matrix(partition: np.ndarray, k: int | None = None) -> np.ndarray:
     """The (K_fine, K) 0/1 matrix of a partition: ``gamma_K = gamma_fine @ M``.
 
+    Parameters
+    ----------
+    partition : ndarray of shape (K_fine,)
+        Group of each fine component.
+    k : int, optional
+        Number of groups (default: the largest group + 1).
+
+    Returns
+    -------
+    ndarray of shape (K_fine, K)
+
     Examples
     --------
     >>> members_matrix(np.array([0, 1, 0])).tolist()
@@ -315,6 +326,17 @@ def sequence_proba(clusterer: Any, smoother: Any, feats: np.ndarray) -> np.ndarr
 
     A tree level applies its tree's prior to the fine components; any other clusterer
     gets ``smoother`` (or none) on its own assignments.
+
+    Parameters
+    ----------
+    clusterer : MergedMixture or SoftClusterer
+    smoother : TemporalSmoother or None
+        Used for a clusterer that is not a tree level.
+    feats : ndarray of shape (n, T, D)
+
+    Returns
+    -------
+    ndarray of shape (n, T, K)
 
     Examples
     --------

@@ -67,6 +67,18 @@ class _Fitted:
         return getattr(obj._fitted(self.name), self.name[:-1])
 
 
+def _check_not_positional(state: pl.FitState) -> None:
+    """Warn when the clusters follow the position in the record (a wrong time axis)."""
+    from .diagnostics import warn_if_positional
+
+    # A few fitting records suffice: the symptom is the same cluster at the same step in
+    # (almost) every record.
+    feats = state.smooth_feats[:32]
+    labels = out.grid_gamma(feats, state.registry.get(state.n_clusters)).argmax(axis=2)
+    layouts = getattr(state.extractor, "layouts_", None) or []
+    warn_if_positional(labels, "; ".join(str(lay.describe()) for lay in layouts))
+
+
 class TLCExplainer(BaseEstimator):
     """Explain an ECG CNN by time-localized clusters of its internal activations.
 
@@ -389,6 +401,7 @@ class TLCExplainer(BaseEstimator):
             pl.check_options(opts)
             state, feats = pl.fit_state(opts, ds, pl.model_input(self.model, ds, None))
             state.options, state.preset = options, source
+            _check_not_positional(state)
             # Only now replace state: a failure above leaves the previous fit intact.
             self._state = state
             self._streaming = None

@@ -181,6 +181,15 @@ def resolved(opts: Any) -> Any:
     so nothing is duplicated, and the user's explainer keeps its parameters as given
     (scikit-learn's contract).
 
+    Parameters
+    ----------
+    opts : TLCExplainer
+
+    Returns
+    -------
+    TLCExplainer
+        The copy, every option of :data:`TUNABLE` resolved.
+
     Examples
     --------
     >>> r = resolved(tlc)  # doctest: +SKIP
