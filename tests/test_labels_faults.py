@@ -291,3 +291,25 @@ def test_unwritable_folder_gives_a_clear_error(tmp_path):
             save_labels(folder / "l.json", {1: "P wave"})
     finally:
         folder.chmod(0o700)
+
+
+def test_changing_k_in_the_explorer_is_not_taken_for_another_writer(fitted, tmp_path):
+    """The same explorer saving at K=6 a file it wrote at K=8: its labels, nothing merged in."""
+    tlc, ds = fitted
+    path = tmp_path / "labels.json"
+    names = _k8_file(tlc, path)
+    tlc.set_n_clusters(8)
+    w = ClusterExplorer(tlc, ds, labels_path=path, k_range=(2, 8))
+    try:
+        w.set_k(6)
+        cid = str(w.record["cluster_ids"][0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DataWarning)  # no "another writer" merge note
+            w.cluster_labels = {**w.cluster_labels, cid: {"name": "edited", "notes": ""}}
+        lf = read_labels_file(path)
+        assert lf.fit["n_clusters"] == 6
+        assert lf.labels == normalize_labels(w.cluster_labels)  # exactly this explorer's
+        assert _all_names(path) >= (names - {f"name {cid}"}) | {"edited"}
+    finally:
+        w.close()
+        tlc.set_n_clusters(8)

@@ -169,7 +169,29 @@ def match_signatures(
     return mapping, distances
 
 
-def _unplaced_entry(cid: int, entry: dict, sig: Any, fit: dict | None) -> dict:
+def unplaced_entry(cid: int, entry: dict, sig: Any, fit: dict | None) -> dict:
+    """The ``unplaced`` form of the label ``entry`` of cluster ``cid`` of the fit ``fit``.
+
+    Parameters
+    ----------
+    cid : int
+        Its cluster id in ``fit``.
+    entry : dict
+        The label.
+    sig : array-like or None
+        The cluster's activation signature (lets a later fit place the name).
+    fit : dict or None
+        That fit's identity (``fit_id``, ``n_clusters``).
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> unplaced_entry(7, {"name": "P", "notes": ""}, [1.0], {"n_clusters": 8})
+    {'id': 7, 'label': {'name': 'P', 'notes': ''}, 'activations': [1.0], 'n_clusters': 8}
+    """
     item: dict[str, Any] = {"id": int(cid), "label": dict(entry)}
     if sig is not None:
         item["activations"] = np.asarray(sig, dtype=float).tolist()
@@ -185,6 +207,7 @@ def place_labels(
     current: dict,
     current_sigs: Any,
     max_distance: float = MAX_SIGNATURE_DISTANCE,
+    place_unplaced: bool = True,
 ) -> tuple[dict[str, dict[str, str]], LabelsAttachReport]:
     """Place the names of a (compatible) labels file on the clusters of the current fit.
 
@@ -198,6 +221,9 @@ def place_labels(
         ``current_sigs() -> {cluster id: activation vector}`` (called only when needed).
     max_distance : float
         Signature distance above which two clusters are not the same.
+    place_unplaced : bool
+        Also try the file's ``unplaced`` names on the clusters no label holds (opening
+        a file); a save leaves them as they are (only an open places a name again).
 
     Returns
     -------
@@ -236,7 +262,7 @@ def place_labels(
         # A file without a matching signature is not lost: it becomes unplaced below.
         pool = {("label", i): (names[i], file_sigs.get(i)) for i in names}
     # The file's unplaced names compete for the clusters no placed label holds.
-    for n, u in enumerate(lf.unplaced):
+    for n, u in enumerate(lf.unplaced if place_unplaced else ()):
         pool[("unplaced", n)] = (u["label"], u.get("activations"))
     with_sig = {key: np.asarray(sig) for key, (_, sig) in pool.items() if sig is not None}
     mapping: dict = {}
@@ -262,9 +288,11 @@ def place_labels(
                 report.placed[int(mapping[key])] = entry["name"] or entry["notes"]
         elif kind == "label":
             unmatched[ref] = entry["name"]
-            unplaced.append(_unplaced_entry(ref, entry, sig, lf.fit))
+            unplaced.append(unplaced_entry(ref, entry, sig, lf.fit))
         else:
             unplaced.append(dict(lf.unplaced[ref]))
+    if not place_unplaced:
+        unplaced += [dict(u) for u in lf.unplaced]
     report.unmatched = unmatched
     report.unplaced = unplaced
     return normalize_labels(out), report
@@ -339,5 +367,5 @@ def attach_labels(
     )
     if report.mode in ("unchecked", "by_id") or report.unmatched:
         warnings.warn(f"labels file {lf.path}: {report.summary()}", DataWarning, stacklevel=2)
-    remember(lf.path, current, labels)
+    remember(lf.path, current, labels, disk=(lf.fit, lf.labels))
     return labels, report

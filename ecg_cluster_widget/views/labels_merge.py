@@ -34,6 +34,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,7 @@ from .labels import (
     now_utc,
     read_labels_file,
 )
-from .labels_attach import place_labels
+from .labels_attach import place_labels, unplaced_entry
 from .labels_meta import check_labels_meta
 
 __all__ = ["merge_labels", "merge_and_write", "remember"]
@@ -54,6 +55,9 @@ __all__ = ["merge_labels", "merge_and_write", "remember"]
 #: States remembered per labels file (each explorer's last few saves and loads).
 _HEADS_PER_FILE = 64
 _heads: dict[str, deque] = {}
+#: Per labels file, what it held (its fit space and labels) when this process last read
+#: or wrote it: a file still so was changed by no one else since.
+_disk: dict[str, tuple] = {}
 _heads_lock = threading.Lock()
 
 
@@ -78,7 +82,12 @@ def _n_diff(a: Mapping, b: Mapping) -> int:
     return sum(_content(a.get(k)) != _content(b.get(k)) for k in set(a) | set(b))
 
 
-def remember(path: str | os.PathLike, fit: Mapping | None, labels: Mapping) -> None:
+def remember(
+    path: str | os.PathLike,
+    fit: Mapping | None,
+    labels: Mapping,
+    disk: tuple[Mapping | None, Mapping] | None = None,
+) -> None:
     """Record that this process holds ``labels`` for the labels file ``path`` (loaded or saved).
 
     Parameters
@@ -89,6 +98,8 @@ def remember(path: str | os.PathLike, fit: Mapping | None, labels: Mapping) -> N
         The identity of the fit the labels' ids belong to (``fit_id``, ``n_clusters``).
     labels : mapping
         The labels, normalised.
+    disk : tuple, optional
+        ``(fit, labels)`` of the file as it was read or written then.
 
     Examples
     --------
@@ -97,6 +108,25 @@ def remember(path: str | os.PathLike, fit: Mapping | None, labels: Mapping) -> N
     state = (_space(fit), normalize_labels(labels))
     with _heads_lock:
         _heads.setdefault(_key(path), deque(maxlen=_HEADS_PER_FILE)).append(state)
+        if disk is not None:
+            _disk[_key(path)] = (_space(disk[0]), normalize_labels(disk[1]))
+
+
+def _continued(path: Path, lf: Any, ours: Mapping) -> Mapping | None:
+    """The state ``ours`` continues when the file is as this process last saw it, else None.
+
+    Then no one else wrote it since, so even in another id space (another K) there is
+    nothing to merge: ``ours`` is the same writer's next state.
+    """
+    with _heads_lock:
+        seen = _disk.get(_key(path))
+        heads = list(_heads.get(_key(path), ()))
+    if seen != (_space(lf.fit), lf.labels):
+        return None
+    for _, labels in reversed(heads):
+        if _n_diff(labels, ours) <= 1:
+            return labels
+    return None
 
 
 def _base_for(path: Path, fit: Mapping, ours: Mapping, theirs: Mapping | None) -> Mapping | None:
@@ -190,6 +220,11 @@ def _show(entry: Mapping | None) -> str:
     return repr(entry.get("name") or entry.get("notes"))
 
 
+def _unplaced_of(lf: Any, fid: int) -> dict:
+    sig = (lf.signatures or {}).get(str(fid), {}).get("activations")
+    return unplaced_entry(fid, lf.labels[str(fid)], sig, lf.fit)
+
+
 @contextlib.contextmanager
 def _locked(folder: Path) -> Iterator[None]:
     """An exclusive lock on ``folder`` (no file is left behind) for read-merge-write."""
@@ -246,6 +281,7 @@ def merge_and_write(path: Path, doc: dict) -> Path:
         for k, v in (doc.get("signatures") or {}).items()
         if "activations" in v
     }
+    continued = None
     with _locked(path.parent):
         theirs: dict | None = None
         unplaced: list = []
@@ -265,20 +301,40 @@ def merge_and_write(path: Path, doc: dict) -> Path:
                     "replace that file.",
                     meta,
                 )
-            theirs, report = place_labels(lf, fit, lambda: sigs)
+            same_space = _space(lf.fit) == _space(fit)
+            theirs, report = place_labels(lf, fit, lambda: sigs, place_unplaced=False)
             unplaced = report.unplaced
-        base = _base_for(path, fit, ours, theirs)
-        when = ""
-        if theirs is not None:
-            mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-            when = normalize_timestamp(mtime)
-        merged, notes = merge_labels(base, ours, theirs or {}, theirs_time=when)
+            continued = None if same_space else _continued(path, lf, ours)
+            if continued is not None:
+                # Written last by this same writer, at another K: no one else's edits to
+                # merge; the file's names this writer never had become unplaced below.
+                unplaced += [
+                    _unplaced_of(lf, fid) for fid in report.mapping if str(fid) in lf.labels
+                ]
+                theirs = None
+            elif not same_space:
+                # A name the file has on another id of this fit is this writer's already.
+                have = {_content(e) for e in ours.values()}
+                theirs = {k: e for k, e in theirs.items() if _content(e) not in have}
+        if continued is not None:
+            base, merged, notes = continued, normalize_labels(ours), []
+        else:
+            base = None if theirs is None else _base_for(path, fit, ours, theirs)
+            when = ""
+            if theirs is not None:
+                mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+                when = normalize_timestamp(mtime)
+            merged, notes = merge_labels(base, ours, theirs or {}, theirs_time=when)
+        # Unplaced names stay unless this fit now holds them, or this writer removed them
+        # (they were in what it started from, and are not in what it saves).
+        gone = {_content(e) for e in (*merged.values(), *(base or {}).values())}
+        unplaced = [u for u in unplaced if _content(u["label"]) not in gone]
         out = {**doc, "labels": merged}
         if unplaced:
             out["unplaced"] = unplaced
             out["version"] = LABELS_VERSION
         atomic_write_json(path, out, what="labels file")
-    remember(path, fit, ours)
+    remember(path, fit, ours, disk=(fit, merged))
     if notes:
         warnings.warn(
             f"labels file {path} held edits this session had not loaded (another writer "
