@@ -22,6 +22,12 @@ an edit being saved is from now, a file's entry without one from the file's modi
 time), except that a removal never beats another writer's edit.
 Without a base (nothing loaded in this process), nothing of the file is removed. Whatever
 came from another writer is said in a :class:`~ecg_cluster_widget.errors.DataWarning`.
+
+A file that is still exactly as this process last read or wrote it, saved again at
+another K (the explorer's K changed), is that writer's own continuation: its labels are
+written as they are, and the file's names it never had are kept as ``unplaced``. The
+``unplaced`` names are carried by every save (a save never places them; opening a file
+does) until a fit holds them again or the writer that had them removes them.
 """
 
 from __future__ import annotations
