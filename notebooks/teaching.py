@@ -205,7 +205,7 @@ for name, rec in variants.items():
             ex.entropy,
             lead_names=[ds.lead_names[j] for j in leads],
             gradcam=g,
-            width=860,
+            fit_width=True,
             lead_height=70,
             title=f"{name} (Grad-CAM: {bundle.class_names[target]})",
         )

@@ -104,6 +104,7 @@ def ecg_figure(
     title: str | None = None,
     width: int = 900,
     lead_height: int = 80,
+    fit_width: bool = False,
 ):
     """One ECG's leads with coloured cluster bands and an entropy ribbon.
 
@@ -130,6 +131,9 @@ def ecg_figure(
         Title above the first lead.
     width, lead_height : int
         Pixel sizes.
+    fit_width : bool
+        Stretch to the width of the page or notebook cell instead of ``width`` pixels
+        (figures stacked in a notebook then never overflow it).
 
     Returns
     -------
@@ -255,6 +259,10 @@ def ecg_figure(
         ribbon.yaxis.ticker = [0, 0.5, 1]
         ribbon.min_border_left = 50
         panels.append(ribbon)
+    if fit_width:
+        for p in panels:
+            p.sizing_mode = "stretch_width"
+        return column(*panels, sizing_mode="stretch_width")
     return column(*panels)
 
 
