@@ -313,3 +313,26 @@ def test_changing_k_in_the_explorer_is_not_taken_for_another_writer(fitted, tmp_
     finally:
         w.close()
         tlc.set_n_clusters(8)
+
+
+_names = st.sampled_from(["P wave", "QRS", "T wave", "ST", "other"])
+_labels = st.dictionaries(st.sampled_from(["0", "1", "2", "3"]), _names, max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(base=st.none() | _labels, ours=_labels, theirs=_labels)
+def test_merge_keeps_every_edit_of_the_other_writer(base, ours, theirs):
+    merged, _ = merge_labels(base, ours, theirs, now="2026-12-07T00:00:00Z")
+    got = {k: v["name"] for k, v in merged.items()}
+    for cid in set(ours) | set(theirs) | set(base or {}):
+        b = None if base is None else base.get(cid)
+        o, d = ours.get(cid), theirs.get(cid)
+        if base is None:
+            if d is not None:
+                assert cid in got  # nothing of the file is removed without a base
+        elif o == b:
+            assert got.get(cid) == d  # only the other writer changed it: its value
+        elif d == b:
+            assert got.get(cid) == o  # only this writer changed it: its value
+        elif o is None:
+            assert got.get(cid) == d  # a removal never beats the other writer's edit
