@@ -187,3 +187,20 @@ def test_compare_view_marks_changes_and_shows_both_predictions(views):
     assert int(root.get_attribute("data-hover-sample")) > 0
     assert not [e for e in errors if "ecv" in e], errors
     root.screenshot(path=str(SCREENSHOTS / "compare_view.png"))
+
+
+def test_dataset_view_numbers_clusters_as_the_explorer(views):
+    page, _, _ = views
+    legend = {
+        b.get_attribute("data-cluster-id"): b.get_attribute("data-num")
+        for b in page.locator(".ecw-root .ecw-legend-item").all()
+    }
+    options = page.evaluate(
+        """() => [...document.querySelectorAll('.edv-color option')]
+             .filter((o) => o.value.startsWith('cluster:')).map((o) => [o.value.slice(8), o.text])"""
+    )
+    assert options and len(options) == len(legend), (options, legend)
+    for cid, text in options:
+        assert text.startswith(f"share of {legend[cid]} ") or text == (
+            f"share of cluster {legend[cid]}"
+        ), (cid, text, legend)
