@@ -83,8 +83,16 @@ class KJobs(t.HasTraits):
                 self.k_job = {**job, "state": "cancelled"}
             return
         k = int(req["k"])
-        self.k_job = {"id": jid, "k": k, "state": "running", "step": "starting", "done": 0,
-                      "total": 3, "elapsed_s": 0.0, "error": ""}  # fmt: skip
+        self.k_job = {
+            "id": jid,
+            "k": k,
+            "state": "running",
+            "step": "starting",
+            "done": 0,
+            "total": 3,
+            "elapsed_s": 0.0,
+            "error": "",
+        }
         self._k_future = pool.submit(self._k_run, jid, k)
 
     def _k_steps(self, k: int) -> list[tuple[str, Callable[[], Any]]]:
@@ -120,13 +128,29 @@ class KJobs(t.HasTraits):
         self._submit(k=k, index=int(self.index))
         self._k_report(jid, k, "done", "", len(steps), len(steps), t0)
 
-    def _k_report(self, jid: int, k: int, state: str, step: str, done: int, total: int,
-                  t0: float, error: str = "") -> None:  # fmt: skip
-        if not self._k_current(jid) and state != "cancelled":
+    def _k_report(
+        self,
+        jid: int,
+        k: int,
+        state: str,
+        step: str,
+        done: int,
+        total: int,
+        t0: float,
+        error: str = "",
+    ) -> None:
+        if not self._k_current(jid):  # a cancelled or replaced job reports nothing more
             return
-        self.k_job = {"id": jid, "k": k, "state": state, "step": step, "done": done,
-                      "total": total, "elapsed_s": round(time.perf_counter() - t0, 2),
-                      "error": error}  # fmt: skip
+        self.k_job = {
+            "id": jid,
+            "k": k,
+            "state": state,
+            "step": step,
+            "done": done,
+            "total": total,
+            "elapsed_s": round(time.perf_counter() - t0, 2),
+            "error": error,
+        }
 
     def _k_close(self) -> None:
         pool = getattr(self, "_k_executor", None)

@@ -37,9 +37,15 @@ def test_teaching_bokeh_figures_fit_the_notebook(jupyter_server, browser):
     fast = "import os\nos.environ['ECW_FAST'] = '1'\nos.environ['TQDM_DISABLE'] = '1'"
     nb["cells"].insert(
         0,
-        {"cell_type": "code", "execution_count": None, "id": "fast", "metadata": {},
-         "outputs": [], "source": fast},
-    )  # fmt: skip
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "fast",
+            "metadata": {},
+            "outputs": [],
+            "source": fast,
+        },
+    )
     (jupyter_server.root / "teaching_fast.ipynb").write_text(json.dumps(nb))
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(jupyter_server.url("lab/workspaces/teach/tree/teaching_fast.ipynb"))
