@@ -2,10 +2,12 @@
 
 The widget holds traits and their handlers; what it shows is computed by ``explain``
 (cluster cards, rankings, per-record context, selection summary). Arrays travel as
-binary array traits (``views/traits.py``). Recomputation (K change, another ECG,
-Grad-CAM) is requested through the ``request`` trait and runs in one worker thread,
+binary array traits (``views/traits.py``). Recomputation (another ECG, Grad-CAM, K set
+from Python) is requested through the ``request`` trait and runs in one worker thread,
 never on the comm thread; each request carries an id, results of requests that were
 overtaken are dropped, and the browser ignores responses older than its latest request.
+The browser's K changes run in a thread of their own with progress and cancel
+(``views/k_jobs.py``), so the ECG shown stays usable meanwhile.
 
 Every synced trait is validated, for values set in Python and values sent by the
 browser: a refused value raises :class:`~ecg_cluster_widget.errors.TraitValueError`
