@@ -16,9 +16,11 @@ from pathlib import Path
 
 try:
     from . import common as C
+    from .results_live import section_live
     from .results_real import section_real_alignment
 except ImportError:  # run as a script
     import common as C  # type: ignore[no-redef]
+    from results_live import section_live  # type: ignore[no-redef]
     from results_real import section_real_alignment  # type: ignore[no-redef]
 
 DOCS = C.REPO / "docs"
@@ -560,6 +562,8 @@ def section_age(d: dict | None) -> tuple[str, list[list[str]]]:
 def build(results_dir: Path, quick: bool = False) -> tuple[str, str]:
     """Return the text of results.md and results_summary.md."""
     names = [
+        "live_default",
+        "front",
         "real_alignment",
         "faithfulness_ptbxl",
         "faithfulness_ptbxl_cv",
@@ -588,6 +592,7 @@ def build(results_dir: Path, quick: bool = False) -> tuple[str, str]:
             caveat = REAL_CAVEAT.format(**fmt)
     parts, summary = [], []
     for text, rows in (
+        section_live(d["live_default"], d["front"]),
         section_real_alignment(d["real_alignment"]),
         section_faith(d["faithfulness_ptbxl"], d["faithfulness_ptbxl_cv"]),
         faithfulness_honest_section(d["faithfulness_ptbxl"], d["faithfulness_ptbxl_cv"]),
