@@ -251,7 +251,7 @@ print(cam.describe())
 
 # %% [markdown]
 # Tuned options do not transfer between models: the options recommended for the shipped
-# `ptbxl250` model (`TLCExplainer.for_model`) were picked on that model; on a third-party
+# `ptbxl250` model (its default, `preset="auto"`) were picked on that model; on a third-party
 # ECG transformer they lowered the wave alignment from NMI 0.49 to 0.34. For your model
 # start from the defaults and compare options on records whose waves you know
 # (`explain.evaluate`).
