@@ -138,3 +138,11 @@ def test_widget_offers_only_the_k_the_fit_supports(demo):
     tlc = TLCExplainer(bundle, n_clusters=4, max_clusters=6, progress=False).fit(ds)
     w = ClusterExplorer(tlc, ds, model=bundle, k_range=(2, 12))
     assert w.k_max == tlc.max_clusters_ <= 6 and w.k_min == 2
+
+
+def test_a_device_name_torch_does_not_know_is_a_clear_error(demo):
+    from ecg_cluster_widget.errors import ModelError
+
+    bundle, ds = demo
+    with pytest.raises(ModelError, match="not a torch device name"):
+        TLCExplainer(bundle, device="nonsense", progress=False).fit(ds)

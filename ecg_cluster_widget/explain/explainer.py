@@ -503,12 +503,15 @@ class TLCExplainer(BaseEstimator):
         i %= len(ds)
         with self._lock:
             fit, cached = self._kfit(n_clusters), self._cache.get(ds)
-            feats = (
-                cached[i : i + 1]
-                if cached is not None
-                else self._features(ds.subset([i]), store=False)
-            )
-            gamma, entropy = out.sample_gamma(feats, fit, self._fitted().n_samples)
+            n_samples = self._fitted().n_samples
+            if cached is not None:
+                # The whole cached dataset's posteriors (memoised by the cluster tree), so
+                # the next K or record of the same data is a matrix product.
+                grid = out.grid_gamma(cached, fit)[i : i + 1]
+                gamma, entropy = out.sample_gamma(None, fit, n_samples, grid=grid)
+            else:
+                feats = self._features(ds.subset([i]), store=False)
+                gamma, entropy = out.sample_gamma(feats, fit, n_samples)
         return out.explanation_of(gamma[0], entropy[0], fit.ids, ds, i)
 
     def explain_all(self, ds: ECGDataset, n_clusters: int | None = None) -> ExplanationSet:

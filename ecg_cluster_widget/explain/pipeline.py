@@ -325,9 +325,16 @@ def check_options(opts: Any) -> None:
     mfp = opts.max_fit_points
     if isinstance(mfp, bool) or not isinstance(mfp, (int, np.integer)) or mfp < 1:
         raise DataError(f"max_fit_points must be a positive integer, got {mfp!r}.")
-    if str(opts.device).startswith("cuda"):
-        import torch
+    import torch
 
+    try:
+        torch.device(opts.device)
+    except (RuntimeError, TypeError) as exc:
+        raise ModelError(
+            f"device={opts.device!r} is not a torch device name; use 'cpu', 'cuda' or "
+            f"'cuda:N' ({exc})."
+        ) from None
+    if str(opts.device).startswith("cuda"):
         if not torch.cuda.is_available():
             raise ModelError(
                 f"device={opts.device!r} was requested but this torch has no usable CUDA GPU; "

@@ -6,8 +6,6 @@ The run-length encoders ``segment_arrays`` / ``segments_from_labels`` live in
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from ..data.dataset import ECGDataset
@@ -82,10 +80,21 @@ def prototype_stats(snippets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     if s.shape[0] == 0:
         nan = np.full(s.shape[1:], np.nan, dtype=np.float32)
         return nan, nan.copy(), nan.copy()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns are expected at edges
-        q = np.nanquantile(s, [0.5, 0.25, 0.75], axis=0).astype(np.float32)
-    return q[0], q[1], q[2]
+    # numpy's nanquantile loops over every (lead, sample) column in Python (1.1 s of a 1.2 s
+    # K change on the real model): sort once (NaN last) and interpolate like its "linear"
+    # method instead.
+    srt = np.sort(s, axis=0)
+    n = (~np.isnan(s)).sum(axis=0)
+    out = []
+    for q in (0.5, 0.25, 0.75):
+        pos = q * np.maximum(n - 1, 0)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
+        a = np.take_along_axis(srt, lo[None], axis=0)[0]
+        b = np.take_along_axis(srt, hi[None], axis=0)[0]
+        val = a + (b - a) * (pos - lo)
+        out.append(np.where(n > 0, val, np.nan).astype(np.float32))
+    return out[0], out[1], out[2]
 
 
 def _class_mix(ds: ECGDataset, prop: np.ndarray) -> dict[str, float] | None:
