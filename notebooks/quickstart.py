@@ -36,7 +36,7 @@ print(ds)
 #
 # `TLCExplainer` hooks the model, pools the activations of all time steps of all ECGs and
 # fits a soft clustering. With no options it uses what the model recommends (for
-# `ptbxl250`: all four residual blocks before their ReLU, a beat-scale detrend, a temporal
+# `ptbxl250`: two residual blocks before and two after their ReLU, a beat-scale detrend, a temporal
 # prior and a full-covariance mixture, chosen on LUDB records 1-100); `print(tlc)` says
 # which. Every K from 2 up to `tlc.max_clusters_` is then a merge of the fitted clusters,
 # so changing K takes milliseconds.
@@ -108,16 +108,17 @@ w.explanation.to_frame().head(8)
 # %%
 import pandas as pd
 
+# "cluster" is the number the widget, the report and to_frame() show (1..K).
 pd.DataFrame(
     [
         {
-            "cluster_id": c.cluster_id,
+            "cluster": number,
             "share": c.share,
             "mean_entropy": c.mean_entropy,
             "mean_duration_s": c.mean_duration_s,
             **(c.class_mix or {}),
         }
-        for c in tlc.cluster_summary(ds)
+        for number, c in enumerate(tlc.cluster_summary(ds), start=1)
     ]
 ).round(3)
 
