@@ -74,6 +74,8 @@ def _check_not_positional(state: pl.FitState) -> None:
     # A few fitting records suffice: the symptom is the same cluster at the same step in
     # (almost) every record.
     feats = state.smooth_feats[:32]
+    if feats.shape[0] < 8:  # too few records to tell position from content
+        return
     labels = out.grid_gamma(feats, state.registry.get(state.n_clusters)).argmax(axis=2)
     layouts = getattr(state.extractor, "layouts_", None) or []
     warn_if_positional(labels, "; ".join(str(lay.describe()) for lay in layouts))
