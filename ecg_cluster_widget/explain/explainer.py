@@ -45,6 +45,7 @@ from . import outputs as out
 from . import pipeline as pl
 from .cache import FeatureCache, fingerprint
 from .explanation import ClusterInfo, ECGExplanation, ExplanationSet
+from .options import check_options, resolve_options, resolved
 from .prototypes import summarize_clusters
 
 __all__ = ["TLCExplainer", "fingerprint"]
@@ -398,9 +399,9 @@ class TLCExplainer(BaseEstimator):
             return self._fit_chunked(ds, client, store, chunk_records)
         with self._lock:
             check_n_clusters(self.n_clusters)  # fail before the forward pass
-            source, options = pl.resolve_options(self)
-            opts = pl.resolved(self)
-            pl.check_options(opts)
+            source, options = resolve_options(self)
+            opts = resolved(self)
+            check_options(opts)
             state, feats = pl.fit_state(opts, ds, pl.model_input(self.model, ds, None))
             state.options, state.preset = options, source
             _check_not_positional(state)
@@ -416,9 +417,9 @@ class TLCExplainer(BaseEstimator):
 
         with self._lock:
             check_n_clusters(self.n_clusters)
-            source, options = pl.resolve_options(self)
-            opts = pl.resolved(self)
-            pl.check_options(opts)
+            source, options = resolve_options(self)
+            opts = resolved(self)
+            check_options(opts)
             state, res, cached = chunked_fit_state(opts, ds, client, store, chunk_records)
             state.options, state.preset = options, source
             # Only now replace state: a failure above leaves the previous fit intact.

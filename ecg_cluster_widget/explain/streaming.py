@@ -624,7 +624,7 @@ def _fit_chunks(
     align_records: int,
     cluster_fn: Callable[[np.ndarray, np.ndarray], tuple[SoftClusterer, Any]] | None,
 ) -> StreamingFit:
-    from .pipeline import resolved
+    from .options import resolved
 
     tlc = resolved(tlc)  # "auto" options as the explainer's fit resolves them
     t0 = time.perf_counter()

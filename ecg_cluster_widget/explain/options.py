@@ -1,0 +1,168 @@
+"""The explainer's options: presets, ``"auto"`` resolved at fit, and their validation.
+
+``TLCExplainer`` stores its parameters as given (scikit-learn's contract); the options that
+default to ``"auto"`` (:data:`TUNABLE`) are resolved when it is fitted, from the model's
+recommendation (``bundle.meta["tlc_options"]``) or a named preset, and the fit records
+what it used (``options_``).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from ..activations.features import BLOCK_WEIGHTINGS, RECORD_SCALINGS
+from ..errors import DataError, ModelError
+
+__all__ = ["PRESETS", "TEMPORAL_PRIORS", "TUNABLE", "check_options", "resolve_options", "resolved"]
+
+TEMPORAL_PRIORS = (None, "hmm")
+#: The options a preset sets; each defaults to ``"auto"`` (take it from the preset).
+TUNABLE = ("layers", "method", "detrend_s", "scale_per_record", "temporal")
+#: Named configurations. ``"paper"``: the TLC paper's (last three residual blocks,
+#: isotropic GMM, nothing else). ``"generic"``: what a model without a recommendation gets;
+#: it is the paper's, since the options tuned for one model did not transfer to another
+#: (docs/results.md). ``"auto"`` (the default) is the model's own recommendation
+#: (``bundle.meta["tlc_options"]``, e.g. the shipped real-ECG model's) over ``"generic"``.
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {
+        "layers": None,
+        "method": "gmm",
+        "detrend_s": None,
+        "scale_per_record": None,
+        "temporal": None,
+    },
+}
+PRESETS["generic"] = dict(PRESETS["paper"])
+
+
+def resolve_options(opts: Any) -> tuple[str, dict[str, Any]]:
+    """The preset an explainer's options come from, and every ``"auto"`` option resolved.
+
+    Parameters
+    ----------
+    opts : TLCExplainer
+        Read: ``preset``, ``model`` (its ``meta["tlc_options"]``) and :data:`TUNABLE`.
+
+    Returns
+    -------
+    source : str
+        ``"model"`` (the model's recommendation), ``"generic"`` or ``"paper"``.
+    options : dict
+        Every option of :data:`TUNABLE`, resolved; options set explicitly win.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> o = NS(preset="auto", model=None, layers="auto", method="gmm_full", detrend_s="auto",
+    ...        scale_per_record="auto", temporal="auto")
+    >>> resolve_options(o)[0], resolve_options(o)[1]["method"]
+    ('generic', 'gmm_full')
+    """
+    preset = opts.preset
+    if preset == "auto":
+        meta = getattr(opts.model, "meta", None)
+        recommended = dict(meta.get("tlc_options") or {}) if isinstance(meta, dict) else {}
+        unknown = sorted(set(recommended) - set(TUNABLE))
+        if unknown:
+            raise ModelError(
+                f"the model's meta['tlc_options'] names unknown options {unknown}; "
+                f"known: {list(TUNABLE)}."
+            )
+        source = "model" if recommended else "generic"
+        base = {**PRESETS["generic"], **recommended}
+    elif preset in PRESETS:
+        source, base = preset, PRESETS[preset]
+    else:
+        raise DataError(f"preset must be 'auto' or one of {sorted(PRESETS)}, got {preset!r}.")
+    resolved = {}
+    for name in TUNABLE:
+        value = getattr(opts, name)
+        if isinstance(value, str) and value == "auto":
+            value = base[name]
+        resolved[name] = list(value) if isinstance(value, (list, tuple)) else value
+    return source, resolved
+
+
+def resolved(opts: Any) -> Any:
+    """A shallow copy of the explainer ``opts`` with its ``"auto"`` options resolved.
+
+    The pipeline reads options as attributes; the copy shares the model and the state,
+    so nothing is duplicated, and the user's explainer keeps its parameters as given
+    (scikit-learn's contract).
+
+    Parameters
+    ----------
+    opts : TLCExplainer
+
+    Returns
+    -------
+    TLCExplainer
+        The copy, every option of :data:`TUNABLE` resolved.
+
+    Examples
+    --------
+    >>> r = resolved(tlc)  # doctest: +SKIP
+    >>> r.method  # doctest: +SKIP
+    'gmm_full'
+    """
+    view = copy.copy(opts)
+    view.__dict__.update(resolve_options(opts)[1])
+    return view
+
+
+def check_options(opts: Any) -> None:
+    """Validate an explainer's options before any expensive work.
+
+    Parameters
+    ----------
+    opts : TLCExplainer
+        Read: ``block_weighting``, ``scale_per_record``, ``temporal``, ``detrend_s``,
+        ``max_fit_points``, ``device``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> check_options(NS(block_weighting="equal", scale_per_record=None, temporal="crf",
+    ...                  detrend_s=None, max_fit_points=10, device="cpu"))
+    Traceback (most recent call last):
+    ...
+    ecg_cluster_widget.errors.DataError: temporal must be one of (None, 'hmm'), got 'crf'.
+    """
+    for name, allowed in (
+        ("block_weighting", BLOCK_WEIGHTINGS),
+        ("scale_per_record", RECORD_SCALINGS),
+        ("temporal", TEMPORAL_PRIORS),
+    ):
+        if getattr(opts, name) not in allowed:
+            raise DataError(f"{name} must be one of {allowed}, got {getattr(opts, name)!r}.")
+    from ..clustering.soft_clustering import _METHODS
+
+    if opts.method not in _METHODS:
+        raise DataError(f"method must be one of {_METHODS} or 'auto', got {opts.method!r}.")
+    mc = opts.max_clusters
+    if isinstance(mc, bool) or not isinstance(mc, (int, np.integer)) or mc < 2:
+        raise DataError(f"max_clusters must be an integer >= 2, got {mc!r}.")
+    d = opts.detrend_s
+    if d is not None and not (np.isfinite(d) and d > 0):
+        raise DataError(f"detrend_s must be a positive number of seconds or None, got {d!r}.")
+    mfp = opts.max_fit_points
+    if isinstance(mfp, bool) or not isinstance(mfp, (int, np.integer)) or mfp < 1:
+        raise DataError(f"max_fit_points must be a positive integer, got {mfp!r}.")
+    import torch
+
+    try:
+        torch.device(opts.device)
+    except (RuntimeError, TypeError) as exc:
+        raise ModelError(
+            f"device={opts.device!r} is not a torch device name; use 'cpu', 'cuda' or "
+            f"'cuda:N' ({exc})."
+        ) from None
+    if str(opts.device).startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ModelError(
+                f"device={opts.device!r} was requested but this torch has no usable CUDA GPU; "
+                "use device='cpu' (or install a CUDA build of torch on a GPU machine)."
+            )
