@@ -2,15 +2,19 @@
 
 Measures (medians, in milliseconds):
 
-* K change -> new bands drawn, for a K already fitted (cached) and a new K, with the
-  explainer fitted on >= 1000 synthetic ECGs (100 Hz, shipped demo model when present);
+* K change -> new bands drawn, for a K already computed (cached) and a new K, with the
+  explainer fitted on >= 1000 ECGs: with ``--model real`` (what run_all uses) the shipped
+  real-ECG model ``ptbxl250`` with its default options on the shipped real sample tiled to
+  that many records (with independent noise); with ``--model demo`` synthetic ECGs and the
+  shipped demo model;
 * brush release -> summary drawn (front end) and -> ``selection_summary`` in the kernel;
 * frame time while brushing (overlay) and panning (full redraw) a 12-lead 10 s 500 Hz ECG;
 * first render (the front end's ``render`` call) and cell-run -> widget drawn.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_widget.py [--records 1000] [--reps 3] [--json out.json]
+    .venv/bin/python benchmarks/bench_widget.py [--model real|demo] [--records 1000] [--reps 3]
+        [--json out.json]
 """
 
 from __future__ import annotations
@@ -104,6 +108,32 @@ MODEL = 'seeded ResNet1d, 500 Hz'
 """
 
 
+# The real-ECG model with its default options, on the shipped real sample tiled to N records.
+REAL_SETUP = """import numpy as np
+from ecg_cluster_widget.data import ECGDataset, load_real_sample
+from ecg_cluster_widget.model import load_pretrained
+bundle = load_pretrained("ptbxl250")
+MODEL = "ptbxl250, default options"
+_base = load_real_sample("ptbxl", fs=bundle.fs)
+_sig = np.concatenate([_base.signals] * -(-{n} // len(_base)))[:{n}]
+_sig = _sig + np.random.default_rng(0).normal(0, 0.02, _sig.shape).astype(np.float32)
+ds = ECGDataset(_sig, fs=_base.fs, lead_names=list(_base.lead_names))
+t0 = time.perf_counter()
+tlc = TLCExplainer(bundle, n_clusters=8, progress=False).fit(ds)
+"""
+
+
+def real_cells(n_records: int, out_dir: str) -> list[str]:
+    """``widget_cells`` with the real model and its default configuration (K from 8, 2..12)."""
+    cells = widget_cells(n_records, out_dir, k=8)
+    head, rest = cells[0].split("ds = make_synthetic", 1)
+    rest = rest.split("FIT_S =", 1)[1]
+    cells[0] = head + REAL_SETUP.format(n=int(n_records))
+    cells[0] += "FIT_S =" + rest
+    cells[1] = cells[1].replace("k_range=(2, 8)", "k_range=(2, 12)")
+    return cells
+
+
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
@@ -128,6 +158,7 @@ def open_and_run(page, server, path):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", choices=("real", "demo"), default="real")
     ap.add_argument("--records", type=int, default=1000)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--json", type=Path, default=None)
@@ -141,7 +172,12 @@ def main() -> None:
     res: dict[str, object] = {"records": args.records}
     try:
         root = server.root
-        write_notebook(root / "bench_k.ipynb", widget_cells(args.records, "out_k", k=4))
+        cells = (
+            real_cells(args.records, "out_k")
+            if args.model == "real"
+            else widget_cells(args.records, "out_k", k=4)
+        )
+        write_notebook(root / "bench_k.ipynb", cells)
         fs500 = widget_cells(8, "out_500", k=4)
         # 500 Hz: a seeded ResNet1d sized for 5000 samples (the demo model is 100 Hz).
         fs500[0] = fs500[0].replace(

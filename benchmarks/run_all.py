@@ -235,8 +235,8 @@ def summary(res: dict) -> list[dict]:
         n = b.get("records")
         med = statistics.median
         for key, what, limit in (
-            ("k_new_ms", f"browser: new K -> bands drawn ({n} ECGs)", 300.0),
-            ("k_cached_ms", f"browser: cached K -> bands drawn ({n} ECGs)", 50.0),
+            ("k_new_ms", f"browser: new K -> bands drawn ({n} ECGs, {b.get('model')})", 300.0),
+            ("k_cached_ms", f"browser: cached K -> bands drawn ({n} ECGs, {b.get('model')})", 50.0),
             ("pan_move_ms", "browser: pan frame, 12 leads 10 s 500 Hz", 8.0),
             ("pan_redraw_ms", "browser: full redraw of the traces, 12 leads 10 s 500 Hz", 16.0),
             ("hover_move_ms", "browser: hover frame, 12 leads 10 s 500 Hz", 4.0),
