@@ -5,16 +5,18 @@ merging the components of one fine fit costs a matrix product. Merging also give
 separate fits cannot: clusters nested across K (a cluster at K=4 is a union of clusters
 at K=8), so a name given to a parent describes its children.
 
-* **Fine mixture.** One soft clusterer with ``K_fine`` components (``max_clusters``).
+* **Fine mixture.** One soft clusterer with ``K_fine`` components; the explainer keeps two
+  trees (``clustering.identity.build_registry``): the reference mixture for every K up to
+  the reference K, a ``max_clusters`` mixture for the K above it.
 * **Merge order** (:func:`merge_partitions`): greedy, from ``K_fine`` down to 2. First,
   while a group holds less than ``min_share`` of the points (by hard assignment), it is
   merged into its nearest group: a mixture fitted with more components than the data
   supports leaves some nearly empty, and those are not clusters a person can inspect.
   Then the pair with the smallest Ward cost (increase of the within-group sum of squares
-  of the component means, weighted by the mixture weights) is merged. Measured on LUDB
-  101-200 with the real-ECG model (docs/results.md): merging 8 components by Ward kept the
-  waves better at K=4 and 6 than separate fits, while the entropy criterion of Baudry
-  et al. (JCGS 2010) lost 0.1-0.15 NMI.
+  of the component means, weighted by the mixture weights) is merged. On the tuning
+  split (LUDB 1-100, the real-ECG model) Ward merges of the reference mixture kept the
+  waves better than the entropy criterion of Baudry et al. (JCGS 2010) and than merging a
+  finer mixture down (docs/results.md, section 00).
 * **Levels.** Column ``g`` of a level's soft assignments is the sum of the fine columns in
   group ``g``; a temporal prior runs on the fine components, and its posteriors are
   summed the same way (the exact marginal of a merged state in the fine HMM).
@@ -58,6 +60,7 @@ def merge_partitions(
         returned, except K <= ``keep`` (the caller's reference K stays available; its
         small groups are the caller's to report).
     keep : int
+        The caller's reference K: every level at or below it is returned.
 
     Returns
     -------
