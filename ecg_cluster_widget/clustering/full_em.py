@@ -16,6 +16,8 @@ import numpy as np
 __all__ = ["fit_full_gmm", "full_log_joint"]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
+#: Rows per block of the log-likelihood.
+_BLOCK = 16_384
 
 
 def _precision_cholesky(covs: np.ndarray, reg: float) -> np.ndarray:
@@ -59,15 +61,15 @@ def full_log_joint(
     """
     x32 = np.asarray(X, dtype=np.float32)
     p32 = prec_chol.astype(np.float32)
-    # (K, n, D): every component's whitened residuals in one batched product.
-    y = (
-        np.matmul(x32[None], p32)
-        - np.einsum("kd,kde->ke", means, prec_chol).astype(np.float32)[:, None, :]
-    )
-    np.square(y, out=y)
-    maha = y.sum(axis=2).T.astype(np.float64)
+    shift = np.einsum("kd,kde->ke", means, prec_chol).astype(np.float32)[:, None, :]
+    n, d = x32.shape
+    maha = np.empty((n, means.shape[0]))
+    # In blocks of rows: the (K, rows, D) residuals of a million points would be gigabytes.
+    for s in range(0, n, _BLOCK):
+        y = np.matmul(x32[None, s : s + _BLOCK], p32) - shift
+        np.square(y, out=y)
+        maha[s : s + _BLOCK] = y.sum(axis=2).T
     log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
-    d = X.shape[1]
     return -0.5 * (maha + d * _LOG_2PI) + log_det[None, :] + np.log(np.maximum(weights, 1e-300))
 
 

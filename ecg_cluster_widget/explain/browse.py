@@ -249,9 +249,10 @@ class Browser:
             if not ok.any():
                 return {"quantiles": [], "clusters": {}}
             vals, lab_ok = ent[ok], lab[ok]
-            # Percentiles and per-cluster histograms from at most ~2M time steps (a strided
-            # sample of a large dataset gives the same picture in a fraction of the time).
-            step = max(1, vals.size // 2_000_000)
+            # Percentiles and per-cluster histograms from at most ~200k time steps (a strided
+            # sample gives the same 1 %-resolution picture; 2M cost 0.4 s of a K change
+            # at 1,000 ECGs).
+            step = max(1, vals.size // 200_000)
             vals, lab_ok = vals[::step], lab_ok[::step]
             q = np.quantile(vals, np.linspace(0, 1, 101))
             ranks = percentile_ranks(vals, q)
