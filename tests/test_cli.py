@@ -389,8 +389,13 @@ def test_explain_writes_segments(tmp_path, capsys):
     assert all(0.0 <= e <= 1.0 for e in rec["entropy"])
     assert sum(rec["proportions"].values()) == pytest.approx(1.0, abs=1e-6)
     lines = csvs[0].read_text().splitlines()
-    assert lines[0] == "start,end,start_s,end_s,cluster_id,mean_entropy,valid"
+    assert lines[0] == "start,end,start_s,end_s,cluster_id,number,mean_entropy,valid"
     assert len(lines) == len(segs) + 1 and all(ln.endswith(",1") for ln in lines[1:])
+    # The display number (1..K, as the widget shows it) next to the stable id.
+    ids = sorted(rec["cluster_ids"])
+    for ln in lines[1:]:
+        cells = ln.split(",")
+        assert int(cells[5]) == ids.index(int(cells[4])) + 1
 
 
 def test_explain_reports_predictions_and_proposed_names(tmp_path, capsys):
@@ -853,7 +858,7 @@ def _write_wfdb(folder: Path, name: str, signals: np.ndarray, fs: float, leads) 
 
 def _segments_csv(path: Path) -> list[list[str]]:
     lines = path.read_text().splitlines()
-    assert lines[0] == "start,end,start_s,end_s,cluster_id,mean_entropy,valid"
+    assert lines[0] == "start,end,start_s,end_s,cluster_id,number,mean_entropy,valid"
     return [ln.split(",") for ln in lines[1:]]
 
 

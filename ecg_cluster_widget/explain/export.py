@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 #: Header of ``<record>_segments.csv``.
-SEGMENTS_CSV_HEADER = "start,end,start_s,end_s,cluster_id,mean_entropy,valid"
+SEGMENTS_CSV_HEADER = "start,end,start_s,end_s,cluster_id,number,mean_entropy,valid"
 
 
 def explanation_record(expl: ECGExplanation) -> dict[str, Any]:
@@ -96,6 +96,7 @@ def _csv_text(expl: ECGExplanation, rec: dict[str, Any]) -> str:
                 num(f"{s['start_s']:.4f}"),
                 num(f"{s['end_s']:.4f}"),
                 s["cluster_id"],
+                s["number"],
                 num(f"{s['mean_entropy']:.5f}"),
                 1,
             ],
@@ -105,7 +106,7 @@ def _csv_text(expl: ECGExplanation, rec: dict[str, Any]) -> str:
     edges = [0] + [b for span in rec["valid"] for b in span] + [rec["n_samples"]]
     for start, end in zip(edges[::2], edges[1::2]):  # the gaps around the valid ranges
         if end > start:
-            row = [start, end, num(f"{start / fs:.4f}"), num(f"{end / fs:.4f}"), -1, None, 0]
+            row = [start, end, num(f"{start / fs:.4f}"), num(f"{end / fs:.4f}"), -1, None, None, 0]
             rows.append((start, row))
     body = [row for _, row in sorted(rows, key=lambda r: r[0])]
     return csv_text(SEGMENTS_CSV_HEADER.split(","), body, "\n")
