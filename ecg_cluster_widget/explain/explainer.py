@@ -16,7 +16,7 @@ segments, entropy, proportions. The explainer orchestrates: the fitting steps li
   fine mixture's components (milliseconds), so nothing is precomputed in the background
   and a request never waits behind another K's fit.
 * Options default to ``"auto"``: the model's recommendation (``meta["tlc_options"]`` of a
-  bundle), resolved at :meth:`fit` and kept in :attr:`options_` (``explain.pipeline``).
+  bundle), resolved at :meth:`fit` and kept in :attr:`options_` (``explain.options``).
 * ``fit(source, client=..., store=...)`` fits chunk by chunk (``explain.streaming``): a
   chunk source too large for memory, features in an on-disk store, or the forward passes
   on a Dask cluster (``explain.distributed``).
@@ -97,9 +97,9 @@ class TLCExplainer(BaseEstimator):
         :mod:`~ecg_cluster_widget.clustering.identity`). Never changed by the explainer:
         the current K is :attr:`n_clusters_`, changed by :meth:`set_n_clusters`.
     layers : sequence of str, "auto" or None
-        Modules to hook. ``"auto"``: the preset's (for the shipped real-ECG model, all
-        four blocks before their ReLU); ``None``: the model's default (the last three
-        residual blocks).
+        Modules to hook. ``"auto"``: the preset's (for the shipped real-ECG model, blocks
+        0-1 before and 2-3 after their ReLU); ``None``: the model's default (the last
+        three residual blocks).
     n_components : int or None
         PCA dimensions of the pooled features (None: no PCA).
     method : {"auto", "gmm", "soft_kmeans", "cm", "gmm_full"}
@@ -237,7 +237,8 @@ class TLCExplainer(BaseEstimator):
 
         The constructor's default ``preset="auto"`` already takes a bundle's
         ``meta["tlc_options"]`` (the shipped real-ECG model's: layers, detrending, temporal
-        prior and method picked on LUDB records 1-100 by ``experiments/real_alignment.py``).
+        prior and method picked on tuning data by ``experiments/real_alignment.py`` and
+        ``experiments/front.py``).
 
         Examples
         --------
