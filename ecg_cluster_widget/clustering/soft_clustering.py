@@ -23,7 +23,7 @@ a time, and :meth:`SoftClusterer.fit_stream` takes chunks from any source.
 
 ``method="gmm_full"`` starts from the isotropic GMM and refines it with full covariance
 matrices (:func:`~ecg_cluster_widget.clustering.full_em.fit_full_gmm`, on at most 20,000
-seeded points: on LUDB 1-100 alignment was the same as with 50,000). Slower, but on the
+seeded points, which keeps each fit to seconds). Slower, but on the
 real-ECG model's features it separated P from T waves better (``experiments/real_alignment.py``).
 
 For all methods ``temperature`` divides the log-posteriors (the gate logits for cm) in
