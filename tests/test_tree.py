@@ -146,3 +146,16 @@ def test_a_device_name_torch_does_not_know_is_a_clear_error(demo):
     bundle, ds = demo
     with pytest.raises(ModelError, match="not a torch device name"):
         TLCExplainer(bundle, device="nonsense", progress=False).fit(ds)
+
+
+def test_hmm_transition_matrix_is_aggregated_over_merged_components(demo):
+    bundle, ds = demo
+    tlc = TLCExplainer(bundle, n_clusters=6, temporal="hmm", progress=False).fit(ds)
+    hmm = tlc.clusterer_.tree.smoother
+    p = tlc.clusterer_.members  # at the reference K, a permutation of the components
+    np.testing.assert_allclose(tlc.transition_matrix_, p.T @ hmm.transition_ @ p, atol=1e-12)
+    tlc.set_n_clusters(3)
+    a = tlc.transition_matrix_
+    assert a.shape == (3, 3)
+    np.testing.assert_allclose(a.sum(axis=1), 1.0)
+    assert (np.diag(a) > 0.5).all()  # clusters last many grid steps

@@ -554,13 +554,19 @@ class TLCExplainer(BaseEstimator):
     def transition_matrix_(self) -> np.ndarray:
         """Cluster transition matrix per grid step (K, K) of the current K, rows by position.
 
-        With ``temporal="hmm"`` the HMM's learned matrix; otherwise the empirical one of
-        the hard labels of the fitting records on the model's grid.
+        With ``temporal="hmm"`` the HMM's learned matrix, aggregated over the fine
+        components each cluster merges (flows weighted by the components' weights);
+        otherwise the empirical one of the hard labels of the fitting records on the grid.
         """
         with self._lock:
             fit = self._kfit()
             if fit.extra is not None:
                 return fit.extra.transition_.copy()
+            tree = getattr(fit.clusterer, "tree", None)
+            if tree is not None and tree.smoother is not None:
+                m, hmm = fit.clusterer.members, tree.smoother
+                flow = m.T @ (hmm.weights_[:, None] * hmm.transition_) @ m
+                return flow / flow.sum(axis=1, keepdims=True)
             labels = out.grid_gamma(self._fitted().smooth_feats, fit).argmax(axis=2)
             return transition_counts(labels, len(fit.ids))
 
