@@ -154,13 +154,10 @@ class KFit:
 
     Attributes
     ----------
-    clusterer : SoftClusterer
+    clusterer : MergedMixture or SoftClusterer
         Column ``j`` of its ``predict_proba`` is cluster ``ids[j]``.
     ids : ndarray of shape (K,)
         Stable ids, increasing.
-    extra : object
-        Per-K state derived from the clusterer by the owner (e.g. a temporal smoother),
-        reordered the same way.
 
     Examples
     --------
@@ -169,9 +166,8 @@ class KFit:
     [0, 1]
     """
 
-    clusterer: SoftClusterer
+    clusterer: Any
     ids: np.ndarray
-    extra: Any = None
 
 
 class ClusterRegistry:
@@ -186,15 +182,13 @@ class ClusterRegistry:
     match_points : ndarray of shape (n, D)
         Points on which other K values are matched against the reference.
     fit_k : callable
-        ``fit_k(k) -> SoftClusterer``: fits K clusters on the fit's points. It must be
-        deterministic (same points, same seed) for the ids to be path-independent.
+        ``fit_k(k)``: the clustering of K clusters (a tree level, or any fitted clusterer
+        with ``weights_``, ``predict_proba`` and ``reordered``). It must be deterministic
+        for the ids to be path-independent.
     n_points : int
         Number of fitting points (upper bound of K).
     k_max : int, optional
         The largest K available (the cluster tree's top level); default ``n_points``.
-    finish : callable, optional
-        ``finish(clusterer) -> (clusterer, extra)`` applied to every new clustering after
-        its positions are sorted by id (e.g. learning a temporal prior).
 
     Examples
     --------
@@ -212,11 +206,9 @@ class ClusterRegistry:
         match_points: np.ndarray,
         fit_k: Callable[[int], SoftClusterer],
         n_points: int,
-        finish: Callable[[SoftClusterer], tuple[SoftClusterer, Any]] | None = None,
         k_max: int | None = None,
     ) -> None:
         self._fit_k = fit_k
-        self._finish = finish
         self.n_points = int(n_points)
         self.k_max = self.n_points if k_max is None else int(k_max)
         self.match_points = match_points
@@ -230,11 +222,7 @@ class ClusterRegistry:
         first_new = 0 if match is None else self.reference_k
         ids = ids_from_reference(clusterer.weights_, match, ref_ids, first_new)
         order = np.argsort(ids, kind="stable")
-        clusterer = clusterer.reordered(order)
-        extra = None
-        if self._finish is not None:
-            clusterer, extra = self._finish(clusterer)
-        return KFit(clusterer, ids[order], extra)
+        return KFit(clusterer.reordered(order), ids[order])
 
     @property
     def cached_k(self) -> list[int]:

@@ -206,11 +206,6 @@ class ClusterTree:
         hard = (self._share_gamma @ m).argmax(axis=1)
         return np.bincount(hard, minlength=m.shape[1]) / hard.size
 
-    @property
-    def n_fine(self) -> int:
-        """Number of fine components."""
-        return int(np.asarray(self.fine.weights_).size)
-
     def level(self, k: int) -> MergedMixture:
         """The clusterer of K = ``k`` (groups numbered by their smallest component)."""
         if int(k) not in self.partitions:

@@ -560,8 +560,6 @@ class TLCExplainer(BaseEstimator):
         """
         with self._lock:
             fit = self._kfit()
-            if fit.extra is not None:
-                return fit.extra.transition_.copy()
             tree = getattr(fit.clusterer, "tree", None)
             if tree is not None and tree.smoother is not None:
                 m, hmm = fit.clusterer.members, tree.smoother

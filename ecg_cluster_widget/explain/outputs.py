@@ -48,7 +48,7 @@ def grid_gamma(feats: np.ndarray, fit: KFit) -> np.ndarray:
     ----------
     feats : ndarray of shape (n, T_grid, D)
     fit : KFit
-        ``fit.extra`` is the temporal smoother or None.
+        A level of the cluster tree: its temporal prior runs on the fine components.
 
     Returns
     -------
@@ -58,7 +58,7 @@ def grid_gamma(feats: np.ndarray, fit: KFit) -> np.ndarray:
     --------
     >>> g = grid_gamma(feats, fit)  # doctest: +SKIP
     """
-    return sequence_proba(fit.clusterer, fit.extra, feats)
+    return sequence_proba(fit.clusterer, None, feats)
 
 
 def sample_gamma(

@@ -535,8 +535,8 @@ def _default_clusters(
 ) -> tuple[Any, TemporalSmoother | None]:
     from ..clustering.identity import build_registry
 
-    ref = build_registry(tlc, points, smooth_feats).get(int(tlc.n_clusters))
-    return ref.clusterer, ref.extra
+    # The temporal prior lives in the tree level (it runs on the fine components).
+    return build_registry(tlc, points, smooth_feats).get(int(tlc.n_clusters)).clusterer, None
 
 
 def fit_chunks(
@@ -859,8 +859,7 @@ def chunked_fit_state(
     def clusters(points: np.ndarray, smooth: np.ndarray) -> tuple[SoftClusterer, Any]:
         reg = build_registry(tlc, points, smooth, pl.MATCH_POINTS)
         holder["registry"] = reg
-        ref = reg.get(reg.reference_k)
-        return ref.clusterer, ref.extra
+        return reg.get(reg.reference_k).clusterer, None
 
     res = fit_chunks(tlc, chunks, store=store, client=client, cluster_fn=clusters)
     registry = holder["registry"]
