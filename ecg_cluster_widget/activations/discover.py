@@ -27,8 +27,7 @@ import torch
 from torch import nn
 
 from ..errors import ModelError
-from ..model.contract import forward_failure_message
-from .layout import PROBE_RECORDS, probe_inputs, time_axis_of
+from .layout import PROBE_RECORDS, probe_lengths, time_axis_of
 
 __all__ = ["N_DEFAULT_LAYERS", "default_layers", "probe_tensor", "structural_layers"]
 
@@ -83,23 +82,8 @@ def structural_layers(
     >>> structural_layers(net, torch.zeros(2, 1, 32))
     ['2', '3', '4']
     """
-    from .hooks import probe_modules  # the home of forward hooks imports this module
-
     named = [(n, m) for n, m in model.named_modules() if n]
-    modules = [m for _, m in named]
-    try:
-        full = probe_modules(model, x, modules, stop_early=False)
-    except ModelError:
-        raise
-    except Exception as exc:  # any failure of a user's network: diagnose it
-        raise ModelError(forward_failure_message(model, tuple(x.shape), exc)) from exc
-    short: dict = {}
-    for xs in probe_inputs(x):
-        # The shorter probe may fail in the head (a flatten + linear): keep what ran.
-        got = probe_modules(model, xs, modules, stop_early=False, tolerant=True)
-        short.update({i: p for i, p in got.items() if i not in short})
-        if len(short) == len(full):
-            break
+    full, short = probe_lengths(model, x, [m for _, m in named], stop_early=False)
     all_params = {id(p) for p in model.parameters()}
     n_samples = int(x.shape[-1])
     cands: list[tuple[int, str, nn.Module]] = []

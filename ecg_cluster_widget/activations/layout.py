@@ -201,6 +201,63 @@ def probe_inputs(x: torch.Tensor) -> Iterator[torch.Tensor]:
             yield x[..., :m].contiguous()
 
 
+def probe_lengths(
+    model: nn.Module,
+    x: torch.Tensor,
+    modules: Sequence[nn.Module],
+    stop_early: bool,
+    short: bool = True,
+) -> tuple[dict, dict]:
+    """Probes of ``modules`` at the input's length and at the shorter probe lengths.
+
+    Parameters
+    ----------
+    model : nn.Module
+    x : torch.Tensor
+        Prepared input as the network expects it.
+    modules : sequence of nn.Module
+        The modules probed.
+    stop_early : bool
+        Stop each forward once every module has run (``hooks.probe_modules``).
+    short : bool
+        Also probe the shorter lengths of :func:`probe_inputs`.
+
+    Returns
+    -------
+    full, short : dict
+        ``{module position: probe}`` at the input's length, and at the first shorter
+        length each module ran at (a network may refuse other lengths, e.g. a flatten +
+        linear head or a fixed positional embedding: what did not run is left out).
+
+    Raises
+    ------
+    ModelError
+        The forward at the input's length fails (with the forward's signature).
+
+    Examples
+    --------
+    >>> net = nn.Sequential(nn.Conv1d(1, 2, 3, padding=1), nn.ReLU())
+    >>> full, short = probe_lengths(net, torch.zeros(2, 1, 32), list(net), stop_early=True)
+    >>> full[0].shapes[None], short[0].shapes[None]
+    ((2, 2, 32), (2, 2, 16))
+    """
+    from .hooks import probe_modules  # the home of forward hooks imports this module
+
+    try:
+        full = probe_modules(model, x, modules, stop_early=stop_early)
+    except ModelError:
+        raise
+    except Exception as exc:  # any failure of a user's network: diagnose it
+        raise ModelError(forward_failure_message(model, tuple(x.shape), exc)) from exc
+    got_short: dict = {}
+    for xs in probe_inputs(x) if short else ():
+        got = probe_modules(model, xs, modules, stop_early=stop_early, tolerant=True)
+        got_short.update({i: p for i, p in got.items() if i not in got_short})
+        if len(got_short) >= len(full):
+            break
+    return full, got_short
+
+
 def time_axis_of(
     name: str, full: tuple[int, ...], short: tuple[int, ...] | None, n_samples: int
 ) -> tuple[int | None, str]:
@@ -326,26 +383,13 @@ def resolve_layouts(
     >>> [lay.time_axis for lay in resolve_layouts(net, torch.zeros(2, 2, 64), ["0", "1"], net)]
     [2, 1]
     """
-    from .hooks import probe_modules  # the home of forward hooks imports this module
-
-    try:
-        full = probe_modules(model, x, modules, stop_early=True)
-    except ModelError:
-        raise
-    except Exception as exc:  # any failure of a user's network: diagnose it
-        raise ModelError(forward_failure_message(model, tuple(x.shape), exc)) from exc
-    short: dict = {}
     given_all = all(
         _per_layer(time_axis, n) is not None or getattr(m, "hook_time_axis", None) is not None
         for n, m in zip(names, modules)
     )
-    for xs in () if given_all else probe_inputs(x):  # no length probe when every axis is given
-        # A network may refuse other lengths (a fixed positional embedding): layers that
-        # did not run fall back on the length ratio.
-        got = probe_modules(model, xs, modules, stop_early=True, tolerant=True)
-        short.update({i: p for i, p in got.items() if i not in short})
-        if len(short) == len(modules):
-            break
+    # No length probe when every axis is given; layers that did not run at a shorter
+    # length fall back on the length ratio.
+    full, short = probe_lengths(model, x, modules, stop_early=True, short=not given_all)
     layouts = []
     for i, (name, mod) in enumerate(zip(names, modules)):
         if i not in full:
