@@ -13,21 +13,8 @@
 * :func:`to_label_studio` / :func:`write_label_studio` export records with their
   named segments as Label Studio time-series tasks, and :func:`read_label_studio`
   reads such tasks (also Label Studio's own export) back into segments; they live in
-  :mod:`.label_studio` and are importable from here.
-
-Label Studio schema followed (``TimeSeries`` with ``valueType="json"`` and
-``TimeSeriesLabels``; see :func:`label_studio_config` for the matching labeling config)::
-
-    [{"data": {"ts": {"time": [s, ...], "II": [mV, ...]},
-               "record_id": "...", "record_index": 0},
-      "predictions": [{"model_version": "...",
-                       "result": [{"id": "...", "from_name": "label", "to_name": "ts",
-                                   "type": "timeserieslabels",
-                                   "value": {"start": 0.12, "end": 0.22, "instant": false,
-                                             "timeserieslabels": ["P wave"]}}]}]}]
-
-``start`` / ``end`` are in seconds (the ``time`` column); with ``as_annotations=True``
-the results go under ``"annotations"`` instead of ``"predictions"``.
+  :mod:`.label_studio` (the schema followed is described there) and are importable from
+  here.
 """
 
 from __future__ import annotations
