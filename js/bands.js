@@ -1,7 +1,8 @@
 // Segmentation bands, the uncertainty ribbon and the Grad-CAM overlay.
 // The pure helpers (runs, occurrences, summaries) are unit-tested under node.
 
-import { hatchPattern, textColorOn, withAlpha } from "./palette.js";
+import { hatchPattern } from "./palette.js";
+import { textColorOn, withAlpha } from "./color.js";
 import { timeToX } from "./layout.js";
 
 /** Runs of equal ids: [{start, end (exclusive), id}]. */

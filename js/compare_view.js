@@ -6,7 +6,9 @@ import { runs, drawPanelBands, drawStrip } from "./bands.js";
 import { decodeFloat32, decodeInt16 } from "./decode.js";
 import { drawAxis, drawGrid, drawTrace, leadCenter, readTheme } from "./ecg_view.js";
 import { timeToX, xToTime } from "./layout.js";
-import { makePalette, withAlpha } from "./palette.js";
+import { makePalette } from "./palette.js";
+import { withAlpha } from "./color.js";
+import { h as el } from "./dom.js";
 
 const CSS = `
 .ecv-root{font:12px sans-serif;color:var(--jp-ui-font-color1,#202020)}
@@ -22,13 +24,6 @@ const CSS = `
 `;
 
 const CHANGED = "#d6004c";
-
-function el(doc, tag, cls, text) {
-  const e = doc.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-}
 
 /** Rows of the drawing: per ECG its lead panels and a strip, then the changed track and axis. */
 export function compareLayout({ width, duration, nLeads, scale = 1 }) {

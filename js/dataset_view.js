@@ -5,6 +5,8 @@
 import { decodeFloat32 } from "./decode.js";
 import { readTheme } from "./ecg_view.js";
 import { makePalette } from "./palette.js";
+import { hexRgb } from "./color.js";
+import { h as el } from "./dom.js";
 import {
   brushMask, buildGrid, categoryColor, groupMix, makeTransform, nearest, normRect,
   pointColors, pointSize, rampColor, rasterize,
@@ -30,13 +32,6 @@ const CSS = `
 .edv-tip{position:absolute;pointer-events:none;background:rgba(0,0,0,.78);color:#fff;padding:2px 5px;border-radius:3px;white-space:nowrap;font-size:11px}
 .edv-error{color:#c0003c}
 `;
-
-function el(doc, tag, cls, text) {
-  const e = doc.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-}
 
 function bars(doc, rows) {
   const frag = doc.createDocumentFragment();
@@ -148,8 +143,7 @@ function render({ model, el: host }) {
   }
 
   function packed(hex, a) {
-    const h = hex.replace("#", "");
-    const c = [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16));
+    const c = hexRgb(hex);
     return ((a << 24) | (c[2] << 16) | (c[1] << 8) | c[0]) >>> 0;
   }
 

@@ -1,7 +1,7 @@
 // ECG paper: 1 mm / 5 mm grid at 25 mm/s and 10 mm/mV, calibration pulse, traces
 // (min/max decimated when several samples share a pixel), time axis in seconds.
 
-import { luminance } from "./palette.js";
+import { luminance } from "./color.js";
 import { tickStep, timeToX } from "./layout.js";
 
 /** Colours from the JupyterLab theme variables, with light/dark fallbacks. */

@@ -5,6 +5,10 @@
 //   toolbar.js  controls and the message area     protocol.js  requests / responses
 //   draw.js     the ECG canvases and tooltip        panels.js    info, legend, summary, cards
 //   decode.js   the array traits (views/traits.py)  validate.js  checks before sending
+//   shell.js    the DOM, built once                 page.js      resize, theme, connection
+// render() below wires the parts, one function per concern: the shared state and the
+// commands on it (createCore), pointer input, keyboard and controls, trait listeners,
+// and the page around the view.
 // DOM built here lives as long as the view: controls, legend items and cluster cards
 // are updated in place (never rebuilt on a trait change), so typed text, focus and
 // scroll positions survive redraws.
@@ -14,68 +18,40 @@ import { naturalSpan, xToTime } from "./layout.js";
 import { attachPointer, caliperReading, panView } from "./brush.js";
 import { readTheme } from "./ecg_view.js";
 import { createLabelHistory, updateLabels } from "./labels.js";
-import { actionFor, buildHelp } from "./keys.js";
+import { actionFor } from "./keys.js";
 import { makePalette } from "./palette.js";
-import { h } from "./dom.js";
 import { createRegistry } from "./listeners.js";
-import { DISCONNECTED, createProtocol } from "./protocol.js";
-import { buildToolbar, syncToolbar, wireToolbar } from "./toolbar.js";
+import { createProtocol } from "./protocol.js";
+import { syncToolbar, wireToolbar } from "./toolbar.js";
 import { caliperText, createDrawing, track } from "./draw.js";
 import { createPanels } from "./panels.js";
 import { createActions } from "./actions.js";
 import { createKJob } from "./kjob.js";
 import { createPlacement } from "./present.js";
+import { buildShell } from "./shell.js";
+import { watchPage } from "./page.js";
 import { checkLabelKey, checkSelection, checkViewRange } from "./validate.js";
 
 /** @typedef {import("./model_traits.js").ModelTraits} ModelTraits */
+/** @typedef {ReturnType<typeof createCore>} Core */
 
-function render({ model, el }) {
-  const tRender = performance.now();
+/**
+ * The shared state `S` of one view and the commands that change it.
+ * @param {any} model
+ * @param {HTMLElement} el
+ * @param {import("./listeners.js").Registry} reg
+ * @param {ReturnType<typeof buildShell>} ui
+ */
+function createCore(model, el, reg, ui) {
   const doc = el.ownerDocument || document;
-  const reg = createRegistry();
-  const root = h(doc, "div", "ecw-root");
-  root.tabIndex = 0;
-  root.setAttribute("data-lm-suppress-shortcuts", "true");
-  root.setAttribute("aria-label", "ECG cluster explorer (press ? for keyboard help)");
-  el.appendChild(root);
+  const { root, tb, offlineMsg, calOut, stage, side, summary } = ui;
   const standalone = !!model.standalone;
+  /** @type {(key: string, fallback?: any) => any} */
   const get = (key, fallback) => {
     const v = model.get(key);
     return v === undefined || v === null ? fallback : v;
   };
 
-  // ---- DOM ------------------------------------------------------------------
-  const tb = buildToolbar(doc);
-  const offlineMsg = h(doc, "div", "ecw-offline-msg", `⚠ ${DISCONNECTED}. Brush, zoom, hover and highlighting still work here.`);
-  offlineMsg.setAttribute("role", "alert");
-  offlineMsg.hidden = true;
-  const info = h(doc, "div", "ecw-info");
-  const infoText = h(doc, "span", "ecw-info-text");
-  const occOut = h(doc, "span", "ecw-occ");
-  occOut.setAttribute("aria-live", "polite");
-  const calOut = h(doc, "span", "ecw-caliper-out");
-  info.append(infoText, occOut, calOut);
-  const legend = h(doc, "div", "ecw-legend");
-  legend.setAttribute("aria-label", "clusters (click to highlight)");
-  const stage = h(doc, "div", "ecw-stage");
-  const base = h(doc, "canvas", "ecw-canvas");
-  const overlay = h(doc, "canvas", "ecw-overlay");
-  const tip = h(doc, "div", "ecw-tooltip");
-  tip.hidden = true;
-  stage.append(base, overlay, tip);
-  const stageCol = h(doc, "div", "ecw-stage-col");
-  stageCol.append(legend, stage);
-  const side = h(doc, "div", "ecw-side");
-  const summary = h(doc, "div", "ecw-summary");
-  summary.setAttribute("aria-live", "polite");
-  const leadPick = h(doc, "select", "ecw-proto-lead");
-  leadPick.setAttribute("aria-label", "prototype lead (also the lead of 'bands: one lead')");
-  const main = h(doc, "div", "ecw-main");
-  main.append(stageCol, side);
-  const help = buildHelp(doc);
-  root.append(tb.bar, tb.message, offlineMsg, tb.leadBar, info, main, help);
-
-  // ---- shared state -------------------------------------------------------------
   const cur0 = decodeResponse(model);
   const vr = model.get("view_range");
   const S = {
@@ -104,7 +80,6 @@ function render({ model, el }) {
     return v.length ? v.filter((i) => i < S.cur.nL) : [...Array(S.cur.nL).keys()];
   };
   const placement = createPlacement({ doc, el, root, stage, reg, present: () => !!get("presentation", false) });
-  const fitTarget = placement.fitTarget;
   // A view restored from saved widget state without its kernel has no comm: ipywidgets
   // marks it with this class, and save_changes silently does nothing.
   const disconnected = () => !standalone && !!(el.closest && el.closest(".jupyter-widgets-disconnected"));
@@ -137,10 +112,9 @@ function render({ model, el }) {
   }
 
   const kjob = createKJob({ model, reg, ui: tb.kjob, offline, save, refuse, onChange: () => syncControls() });
-
   const env = {
-    model, el, S, get, duration, labels, highlight, scale, visibleLeads, fitTarget,
-    dom: { root, stage, legend, side, base, overlay, tip, summary, infoText, occOut, leadPick, rankBadges: tb.rankBadges },
+    model, el, S, get, duration, labels, highlight, scale, visibleLeads, fitTarget: placement.fitTarget,
+    dom: { ...ui, rankBadges: tb.rankBadges },
   };
   const draw = createDrawing(env);
   const history = createLabelHistory();
@@ -178,7 +152,7 @@ function render({ model, el }) {
       if (proto.send({ index: e.record_index })) S.view = v;
     },
   });
-  side.append(summary, leadPick, panels.conf, panels.panel.el);
+  side.append(summary, ui.leadPick, panels.conf, panels.panel.el);
 
   function syncControls() {
     syncToolbar(tb, model, {
@@ -219,7 +193,17 @@ function render({ model, el }) {
     });
   }
 
-  // ---- interactions ----------------------------------------------------------------
+  /** Redraw what shows the clusters (after a highlight or label change). */
+  function redrawClusters(withSummary = false) {
+    keepFocus(() => {
+      draw.drawBase();
+      panels.drawLegend();
+      if (withSummary) panels.drawSummary();
+      panels.drawClusters();
+      panels.drawOcc();
+    });
+  }
+
   function setView(v) {
     S.view = v;
     draw.drawBase();
@@ -246,16 +230,11 @@ function render({ model, el }) {
   }
 
   function pickCluster(id) {
-    const cur0 = model.get("highlight_cluster");
-    model.set("highlight_cluster", cur0 === id ? -1 : id);
+    const now = model.get("highlight_cluster");
+    model.set("highlight_cluster", now === id ? -1 : id);
     save();
     S.occ = null;
-    keepFocus(() => {
-      draw.drawBase();
-      panels.drawLegend();
-      panels.drawClusters();
-      panels.drawOcc();
-    });
+    redrawClusters();
   }
 
   function setTrait(key, value) {
@@ -275,23 +254,38 @@ function render({ model, el }) {
     draw.drawOverlay();
   }
 
-  attachPointer(overlay, {
-    listen: reg.dom,
-    getLayout: () => S.L, getView: () => S.view, fs: () => S.cur.fs, nSamples: () => S.cur.nS, duration,
-    mode: () => S.mode,
+  const { doAction, askK } = createActions({
+    model, S, proto, kjob, draw, panels, help: ui.help, calOut, tb, get, duration, highlight, updateBusy, refuse,
+    setViewAndSync, setSelection, pickCluster, setTrait, syncControls, clearCaliper, undoLabels,
+  });
+
+  return {
+    model, el, doc, reg, ui, S, get, duration, visibleLeads, offline, save, proto, updateBusy, kjob, draw,
+    history, panels, syncControls, keepFocus, redrawAll, redrawClusters, setView, setViewAndSync, setSelection,
+    pickCluster, setTrait, setSpeed, clearCaliper, doAction, askK, refuse,
+  };
+}
+
+/** Brushing, panning, hovering, calipers and strip clicks on the ECG. @param {Core} c */
+function wirePointer(c) {
+  const { S, draw, ui } = c;
+  attachPointer(ui.overlay, {
+    listen: c.reg.dom,
+    getLayout: () => S.L, getView: () => S.view, fs: () => S.cur.fs, nSamples: () => S.cur.nS,
+    duration: c.duration, mode: () => S.mode,
     onBrush: (sel, final) => {
-      if (final) setSelection(sel);
+      if (final) c.setSelection(sel);
       else {
         S.localSel = sel;
         draw.drawOverlay();
       }
     },
-    onView: setViewAndSync,
+    onView: c.setViewAndSync,
     onClick: (p, t) => {
       if (p.kind === "strip") {
         const i = Math.floor(t * S.cur.fs);
-        if (i >= 0 && i < S.cur.ids.length) pickCluster(S.cur.ids[i]);
-      } else if (S.mode === "caliper" && S.caliper) clearCaliper();
+        if (i >= 0 && i < S.cur.ids.length) c.pickCluster(S.cur.ids[i]);
+      } else if (S.mode === "caliper" && S.caliper) c.clearCaliper();
     },
     onHover: (p, x, y) => {
       S.hover = { p, x, y, t: Math.max(p.t0, Math.min(p.t1, xToTime(p, x))) };
@@ -304,24 +298,23 @@ function render({ model, el }) {
       draw.drawOverlay();
       draw.updateTooltip();
     },
-    onCaliper: (c, final) => {
-      S.caliper = c;
-      const r = caliperReading(c.p, c.x0, c.y0, c.x1, c.y1, S.L.pxPerMv);
-      calOut.textContent = `calipers: ${caliperText(r)}`;
-      calOut.dataset.ms = r.ms.toFixed(1);
-      calOut.dataset.mv = r.mv.toFixed(3);
+    onCaliper: (cal, final) => {
+      S.caliper = cal;
+      const r = caliperReading(cal.p, cal.x0, cal.y0, cal.x1, cal.y1, S.L.pxPerMv);
+      ui.calOut.textContent = `calipers: ${caliperText(r)}`;
+      ui.calOut.dataset.ms = r.ms.toFixed(1);
+      ui.calOut.dataset.mv = r.mv.toFixed(3);
       draw.drawOverlay();
-      if (final) root.dataset.caliper = `${r.ms.toFixed(1)},${r.mv.toFixed(3)}`;
+      if (final) ui.root.dataset.caliper = `${r.ms.toFixed(1)},${r.mv.toFixed(3)}`;
     },
   });
+  c.reg.dom(ui.overlay, "pointerdown", () => ui.root.focus({ preventScroll: true }));
+}
 
-  const { doAction, askK } = createActions({
-    model, S, proto, kjob, draw, panels, help, calOut, tb, get, duration, highlight, updateBusy, refuse,
-    setViewAndSync, setSelection, pickCluster, setTrait, syncControls, clearCaliper, undoLabels,
-  });
-
-  // ---- DOM listeners (all in the registry) ------------------------------------------
-  reg.dom(root, "keydown", (ev) => {
+/** Keyboard shortcuts, the toolbar, the legend and the prototype-lead picker. @param {Core} c */
+function wireControls(c) {
+  const { S, ui, reg, model } = c;
+  reg.dom(ui.root, "keydown", (ev) => {
     const tag = (ev.target && ev.target.tagName) || "";
     if (["INPUT", "TEXTAREA", "SELECT"].includes(tag) && ev.key !== "Escape") return;
     if (tag === "BUTTON" && (ev.key === "Enter" || ev.key === " ")) return;
@@ -329,41 +322,45 @@ function render({ model, el }) {
     if (!a) return;
     ev.preventDefault();
     ev.stopPropagation();
-    doAction(a);
+    c.doAction(a);
   });
-  reg.dom(overlay, "pointerdown", () => root.focus({ preventScroll: true }));
-  wireToolbar(tb, reg, {
-    doAction, askK, setTrait, setSpeed, refuse, send: proto.send, wanted: proto.wanted,
+  wireToolbar(ui.tb, reg, {
+    doAction: c.doAction, askK: c.askK, setTrait: c.setTrait, setSpeed: c.setSpeed, refuse: c.refuse,
+    send: c.proto.send, wanted: c.proto.wanted,
     nRecords: () => model.get("n_records"), recordId: () => S.cur.rec.record_id,
-    toggleSide: () => { S.sideHidden = !S.sideHidden; syncControls(); draw.drawBase(); },
-    dismiss: () => { S.dismissed = get("message", ""); },
+    toggleSide: () => { S.sideHidden = !S.sideHidden; c.syncControls(); c.draw.drawBase(); },
+    dismiss: () => { S.dismissed = c.get("message", ""); },
     toggleLead: (i) => {
-      const s = new Set(visibleLeads());
+      const s = new Set(c.visibleLeads());
       if (s.has(i) && s.size > 1) s.delete(i); else s.add(i);
-      setTrait("leads", [...s].sort((x, y) => x - y));
+      c.setTrait("leads", [...s].sort((x, y) => x - y));
     },
   });
-  reg.dom(legend, "click", (ev) => {
+  reg.dom(ui.legend, "click", (ev) => {
     const b = ev.target.closest && ev.target.closest(".ecw-legend-item");
-    if (b) pickCluster(Number(b.dataset.clusterId));
+    if (b) c.pickCluster(Number(b.dataset.clusterId));
   });
-  reg.dom(leadPick, "change", () => {
-    S.protoLead = Number(leadPick.value);
-    panels.drawClusters();
-    if (get("band_style", "light") === "lead" || model.get("ecg_layout") === "3x4") draw.drawBase();
+  reg.dom(ui.leadPick, "change", () => {
+    S.protoLead = Number(ui.leadPick.value);
+    c.panels.drawClusters();
+    if (c.get("band_style", "light") === "lead" || model.get("ecg_layout") === "3x4") c.draw.drawBase();
   });
+}
 
-  // ---- trait listeners --------------------------------------------------------------
+/** Redraw what each trait change touches. @param {Core} c */
+function wireTraits(c) {
+  const { S, model, reg, draw, panels } = c;
+  const on = (key, fn) => reg.model(model, `change:${key}`, fn);
   // Deferred to a microtask: a host may apply one update's traits one at a time, firing
   // each change as it goes (marimo does; ipywidgets orders them by hash seed), so the
   // answer is drawn only once n_clusters, bands and the rest of the update are in.
-  reg.model(model, "change:response_id", () => queueMicrotask(() => {
-    if (!proto.accept()) {
-      updateBusy(); // a stale answer: keep showing the previous view until ours arrives
+  on("response_id", () => queueMicrotask(() => {
+    if (!c.proto.accept()) {
+      c.updateBusy(); // a stale answer: keep showing the previous view until ours arrives
       return;
     }
-    if (kjob.overtaken((model.get("record") || {}).k, S.cur.rec.k)) {
-      updateBusy(); // the answer to a K change the user has since replaced: not drawn
+    if (c.kjob.overtaken((model.get("record") || {}).k, S.cur.rec.k)) {
+      c.updateBusy(); // the answer to a K change the user has since replaced: not drawn
       return;
     }
     const prevRecord = S.cur.rec.index;
@@ -378,80 +375,53 @@ function render({ model, el }) {
       S.localSel = null;
       S.occ = null;
       S.caliper = null;
-      calOut.textContent = "";
+      c.ui.calOut.textContent = "";
       S.hover = null;
-      tip.hidden = true;
-      if (!(model.get("view_range") || []).length) S.view = [0, naturalSpan(duration(), get("paper_speed", 25))];
+      c.ui.tip.hidden = true;
+      if (!(model.get("view_range") || []).length) S.view = [0, naturalSpan(c.duration(), c.get("paper_speed", 25))];
     }
-    redrawAll();
-    kjob.onAnswer();
+    c.redrawAll();
+    c.kjob.onAnswer();
   }));
-  for (const key of ["busy", "status", "error"]) reg.model(model, `change:${key}`, updateBusy);
-  for (const key of ["message", "labels_report", "gradcam_unavailable"]) reg.model(model, `change:${key}`, syncControls);
-  const onLook = () => keepFocus(() => { syncControls(); draw.drawBase(); });
+  for (const key of ["busy", "status", "error"]) on(key, c.updateBusy);
+  for (const key of ["message", "labels_report", "gradcam_unavailable"]) on(key, c.syncControls);
+  const onLook = () => c.keepFocus(() => { c.syncControls(); draw.drawBase(); });
   for (const key of ["ecg_layout", "leads", "show_gradcam", "band_style", "gain", "paper_speed",
-    "font_scale", "presentation", "fit_height"]) reg.model(model, `change:${key}`, onLook);
-  reg.model(model, "change:cluster_labels", () => keepFocus(() => {
-    draw.drawBase(); panels.drawLegend(); panels.drawSummary(); panels.drawClusters(); panels.drawOcc();
-  }));
-  reg.model(model, "change:selection", () => { draw.drawOverlay(); panels.drawSummary(); });
-  reg.model(model, "change:highlight_cluster", () => keepFocus(() => {
-    draw.drawBase(); panels.drawLegend(); panels.drawClusters(); panels.drawOcc();
-  }));
-  reg.model(model, "change:view_range", () => {
+    "font_scale", "presentation", "fit_height"]) on(key, onLook);
+  on("cluster_labels", () => c.redrawClusters(true));
+  on("selection", () => { draw.drawOverlay(); panels.drawSummary(); });
+  on("highlight_cluster", () => c.redrawClusters());
+  on("view_range", () => {
     const v = model.get("view_range");
-    if (v && v.length === 2 && (v[0] !== S.view[0] || v[1] !== S.view[1])) setView(v);
+    if (v && v.length === 2 && (v[0] !== S.view[0] || v[1] !== S.view[1])) c.setView(v);
   });
-  reg.model(model, "msg:custom", (msg) => { if (msg && msg.type === "pong") proto.onPong(); });
+  reg.model(model, "msg:custom", (msg) => { if (msg && msg.type === "pong") c.proto.onPong(); });
+}
 
-  if (typeof ResizeObserver === "function") {
-    let lastW = 0;
-    const ro = reg.observer(new ResizeObserver(() => {
-      const w = stage.clientWidth;
-      if (w && Math.abs(w - lastW) > 4) { lastW = w; draw.drawBase(); }
-    }));
-    ro.observe(stage);
-  }
-  const mq = typeof matchMedia === "function" ? matchMedia("(prefers-color-scheme: dark)") : null;
-  reg.dom(mq, "change", redrawAll);
-  // JupyterLab switches themes by swapping CSS variables and these body attributes;
-  // canvas colours are read at draw time, so redraw when they change.
-  if (typeof MutationObserver === "function" && doc.body) {
-    reg.observer(new MutationObserver(() => reg.timeout("theme", redrawAll, 50)))
-      .observe(doc.body, { attributes: true, attributeFilter: ["data-jp-theme-light", "data-jp-theme-name"] });
-  }
-  // ipywidgets toggles "jupyter-widgets-disconnected" on the view when the comm dies or
-  // comes back; watch the view and its ancestors.
-  if (typeof MutationObserver === "function") {
-    const connObs = reg.observer(new MutationObserver(() => updateBusy()));
-    for (let n = el; n && n !== doc.body; n = n.parentElement) {
-      connObs.observe(n, { attributes: true, attributeFilter: ["class"] });
-    }
-  }
-
-  redrawAll();
-  // The view may be attached to the page (and marked disconnected) after render returns,
-  // so the ancestors above cannot all be watched yet: also check now and then.
-  let wasOffline = offline();
-  reg.interval(() => {
-    if (offline() !== wasOffline) {
-      wasOffline = offline();
-      updateBusy();
-    }
-  }, 1000);
-  reg.timeout("first-status", updateBusy, 0);
-  reg.onTeardown(() => { for (const c of panels.panel.cards.values()) c.editor.flush(); });
+/** @param {{model: any, el: HTMLElement}} ctx */
+function render({ model, el }) {
+  const tRender = performance.now();
+  const reg = createRegistry();
+  const ui = buildShell(el.ownerDocument || document);
+  el.appendChild(ui.root);
+  const c = createCore(model, el, reg, ui);
+  wirePointer(c);
+  wireControls(c);
+  wireTraits(c);
+  watchPage(c);
+  c.redrawAll();
+  reg.onTeardown(() => { for (const card of c.panels.panel.cards.values()) card.editor.flush(); });
   // Hooks for tests and benchmarks: the geometry of the current drawing, the number of
   // registered listeners, and `send` (a trait change as another front end could send
   // it, bypassing this view's own checks: the kernel must still refuse bad values).
-  root.__ecw = {
+  const { S } = c;
+  ui.root.__ecw = {
     layout: () => S.L, view: () => S.view.slice(), palette: () => S.pal, listeners: () => reg.size(),
-    history: () => history.sizes(),
-    get: (key) => model.get(key), send: (key, value) => { model.set(key, value); save(); },
+    history: () => c.history.sizes(),
+    get: (key) => model.get(key), send: (key, value) => { model.set(key, value); c.save(); },
   };
-  root.dataset.ready = "1";
+  ui.root.dataset.ready = "1";
   track("render", tRender);
-
   return () => reg.teardown();
 }
 

@@ -116,60 +116,6 @@ export function makePalette(ids, dark = false) {
   };
 }
 
-/** "#rrggbb" -> "rgba(r,g,b,a)". */
-export function withAlpha(hex, alpha) {
-  const h = hex.replace("#", "");
-  const r = parseInt(h.slice(0, 2), 16);
-  const g = parseInt(h.slice(2, 4), 16);
-  const b = parseInt(h.slice(4, 6), 16);
-  return `rgba(${r},${g},${b},${alpha})`;
-}
-
-/** Relative luminance (0..1) of "#rrggbb" or "rgb(...)"; used to pick readable text. */
-export function luminance(color) {
-  let r, g, b;
-  const m = /rgba?\(([^)]+)\)/.exec(color || "");
-  if (m) {
-    [r, g, b] = m[1].split(",").map((x) => parseFloat(x));
-  } else {
-    const h = String(color || "#ffffff").replace("#", "");
-    const full = h.length === 3 ? h.split("").map((c) => c + c).join("") : h;
-    r = parseInt(full.slice(0, 2), 16);
-    g = parseInt(full.slice(2, 4), 16);
-    b = parseInt(full.slice(4, 6), 16);
-  }
-  const lin = (c) => {
-    const s = c / 255;
-    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
-  };
-  return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
-}
-
-/** Black or white, whichever contrasts more with the background colour. */
-export function textColorOn(bg) {
-  return luminance(bg) > 0.2 ? "#000000" : "#ffffff";
-}
-
-/** sRGB hex -> CIELAB (D65), for the palette checks. */
-export function toLab(hex) {
-  const h = hex.replace("#", "");
-  const c = [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16) / 255)
-    .map((v) => (v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
-  const x = (0.4124 * c[0] + 0.3576 * c[1] + 0.1805 * c[2]) / 0.95047;
-  const y = 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
-  const z = (0.0193 * c[0] + 0.1192 * c[1] + 0.9505 * c[2]) / 1.08883;
-  const f = (t) => (t > 0.008856 ? Math.cbrt(t) : 7.787 * t + 16 / 116);
-  return [116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))];
-}
-
-/** Colour `hex` at `alpha` over the opaque `bg` (both "#rrggbb"), as "#rrggbb". */
-export function blendOver(hex, alpha, bg) {
-  const p = (s) => [0, 2, 4].map((i) => parseInt(s.replace("#", "").slice(i, i + 2), 16));
-  const a = p(hex);
-  const b = p(bg);
-  return "#" + a.map((v, i) => Math.round(alpha * v + (1 - alpha) * b[i]).toString(16).padStart(2, "0")).join("");
-}
-
 const patternCache = new Map();
 
 /** A CanvasPattern drawing hatch `kind` in a contrasting stroke (cached per ctx). */

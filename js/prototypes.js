@@ -1,7 +1,8 @@
 // Per-cluster panel: share of time, mean uncertainty + histogram, prototype waveform
 // (median and interquartile band) for the chosen lead, nearest real examples, class mix.
 
-import { hatchPattern, textColorOn, withAlpha } from "./palette.js";
+import { hatchPattern } from "./palette.js";
+import { textColorOn, withAlpha } from "./color.js";
 import { buildLabelEditor } from "./labels.js";
 
 function smallCanvas(doc, w, h, cls) {

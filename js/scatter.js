@@ -7,6 +7,7 @@
 // pointer, so a hover frame costs the same for 1,000 or 100,000 points.
 
 import { PALETTE, PALETTE_DARK } from "./palette.js";
+import { hexRgb } from "./color.js";
 
 /** Screen transform of [0, 1]-scaled coordinates into a w x h box with a margin. */
 export function makeTransform(w, h, pad = 12) {
@@ -126,11 +127,6 @@ export function rampColor(t) {
   const i = Math.min(RAMP.length - 2, Math.floor(v));
   const f = v - i;
   return RAMP[i].map((c, j) => Math.round(c + f * (RAMP[i + 1][j] - c)));
-}
-
-function hexRgb(hex) {
-  const h = hex.replace("#", "");
-  return [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16));
 }
 
 /** [r, g, b] of category `i` (palette order; the last two, "multiple"/"none", in grey). */

@@ -3,8 +3,9 @@ import test from "node:test";
 import assert from "node:assert/strict";
 
 import {
-  PALETTE, PALETTE_DARK, assignSlots, blendOver, colorFor, makePalette, textColorOn, toLab, withAlpha,
+  PALETTE, PALETTE_DARK, assignSlots, colorFor, makePalette,
 } from "../palette.js";
+import { blendOver, textColorOn, toLab, withAlpha } from "../color.js";
 import { checkShape, decodeFloat32, decodeInt16 } from "../decode.js";
 import { clampView, computeLayout, hitTest, tickStep, timeToX, xToTime } from "../layout.js";
 import { makeSelection, panView, zoomView } from "../brush.js";
