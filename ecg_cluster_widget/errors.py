@@ -121,24 +121,24 @@ class NotFittedError(ECGClusterError, RuntimeError, _SklearnNotFittedError):
 
 
 class ReadOnlyDataError(DataError):
-    """An array of an :class:`~ecg_cluster_widget.data.ECGDataset` was edited in place.
+    """A field of an :class:`~ecg_cluster_widget.data.ECGDataset` was reassigned.
 
-    Datasets are immutable, so nothing computed from one (an explanation, cached
+    Datasets are immutable (their arrays are read-only too, so an in-place edit raises
+    numpy's ``ValueError``), so nothing computed from one (an explanation, cached
     features, a fit) can silently go stale. Edit a copy and build a new dataset with
     ``ds.with_signals(x)`` or ``ds.copy(labels=..., wave_masks=...)``.
 
-    Also a :class:`DataError` and a :class:`ValueError` (numpy raises ``ValueError``
-    for read-only arrays).
+    Also a :class:`DataError` and a :class:`ValueError`.
 
     Examples
     --------
     >>> import numpy as np
     >>> from ecg_cluster_widget.data import ECGDataset
     >>> ds = ECGDataset(np.ones((1, 1, 100)), fs=100, lead_names=["II"], amplitude_check="ignore")
-    >>> ds.signals[0, 0, 0] = 5.0
+    >>> ds.fs = 200
     Traceback (most recent call last):
     ...
-    ecg_cluster_widget.errors.ReadOnlyDataError: ECGDataset arrays are read-only...
+    ecg_cluster_widget.errors.ReadOnlyDataError: ECGDataset.fs cannot be reassigned...
     >>> x = ds.signals.copy(); x[0, 0, 0] = 5.0
     >>> float(ds.with_signals(x).signals[0, 0, 0])
     5.0

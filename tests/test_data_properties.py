@@ -26,7 +26,7 @@ from ecg_cluster_widget.data import (  # noqa: E402
     crop_or_pad,
     from_numpy,
 )
-from ecg_cluster_widget.errors import FileFormatError, ReadOnlyDataError  # noqa: E402
+from ecg_cluster_widget.errors import FileFormatError  # noqa: E402
 from ecg_cluster_widget.views.labels import (  # noqa: E402
     FORMULA_PREFIXES,
     load_labels,
@@ -69,15 +69,15 @@ def test_any_dataset_is_read_only_and_independent_of_its_input(x, data):
     ds = _quiet(ECGDataset, x, fs=100, lead_names=[f"L{i}" for i in range(x.shape[1])])
     before = ds.signals.copy()
     r = data.draw(st.integers(0, x.shape[0] - 1))
-    with pytest.raises(ReadOnlyDataError):
+    with pytest.raises(ValueError, match="read-only"):
         ds.signals[r] = 0.0
-    with pytest.raises(ReadOnlyDataError):
+    with pytest.raises(ValueError, match="read-only"):
         ds.signals[r] += 1.0
     x[...] = 7.0  # the caller edits its own array
     np.testing.assert_array_equal(ds.signals, before)
     np.testing.assert_array_equal(ds.signals, before)  # unchanged by the failed edits
     clone = pickle.loads(pickle.dumps(ds))
-    with pytest.raises(ReadOnlyDataError):
+    with pytest.raises(ValueError, match="read-only"):
         clone.signals[r] = 0.0
 
 

@@ -1,12 +1,9 @@
-"""The one dataset type used throughout the package.
+"""The one dataset type used throughout the package, with its unit and amplitude checks.
 
-Why one file of ~810 lines: the dataset type, its read-only arrays and its unit and
-amplitude checks are one contract; about 260 lines are docstrings with runnable examples.
-
-Datasets are immutable: their arrays are read-only after construction, so an in-place
-edit raises :class:`~ecg_cluster_widget.errors.ReadOnlyDataError` instead of silently
-changing data that an explainer, a cache or a fit has already seen. Build a modified
-copy with :meth:`ECGDataset.with_signals` or :meth:`ECGDataset.copy`.
+Datasets are immutable: their arrays are read-only numpy arrays (``writeable=False``), so
+an in-place edit raises numpy's ``ValueError`` instead of silently changing data that an
+explainer, a cache or a fit has already seen. Build a modified copy with
+:meth:`ECGDataset.with_signals` or :meth:`ECGDataset.copy`.
 """
 
 from __future__ import annotations
@@ -90,132 +87,30 @@ def canonical_lead_name(name: str) -> str:
     return name.strip()
 
 
-_READ_ONLY_MESSAGE = (
-    "ECGDataset arrays are read-only, so results computed from a dataset (explanations, "
-    "cached features, fits) can never go stale. Make a modified copy instead: "
-    "x = ds.signals.copy(); x[...] = ...; ds2 = ds.with_signals(x) "
-    "(likewise ds.copy(labels=..., wave_masks=...))."
-)
-
-
-class ReadOnlyArray(np.ndarray):
-    """The ndarray type of an :class:`ECGDataset`'s arrays: in-place edits raise.
-
-    A read-only view (numpy's ``writeable`` flag is off) whose item assignment, in-place
-    arithmetic (``+=``, ``out=``) and mutating methods raise
-    :class:`~ecg_cluster_widget.errors.ReadOnlyDataError` with a message that says how to
-    make a modified copy. Arithmetic and reductions return plain ndarrays, and
-    :meth:`copy` returns a plain, writeable ndarray.
-
-    Examples
-    --------
-    >>> ds = ECGDataset(np.ones((1, 2, 4)), fs=100, lead_names=["I", "II"], amplitude_check="ignore")
-    >>> type(ds.signals).__name__, ds.signals.flags.writeable
-    ('ReadOnlyArray', False)
-    >>> ds.signals *= 2
-    Traceback (most recent call last):
-    ...
-    ecg_cluster_widget.errors.ReadOnlyDataError: ECGDataset arrays are read-only...
-    >>> type(ds.signals * 2).__name__, type(ds.signals.copy()).__name__
-    ('ndarray', 'ndarray')
-    """
-
-    def _guard(self) -> None:
-        if not self.flags.writeable:
-            raise ReadOnlyDataError(_READ_ONLY_MESSAGE)
-
-    def __setitem__(self, key, value) -> None:
-        self._guard()
-        super().__setitem__(key, value)
-
-    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
-        if method == "at" and isinstance(inputs[0], ReadOnlyArray):
-            inputs[0]._guard()
-        if out is not None:
-            for o in out:
-                if isinstance(o, ReadOnlyArray):
-                    o._guard()
-            kwargs["out"] = tuple(_plain(o) for o in out)
-        return getattr(ufunc, method)(*(_plain(x) for x in inputs), **kwargs)
-
-    def fill(self, value) -> None:
-        """As :meth:`numpy.ndarray.fill`; raises ReadOnlyDataError on a dataset's array."""
-        self._guard()
-        super().fill(value)
-
-    def sort(self, *args, **kwargs) -> None:
-        """As :meth:`numpy.ndarray.sort`; raises ReadOnlyDataError on a dataset's array."""
-        self._guard()
-        super().sort(*args, **kwargs)
-
-    def partition(self, *args, **kwargs) -> None:
-        """As :meth:`numpy.ndarray.partition`; raises ReadOnlyDataError on a dataset's array."""
-        self._guard()
-        super().partition(*args, **kwargs)
-
-    def put(self, *args, **kwargs) -> None:
-        """As :meth:`numpy.ndarray.put`; raises ReadOnlyDataError on a dataset's array."""
-        self._guard()
-        super().put(*args, **kwargs)
-
-    def copy(self, order: str = "C") -> np.ndarray:
-        """A writeable copy as a plain :class:`numpy.ndarray`."""
-        return np.array(self, order=order, copy=True, subok=False)
-
-
-def _plain(x: Any) -> Any:
-    return x.view(np.ndarray) if isinstance(x, ReadOnlyArray) else x
-
-
 def _is_frozen(a: Any) -> bool:
-    """True for a read-only :class:`ReadOnlyArray` none of whose bases is writeable."""
-    if not isinstance(a, ReadOnlyArray) or a.flags.writeable:
-        return False
-    b = a.base
-    while isinstance(b, np.ndarray):
-        if b.flags.writeable:
+    """True for a read-only array none of whose bases is writeable (nobody can edit it)."""
+    while isinstance(a, np.ndarray):
+        if a.flags.writeable:
             return False
-        b = b.base
-    return b is None or isinstance(b, bytes)
+        a = a.base
+    return a is None or isinstance(a, bytes)
 
 
-def _own(a: np.ndarray) -> ReadOnlyArray:
+def _own(a: np.ndarray) -> np.ndarray:
     """Freeze an array that nothing else holds a writeable reference to (no copy)."""
     b = a
     while isinstance(b, np.ndarray):
         b.flags.writeable = False
         b = b.base
-    if _is_frozen(a):
-        return a
-    v = a.view(ReadOnlyArray)
-    v.flags.writeable = False
-    return v
+    return a
 
 
-def _freeze(value: Any, dtype) -> ReadOnlyArray:
-    """A read-only array with ``value``'s contents, copied unless it is already frozen.
-
-    Arrays from a user (or any writeable array) are copied, so a later edit of the
-    caller's array cannot change the dataset either.
-    """
+def _freeze(value: Any, dtype) -> np.ndarray:
+    """A read-only array with ``value``'s contents, copied unless it is already frozen, so
+    a later edit of the caller's array cannot change the dataset."""
     if _is_frozen(value) and value.dtype == dtype and value.flags.c_contiguous:
         return value
-    arr = np.asarray(value)
-    out = np.ascontiguousarray(arr, dtype=dtype)
-    shares = out is arr or np.may_share_memory(out, arr)
-    if shares and not _is_frozen(out):
-        out = out.copy()
-    return _own(out)
-
-
-def _adopt(x: np.ndarray, source: Any) -> np.ndarray:
-    """``x`` frozen without a copy when it is provably a fresh array made from ``source``
-    (so nobody else can edit it); otherwise ``x`` unchanged (the dataset will copy it)."""
-    if x is source or not isinstance(source, (np.ndarray, list, tuple)):
-        return x
-    if isinstance(source, np.ndarray) and np.may_share_memory(x, source):
-        return x
-    return _own(x)
+    return _own(np.array(value, dtype=dtype, order="C", copy=True))
 
 
 #: Accepted ``units`` and their factor to mV (``"adc"`` uses ``gain`` and ``baseline``).
@@ -479,9 +374,8 @@ class ECGDataset:
 
     Notes
     -----
-    The arrays are read-only (:class:`ReadOnlyArray`) and the fields cannot be
-    reassigned: an in-place edit raises
-    :class:`~ecg_cluster_widget.errors.ReadOnlyDataError`. Make a modified copy with
+    The arrays are read-only (an in-place edit raises numpy's ``ValueError``) and
+    reassigning a field raises :class:`~ecg_cluster_widget.errors.ReadOnlyDataError`. Make a modified copy with
     :meth:`with_signals` or :meth:`copy`. A writeable input array is copied, so editing
     it afterwards does not change the dataset.
 
@@ -750,7 +644,7 @@ class ECGDataset:
             raise DataError("the selection is empty: no record matches.")
 
         def take(a):
-            return None if a is None else _own(np.ascontiguousarray(_plain(a)[idx]))
+            return None if a is None else _own(np.ascontiguousarray(a[idx]))
 
         return replace(
             self,

@@ -12,7 +12,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import DataError, FileFormatError
-from .dataset import STANDARD_LEADS, ECGDataset, _adopt, _canonical_units, _own, canonical_lead_name
+from .dataset import STANDARD_LEADS, ECGDataset, _canonical_units, _own, canonical_lead_name
 from .preprocess import crop_or_pad, resample, select_leads
 
 _SUFFIXES = (".hea", ".dat", ".mat")
@@ -333,16 +333,13 @@ def from_numpy(
         x = np.asarray(signals, dtype=np.float32)
     except (TypeError, ValueError) as exc:
         raise DataError(f"signals must be a numeric array ({exc}).") from None
-    source = signals
     n_leads = len(lead_names)
     if x.ndim == 2:
         x = x[None]
     if x.ndim != 3:
         raise DataError(f"signals must have shape (n_records, n_leads, n_samples); got {x.shape}.")
     if x.shape[1] != n_leads and x.shape[2] == n_leads:
-        x = np.ascontiguousarray(x.transpose(0, 2, 1))
-        if isinstance(source, np.ndarray) and np.may_share_memory(x, source):
-            x = x.copy()
+        x = x.transpose(0, 2, 1)
     if x.shape[1] != n_leads:
         raise DataError(
             f"signals have {x.shape[1]} leads (axis 1) but {n_leads} lead names were given; "
@@ -354,7 +351,7 @@ def from_numpy(
             "call interpolate_nan(ds)."
         )
     ds = ECGDataset(
-        signals=_adopt(x, source),
+        signals=x,
         fs=fs,
         lead_names=tuple(lead_names),
         units=units,
