@@ -19,7 +19,7 @@ from ecg_cluster_widget.data.synthetic import make_synthetic
 from ecg_cluster_widget.errors import DataError, DataWarning, FileFormatError, LabelsMismatchError
 from ecg_cluster_widget.explain import TLCExplainer
 from ecg_cluster_widget.model.pretrained import load_demo_model
-from ecg_cluster_widget.views.annotation import (
+from ecg_cluster_widget.labels.annotation import (
     agreement,
     cluster_agreement,
     cohen_kappa,
@@ -29,7 +29,7 @@ from ecg_cluster_widget.views.annotation import (
     to_label_studio,
     write_label_studio,
 )
-from ecg_cluster_widget.views.labels import save_labels
+from ecg_cluster_widget.labels.labels import save_labels
 
 
 @pytest.fixture(scope="module")

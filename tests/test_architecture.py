@@ -13,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "ecg_cluster_widget"
-ORDER = ["errors", "data", "model", "activations", "clustering", "explain", "views", "demo", "cli"]
+ORDER = ["errors", "data", "model", "activations", "clustering", "explain", "labels", "views", "demo", "cli"]
 
 
 def _modname(path: Path) -> str:

@@ -27,7 +27,7 @@ from ecg_cluster_widget.data import (  # noqa: E402
     from_numpy,
 )
 from ecg_cluster_widget.errors import FileFormatError  # noqa: E402
-from ecg_cluster_widget.views.labels import (  # noqa: E402
+from ecg_cluster_widget.labels.labels import (  # noqa: E402
     FORMULA_PREFIXES,
     load_labels,
     normalize_labels,

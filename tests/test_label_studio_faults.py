@@ -14,8 +14,8 @@ from ecg_cluster_widget import TLCExplainer
 from ecg_cluster_widget.data.synthetic import make_synthetic
 from ecg_cluster_widget.errors import ECGClusterError, FileFormatError, LabelsMismatchError
 from ecg_cluster_widget.model import ResNet1d
-from ecg_cluster_widget.views.annotation import read_label_studio, to_label_studio
-from ecg_cluster_widget.views.labels import read_labels_file, save_labels
+from ecg_cluster_widget.labels.annotation import read_label_studio, to_label_studio
+from ecg_cluster_widget.labels.labels import read_labels_file, save_labels
 
 
 def _task(value, kind="timeserieslabels", data=None):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ecg_cluster_widget.errors import DataError, DataWarning, FileFormatError, LabelsMismatchError
-from ecg_cluster_widget.views.labels import (
+from ecg_cluster_widget.labels.labels import (
     LABELS_SCHEMA,
     LABELS_VERSION,
     LabelsFile,
@@ -289,7 +289,7 @@ import torch  # noqa: E402
 from ecg_cluster_widget import TLCExplainer  # noqa: E402
 from ecg_cluster_widget.data.synthetic import make_synthetic  # noqa: E402
 from ecg_cluster_widget.model import ResNet1d  # noqa: E402
-from ecg_cluster_widget.views.labels import (  # noqa: E402
+from ecg_cluster_widget.labels.labels import (  # noqa: E402
     LabelsAttachReport,
     attach_labels,
     match_signatures,
@@ -347,7 +347,7 @@ import numpy as np, torch
 from ecg_cluster_widget import TLCExplainer
 from ecg_cluster_widget.data.synthetic import make_synthetic
 from ecg_cluster_widget.model import ResNet1d
-from ecg_cluster_widget.views.labels import attach_labels
+from ecg_cluster_widget.labels.labels import attach_labels
 net = ResNet1d(12, 5, filters=(8, 12, 16, 16, 16)).eval()
 net.load_state_dict(torch.load({str(net_path)!r}))
 ds = make_synthetic(12, seed=5)

@@ -18,7 +18,7 @@ import traitlets as t
 from ..errors import DataError
 from ..explain.browse import check_k
 from ..explain.context import class_names
-from .labels import normalize_labels
+from ..labels.labels import normalize_labels
 from .traits import (
     TraitValueError,
     _check_choice,

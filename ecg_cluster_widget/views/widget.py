@@ -35,7 +35,7 @@ from ..errors import DataError, ECGClusterError, ModelError
 from ..explain import context as _ctx
 from ..explain.browse import Browser
 from ..explain.ranking import RANKS
-from . import labels as _labels
+from ..labels import labels as _labels
 from . import traits as _tr
 from .k_jobs import KJobs
 from .protocol import RequestProtocol
