@@ -187,3 +187,37 @@ def test_is_bundle_and_as_bundle_are_the_one_bundle_test():
         as_bundle(net, required=True)
     with pytest.raises(ModelError, match="got Fake"):
         as_bundle(fake)
+
+
+def _scale(x):
+    return x * 2.0
+
+
+def _shift(x):
+    return x + 1.0
+
+
+def test_model_checksum_includes_the_input_contract():
+    """forward, preprocess and input_layout change the checksum, hence fit id and cache keys."""
+    from ecg_cluster_widget.explain.cache import fit_id, model_checksum
+
+    net = ResNet1d(1, 2, filters=(8, 8), seq_lengths=(100, 50))
+
+    def bundle(**kw):
+        return ModelBundle(net, ["A", "B"], ["II"], fs=100, n_samples=100, **kw)
+
+    plain = model_checksum(bundle())
+    assert model_checksum(bundle()) == plain  # same contract, same checksum
+    variants = {
+        "forward": bundle(forward=lambda m, x: m(x)),
+        "other forward": bundle(forward=lambda m, x: m(x)[:, :1]),
+        "preprocess": bundle(preprocess=_scale),
+        "other preprocess": bundle(preprocess=_shift),
+        "input_layout": bundle(input_layout="samples"),
+    }
+    sums = {name: model_checksum(b) for name, b in variants.items()}
+    assert plain not in sums.values()
+    assert len(set(sums.values())) == len(sums), sums
+    assert model_checksum(bundle(preprocess=_scale)) == sums["preprocess"]
+    ids = {fit_id(s, "data", {"n_clusters": 3}) for s in [plain, *sums.values()]}
+    assert len(ids) == len(sums) + 1

@@ -13,8 +13,10 @@ Not locked: the explainer calls the cache under its own lock.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import types
 import weakref
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -129,14 +131,44 @@ def chunks_fingerprint(
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
+def _callable_identity(fn: Any) -> str | None:
+    """Qualified name plus a hash of the bytecode of a callable (``None`` for none).
+
+    Bytecode, constants and names are hashed (nested functions included), so editing a
+    ``forward`` or ``preprocess`` changes the identity while the same code gives the
+    same identity in any process. Callables without bytecode (builtins, numpy ufuncs)
+    are identified by name; callable objects by their class's ``__call__``.
+    """
+    if fn is None:
+        return None
+    target = fn.func if isinstance(fn, functools.partial) else fn
+    call = vars(type(target)).get("__call__")  # a callable object: its class's method
+    code = getattr(target, "__code__", None) or getattr(call, "__code__", None)
+    name = getattr(target, "__qualname__", type(target).__qualname__)
+    h = hashlib.blake2b(digest_size=16)
+
+    def add(c: types.CodeType) -> None:
+        h.update(c.co_code + repr((c.co_names, c.co_varnames)).encode())
+        for const in c.co_consts:
+            add(const) if isinstance(const, types.CodeType) else h.update(repr(const).encode())
+
+    if code is not None:
+        add(code)
+    if isinstance(fn, functools.partial):
+        h.update(repr((fn.args, sorted(fn.keywords.items()))).encode())
+    return f"{getattr(target, '__module__', '')}.{name}:{h.hexdigest()}"
+
+
 def model_checksum(model: object) -> str:
     """Checksum of a model's weights (and, for a bundle, of its input preparation).
 
     Parameters
     ----------
     model : ModelBundle or torch.nn.Module
-        For a bundle, fs, length, leads, standardizer and filter count too: the same
-        weights fed differently prepared input are another model for the explainer.
+        For a bundle, fs, length, leads, standardizer, filter and the input contract
+        (``input_layout``, ``forward``, ``preprocess``: see :func:`_callable_identity`)
+        count too: the same weights fed differently prepared input are another model
+        for the explainer.
 
     Returns
     -------
@@ -165,6 +197,9 @@ def model_checksum(model: object) -> str:
             "lead_names": list(getattr(model, "lead_names", ()) or ()),
             "standardizer": std.to_dict() if std is not None else None,
             "signal_filter": repr(getattr(model, "signal_filter", None)),
+            "input_layout": getattr(model, "input_layout", "leads"),
+            "forward": _callable_identity(getattr(model, "forward_fn", None)),
+            "preprocess": _callable_identity(getattr(model, "preprocess", None)),
         }
         h.update(json.dumps(prep, sort_keys=True, default=str).encode())
     return h.hexdigest()
