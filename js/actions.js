@@ -7,7 +7,7 @@ import { BAND_STYLES, occurrences, stepOccurrence } from "./bands.js";
 import { checkInt } from "./validate.js";
 
 /**
- * @param {object} c  the view's parts and functions (index.js)
+ * @param {Record<string, any>} c  the view's parts and functions (index.js)
  * @returns {{doAction: (a: string) => void, askK: (k: number) => void}}
  */
 export function createActions(c) {

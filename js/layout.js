@@ -23,7 +23,7 @@ const COLS = { "12x1": 1, "6x2": 2, "3x4": 4 };
  * @param {number} [o.gain]  amplitude in mm/mV: 5, 10 (default) or 20; scales the traces and rows
  * @param {number} [o.speed] paper speed in mm/s: 25 (default) or 50; sets the grid in seconds
  * @param {number} [o.scale] font scale (1 … 2) for labels, tracks and margins
- * @param {number} [o.fitHeight] 12x1 only: shrink rows so the whole drawing fits this height (px)
+ * @param {number} [o.fitHeight] (layout 12x1 only) shrink rows so the whole drawing fits this height (px)
  * @param {boolean} [o.fitAll]  fit every layout, not only 12x1 (presentation mode)
  */
 export function computeLayout(o) {

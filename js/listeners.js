@@ -3,7 +3,7 @@
 
 /**
  * @typedef {Object} Registry
- * @property {(target: EventTarget, ev: string, fn: Function, opts?: any) => void} dom
+ * @property {(target: EventTarget, ev: string, fn: (ev: any) => void, opts?: any) => void} dom
  * @property {(model: any, ev: string, fn: Function) => void} model
  * @property {(obs: {disconnect: () => void}) => any} observer
  * @property {(fn: Function, ms: number) => any} interval

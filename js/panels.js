@@ -8,7 +8,7 @@ import { fmtPct, h, option } from "./dom.js";
 import { track } from "./draw.js";
 
 /**
- * @param {object} env  the view environment (index.js)
+ * @param {Record<string, any>} env  the view environment (index.js)
  * @param {{onPick: Function, onLabel: Function, onExample: Function}} handlers
  */
 export function createPanels(env, handlers) {

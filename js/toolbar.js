@@ -107,7 +107,7 @@ export function buildToolbar(doc) {
  * @param {ReturnType<typeof buildToolbar>} e
  * @param {any} model
  * @param {{recordId: string, get: Function, mode: string, visibleLeads: number[], leadNames: string[],
- *          onLead: (i: number) => void}} o
+ *          kWanted: number|null}} o
  */
 export function syncToolbar(e, model, o) {
   const doc = e.bar.ownerDocument;
@@ -170,7 +170,7 @@ export function syncToolbar(e, model, o) {
  * Register the toolbar's listeners (in the view's registry, so they go with the view).
  * @param {ReturnType<typeof buildToolbar>} e
  * @param {import("./listeners.js").Registry} reg
- * @param {object} a  the view's actions (index.js)
+ * @param {Record<string, any>} a  the view's actions (index.js)
  */
 export function wireToolbar(e, reg, a) {
   reg.dom(e.prevBtn, "click", () => a.doAction("prev"));

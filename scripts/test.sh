@@ -15,9 +15,10 @@ case "${CI:-}" in
   *) strict=0 ;;
 esac
 problems=()
-# The JS toolchain (esbuild) is only needed to check that the committed widget bundle matches
-# its sources and to run the JS unit tests; users never need node.
-if command -v npm >/dev/null 2>&1 && [ ! -x js/node_modules/.bin/esbuild ]; then
+# The JS toolchain (esbuild, and typescript for `tsc --checkJs` on the JSDoc types) is only
+# needed to check that the committed widget bundle matches its sources, to type-check and to
+# run the JS unit tests; users never need node.
+if command -v npm >/dev/null 2>&1 && { [ ! -x js/node_modules/.bin/esbuild ] || [ ! -x js/node_modules/.bin/tsc ]; }; then
   if ! (cd js && npm ci --no-audit --no-fund --loglevel=error); then
     problems+=("\`npm ci\` in js/ failed (see its output above)")
   fi
@@ -26,6 +27,7 @@ fi
 command -v node >/dev/null 2>&1 || problems+=("node is missing (Debian/Ubuntu: sudo apt-get install nodejs npm)")
 if command -v npm >/dev/null 2>&1; then
   [ -x js/node_modules/.bin/esbuild ] || problems+=("js/node_modules/.bin/esbuild is missing (cd js && npm ci)")
+  [ -x js/node_modules/.bin/tsc ] || problems+=("js/node_modules/.bin/tsc is missing (cd js && npm ci)")
 else
   problems+=("npm is missing, so esbuild cannot be installed (Debian/Ubuntu: sudo apt-get install npm)")
 fi

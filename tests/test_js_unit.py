@@ -89,3 +89,78 @@ def test_browser_and_python_selection_summaries_agree():
             assert p["mean_entropy"] == pytest.approx(j["mean_entropy"], rel=1e-5)
         assert py["mean_entropy"] == pytest.approx(js["mean_entropy"], rel=1e-5)
         assert py["gradcam_share"] == pytest.approx(js["gradcam_share"], rel=1e-4)
+
+
+TSC = JS / "node_modules" / ".bin" / "tsc"
+
+
+def test_jsdoc_types_check():
+    """``tsc --checkJs`` (js/tsconfig.json) finds no type error in the front end."""
+    if not TSC.exists():
+        pytest.skip("js/node_modules absent: run `npm ci` in js/ to type-check")
+    proc = subprocess.run(
+        [str(TSC), "-p", "."], cwd=JS, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+
+def _model_traits_typedef() -> dict[str, tuple[str, str]]:
+    """``name -> (JSDoc type, description)`` of the ModelTraits typedef in js/model_traits.js."""
+    import re
+
+    text = (JS / "model_traits.js").read_text(encoding="utf-8")
+    block = text[text.index("@typedef {Object} ModelTraits") :]
+    block = block[: block.index("*/")]
+    props = re.findall(r"@property \{(.+?)\} (\w+)(.*)", block)
+    return {name: (typ.strip(), desc.strip()) for typ, name, desc in props}
+
+
+def _js_type(trait) -> str | None:
+    """The JSDoc type a synced trait must be declared with, or None when any object is fine."""
+    import traitlets as t
+
+    from ecg_cluster_widget.views.traits import Array
+
+    if isinstance(trait, Array):
+        return "WireArray"
+    if isinstance(trait, t.Enum):
+        return "|".join(f'"{v}"' if isinstance(v, str) else str(v) for v in trait.values)
+    if isinstance(trait, t.Bool):
+        return "boolean"
+    if isinstance(trait, (t.Int, t.Float)):
+        return "number"
+    if isinstance(trait, t.Unicode):
+        return "string"
+    if isinstance(trait, t.List):
+        item = _js_type(trait._trait)
+        return f"{item}[]" if item else None
+    return None  # Dict: a typedef of its own (RecordInfo, Selection, ...)
+
+
+def test_model_traits_js_matches_the_python_traits():
+    """js/model_traits.js declares every synced trait of ClusterExplorer, no other, with
+    the matching type; array traits with their dtype and number of dimensions."""
+    import re
+
+    from ecg_cluster_widget.views.widget import ClusterExplorer
+
+    traits = ClusterExplorer.class_own_traits(sync=True)
+    declared = _model_traits_typedef()
+    assert sorted(declared) == sorted(traits), (
+        "js/model_traits.js ModelTraits and the synced traits of views/widget.py differ: "
+        f"only in JS {sorted(set(declared) - set(traits))}, "
+        f"only in Python {sorted(set(traits) - set(declared))}"
+    )
+    for name, trait in traits.items():
+        typ, desc = declared[name]
+        want = _js_type(trait)
+        if want is None:
+            assert not re.fullmatch(r"string|number|boolean|WireArray", typ), (name, typ)
+            continue
+        assert typ == want, f"{name}: model_traits.js says {{{typ}}}, the trait is {want}"
+        if want == "WireArray":
+            shape = re.match(r"\(([^)]*)\)\s+(\w+)", desc)
+            assert shape, f"{name}: describe the array as '(dims) dtype' in model_traits.js"
+            dims = [d for d in shape.group(1).split(",") if d.strip()]
+            assert len(dims) == trait.ndim, f"{name}: {len(dims)} dims in JS, ndim={trait.ndim}"
+            assert shape.group(2) == trait.dtype.name, f"{name}: {shape.group(2)} vs {trait.dtype}"
