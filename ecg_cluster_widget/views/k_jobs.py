@@ -21,16 +21,15 @@ from typing import Any
 import traitlets as t
 
 from ..errors import ECGClusterError
-from ..explain.browse import check_k
+from ..explain.browse import Browser, check_k
 
 #: Fields a ``k_request`` may carry: its id, the K wanted, or ``cancel: True``.
 K_REQUEST_KEYS = frozenset({"id", "k", "cancel"})
 
 
 class KJobs(t.HasTraits):
-    """Background K changes mixed into the widget: expects ``browser``
-    (:class:`~ecg_cluster_widget.explain.browse.Browser`), ``k_min`` / ``k_max``, the
-    current ``index`` and ``_submit(**fields)`` (an ordinary request).
+    """Background K changes mixed into the widget, which supplies what is declared below
+    without a value (``_submit`` and ``_check`` come from the other mixins).
 
     Examples
     --------
@@ -47,13 +46,25 @@ class KJobs(t.HasTraits):
     #: "error"}``; ``state`` is "running", "done", "cancelled" or "error".
     k_job = t.Dict().tag(sync=True)
 
+    # Supplied by the widget.
+    browser: Browser
+    index: int
+    k_min: int
+    k_max: int
+    _submit: Callable[..., None]
+    _check: Callable[..., Any]
+    _fail: Callable[[str], None]
+    # Made with the first K change.
+    _k_executor: ThreadPoolExecutor | None = None
+    _k_lock: threading.Lock
+    #: Id of the newest K job; an older one stops at its next step.
+    _k_latest: int = 0
+
     def _k_pool(self) -> ThreadPoolExecutor:
-        pool = getattr(self, "_k_executor", None)
-        if pool is None:
-            pool = self._k_executor = ThreadPoolExecutor(1, thread_name_prefix="ecw-k")
-            self._k_latest = 0
+        if self._k_executor is None:
             self._k_lock = threading.Lock()
-        return pool
+            self._k_executor = ThreadPoolExecutor(1, thread_name_prefix="ecw-k")
+        return self._k_executor
 
     @t.validate("k_request")
     def _v_k_request(self, p: dict) -> dict:
@@ -83,17 +94,8 @@ class KJobs(t.HasTraits):
                 self.k_job = {**job, "state": "cancelled"}
             return
         k = int(req["k"])
-        self.k_job = {
-            "id": jid,
-            "k": k,
-            "state": "running",
-            "step": "starting",
-            "done": 0,
-            "total": 3,
-            "elapsed_s": 0.0,
-            "error": "",
-        }
-        self._k_future = pool.submit(self._k_run, jid, k)
+        self._k_report(jid, k, "running", "starting", 0, 3, time.perf_counter())
+        pool.submit(self._k_run, jid, k)
 
     def _k_steps(self, k: int) -> list[tuple[str, Callable[[], Any]]]:
         b = self.browser
@@ -153,6 +155,5 @@ class KJobs(t.HasTraits):
         }
 
     def _k_close(self) -> None:
-        pool = getattr(self, "_k_executor", None)
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        if self._k_executor is not None:
+            self._k_executor.shutdown(wait=False, cancel_futures=True)

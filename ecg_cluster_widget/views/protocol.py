@@ -8,17 +8,20 @@ ignored, and ``response_id`` tells the browser which request the data traits ans
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
 import traitlets as t
 
 from ..errors import DataError, ECGClusterError
 
 
 class RequestProtocol(t.HasTraits):
-    """Request handling mixed into the widget: expects ``_compute(req) -> dict`` (the
-    trait values of the answer, plus ``expl`` and ``cam``), a worker ``_pool``, a
-    ``_lock`` and the counters ``_latest`` and ``dropped_requests``.
+    """Request handling mixed into the widget, which supplies what is declared below
+    without a value: ``_compute(req)`` (the trait values of the answer, plus ``expl`` and
+    ``cam``), the worker ``_pool`` with its ``_lock``, and the traits of the view.
 
     Examples
     --------
@@ -26,6 +29,38 @@ class RequestProtocol(t.HasTraits):
     >>> w.wait().response_id
     7
     """
+
+    request = t.Dict().tag(sync=True)
+    response_id = t.Int(0).tag(sync=True)
+    busy = t.Bool(False).tag(sync=True)
+    status = t.Unicode("").tag(sync=True)
+    error = t.Unicode("").tag(sync=True)
+
+    # Supplied by the widget.
+    index: int
+    n_clusters: int
+    gradcam_class: str
+    record: dict
+    selection: dict
+    highlight_cluster: int
+    message: str
+    _pool: ThreadPoolExecutor | None = None
+    _lock: threading.Lock
+    #: Id of the newest request seen; answers to older ones are dropped.
+    _latest: int = 0
+    _last_future: Future | None = None
+    _publishing: bool = False
+    _expl: Any = None
+    _cam_now: np.ndarray | None = None
+    #: What ``message`` shows: "" , "refused", "unsaved" or "saved".
+    _message_kind: str = ""
+    dropped_requests: int = 0
+
+    def _compute(self, req: dict) -> dict:
+        raise NotImplementedError
+
+    def _update_selection_summary(self) -> None:
+        raise NotImplementedError
 
     def _publish(self, req: dict, values: dict) -> None:
         self._expl = values.pop("expl")
@@ -43,7 +78,7 @@ class RequestProtocol(t.HasTraits):
                 for key, val in values.items():
                     setattr(self, key, val)
                 self.error = ""
-                if getattr(self, "_message_kind", "") == "refused":
+                if self._message_kind == "refused":
                     self.message = ""
                 self.status = f"ECG {values['index']} · K={values['n_clusters']}"
                 self.response_id = int(req["id"])
@@ -104,7 +139,7 @@ class RequestProtocol(t.HasTraits):
     @t.observe("n_clusters", "index", "gradcam_class")
     def _on_python_change(self, change: dict) -> None:
         # Setting w.n_clusters / w.index / w.gradcam_class asks for a new view.
-        if self._publishing or not hasattr(self, "_pool") or self._expl is None:
+        if self._publishing or self._pool is None or self._expl is None:
             return
         key = {"n_clusters": "k", "index": "index", "gradcam_class": "gradcam_class"}
         self._submit(**{key[change["name"]]: change["new"]})

@@ -15,9 +15,11 @@ from typing import Any
 
 import traitlets as t
 
+from ..data.dataset import ECGDataset
 from ..errors import DataError
 from ..explain.browse import check_k
 from ..explain.context import class_names
+from ..explain.fit_view import FitView
 from ..labels.labels import normalize_labels
 from .traits import (
     TraitValueError,
@@ -49,10 +51,8 @@ class ValidatedState(t.HasTraits):
     A refused value raises :class:`TraitValueError` (so traitlets rolls a held change
     back and the previous value stays) and is shown in the widget's ``message``; a value
     sent by the browser is refused the same way, warned about, and the browser is sent
-    the kernel's values again. Expects the widget's ``dataset``, ``model``, ``fit``
-    (:class:`~ecg_cluster_widget.explain.fit_view.FitView`), ``record`` and
-    ``_labels_ok`` (the last accepted labels: during a held change a validator sees the
-    proposal in the trait already).
+    the kernel's values again. The widget supplies what is declared below without a
+    value.
 
     Examples
     --------
@@ -63,6 +63,19 @@ class ValidatedState(t.HasTraits):
     >>> w.message
     '⚠ K=50 is outside the allowed range 2..12.'
     """
+
+    dataset: ECGDataset
+    model: Any
+    fit: FitView
+    record: dict
+    k_min: int
+    k_max: int
+    message: str
+    gradcam_unavailable: str
+    #: The last accepted labels: during a held change a validator sees the proposal in
+    #: the ``cluster_labels`` trait already.
+    _labels_ok: dict
+    _message_kind: str = ""
 
     def _refuse(self, exc: Exception) -> None:
         self.message = f"⚠ {exc}"
@@ -129,7 +142,7 @@ class ValidatedState(t.HasTraits):
 
     @t.validate("show_gradcam")
     def _v_show_gradcam(self, p: dict) -> bool:
-        why = getattr(self, "gradcam_unavailable", "")
+        why = self.gradcam_unavailable
         if p["value"] and why:
             # Ticking the box would draw nothing: say why instead of a silent no-op.
             self._fail(why)

@@ -22,11 +22,10 @@ import os
 import pathlib
 import threading
 import warnings
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import anywidget
-import numpy as np
 import traitlets as t
 
 from ..data.conform import match_rate
@@ -128,12 +127,6 @@ class ClusterExplorer(ValidatedState, RequestProtocol, KJobs, anywidget.AnyWidge
     labels_report = t.Unicode("").tag(sync=True)
     #: A refused value or a failed autosave, shown in the widget's message area.
     message = t.Unicode("").tag(sync=True)
-    # -- request / response protocol -------------------------------------------
-    request = t.Dict().tag(sync=True)
-    response_id = t.Int(0).tag(sync=True)
-    busy = t.Bool(False).tag(sync=True)
-    status = t.Unicode("").tag(sync=True)
-    error = t.Unicode("").tag(sync=True)
     # -- data of the current response (binary arrays with their shape) --------
     record = t.Dict().tag(sync=True)
     signal = _tr.Array("float32", ndim=2).tag(sync=True)
@@ -191,14 +184,8 @@ class ClusterExplorer(ValidatedState, RequestProtocol, KJobs, anywidget.AnyWidge
         self.fit = self.browser.fit
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecw-worker")
         self._lock = threading.Lock()
-        self._latest = 0
-        self._last_future: Future | None = None
-        self._publishing = False
-        self._expl = None
-        self._cam_now: np.ndarray | None = None
         self._labels_ok: dict = {}  # the last accepted labels (validators see the proposal)
         self._unsaved = False
-        self.dropped_requests = 0
         super().__init__(**kwargs)
         k0 = self.fit.current_k()
         # Never offer a K the fit cannot give without near-empty clusters (max_clusters_).
@@ -363,7 +350,7 @@ class ClusterExplorer(ValidatedState, RequestProtocol, KJobs, anywidget.AnyWidge
             )
             warnings.warn(self.message, RuntimeWarning, stacklevel=2)
             return
-        if self._unsaved and getattr(self, "_message_kind", "") == "unsaved":
+        if self._unsaved and self._message_kind == "unsaved":
             self.message = f"labels saved to {self.labels_path}"
             self._message_kind = "saved"
         self._unsaved = False
@@ -446,8 +433,7 @@ class ClusterExplorer(ValidatedState, RequestProtocol, KJobs, anywidget.AnyWidge
 
     def close(self) -> None:
         """Close the comm and stop the worker thread."""
-        pool = getattr(self, "_pool", None)  # absent when __init__ failed before creating it
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        if self._pool is not None:  # None when __init__ failed before creating it
+            self._pool.shutdown(wait=False, cancel_futures=True)
         self._k_close()
         super().close()
