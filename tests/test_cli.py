@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -29,6 +31,35 @@ def one_line_error(err: str) -> str:
     assert lines[0].startswith("error: ")
     assert "Traceback" not in err
     return lines[0]
+
+
+def run_quiet(args: list[str]) -> tuple[int, str, str]:
+    """``main(args)`` with its output captured, for module-scoped fixtures (no capsys)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(args)
+    return rc, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def two_lead(tmp_path_factory):
+    """One trained 2-lead model (``--leads ii I``: reordered to II, I) shared by the tests
+    that need a model of their own: ``(checkpoint path, train --json summary)``."""
+    ckpt = tmp_path_factory.mktemp("model") / "m.pt"
+    argv = ["train", "--data", "synthetic:40", "--epochs", "1", "--seed", "1"]
+    rc, out, err = run_quiet([*argv, "--leads", "ii", "I", "--out", str(ckpt), "--json"])
+    assert rc == 0, err
+    return ckpt, json.loads(out)
+
+
+@pytest.fixture(scope="module")
+def demo_explained(tmp_path_factory):
+    """``explain`` of 40 synthetic records by the demo model: ``(summary, out folder)``."""
+    out_dir = tmp_path_factory.mktemp("explained")
+    argv = ["explain", "--data", "synthetic:40", "--k", "4", "--seed", "5"]
+    rc, out, err = run_quiet([*argv, "--out", str(out_dir), "--json"])
+    assert rc == 0, err
+    return json.loads(out), out_dir
 
 
 # -- parsing and errors ----------------------------------------------------------------
@@ -348,31 +379,12 @@ def test_demo_report_json(tmp_path, capsys):
 
 
 # -- explain ------------------------------------------------------------------------------
-def test_explain_writes_segments(tmp_path, capsys):
-    out_dir = tmp_path / "out"
-    rc, out, _ = run_cli(
-        [
-            "explain",
-            "--model",
-            "demo",
-            "--data",
-            "synthetic:6",
-            "--k",
-            "3",
-            "--seed",
-            "5",
-            "--out",
-            str(out_dir),
-            "--json",
-        ],
-        capsys,
-    )
-    assert rc == 0
-    summary = json.loads(out)
-    assert summary["n_records"] == 6 and summary["n_clusters"] == 3 and summary["files"] == 13
+def test_explain_writes_segments(demo_explained):
+    summary, out_dir = demo_explained
+    assert summary["n_records"] == 40 and summary["n_clusters"] == 4 and summary["files"] == 81
     jsons = sorted(out_dir.glob("*.json"))
     csvs = sorted(out_dir.glob("*_segments.csv"))
-    assert len(jsons) == 6 and len(csvs) == 6
+    assert len(jsons) == 40 and len(csvs) == 40
     rec = json.loads(jsons[0].read_text())
     fs, segs = rec["fs"], rec["segments"]
     n = len(rec["entropy"])
@@ -398,30 +410,13 @@ def test_explain_writes_segments(tmp_path, capsys):
         assert int(cells[5]) == ids.index(int(cells[4])) + 1
 
 
-def test_explain_reports_predictions_and_proposed_names(tmp_path, capsys):
+def test_explain_reports_predictions_and_proposed_names(tmp_path, capsys, demo_explained):
     """Per record the model's classes and probabilities; per cluster a wave name."""
     from ecg_cluster_widget.cli import load_data, load_model
     from ecg_cluster_widget.demo import PROPOSED_NAMES
     from ecg_cluster_widget.explain.landmarks import INTERVAL_NAMES
 
-    out_dir = tmp_path / "out"
-    rc, out, _ = run_cli(
-        [
-            "explain",
-            "--data",
-            "synthetic:40",
-            "--k",
-            "4",
-            "--seed",
-            "5",
-            "--out",
-            str(out_dir),
-            "--json",
-        ],
-        capsys,
-    )
-    assert rc == 0
-    summary = json.loads(out)
+    summary, out_dir = demo_explained
     bundle = load_model("demo")
     proba = bundle.predict_proba(load_data("synthetic:40", seed=5, progress=False))
     preds = summary["predictions"]
@@ -480,30 +475,13 @@ def test_proposed_names_without_annotations_use_the_delineator():
 
 
 # -- leads --------------------------------------------------------------------------------
-def test_leads_select_and_reorder_for_a_smaller_model(tmp_path, capsys):
+def test_leads_select_and_reorder_for_a_smaller_model(tmp_path, capsys, two_lead):
     from ecg_cluster_widget.model import load_checkpoint
 
-    ckpt = tmp_path / "m3.pt"
-    rc, out, _ = run_cli(
-        [
-            "train",
-            "--data",
-            "synthetic:40",
-            "--epochs",
-            "1",
-            "--leads",
-            "ii,V1",
-            "I",
-            "--out",
-            str(ckpt),
-            "--json",
-        ],
-        capsys,
-    )
-    assert rc == 0, out
-    assert json.loads(out)["leads"] == ["II", "V1", "I"]
-    assert load_checkpoint(ckpt).lead_names == ("II", "V1", "I")
-    # 12-lead data and a 3-lead model: the error says which --leads to pass
+    ckpt, res = two_lead
+    assert res["leads"] == ["II", "I"]
+    assert load_checkpoint(ckpt).lead_names == ("II", "I")
+    # 12-lead data and a 2-lead model: the error says which --leads to pass
     rc, _, err = run_cli(
         [
             "explain",
@@ -519,7 +497,7 @@ def test_leads_select_and_reorder_for_a_smaller_model(tmp_path, capsys):
         ],
         capsys,
     )
-    assert rc == 2 and "--leads II,V1,I" in one_line_error(err)
+    assert rc == 2 and "--leads II,I" in one_line_error(err)
     rc, _, err = run_cli(
         [
             "explain",
@@ -530,14 +508,14 @@ def test_leads_select_and_reorder_for_a_smaller_model(tmp_path, capsys):
             "--k",
             "2",
             "--leads",
-            "I,II,V1",
+            "I,II",
             "--out",
             str(tmp_path / "o"),
             "--json",
         ],
         capsys,
     )
-    assert rc == 2 and "--leads II,V1,I" in one_line_error(err)  # same leads, wrong order
+    assert rc == 2 and "--leads II,I" in one_line_error(err)  # same leads, wrong order
     rc, out, _ = run_cli(
         [
             "explain",
@@ -548,7 +526,7 @@ def test_leads_select_and_reorder_for_a_smaller_model(tmp_path, capsys):
             "--k",
             "2",
             "--leads",
-            "II,V1,I",
+            "II,I",
             "--out",
             str(tmp_path / "o"),
             "--json",
@@ -567,7 +545,6 @@ def test_leads_select_and_reorder_for_a_smaller_model(tmp_path, capsys):
             "2",
             "--leads",
             "II",
-            "V1",
             "I",
             "--json",
         ],
@@ -603,14 +580,11 @@ def test_lead_check_comes_before_resampling(monkeypatch):
 
 
 # -- train: the band-pass stored in the checkpoint ------------------------------------------
-def test_train_bandpass_and_no_filter(tmp_path, capsys):
+def test_train_bandpass_and_no_filter(tmp_path, capsys, two_lead):
     from ecg_cluster_widget.model import load_checkpoint
 
-    for extra, expected in (
-        (["--bandpass", "1", "30"], (1.0, 30.0)),
-        ([], (0.5, 40.0)),
-        (["--no-filter"], None),
-    ):
+    assert tuple(load_checkpoint(two_lead[0]).signal_filter.bandpass) == (0.5, 40.0)  # default
+    for extra, expected in ((["--bandpass", "1", "30"], (1.0, 30.0)), (["--no-filter"], None)):
         ckpt = tmp_path / f"m{len(extra)}.pt"
         rc, out, _ = run_cli(
             [
@@ -756,25 +730,8 @@ def test_explain_ptbxl_with_demo_model(tmp_path, capsys, ptbxl_root):
 
 
 # -- train and evaluate -----------------------------------------------------------------------
-def test_train_then_explain(tmp_path, capsys):
-    ckpt = tmp_path / "m.pt"
-    rc, out, _ = run_cli(
-        [
-            "train",
-            "--data",
-            "synthetic:40",
-            "--epochs",
-            "1",
-            "--out",
-            str(ckpt),
-            "--seed",
-            "1",
-            "--json",
-        ],
-        capsys,
-    )
-    assert rc == 0, out
-    res = json.loads(out)
+def test_train_then_explain(tmp_path, capsys, two_lead):
+    ckpt, res = two_lead
     assert res["out"] == str(ckpt) and ckpt.is_file()
     assert res["n_train"] == 32 and res["n_val"] == 8 and res["epochs_run"] == 1
     assert np.isfinite(res["final"]["train_loss"])
@@ -787,6 +744,8 @@ def test_train_then_explain(tmp_path, capsys):
             "synthetic:4",
             "--k",
             "2",
+            "--leads",
+            "II,I",
             "--out",
             str(tmp_path / "o"),
             "--json",
@@ -873,13 +832,10 @@ def holter(tmp_path_factory):
     )
 
 
-def test_explain_a_30_minute_record_end_to_end(tmp_path, capsys, holter):
+def test_explain_a_30_minute_record_end_to_end(tmp_path, capsys, holter, two_lead):
     import time
 
-    ckpt = tmp_path / "two_lead.pt"
-    argv = ["train", "--data", "synthetic:40", "--epochs", "1", "--leads", "I,II"]
-    rc, out, _ = run_cli([*argv, "--out", str(ckpt), "--json"], capsys)
-    assert rc == 0, out
+    ckpt = two_lead[0]
     # the 12-lead demo model refuses a 2-lead record with one line that says what to do
     rc, _, err = run_cli(["explain", "--data", f"wfdb:{holter}", "--out", str(tmp_path)], capsys)
     line = one_line_error(err)
@@ -888,7 +844,7 @@ def test_explain_a_30_minute_record_end_to_end(tmp_path, capsys, holter):
     out_dir = tmp_path / "out"
     rc, out, err = run_cli(
         ["explain", "--model", str(ckpt), "--data", f"wfdb:{holter}", "--k", "4"]
-        + ["--out", str(out_dir), "--json"],
+        + ["--leads", "II,I", "--out", str(out_dir), "--json"],
         capsys,
     )
     wall = time.perf_counter() - t0
