@@ -58,6 +58,18 @@
  */
 
 /**
+ * @typedef {Object} KJob  The `k_job` trait: a K change running in the background ({} for none).
+ * @property {number} id
+ * @property {number} k
+ * @property {"running"|"done"|"cancelled"|"error"} state
+ * @property {string} step
+ * @property {number} done
+ * @property {number} total
+ * @property {number} elapsed_s
+ * @property {string} error
+ */
+
+/**
  * @typedef {Object} ModelTraits  What `model.get(name)` returns, by trait name.
  * @property {number} index
  * @property {number} n_clusters
@@ -98,6 +110,8 @@
  * @property {ClusterCard[]} clusters
  * @property {WireArray} prototypes      (K, 3, n_leads, width) float32
  * @property {WireArray} example_snips   (K, n_examples, n_leads, width) float32
+ * @property {{id: number, k?: number, cancel?: boolean}|{}} k_request  browser -> kernel: start or cancel a K change
+ * @property {KJob|{}} k_job
  */
 
 export {};
