@@ -1,15 +1,8 @@
 """Data: the ECGDataset type, loaders, the synthetic generator and preprocessing."""
 
-from .dataset import (
-    STANDARD_LEADS,
-    UNITS,
-    WAVE_NAMES,
-    ECGDataset,
-    amplitude_problems,
-    canonical_lead_name,
-    to_millivolts,
-)
+from .dataset import WAVE_NAMES, ECGDataset
 from .io_utils import atomic_write_bytes, atomic_write_json, atomic_write_text, clean_stale_temps
+from .leads import STANDARD_LEADS, canonical_lead_name
 from .ludb import LUDB_LEAD_EXT, annotation_to_mask, check_annotation_file, load_ludb
 from .preprocess import (
     bandpass,
@@ -29,6 +22,7 @@ from .ptbxl import (
 from .samples import REAL_SAMPLES, load_real_sample
 from .standardize import Standardizer
 from .synthetic import SYNTHETIC_CLASSES, make_synthetic
+from .units import UNITS, amplitude_problems, to_millivolts
 from .wfdb_io import from_numpy, load_wfdb, read_record
 
 __all__ = [

@@ -15,8 +15,9 @@ import numpy as np
 from scipy import ndimage, signal
 
 from ..errors import DataError
-from .dataset import ECGDataset, _own, canonical_lead_name
+from .dataset import ECGDataset, _own
 from .filtering import _butter_sos, _filtfilt_even, _sos_min_samples
+from .leads import canonical_lead_name
 
 
 def _with_step(ds: ECGDataset, step: str, **changes) -> ECGDataset:

@@ -12,7 +12,8 @@ from scipy import signal
 from tqdm.auto import tqdm
 
 from ..errors import DataError, FileFormatError
-from .dataset import STANDARD_LEADS, ECGDataset, _own
+from .dataset import ECGDataset, _own
+from .leads import STANDARD_LEADS
 from .preprocess import resample, select_leads
 from .wfdb_io import read_record
 

@@ -38,7 +38,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import DataError
-from .dataset import STANDARD_LEADS, ECGDataset, _own
+from .dataset import ECGDataset, _own
+from .leads import STANDARD_LEADS
 
 SYNTHETIC_CLASSES: tuple[str, ...] = ("NORM", "MI", "STTC", "CD", "AF")
 

@@ -12,8 +12,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import DataError, FileFormatError
-from .dataset import STANDARD_LEADS, ECGDataset, _canonical_units, _own, canonical_lead_name
+from .dataset import ECGDataset, _own
+from .leads import STANDARD_LEADS, canonical_lead_name
 from .preprocess import crop_or_pad, resample, select_leads
+from .units import _canonical_units
 
 _SUFFIXES = (".hea", ".dat", ".mat")
 

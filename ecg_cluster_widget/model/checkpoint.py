@@ -21,9 +21,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.dataset import ECGDataset, canonical_lead_name
+from ..data.dataset import ECGDataset
 from ..data.filtering import SignalFilter
 from ..data.io_utils import atomic_write_bytes
+from ..data.leads import STANDARD_LEADS, canonical_lead_name
 from ..data.standardize import Standardizer
 from ..errors import DataError, FileFormatError, ModelError
 from .contract import (
@@ -141,8 +142,6 @@ class ModelBundle:
         if task not in MODEL_TASKS:
             raise ModelError(f"task must be one of {MODEL_TASKS}, got {task!r}.")
         if lead_names is None:
-            from ..data.dataset import STANDARD_LEADS
-
             lead_names = STANDARD_LEADS
         self.model = model.eval()
         self.class_names = tuple(str(c) for c in class_names)
