@@ -10,12 +10,8 @@ from ecg_cluster_widget.activations import ActivationExtractor, FeatureAligner
 from ecg_cluster_widget.activations.store import FeatureStore
 from ecg_cluster_widget.errors import DataError, FileFormatError
 from ecg_cluster_widget.explain import TLCExplainer
-from ecg_cluster_widget.explain.streaming import (
-    DatasetChunks,
-    SyntheticChunks,
-    chunk_outputs,
-    fit_chunks,
-)
+from ecg_cluster_widget.explain.chunks import DatasetChunks, SyntheticChunks, chunk_outputs
+from ecg_cluster_widget.explain.streaming import fit_chunks
 from ecg_cluster_widget.model import ResNet1d
 
 
@@ -42,7 +38,7 @@ def test_streamed_features_equal_in_memory_features_and_outputs_are_chunk_wise(n
     assert isinstance(res.features, np.memmap)
     np.testing.assert_allclose(res.features, ref, atol=1e-5)
     # The chunk-wise outputs equal the outputs computed on all records at once.
-    whole = chunk_outputs(np.asarray(res.features), res.clusterer, None, 200)
+    whole = chunk_outputs(np.asarray(res.features), res.clusterer, 200)
     es = res.explanations
     np.testing.assert_array_equal(es.labels, whole["labels"])
     np.testing.assert_allclose(es.entropy, whole["entropy"], atol=1e-6)
@@ -203,3 +199,14 @@ def test_benchmark_runner_quick_writes_table_json_and_doc(tmp_path):
         timeout=300,
     )
     assert doc2.read_text() == text
+
+
+def test_in_memory_fit_is_one_chunk_of_the_chunk_wise_fit(net, tmp_path):
+    from ecg_cluster_widget.data.synthetic import make_synthetic
+
+    ds = make_synthetic(8, fs=100, duration=2, seed=7)
+    tlc = _tlc(net).fit(ds)
+    one = fit_chunks(_tlc(net), DatasetChunks(ds, 8), store=tmp_path / "st", align_records=8)
+    assert one.features.shape == (8, 100, 4) and one.points.shape[0] == tlc.n_fit_points_
+    np.testing.assert_allclose(one.clusterer.centroids_, tlc.clusterer_.centroids_, atol=1e-6)
+    np.testing.assert_array_equal(one.explanations.labels, tlc.predict(ds))

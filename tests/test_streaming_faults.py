@@ -20,7 +20,8 @@ from ecg_cluster_widget.activations.store import FeatureStore
 from ecg_cluster_widget.data.synthetic import make_synthetic
 from ecg_cluster_widget.errors import DataError, FileFormatError, StorageError
 from ecg_cluster_widget.explain import TLCExplainer
-from ecg_cluster_widget.explain.streaming import SyntheticChunks, fit_chunks
+from ecg_cluster_widget.explain.chunks import SyntheticChunks
+from ecg_cluster_widget.explain.streaming import fit_chunks
 from ecg_cluster_widget.model import ResNet1d
 
 
@@ -68,7 +69,7 @@ def test_failed_refit_leaves_the_previous_fit_bit_for_bit_intact(net, tmp_path):
     on_disk = _snapshot(st)
     src = FailingChunks(SyntheticChunks(12, chunk_records=4, fs=100, duration=2, seed=9), 2)
     with pytest.raises(RuntimeError, match="chunk source failed"):
-        fit_chunks(_tlc(net), src, st, align_records=100)
+        fit_chunks(_tlc(net), src, st, align_records=4)
     # The live fit reads what it read before, and the folder is exactly as it was.
     np.testing.assert_array_equal(first.explanations.labels, labels)
     np.testing.assert_array_equal(first.explanations.proportions, proportions)
@@ -116,7 +117,7 @@ def test_reusing_a_store_for_a_smaller_fit_does_not_kill_the_first(net, tmp_path
         f"""
         import numpy as np, torch
         from ecg_cluster_widget.explain import TLCExplainer
-        from ecg_cluster_widget.explain.streaming import SyntheticChunks
+        from ecg_cluster_widget.explain.chunks import SyntheticChunks
         from ecg_cluster_widget.model import ResNet1d
         net = ResNet1d(12, 2, filters=(8, 8, 8, 8), seq_lengths=(200, 100, 50, 25))
         net.load_state_dict(torch.load({str(tmp_path / "net.pt")!r}))

@@ -1,18 +1,10 @@
-"""Dask path of the chunk-wise fit: forward passes mapped over a cluster's workers.
+"""Runners of a fit's chunk tasks: :class:`LocalRunner` (this process) and :class:`DaskRunner`.
 
-:func:`~ecg_cluster_widget.explain.streaming.fit_chunks` runs its stages through a
-*runner*. :class:`DaskRunner` sends the model (with the fitted aligner) to every worker
-once (``client.scatter(..., broadcast=True)``), so each worker holds one copy of it, and
-maps the chunk tasks (read or generate the records, forward pass, alignment, PCA, draw the
-clustering's points) over the workers. At most ``window`` chunks are in flight, so neither
-the workers nor the client ever hold the whole fitting set; results come back in chunk
-order, which keeps the fit identical to the single-process one for the same seed.
-
-The client fits the clusters on the gathered points (at most ``max_fit_points`` x D) and
-computes the per-record outputs chunk by chunk; both are cheap next to the forward passes
-(``docs/performance.md`` has the per-stage costs).
-
-Usage against a real cluster::
+:class:`DaskRunner` sends the chunk source and the pipeline (model and fitted aligner) to
+every worker once (``client.scatter(..., broadcast=True)``) and maps the chunk tasks over
+the workers, at most ``window`` in flight, so neither the workers nor the client hold the
+whole fitting set; results come back in chunk order, which keeps the fit identical to the
+single-process one for the same seed::
 
     from dask.distributed import Client
     client = Client("tcp://scheduler:8786")        # workers need this package and torch
@@ -30,7 +22,24 @@ from typing import Any
 
 from ..errors import DataError
 
-__all__ = ["DaskRunner"]
+__all__ = ["DaskRunner", "LocalRunner"]
+
+
+class LocalRunner:
+    """Runs the chunk tasks in this process, in order.
+
+    Examples
+    --------
+    >>> list(LocalRunner().map(pow, [1, 2, 3], 2))
+    [2, 4, 8]
+    """
+
+    def map(
+        self, fn: Callable, items: Iterable[int], *args: Any, extra: Callable | None = None
+    ) -> Iterator[Any]:
+        """``fn(*args, i, *extra(i))`` for each ``i``, in order."""
+        for i in items:
+            yield fn(*args, i, *(extra(i) if extra is not None else ()))
 
 
 class DaskRunner:
@@ -86,7 +95,8 @@ class DaskRunner:
         extra: Callable[[int], tuple] | None = None,
     ) -> Iterator[Any]:
         """``fn(*args, i, *extra(i))`` for each ``i`` on the workers, yielded in order."""
-        args = tuple(self.broadcast(a) if _is_large(a) else a for a in args)
+        # Chunk sources and pipelines are sent once per worker, not once per task.
+        args = tuple(a if isinstance(a, (int, float, str)) else self.broadcast(a) for a in args)
         pending: deque = deque()
         it = iter(items)
         done = False
@@ -129,12 +139,3 @@ def _closed(client: Any, exc: Exception | None) -> DataError:
         "fit. Create a new one (Client(LocalCluster()) or Client('tcp://scheduler:8786')) "
         "and pass it as client=."
     )
-
-
-def _is_large(obj: Any) -> bool:
-    """Chunk sources and pipelines are sent once per worker, not once per task."""
-    from .streaming import ChunkPipeline
-
-    if type(obj).__name__ == "Future":
-        return False
-    return isinstance(obj, ChunkPipeline) or hasattr(obj, "chunk")

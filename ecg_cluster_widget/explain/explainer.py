@@ -403,7 +403,7 @@ class TLCExplainer(BaseEstimator):
             source, options = resolve_options(self)
             opts = resolved(self)
             check_options(opts)
-            state, feats = pl.fit_state(opts, ds, pl.model_input(self.model, ds, None))
+            state, feats = pl.fit_state(opts, ds)
             state.options, state.preset = options, source
             _check_not_positional(state)
             # Only now replace state: a failure above leaves the previous fit intact.

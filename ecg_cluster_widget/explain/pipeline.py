@@ -1,12 +1,27 @@
-"""The fitting steps of the TLC pipeline that :class:`TLCExplainer` orchestrates.
+"""The one fit pipeline of :class:`TLCExplainer`, run over chunks of records.
 
-Input checks, feature extraction and alignment (in bounded-memory chunks), the per-K
-cluster registry, the points that define cluster signatures, and :func:`fit_state`, which
-runs them all and returns the explainer's whole fitted state (:class:`FitState`).
+:func:`run_fit` fits in four stages, never holding more than one chunk of records beyond
+the aligner's subset:
+
+1. **Aligner** - the z-score statistics and the PCA are fitted on the activations of a
+   seeded subset of chunks (at least ``align_records`` records; every chunk when the set
+   is smaller, and then these activations also give the features).
+2. **Features** - every chunk is run through the model and aligned; its features go to a
+   :class:`~ecg_cluster_widget.activations.store.FeatureStore` (or one array) and a seeded
+   quota of its points (``max_fit_points * n_chunk / N``) is kept for the clustering.
+3. **Clustering** - the per-K registry (:func:`~ecg_cluster_widget.clustering.identity.build_registry`)
+   of the kept points.
+4. **Per-record outputs** (optional) - labels, entropy and proportions, chunk by chunk.
+
+The in-memory fit (:func:`fit_state`) is one chunk of this pipeline. The chunk tasks run
+through a runner (:mod:`~ecg_cluster_widget.explain.distributed`): in this process, or
+mapped over a Dask cluster's workers with the same results for the same seed.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,25 +30,42 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..activations import ActivationExtractor, FeatureAligner, resample_time
+from ..activations.store import FeatureStore
 from ..clustering.identity import ClusterRegistry, build_registry, check_n_clusters
 from ..data.dataset import ECGDataset
 from ..errors import DataError
 from ..model.checkpoint import is_bundle
-from .cache import data_fingerprint, fit_id, model_checksum
+from .cache import chunks_fingerprint, data_fingerprint, fit_id, model_checksum
+from .chunks import (
+    ChunkPipeline,
+    DatasetChunks,
+    RecordChunks,
+    chunk_blocks,
+    chunk_features,
+    chunk_outputs,
+    draw_points,
+    same_layout,
+)
+from .distributed import DaskRunner, LocalRunner
+from .explanation import ExplanationSet
 
 __all__ = [
     "FitState",
+    "StreamingFit",
     "aligned_features",
     "check_dataset",
     "check_layout",
-    "fit_aligner",
     "fit_state",
+    "make_state",
     "model_input",
+    "run_fit",
     "signature_points",
 ]
 
 #: Records per chunk: raw activation blocks of a whole large dataset never coexist.
 CHUNK_RECORDS = 256
+#: Records whose activations fit the aligner (z-score statistics and PCA) at least.
+ALIGN_RECORDS = 1024
 #: Fitting records and points whose raw activations define the cluster signatures.
 SIG_RECORDS, SIG_POINTS = 64, 8192
 #: Fitting records kept (as grid features) to learn a new K's transition matrix.
@@ -44,39 +76,12 @@ MATCH_POINTS = 50_000
 
 @dataclass
 class FitState:
-    """Everything a fit computes, replaced in one assignment (see :func:`fit_state`).
+    """Everything a fit computes, replaced in one assignment (see :func:`make_state`).
 
-    Attributes
-    ----------
-    extractor : ActivationExtractor
-    layers : list of str
-    aligner : FeatureAligner
-    grid_length, feature_dim : int
-        Shape of one record's aligned features.
-    fs : float
-    n_samples : int
-    lead_names : tuple of str
-    n_leads : int
-        The input layout the explainer was fitted on.
-    n_fit_points : int
-    timings : dict
-        Seconds per stage.
-    registry : ClusterRegistry
-        The clusterings per K.
-    smooth_feats : ndarray
-        Fitting records' grid features (temporal prior, transition matrix).
-    sig_feats, sig_raw : ndarray
-        Aligned features and z-scored raw activations of the signature points.
-    model_checksum, data_fingerprint, fit_id : str
-        Identity of the fit.
-    n_clusters : int
-        The current K.
-
-    Examples
-    --------
-    >>> state, feats = fit_state(tlc, ds, x)  # doctest: +SKIP
-    >>> state.registry.reference_k  # doctest: +SKIP
-    6
+    ``registry`` holds the clusterings per K, ``smooth_feats`` fitting records' grid
+    features (temporal prior), ``sig_feats`` / ``sig_raw`` the aligned features and
+    z-scored raw activations of the signature points, ``timings`` seconds per stage;
+    ``fs``, ``n_samples`` and ``lead_names`` are the input layout of the fit.
     """
 
     extractor: ActivationExtractor
@@ -102,12 +107,44 @@ class FitState:
     preset: str = ""
 
 
+@dataclass
+class StreamingFit:
+    """Result of :func:`run_fit` (and of :func:`~.streaming.fit_chunks`).
+
+    ``pipeline`` holds the model, layers and fitted aligner; ``clusterer`` is the
+    reference K's clustering of ``registry``; ``points`` the clustering's fitting points;
+    ``features`` (N, T, D) an array or a memory map of ``store``; ``explanations`` the
+    per-record outputs (``None`` when not asked for); ``data_fingerprint`` the content
+    fingerprint of the records read.
+
+    Examples
+    --------
+    >>> res = fit_chunks(tlc, SyntheticChunks(100, fs=100))  # doctest: +SKIP
+    >>> res.explanations.proportions.shape  # doctest: +SKIP
+    (100, 6)
+    """
+
+    pipeline: ChunkPipeline
+    registry: ClusterRegistry
+    clusterer: Any
+    points: np.ndarray
+    smooth_feats: np.ndarray
+    features: np.ndarray
+    explanations: ExplanationSet | None
+    store: FeatureStore | None
+    grid_length: int
+    feature_dim: int
+    n_samples: int
+    fs: float
+    lead_names: tuple[str, ...]
+    sig_feats: np.ndarray
+    sig_raw: np.ndarray
+    timings: dict = field(default_factory=dict)
+    data_fingerprint: str = ""
+
+
 def check_dataset(ds: object) -> None:
     """Raise a :class:`DataError` naming the fix unless ``ds`` is an ECGDataset.
-
-    Parameters
-    ----------
-    ds : object
 
     Examples
     --------
@@ -125,13 +162,6 @@ def check_dataset(ds: object) -> None:
 
 def check_layout(ds: ECGDataset, fs: float, n_samples: int, lead_names: tuple) -> None:
     """Check that ``ds`` has the sampling rate, length and leads an explainer was fitted on.
-
-    Parameters
-    ----------
-    ds : ECGDataset
-    fs : float
-    n_samples : int
-    lead_names : tuple of str
 
     Examples
     --------
@@ -160,18 +190,9 @@ def check_layout(ds: ECGDataset, fs: float, n_samples: int, lead_names: tuple) -
 
 
 def model_input(model: Any, ds: ECGDataset, state: FitState | None) -> np.ndarray:
-    """Model input of ``ds``: a bundle prepares it; bare-module input is checked as given.
+    """Model input (N, leads, samples) of ``ds``: a bundle prepares it; else the signals.
 
-    Parameters
-    ----------
-    model : ModelBundle or torch.nn.Module
-    ds : ECGDataset
-    state : FitState or None
-        When given (a fitted explainer), bare-module input is checked against its layout.
-
-    Returns
-    -------
-    ndarray of shape (N, leads, samples)
+    Bare-module input is checked against the layout of ``state`` (a fitted explainer's).
 
     Examples
     --------
@@ -196,26 +217,9 @@ def aligned_features(
     feature_dim: int,
     progress: bool = False,
 ) -> np.ndarray:
-    """Aligned features (N, T_grid, D) of model input ``x``, in chunks of records.
+    """Aligned features (N, grid_length, feature_dim), float32, of model input ``x``.
 
-    Parameters
-    ----------
-    extractor : ActivationExtractor
-    aligner : FeatureAligner
-        Fitted.
-    x : ndarray of shape (N, leads, samples)
-    grid_length, feature_dim : int
-        The aligner's output shape per record.
-    progress : bool
-        A progress bar over chunks (only when there is more than one).
-
-    Returns
-    -------
-    ndarray of shape (N, grid_length, feature_dim), float32
-
-    Examples
-    --------
-    >>> feats = aligned_features(extractor, aligner, x, 250, 32)  # doctest: +SKIP
+    Computed in chunks of ``CHUNK_RECORDS`` records (a progress bar when there are several).
     """
     n = x.shape[0]
     feats = np.empty((n, grid_length, feature_dim), dtype=np.float32)
@@ -227,65 +231,13 @@ def aligned_features(
     return feats
 
 
-def fit_aligner(
-    opts: Any, blocks: list[np.ndarray], duration_s: float
-) -> tuple[FeatureAligner, np.ndarray]:
-    """Fit a :class:`FeatureAligner` with an explainer's options; aligned features too.
-
-    Parameters
-    ----------
-    opts : TLCExplainer
-        Read: ``n_components``, ``random_state``, ``block_weighting``,
-        ``center_per_record``, ``whiten``, ``detrend_s``, ``scale_per_record``.
-    blocks : list of ndarray of shape (N, C_b, T_b)
-        The fitting set's hooked activations.
-    duration_s : float
-        Duration of one record in seconds (converts ``detrend_s`` to grid steps).
-
-    Returns
-    -------
-    aligner : FeatureAligner
-    feats : ndarray of shape (N, T_grid, D)
-
-    Examples
-    --------
-    >>> aligner, feats = fit_aligner(tlc, blocks, 10.0)  # doctest: +SKIP
-    """
-    window = None
-    if opts.detrend_s is not None:
-        # Grid steps per second: the finest block's length over the record's duration.
-        grid_fs = max(b.shape[2] for b in blocks) / duration_s
-        window = max(2, int(round(opts.detrend_s * grid_fs)))
-    aligner = FeatureAligner(
-        opts.n_components,
-        random_state=opts.random_state,
-        block_weighting=opts.block_weighting,
-        center_per_record=opts.center_per_record,
-        whiten=opts.whiten,
-        detrend_window=window,
-        scale_per_record=opts.scale_per_record,
-    ).fit(blocks)
-    return aligner, aligner.transform(blocks)
-
-
 def signature_points(
     blocks: list[np.ndarray], feats: np.ndarray, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Aligned features and per-channel z-scored raw activations of the same fitting points.
+    """Aligned features (m, D) and per-channel z-scored raw activations (m, sum C_b).
 
-    Parameters
-    ----------
-    blocks : list of ndarray of shape (N, C_b, T_b)
-        The hooked activations of the fitting records.
-    feats : ndarray of shape (N, T_grid, D)
-        Their aligned features.
-    seed : int
-
-    Returns
-    -------
-    feats : ndarray of shape (m, D)
-    raw : ndarray of shape (m, sum of C_b), float32
-        At most ``SIG_POINTS`` points of at most ``SIG_RECORDS`` records.
+    Of the same at most ``SIG_POINTS`` points of at most ``SIG_RECORDS`` records, from the
+    hooked activations ``blocks`` and their aligned features ``feats`` (N, T_grid, D).
 
     Examples
     --------
@@ -305,74 +257,238 @@ def signature_points(
     return np.ascontiguousarray(feats[recs].reshape(-1, dim)[pick]), raw.astype(np.float32)
 
 
-def fit_state(opts: Any, ds: ECGDataset, x: np.ndarray) -> tuple[FitState, np.ndarray]:
-    """Run the whole fit: activations, alignment, reference clustering, signatures, identity.
+def make_aligner(opts: Any, blocks: list[np.ndarray], duration_s: float) -> FeatureAligner:
+    """A :class:`FeatureAligner` with an explainer's options, fitted on ``blocks``.
+
+    ``duration_s`` (one record's duration) converts ``detrend_s`` to grid steps.
+    """
+    window = None
+    if opts.detrend_s is not None:
+        grid_fs = max(b.shape[2] for b in blocks) / duration_s
+        window = max(2, int(round(opts.detrend_s * grid_fs)))
+    return FeatureAligner(
+        opts.n_components,
+        random_state=opts.random_state,
+        block_weighting=opts.block_weighting,
+        center_per_record=opts.center_per_record,
+        whiten=opts.whiten,
+        detrend_window=window,
+        scale_per_record=opts.scale_per_record,
+    ).fit(blocks)
+
+
+def _quotas(m: int, sizes: tuple[int, ...]) -> list[int]:
+    """``m`` points shared in proportion to ``sizes`` (largest remainders: exactly ``m``)."""
+    n = sum(sizes)
+    quota = [math.floor(m * s / n) for s in sizes]
+    rest = np.argsort([-(m * s / n) % 1 for s in sizes], kind="stable")[: m - sum(quota)]
+    for j in rest:
+        quota[j] += 1
+    return quota
+
+
+def run_fit(
+    tlc: Any,
+    chunks: RecordChunks,
+    fst: FeatureStore | None = None,
+    client: Any = None,
+    progress: bool | None = None,
+    align_records: int = ALIGN_RECORDS,
+    outputs: bool = True,
+) -> StreamingFit:
+    """Fit TLC chunk by chunk with the (resolved) options of ``tlc``; see the module doc.
 
     Parameters
     ----------
-    opts : TLCExplainer
-        Its options (validated by :func:`~.options.check_options`), model and ``module_``.
-    ds : ECGDataset
-        The fitting set.
-    x : ndarray of shape (N, leads, samples)
-        Its model input.
-
-    Returns
-    -------
-    state : FitState
-    feats : ndarray of shape (N, T_grid, D)
-        Aligned features of ``ds`` (for the feature cache).
-
-    Examples
-    --------
-    >>> state, feats = fit_state(tlc, ds, x)  # doctest: +SKIP
+    tlc : TLCExplainer
+        Read for its options and model; not modified.
+    chunks : RecordChunks
+    fst : FeatureStore, optional
+        Where features and outputs are written (inside a generation); ``None``: memory.
+    client : dask.distributed.Client, optional
+        Map the chunk tasks over a Dask cluster's workers.
+    progress : bool, optional
+        Progress bars (default: ``tlc.progress``).
+    align_records : int
+        Records (at least) whose activations fit the aligner.
+    outputs : bool
+        Compute the per-record outputs (stage 4).
     """
     t0 = time.perf_counter()
-    extractor = ActivationExtractor(
-        opts.module_, opts.layers, opts.batch_size, opts.device, progress=opts.progress
-    )
-    blocks = extractor.extract(x)
+    sizes = tuple(int(s) for s in chunks.sizes)
+    if not sizes or min(sizes) < 1:
+        raise DataError("the chunk source has no records (every chunk needs at least one).")
+    n_total, seed = sum(sizes), int(tlc.random_state)
+    show = bool(tlc.progress if progress is None else progress)
+    runner = LocalRunner() if client is None else DaskRunner(client)
+    pipe = ChunkPipeline(tlc.model, tlc.layers, tlc.batch_size, tlc.device)
+
+    # 1. The aligner, on a seeded subset of chunks.
+    order = np.random.default_rng(seed).permutation(len(sizes))
+    n_take = np.searchsorted(np.cumsum(np.asarray(sizes)[order]), int(align_records)) + 1
+    take = sorted(order[:n_take].tolist())
+    parts = list(runner.map(chunk_blocks, take, pipe, chunks, extra=lambda i: (sizes[i],)))
+    layout = parts[0][1]
+    for i, part in zip(take, parts):
+        same_layout(i, part[1], layout, take[0])
+    blocks = [np.concatenate([p[0][b] for p in parts]) for b in range(len(parts[0][0]))]
+    bundle = is_bundle(tlc.model)
+    fs = float(tlc.model.fs) if bundle else layout[0]
+    n_samples = int(tlc.model.n_samples) if bundle else layout[1]
+    aligner = make_aligner(tlc, blocks, n_samples / fs)
+    feats = aligner.transform(blocks)
+    sig_feats, sig_raw = signature_points(blocks, feats, seed)
+    held = {}
+    if len(take) == len(sizes):  # every chunk's activations are here: no second pass
+        split = np.split(feats, np.cumsum(sizes)[:-1])
+        held = {i: (split[i], parts[i][2], parts[i][3]) for i in range(len(sizes))}
+    del blocks, parts, feats
+    if pipe._extractor is None:  # the tasks ran elsewhere: resolve the default layers here
+        pipe.layers = list(ActivationExtractor(pipe.model, pipe.layers, progress=False).layers)
+    # A new object: a runner that shipped the aligner-less pipeline must ship this one.
+    pipe = dataclasses.replace(pipe, aligner=aligner, _extractor=None)
+    tg, dim = aligner.grid_length_, aligner.n_features_out_
     t1 = time.perf_counter()
-    src = opts.model if is_bundle(opts.model) else ds
-    aligner, feats = fit_aligner(opts, blocks, x.shape[2] / float(src.fs))
+
+    # 2. Features of every chunk, and the clustering's points.
+    if fst is not None:
+        fst.create("features", (n_total, tg, dim), np.float32)
+    else:
+        features = np.empty((n_total, tg, dim), dtype=np.float32)
+    quota = _quotas(min(int(tlc.max_fit_points), n_total * tg), sizes)
+    n_smooth = min(n_total, SMOOTH_RECORDS)
+    smooth_rec = np.sort(np.random.default_rng(seed).choice(n_total, n_smooth, replace=False))
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    todo = [i for i in range(len(sizes)) if i not in held]
+    expect = lambda i: (quota[i], seed, (sizes[i], layout, take[0]))  # noqa: E731
+    remote = runner.map(chunk_features, todo, pipe, chunks, extra=expect)
+    points, smooth, record_ids, fps = [], [], [], []
+    with tqdm(total=n_total, desc="TLC fit: features", unit="rec", disable=not show) as bar:
+        for i, s in enumerate(starts[:-1]):
+            if i in held:
+                f, ids, fp = held.pop(i)
+                pts = draw_points(f, quota[i], seed, i)
+            else:
+                f, pts, ids, fp = next(remote)
+            if fst is not None:
+                fst.write("features", int(s), f)
+            else:
+                features[s : s + len(f)] = f
+            points.append(pts)
+            record_ids.extend(ids)
+            fps.append(fp)
+            sel = smooth_rec[(smooth_rec >= s) & (smooth_rec < s + len(f))] - s
+            if sel.size:
+                smooth.append(f[sel])
+            bar.update(len(f))
+    if fst is not None:
+        fst.finish("features")
+        features = fst.open("features")
+    points_arr, smooth_feats = np.concatenate(points), np.concatenate(smooth)
     t2 = time.perf_counter()
-    n, tg, dim = feats.shape
-    check_n_clusters(opts.n_clusters, n * tg)
-    rng = np.random.default_rng(opts.random_state)
-    m = min(int(opts.max_fit_points), n * tg)
-    pick = np.sort(rng.choice(n * tg, size=m, replace=False))
-    points = np.ascontiguousarray(feats.reshape(-1, dim)[pick])
-    smooth = feats[np.sort(rng.choice(n, size=min(n, SMOOTH_RECORDS), replace=False))]
+
+    # 3. The per-K registry of the kept points.
+    check_n_clusters(tlc.n_clusters, points_arr.shape[0])
     # One step that ends complete (a bar closed at 0/1 reads as a failure in a notebook).
-    with tqdm(total=1, desc="TLC fit: clustering", disable=not opts.progress, leave=False) as bar:
-        registry = build_registry(opts, points, smooth, MATCH_POINTS)
+    with tqdm(total=1, desc="TLC fit: clustering", disable=not show, leave=False) as bar:
+        registry = build_registry(tlc, points_arr, smooth_feats, MATCH_POINTS)
         bar.update(1)
+    clusterer = registry.get(registry.reference_k).clusterer
     t3 = time.perf_counter()
-    sig_feats, sig_raw = signature_points(blocks, feats, opts.random_state)
-    leads = tuple(src.lead_names)
-    model_sum, data_sum = model_checksum(opts.model), data_fingerprint(ds)
-    params = {k: v for k, v in opts.get_params().items() if k not in ("model", "progress")}
-    timings = {"activations_s": t1 - t0, "features_s": t2 - t1, "clustering_s": t3 - t2}
-    timings["total_s"] = time.perf_counter() - t0
-    state = FitState(
-        extractor=extractor,
-        layers=list(extractor.layers),
-        aligner=aligner,
+
+    # 4. Per-record outputs, chunk by chunk.
+    explanations = None
+    if outputs:
+        k = int(clusterer.centroids_.shape[0])
+        arrays = {
+            "labels": ((n_total, n_samples), np.int16),
+            "entropy": ((n_total, n_samples), np.float32),
+            "proportions": ((n_total, k), np.float64),
+            "mean_entropy": ((n_total,), np.float64),
+        }
+        mem = {}
+        for name, (shape, dtype) in arrays.items():
+            if fst is not None:
+                fst.create(name, shape, dtype)
+            else:
+                mem[name] = np.empty(shape, dtype=dtype)
+        for s, e in tqdm(zip(starts[:-1], starts[1:]), desc="TLC fit: outputs", disable=not show):
+            res = chunk_outputs(np.asarray(features[s:e]), clusterer, n_samples)
+            for name in arrays:
+                if fst is not None:
+                    fst.write(name, int(s), res[name])
+                else:
+                    mem[name][s:e] = res[name]
+        if fst is not None:
+            for name in arrays:
+                fst.finish(name)
+            mem = {name: fst.open(name) for name in arrays}
+        explanations = ExplanationSet(
+            **mem, cluster_ids=np.arange(k), fs=fs, record_ids=tuple(record_ids)
+        )
+    t4 = time.perf_counter()
+    if isinstance(chunks, DatasetChunks):  # as the in-memory fit of the same data
+        data_sum = fps[0] if len(fps) == 1 else data_fingerprint(chunks.ds)
+    else:
+        data_sum = chunks_fingerprint(sizes, layout, fps)
+    stages = ("aligner_s", "features_s", "clustering_s", "outputs_s", "total_s")
+    return StreamingFit(
+        pipeline=pipe,
+        registry=registry,
+        clusterer=clusterer,
+        points=points_arr,
+        smooth_feats=smooth_feats,
+        features=features,
+        explanations=explanations,
+        store=fst,
         grid_length=tg,
         feature_dim=dim,
-        fs=float(src.fs),
-        n_samples=int(src.n_samples),
-        lead_names=leads,
-        n_leads=len(leads),
-        n_fit_points=m,
-        timings=timings,
-        registry=registry,
-        smooth_feats=smooth,
+        n_samples=n_samples,
+        fs=fs,
+        lead_names=tuple(tlc.model.lead_names) if bundle else layout[2],
         sig_feats=sig_feats,
         sig_raw=sig_raw,
-        model_checksum=model_sum,
         data_fingerprint=data_sum,
-        fit_id=fit_id(model_sum, data_sum, params),
-        n_clusters=registry.reference_k,
+        timings=dict(zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t0))),
     )
-    return state, feats
+
+
+def make_state(tlc: Any, res: StreamingFit, **params: Any) -> FitState:
+    """The explainer's fit state of a fit's result; ``params`` join the options in ``fit_id``."""
+    model_sum = model_checksum(tlc.model)
+    opts = {k: v for k, v in tlc.get_params().items() if k not in ("model", "progress")}
+    layers = list(res.pipeline.layers)
+    return FitState(
+        extractor=ActivationExtractor(
+            tlc.module_, layers, tlc.batch_size, tlc.device, progress=tlc.progress
+        ),
+        layers=layers,
+        aligner=res.pipeline.aligner,
+        grid_length=res.grid_length,
+        feature_dim=res.feature_dim,
+        fs=res.fs,
+        n_samples=res.n_samples,
+        lead_names=tuple(res.lead_names),
+        n_leads=len(res.lead_names),
+        n_fit_points=int(res.points.shape[0]),
+        timings=dict(res.timings),
+        registry=res.registry,
+        smooth_feats=res.smooth_feats,
+        sig_feats=res.sig_feats,
+        sig_raw=res.sig_raw,
+        model_checksum=model_sum,
+        data_fingerprint=res.data_fingerprint,
+        fit_id=fit_id(model_sum, res.data_fingerprint, {**opts, **params}),
+        n_clusters=res.registry.reference_k,
+    )
+
+
+def fit_state(opts: Any, ds: ECGDataset) -> tuple[FitState, np.ndarray]:
+    """The in-memory fit: :func:`run_fit` with ``ds`` as one chunk.
+
+    ``opts`` is a :class:`TLCExplainer` with validated options. Returns the fit state and
+    the aligned features (N, T_grid, D) of ``ds`` (for the feature cache).
+    """
+    check_dataset(ds)
+    res = run_fit(opts, DatasetChunks(ds, max(1, len(ds))), align_records=len(ds), outputs=False)
+    return make_state(opts, res), res.features
