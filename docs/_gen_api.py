@@ -57,7 +57,7 @@ SECTIONS: list[tuple[str, str, list[str], str]] = [
     ("Activations", "ecg_cluster_widget.activations.hooks", ["ActivationExtractor"], ""),
     ("", "ecg_cluster_widget.activations.features", ["FeatureAligner"], ""),
     ("Clustering", "ecg_cluster_widget.clustering.soft_clustering", ["SoftClusterer"], ""),
-    ("", "ecg_cluster_widget.clustering.matching", ["match_clusters"], ""),
+    ("", "ecg_cluster_widget.clustering.matching", ["match_by_overlap"], ""),
     (
         "",
         "ecg_cluster_widget.clustering.identity",
@@ -144,11 +144,10 @@ SECTIONS: list[tuple[str, str, list[str], str]] = [
             "proportions_figure",
             "contingency_figure",
             "entropy_hist_figure",
-            "faithfulness_table",
-            "metrics_table",
         ],
         "",
     ),
+    ("", "ecg_cluster_widget.views.tables", ["faithfulness_table", "metrics_table"], ""),
     ("", "ecg_cluster_widget.views.palette", ["cluster_color", "PALETTE"], ""),
     (
         "Demo",

@@ -10,7 +10,7 @@ import pytest
 from bokeh.layouts import column
 
 from ecg_cluster_widget.errors import DataError, NotFittedError
-from ecg_cluster_widget.views import figures
+from ecg_cluster_widget.views import figures, tables
 from ecg_cluster_widget.views.palette import PALETTE, cluster_color
 from ecg_cluster_widget.views.report import write_html
 
@@ -120,7 +120,7 @@ def test_class_means_average_positive_records():
 
 
 def test_metrics_table_flattens_nested_scalars():
-    rows = dict(figures.flatten_metrics({"rf": {"fidelity": 0.949, "auroc": float("nan")}, "k": 6}))
+    rows = dict(tables.flatten_metrics({"rf": {"fidelity": 0.949, "auroc": float("nan")}, "k": 6}))
     assert rows == {"rf.fidelity": "0.949", "rf.auroc": "n/a", "k": "6"}
 
 
@@ -138,7 +138,7 @@ def test_array_figures_render_offline(tmp_path, rng, browser):
         figures.proportions_figure(
             rng.dirichlet(np.ones(3), size=20), [0, 1, 2], rng.integers(0, 2, (20, 2)), ["A", "B"]
         ),
-        figures.metrics_table({"fidelity": 0.95}),
+        tables.metrics_table({"fidelity": 0.95}),
         figures.contingency_figure(rng.integers(0, 50, (3, 4)), [0, 1, 2]),
         figures.entropy_hist_figure(rng.uniform(size=(3, 10)), [0, 1, 2]),
     )

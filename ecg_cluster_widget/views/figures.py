@@ -1,8 +1,5 @@
 """Bokeh figure builders for TLC results.
 
-Why one file of ~800 lines: one builder per figure of the report, all sharing the palette
-and band helpers; about 260 lines are docstrings with runnable examples.
-
 Every builder takes plain arrays (or the result dataclasses' fields), so the
 figures can be made without an explainer and reused by the HTML report, the
 notebooks and the CLI. Cluster colours come from :mod:`.palette` and key on the
@@ -11,13 +8,12 @@ notebooks and the CLI. Cluster colours come from :mod:`.palette` and key on the
 
 from __future__ import annotations
 
-import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from bokeh.layouts import column, gridplot
-from bokeh.models import ColumnDataSource, Div, HoverTool, LinearColorMapper, Range1d
-from bokeh.plotting import figure
+from bokeh.models import ColumnDataSource, HoverTool, LinearColorMapper, Range1d
+from bokeh.plotting import figure as _figure
 
 from ..data.dataset import STANDARD_LEADS, WAVE_NAMES
 from ..errors import DataError
@@ -27,6 +23,19 @@ from .palette import cluster_color, cluster_colors, display_numbers
 #: Standard 3x4 printout: rows of (limb, augmented, precordial, precordial) leads.
 _GRID_3X4 = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
 _TOOLS = "xpan,xwheel_zoom,box_zoom,reset,save"
+
+
+def figure(**kwargs):
+    """A Bokeh figure without a toolbar (``tools`` default: x pan / zoom, reset, save)."""
+    return _figure(**{"tools": _TOOLS, "toolbar_location": None, **kwargs})
+
+
+_BAND_TIPS = [
+    ("cluster", "@number"),
+    ("from", "@left{0.00} s"),
+    ("to", "@right{0.00} s"),
+    ("mean entropy", "@mean_entropy{0.00}"),
+]
 
 
 def runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
@@ -160,37 +169,12 @@ def ecg_figure(
     y_range = Range1d(lo - pad, hi + pad)
 
     def panel(li: int, x_range, w: int, h: int, show_title: bool):
-        fig = figure(
-            width=w,
-            height=h,
-            x_range=x_range,
-            y_range=y_range,
-            tools=_TOOLS,
-            toolbar_location=None,
-            title=title if show_title else None,
-        )
+        fig = figure(width=w, height=h, x_range=x_range, y_range=y_range)
+        fig.title = title if show_title else None
         if bands is not None:
-            r = fig.quad(
-                left="left",
-                right="right",
-                bottom=lo - pad,
-                top=hi + pad,
-                color="color",
-                alpha=0.35,
-                line_alpha=0,
-                source=bands,
-            )
-            fig.add_tools(
-                HoverTool(
-                    renderers=[r],
-                    tooltips=[
-                        ("cluster", "@number"),
-                        ("from", "@left{0.00} s"),
-                        ("to", "@right{0.00} s"),
-                        ("mean entropy", "@mean_entropy{0.00}"),
-                    ],
-                )
-            )
+            r = fig.quad("left", "right", hi + pad, lo - pad, source=bands, color="color")
+            r.glyph.update(fill_alpha=0.35, line_alpha=0)
+            fig.add_tools(HoverTool(renderers=[r], tooltips=_BAND_TIPS))
         fig.line(t, sig[li], color="#222222", line_width=1)
         fig.yaxis.axis_label = lead_names[li]
         fig.xaxis.visible = False
@@ -210,15 +194,10 @@ def ecg_figure(
             raise DataError(f"layout '3x4' needs the 12 standard leads; missing {missing}.")
         col_w = duration / 4
         x_ranges = [Range1d(c * col_w, (c + 1) * col_w) for c in range(4)]
+        h3 = int(lead_height * 1.5)
         grid = [
             [
-                panel(
-                    lead_names.index(n),
-                    x_ranges[c],
-                    width // 4,
-                    int(lead_height * 1.5),
-                    r == 0 and c == 0,
-                )
+                panel(lead_names.index(n), x_ranges[c], width // 4, h3, r + c == 0)
                 for c, n in enumerate(row)
             ]
             for r, row in enumerate(_GRID_3X4)
@@ -230,33 +209,19 @@ def ecg_figure(
 
     if entropy is not None or gradcam is not None:
         # Headroom above 1 keeps the horizontal legend off the curves.
-        ribbon = figure(
-            width=width,
-            height=120,
-            x_range=x_range,
-            y_range=Range1d(0, 1.6),
-            tools=_TOOLS,
-            toolbar_location=None,
-        )
+        ribbon = figure(width=width, height=120, x_range=x_range, y_range=Range1d(0, 1.6))
         if entropy is not None:
             ent = np.clip(np.asarray(entropy, dtype=float), 0, 1)
             ribbon.varea(t, 0, ent, color="#555555", alpha=0.35, legend_label="entropy")
             ribbon.line(t, ent, color="#333333", line_width=1)
         if gradcam is not None:
-            ribbon.line(
-                t,
-                np.asarray(gradcam, dtype=float),
-                color="#D55E00",
-                line_width=1.5,
-                legend_label="Grad-CAM",
-            )
-        ribbon.yaxis.axis_label = "uncertainty"
+            cam = np.asarray(gradcam, dtype=float)
+            ribbon.line(t, cam, color="#D55E00", line_width=1.5, legend_label="Grad-CAM")
+        ribbon.yaxis.update(axis_label="uncertainty", ticker=[0, 0.5, 1])
         ribbon.xaxis.axis_label = "time (s)"
-        ribbon.legend.location = "top_left"
-        ribbon.legend.orientation = "horizontal"
-        ribbon.legend.padding = 2
-        ribbon.legend.background_fill_alpha = 0.6
-        ribbon.yaxis.ticker = [0, 0.5, 1]
+        ribbon.legend.update(
+            location="top_left", orientation="horizontal", padding=2, background_fill_alpha=0.6
+        )
         ribbon.min_border_left = 50
         panels.append(ribbon)
     if fit_width:
@@ -338,14 +303,8 @@ def prototypes_figure(
             bits.append(f"{100 * float(shares[k]):.0f}%")
         if mean_entropy is not None:
             bits.append(f"H {float(mean_entropy[k]):.2f}")
-        fig = figure(
-            width=size,
-            height=size,
-            y_range=y_range,
-            title=", ".join(bits),
-            tools="pan,wheel_zoom,reset,save",
-            toolbar_location=None,
-        )
+        fig = figure(width=size, height=size, y_range=y_range, tools="pan,wheel_zoom,reset,save")
+        fig.title = ", ".join(bits)
         color = cluster_color(cid)
         fig.varea(x, a[k, lead], b[k, lead], color=color, alpha=0.35)
         fig.line(x, med[k, lead], color=color, line_width=2.5)
@@ -451,7 +410,6 @@ def proportions_figure(
         title=title,
         tools="hover,save",
         tooltips="$name: @$name{0.0%}",
-        toolbar_location=None,
     )
     fig.vbar_stack(
         keys,
@@ -463,184 +421,13 @@ def proportions_figure(
     )
     fig.y_range.start = 0
     fig.yaxis.axis_label = "share of time"
-    fig.legend.location = "top_left"
-    fig.legend.orientation = "horizontal"
+    fig.legend.update(location="top_left", orientation="horizontal")
     fig.add_layout(fig.legend[0], "below")
     return fig
 
 
-def _fmt(value) -> str:
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        return "n/a" if not np.isfinite(value) else f"{float(value):.3f}"
-    return html.escape(str(value))
-
-
-def flatten_metrics(metrics: Mapping, prefix: str = "") -> list[tuple[str, str]]:
-    """Scalar leaves of a nested metrics dict as ``(dotted.key, formatted value)``.
-
-    Arrays and long lists are skipped: they belong in figures, not tables.
-
-    Parameters
-    ----------
-    metrics : mapping
-        Possibly nested metrics.
-    prefix : str
-        Prepended to every key (used for the recursion).
-
-    Returns
-    -------
-    list of (str, str)
-        Dotted key and formatted value (``"n/a"`` for ``None``), in dict order.
-
-    Examples
-    --------
-    >>> flatten_metrics({"rf": {"accuracy": 0.88, "auroc": 0.8}, "n": 10, "cm": [[1, 2]]})
-    [('rf.accuracy', '0.880'), ('rf.auroc', '0.800'), ('n', '10')]
-    """
-    rows: list[tuple[str, str]] = []
-    for key, value in metrics.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            rows.extend(flatten_metrics(value, prefix=f"{name}."))
-        elif isinstance(value, (str, bool, int, float, np.generic)) or value is None:
-            rows.append((name, _fmt(value) if value is not None else "n/a"))
-    return rows
-
-
-def metrics_table(metrics: Mapping, title: str = "Faithfulness", width: int = 600) -> Div:
-    """An HTML table (Bokeh ``Div``) of the scalar entries of a metrics dict.
-
-    Parameters
-    ----------
-    metrics : mapping
-        E.g. the result of ``explain.evaluate.evaluate`` or ``faithfulness``; nested
-        dicts become dotted keys.
-    title : str
-        Heading above the table.
-    width : int
-        Width in pixels.
-
-    Returns
-    -------
-    bokeh.models.Div
-
-    Examples
-    --------
-    >>> div = metrics_table({"fidelity": 0.95})
-    >>> "fidelity" in div.text
-    True
-    """
-    body = "".join(
-        f"<tr><td style='padding:2px 12px 2px 0'>{html.escape(k)}</td>"
-        f"<td style='text-align:right;font-family:monospace'>{v}</td></tr>"
-        for k, v in flatten_metrics(metrics)
-    )
-    return Div(
-        text=f"<h3>{html.escape(title)}</h3><table class='ecw-metrics'>{body}</table>", width=width
-    )
-
-
-_FAITH_ROWS = (
-    ("accuracy (mean per label)", "rf_accuracy", "cnn_accuracy"),
-    ("exact match", "rf_subset_accuracy", "cnn_subset_accuracy"),
-    ("macro F1", "rf_f1", "cnn_f1"),
-    ("macro AUROC", "rf_auroc", "cnn_auroc"),
-)
-_ALIGN_ROWS = ("nmi", "homogeneity", "completeness", "ari", "purity")
-_BASELINES = (
-    ("trained_network", "trained"),
-    ("raw_window_kmeans", "raw k-means"),
-    ("untrained_network", "untrained"),
-)
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    cell = "style='padding:2px 12px;text-align:right;font-family:monospace'"
-    head = "".join(f"<th style='padding:2px 12px'>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr><td style='padding:2px 12px 2px 0'>"
-        + html.escape(r[0])
-        + "</td>"
-        + "".join(f"<td {cell}>{v}</td>" for v in r[1:])
-        + "</tr>"
-        for r in rows
-    )
-    return f"<table class='ecw-metrics'><tr>{head}</tr>{body}</table>"
-
-
-def faithfulness_table(evaluation: Mapping, width: int = 600) -> Div:
-    """Compact tables of an evaluation: RF vs. CNN, and cluster/wave alignment vs. baselines.
-
-    Parameters
-    ----------
-    evaluation : mapping
-        The result of ``explain.evaluate.evaluate`` (keys ``faithfulness``, ``landmarks``,
-        ``baselines``) or of ``explain.faithfulness.faithfulness`` alone. Anything else
-        falls back to :func:`metrics_table`.
-    width : int
-        Width in pixels.
-
-    Returns
-    -------
-    bokeh.models.Div
-
-    Examples
-    --------
-    >>> div = faithfulness_table({"fidelity": 0.95, "rf_accuracy": 0.88, "cnn_accuracy": 0.884})
-    >>> "0.950" in div.text and "RF" in div.text
-    True
-    """
-    faith = evaluation.get("faithfulness", evaluation if "fidelity" in evaluation else None)
-    if not isinstance(faith, Mapping):
-        return metrics_table(evaluation, title="Evaluation", width=width)
-    parts = ["<h3>Faithfulness: random forest on cluster proportions</h3>"]
-    fid = (
-        [("fidelity (agreement with the CNN)", _fmt(faith["fidelity"]))]
-        if "fidelity" in faith
-        else []
-    )
-    if "fidelity_exact" in faith:
-        fid.append(("fidelity, all labels of a record", _fmt(faith["fidelity_exact"])))
-    rows = [
-        (
-            name,
-            _fmt(faith[a]) if faith.get(a) is not None else "n/a",
-            _fmt(faith[b]) if faith.get(b) is not None else "n/a",
-        )
-        for name, a, b in _FAITH_ROWS
-        if a in faith or b in faith
-    ]
-    parts.append(_table(["", "value"], fid))
-    if rows:
-        parts.append(_table(["on the true labels", "RF", "CNN"], rows))
-    if faith.get("auroc_note"):
-        parts.append(f"<p><i>{html.escape(str(faith['auroc_note']))}</i></p>")
-    align = evaluation.get("landmarks")
-    if isinstance(align, Mapping):
-        base = (
-            evaluation.get("baselines") if isinstance(evaluation.get("baselines"), Mapping) else {}
-        )
-        cols = (
-            [("landmarks", "trained")]
-            if not base
-            else [(k, label) for k, label in _BASELINES if isinstance(base.get(k), Mapping)]
-        )
-        src = {"landmarks": align, **base}
-        rows = [
-            (m, *[_fmt(src[k].get(m)) if src[k].get(m) is not None else "n/a" for k, _ in cols])
-            for m in _ALIGN_ROWS
-            if any(m in src[k] for k, _ in cols)
-        ]
-        source = evaluation.get("landmarks_source")
-        parts.append("<h3>Alignment of clusters with P / QRS / T / TP</h3>")
-        if source:
-            parts.append(f"<p>wave labels: {html.escape(str(source))}</p>")
-        parts.append(_table(["", *[label for _, label in cols]], rows))
-    return Div(text="".join(parts), width=width)
+_CONTINGENCY_TIPS = [("cluster", "@y"), ("wave", "@x"), ("value", "@v{0.00}"), ("count", "@n")]
+_CENTRED_TEXT = dict(text_align="center", text_baseline="middle", text_font_size="10pt")
 
 
 def contingency_figure(
@@ -681,45 +468,38 @@ def contingency_figure(
         raise DataError(
             f"contingency must have shape ({len(cluster_ids)}, {len(wave_names)}); got {cont.shape}."
         )
-    if normalize == "cluster":
-        val = cont / np.maximum(cont.sum(axis=1, keepdims=True), 1)
-    elif normalize == "wave":
-        val = cont / np.maximum(cont.sum(axis=0, keepdims=True), 1)
-    elif normalize == "none":
-        val = cont
-    else:
+    axis = {"cluster": 1, "wave": 0, "none": None}
+    if normalize not in axis:
         raise DataError(f"normalize must be 'cluster', 'wave' or 'none', got {normalize!r}.")
+    ax = axis[normalize]
+    val = cont if ax is None else cont / np.maximum(cont.sum(axis=ax, keepdims=True), 1)
     rows = [f"cluster {display_numbers(cluster_ids)[int(c)]}" for c in cluster_ids]
-    xs, ys, vs, cs, txt = [], [], [], [], []
-    for i, r in enumerate(rows):
-        for j, w in enumerate(wave_names):
-            xs.append(str(w))
-            ys.append(r)
-            vs.append(float(val[i, j]))
-            cs.append(int(cont[i, j]))
-            txt.append(f"{val[i, j]:.2f}" if normalize != "none" else str(int(cont[i, j])))
-    mapper = LinearColorMapper(
-        palette="Greys256", low=float(val.max()) if val.size else 1.0, high=0.0
-    )
-    fig = figure(
-        x_range=[str(w) for w in wave_names],
-        y_range=list(reversed(rows)),
-        width=width,
-        height=height or 60 + 34 * len(rows),
-        title=title,
-        tools="hover,save",
-        tooltips=[("cluster", "@y"), ("wave", "@x"), ("value", "@v{0.00}"), ("count", "@n")],
-        toolbar_location=None,
-    )
+    waves = [str(w) for w in wave_names]
+    v = val.ravel()
+    txt = [f"{x:.2f}" for x in v] if ax is not None else [str(int(c)) for c in cont.ravel()]
+    dark = v > 0.55 * max(val.max(), 1e-9)
     src = ColumnDataSource(
         dict(
-            x=xs,
-            y=ys,
-            v=vs,
-            n=cs,
+            x=waves * len(rows),
+            y=np.repeat(rows, len(waves)).tolist(),
+            v=v.tolist(),
+            n=cont.ravel().astype(int).tolist(),
             t=txt,
-            tc=["white" if v > 0.55 * max(val.max(), 1e-9) else "black" for v in vs],
+            tc=np.where(dark, "white", "black").tolist(),
         )
+    )
+    mapper = LinearColorMapper(
+        palette="Greys256", low=float(val.max()) if val.size else 1.0, high=0
+    )
+    height = height or 60 + 34 * len(rows)
+    fig = figure(
+        x_range=waves,
+        y_range=rows[::-1],
+        width=width,
+        height=height,
+        title=title,
+        tools="hover,save",
+        tooltips=_CONTINGENCY_TIPS,
     )
     fig.rect(
         "x",
@@ -730,16 +510,7 @@ def contingency_figure(
         fill_color={"field": "v", "transform": mapper},
         line_color="white",
     )
-    fig.text(
-        "x",
-        "y",
-        text="t",
-        source=src,
-        text_align="center",
-        text_baseline="middle",
-        text_font_size="10pt",
-        text_color="tc",
-    )
+    fig.text("x", "y", text="t", source=src, text_color="tc", **_CENTRED_TEXT)
     fig.xaxis.axis_label = "delineated wave"
     fig.axis.major_tick_line_color = None
     fig.grid.visible = False
@@ -789,22 +560,11 @@ def entropy_hist_figure(
     h = h / np.maximum(h.sum(axis=1, keepdims=True), 1e-12)
     edges = np.linspace(0, 1, h.shape[1] + 1)
     centers = 0.5 * (edges[:-1] + edges[1:])
-    fig = figure(
-        width=width,
-        height=height,
-        title=title,
-        x_range=Range1d(0, 1),
-        tools="save",
-        toolbar_location=None,
-    )
+    fig = figure(width=width, height=height, title=title, x_range=Range1d(0, 1), tools="save")
+    num = display_numbers(cluster_ids)
     for k, cid in enumerate(cluster_ids):
-        fig.line(
-            centers,
-            h[k],
-            color=cluster_color(cid),
-            line_width=2,
-            legend_label=f"cluster {display_numbers(cluster_ids)[int(cid)]}",
-        )
+        label = f"cluster {num[int(cid)]}"
+        fig.line(centers, h[k], color=cluster_color(cid), line_width=2, legend_label=label)
     fig.xaxis.axis_label = "normalised entropy"
     fig.yaxis.axis_label = "share of time steps"
     fig.legend.location = "top_right"

@@ -26,7 +26,7 @@ from ..data.dataset import WAVE_NAMES, ECGDataset
 from ..data.io_utils import atomic_write_text
 from ..errors import DataError, NotFittedError
 from . import figures
-from .palette import cluster_color, display_numbers
+from .tables import cluster_table, faithfulness_table
 
 
 def write_html(layout, path: str | os.PathLike, title: str) -> Path:
@@ -140,68 +140,6 @@ def widget_page(widget: Any, path: str | os.PathLike, title: str) -> Path:
         title=html.escape(str(title)), css=css, state=script_json(state), js=script_json(js)
     )
     return atomic_write_text(path, page)
-
-
-_CELL = " style='padding:2px 10px;text-align:right'"
-
-
-def cluster_table(infos: Sequence[Any], class_names: Sequence[str] | None = None) -> Div:
-    """HTML table of clusters: colour, id, share of time, mean entropy and class mix.
-
-    Parameters
-    ----------
-    infos : sequence of ClusterInfo
-        From ``tlc.cluster_summary(ds)``.
-    class_names : sequence of str, optional
-        Order of the class-mix columns.
-
-    Returns
-    -------
-    bokeh.models.Div
-
-    Examples
-    --------
-    >>> from types import SimpleNamespace as NS
-    >>> div = cluster_table([NS(cluster_id=2, share=0.4, mean_entropy=0.1, class_mix=None)])
-    >>> "40.0%" in div.text
-    True
-    """
-    classes = list(class_names) if class_names else []
-    if not classes:
-        for info in infos:
-            if getattr(info, "class_mix", None):
-                classes = list(info.class_mix)
-                break
-    head = "".join(f"<th{_CELL}>{html.escape(c)}</th>" for c in classes)
-    rows = []
-    num = display_numbers(info.cluster_id for info in infos)
-    for info in infos:
-        mix = getattr(info, "class_mix", None) or {}
-        cells = "".join(
-            f"<td{_CELL}>{100 * float(mix.get(c, float('nan'))):.0f}%</td>" for c in classes
-        )
-        rows.append(
-            f"<tr><td><span style='display:inline-block;width:14px;height:14px;"
-            f"background:{cluster_color(info.cluster_id)}'></span></td>"
-            f"<td{_CELL}>{num[int(info.cluster_id)]}</td><td{_CELL}>{100 * float(info.share):.1f}%</td>"
-            f"<td{_CELL}>{float(info.mean_entropy):.3f}</td>{cells}</tr>"
-        )
-    return Div(
-        text=(
-            "<h3>Clusters</h3><table class='ecw-clusters' style='border-collapse:collapse'>"
-            f"<tr><th></th><th{_CELL}>cluster</th><th{_CELL}>share of time</th>"
-            f"<th{_CELL}>mean entropy</th>{head}</tr>"
-            + "".join(rows)
-            + "</table>"
-            + (
-                "<p style='font-size:90%'>Class columns: share of records with that label among the "
-                "records where the cluster takes up the most time (top quartile).</p>"
-                if classes
-                else ""
-            )
-        ),
-        width=700,
-    )
 
 
 def _find_contingency(evaluation: Mapping | None) -> np.ndarray | None:
@@ -338,7 +276,7 @@ def make_report(
     if hists and all(h.size for h in hists):
         parts.append(figures.entropy_hist_figure(np.stack(hists), [i.cluster_id for i in infos]))
     if evaluation:
-        parts.append(figures.faithfulness_table(evaluation))
+        parts.append(faithfulness_table(evaluation))
     cont = _find_contingency(evaluation)
     if cont is None:
         cont = _landmark_contingency(np.asarray(eset.labels), dataset, len(ids))
