@@ -7,8 +7,6 @@ from .checkpoint import (
     ModelBundle,
     as_bundle,
     is_bundle,
-    load_checkpoint,
-    save_checkpoint,
 )
 from .contract import INPUT_LAYOUTS
 from .declare import declare_model
@@ -22,6 +20,7 @@ from .pretrained import (
     pretrained_path,
 )
 from .resnet1d import WIDTHS, ResBlock1d, ResNet1d, network_layout
+from .serialization import load_checkpoint, save_checkpoint
 from .train import evaluate_model, train_model
 
 __all__ = [

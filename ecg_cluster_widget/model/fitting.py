@@ -57,7 +57,7 @@ def load_model(spec: str | os.PathLike) -> ModelBundle:
             f"model checkpoint {str(path)!r} not found (or use a shipped model: "
             f"{', '.join(PRETRAINED)})."
         )
-    from .checkpoint import load_checkpoint
+    from .serialization import load_checkpoint
 
     return load_checkpoint(path)
 

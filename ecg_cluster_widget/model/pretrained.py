@@ -13,7 +13,8 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import FileFormatError, ModelError
-from .checkpoint import ModelBundle, load_checkpoint
+from .checkpoint import ModelBundle
+from .serialization import load_checkpoint
 
 #: Keyword arguments of ``make_synthetic`` that match the demo model's input
 #: (the training script uses exactly these, plus ``n_records`` and ``seed``).
