@@ -26,6 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from ecg_cluster_widget.data.io_utils import to_jsonable
+from ecg_cluster_widget.explain.fidelity import summarize  # noqa: F401 (C.summarize)
+
 REPO = Path(__file__).resolve().parents[1]
 EXPERIMENTS = REPO / "experiments"
 SHARED_DATA = Path(os.environ.get("ECG_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -577,17 +580,6 @@ def mean_sd(values: Iterable[float], pct: bool = False, digits: int = 1) -> str:
     return f"{v.mean() * s:.{digits}f} ± {v.std(ddof=1) * s:.{digits}f}"
 
 
-def summarize(values: Iterable[float]) -> dict:
-    """``{"mean", "sd", "n", "values"}`` of finite values."""
-    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
-    return {
-        "mean": float(v.mean()) if v.size else None,
-        "sd": float(v.std(ddof=1)) if v.size > 1 else None,
-        "n": int(v.size),
-        "values": v.tolist(),
-    }
-
-
 # ----------------------------------------------------------------------------- output
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A GitHub-flavoured markdown table."""
@@ -629,24 +621,9 @@ def write_result(cfg: RunConfig, name: str, payload: dict, started: float) -> Pa
         **payload,
     }
     path = cfg.results_dir / f"{name}{'_quick' if cfg.quick else ''}.json"
-    atomic_write_json(path, _clean(payload))
+    atomic_write_json(path, to_jsonable(payload))
     log(f"wrote {path}")
     return path
-
-
-def _clean(o: Any) -> Any:
-    """JSON-safe copy: NaN/inf -> None, numpy -> Python."""
-    if isinstance(o, dict):
-        return {str(k): _clean(v) for k, v in o.items()}
-    if isinstance(o, list | tuple):
-        return [_clean(v) for v in o]
-    if isinstance(o, np.ndarray):
-        return _clean(o.tolist())
-    if isinstance(o, np.generic):
-        o = o.item()
-    if isinstance(o, float) and not np.isfinite(o):
-        return None
-    return o
 
 
 def save_html(cfg: RunConfig, name: str, layout, title: str) -> Path:

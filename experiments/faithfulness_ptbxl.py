@@ -34,10 +34,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from ecg_cluster_widget.data import atomic_write_json
-from ecg_cluster_widget.explain.faithfulness import (
+from ecg_cluster_widget.explain.faithfulness_cv import (
     cross_validate_faithfulness,
     raw_kmeans_proportions,
 )
+from ecg_cluster_widget.explain.fidelity import AGREEMENT_METRICS
 
 try:
     from . import common as C
@@ -66,16 +67,7 @@ TABLE_METRICS = (
     "rf_f1",
 )
 #: Honest-faithfulness scalars of one surrogate (TLC; the control has the same with ``control_``).
-HONEST = (
-    "fidelity",
-    "majority_floor",
-    "fidelity_above_floor",
-    "kappa",
-    "mcc",
-    "auroc_vs_cnn",
-    "rf_accuracy",
-    "rf_auroc",
-)
+HONEST = (*AGREEMENT_METRICS, "rf_accuracy", "rf_auroc")
 CONTROL = tuple(f"control_{m}" for m in HONEST if m != "majority_floor")
 METRICS = (
     "cnn_accuracy",
@@ -87,11 +79,7 @@ METRICS = (
     "rf_accuracy",
     "rf_auroc",
     "rf_f1",
-    "majority_floor",
-    "fidelity_above_floor",
-    "kappa",
-    "mcc",
-    "auroc_vs_cnn",
+    *AGREEMENT_METRICS[1:],
     *CONTROL,
 )
 #: Trees of every forest (as ``C.rf_faithfulness``).

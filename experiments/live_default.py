@@ -150,7 +150,7 @@ def design(bundle, train, tune, quick: bool) -> dict:
 
 def faithfulness(bundle, train, test, models: dict, seed: int) -> dict:
     """Step 4: RF on K=8 proportions against the CNN on fold 10."""
-    from ecg_cluster_widget.explain.faithfulness import raw_kmeans_proportions
+    from ecg_cluster_widget.explain.faithfulness_cv import raw_kmeans_proportions
 
     cnn_train, cnn_test = bundle.predict_proba(train), bundle.predict_proba(test)
     out = {}

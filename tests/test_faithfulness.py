@@ -9,17 +9,17 @@ import pytest
 
 from ecg_cluster_widget.errors import DataError
 from ecg_cluster_widget.explain.faithfulness import (
-    HONEST_METRICS,
-    agreement_metrics,
-    cross_validate_faithfulness,
     faithfulness,
     faithfulness_from_explainer,
     faithfulness_regression,
+)
+from ecg_cluster_widget.explain.faithfulness_cv import (
+    cross_validate_faithfulness,
     faithfulness_with_control,
     label_proportions,
-    majority_rule,
     raw_kmeans_proportions,
 )
+from ecg_cluster_widget.explain.fidelity import HONEST_METRICS, agreement_metrics, majority_rule
 
 
 def _props(n, k=5, seed=0):
