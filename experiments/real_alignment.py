@@ -171,9 +171,8 @@ def main(argv=None) -> dict:
     C.log(f"PTB-XL fit {len(ptb)}, LUDB tune {len(tune)}, report {len(report)}, K={k}")
 
     # ---------------------------------------------------------------- tuning (1-100)
-    from ecg_cluster_widget.clustering import soft_clustering
+    from ecg_cluster_widget.clustering import METHODS as available
 
-    available = getattr(soft_clustering, "_METHODS", ("gmm",))
     axes = {a: [v for v in vals if a != "method" or v in available] for a, vals in AXES.items()}
     if cfg.quick:
         axes = {a: v[:2] for a, v in axes.items()}

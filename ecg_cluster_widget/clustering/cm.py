@@ -2,9 +2,9 @@
 
 This is the clustering objective of Boubekki, Kampffmeyer, Jenssen and Brefeld, "Joint
 optimization of an autoencoder for clustering and embedding" (Machine Learning 110, 2021),
-used on its own on fixed feature vectors. :class:`~ecg_cluster_widget.clustering.SoftClusterer`
-with ``method="cm"`` is the estimator built on it; this module holds the objective and
-the training loop.
+used on its own on fixed feature vectors. :class:`ClusteringModule`
+(``SoftClusterer(method="cm")``) is the estimator; :func:`fit_cm` and
+:func:`cm_statistics` are its training loop and its whole-data pass.
 
 Objective
 ---------
@@ -17,8 +17,7 @@ clusters), the centroids are the rows of ``U`` (K, D) and ``gamma_i U`` reconstr
 * ``E3 = - sum_{k != l} gamma_k gamma_l u_k . u_l``,
 
 and ``E1 + E2 + E3 = sum_k gamma_k ||x - u_k||^2``, the soft k-means distortion
-(:func:`cm_loss_terms` computes the three terms, :func:`soft_kmeans_distortion` the
-right-hand side). Per minibatch,
+(tests/test_cm.py writes each term out and checks the identity). Per minibatch,
 
 * ``E4 = sum_k (1 - alpha) log(mean_i gamma_ik)``, the log density of a symmetric
   Dirichlet(alpha) prior on the cluster sizes: ``alpha > 1`` penalises small clusters
@@ -51,7 +50,7 @@ Design choices
   ``d_ik + s2 (1 - alpha) / (n mean_i gamma_ik)``, and ``2 (n_k u_k - gamma^T x) / n``
   for the centroids) and Adam is applied with fused ``torch._foreach`` updates: a
   step costs ~4x less than autograd on these tiny matrices (the step is overhead-bound),
-  and tests compare it with autograd on :func:`cm_loss_terms`.
+  and tests compare it with autograd on the four terms.
 * **Polyak averaging.** After the training epochs, one more epoch is run whose
   parameters are averaged over all its minibatch steps (as the reference does). The
   minibatch gradient keeps the iterate jittering around the optimum at a distance set
@@ -83,26 +82,25 @@ import contextlib
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.cluster import kmeans_plusplus
+from sklearn.utils._param_validation import Interval
 
+from ..activations.features import single_thread_blas
 from ..errors import DataError, ModelError
+from .base import BaseSoftClusterer, _check_chunks_fn, check_points
 
 __all__ = [
     "CMFit",
-    "CMTerms",
-    "check_points",
     "CMStats",
+    "ClusteringModule",
     "cm_gradients",
-    "cm_logits",
-    "cm_loss_terms",
     "cm_statistics",
     "fit_cm",
     "resolve_device",
-    "soft_kmeans_distortion",
 ]
 
 #: k-means++ runs on a seeded subsample of at most this many points.
@@ -118,97 +116,6 @@ AUTO_MAX_EPOCHS = 2_000
 _LOG_EPS = 1e-10
 _BETA1, _BETA2, _ADAM_EPS = 0.9, 0.999, 1e-8
 _STATS_ROWS = 65_536
-
-
-class CMTerms(NamedTuple):
-    """The four terms of the clustering-module loss, each a 0-d tensor.
-
-    ``e1``, ``e2``, ``e3`` are means over the points; ``e4`` is the Dirichlet prior
-    term of the batch. ``e1 + e2 + e3`` is the soft k-means distortion.
-
-    Examples
-    --------
-    >>> t = CMTerms(*[torch.tensor(float(v)) for v in (1, 2, -1, 0.5)])
-    >>> float(t.e1 + t.e2 + t.e3)
-    2.0
-    """
-
-    e1: torch.Tensor
-    e2: torch.Tensor
-    e3: torch.Tensor
-    e4: torch.Tensor
-
-
-def cm_loss_terms(
-    x: torch.Tensor, gamma: torch.Tensor, centroids: torch.Tensor, alpha: float | torch.Tensor = 1.5
-) -> CMTerms:
-    """The terms E1-E4 of the clustering-module loss for a batch (differentiable).
-
-    Parameters
-    ----------
-    x : torch.Tensor of shape (n, D)
-        Points.
-    gamma : torch.Tensor of shape (n, K)
-        Soft assignments (rows sum to 1).
-    centroids : torch.Tensor of shape (K, D)
-        Centroids ``U``.
-    alpha : float or torch.Tensor of shape (K,)
-        Dirichlet concentration(s) of the prior on the cluster sizes.
-
-    Returns
-    -------
-    CMTerms
-        ``e1 = mean ||x - gamma U||^2``, ``e2 = mean sum_k g_k (1 - g_k) ||u_k||^2``,
-        ``e3 = - mean sum_{k != l} g_k g_l u_k . u_l`` and
-        ``e4 = sum_k (1 - alpha_k) log(mean_i g_ik)`` (unscaled).
-
-    Examples
-    --------
-    >>> g = torch.tensor([[0.5, 0.5]])
-    >>> x, u = torch.tensor([[0.0, 0.0]]), torch.tensor([[1.0, 0.0], [-1.0, 0.0]])
-    >>> t = cm_loss_terms(x, g, u, alpha=1.0)
-    >>> [round(float(v), 3) for v in t]
-    [0.0, 0.5, 0.5, 0.0]
-    >>> float(soft_kmeans_distortion(x, g, u))
-    1.0
-    """
-    n = x.shape[0]
-    e1 = ((x - gamma @ centroids) ** 2).sum(dim=1).mean()
-    sq = (centroids**2).sum(dim=1)
-    e2 = ((gamma * (1.0 - gamma)) @ sq).mean()
-    gg = gamma.T @ gamma
-    uu = centroids @ centroids.T
-    e3 = -((gg * uu).sum() - (torch.diagonal(gg) * torch.diagonal(uu)).sum()) / n
-    e4 = (
-        (1.0 - torch.as_tensor(alpha, dtype=x.dtype)) * torch.log(gamma.mean(dim=0) + _LOG_EPS)
-    ).sum()
-    return CMTerms(e1, e2, e3, e4)
-
-
-def soft_kmeans_distortion(
-    x: torch.Tensor, gamma: torch.Tensor, centroids: torch.Tensor
-) -> torch.Tensor:
-    """Mean over points of ``sum_k gamma_k ||x - u_k||^2`` (direct differences).
-
-    Parameters
-    ----------
-    x : torch.Tensor of shape (n, D)
-    gamma : torch.Tensor of shape (n, K)
-    centroids : torch.Tensor of shape (K, D)
-
-    Returns
-    -------
-    torch.Tensor
-        0-d tensor.
-
-    Examples
-    --------
-    >>> x = torch.zeros(1, 2)
-    >>> float(soft_kmeans_distortion(x, torch.tensor([[1.0, 0.0]]), torch.ones(2, 2)))
-    2.0
-    """
-    d = ((x[:, None, :] - centroids[None, :, :]) ** 2).sum(dim=2)
-    return (gamma * d).sum(dim=1).mean()
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -264,78 +171,6 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return dev
 
 
-def check_points(X, n_features: int | None = None, name: str = "X") -> np.ndarray:
-    """Validate a 2-D block of feature vectors (no copy, no finiteness check).
-
-    Parameters
-    ----------
-    X : array-like of shape (n_points, n_features)
-        Dense, real, numeric (float, int, uint or bool); lists and memmaps are fine.
-    n_features : int, optional
-        Required number of columns.
-    name : str
-        Name used in the messages.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``X`` as an array (a memmap stays a memmap).
-
-    Raises
-    ------
-    DataError
-        Sparse, object, complex, string, non-2-D or empty input, or a column count
-        other than ``n_features``.
-
-    Examples
-    --------
-    >>> check_points([[0.0, 1.0]]).shape
-    (1, 2)
-    >>> check_points(np.ones((2, 2), dtype=complex))
-    Traceback (most recent call last):
-    ...
-    ecg_cluster_widget.errors.DataError: Complex data not supported: X is complex; ...
-    """
-    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
-        raise DataError(
-            f"{name} is a sparse matrix; sparse input is not supported. Densify it with "
-            f"{name}.toarray() (or feed dense chunks with fit_stream)."
-        )
-    if not isinstance(X, np.ndarray):
-        try:
-            X = np.asarray(X)
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"{name} cannot be read as a numeric array ({exc}).") from None
-    kind = X.dtype.kind
-    if kind == "O":
-        raise DataError(
-            f"{name} has dtype object; pass a numeric array (e.g. {name}.astype(np.float32))."
-        )
-    if kind == "c":
-        raise DataError(
-            f"Complex data not supported: {name} is complex; the clusterer needs real-valued "
-            f"features (take {name}.real or np.abs({name}))."
-        )
-    if kind not in "fiub":
-        raise DataError(f"{name} has non-numeric dtype {X.dtype}; pass float features.")
-    if X.ndim != 2:
-        hint = f" Reshape with {name}.reshape(-1, 1) for one feature." if X.ndim == 1 else ""
-        raise DataError(
-            f"{name} must be a 2-D array of shape (n_points, n_features); got shape "
-            f"{X.shape}.{hint}"
-        )
-    if X.shape[1] == 0:
-        raise DataError(
-            f"{name} has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required."
-        )
-    if n_features is not None and X.shape[1] != n_features:
-        raise DataError(
-            f"{name} has {X.shape[1]} features, but SoftClusterer is expecting {n_features} "
-            "features as input."
-        )
-    return X
-
-
 ChunksFn = Callable[[], Iterable]
 
 
@@ -350,7 +185,7 @@ def _buffers(
     buf: np.ndarray | None = None
     fill = 0
     for chunk in chunks:
-        a = check_points(chunk, n_features, name)
+        a = check_points(chunk, n_features, name, finite=False, min_rows=0)
         if buf is None:
             n_features = a.shape[1]
             buf = np.empty((rows, n_features), dtype=np.float32)
@@ -708,27 +543,6 @@ def fit_cm(
     )
 
 
-def cm_logits(X: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Gate logits ``X @ W.T + b`` in float64 (``softmax`` of them is ``gamma``).
-
-    Parameters
-    ----------
-    X : ndarray of shape (n, D)
-    W : ndarray of shape (K, D)
-    b : ndarray of shape (K,)
-
-    Returns
-    -------
-    ndarray of shape (n, K)
-
-    Examples
-    --------
-    >>> cm_logits(np.ones((1, 2)), np.eye(2), np.array([0.0, 1.0])).tolist()
-    [[1.0, 2.0]]
-    """
-    return np.asarray(X, dtype=np.float64) @ W.T + b[None, :]
-
-
 @dataclass
 class CMStats:
     """Whole-data statistics of a fitted clustering module (see :func:`cm_statistics`).
@@ -808,7 +622,7 @@ def cm_statistics(
     out: list[np.ndarray] = []
     for buf in _buffers(chunks_fn(), int(rows), dim, name, True):
         x = buf.astype(np.float64)
-        z = cm_logits(x, fit.W, fit.b)
+        z = x @ fit.W.T + fit.b[None, :]
         if labels:
             out.append(z.argmax(axis=1))
         g = np.exp(z - z.max(axis=1, keepdims=True))
@@ -829,3 +643,187 @@ def cm_statistics(
         loss=distortion + prior,
         labels=np.concatenate(out).astype(np.int64) if labels else None,
     )
+
+
+class ClusteringModule(BaseSoftClusterer):
+    """The clustering module as a soft clusterer, trained by streaming; ``method="cm"``.
+
+    ``gamma = softmax(X @ W_.T + b_)`` from one linear layer, centroids ``U``, trained by
+    minibatch Adam on the soft k-means distortion plus a Dirichlet prior on the cluster
+    sizes, with a Polyak-averaged last epoch (see the module docstring). :meth:`fit` reads
+    an array or ``np.memmap`` one shuffle buffer at a time, :meth:`fit_stream` takes chunks
+    from any source.
+
+    Parameters
+    ----------
+    n_clusters : int
+        Number of clusters K (an integer >= 2).
+    random_state : int or None
+        Seed of the k-means++ initialisation and of the batch order (``None``: a fresh one).
+    tol : float
+        ``converged_`` is set when the last two epoch losses differ by less than ``tol``
+        (relative).
+    temperature : float
+        Divides the gate logits in :meth:`predict_proba` (> 0).
+    alpha : float
+        Concentration of the symmetric Dirichlet prior on the cluster sizes (> 0; 1 = no
+        prior, > 1 keeps clusters from emptying). Dimensionless: the prior is weighed in
+        units of the mean feature variance.
+    epochs : int or None
+        Training epochs before the Polyak-averaged last epoch. ``None`` chooses
+        ``max(5, ceil(4000 / steps_per_epoch))`` (at most 2000), i.e. at least 4000 Adam
+        steps: 6 epochs for 2*10^5 points.
+    batch_size : int
+        Points per minibatch.
+    lr : float
+        Adam step size, in units of the (scalar-standardised) features.
+    device : str
+        Torch device of the minibatch steps, ``"cpu"`` or ``"cuda"``.
+    shuffle_buffer : int
+        Points held in memory and shuffled together (float32, 128 MB at D = 128 for the
+        default); with more points than this, each buffer is shuffled on its own.
+    compute_labels : bool
+        Store ``labels_`` (the hard label of every fitted point).
+
+    Attributes
+    ----------
+    centroids_ : ndarray of shape (K, D)
+    W_ : ndarray of shape (K, D)
+        Gate weights.
+    b_ : ndarray of shape (K,)
+        Gate bias.
+    weights_ : ndarray of shape (K,)
+        Mean ``gamma``, summing to 1; clusters sorted by decreasing weight.
+    variances_ : ndarray of shape (K,)
+        Gamma-weighted per-dimension variance of each cluster.
+    n_iter_ : int
+        Epochs, including the averaging epoch.
+    n_steps_ : int
+        Adam steps.
+    converged_ : bool
+    lower_bound_ : float
+        Minus the whole-data loss (distortion plus prior).
+    loss_history_ : ndarray of shape (n_iter_,)
+        Mean minibatch loss of each epoch, in squared feature units.
+    n_features_in_ : int
+    labels_ : ndarray of shape (n_points,)
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(0, 0.1, (50, 2)), rng.normal(3, 0.1, (50, 2))])
+    >>> cm = ClusteringModule(n_clusters=2, epochs=200).fit(X)
+    >>> cm.weights_.round(2).tolist(), bool(cm.loss_history_[0] > cm.loss_history_[-1])
+    ([0.5, 0.5], True)
+    """
+
+    method = "cm"
+    _in_memory = False
+    _per_cluster = (*BaseSoftClusterer._per_cluster, "W_", "b_")
+    _parameter_constraints: dict = {
+        **{k: v for k, v in BaseSoftClusterer._parameter_constraints.items() if k != "max_iter"},
+        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "epochs": [Interval(Integral, 1, None, closed="left"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "device": [str, torch.device],
+        "shuffle_buffer": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_clusters: int = 6,
+        *,
+        random_state: int | None = 0,
+        tol: float = 1e-4,
+        temperature: float = 1.0,
+        alpha: float = 1.5,
+        epochs: int | None = None,
+        batch_size: int = 256,
+        lr: float = 1e-3,
+        device: str = "cpu",
+        shuffle_buffer: int = 262_144,
+        compute_labels: bool = True,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.random_state = random_state
+        self.tol = tol
+        self.temperature = temperature
+        self.alpha = alpha
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.device = device
+        self.shuffle_buffer = shuffle_buffer
+        self.compute_labels = compute_labels
+
+    def _check_params(self, n_points: int | None) -> None:
+        super()._check_params(n_points)
+        if self.shuffle_buffer < self.n_clusters:
+            raise DataError(
+                f"shuffle_buffer must be an integer >= n_clusters ({self.n_clusters}), got "
+                f"{self.shuffle_buffer!r}."
+            )
+        resolve_device(self.device)
+
+    def _fit(self, X, init: np.ndarray | None) -> None:
+        if init is not None:
+            raise DataError("init= (start centres) is not supported by the clustering module.")
+        rows, n = int(self.shuffle_buffer), X.shape[0]
+        self._fit_chunks(lambda: (X[i : i + rows] for i in range(0, n, rows)), "X")
+
+    def fit_stream(self, chunks_fn: Callable[[], Iterable]) -> ClusteringModule:
+        """Fit on chunks without holding them all: one shuffle buffer in memory.
+
+        Parameters
+        ----------
+        chunks_fn : callable
+            ``chunks_fn()`` returns an iterator over 2-D arrays (n_i, n_features). It is
+            called once per epoch plus once for the final statistics, and must yield the
+            same rows in the same order every time; the fit then equals :meth:`fit` on
+            the concatenated rows, for any chunking.
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> X = np.r_[np.zeros((30, 2)), np.ones((30, 2))]
+        >>> chunks = lambda: (X[i : i + 7] for i in range(0, 60, 7))
+        >>> sc = ClusteringModule(2, epochs=100).fit_stream(chunks)
+        >>> sc.n_features_in_, np.bincount(sc.labels_).tolist()
+        (2, [30, 30])
+        """
+        _check_chunks_fn(chunks_fn)
+        self._check_params(None)
+        self._clear_fitted()
+        self._fit_chunks(chunks_fn, "chunk")
+        return self._finish(None)
+
+    def _fit_chunks(self, chunks_fn: ChunksFn, name: str) -> None:
+        params = ("epochs", "batch_size", "lr", "tol", "device", "shuffle_buffer")
+        fit = fit_cm(
+            chunks_fn,
+            int(self.n_clusters),
+            alpha=float(self.alpha),
+            random_state=self._seed,
+            name=name,
+            **{p: getattr(self, p) for p in params},
+        )
+        with single_thread_blas():
+            stats = cm_statistics(
+                chunks_fn, fit, alpha=float(self.alpha), labels=self.compute_labels, name=name
+            )
+        self.centroids_, self.W_, self.b_ = fit.centroids, fit.W, fit.b
+        self.weights_, self.variances_ = stats.weights, stats.variances
+        self.n_iter_, self.n_steps_, self.converged_ = fit.n_epochs, fit.n_steps, fit.converged
+        self.lower_bound_, self.loss_history_ = -stats.loss, fit.loss_history
+        self.n_features_in_ = fit.n_features
+        if stats.labels is not None:
+            self.labels_ = stats.labels
+
+    def _logits(self, X) -> np.ndarray:
+        # The fit's last pass: float32 buffers, then float64 products.
+        bufs = _buffers([X], _STATS_ROWS, self.n_features_in_, "X")
+        return np.concatenate([b.astype(np.float64) @ self.W_.T + self.b_[None, :] for b in bufs])

@@ -138,10 +138,10 @@ def check_options(opts: Any) -> None:
     ):
         if getattr(opts, name) not in allowed:
             raise DataError(f"{name} must be one of {allowed}, got {getattr(opts, name)!r}.")
-    from ..clustering.soft_clustering import _METHODS
+    from ..clustering.soft_clustering import METHODS
 
-    if opts.method not in _METHODS:
-        raise DataError(f"method must be one of {_METHODS} or 'auto', got {opts.method!r}.")
+    if opts.method not in METHODS:
+        raise DataError(f"method must be one of {tuple(METHODS)} or 'auto', got {opts.method!r}.")
     mc = opts.max_clusters
     if isinstance(mc, bool) or not isinstance(mc, (int, np.integer)) or mc < 2:
         raise DataError(f"max_clusters must be an integer >= 2, got {mc!r}.")
