@@ -141,10 +141,13 @@ SECTIONS: list[tuple[str, str, list[str], str]] = [
         [
             "ecg_figure",
             "prototypes_figure",
-            "proportions_figure",
-            "contingency_figure",
-            "entropy_hist_figure",
         ],
+        "",
+    ),
+    (
+        "",
+        "ecg_cluster_widget.views.dataset_figures",
+        ["proportions_figure", "contingency_figure", "entropy_hist_figure"],
         "",
     ),
     ("", "ecg_cluster_widget.views.tables", ["faithfulness_table", "metrics_table"], ""),

@@ -10,7 +10,7 @@ import pytest
 from bokeh.layouts import column
 
 from ecg_cluster_widget.errors import DataError, NotFittedError
-from ecg_cluster_widget.views import figures, tables
+from ecg_cluster_widget.views import dataset_figures, figures, tables
 from ecg_cluster_widget.views.palette import PALETTE, cluster_color
 from ecg_cluster_widget.views.report import write_html
 
@@ -105,15 +105,15 @@ def test_figure_input_errors(rng):
     with pytest.raises(DataError, match="layout"):
         figures.ecg_figure(rng.normal(size=(12, 300)), 100.0, layout="6x2")
     with pytest.raises(DataError, match="contingency"):
-        figures.contingency_figure(np.ones((3, 2)), [0, 1, 2])
+        dataset_figures.contingency_figure(np.ones((3, 2)), [0, 1, 2])
     with pytest.raises(DataError, match="proportions"):
-        figures.proportions_figure(np.ones((4, 3)), [0, 1])
+        dataset_figures.proportions_figure(np.ones((4, 3)), [0, 1])
 
 
 def test_class_means_average_positive_records():
     prop = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
     labels = np.array([[1, 0], [0, 1], [1, 1]])
-    names, m = figures.class_means(prop, labels, ["NORM", "MI"])
+    names, m = dataset_figures.class_means(prop, labels, ["NORM", "MI"])
     assert names == ["all", "NORM", "MI"]
     np.testing.assert_allclose(m[1], [0.75, 0.25])
     np.testing.assert_allclose(m[2], [0.25, 0.75])
@@ -135,12 +135,12 @@ def test_array_figures_render_offline(tmp_path, rng, browser):
         figures.prototypes_figure(
             np.zeros((3, 12, 40)), -np.ones((3, 12, 40)), np.ones((3, 12, 40)), [0, 1, 2], 100.0
         ),
-        figures.proportions_figure(
+        dataset_figures.proportions_figure(
             rng.dirichlet(np.ones(3), size=20), [0, 1, 2], rng.integers(0, 2, (20, 2)), ["A", "B"]
         ),
         tables.metrics_table({"fidelity": 0.95}),
-        figures.contingency_figure(rng.integers(0, 50, (3, 4)), [0, 1, 2]),
-        figures.entropy_hist_figure(rng.uniform(size=(3, 10)), [0, 1, 2]),
+        dataset_figures.contingency_figure(rng.integers(0, 50, (3, 4)), [0, 1, 2]),
+        dataset_figures.entropy_hist_figure(rng.uniform(size=(3, 10)), [0, 1, 2]),
     )
     path = write_html(layout, tmp_path / "figs.html", "figures")
     html = path.read_text()

@@ -25,7 +25,7 @@ from bokeh.resources import INLINE
 from ..data.dataset import WAVE_NAMES, ECGDataset
 from ..data.io_utils import atomic_write_text
 from ..errors import DataError, NotFittedError
-from . import figures
+from . import dataset_figures, figures
 from .tables import cluster_table, faithfulness_table
 
 
@@ -270,18 +270,22 @@ def make_report(
     )
     eset = tlc.explain_all(dataset)
     parts.append(
-        figures.proportions_figure(eset.proportions, ids, dataset.labels, dataset.class_names)
+        dataset_figures.proportions_figure(
+            eset.proportions, ids, dataset.labels, dataset.class_names
+        )
     )
     hists = [np.asarray(i.entropy_hist) for i in infos]
     if hists and all(h.size for h in hists):
-        parts.append(figures.entropy_hist_figure(np.stack(hists), [i.cluster_id for i in infos]))
+        parts.append(
+            dataset_figures.entropy_hist_figure(np.stack(hists), [i.cluster_id for i in infos])
+        )
     if evaluation:
         parts.append(faithfulness_table(evaluation))
     cont = _find_contingency(evaluation)
     if cont is None:
         cont = _landmark_contingency(np.asarray(eset.labels), dataset, len(ids))
     if cont is not None and cont.shape[0] == len(ids) and cont.shape[1] == len(WAVE_NAMES):
-        parts.append(figures.contingency_figure(cont, ids))
+        parts.append(dataset_figures.contingency_figure(cont, ids))
 
     from ..explain.context import record_context
 
