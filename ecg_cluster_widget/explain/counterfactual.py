@@ -14,14 +14,9 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import DataError
-from .segments import segment_arrays
+from .segments import runs
 
 __all__ = ["invert_t_waves", "add_q_waves"]
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int, int]]:
-    _, starts, ends, codes = segment_arrays(mask, drop_invalid=False)
-    return [(int(a), int(b), int(c)) for a, b, c in zip(starts, ends, codes)]
 
 
 def _single(ds, index: int):
@@ -70,7 +65,7 @@ def invert_t_waves(ds, index: int, leads=("I", "II", "aVF", "V3", "V4", "V5", "V
     """
     rec, x, mask = _single(ds, index)
     rows = _lead_rows(rec, leads)
-    for start, end, code in _runs(mask):
+    for start, end, code in runs(mask):
         if code != 3 or end - start < 2:
             continue
         a, b = max(start - 1, 0), min(end, x.shape[1] - 1)
@@ -126,7 +121,7 @@ def add_q_waves(
     rows = _lead_rows(rec, leads)
     w = max(2, int(round(width_s * rec.fs)))
     bump = -depth_mv * np.sin(np.pi * (np.arange(w) + 0.5) / w)
-    for start, _end, code in _runs(mask):
+    for start, _end, code in runs(mask):
         if code != 2:
             continue
         stop = min(start + w, x.shape[1])

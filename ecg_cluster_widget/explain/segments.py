@@ -20,7 +20,14 @@ import numpy as np
 
 from ..errors import DataError
 
-__all__ = ["Segment", "segment_arrays", "segments_from_labels", "segment_rows", "SEGMENT_COLUMNS"]
+__all__ = [
+    "Segment",
+    "runs",
+    "segment_arrays",
+    "segments_from_labels",
+    "segment_rows",
+    "SEGMENT_COLUMNS",
+]
 
 #: Columns of :func:`segment_rows`, in order (what ``to_frame`` and the CLI write).
 SEGMENT_COLUMNS = (
@@ -88,6 +95,19 @@ class Segment:
             "start_s": float(self.start_s),
             "end_s": float(self.end_s),
         }
+
+
+def runs(values: Any) -> list[tuple[int, int, Any]]:
+    """``(start, stop, value)`` of every run of equal values of a 1-D array (stop exclusive).
+
+    Examples
+    --------
+    >>> runs([2, 2, -1, 0])
+    [(0, 2, 2), (2, 3, -1), (3, 4, 0)]
+    """
+    v = np.asarray(values).ravel()
+    cut = np.r_[0, np.flatnonzero(v[1:] != v[:-1]) + 1, v.size] if v.size else []
+    return [(int(a), int(b), v[a].item()) for a, b in zip(cut[:-1], cut[1:])]
 
 
 def segment_arrays(
