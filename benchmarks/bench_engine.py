@@ -96,7 +96,8 @@ def run(
     ['extraction', 'set_n_clusters', 'setup']
     """
     from ecg_cluster_widget.activations.features import FeatureAligner
-    from ecg_cluster_widget.activations.hooks import ActivationExtractor, auto_batch_size
+    from ecg_cluster_widget.activations import ActivationExtractor
+    from ecg_cluster_widget.activations.batching import auto_batch_size
     from ecg_cluster_widget.data.synthetic import make_synthetic
     from ecg_cluster_widget.explain.explainer import TLCExplainer
 
@@ -251,7 +252,7 @@ def compile_check(n: int = 1024, repeats: int = 3, seed: int = 0) -> dict:
     >>> compile_check(n=16, repeats=1)["compile_and_first_s"] > 0  # doctest: +SKIP
     True
     """
-    from ecg_cluster_widget.activations.hooks import auto_batch_size
+    from ecg_cluster_widget.activations.batching import auto_batch_size
     from ecg_cluster_widget.data.synthetic import make_synthetic
 
     bundle, _ = _load_model()

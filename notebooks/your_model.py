@@ -92,7 +92,7 @@ bundle.history[-1]
 # read: the tuple element, the shape and the time axis.
 
 # %%
-from ecg_cluster_widget.activations.hooks import ActivationExtractor
+from ecg_cluster_widget.activations import ActivationExtractor
 
 x = bundle.prepare(ds.subset(slice(0, 4)))
 ext = ActivationExtractor(bundle, progress=False)

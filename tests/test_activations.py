@@ -183,7 +183,7 @@ def test_feature_aligner_pca_deterministic_and_checked():
 
 
 def test_auto_batch_size_same_blocks_and_bad_batch_size(net, x):
-    from ecg_cluster_widget.activations.hooks import auto_batch_size
+    from ecg_cluster_widget.activations.batching import auto_batch_size
 
     assert auto_batch_size(12, 1000) == 256 and auto_batch_size(12, 5000) == 64
     assert auto_batch_size(1, 10) == 512 and auto_batch_size(12, 10**6) == 8

@@ -1,8 +1,8 @@
 """Activations: forward hooks on a network's blocks and their alignment to one time grid."""
 
 from .discover import default_layers
+from .extractor import ActivationExtractor
 from .features import FeatureAligner, resample_time
-from .hooks import ActivationExtractor
 from .layout import LayerLayout
 
 __all__ = [

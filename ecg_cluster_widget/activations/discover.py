@@ -27,7 +27,8 @@ import torch
 from torch import nn
 
 from ..errors import ModelError
-from .layout import PROBE_RECORDS, probe_lengths, time_axis_of
+from .hooks import probe_lengths
+from .layout import PROBE_RECORDS, time_axis_of
 
 __all__ = ["N_DEFAULT_LAYERS", "default_layers", "probe_tensor", "structural_layers"]
 

@@ -19,7 +19,7 @@ without one the layer is refused with the choices listed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,86 +27,12 @@ import torch
 from torch import nn
 
 from ..errors import ModelError
-from ..model.contract import forward_failure_message
+from .hooks import Selector, _refuse_selector, probe_lengths
 
-__all__ = [
-    "LayerLayout",
-    "output_choices",
-    "resolve_layouts",
-    "select_output",
-]
+__all__ = ["LayerLayout", "resolve_layouts", "time_axis_of"]
 
 #: Records per probe pass: two, so that the batch axis is told apart from a size-1 axis.
 PROBE_RECORDS = 2
-Selector = int | str | None
-
-
-def output_choices(output: Any) -> list[tuple[Selector, torch.Tensor]]:
-    """The tensors a module's output offers: ``[(None, t)]`` for a tensor, else keyed.
-
-    Parameters
-    ----------
-    output : object
-        What a module's forward returned.
-
-    Returns
-    -------
-    list of (selector, Tensor)
-        Index for tuple/list elements, key for dict (and ``ModelOutput``) entries.
-
-    Examples
-    --------
-    >>> t = torch.zeros(1, 2)
-    >>> [k for k, _ in output_choices((t, None, t))], [k for k, _ in output_choices({"a": t})]
-    ([0, 2], ['a'])
-    """
-    if isinstance(output, torch.Tensor):
-        return [(None, output)]
-    if isinstance(output, Mapping):
-        return [(k, v) for k, v in output.items() if isinstance(v, torch.Tensor)]
-    if isinstance(output, (tuple, list)):
-        return [(i, v) for i, v in enumerate(output) if isinstance(v, torch.Tensor)]
-    return []
-
-
-def select_output(output: Any, selector: Selector, layer: str) -> torch.Tensor:
-    """The tensor of ``output`` named by ``selector``; refuse rather than guess.
-
-    Parameters
-    ----------
-    output : object
-        A module's output: a tensor, tuple/list or dict.
-    selector : int, str or None
-        Index (tuple/list) or key (dict); ``None`` only for a tensor output.
-    layer : str
-        The layer's name, for the message.
-
-    Returns
-    -------
-    torch.Tensor
-
-    Raises
-    ------
-    ModelError
-        For a tuple/dict without a selector, or a selector that names no tensor; the
-        message lists the choices.
-
-    Examples
-    --------
-    >>> t = torch.zeros(1, 4, 8)
-    >>> select_output((t, t * 2), 1, "b").sum().item()
-    0.0
-    >>> select_output((t, t), None, "blocks.3")
-    Traceback (most recent call last):
-    ...
-    ecg_cluster_widget.errors.ModelError: layer 'blocks.3' returns a tuple or dict ...
-    """
-    if isinstance(output, torch.Tensor):
-        return output
-    choices = dict(output_choices(output))
-    if selector is None or selector not in choices:
-        _refuse_selector(layer, selector, {k: tuple(t.shape) for k, t in choices.items()})
-    return choices[selector]
 
 
 @dataclass(frozen=True)
@@ -176,88 +102,6 @@ def _axis_by_ratio(shape: tuple[int, ...], n_samples: int) -> list[int]:
     return out
 
 
-def probe_inputs(x: torch.Tensor) -> Iterator[torch.Tensor]:
-    """Shorter copies of ``x`` for the length probe: half, then three quarters.
-
-    Halving keeps a length divisible by the patch sizes a round length is divisible by.
-
-    Parameters
-    ----------
-    x : torch.Tensor of shape (batch, leads, samples)
-
-    Yields
-    ------
-    torch.Tensor
-        ``x`` cropped to half, then three quarters of its length.
-
-    Examples
-    --------
-    >>> [t.shape[-1] for t in probe_inputs(torch.zeros(2, 1, 1000))]
-    [500, 750]
-    """
-    n = x.shape[-1]
-    for m in (n // 2, (3 * n) // 4):
-        if 1 <= m < n:
-            yield x[..., :m].contiguous()
-
-
-def probe_lengths(
-    model: nn.Module,
-    x: torch.Tensor,
-    modules: Sequence[nn.Module],
-    stop_early: bool,
-    short: bool = True,
-) -> tuple[dict, dict]:
-    """Probes of ``modules`` at the input's length and at the shorter probe lengths.
-
-    Parameters
-    ----------
-    model : nn.Module
-    x : torch.Tensor
-        Prepared input as the network expects it.
-    modules : sequence of nn.Module
-        The modules probed.
-    stop_early : bool
-        Stop each forward once every module has run (``hooks.probe_modules``).
-    short : bool
-        Also probe the shorter lengths of :func:`probe_inputs`.
-
-    Returns
-    -------
-    full, short : dict
-        ``{module position: probe}`` at the input's length, and at the first shorter
-        length each module ran at (a network may refuse other lengths, e.g. a flatten +
-        linear head or a fixed positional embedding: what did not run is left out).
-
-    Raises
-    ------
-    ModelError
-        The forward at the input's length fails (with the forward's signature).
-
-    Examples
-    --------
-    >>> net = nn.Sequential(nn.Conv1d(1, 2, 3, padding=1), nn.ReLU())
-    >>> full, short = probe_lengths(net, torch.zeros(2, 1, 32), list(net), stop_early=True)
-    >>> full[0].shapes[None], short[0].shapes[None]
-    ((2, 2, 32), (2, 2, 16))
-    """
-    from .hooks import probe_modules  # the home of forward hooks imports this module
-
-    try:
-        full = probe_modules(model, x, modules, stop_early=stop_early)
-    except ModelError:
-        raise
-    except Exception as exc:  # any failure of a user's network: diagnose it
-        raise ModelError(forward_failure_message(model, tuple(x.shape), exc)) from exc
-    got_short: dict = {}
-    for xs in probe_inputs(x) if short else ():
-        got = probe_modules(model, xs, modules, stop_early=stop_early, tolerant=True)
-        got_short.update({i: p for i, p in got.items() if i not in got_short})
-        if len(got_short) >= len(full):
-            break
-    return full, got_short
-
-
 def time_axis_of(
     name: str, full: tuple[int, ...], short: tuple[int, ...] | None, n_samples: int
 ) -> tuple[int | None, str]:
@@ -312,21 +156,6 @@ def _per_layer(value: Any, name: str) -> Any:
     if isinstance(value, Mapping):
         return value.get(name)
     return value
-
-
-def _refuse_selector(name: str, sel: Selector, shapes: dict) -> None:
-    listed = ", ".join(f"[{k!r}] {s}" for k, s in shapes.items()) or "no tensors"
-    if sel is None:
-        raise ModelError(
-            f"layer {name!r} returns a tuple or dict ({listed}), not one tensor; pick the "
-            f"element to cluster with output={{{name!r}: <index or key>}} (or output=<index> "
-            "for every layer, or a hook_output attribute on its class). TLC never takes the "
-            "first element silently."
-        )
-    raise ModelError(
-        f"output selector {sel!r} names no tensor of layer {name!r}, whose output offers "
-        f"{listed}; pass one of those indices or keys."
-    )
 
 
 def _check_axis(name: str, axis: Any, ndim: int) -> int:
