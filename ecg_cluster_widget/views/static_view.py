@@ -25,6 +25,7 @@ GRID_MINOR = "rgba(230,120,130,0.25)"
 GRID_MAJOR = "rgba(215,80,95,0.55)"
 TRACE = "#111111"
 MUTED = "#606060"
+INK = "#202020"
 ROW_MV = {"12x1": 2.2, "6x2": 3.0, "3x4": 3.0}
 TINT = {"light": 0.2, "strong": 0.42, "lead": 0.42, "strip": 0.0}
 
@@ -69,25 +70,8 @@ def _decimate(x_px: np.ndarray, v: np.ndarray, width: float) -> tuple[np.ndarray
     return np.asarray(xs), np.asarray(ys)
 
 
-def _state(w: Any) -> dict:
-    rec = dict(w.record or {})
-    n_leads, n_samples = int(rec.get("n_leads", 0)), int(rec.get("n_samples", 0))
-    sig = np.frombuffer(w.signal, dtype=np.float32)
-    sig = (
-        sig.reshape(n_leads, n_samples)
-        if sig.size == n_leads * n_samples
-        else np.zeros((n_leads, n_samples))
-    )
-    ids = np.frombuffer(w.seg_ids, dtype=np.int16).astype(int)
-    ent = np.frombuffer(w.entropy, dtype=np.float32)
-    return {
-        "rec": rec,
-        "sig": sig,
-        "ids": ids,
-        "ent": ent,
-        "fs": float(rec.get("fs", 1.0)),
-        "n": n_samples,
-    }
+def _text(x: float, y: float, text: Any, size: int = 10, fill: str = MUTED, extra: str = "") -> str:
+    return f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}"{extra} fill="{fill}">{text}</text>'
 
 
 def render_svg(w: Any, width: int = 1000) -> str:
@@ -110,13 +94,16 @@ def render_svg(w: Any, width: int = 1000) -> str:
     >>> svg = render_svg(w)
     >>> pathlib.Path("view.svg").write_text(svg)  # doctest: +SKIP
     """
-    st = _state(w)
-    rec, sig, ids, ent, fs, n = st["rec"], st["sig"], st["ids"], st["ent"], st["fs"], st["n"]
+    rec = dict(w.record or {})
+    n_leads, n = int(rec.get("n_leads", 0)), int(rec.get("n_samples", 0))
+    sig = np.asarray(w.signal, dtype=np.float32)
+    sig = sig.reshape(n_leads, n) if sig.size == n_leads * n else np.zeros((n_leads, n))
+    ids = np.asarray(w.seg_ids).astype(int)
+    ent = np.asarray(w.entropy, dtype=np.float32)
+    fs = float(rec.get("fs", 1.0))
     duration = max(n / fs, 1e-9)
-    names = list(rec.get("lead_names") or [str(i) for i in range(sig.shape[0])])
-    leads = [i for i in (w.leads or range(sig.shape[0])) if i < sig.shape[0]] or list(
-        range(sig.shape[0])
-    )
+    names = list(rec.get("lead_names") or range(n_leads))
+    leads = [i for i in (w.leads or range(n_leads)) if i < n_leads] or list(range(n_leads))
     v0, v1 = list(w.view_range) if len(w.view_range) == 2 else [0.0, duration]
     v0, v1 = max(0.0, float(v0)), min(duration, float(v1))
     if v1 <= v0:
@@ -127,13 +114,11 @@ def render_svg(w: Any, width: int = 1000) -> str:
     num = display_numbers(cluster_ids)
     labels = dict(w.cluster_labels or {})
     hl = int(w.highlight_cluster) if int(w.highlight_cluster) >= 0 else None
-    style = str(getattr(w, "band_style", "light"))
-    gain = float(getattr(w, "gain", 10))
+    style, gain = str(w.band_style), float(w.gain)
     chosen = leads[min(1, len(leads) - 1)] if leads else 0
 
     def name(cid: int) -> str:
-        entry = labels.get(str(cid)) or {}
-        nm = str(entry.get("name", "")).strip()
+        nm = str((labels.get(str(cid)) or {}).get("name", "")).strip()
         return f"{num.get(cid, cid)} · {nm}" if nm else f"cluster {num.get(cid, cid)}"
 
     margin, right = 56, 10
@@ -150,8 +135,7 @@ def render_svg(w: Any, width: int = 1000) -> str:
     axis_y = rib_y + rib_h + 2
     legend_y = axis_y + 26
     segs = [r for r in _runs(ids) if r[1] / fs > v0 and r[0] / fs < v1]
-    n_leg_rows = (len(order) + 3) // 4
-    height = legend_y + 18 * n_leg_rows + 6
+    height = legend_y + 18 * ((len(order) + 3) // 4) + 6
     out: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="ecw-static-svg" viewBox="0 0 {width} {height:.0f}" '
         f'width="100%" style="max-width:{width}px;height:auto;background:#ffffff" '
@@ -160,32 +144,23 @@ def render_svg(w: Any, width: int = 1000) -> str:
     ]
     # ECG paper: 1 mm / 5 mm grid as one pattern per row (rows centre on the baseline).
     mm_t, mm_v = px_s / 25.0, px_mm
-    for r, _lead in enumerate(leads):
-        ymid = top + r * row_h + row_h / 2
-        minor = (
-            (
-                f'<path d="M{mm_t:.2f} 0V{5 * mm_v:.2f}M{2 * mm_t:.2f} 0V{5 * mm_v:.2f}M{3 * mm_t:.2f} 0V{5 * mm_v:.2f}'
-                f"M{4 * mm_t:.2f} 0V{5 * mm_v:.2f}M0 {mm_v:.2f}H{5 * mm_t:.2f}M0 {2 * mm_v:.2f}H{5 * mm_t:.2f}"
-                f'M0 {3 * mm_v:.2f}H{5 * mm_t:.2f}M0 {4 * mm_v:.2f}H{5 * mm_t:.2f}" stroke="{GRID_MINOR}" '
-                'stroke-width="0.6" fill="none"/>'
-            )
-            if min(mm_t, mm_v) >= 2.5
-            else ""
-        )
+    minor = ""
+    if min(mm_t, mm_v) >= 2.5:
+        lines = [f"M{k * mm_t:.2f} 0V{5 * mm_v:.2f}" for k in range(1, 5)]
+        lines += [f"M0 {k * mm_v:.2f}H{5 * mm_t:.2f}" for k in range(1, 5)]
+        minor = f'<path d="{"".join(lines)}" stroke="{GRID_MINOR}" stroke-width="0.6" fill="none"/>'
+    for r in range(len(leads)):
         out.append(
             f'<pattern id="g{r}" patternUnits="userSpaceOnUse" width="{5 * mm_t:.3f}" height="{5 * mm_v:.3f}" '
-            f'patternTransform="translate({margin - (v0 % 0.2) * px_s:.2f} {ymid:.2f})">{minor}'
+            f'patternTransform="translate({margin - (v0 % 0.2) * px_s:.2f} {top + (r + 0.5) * row_h:.2f})">{minor}'
             f'<path d="M0 0V{5 * mm_v:.2f}M0 0H{5 * mm_t:.2f}" stroke="{GRID_MAJOR}" stroke-width="0.8" fill="none"/>'
             "</pattern>"
         )
     out.append(
         f'<clipPath id="plot"><rect x="{margin}" y="{top}" width="{plot_w}" height="{y_end - top + 80}"/></clipPath>'
+        f'</defs><rect x="{margin}" y="{top}" width="{plot_w}" height="{y_end - top:.1f}" fill="{PAPER}"/>'
+        '<g clip-path="url(#plot)">'
     )
-    out.append("</defs>")
-    out.append(
-        f'<rect x="{margin}" y="{top}" width="{plot_w}" height="{y_end - top:.1f}" fill="{PAPER}"/>'
-    )
-    out.append('<g clip-path="url(#plot)">')
     # Bands behind the leads (one tall rect per run: rows share the time axis).
     for a, b, cid in segs:
         alpha = TINT.get(style, 0.2)
@@ -194,16 +169,14 @@ def render_svg(w: Any, width: int = 1000) -> str:
         if alpha <= 0:
             continue
         x0, x1 = float(x_of(a / fs)), float(x_of(b / fs))
+        y0, hgt = top, y_end - top
         if style == "lead" and (hl is None or cid != hl):
-            r = leads.index(chosen)
-            y0, hgt = top + r * row_h, row_h
-        else:
-            y0, hgt = top, y_end - top
+            y0, hgt = top + leads.index(chosen) * row_h, row_h
         out.append(
             f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{x1 - x0:.1f}" height="{hgt:.1f}" '
             f'fill="{colors.get(cid, "#999999")}" fill-opacity="{alpha:.2f}"/>'
         )
-    for r, _lead in enumerate(leads):
+    for r in range(len(leads)):
         out.append(
             f'<rect x="{margin}" y="{top + r * row_h:.1f}" width="{plot_w}" height="{row_h:.1f}" fill="url(#g{r})"/>'
         )
@@ -212,34 +185,28 @@ def render_svg(w: Any, width: int = 1000) -> str:
     t = np.arange(i0, i1) / fs
     for r, lead in enumerate(leads):
         v = sig[lead, i0:i1].astype(float)
-        if not len(v):
-            continue
-        ymid = top + r * row_h + row_h / 2
-        y = ymid - (v - float(np.median(sig[lead]))) * px_mv
-        y = np.clip(y, top + r * row_h, top + (r + 1) * row_h)
-        xs, ys = _decimate(x_of(t), y, plot_w)
-        out.append(
-            f'<path d="{_path(xs, ys)}" stroke="{TRACE}" stroke-width="1.1" fill="none" stroke-linejoin="round"/>'
-        )
+        if len(v):
+            y = top + (r + 0.5) * row_h - (v - float(np.median(sig[lead]))) * px_mv
+            y = np.clip(y, top + r * row_h, top + (r + 1) * row_h)
+            d = _path(*_decimate(x_of(t), y, plot_w))
+            out.append(
+                f'<path d="{d}" stroke="{TRACE}" stroke-width="1.1" fill="none" stroke-linejoin="round"/>'
+            )
     out.append("</g>")
+    cw = 5 * px_mm  # 1 mV calibration pulse in the margin
+    cx = margin - cw - 10
     for r, lead in enumerate(leads):
         y = top + r * row_h
-        out.append(
-            f'<text x="{margin + 4}" y="{y + 14:.1f}" font-size="12" font-weight="bold" fill="#202020">'
-            f"{_esc(names[lead] if lead < len(names) else lead)}</text>"
-        )
-        # 1 mV calibration pulse in the margin.
+        label = _esc(names[lead] if lead < len(names) else lead)
+        out.append(_text(margin + 4, y + 14, label, 12, INK, ' font-weight="bold"'))
         base = y + row_h / 2 + 0.5 * px_mv
-        cw = 5 * px_mm
-        cx = margin - cw - 10
         out.append(
             f'<path d="M{cx - 4:.1f} {base:.1f}H{cx:.1f}V{base - px_mv:.1f}H{cx + cw:.1f}V{base:.1f}H{cx + cw + 4:.1f}" '
             'stroke="#202020" stroke-width="1.2" fill="none"/>'
         )
     # Cluster strip with display numbers.
     for a, b, cid in segs:
-        x0 = max(margin, float(x_of(a / fs)))
-        x1 = min(margin + plot_w, float(x_of(b / fs)))
+        x0, x1 = max(margin, float(x_of(a / fs))), min(margin + plot_w, float(x_of(b / fs)))
         if x1 <= x0:
             continue
         op = 0.3 if hl is not None and cid != hl else 1.0
@@ -249,64 +216,43 @@ def render_svg(w: Any, width: int = 1000) -> str:
         )
         if x1 - x0 > 12:
             out.append(
-                f'<text x="{x0 + 3:.1f}" y="{strip_y + 13:.1f}" font-size="10" font-weight="bold" '
-                f'fill="#ffffff">{num.get(cid, cid)}</text>'
+                _text(x0 + 3, strip_y + 13, num.get(cid, cid), 10, "#ffffff", ' font-weight="bold"')
             )
-    # Uncertainty ribbon.
+    # Uncertainty ribbon: as in the widget, the percentile among the dataset's entropies
+    # when it is known.
     out.append(
         f'<rect x="{margin}" y="{rib_y:.1f}" width="{plot_w}" height="{rib_h}" fill="#f2f2f2"/>'
     )
-    # As in the widget: the percentile among the dataset's entropies when it is known.
     quant = np.asarray(rec.get("entropy_quantiles") or [], dtype=float)
     if len(ent) == n and i1 > i0:
         e = ent[i0:i1].astype(float)
         e = percentile_ranks(e, quant) if quant.size > 1 else np.clip(e, 0, 1)
-        ys = rib_y + rib_h - e * (rib_h - 2)
-        xs, ys2 = _decimate(x_of(t), ys, plot_w)
-        d = _path(np.r_[xs[0], xs, xs[-1]], np.r_[rib_y + rib_h, ys2, rib_y + rib_h])
+        xs, ys = _decimate(x_of(t), rib_y + rib_h - e * (rib_h - 2), plot_w)
+        d = _path(np.r_[xs[0], xs, xs[-1]], np.r_[rib_y + rib_h, ys, rib_y + rib_h])
         out.append(f'<path d="{d}Z" fill="rgba(179,89,0,0.25)" stroke="#b35900" stroke-width="1"/>')
-    out.append(f'<text x="2" y="{rib_y + 12:.1f}" font-size="10" fill="{MUTED}">uncertainty</text>')
+    out.append(_text(2, rib_y + 12, "uncertainty"))
     if quant.size > 1:
-        out.append(
-            f'<text x="2" y="{rib_y + 24:.1f}" font-size="10" fill="{MUTED}">percentile</text>'
-        )
-    out.append(f'<text x="2" y="{strip_y + 13:.1f}" font-size="10" fill="{MUTED}">clusters</text>')
+        out.append(_text(2, rib_y + 24, "percentile"))
+    out.append(_text(2, strip_y + 13, "clusters"))
     # Time axis.
     span = v1 - v0
-    step = next(
-        m * 10 ** np.floor(np.log10(span / 10))
-        for m in (1, 2, 5, 10)
-        if m * 10 ** np.floor(np.log10(span / 10)) >= span / 10
-    )
-    k0 = int(np.ceil(v0 / step - 1e-9))
-    ticks = []
-    k = k0
-    while k * step <= v1 + 1e-9:
+    unit = 10 ** np.floor(np.log10(span / 10))
+    step = next(m * unit for m in (1, 2, 5, 10) if m * unit >= span / 10)
+    out.append(f'<path d="M{margin} {axis_y:.1f}H{margin + plot_w}" stroke="{MUTED}"/>')
+    for k in range(int(np.ceil(v0 / step - 1e-9)), int(np.floor(v1 / step + 1e-9)) + 1):
         x = float(x_of(k * step))
-        ticks.append(
-            f'<path d="M{x:.1f} {axis_y:.1f}v4" stroke="{MUTED}"/>'
-            f'<text x="{min(x + 2, width - 30):.1f}" y="{axis_y + 14:.1f}" font-size="10" fill="#202020">'
-            f"{float(k * step):g} s</text>"
-        )
-        k += 1
-    out.append(
-        f'<path d="M{margin} {axis_y:.1f}H{margin + plot_w}" stroke="{MUTED}"/>' + "".join(ticks)
-    )
-    out.append(
-        f'<text x="2" y="{axis_y + 10:.1f}" font-size="9" fill="{MUTED}">25 mm/s</text>'
-        f'<text x="2" y="{axis_y + 20:.1f}" font-size="9" fill="{MUTED}">{gain:g} mm/mV</text>'
-    )
+        out.append(f'<path d="M{x:.1f} {axis_y:.1f}v4" stroke="{MUTED}"/>')
+        out.append(_text(min(x + 2, width - 30), axis_y + 14, f"{float(k * step):g} s", 10, INK))
+    out.append(_text(2, axis_y + 10, "25 mm/s", 9) + _text(2, axis_y + 20, f"{gain:g} mm/mV", 9))
     # Legend: display number, name and share of this ECG.
-    share = {cid: float(np.mean(ids == cid)) if len(ids) else 0.0 for cid in order}
     col_w = (width - margin) / 4
     for j, cid in enumerate(order):
-        x = margin + (j % 4) * col_w
-        y = legend_y + 18 * (j // 4)
+        x, y = margin + (j % 4) * col_w, legend_y + 18 * (j // 4)
+        share = float(np.mean(ids == cid)) if len(ids) else 0.0
+        weight = f' font-weight="{"bold" if cid == hl else "normal"}"'
+        out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="12" height="12" fill="{colors[cid]}"/>')
         out.append(
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="12" height="12" fill="{colors[cid]}"/>'
-            f'<text x="{x + 16:.1f}" y="{y + 10:.1f}" font-size="11" fill="#202020" '
-            f'font-weight="{"bold" if cid == hl else "normal"}">{_esc(name(cid))} '
-            f"({100 * share[cid]:.0f}%)</text>"
+            _text(x + 16, y + 10, f"{_esc(name(cid))} ({100 * share:.0f}%)", 11, INK, weight)
         )
     out.append("</svg>")
     return "".join(out)
