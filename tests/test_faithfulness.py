@@ -139,12 +139,14 @@ def test_from_explainer_uses_explain_all_and_predict_proba(tmp_path):
     ds_te = ECGDataset(sig[80:], fs=10, lead_names=("II",), labels=y[80:])
 
     class TLC:
-        centroids_ = None
         fitted_on = None
+
+        @property
+        def is_fitted(self):
+            return self.fitted_on is not None
 
         def fit(self, ds):
             self.fitted_on = len(ds)
-            self.centroids_ = np.zeros((5, 2))
             return self
 
         def explain_all(self, ds):

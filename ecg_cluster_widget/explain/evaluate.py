@@ -24,9 +24,9 @@ import numpy as np
 
 from ..data.dataset import ECGDataset
 from ..data.io_utils import to_jsonable
-from ..errors import DataError, NotFittedError
+from ..errors import DataError
 from ..model.checkpoint import DEFAULT_TASK, is_bundle
-from .faithfulness import faithfulness, faithfulness_regression
+from .faithfulness import faithfulness_from_explainer
 from .landmarks import (
     delineate,
     landmark_alignment,
@@ -37,13 +37,6 @@ from .landmarks import (
 __all__ = ["evaluate", "format_evaluation"]
 
 _ALIGN_KEYS = ("nmi", "homogeneity", "completeness", "v_measure", "ari", "purity")
-
-
-def _is_fitted(tlc: Any) -> bool:
-    try:
-        return tlc.centroids_ is not None
-    except (AttributeError, NotFittedError):
-        return False
 
 
 def evaluate(
@@ -149,42 +142,19 @@ def evaluate(
             progress=progress,
             **explicit,
         )
-    if not _is_fitted(tlc):
+    if not tlc.is_fitted:
         tlc.fit(train_ds)
     times["tlc_fit"] = time.perf_counter() - t
     k = int(tlc.n_clusters_)
 
     t = time.perf_counter()
-    ex_tr = tlc.explain_all(train_ds)
     ex_te = tlc.explain_all(test_ds)
     times["explain"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    out_tr = bundle.predict_proba(train_ds)
-    out_te = bundle.predict_proba(test_ds)
-    if getattr(bundle, "task", DEFAULT_TASK) == "regression":
-        out["faithfulness"] = faithfulness_regression(
-            ex_tr.proportions,
-            out_tr,
-            ex_te.proportions,
-            out_te,
-            y_test=test_ds.labels,
-            n_estimators=n_estimators,
-            random_state=random_state,
-        )
-    else:
-        out["faithfulness"] = faithfulness(
-            ex_tr.proportions,
-            out_tr,
-            ex_te.proportions,
-            out_te,
-            y_test=test_ds.labels,
-            cnn_proba_test=out_te,
-            n_estimators=n_estimators,
-            random_state=random_state,
-            threshold=threshold,
-            class_names=list(bundle.class_names),
-        )
+    out["faithfulness"] = faithfulness_from_explainer(
+        tlc, bundle, train_ds, test_ds, n_estimators, random_state, threshold
+    )
     times["faithfulness"] = time.perf_counter() - t
 
     t = time.perf_counter()

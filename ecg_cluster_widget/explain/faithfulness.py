@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.metrics import f1_score, mean_absolute_error, r2_score, roc_auc_score
 
-from ..errors import DataError, NotFittedError
+from ..errors import DataError
 from ..model.checkpoint import DEFAULT_TASK
 from .fidelity import (
     agreement_metrics,
@@ -341,15 +341,6 @@ def faithfulness_regression(
     return out
 
 
-def _ensure_fitted(tlc: Any, train_ds: Any) -> None:
-    try:
-        fitted = tlc.centroids_ is not None
-    except (AttributeError, NotFittedError):
-        fitted = False
-    if not fitted:
-        tlc.fit(train_ds)
-
-
 def faithfulness_from_explainer(
     tlc: Any,
     bundle: Any,
@@ -396,7 +387,8 @@ def faithfulness_from_explainer(
     >>> 0.0 <= d["fidelity"] <= 1.0
     True
     """
-    _ensure_fitted(tlc, train_ds)
+    if not tlc.is_fitted:
+        tlc.fit(train_ds)
     prop_tr = tlc.explain_all(train_ds).proportions
     prop_te = tlc.explain_all(test_ds).proportions
     out_tr = bundle.predict_proba(train_ds)
