@@ -18,18 +18,18 @@ from sklearn.metrics import cohen_kappa_score
 from ecg_cluster_widget.data.synthetic import make_synthetic
 from ecg_cluster_widget.errors import DataError, DataWarning, FileFormatError, LabelsMismatchError
 from ecg_cluster_widget.explain import TLCExplainer
-from ecg_cluster_widget.model.pretrained import load_demo_model
-from ecg_cluster_widget.labels.annotation import (
+from ecg_cluster_widget.labels import (
     agreement,
     cluster_agreement,
     cohen_kappa,
     label_studio_config,
     read_label_studio,
+    save_labels,
     timestep_agreement,
     to_label_studio,
     write_label_studio,
 )
-from ecg_cluster_widget.labels.labels import save_labels
+from ecg_cluster_widget.model.pretrained import load_demo_model
 
 
 @pytest.fixture(scope="module")

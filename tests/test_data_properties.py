@@ -27,9 +27,9 @@ from ecg_cluster_widget.data import (  # noqa: E402
     from_numpy,
 )
 from ecg_cluster_widget.errors import FileFormatError  # noqa: E402
-from ecg_cluster_widget.labels.labels import (  # noqa: E402
-    FORMULA_PREFIXES,
-    load_labels,
+from ecg_cluster_widget.data.io_utils import FORMULA_PREFIXES  # noqa: E402
+from ecg_cluster_widget.labels import (  # noqa: E402
+    attach_labels,
     normalize_labels,
     read_labels_file,
     save_labels,
@@ -196,12 +196,12 @@ def test_save_load_round_trips_exactly(tmp_path_factory, labels, fit, with_sig):
     sig = {4: {"centroid": [0.5, -1.0]}} if with_sig and "cluster_ids" in fit else None
     save_labels(path, labels, {"note": "x"}, fit=fit or None, signatures=sig)
     expected = normalize_labels(labels)
-    assert load_labels(path) == expected
+    assert read_labels_file(path).labels == expected
     assert normalize_labels(expected) == expected  # idempotent
     lf = read_labels_file(path)
     assert lf.fit == (fit or None) and lf.meta == {"note": "x"}
     if fit:
-        assert load_labels(path, fit=fit) == expected  # its own fit is never refused
+        assert attach_labels(path, fit)[0] == expected  # its own fit is never refused
     assert [f.name for f in path.parent.iterdir()] == ["l.json"]
 
 
@@ -212,7 +212,7 @@ def test_any_nesting_depth_gives_file_format_error(tmp_path_factory, depth, open
     closer = "]" if opener == "[" else "}"
     path.write_text(opener * depth + ("1" if opener != "[" else "") + closer * depth)
     with pytest.raises(FileFormatError):
-        load_labels(path)
+        read_labels_file(path)
 
 
 # --- exports ----------------------------------------------------------------------------

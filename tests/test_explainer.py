@@ -266,7 +266,7 @@ def test_fit_identity_and_signatures(net, ds, tlc):
         other_data.fit(ds.subset([0, 1, 2])).fit_identity()["data_fingerprint"]
         != (ident["data_fingerprint"])
     )
-    from ecg_cluster_widget.labels.labels import normalize_fit
+    from ecg_cluster_widget.labels import normalize_fit
 
     assert normalize_fit(ident)["cluster_ids"] == ident["cluster_ids"]
     # Signatures: one vector of hooked channels (16 + 16 + 16) per cluster id.

@@ -13,9 +13,13 @@ from hypothesis import strategies as st
 from ecg_cluster_widget import TLCExplainer
 from ecg_cluster_widget.data.synthetic import make_synthetic
 from ecg_cluster_widget.errors import ECGClusterError, FileFormatError, LabelsMismatchError
+from ecg_cluster_widget.labels import (
+    read_label_studio,
+    read_labels_file,
+    save_labels,
+    to_label_studio,
+)
 from ecg_cluster_widget.model import ResNet1d
-from ecg_cluster_widget.labels.annotation import read_label_studio, to_label_studio
-from ecg_cluster_widget.labels.labels import read_labels_file, save_labels
 
 
 def _task(value, kind="timeserieslabels", data=None):
@@ -155,7 +159,7 @@ def test_export_refuses_a_labels_file_of_another_dataset(two_fits, tmp_path):
     p = save_labels(tmp_path / "other.json", {int(other.cluster_ids_[0]): "P wave"}, tlc=other)
     with pytest.raises(LabelsMismatchError, match="another dataset"):
         to_label_studio(here, ds, p, records=[0])
-    with pytest.raises(LabelsMismatchError, match="another model or dataset"):
+    with pytest.raises(LabelsMismatchError, match="another dataset"):
         to_label_studio(here, ds, read_labels_file(p), records=[0])
     # This fit's own file exports its names.
     mine = save_labels(tmp_path / "mine.json", {int(here.cluster_ids_[0]): "P wave"}, tlc=here)

@@ -9,14 +9,14 @@ import warnings
 import numpy as np
 import pytest
 
+from ecg_cluster_widget.data.io_utils import csv_safe
 from ecg_cluster_widget.errors import DataError, DataWarning, FileFormatError, LabelsMismatchError
-from ecg_cluster_widget.labels.labels import (
+from ecg_cluster_widget.labels import (
     LABELS_SCHEMA,
     LABELS_VERSION,
     LabelsFile,
+    attach_labels,
     check_labels_meta,
-    csv_safe,
-    load_labels,
     normalize_fit,
     normalize_signatures,
     read_labels_file,
@@ -56,7 +56,7 @@ def test_fit_and_signatures_round_trip(tmp_path):
         "5": {"prototype": [[0.5, 0.25, 0.0]]},
     }
     assert lf.labels["2"] == {"name": "QRS complex", "notes": "narrow"}
-    assert load_labels(p, fit=FIT) == lf.labels
+    assert attach_labels(p, FIT)[0] == lf.labels
 
 
 def test_files_without_fit_stay_version_1(tmp_path):
@@ -89,7 +89,7 @@ def test_malformed_fit_is_refused(tmp_path, fit, match):
         save_labels(tmp_path / "l.json", LABELS, fit=fit)
     doc = {"schema": LABELS_SCHEMA, "version": 2, "labels": {}, "fit": fit}
     with pytest.raises(FileFormatError, match="malformed fit"):
-        load_labels(_write(tmp_path / "bad.json", doc))
+        read_labels_file(_write(tmp_path / "bad.json", doc))
 
 
 @pytest.mark.parametrize(
@@ -109,7 +109,7 @@ def test_malformed_signatures_are_refused(tmp_path, sig, match):
         save_labels(tmp_path / "l.json", LABELS, fit=FIT, signatures=sig)
     doc = {"schema": LABELS_SCHEMA, "version": 2, "labels": {}, "fit": FIT, "signatures": sig}
     with pytest.raises(FileFormatError, match="signatures"):
-        load_labels(_write(tmp_path / "bad.json", doc))
+        read_labels_file(_write(tmp_path / "bad.json", doc))
 
 
 def test_normalize_fit_accepts_numpy_and_alias():
@@ -126,33 +126,36 @@ def test_normalize_fit_accepts_numpy_and_alias():
 
 
 # --- the meta check on load -------------------------------------------------------------
-def test_load_labels_refuses_another_model_or_dataset(tmp_path):
+def test_attach_labels_refuses_another_model_or_dataset(tmp_path):
     p = save_labels(tmp_path / "l.json", LABELS, fit=FIT)
     with pytest.raises(LabelsMismatchError, match="another model") as info:
-        load_labels(p, fit={**FIT, "model_checksum": "sha256:other"})
+        attach_labels(p, {**FIT, "model_checksum": "sha256:other"})
     assert info.value.report.same_model is False and info.value.report.same_data is True
     assert "not attached" in str(info.value)
     with pytest.raises(LabelsMismatchError, match="another dataset"):
-        load_labels(p, fit={**FIT, "data_fingerprint": "fp:other"})
+        attach_labels(p, {**FIT, "data_fingerprint": "fp:other"})
     with pytest.raises(LabelsMismatchError, match="another model and dataset"):
-        load_labels(p, fit={**FIT, "model_checksum": "m2", "data_fingerprint": "d2"})
+        attach_labels(p, {**FIT, "model_checksum": "m2", "data_fingerprint": "d2"})
     assert issubclass(LabelsMismatchError, FileFormatError)
 
 
-def test_load_labels_warns_when_it_cannot_check(tmp_path):
+def test_attach_labels_warns_when_it_cannot_check(tmp_path):
     p = save_labels(tmp_path / "old.json", LABELS)  # a file from before fit identities
     with pytest.warns(DataWarning, match="no fit identity"):
-        assert load_labels(p, fit=FIT)["0"]["name"] == "P wave"
+        assert attach_labels(p, FIT)[0]["0"]["name"] == "P wave"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        load_labels(p)  # without fit=: nothing to compare, no warning
+        read_labels_file(p)  # without a fit: nothing to compare, no warning
+        labels, report = attach_labels(dict(LABELS), FIT)  # labels in memory: no warning
+    assert report.mode == "unchecked" and labels["5"]["name"] == "T wave"
 
 
-def test_load_labels_warns_about_clusters_not_in_the_fit(tmp_path):
+def test_attach_labels_warns_about_clusters_not_in_the_fit(tmp_path):
     p = save_labels(tmp_path / "l.json", LABELS, fit=FIT)
     current = {**FIT, "n_clusters": 3, "cluster_ids": [0, 2, 7]}
     with pytest.warns(DataWarning, match=r"labelled clusters \[5\] are not in the current fit"):
-        load_labels(p, fit=current)
+        labels, report = attach_labels(p, current)
+    assert report.mode == "by_id" and report.labelled_ids_missing == [5] and not report.ok
 
 
 def test_check_labels_meta_report():
@@ -189,14 +192,14 @@ def test_deeply_nested_json_is_a_file_format_error(tmp_path):
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 200_000 + "]" * 200_000)
     with pytest.raises(FileFormatError, match="nested too deeply"):
-        load_labels(deep)
+        read_labels_file(deep)
     nested_labels = tmp_path / "deep2.json"
     deep_value = '{"a": ' * 200_000 + "1" + "}" * 200_000
     nested_labels.write_text(
         f'{{"schema": "{LABELS_SCHEMA}", "version": 1, "labels": {deep_value}}}'
     )
     with pytest.raises(FileFormatError):
-        load_labels(nested_labels)
+        read_labels_file(nested_labels)
 
 
 @pytest.mark.parametrize(
@@ -212,7 +215,7 @@ def test_deeply_nested_json_is_a_file_format_error(tmp_path):
 )
 def test_bad_meta_schema_or_version_is_refused(tmp_path, doc, match):
     with pytest.raises(FileFormatError, match=match):
-        load_labels(_write(tmp_path / "bad.json", doc))
+        read_labels_file(_write(tmp_path / "bad.json", doc))
 
 
 def test_save_labels_refuses_bad_meta(tmp_path):
@@ -288,15 +291,14 @@ import torch  # noqa: E402
 
 from ecg_cluster_widget import TLCExplainer  # noqa: E402
 from ecg_cluster_widget.data.synthetic import make_synthetic  # noqa: E402
-from ecg_cluster_widget.model import ResNet1d  # noqa: E402
-from ecg_cluster_widget.labels.labels import (  # noqa: E402
-    LabelsAttachReport,
-    attach_labels,
+from ecg_cluster_widget.labels import (  # noqa: E402
+    LabelsReport,
     match_signatures,
     normalize_labels,
     normalize_timestamp,
-    set_label,
 )
+from ecg_cluster_widget.labels.schema import now_utc  # noqa: E402
+from ecg_cluster_widget.model import ResNet1d  # noqa: E402
 
 TLC_KW = dict(n_components=8, progress=False)
 
@@ -347,7 +349,7 @@ import numpy as np, torch
 from ecg_cluster_widget import TLCExplainer
 from ecg_cluster_widget.data.synthetic import make_synthetic
 from ecg_cluster_widget.model import ResNet1d
-from ecg_cluster_widget.labels.labels import attach_labels
+from ecg_cluster_widget.labels import attach_labels
 net = ResNet1d(12, 5, filters=(8, 12, 16, 16, 16)).eval()
 net.load_state_dict(torch.load({str(net_path)!r}))
 ds = make_synthetic(12, seed=5)
@@ -369,7 +371,7 @@ def test_labels_remap_by_signature_when_ids_differ(labelled, ecg, net_path):
     other = TLCExplainer(_net(net_path), n_clusters=5, **TLC_KW).fit(ecg)
     assert other.fit_id_ != tlc.fit_id_
     labels, report = attach_labels(path, other, n_clusters=8)
-    assert isinstance(report, LabelsAttachReport) and report.mode == "remapped" and report.ok
+    assert isinstance(report, LabelsReport) and report.mode == "remapped" and report.ok
     assert (_names_per_step(other, ecg, labels, 8) == per_step).mean() >= 0.99
     assert other.n_clusters_ == 5  # attaching for K=8 did not switch the explainer
 
@@ -482,7 +484,7 @@ def test_annotator_and_timestamp_round_trip(tmp_path):
     assert norm["4"]["updated"] == "2026-12-02T01:00:00.250000Z" and "annotator" not in norm["4"]
     assert norm["5"] == {"name": "P", "notes": ""}
     p = save_labels(tmp_path / "l.json", labels)
-    assert load_labels(p) == norm and normalize_labels(norm) == norm
+    assert read_labels_file(p).labels == norm and normalize_labels(norm) == norm
 
 
 @pytest.mark.parametrize(
@@ -500,12 +502,10 @@ def test_bad_annotator_or_timestamp_is_refused(entry, match):
         normalize_labels({1: entry})
 
 
-def test_set_label_stamps_time_and_annotator():
+def test_now_utc_is_a_canonical_time_stamp():
     from datetime import datetime, timezone
 
-    labels = set_label({2: "P"}, 3, "T wave", annotator="ab")
-    stamp = datetime.fromisoformat(labels["3"]["updated"].replace("Z", "+00:00"))
+    now = now_utc()
+    stamp = datetime.fromisoformat(now.replace("Z", "+00:00"))
     assert abs((datetime.now(timezone.utc) - stamp).total_seconds()) < 60
-    assert labels["2"] == {"name": "P", "notes": ""} and labels["3"]["annotator"] == "ab"
-    assert set_label(labels, 3, "") == {"2": {"name": "P", "notes": ""}}
-    assert normalize_timestamp(stamp) == labels["3"]["updated"]
+    assert normalize_timestamp(stamp) == now

@@ -24,15 +24,15 @@ from ecg_cluster_widget.errors import (
     FileFormatError,
     StorageError,
 )
-from ecg_cluster_widget.model import ResNet1d
-from ecg_cluster_widget.labels.labels import (
+from ecg_cluster_widget.labels import (
     LABELS_SCHEMA,
     attach_labels,
+    merge_labels,
     normalize_labels,
     read_labels_file,
     save_labels,
 )
-from ecg_cluster_widget.labels.labels_merge import merge_labels
+from ecg_cluster_widget.model import ResNet1d
 from ecg_cluster_widget.views.widget import ClusterExplorer
 
 
@@ -136,8 +136,8 @@ def test_a_writer_in_another_process_is_merged(fitted, tmp_path):
     labels, _ = attach_labels(path, tlc, n_clusters=8)
     ids = sorted(labels, key=int)
     code = f"""
-from ecg_cluster_widget.labels.labels import read_labels_file, save_labels
-from ecg_cluster_widget.labels.labels_merge import remember
+from ecg_cluster_widget.labels import read_labels_file, save_labels
+from ecg_cluster_widget.labels.attach import remember
 lf = read_labels_file({str(path)!r})
 remember({str(path)!r}, lf.fit, lf.labels)  # what opening the file in an explorer records
 labs = dict(lf.labels)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from ecg_cluster_widget import TLCExplainer
 from ecg_cluster_widget.data.synthetic import make_synthetic
 from ecg_cluster_widget.model import ResNet1d
-from ecg_cluster_widget.labels.labels import load_labels, normalize_labels, save_labels
+from ecg_cluster_widget.labels import normalize_labels, read_labels_file, save_labels
 
 KW = dict(n_components=6, progress=False, max_fit_points=4000)
 FAST = settings(
@@ -93,7 +93,7 @@ _entry = st.fixed_dictionaries(
 @given(labels=st.dictionaries(st.integers(0, 50), _entry, max_size=6))
 def test_save_load_round_trips_labels_exactly(tmp_path, labels):
     path = save_labels(tmp_path / "labels.json", labels)
-    loaded = load_labels(path)
+    loaded = read_labels_file(path).labels
     assert loaded == normalize_labels(labels)
     expected = {str(k): v for k, v in sorted(labels.items())}
     assert loaded == expected  # canonical input comes back unchanged, unicode included

@@ -22,7 +22,7 @@ from ecg_cluster_widget.errors import DataError, FileFormatError, ModelError
 from ecg_cluster_widget.explain import TLCExplainer
 from ecg_cluster_widget.model.checkpoint import ModelBundle
 from ecg_cluster_widget.model.resnet1d import ResNet1d
-from ecg_cluster_widget.labels.labels import LABELS_SCHEMA
+from ecg_cluster_widget.labels import LABELS_SCHEMA
 from ecg_cluster_widget.views.widget import ClusterExplorer
 
 

@@ -25,98 +25,19 @@ ordered (``end > start``; ``end == start`` only for ``"instant": true``), and wi
 
 from __future__ import annotations
 
+import json
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from ..errors import DataError, FileFormatError, LabelsMismatchError
-from . import labels as _labels
-
-__all__ = [
-    "as_labels_file",
-    "to_label_studio",
-    "write_label_studio",
-    "read_label_studio",
-    "label_studio_config",
-]
-
-
-def as_labels_file(f: Any) -> _labels.LabelsFile:
-    """A :class:`~.labels.LabelsFile` from a path, a ``LabelsFile`` or a labels dict.
-
-    Parameters
-    ----------
-    f : path, LabelsFile or mapping
-
-    Returns
-    -------
-    LabelsFile
-
-    Raises
-    ------
-    DataError
-        For another type.
-
-    Examples
-    --------
-    >>> as_labels_file({3: "P wave"}).labels
-    {'3': {'name': 'P wave', 'notes': ''}}
-    """
-    if isinstance(f, _labels.LabelsFile):
-        return f
-    if isinstance(f, (str, os.PathLike)):
-        return _labels.read_labels_file(f)
-    if isinstance(f, Mapping):  # a bare labels dict, e.g. explorer.cluster_labels
-        return _labels.LabelsFile(labels=_labels.normalize_labels(f))
-    raise DataError(
-        f"expected a labels file path, a LabelsFile or a labels dict, got {type(f).__name__}."
-    )
-
-
-def _labels_for(tlc: Any, labels: Any, k: int) -> dict:
-    """The cluster names of ``labels`` for the fit of ``tlc`` at K=``k``, refusing another fit's."""
-    if labels is None:
-        return {}
-    if isinstance(labels, (str, os.PathLike)):
-        # A file of this model and data is re-mapped to this fit's ids; one of another
-        # model or dataset is refused (its names would land on unrelated clusters).
-        return _labels.attach_labels(labels, tlc, n_clusters=k)[0]
-    lf = as_labels_file(labels)
-    if lf.fit is not None:
-        meta = _labels.check_labels_meta(lf, tlc.fit_identity(k))
-        if not meta.compatible:
-            raise LabelsMismatchError(
-                f"these labels were given on another model or dataset ({meta.summary()}) "
-                "Their names are not exported onto this fit's segments: pass the labels "
-                "file of this fit.",
-                meta,
-            )
-    return lf.labels
-
-
-def _segments_of(expl: Any, labels: Mapping) -> list[dict[str, Any]]:
-    """Named runs of one explanation; adjacent runs with the same name are merged."""
-    out: list[dict[str, Any]] = []
-    for s in expl.segments:
-        name = labels.get(str(int(s.cluster_id)), {}).get("name", "") or f"cluster {s.cluster_id}"
-        if out and out[-1]["name"] == name and out[-1]["end"] == s.start:
-            out[-1]["end"], out[-1]["end_s"] = int(s.end), float(s.end_s)
-            continue
-        out.append(
-            {
-                "start": int(s.start),
-                "end": int(s.end),
-                "start_s": float(s.start_s),
-                "end_s": float(s.end_s),
-                "name": name,
-                "cluster_id": int(s.cluster_id),
-            }
-        )
-    return out
+from ..data.io_utils import atomic_write_json
+from ..errors import DataError, FileFormatError
+from .attach import attach_labels
 
 
 def to_label_studio(
@@ -139,7 +60,7 @@ def to_label_studio(
     labels : path, LabelsFile or dict, optional
         Cluster names; unnamed clusters are exported as ``"cluster <id>"``. A file of
         this model and data is re-mapped to the current fit's ids
-        (:func:`~.labels_attach.attach_labels`).
+        (:func:`~.attach.attach_labels`).
     records : sequence of int, optional
         Record indices (default all).
     leads : sequence of str
@@ -166,7 +87,9 @@ def to_label_studio(
     >>> write_label_studio("tasks.json", tasks)  # import this file in Label Studio  # doctest: +SKIP
     """
     k = int(tlc.n_clusters_)
-    lab = _labels_for(tlc, labels, k)
+    # Labels of this model and data are re-mapped to this fit's ids; another model's or
+    # dataset's are refused (their names would land on unrelated clusters).
+    lab = {} if labels is None else attach_labels(labels, tlc, n_clusters=k)[0]
     n = len(dataset)
     idx = range(n) if records is None else [int(i) for i in records]
     rows = [dataset.lead_index(ld) for ld in leads]
@@ -175,7 +98,14 @@ def to_label_studio(
     for i in idx:
         if not 0 <= i < n:
             raise DataError(f"record {i} is out of range 0..{n - 1}.")
-        expl = tlc.explain(dataset, i, n_clusters=k)
+        spans: list[list] = []  # [start_s, end_s, name, cluster_id]; equal names merged
+        for s in tlc.explain(dataset, i, n_clusters=k).segments:
+            cid = int(s.cluster_id)
+            name = lab.get(str(cid), {}).get("name", "") or f"cluster {cid}"
+            if spans and spans[-1][2] == name and spans[-1][1] == float(s.start_s):
+                spans[-1][1] = float(s.end_s)
+            else:
+                spans.append([float(s.start_s), float(s.end_s), name, cid])
         result = [
             {
                 "id": f"r{i}-s{j}",
@@ -183,14 +113,14 @@ def to_label_studio(
                 "to_name": "ts",
                 "type": "timeserieslabels",
                 "value": {
-                    "start": round(seg["start_s"], decimals),
-                    "end": round(seg["end_s"], decimals),
+                    "start": round(start, decimals),
+                    "end": round(end, decimals),
                     "instant": False,
-                    "timeserieslabels": [seg["name"]],
+                    "timeserieslabels": [name],
                 },
-                "meta": {"cluster_id": seg["cluster_id"]},
+                "meta": {"cluster_id": cid},
             }
-            for j, seg in enumerate(_segments_of(expl, lab))
+            for j, (start, end, name, cid) in enumerate(spans)
         ]
         ts = {"time": t}
         for ld, r in zip(leads, rows):
@@ -227,9 +157,7 @@ def write_label_studio(path: str | os.PathLike, tasks: list[dict[str, Any]]) -> 
     >>> p.read_text().startswith("[")
     True
     """
-    from ..data.io_utils import atomic_write_json
-
-    return atomic_write_json(path, tasks)
+    return atomic_write_json(path, tasks, what="Label Studio tasks")
 
 
 def read_label_studio(source: Any, known: Iterable[str] | None = None) -> list[dict[str, Any]]:
@@ -268,51 +196,24 @@ def read_label_studio(source: Any, known: Iterable[str] | None = None) -> list[d
     ...
     ecg_cluster_widget.errors.FileFormatError: task 0, annotations 0, result 0: 'timeserieslabels' must be a list of label names ...
     """
-    doc = _load_tasks(source)
     allowed = None if known is None else {str(n) for n in known}
     out = []
-    for ti, task in enumerate(doc):
-        if not isinstance(task, dict):
-            raise FileFormatError(f"task {ti} is a {_kind(task)}, not a JSON object.")
-        data = task.get("data")
-        data = {} if data is None else data
-        if not isinstance(data, dict):
-            raise FileFormatError(f"task {ti}: 'data' must be an object, got a {_kind(data)}.")
+    for ti, task in enumerate(_load_tasks(source)):
+        data = _field(_obj(task, f"task {ti}"), "data", dict, f"task {ti}")
         index, rid = data.get("record_index"), data.get("record_id")
-        if index is not None and (
-            isinstance(index, bool) or not isinstance(index, int) or index < 0
-        ):
+        if index is not None and (type(index) is not int or index < 0):
             raise FileFormatError(
                 f"task {ti}: 'record_index' must be a non-negative integer, got a {_kind(index)}."
             )
-        if rid is not None and (isinstance(rid, bool) or not isinstance(rid, (str, int))):
+        if rid is not None and type(rid) not in (str, int):
             raise FileFormatError(f"task {ti}: 'record_id' must be text, got a {_kind(rid)}.")
+        rec = {"task": ti, "record_index": index, "record_id": None if rid is None else str(rid)}
         for where in ("annotations", "predictions"):
-            blocks = task.get(where)
-            blocks = [] if blocks is None else blocks
-            if not isinstance(blocks, list):
-                raise FileFormatError(
-                    f"task {ti}: {where!r} must be a list, got a {_kind(blocks)}."
-                )
-            for bi, block in enumerate(blocks):
+            for bi, block in enumerate(_field(task, where, list, f"task {ti}")):
                 at = f"task {ti}, {where} {bi}"
-                if not isinstance(block, dict):
-                    raise FileFormatError(f"{at} is a {_kind(block)}, not a JSON object.")
-                results = block.get("result")
-                results = [] if results is None else results
-                if not isinstance(results, list):
-                    raise FileFormatError(f"{at}: 'result' must be a list, got a {_kind(results)}.")
-                for ri, r in enumerate(results):
+                for ri, r in enumerate(_field(_obj(block, at), "result", list, at)):
                     for seg in _read_result(r, f"{at}, result {ri}", allowed):
-                        out.append(
-                            {
-                                "task": ti,
-                                "record_index": index,
-                                "record_id": None if rid is None else str(rid),
-                                "source": where,
-                                **seg,
-                            }
-                        )
+                        out.append({**rec, "source": where, **seg})
     return out
 
 
@@ -322,21 +223,33 @@ def _kind(value: Any) -> str:
     return names.get(type(value), "number" if isinstance(value, (int, float)) else "value")
 
 
-def _load_tasks(source: Any) -> list:
-    import json
+def _obj(val: Any, at: str) -> dict:
+    if not isinstance(val, dict):
+        raise FileFormatError(f"{at} is a {_kind(val)}, not a JSON object.")
+    return val
 
+
+def _field(obj: dict, key: str, kind: type, at: str) -> Any:
+    """``obj[key]`` checked to be a JSON object (``kind=dict``) or list; empty when absent."""
+    val = obj.get(key)
+    if val is not None and not isinstance(val, kind):
+        what = "an object" if kind is dict else "a list"
+        raise FileFormatError(f"{at}: {key!r} must be {what}, got a {_kind(val)}.")
+    return kind() if val is None else val
+
+
+def _load_tasks(source: Any) -> list:
     doc = source
     try:
-        if isinstance(source, (str, os.PathLike)) and not str(source).lstrip().startswith(
-            ("[", "{")
+        if isinstance(source, os.PathLike) or (
+            isinstance(source, str) and not source.lstrip().startswith(("[", "{"))
         ):
             try:
-                text = Path(source).read_text(encoding="utf-8")
+                doc = json.loads(Path(source).read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError) as exc:
                 raise FileFormatError(
                     f"cannot read Label Studio tasks from {source}: {exc}"
                 ) from None
-            doc = json.loads(text)
         elif isinstance(source, str):
             doc = json.loads(source)
     except json.JSONDecodeError as exc:
@@ -349,17 +262,14 @@ def _load_tasks(source: Any) -> list:
             "the Label Studio tasks are nested too deeply to be tasks (a task is a few "
             "levels deep); the file is corrupt or not a Label Studio export."
         ) from None
-    if isinstance(doc, dict):
-        doc = [doc]
+    doc = [doc] if isinstance(doc, dict) else doc
     if not isinstance(doc, list):
         raise FileFormatError(f"Label Studio tasks must be a JSON list, got a {_kind(doc)}.")
     return doc
 
 
 def _read_result(r: Any, at: str, allowed: set | None) -> list[dict[str, Any]]:
-    if not isinstance(r, dict):
-        raise FileFormatError(f"{at} is a {_kind(r)}, not a JSON object.")
-    if r.get("type") != "timeserieslabels":
+    if _obj(r, at).get("type") != "timeserieslabels":
         return []  # other control tags (choices, text areas) carry no spans
     v = r.get("value")
     if not isinstance(v, dict):
@@ -370,30 +280,25 @@ def _read_result(r: Any, at: str, allowed: set | None) -> list[dict[str, Any]]:
             f"{at}: 'timeserieslabels' must be a list of label names (e.g. [\"P wave\"]), "
             f"got a {_kind(names)}."
         )
-    times = []
     for key in ("start", "end"):
         t = v.get(key)
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
+        if type(t) not in (int, float) or not math.isfinite(t):
+            shown = f" ({t})" if isinstance(t, float) else ""
             raise FileFormatError(
-                f"{at}: {key!r} must be a finite number of seconds, got a {_kind(t)}"
-                + (f" ({t})" if isinstance(t, float) else "")
-                + "."
+                f"{at}: {key!r} must be a finite number of seconds, got a {_kind(t)}{shown}."
             )
-        times.append(float(t))
-    start, end = times
-    instant = v.get("instant") is True
-    if start < 0 or end < start or (end == start and not instant):
+    start, end = float(v["start"]), float(v["end"])
+    if start < 0 or end < start or (end == start and v.get("instant") is not True):
         raise FileFormatError(
             f"{at}: the span {start} .. {end} s is "
             + ("negative" if start < 0 else "reversed or empty")
             + '; a span needs 0 <= start < end (end == start only with "instant": true).'
         )
-    if allowed is not None:
-        unknown = sorted({n for n in names if n not in allowed})
-        if unknown:
-            raise FileFormatError(
-                f"{at}: unknown label(s) {unknown}; the labeling config offers {sorted(allowed)}."
-            )
+    unknown = sorted(set(names) - allowed) if allowed is not None else []
+    if unknown:
+        raise FileFormatError(
+            f"{at}: unknown label(s) {unknown}; the labeling config offers {sorted(allowed)}."
+        )
     return [{"start_s": start, "end_s": end, "name": n} for n in names]
 
 
@@ -424,8 +329,6 @@ def label_studio_config(names: Sequence[str], leads: Sequence[str] = ("II",)) ->
       </TimeSeries>
     </View>
     """
-    from xml.sax.saxutils import quoteattr
-
     lines = ["<View>", '  <TimeSeriesLabels name="label" toName="ts">']
     lines += [f"    <Label value={quoteattr(str(n))}/>" for n in dict.fromkeys(names)]
     lines += [

@@ -20,7 +20,7 @@ import traitlets as t
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ModelError
 from ..explain.context import multilabel_bundle
-from ..labels.labels import normalize_labels
+from ..labels import normalize_labels
 from .refusal import refusing
 
 STATIC = pathlib.Path(__file__).parent / "static"

@@ -62,9 +62,7 @@ def class_codes(multi_hot: np.ndarray, names: list[str]) -> tuple[np.ndarray, li
     """
     pos = np.asarray(multi_hot, dtype=np.float64) > 0.5
     count = pos.sum(axis=1)
-    codes = np.where(
-        count == 1, pos.argmax(axis=1), np.where(count == 0, len(names) + 1, len(names))
-    )
+    codes = np.select([count == 1, count == 0], [pos.argmax(axis=1), len(names) + 1], len(names))
     return codes.astype(np.float32), [*names, "multiple", "none"]
 
 
@@ -271,9 +269,7 @@ class DatasetView(RefusesBrowserValues, anywidget.AnyWidget):
         return [*opts, "entropy"]
 
     def _bundle(self) -> Any:
-        m = self.tlc.model
-        ok = multilabel_bundle(m)
-        return m if ok else None
+        return self.tlc.model if multilabel_bundle(self.tlc.model) else None
 
     def _predicted(self) -> tuple[np.ndarray, list[str]]:
         bundle = self._bundle()
@@ -313,10 +309,8 @@ class DatasetView(RefusesBrowserValues, anywidget.AnyWidget):
     def _apply_color(self, key: str) -> None:
         values, kind, cats, rng = self._color_for(key)
         with self.hold_sync():
-            self.color_values = _f32(values)
-            self.color_kind = kind
-            self.color_categories = cats
-            self.color_range = rng
+            self.color_values, self.color_kind = _f32(values), kind
+            self.color_categories, self.color_range = cats, rng
 
     @t.validate("color_by")
     @refusing
@@ -431,17 +425,14 @@ class DatasetView(RefusesBrowserValues, anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop following the explorer and close the comm."""
-        ex = getattr(self, "explorer", None)
-        if ex is not None:
-            for fn, name in (
-                (self._on_explorer_index, "index"),
-                (self._on_explorer_k, "n_clusters"),
-                (self._on_explorer_labels, "cluster_labels"),
-            ):
-                try:
-                    ex.unobserve(fn, names=[name])
-                except ValueError:  # never observed (construction failed half-way)
-                    pass
+        ex = getattr(self, "explorer", None)  # absent when __init__ failed early
+        names = ("index", "n_clusters", "cluster_labels")
+        fns = (self._on_explorer_index, self._on_explorer_k, self._on_explorer_labels)
+        for fn, name in zip(fns, names) if ex is not None else ():
+            try:
+                ex.unobserve(fn, names=[name])
+            except ValueError:  # never observed (construction failed half-way)
+                pass
         super().close()
 
     def __repr__(self) -> str:

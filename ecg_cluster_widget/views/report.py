@@ -147,14 +147,9 @@ def _find_contingency(evaluation: Mapping | None) -> np.ndarray | None:
     if not isinstance(evaluation, Mapping):
         return None
     for key, value in evaluation.items():
-        if key == "contingency":
-            arr = np.asarray(value)
-            if arr.ndim == 2:
-                return arr
-        if isinstance(value, Mapping):
-            found = _find_contingency(value)
-            if found is not None:
-                return found
+        found = np.asarray(value) if key == "contingency" else _find_contingency(value)
+        if found is not None and found.ndim == 2:
+            return found
     return None
 
 
@@ -225,45 +220,42 @@ def make_report(
     bad = [i for i in indices if not -n <= i < n]
     if bad:
         raise DataError(f"record indices {bad} are out of range for a dataset of {n} records.")
-    parts: list = [
-        Div(
-            text=(
-                f"<h1>{html.escape(title)}</h1><p>{html.escape(repr(dataset))}; K = {tlc.n_clusters} "
-                "clusters, numbered 1..K as in the widget (colours follow each cluster across K); the grey ribbon is the normalised "
-                "assignment entropy (0 = certain, 1 = evenly split between all clusters).</p>"
-                + (
-                    ""
-                    if bundle is None or not hasattr(bundle, "preprocessing_description")
-                    else f"<p>Model: {html.escape(repr(bundle))}. Every record is fed to it as: "
-                    f"{html.escape(bundle.preprocessing_description)}.</p>"
-                )
-            ),
-            width=900,
+    intro = (
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(repr(dataset))}; K = {tlc.n_clusters} "
+        "clusters, numbered 1..K as in the widget (colours follow each cluster across K); the "
+        "grey ribbon is the normalised assignment entropy (0 = certain, 1 = evenly split "
+        "between all clusters).</p>"
+    )
+    if hasattr(bundle, "preprocessing_description"):
+        intro += (
+            f"<p>Model: {html.escape(repr(bundle))}. Every record is fed to it as: "
+            f"{html.escape(bundle.preprocessing_description)}.</p>"
         )
-    ]
+    parts: list = [Div(text=intro, width=900)]
 
     ids = [int(c) for c in tlc.cluster_ids_]
     infos = tlc.cluster_summary(dataset)
     parts.append(cluster_table(infos, dataset.class_names))
     lead_idx = dataset.lead_index(prototype_lead) if prototype_lead in dataset.lead_names else 0
+    lead_name = dataset.lead_names[lead_idx]
     parts.append(
         Div(
             text="<h3>Prototype waveforms</h3><p>Median (line) and interquartile band "
-            f"of the lead {html.escape(dataset.lead_names[lead_idx])} snippets each "
-            "cluster covers.</p>",
+            f"of the lead {html.escape(lead_name)} snippets each cluster covers.</p>",
             width=900,
         )
     )
+    quartiles = [
+        np.stack([getattr(i, f"prototype_{q}") for i in infos]) for q in ("median", "q25", "q75")
+    ]
     parts.append(
         figures.prototypes_figure(
-            np.stack([i.prototype_median for i in infos]),
-            np.stack([i.prototype_q25 for i in infos]),
-            np.stack([i.prototype_q75 for i in infos]),
+            *quartiles,
             [i.cluster_id for i in infos],
             dataset.fs,
             offset_s=[float(i.prototype_offset_s) for i in infos],
             lead=lead_idx,
-            lead_name=dataset.lead_names[lead_idx],
+            lead_name=lead_name,
             shares=[i.share for i in infos],
             mean_entropy=[i.mean_entropy for i in infos],
         )

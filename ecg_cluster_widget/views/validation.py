@@ -20,7 +20,7 @@ from ..errors import DataError
 from ..explain.browse import check_k
 from ..explain.context import class_names
 from ..explain.fit_view import FitView
-from ..labels.labels import normalize_labels
+from ..labels import normalize_labels
 from .traits import (
     TraitValueError,
     _check_choice,

@@ -34,7 +34,7 @@ from ..errors import DataError, ECGClusterError, ModelError
 from ..explain import context as _ctx
 from ..explain.browse import Browser
 from ..explain.ranking import RANKS
-from ..labels import labels as _labels
+from .. import labels as _labels
 from . import traits as _tr
 from .k_jobs import KJobs
 from .protocol import RequestProtocol
@@ -398,13 +398,13 @@ class ClusterExplorer(ValidatedState, RequestProtocol, KJobs, anywidget.AnyWidge
         ``indices``: ``None`` for the ECG shown, a list of record indices, or ``"all"``.
         """
         if indices is None:
-            rows = _labels.segment_rows(self._expl, self.cluster_labels)
+            rows = _labels.labelled_rows(self._expl, self.cluster_labels)
         else:
             idx = range(len(self.dataset)) if indices == "all" else [int(i) for i in indices]
             rows = []
             for i in idx:
                 expl = self.fit.explain(i, self.n_clusters)
-                rows += _labels.segment_rows(expl, self.cluster_labels)
+                rows += _labels.labelled_rows(expl, self.cluster_labels)
         return _labels.write_segments(path, rows)
 
     def export_wfdb_annotations(
