@@ -13,7 +13,7 @@ import torch
 from sklearn.metrics import adjusted_rand_score
 
 from ecg_cluster_widget.clustering import METHODS, SoftClusterer
-from ecg_cluster_widget.clustering.cm import cm_gradients, cm_statistics, fit_cm, resolve_device
+from ecg_cluster_widget.clustering.cm import ClusteringModule, cm_gradients, resolve_device
 from ecg_cluster_widget.errors import DataError, ModelError, NotFittedError
 from ecg_cluster_widget.explain.uncertainty import normalized_entropy
 
@@ -326,8 +326,9 @@ def test_polyak_average_lowers_the_loss_at_a_noisy_step_size():
     X = (centres[rng.integers(0, 4, 6000)] + rng.normal(size=(6000, 6))).astype(np.float32)
     loss = {}
     for avg in (True, False):
-        fit = fit_cm(lambda: [X], 4, epochs=10, lr=3e-2, batch_size=64, average_last_epoch=avg)
-        loss[avg] = cm_statistics(lambda: [X], fit, labels=False).loss
+        sc = ClusteringModule(4, epochs=10, lr=3e-2, batch_size=64, compute_labels=False)
+        sc._average_last_epoch = avg  # the comparison switch: a plain last epoch
+        loss[avg] = -sc.fit(X).lower_bound_  # the whole-data loss
     assert loss[True] < loss[False] - 0.01, loss
 
 
@@ -348,11 +349,11 @@ def test_tlc_explainer_with_cm():
     assert tlc.transform(ds).shape == (8, 200, 4)
 
 
-def test_fit_cm_function_api():
+def test_epochs_and_steps():
     X, _, _ = _blobs((50, 50), dim=2)
-    fit = fit_cm(lambda: [X], 2, epochs=30, batch_size=16)
-    assert fit.n_points == 100 and fit.n_epochs == 31 and fit.n_steps == 31 * 6
-    assert fit.loss_history.shape == (31,)
+    sc = ClusteringModule(2, epochs=30, batch_size=16).fit(X)
+    # 30 epochs + the averaging one; 100 points in batches of 16: the last 4 join the 6th.
+    assert sc.n_iter_ == 31 and sc.n_steps_ == 31 * 6 and sc.loss_history_.shape == (31,)
 
 
 def test_not_fitted_error_is_sklearns():

@@ -10,18 +10,22 @@ validated declaratively (``_parameter_constraints``); :meth:`BaseSoftClusterer.f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import copy
+from collections.abc import Callable, Iterable, Iterator
 from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import logsumexp
-from sklearn.base import BaseEstimator, ClusterMixin, clone
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, InvalidParameterError
 
 from ..errors import DataError, NotFittedError
 
-__all__ = ["BaseSoftClusterer", "check_points"]
+__all__ = ["BaseSoftClusterer", "ChunksFn", "check_points", "float32_blocks", "subsample"]
+
+#: A function returning an iterator of 2-D arrays (the rows, chunk by chunk).
+ChunksFn = Callable[[], Iterable]
 
 
 def check_points(
@@ -78,13 +82,94 @@ def check_points(
     return X
 
 
-def _check_chunks_fn(chunks_fn: object) -> None:
-    if not callable(chunks_fn):
+def subsample(X: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
+    """At most ``m`` rows of ``X``: all of them, or a seeded sample in their original order.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, D)
+    m : int
+        Most rows returned.
+    rng : numpy.random.Generator
+        Draws the sample (only when ``n > m``).
+
+    Returns
+    -------
+    ndarray of shape (min(n, m), D)
+
+    Examples
+    --------
+    >>> subsample(np.arange(10)[:, None], 3, np.random.default_rng(0)).ravel().tolist()
+    [2, 6, 7]
+    """
+    n = X.shape[0]
+    return X if n <= m else X[np.sort(rng.choice(n, m, replace=False))]
+
+
+def float32_blocks(
+    chunks: Iterable, rows: int, n_features: int | None, name: str = "X", again: bool = False
+) -> Iterator[np.ndarray]:
+    """Re-block chunks of rows into float32 blocks of ``rows`` rows (the last may be shorter).
+
+    Parameters
+    ----------
+    chunks : iterable of array-like
+        2-D chunks (n_i, n_features), each validated by :func:`check_points`.
+    rows : int
+        Rows per block.
+    n_features : int, optional
+        Required number of columns (else the first chunk's).
+    name : str
+        Name used in the messages.
+    again : bool
+        The chunks come from a repeated call of a chunk function (the message for no
+        rows says so).
+
+    Yields
+    ------
+    ndarray of shape (<= rows, n_features), float32
+        One reused buffer: the consumer must be done with a block before asking for the
+        next one. Memory is one block, whatever the number of rows.
+
+    Raises
+    ------
+    DataError
+        No rows, a value that is not finite in float32, or another column count.
+
+    Examples
+    --------
+    >>> [b.shape for b in float32_blocks([np.ones((3, 2)), np.ones((4, 2))], 5, None)]
+    [(5, 2), (2, 2)]
+    """
+    buf, fill = None, 0
+    for chunk in chunks:
+        a = check_points(chunk, n_features, name, finite=False, min_rows=0)
+        if buf is None:
+            n_features, buf = a.shape[1], np.empty((rows, a.shape[1]), dtype=np.float32)
+        start = 0
+        while start < a.shape[0]:
+            take = min(rows - fill, a.shape[0] - start)
+            with np.errstate(over="ignore", invalid="ignore"):
+                buf[fill : fill + take] = a[start : start + take]
+            if not np.isfinite(buf[fill : fill + take]).all():
+                raise DataError(
+                    f"{name} contains NaN or inf (or values beyond the float32 range); the "
+                    "features must be finite."
+                )
+            fill, start = fill + take, start + take
+            if fill == rows:
+                yield buf
+                fill = 0
+    if buf is None:
         raise DataError(
-            "chunks_fn must be a function returning an iterator of arrays (it is called "
-            "once per epoch), e.g. lambda: (X[i:i + 65536] for i in range(0, len(X), 65536)); "
-            f"got {type(chunks_fn).__name__}."
+            "chunks_fn() yielded no rows on a later call; it must return a fresh iterator "
+            "over the same rows each time it is called (e.g. a function that re-opens the "
+            "file), not a generator that is used up after one epoch."
+            if again
+            else f"{name} is empty (0 points, n_samples = 0); pass at least n_clusters points."
         )
+    if fill:
+        yield buf[:fill]
 
 
 class BaseSoftClusterer(ClusterMixin, BaseEstimator):
@@ -195,7 +280,7 @@ class BaseSoftClusterer(ClusterMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self._finish(X)
 
-    def fit_stream(self, chunks_fn: Callable[[], Iterable]) -> BaseSoftClusterer:
+    def fit_stream(self, chunks_fn: ChunksFn) -> BaseSoftClusterer:
         """Fit on data that arrives in chunks (e.g. read from disk).
 
         Parameters
@@ -216,7 +301,15 @@ class BaseSoftClusterer(ClusterMixin, BaseEstimator):
         >>> np.bincount(sc.labels_).tolist()
         [30, 30]
         """
-        _check_chunks_fn(chunks_fn)
+        if not callable(chunks_fn):
+            raise DataError(
+                "chunks_fn must be a function returning an iterator of arrays (it is called "
+                "once per epoch), e.g. lambda: (X[i:i + 65536] for i in range(0, len(X), 65536))"
+                f"; got {type(chunks_fn).__name__}."
+            )
+        return self._fit_stream(chunks_fn)
+
+    def _fit_stream(self, chunks_fn: ChunksFn) -> BaseSoftClusterer:
         parts = [check_points(c, name="chunk", finite=False, min_rows=0) for c in chunks_fn()]
         if not parts:
             raise DataError("chunks_fn() yielded no chunks (0 points, n_samples = 0).")
@@ -271,10 +364,7 @@ class BaseSoftClusterer(ClusterMixin, BaseEstimator):
         order = np.asarray(order, dtype=np.int64)
         if sorted(order.tolist()) != list(range(self.centroids_.shape[0])):
             raise DataError(f"order must be a permutation of 0..{self.centroids_.shape[0] - 1}.")
-        new = clone(self)
-        for key, val in vars(self).items():
-            if key.endswith("_"):
-                setattr(new, key, val.copy() if isinstance(val, np.ndarray) else val)
+        new = copy.deepcopy(self)
         new._permute(order)
         return new
 

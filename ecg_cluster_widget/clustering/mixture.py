@@ -28,7 +28,7 @@ from sklearn.cluster import kmeans_plusplus
 
 from ..activations.features import single_thread_blas
 from ..errors import DataError
-from .base import BaseSoftClusterer
+from .base import BaseSoftClusterer, subsample
 from .full_em import fit_full_gmm, full_log_joint
 
 __all__ = ["FullGMM", "SoftKMeans", "SphericalGMM"]
@@ -95,8 +95,7 @@ class SphericalGMM(BaseSoftClusterer):
                 )
         with single_thread_blas():
             if X.shape[0] > 2 * _STAGE_POINTS:
-                rng = np.random.default_rng(self._seed)
-                sub = X[np.sort(rng.choice(X.shape[0], _STAGE_POINTS, replace=False))]
+                sub = subsample(X, _STAGE_POINTS, np.random.default_rng(self._seed))
                 self._fit_points(sub, (sub**2).sum(axis=1), init, from_stage=False)
                 init = self.centroids_
                 self._fit_points(X, (X**2).sum(axis=1), init, from_stage=True)
@@ -116,14 +115,9 @@ class SphericalGMM(BaseSoftClusterer):
 
     def _kmeans(self, X, x_sq, init, total_var: float, from_stage: bool):
         """k-means++ seeding (or ``init``), then Lloyd iterations on all points."""
-        rng = np.random.default_rng(self._seed)
         n, k = X.shape[0], int(self.n_clusters)
         if init is None:
-            sub = (
-                X
-                if n <= _KMEANSPP_MAX_POINTS
-                else X[np.sort(rng.choice(n, _KMEANSPP_MAX_POINTS, replace=False))]
-            )
+            sub = subsample(X, _KMEANSPP_MAX_POINTS, np.random.default_rng(self._seed))
             centroids, _ = kmeans_plusplus(sub, k, random_state=int(self._seed) % (2**32))
         else:
             centroids = np.array(init, dtype=np.float64)
@@ -272,12 +266,7 @@ class FullGMM(SphericalGMM):
     def _fit(self, X: np.ndarray, init: np.ndarray | None) -> None:
         super()._fit(X, init)
         self.__dict__.pop("labels_", None)  # the isotropic fit's; predict gives the final ones
-        rng = np.random.default_rng(self._seed)
-        sub = (
-            X
-            if X.shape[0] <= _FULL_POINTS
-            else X[np.sort(rng.choice(X.shape[0], _FULL_POINTS, replace=False))]
-        )
+        sub = subsample(X, _FULL_POINTS, np.random.default_rng(self._seed))
         with single_thread_blas():
             r = fit_full_gmm(
                 sub, self.centroids_, self.weights_, self.variances_, self.max_iter, self.tol
