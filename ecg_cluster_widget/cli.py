@@ -10,11 +10,6 @@ Every bad input exits with status 2 and one line ``error: ...`` on stderr: argum
 values are checked while parsing (``--data`` spec, ``--fs``, counts, whether ``--out``
 can be written), usage errors are one line too, and every
 :class:`~ecg_cluster_widget.errors.ECGClusterError` raised later becomes one line.
-
-Length: this file is over the ~450-line guideline (about 545 lines) because it declares
-four commands: about 190 lines are the declarative parser (per-option help, examples per
-command, the option table) and about 200 the four command bodies, which only call the
-library and print; the policy that used to live here has moved to the modules above.
 """
 
 from __future__ import annotations
@@ -36,7 +31,6 @@ from .data.loading import (
     load_data,
     parse_data_spec,
     parse_leads,
-    select_leads,
     split_dataset,
 )
 from .errors import DataError, ECGClusterError, FileFormatError
@@ -190,6 +184,7 @@ def cmd_demo(args) -> int:
 
 # -- train ----------------------------------------------------------------------------
 def cmd_train(args) -> int:
+    from .data import preprocess
     from .model import save_checkpoint
     from .model.fitting import fit_classifier, training_filter
 
@@ -204,7 +199,11 @@ def cmd_train(args) -> int:
         raise DataError(
             f"--data {args.data.text!r} has no labels; training needs labelled records."
         )
-    ds = select_leads(ds, leads, log)
+    if leads:
+        picked = preprocess.select_leads(ds, leads)
+        if picked.lead_names != ds.lead_names:
+            log(f"using leads {', '.join(picked.lead_names)} (of {', '.join(ds.lead_names)})")
+        ds = picked
     bundle, train_ds, val_ds = fit_classifier(
         ds,
         epochs=args.epochs,

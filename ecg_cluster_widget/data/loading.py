@@ -2,16 +2,11 @@
 
 The command line, notebooks and experiments share these: :func:`parse_data_spec`
 checks a spec without loading anything (the command line validates ``--data`` with it
-while parsing), :func:`load_data` loads one, :func:`select_leads` / :func:`check_leads`
-pick and check leads against a model, :func:`fit_to_model` resamples and crops/pads to a
-model's input, and :func:`split_dataset` is the train / held-out split (PTB-XL folds when
-present, see :func:`~ecg_cluster_widget.data.ptbxl.split_folds`) and
-:func:`check_writable` checks an output path before any work.
-
-Length: about 515 lines, over the ~450 guideline, because each of its ten public
-functions carries a full numpy docstring with runnable examples (about 290 lines); the
-code itself is about 200 lines of one concern, the data policy the command line,
-notebooks and experiments share.
+while parsing), :func:`load_data` loads one, :func:`fit_to_model` selects leads,
+resamples and crops/pads to a model's input, :func:`split_dataset` is the train /
+held-out split (PTB-XL folds when present, see
+:func:`~ecg_cluster_widget.data.ptbxl.split_folds`) and :func:`check_writable` checks an
+output path before any work.
 """
 
 from __future__ import annotations
@@ -32,8 +27,6 @@ __all__ = [
     "parse_data_spec",
     "load_data",
     "parse_leads",
-    "select_leads",
-    "check_leads",
     "fit_to_model",
     "split_dataset",
     "check_writable",
@@ -263,80 +256,6 @@ def parse_leads(values: str | Sequence[str] | None) -> list[str] | None:
     return names
 
 
-def select_leads(ds: ECGDataset, leads: Sequence[str] | None, log: Log | None = None):
-    """Keep and reorder the leads named (``None``: all, unchanged).
-
-    Parameters
-    ----------
-    ds : ECGDataset
-    leads : sequence of str or None
-        Lead names in the order wanted (case-insensitive, e.g. ``["ii", "V1"]``).
-    log : callable, optional
-        Called with a one-line message when leads are selected.
-
-    Returns
-    -------
-    ECGDataset
-
-    Examples
-    --------
-    >>> select_leads(load_data("synthetic:2", progress=False), ["V1", "ii"]).lead_names
-    ('V1', 'II')
-    """
-    if not leads:
-        return ds
-    from . import preprocess
-
-    out = preprocess.select_leads(ds, list(leads))
-    if log and tuple(out.lead_names) != tuple(ds.lead_names):
-        log(f"using leads {', '.join(out.lead_names)} (of {', '.join(ds.lead_names)})")
-    return out
-
-
-def check_leads(ds: ECGDataset, bundle) -> None:
-    """Raise a ``DataError`` with the ``--leads`` to pass when the leads differ from the model's.
-
-    Cheap (names only), so it runs before any resampling. Leads are never invented:
-    a model whose leads the data lacks is refused, not fed zeros.
-
-    Parameters
-    ----------
-    ds : ECGDataset
-        The records (after any lead selection).
-    bundle : ModelBundle
-        The model whose ``lead_names`` they must match, in order.
-
-    Raises
-    ------
-    DataError
-        Naming the missing leads, or the ``--leads`` argument that selects and orders them.
-
-    Examples
-    --------
-    >>> from ecg_cluster_widget.model import load_demo_model
-    >>> check_leads(ECGDataset(np.zeros((1, 1, 1000)), fs=100, lead_names=("V1",)),
-    ...             load_demo_model())
-    Traceback (most recent call last):
-    ...
-    ecg_cluster_widget.errors.DataError: the data has leads V1 but the model expects I, II, ..., V6; the data lacks I, II, III, aVR, aVL, aVF, V2, V3, V4, V5, V6 (a model is never fed invented leads: use a model trained on the leads you have, e.g. train --leads V1).
-    """
-    model_leads, data_leads = tuple(bundle.lead_names), tuple(ds.lead_names)
-    if data_leads == model_leads:
-        return
-    missing = [n for n in model_leads if n not in data_leads]
-    msg = (
-        f"the data has leads {', '.join(data_leads)} but the model expects {', '.join(model_leads)}"
-    )
-    if missing:
-        have = [n for n in data_leads if n in model_leads] or list(data_leads)
-        raise DataError(
-            f"{msg}; the data lacks {', '.join(missing)} (a model is never fed invented "
-            f"leads: use a model trained on the leads you have, e.g. train --leads "
-            f"{','.join(have)})."
-        )
-    raise DataError(f"{msg}; select and order them with --leads {','.join(model_leads)}.")
-
-
 def fit_to_model(
     ds: ECGDataset,
     bundle,
@@ -386,9 +305,9 @@ def fit_to_model(
     """
     from . import preprocess
 
-    picked = select_leads(ds, leads)
-    check_leads(picked, bundle)  # before the "using leads" note and any resampling
-    if log and tuple(picked.lead_names) != tuple(ds.lead_names):
+    picked = preprocess.select_leads(ds, leads) if leads else ds
+    bundle.check_leads(picked.lead_names)  # before the "using leads" note and any resampling
+    if log and picked.lead_names != ds.lead_names:
         log(f"using leads {', '.join(picked.lead_names)} (of {', '.join(ds.lead_names)})")
     ds = picked
     if abs(ds.fs - bundle.fs) > 1e-6:

@@ -206,26 +206,7 @@ class ModelBundle:
                 f"the data is sampled at {ds.fs:g} Hz but the model expects {self.fs:g} Hz; "
                 f"resample with ecg_cluster_widget.data.resample(ds, {self.fs:g})."
             )
-        if tuple(ds.lead_names) != self.lead_names:
-            if ds.n_leads != self.n_leads:
-                what = f"{ds.n_leads} leads but the model expects {self.n_leads}"
-            elif set(ds.lead_names) == set(self.lead_names):
-                what = "the same leads in a different order"
-            else:
-                what = "different leads"
-            missing = [n for n in self.lead_names if n not in ds.lead_names]
-            fix = (
-                f"The data lacks {', '.join(missing)} and a model is never fed invented leads: "
-                "train one on the leads the data has (ecg-cluster-widget train --data ... "
-                f"--leads {','.join(ds.lead_names)})."
-                if missing
-                else "Select/reorder the leads to match "
-                f"(ecg_cluster_widget.data.select_leads(ds, {list(self.lead_names)}))."
-            )
-            raise DataError(
-                f"the data has {what}. Data leads: {', '.join(ds.lead_names)}; "
-                f"model leads: {', '.join(self.lead_names)}. {fix}"
-            )
+        self.check_leads(ds.lead_names)
         if ds.n_samples != self.n_samples:
             raise DataError(
                 f"records have {ds.n_samples} samples ({ds.duration:g} s) but the model expects "
@@ -233,6 +214,45 @@ class ModelBundle:
                 f"ecg_cluster_widget.data.crop_or_pad(ds, {self.n_samples})."
             )
         ds.check_finite()
+
+    def check_leads(self, lead_names: Sequence[str]) -> None:
+        """Raise a :class:`DataError` saying how to fix leads that differ from the model's.
+
+        Names only, so it is cheap enough to run before any resampling. Leads are never
+        invented: a model whose leads the data lacks is refused, not fed zeros.
+
+        Examples
+        --------
+        >>> from ecg_cluster_widget.model import load_demo_model
+        >>> load_demo_model().check_leads(["V1"])
+        Traceback (most recent call last):
+        ...
+        ecg_cluster_widget.errors.DataError: the data has 1 leads but the model expects 12 (data leads: V1; model leads: I, II, III, aVR, aVL, aVF, V1, V2, V3, V4, V5, V6); the data lacks I, II, III, aVR, aVL, aVF, V2, V3, V4, V5, V6 and a model is never fed invented leads: train one on the leads the data has (ecg-cluster-widget train --data ... --leads V1).
+        """
+        data = tuple(lead_names)
+        if data == self.lead_names:
+            return
+        if len(data) != self.n_leads:
+            what = f"{len(data)} leads but the model expects {self.n_leads}"
+        else:
+            what = (
+                "the same leads in a different order"
+                if set(data) == set(self.lead_names)
+                else "different leads"
+            )
+        missing = [n for n in self.lead_names if n not in data]
+        fix = (
+            f"the data lacks {', '.join(missing)} and a model is never fed invented leads: "
+            f"train one on the leads the data has (ecg-cluster-widget train --data ... "
+            f"--leads {','.join(data)})."
+            if missing
+            else f"select and order them with --leads {','.join(self.lead_names)} "
+            f"(ecg_cluster_widget.data.select_leads(ds, {list(self.lead_names)}))."
+        )
+        raise DataError(
+            f"the data has {what} (data leads: {', '.join(data)}; model leads: "
+            f"{', '.join(self.lead_names)}); {fix}"
+        )
 
     def prepare(self, ds: ECGDataset) -> np.ndarray:
         """Checked, standardised model input of shape (N, leads, samples), float32.
