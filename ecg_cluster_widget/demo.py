@@ -174,7 +174,8 @@ def propose_cluster_names(tlc, dataset, labels=None, lead: str = "II") -> dict[s
     >>> sorted(set(c["proposed_name"] for c in names["clusters"]))
     ['P wave', 'PR segment', 'QRS complex', 'ST segment', 'T wave', 'TP baseline']
     """
-    from .explain.landmarks import delineate, landmark_alignment, propose_wave_names
+    from .explain.delineation import delineate
+    from .explain.landmarks import landmark_alignment, propose_wave_names
 
     if labels is None:
         labels = tlc.explain_all(dataset).labels

@@ -10,9 +10,9 @@ import pytest
 from ecg_cluster_widget.data.dataset import ECGDataset
 from ecg_cluster_widget.data.synthetic import make_synthetic
 from ecg_cluster_widget.errors import DataError
+from ecg_cluster_widget.explain.delineation import delineate
 from ecg_cluster_widget.explain.landmarks import (
     INTERVAL_NAMES,
-    delineate,
     interval_masks,
     landmark_alignment,
     propose_wave_names,

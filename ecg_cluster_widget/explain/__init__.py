@@ -27,10 +27,10 @@ __all__ = [
 ]
 
 # Analyses on top of the explainer (faithfulness, landmarks, Grad-CAM, evaluation).
+from .delineation import delineate  # noqa: E402
 from .faithfulness import faithfulness, faithfulness_from_explainer, faithfulness_regression  # noqa: E402
 from .gradcam import GradCAM, gradcam_per_class  # noqa: E402
 from .landmarks import (  # noqa: E402
-    delineate,
     landmark_alignment,
     raw_window_kmeans_labels,
     untrained_model_labels,

@@ -171,7 +171,7 @@ class Browser:
         they are for (cached; masks ``None`` when no lead can be delineated)."""
 
         def compute() -> tuple[np.ndarray | None, np.ndarray]:
-            from .landmarks import delineate
+            from .delineation import delineate
 
             names = list(self.ds.lead_names)
             lead = "II" if "II" in names else names[0]

@@ -26,9 +26,9 @@ from ..data.dataset import ECGDataset
 from ..data.io_utils import to_jsonable
 from ..errors import DataError
 from ..model.checkpoint import DEFAULT_TASK, is_bundle
+from .delineation import delineate
 from .faithfulness import faithfulness_from_explainer
 from .landmarks import (
-    delineate,
     landmark_alignment,
     raw_window_kmeans_labels,
     untrained_model_labels,

@@ -8,9 +8,8 @@
   T offset to the next P onset), and :func:`propose_wave_names` names each cluster after
   the wave or interval it holds most (share weighted by enrichment), so PR and ST
   clusters are no longer all proposed as "TP baseline".
-* :func:`delineate` is a small, fully deterministic rule-based delineator (Pan-Tompkins
-  style R-peak detection, slope-energy QRS bounds, RR-scaled search windows for T and P)
-  used when a dataset has no wave masks.
+* Wave masks come from annotations or from the rule-based delineator
+  (:func:`~ecg_cluster_widget.explain.delineation.delineate`).
 * :func:`raw_window_kmeans_labels` and :func:`untrained_model_labels` are the baselines of
   the paper-style comparison: clusters of raw signal windows, and TLC on a network with
   the same architecture but random weights. If the trained network's clusters align
@@ -25,7 +24,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy.signal import butter, find_peaks, sosfiltfilt
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import (
@@ -46,7 +44,6 @@ __all__ = [
     "propose_wave_names",
     "INTERVAL_NAMES",
     "PROPOSED_NAMES",
-    "delineate",
     "raw_window_kmeans_labels",
     "untrained_model_labels",
     "WAVE_NAMES",
@@ -92,35 +89,10 @@ def landmark_alignment(
     >>> round(d["nmi"], 6), d["n_points"]
     (1.0, 9)
     """
-    lab = np.asarray(cluster_labels)
-    wm = np.asarray(wave_masks)
-    if wm.ndim == 3:
-        raise DataError(
-            f"wave_masks has per-lead shape {wm.shape}; pass one lead, e.g. "
-            "ds.wave_mask_for_lead('II')."
-        )
-    if lab.ndim == 1:
-        lab, wm = lab[None], wm[None] if wm.ndim == 1 else wm
-    if lab.shape != wm.shape:
-        raise DataError(
-            f"cluster_labels {lab.shape} and wave_masks {wm.shape} must have the same shape "
-            "(n_records, n_samples); compute labels at the input resolution."
-        )
-    if not (np.issubdtype(lab.dtype, np.integer) and np.issubdtype(wm.dtype, np.integer)):
-        raise DataError("cluster_labels and wave_masks must be integer arrays.")
     n_waves = len(wave_names)
-    keep = wm >= 0
-    lab_k, wm_k = lab[keep].astype(np.int64), wm[keep].astype(np.int64)
-    if lab_k.size == 0:
-        raise DataError("no annotated time step: every wave_masks value is -1.")
-    if (wm_k >= n_waves).any():
-        raise DataError(f"wave_masks has codes >= {n_waves}; valid codes are -1..{n_waves - 1}.")
-    if (lab_k < 0).any():
-        raise DataError("cluster_labels contains negative values.")
-    k = int(lab_k.max()) + 1 if n_clusters is None else int(n_clusters)
-    if lab_k.max() >= k:
-        raise DataError(f"cluster_labels has value {int(lab_k.max())} >= n_clusters={k}.")
-    cont = np.bincount(lab_k * n_waves + wm_k, minlength=k * n_waves).reshape(k, n_waves)
+    wm = _check_masks(wave_masks, n_waves)
+    lab_k, wm_k, cont = _contingency(cluster_labels, wm, n_clusters, n_waves)
+    k = cont.shape[0]
     h, c, v = homogeneity_completeness_v_measure(wm_k, lab_k)
     cl_size = cont.sum(axis=1)
     wave_size = cont.sum(axis=0)
@@ -141,23 +113,22 @@ def landmark_alignment(
             "f1": float(f1[best]),
             "support": int(wave_size[w]),
         }
-    per_cluster = []
-    for j in range(k):
-        maj = int(np.argmax(cont[j])) if cl_size[j] else -1
-        per_cluster.append(
-            {
-                "cluster": j,
-                "majority_wave": wave_names[maj] if maj >= 0 else None,
-                "purity": float(cont[j, maj] / cl_size[j]) if cl_size[j] else 0.0,
-                "size": int(cl_size[j]),
-            }
-        )
+    maj = cont.argmax(axis=1)
+    per_cluster = [
+        {
+            "cluster": j,
+            "majority_wave": wave_names[maj[j]] if cl_size[j] else None,
+            "purity": float(cont[j, maj[j]] / cl_size[j]) if cl_size[j] else 0.0,
+            "size": int(cl_size[j]),
+        }
+        for j in range(k)
+    ]
     return {
         "contingency": cont.tolist(),
         "wave_names": list(wave_names),
         "n_clusters": k,
         "n_points": int(lab_k.size),
-        "n_ignored": int((~keep).sum()),
+        "n_ignored": int((wm < 0).sum()),
         "nmi": float(normalized_mutual_info_score(wm_k, lab_k)),
         "homogeneity": float(h),
         "completeness": float(c),
@@ -187,26 +158,52 @@ PROPOSED_NAMES: dict[str, str] = {
 }
 
 
-def _check_masks(wave_masks: Any) -> np.ndarray:
+def _check_masks(wave_masks: Any, n_codes: int = 4) -> np.ndarray:
+    """Wave masks as (N, T) integer codes in -1..n_codes-1, or a DataError naming the fix."""
     wm = np.asarray(wave_masks)
     if wm.ndim == 3:
         raise DataError(
             f"wave_masks has per-lead shape {wm.shape}; pass one lead, e.g. "
             "ds.wave_mask_for_lead('II')."
         )
-    if wm.ndim == 1:
-        wm = wm[None]
+    wm = wm[None] if wm.ndim == 1 else wm
     if wm.ndim != 2 or not np.issubdtype(wm.dtype, np.integer):
         raise DataError(
             f"wave_masks must be an integer array (n_records, n_samples), got shape "
             f"{wm.shape} and dtype {wm.dtype}."
         )
-    if wm.size and (wm.max() > 3 or wm.min() < -1):
+    if wm.size and (wm.max() >= n_codes or wm.min() < -1):
         raise DataError(
-            "wave_masks codes must be -1 (not annotated), 0 none, 1 P, 2 QRS or 3 T; "
-            f"got values {int(wm.min())}..{int(wm.max())}."
+            f"wave_masks codes must be -1 (not annotated) or 0..{n_codes - 1} (for the wave "
+            f"names 0 none, 1 P, 2 QRS, 3 T); got values {int(wm.min())}..{int(wm.max())}."
         )
     return wm
+
+
+def _contingency(
+    cluster_labels: Any, codes: np.ndarray, n_clusters: int | None, n_codes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels and codes of the annotated time steps, and their (K, n_codes) counts."""
+    lab = np.asarray(cluster_labels)
+    lab = lab[None] if lab.ndim == 1 else lab
+    if lab.shape != codes.shape:
+        raise DataError(
+            f"cluster_labels {lab.shape} and wave_masks {codes.shape} must have the same "
+            "shape (n_records, n_samples); compute labels at the input resolution."
+        )
+    if not np.issubdtype(lab.dtype, np.integer):
+        raise DataError("cluster_labels must be an integer array.")
+    keep = codes >= 0
+    lab_k, code_k = lab[keep].astype(np.int64), codes[keep].astype(np.int64)
+    if lab_k.size == 0:
+        raise DataError("no annotated time step: every wave_masks value is -1.")
+    if (lab_k < 0).any():
+        raise DataError("cluster_labels contains negative values.")
+    k = int(lab_k.max()) + 1 if n_clusters is None else int(n_clusters)
+    if lab_k.max() >= k:
+        raise DataError(f"cluster_labels has value {int(lab_k.max())} >= n_clusters={k}.")
+    cont = np.bincount(lab_k * n_codes + code_k, minlength=k * n_codes).reshape(k, n_codes)
+    return lab_k, code_k, cont
 
 
 def interval_masks(wave_masks: Any) -> np.ndarray:
@@ -229,11 +226,6 @@ def interval_masks(wave_masks: Any) -> np.ndarray:
     ndarray (N, T) int8
         Codes of ``INTERVAL_NAMES``: 0 TP, 1 P, 2 QRS, 3 T, 4 PR, 5 ST, and -1 where the
         input is -1.
-
-    Raises
-    ------
-    DataError
-        For per-lead (3-D) masks, a non-integer array or codes outside -1..3.
 
     Examples
     --------
@@ -268,11 +260,9 @@ def propose_wave_names(
     The "none" time steps are first split into TP, PR and ST by :func:`interval_masks`;
     each cluster is then named after the code with the largest ``share * enrichment``,
     where ``share`` is the fraction of the cluster's time steps with that code and
-    ``enrichment`` is that share divided by the code's share of all time steps. By plain
-    majority (share alone) the TP baseline, which fills most of an ECG, would name nearly
-    every cluster; by enrichment alone a short interval making up a small part of a mixed
-    cluster could name it; without the split, PR and ST clusters could only be called
-    "TP baseline". A proposal for an expert to confirm, not a diagnosis.
+    ``enrichment`` is that share divided by the code's share of all time steps (by share
+    alone the TP baseline, which fills most of an ECG, would name nearly every cluster).
+    A proposal for an expert to confirm, not a diagnosis.
 
     Parameters
     ----------
@@ -296,11 +286,6 @@ def propose_wave_names(
         empty cluster), ``proposed_name``, ``purity`` (share of the cluster's time steps
         with that code), ``enrichment`` and ``majority_wave``.
 
-    Raises
-    ------
-    DataError
-        If the shapes differ, labels are out of range or no time step is annotated.
-
     Examples
     --------
     >>> m = np.array([[0, 1, 1, 0, 2, 2, 0, 0, 3, 3, 0, 0]])
@@ -309,32 +294,14 @@ def propose_wave_names(
     ['TP baseline', 'P wave', 'PR segment', 'QRS complex', 'ST segment', 'T wave']
     """
     codes = interval_masks(wave_masks)
-    lab = np.asarray(cluster_labels)
-    if lab.ndim == 1:
-        lab = lab[None]
-    if lab.shape != codes.shape:
-        raise DataError(
-            f"cluster_labels {lab.shape} and wave_masks {codes.shape} must have the same "
-            "shape (n_records, n_samples); compute labels at the input resolution."
-        )
-    if not np.issubdtype(lab.dtype, np.integer):
-        raise DataError("cluster_labels must be an integer array.")
-    keep = codes >= 0
-    lab_k, code_k = lab[keep].astype(np.int64), codes[keep].astype(np.int64)
-    if lab_k.size == 0:
-        raise DataError("no annotated time step: every wave_masks value is -1.")
-    if (lab_k < 0).any():
-        raise DataError("cluster_labels contains negative values.")
-    if n_clusters is None:
-        n_clusters = len(cluster_ids) if cluster_ids is not None else int(lab_k.max()) + 1
-    k = int(n_clusters)
-    if lab_k.max() >= k:
-        raise DataError(f"cluster_labels has value {int(lab_k.max())} >= n_clusters={k}.")
+    if n_clusters is None and cluster_ids is not None:
+        n_clusters = len(cluster_ids)
+    n_codes = len(INTERVAL_NAMES)
+    cont = _contingency(cluster_labels, codes, n_clusters, n_codes)[2]
+    k = cont.shape[0]
     ids = list(range(k)) if cluster_ids is None else [int(c) for c in cluster_ids]
     if len(ids) != k:
         raise DataError(f"{len(ids)} cluster_ids for n_clusters={k}.")
-    n_codes = len(INTERVAL_NAMES)
-    cont = np.bincount(lab_k * n_codes + code_k, minlength=k * n_codes).reshape(k, n_codes)
     code_share = cont.sum(axis=0) / cont.sum()
     clusters = []
     for cid, row in zip(ids, cont):
@@ -364,173 +331,6 @@ def propose_wave_names(
         "code_share": [float(v) for v in code_share],
         "clusters": clusters,
     }
-
-
-# ---------------------------------------------------------------------------
-# delineator
-# ---------------------------------------------------------------------------
-def _smooth(x: np.ndarray, n: int) -> np.ndarray:
-    """Centred moving average (no delay, unlike a causal integrator)."""
-    n = max(1, int(n))
-    if n == 1:
-        return x
-    k = np.ones(n) / n
-    return np.convolve(np.pad(x, (n // 2, n - 1 - n // 2), mode="edge"), k, mode="valid")
-
-
-def _extent(dev: np.ndarray, peak: int, lo: int, hi: int, frac: float) -> tuple[int, int]:
-    """Grow [start, end) around ``peak`` while |dev| stays above ``frac`` of its peak value."""
-    thr = frac * abs(dev[peak])
-    s = peak
-    while s > lo and abs(dev[s - 1]) > thr:
-        s -= 1
-    e = peak + 1
-    while e < hi and abs(dev[e]) > thr:
-        e += 1
-    return s, e
-
-
-# Rule constants, chosen on LUDB lead ii (records 1-40; QRS F1 0.87 on all 200) and
-# checked on the synthetic generator (QRS F1 0.87 at 100 Hz).
-_QRS_ENV_FRAC = 0.015
-_T_FRAC = 0.12
-_P_FRAC = 0.12
-
-
-def _delineate_one(x: np.ndarray, fs: float) -> np.ndarray:
-    n = len(x)
-    mask = np.zeros(n, dtype=np.int8)
-    ms = fs / 1000.0
-    d = np.gradient(x) * fs  # mV/s
-    energy = _smooth(d**2, round(100 * ms))
-    # Adaptive threshold between the noise floor (median) and the strong beats (99th pct).
-    lo_e, hi_e = np.median(energy), np.percentile(energy, 99)
-    if hi_e <= lo_e * 1.5 or hi_e <= 0:
-        return mask  # flat or pure noise: no beats
-    peaks, _ = find_peaks(
-        energy, height=lo_e + 0.25 * (hi_e - lo_e), distance=max(1, round(250 * ms))
-    )
-    if peaks.size == 0:
-        return mask
-    # R peak: largest absolute deflection from the local level near the energy maximum.
-    w = max(1, round(80 * ms))
-    r_peaks = []
-    for p in peaks:
-        a, b = max(0, p - w), min(n, p + w + 1)
-        seg = x[a:b] - np.median(x[max(0, p - 4 * w) : min(n, p + 4 * w + 1)])
-        r_peaks.append(a + int(np.argmax(np.abs(seg))))
-    r_peaks = np.unique(r_peaks)
-    # QRS bounds: where a short slope-energy envelope falls below _QRS_ENV_FRAC of its local max.
-    env = _smooth(d**2, max(1, round(20 * ms)))
-    onsets, offsets = [], []
-    for r in r_peaks:
-        a, b = max(0, r - round(120 * ms)), min(n, r + round(120 * ms) + 1)
-        thr = _QRS_ENV_FRAC * env[a:b].max()
-        s = r
-        while s > a and env[s - 1] > thr:
-            s -= 1
-        e = r + 1
-        while e < b and env[e] > thr:
-            e += 1
-        onsets.append(s)
-        offsets.append(e)
-    rr_all = np.diff(r_peaks)
-    rr_med = float(np.median(rr_all)) if rr_all.size else fs
-    for i, r in enumerate(r_peaks):
-        on, off = onsets[i], offsets[i]
-        mask[on:off] = 2
-        rr_next = (r_peaks[i + 1] - r) if i + 1 < len(r_peaks) else rr_med
-        rr_prev = (r - r_peaks[i - 1]) if i > 0 else rr_med
-        # Repolarisation shortens with heart rate (Bazett): scale the T window by sqrt(RR).
-        scale = float(np.sqrt(np.clip(rr_next / fs, 0.3, 2.0)))
-        next_on = onsets[i + 1] if i + 1 < len(r_peaks) else n
-        base_next = np.median(x[r : min(n, r + int(rr_next))]) if r < n - 1 else 0.0
-        t_lo = off + round(60 * ms * scale)
-        t_hi = min(off + round(450 * ms * scale), next_on - round(80 * ms), n)
-        if t_hi - t_lo > 2:
-            dev = x - base_next
-            tp = t_lo + int(np.argmax(np.abs(dev[t_lo:t_hi])))
-            if abs(dev[tp]) > 0.02:
-                s, e = _extent(dev, tp, off, min(n, next_on), _T_FRAC)
-                mask[s:e][mask[s:e] == 0] = 3
-        # P wave: search 300..40 ms before QRS onset, after the previous beat's T wave.
-        prev_r = r_peaks[i - 1] if i > 0 else -1
-        p_lo = max(0, on - round(300 * ms), prev_r + round(0.6 * rr_prev) if prev_r >= 0 else 0)
-        p_hi = on - round(40 * ms)
-        if p_hi - p_lo > 2:
-            base_prev = np.median(x[max(0, r - int(rr_prev)) : r])
-            dev = x - base_prev
-            pp = p_lo + int(np.argmax(np.abs(dev[p_lo:p_hi])))
-            noise = np.median(np.abs(np.diff(x))) * 3
-            if abs(dev[pp]) > max(0.03, noise):
-                s, e = _extent(
-                    dev, pp, max(0, pp - round(70 * ms)), min(on, pp + round(70 * ms)), _P_FRAC
-                )
-                mask[s:e][mask[s:e] == 0] = 1
-    return mask
-
-
-def delineate(
-    ds: ECGDataset,
-    lead: str | int = "II",
-    bandpass: tuple[float, float] = (0.5, 40.0),
-    progress: bool = False,
-) -> np.ndarray:
-    """Rule-based P / QRS / T delineation of one lead.
-
-    Steps: zero-phase Butterworth band-pass; R peaks from the derivative energy (100 ms
-    centred window) with a threshold a quarter of the way from the median to the 99th
-    percentile and a 250 ms refractory period; QRS onset/offset where a 20 ms slope-energy
-    envelope drops below 1.5 % of its local maximum; T wave = largest deviation from the
-    beat's baseline 60-450 ms (scaled by sqrt(RR)) after the QRS offset, extended while
-    above 12 % of its peak; P wave likewise 300-40 ms before QRS onset, only if above
-    max(0.03 mV, 3x the sample-to-sample noise).
-
-    Parameters
-    ----------
-    ds : ECGDataset
-    lead : str or int
-        Lead to delineate (name or index). Single-lead datasets use their only lead.
-    bandpass : (low, high) in Hz
-    progress : bool
-
-    Returns
-    -------
-    ndarray (N, T) int8 with codes 0 none, 1 P, 2 QRS, 3 T.
-
-    Examples
-    --------
-    >>> t = np.arange(1000) / 100
-    >>> beat = np.exp(-((t % 1) - 0.5) ** 2 / (2 * 0.012**2))  # 1 Hz spikes
-    >>> m = delineate(ECGDataset(beat[None, None], fs=100, lead_names=("II",)))
-    >>> int((m == 2).sum()) > 0
-    True
-    """
-    if not isinstance(ds, ECGDataset):
-        raise DataError(f"delineate needs an ECGDataset, got {type(ds).__name__}.")
-    ds.check_finite()
-    if ds.n_leads == 1:
-        li = 0
-    elif isinstance(lead, str):
-        li = ds.lead_index(lead)
-    else:
-        li = int(lead)
-        if not 0 <= li < ds.n_leads:
-            raise DataError(f"lead index {li} out of range for {ds.n_leads} leads.")
-    if ds.fs < 50:
-        raise DataError(
-            f"delineate needs fs >= 50 Hz to resolve a QRS, got {ds.fs:g} Hz; resample first."
-        )
-    x = ds.signals[:, li].astype(np.float64)
-    low, high = bandpass
-    high = min(high, 0.45 * ds.fs)
-    sos = butter(2, [low, high], btype="bandpass", fs=ds.fs, output="sos")
-    padlen = min(x.shape[1] - 1, 3 * 2 * len(sos))
-    x = sosfiltfilt(sos, x, axis=1, padlen=padlen)
-    out = np.zeros(x.shape, dtype=np.int8)
-    for i in tqdm(range(len(x)), desc="delineate", disable=not progress, leave=False):
-        out[i] = _delineate_one(x[i], ds.fs)
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -564,30 +364,7 @@ def raw_window_kmeans_labels(
     ``n_init=2``) is fitted on ``max_fit_points`` random points
     and every time step of ``ds`` is labelled.
 
-    Parameters
-    ----------
-    ds : ECGDataset
-        Records to label.
-    n_clusters : int
-        Number of k-means clusters.
-    window_s : float
-        Window length in seconds.
-    random_state : int
-        Seed of the point sample, PCA and k-means.
-    max_fit_points : int
-        Windows used to fit PCA and k-means.
-    max_taps : int
-        Samples kept per lead and window.
-    n_components : int
-        PCA dimensions.
-    fit_ds : ECGDataset, optional
-        Records to fit on (default ``ds``).
-    progress : bool
-        Show a progress bar.
-
-    Returns
-    -------
-    ndarray (N, T) int16 cluster labels.
+    Returns the (N, T) int16 cluster labels of ``ds``.
 
     Examples
     --------
