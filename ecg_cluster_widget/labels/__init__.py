@@ -8,17 +8,18 @@ Labels key on the stable cluster id (``TLCExplainer.cluster_ids_``) as a string:
 "updated": "2026-12-02T01:00:00Z"}}``.
 """
 
-from .agreement import agreement, cluster_agreement, cohen_kappa, timestep_agreement
-from .attach import MAX_SIGNATURE_DISTANCE, attach_labels, match_signatures
-from .files import LabelsFile, LabelsReport, check_labels_meta, read_labels_file
-from .label_studio import (
+# The public names of the submodules, importable from the package.
+from .agreement import agreement, cluster_agreement, cohen_kappa, timestep_agreement  # noqa: F401
+from .attach import MAX_SIGNATURE_DISTANCE, attach_labels, match_signatures  # noqa: F401
+from .files import LabelsFile, LabelsReport, check_labels_meta, read_labels_file  # noqa: F401
+from .label_studio import (  # noqa: F401
     label_studio_config,
     read_label_studio,
     to_label_studio,
     write_label_studio,
 )
-from .save import merge_labels, save_labels
-from .schema import (
+from .save import merge_labels, save_labels  # noqa: F401
+from .schema import (  # noqa: F401
     FIT_KEYS,
     LABEL_VOCAB,
     LABELS_SCHEMA,
@@ -28,36 +29,9 @@ from .schema import (
     normalize_signatures,
     normalize_timestamp,
 )
-from .segments import EXPORT_COLUMNS, labelled_rows, write_segments, write_wfdb_annotations
-
-__all__ = [
-    "FIT_KEYS",
-    "LABEL_VOCAB",
-    "LABELS_SCHEMA",
-    "LABELS_VERSION",
-    "MAX_SIGNATURE_DISTANCE",
-    "EXPORT_COLUMNS",
-    "LabelsFile",
-    "LabelsReport",
-    "normalize_labels",
-    "normalize_fit",
-    "normalize_signatures",
-    "normalize_timestamp",
-    "read_labels_file",
-    "check_labels_meta",
-    "save_labels",
-    "merge_labels",
-    "attach_labels",
-    "match_signatures",
-    "labelled_rows",
-    "write_segments",
-    "write_wfdb_annotations",
-    "cohen_kappa",
-    "cluster_agreement",
-    "timestep_agreement",
-    "agreement",
-    "to_label_studio",
-    "write_label_studio",
-    "read_label_studio",
-    "label_studio_config",
-]
+from .segments import (  # noqa: F401
+    EXPORT_COLUMNS,
+    labelled_rows,
+    write_segments,
+    write_wfdb_annotations,
+)

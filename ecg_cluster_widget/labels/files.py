@@ -76,6 +76,54 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
     return out
 
 
+def load_json(source: Path | str, what: str, kind: str, hint: str) -> Any:
+    """Parse a JSON file (or JSON text), every failure a clear :class:`FileFormatError`.
+
+    Parameters
+    ----------
+    source : pathlib.Path or str
+        A file, or the JSON text itself.
+    what : str
+        What is read, for messages (e.g. ``"labels file a.json"``).
+    kind : str
+        What such a document is (e.g. ``"a labels file"``), for messages.
+    hint : str
+        What to do about invalid JSON.
+
+    Returns
+    -------
+    object
+        The document; a key repeated in one object is refused.
+
+    Examples
+    --------
+    >>> load_json('{"a": [1]}', "text", "a test", "")
+    {'a': [1]}
+    >>> load_json('{"a": 1, "a": 2}', "text", "a test", "")
+    Traceback (most recent call last):
+    ...
+    ecg_cluster_widget.errors.FileFormatError: text repeats the key 'a' in one object; ...
+    """
+    try:
+        text = source.read_text(encoding="utf-8") if isinstance(source, Path) else source
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except FileNotFoundError:
+        raise FileFormatError(f"{what} does not exist.") from None
+    except FileFormatError as exc:  # a repeated key (before OSError: it is one)
+        raise FileFormatError(f"{what} {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileFormatError(f"cannot read {what}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise FileFormatError(
+            f"{what} is not valid JSON ({exc.msg} at line {exc.lineno}); {hint}."
+        ) from None
+    except RecursionError:
+        raise FileFormatError(
+            f"{what} is nested too deeply to be {kind} (one is a few levels deep); it is "
+            f"corrupt or not {kind}."
+        ) from None
+
+
 def read_labels_file(source: Any) -> LabelsFile:
     """Read and check a whole labels file: labels, meta, fit identity, signatures, unplaced.
 
@@ -122,34 +170,13 @@ def read_labels_file(source: Any) -> LabelsFile:
             f"{type(source).__name__}."
         )
     path = Path(source)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_no_duplicate_keys)
-    except FileNotFoundError:
-        raise FileFormatError(f"labels file {path} does not exist.") from None
-    except FileFormatError as exc:  # a repeated key (before OSError: it is one)
-        raise FileFormatError(f"labels file {path} {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileFormatError(f"cannot read labels file {path}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise FileFormatError(
-            f"labels file {path} is not valid JSON ({exc.msg} at line {exc.lineno}); "
-            "it may be truncated or edited by hand."
-        ) from None
-    except RecursionError:
-        raise FileFormatError(
-            f"labels file {path} is nested too deeply to be a cluster-labels file "
-            "(a labels file is at most a few levels deep); it is corrupt or not a labels file."
-        ) from None
+    doc = load_json(path, f"labels file {path}", "a labels file", "it may be truncated or edited")
     if not isinstance(doc, dict) or doc.get("schema") != LABELS_SCHEMA:
         raise FileFormatError(
             f"{path} is not a cluster-labels file (expected schema {LABELS_SCHEMA!r})."
         )
     version = doc.get("version")
-    if (
-        isinstance(version, bool)
-        or not isinstance(version, int)
-        or not 0 < version <= LABELS_VERSION
-    ):
+    if type(version) is not int or not 0 < version <= LABELS_VERSION:
         raise FileFormatError(
             f"{path} has labels format version {version!r}; this package reads versions "
             f"1..{LABELS_VERSION}."

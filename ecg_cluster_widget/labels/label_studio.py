@@ -25,7 +25,6 @@ ordered (``end > start``; ``end == start`` only for ``"instant": true``), and wi
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Iterable, Sequence
@@ -38,6 +37,7 @@ import numpy as np
 from ..data.io_utils import atomic_write_json
 from ..errors import DataError, FileFormatError
 from .attach import attach_labels
+from .files import load_json
 
 
 def to_label_studio(
@@ -240,28 +240,11 @@ def _field(obj: dict, key: str, kind: type, at: str) -> Any:
 
 def _load_tasks(source: Any) -> list:
     doc = source
-    try:
-        if isinstance(source, os.PathLike) or (
-            isinstance(source, str) and not source.lstrip().startswith(("[", "{"))
-        ):
-            try:
-                doc = json.loads(Path(source).read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError) as exc:
-                raise FileFormatError(
-                    f"cannot read Label Studio tasks from {source}: {exc}"
-                ) from None
-        elif isinstance(source, str):
-            doc = json.loads(source)
-    except json.JSONDecodeError as exc:
-        raise FileFormatError(
-            f"the Label Studio tasks are not valid JSON ({exc.msg} at line {exc.lineno}); "
-            "export them again from Label Studio (Export > JSON)."
-        ) from None
-    except RecursionError:
-        raise FileFormatError(
-            "the Label Studio tasks are nested too deeply to be tasks (a task is a few "
-            "levels deep); the file is corrupt or not a Label Studio export."
-        ) from None
+    if isinstance(source, (str, os.PathLike)):
+        is_text = isinstance(source, str) and source.lstrip().startswith(("[", "{"))
+        what = "the Label Studio tasks" if is_text else f"Label Studio tasks file {source}"
+        hint = "export them again from Label Studio (Export > JSON)"
+        doc = load_json(source if is_text else Path(source), what, "Label Studio tasks", hint)
     doc = [doc] if isinstance(doc, dict) else doc
     if not isinstance(doc, list):
         raise FileFormatError(f"Label Studio tasks must be a JSON list, got a {_kind(doc)}.")
