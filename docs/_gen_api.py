@@ -124,13 +124,13 @@ SECTIONS: list[tuple[str, str, list[str], str]] = [
     ("", "ecg_cluster_widget.views.compare_view", ["CompareView", "CompareView.from_edit"], ""),
     (
         "Labels and annotation",
-        "ecg_cluster_widget.views.labels",
-        ["save_labels", "load_labels", "attach_labels"],
-        "",
+        "ecg_cluster_widget.labels",
+        ["save_labels", "attach_labels", "read_labels_file"],
+        "See [labels.md](labels.md).",
     ),
     (
         "",
-        "ecg_cluster_widget.views.annotation",
+        "ecg_cluster_widget.labels",
         ["cluster_agreement", "timestep_agreement", "to_label_studio", "read_label_studio"],
         "",
     ),

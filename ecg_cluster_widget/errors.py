@@ -148,16 +148,16 @@ class ReadOnlyDataError(DataError):
 class LabelsMismatchError(FileFormatError):
     """A cluster-labels file belongs to another model or dataset than the current fit.
 
-    Raised by ``views.labels.load_labels(path, fit=...)`` when the file's fit identity
-    (model checksum, data fingerprint) differs from the current fit's, so labels are
-    never attached to clusters they were not given to. The ``report`` attribute holds
-    the :class:`~ecg_cluster_widget.views.labels.LabelsMetaReport`.
+    Raised by ``labels.attach_labels(path, tlc)`` (and the exports and saves that use
+    it) when the file's fit identity (model checksum, data fingerprint) differs from the
+    current fit's, so labels are never attached to clusters they were not given to. The
+    ``report`` attribute holds the :class:`~ecg_cluster_widget.labels.LabelsReport`.
 
     Parameters
     ----------
     message : str
         What differs and what to do.
-    report : LabelsMetaReport, optional
+    report : LabelsReport, optional
         The comparison of the file's fit identity with the current fit.
 
     Examples
