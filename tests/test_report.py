@@ -72,14 +72,6 @@ def test_cluster_color_is_stable_and_wraps():
 
 
 # -- figures from arrays ----------------------------------------------------------------
-def test_runs_cover_signal_exactly():
-    lab = np.array([1, 1, 0, 0, 0, 2, 1, 1])
-    r = figures.runs(lab)
-    assert r[0][0] == 0 and r[-1][1] == len(lab)
-    assert all(a[1] == b[0] for a, b in zip(r, r[1:]))
-    assert np.array_equal(np.concatenate([[v] * (e - s) for s, e, v in r]), lab)
-
-
 def test_ecg_figure_bands_use_stable_ids(rng):
     sig = rng.normal(size=(12, 300))
     lab = np.repeat([0, 1, 2], 100)

@@ -20,6 +20,7 @@ import traitlets as t
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ModelError
 from ..explain.context import multilabel_bundle
+from ..explain.segments import runs
 from ..labels import normalize_labels
 from .refusal import refusing
 
@@ -50,9 +51,8 @@ def changed_runs(ids_a: np.ndarray, ids_b: np.ndarray) -> list[list[int]]:
     >>> changed_runs(np.array([1, 1, 2, 2, 3]), np.array([1, 4, 4, 2, 5]))
     [[1, 3], [4, 5]]
     """
-    diff = np.concatenate([[0], (np.asarray(ids_a) != np.asarray(ids_b)).astype(np.int8), [0]])
-    d = np.diff(diff)
-    return [[int(s), int(e)] for s, e in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1))]
+    differs = np.asarray(ids_a) != np.asarray(ids_b)
+    return [[a, b] for a, b, changed in runs(differs) if changed]
 
 
 def _edit(ds: ECGDataset, index: int, edit: str, **kwargs: Any) -> ECGDataset:
@@ -264,7 +264,6 @@ class CompareView(anywidget.AnyWidget):
         self.explanations = (ex_a, ex_b)
         la = np.asarray(ex_a.label_ids, dtype=np.int16)
         lb = np.asarray(ex_b.label_ids, dtype=np.int16)
-        runs = changed_runs(la, lb)
         names, pa, pb = self._predictions()
         with self.hold_sync():
             self.signal_a = _f32(ds_a.signals[ia])
@@ -272,7 +271,7 @@ class CompareView(anywidget.AnyWidget):
             self.ids_a = la.tobytes()
             self.ids_b = lb.tobytes()
             self.cluster_ids = [int(c) for c in ex_a.cluster_ids]
-            self.changed = runs
+            self.changed = changed_runs(la, lb)
             self.changed_share = float((la != lb).mean())
             self.class_names = names
             self.pred_a, self.pred_b = pa, pb

@@ -17,7 +17,7 @@ from bokeh.plotting import figure as _figure
 
 from ..data.dataset import STANDARD_LEADS
 from ..errors import DataError
-from ..explain.segments import segment_arrays
+from ..explain.segments import runs
 from .palette import cluster_color, cluster_colors, display_numbers
 
 #: Standard 3x4 printout: rows of (limb, augmented, precordial, precordial) leads.
@@ -36,31 +36,6 @@ _BAND_TIPS = [
     ("to", "@right{0.00} s"),
     ("mean entropy", "@mean_entropy{0.00}"),
 ]
-
-
-def runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
-    """Runs of equal values as ``(start, end, value)`` with ``end`` exclusive.
-
-    Parameters
-    ----------
-    labels : array-like
-        Labels over time (flattened).
-
-    Returns
-    -------
-    list of tuple of int
-        One ``(start, end, value)`` per run, in order; empty for empty input.
-
-    Examples
-    --------
-    >>> runs(np.array([0, 0, 2, 2, 2, 1]))
-    [(0, 2, 0), (2, 5, 2), (5, 6, 1)]
-    """
-    lab = np.asarray(labels).ravel()
-    if lab.size == 0:
-        return []
-    _, starts, ends, values = segment_arrays(lab, drop_invalid=False)
-    return [(int(s), int(e), int(v)) for s, e, v in zip(starts, ends, values)]
 
 
 def _band_source(

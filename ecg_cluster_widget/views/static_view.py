@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..explain.browse import percentile_ranks
-from ..explain.segments import segment_arrays
+from ..explain.segments import runs
 from .palette import assign_colors, display_numbers
 
 PAPER = "#fff8f8"
@@ -32,14 +32,6 @@ TINT = {"light": 0.2, "strong": 0.42, "lead": 0.42, "strip": 0.0}
 
 def _esc(s: Any) -> str:
     return html.escape(str(s), quote=True)
-
-
-def _runs(ids: np.ndarray) -> list[tuple[int, int, int]]:
-    """(start, end exclusive, id) of each run of equal ids (negative runs kept)."""
-    if not len(ids):
-        return []
-    _, starts, ends, values = segment_arrays(np.asarray(ids), drop_invalid=False)
-    return [(int(a), int(b), int(v)) for a, b, v in zip(starts, ends, values)]
 
 
 def _path(xs: np.ndarray, ys: np.ndarray) -> str:
@@ -134,7 +126,7 @@ def render_svg(w: Any, width: int = 1000) -> str:
     rib_y, rib_h = strip_y + strip_h + 2, 34.0
     axis_y = rib_y + rib_h + 2
     legend_y = axis_y + 26
-    segs = [r for r in _runs(ids) if r[1] / fs > v0 and r[0] / fs < v1]
+    segs = [r for r in runs(ids) if r[1] / fs > v0 and r[0] / fs < v1]
     height = legend_y + 18 * ((len(order) + 3) // 4) + 6
     out: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="ecw-static-svg" viewBox="0 0 {width} {height:.0f}" '
