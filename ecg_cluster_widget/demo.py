@@ -21,12 +21,6 @@ from .errors import DataError
 
 
 def __getattr__(name: str) -> Any:
-    # The naming vocabulary has one home (explain.landmarks); imported lazily because
-    # this module is imported by the CLI before torch is needed.
-    if name == "PROPOSED_NAMES":
-        from .explain.landmarks import PROPOSED_NAMES
-
-        return PROPOSED_NAMES
     if name in ("invert_t_waves", "add_q_waves"):  # their home: explain.counterfactual
         from .explain import counterfactual
 
