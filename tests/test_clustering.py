@@ -170,9 +170,9 @@ def test_factory_builds_one_class_per_method():
     for name, cls in METHODS.items():
         sc = SoftClusterer(3, method=name, random_state=1)
         assert type(sc) is cls and sc.method == name and sc.get_params()["random_state"] == 1
-    with pytest.raises(DataError, match="device: not a parameter of method='gmm'"):
+    with pytest.raises(DataError, match="argument 'device'; the parameters of method='gmm'"):
         SoftClusterer(3, device="cuda")
-    with pytest.raises(DataError, match="max_iter: not a parameter of method='cm'"):
+    with pytest.raises(DataError, match="argument 'max_iter'; the parameters of method='cm'"):
         SoftClusterer(3, method="cm", max_iter=5)
 
 

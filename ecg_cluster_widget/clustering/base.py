@@ -324,9 +324,7 @@ class BaseSoftClusterer(ClusterMixin, BaseEstimator):
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "centroids_"):
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet; call fit(X) first."
-            )
+            raise NotFittedError(f"this {type(self).__name__} is not fitted; call fit(X) first.")
 
     def _clear_fitted(self) -> None:
         for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:

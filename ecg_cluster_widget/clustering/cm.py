@@ -197,8 +197,9 @@ def _init_params(
     sub = subsample(buf, KMEANSPP_MAX_POINTS, rng).astype(np.float64)
     if sub.shape[0] < k:
         raise DataError(
-            f"n_clusters={k} is larger than the number of points in the first "
-            f"{sub.shape[0]} rows (n_samples = {sub.shape[0]}); use fewer clusters or more data."
+            f"n_clusters={k} is larger than the number of points in the first block of "
+            f"{sub.shape[0]} rows (at most shuffle_buffer); use fewer clusters, more data or a "
+            "larger shuffle_buffer."
         )
     mean = sub.mean(axis=0)
     centred = sub - mean
@@ -377,15 +378,6 @@ class ClusteringModule(BaseSoftClusterer):
         self.shuffle_buffer = shuffle_buffer
         self.compute_labels = compute_labels
 
-    def _check_params(self, n_points: int | None) -> None:
-        super()._check_params(n_points)
-        if self.shuffle_buffer < self.n_clusters:
-            raise DataError(
-                f"shuffle_buffer must be an integer >= n_clusters ({self.n_clusters}), got "
-                f"{self.shuffle_buffer!r}."
-            )
-        resolve_device(self.device)
-
     def _fit(self, X, init: np.ndarray | None) -> None:
         if init is not None:
             raise DataError("init= (start centres) is not supported by the clustering module.")
@@ -400,12 +392,7 @@ class ClusteringModule(BaseSoftClusterer):
         return self._finish(None)
 
     def _fit_chunks(self, chunks_fn: ChunksFn, name: str) -> None:
-        scale = self._train(chunks_fn, name)
-        with single_thread_blas():
-            self._statistics(chunks_fn, name, scale)
-
-    def _train(self, chunks_fn: ChunksFn, name: str) -> float:
-        """The Adam epochs and the averaging epoch; returns the standardisation scale."""
+        """The Adam epochs, the averaging epoch, then the whole-data statistics."""
         dev = resolve_device(self.device)
         k, seed, lr = int(self.n_clusters), self._seed, float(self.lr)
         gen = torch.Generator().manual_seed(seed)
@@ -472,7 +459,8 @@ class ClusteringModule(BaseSoftClusterer):
         self.loss_history_ = np.asarray(history) * scale**2
         self.n_iter_, self.n_steps_, self.converged_ = epoch, step, bool(converged)
         self.n_features_in_ = int(n_features)
-        return scale
+        with single_thread_blas():
+            self._statistics(chunks_fn, name, scale)
 
     def _statistics(self, chunks_fn: ChunksFn, name: str, scale: float) -> None:
         """One pass over the data: weights, variances, whole-data loss and labels."""

@@ -93,28 +93,25 @@ class SphericalGMM(BaseSoftClusterer):
                     f"init must be {k} finite start centres of shape ({k}, {X.shape[1]}), "
                     f"got shape {init.shape}."
                 )
+        staged = X.shape[0] > 2 * _STAGE_POINTS
         with single_thread_blas():
-            if X.shape[0] > 2 * _STAGE_POINTS:
+            if staged:
                 sub = subsample(X, _STAGE_POINTS, np.random.default_rng(self._seed))
                 self._fit_points(sub, (sub**2).sum(axis=1), init, from_stage=False)
                 init = self.centroids_
-                self._fit_points(X, (X**2).sum(axis=1), init, from_stage=True)
-            else:
-                self._fit_points(X, (X**2).sum(axis=1), init, from_stage=False)
+            self._fit_points(X, (X**2).sum(axis=1), init, from_stage=staged)
 
     def _lloyd_iters(self, init: np.ndarray | None, from_stage: bool) -> int:
         # EM refines a subsample solution directly; given centres take a few Lloyd steps.
         return _LLOYD_ITERS if init is None else (0 if from_stage else _INIT_LLOYD_ITERS)
 
     def _fit_points(self, X, x_sq, init, from_stage: bool) -> None:
-        """Lloyd then EM on ``X``; ``from_stage``: ``init`` is this K's subsample solution."""
+        """k-means++ seeding (or ``init``), Lloyd iterations, then ``_after_lloyd`` (EM).
+
+        ``from_stage``: ``init`` is this K's solution on a subsample.
+        """
         # Total variance from sums we already have (np.var would make another pass).
         total_var = max(float(x_sq.mean() - (X.mean(axis=0) ** 2).sum()), 0.0)
-        centroids, labels, it, conv = self._kmeans(X, x_sq, init, total_var, from_stage)
-        self._after_lloyd(X, x_sq, centroids, labels, it, conv, total_var, from_stage)
-
-    def _kmeans(self, X, x_sq, init, total_var: float, from_stage: bool):
-        """k-means++ seeding (or ``init``), then Lloyd iterations on all points."""
         n, k = X.shape[0], int(self.n_clusters)
         if init is None:
             sub = subsample(X, _KMEANSPP_MAX_POINTS, np.random.default_rng(self._seed))
@@ -145,7 +142,7 @@ class SphericalGMM(BaseSoftClusterer):
                 converged = True
                 break
         labels = _sq_dist(X, x_sq, centroids).argmin(axis=1)
-        return centroids, labels, n_done, converged
+        self._after_lloyd(X, x_sq, centroids, labels, n_done, converged, total_var, from_stage)
 
     def _after_lloyd(self, X, x_sq, centroids, labels, it, conv, total_var, from_stage) -> None:
         """EM from the Lloyd solution (from the subsample's variances and weights)."""

@@ -64,11 +64,8 @@ def SoftClusterer(n_clusters: int = 6, method: str = "gmm", **params: Any) -> Ba
     """
     if method not in METHODS:
         raise DataError(f"method must be one of {tuple(METHODS)}, got {method!r}.")
-    cls = METHODS[method]
-    unknown = sorted(set(params) - set(cls._get_param_names()))
-    if unknown:
-        raise DataError(
-            f"{', '.join(unknown)}: not a parameter of method={method!r} ({cls.__name__}); "
-            f"its parameters are {', '.join(cls._get_param_names())}."
-        )
-    return cls(n_clusters, **params)
+    try:
+        return METHODS[method](n_clusters, **params)
+    except TypeError as exc:
+        names = ", ".join(METHODS[method]._get_param_names())
+        raise DataError(f"{exc}; the parameters of method={method!r} are {names}.") from None

@@ -17,9 +17,12 @@ probability that a step in cluster ``k`` is followed by one in cluster ``l``;
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ..errors import DataError, NotFittedError
+from .base import subsample
 
 __all__ = ["TemporalSmoother", "transition_counts"]
 
@@ -144,13 +147,7 @@ class TemporalSmoother:
         if int(self.n_iter) < 0 or not self.pseudocount >= 0:
             raise DataError("n_iter must be >= 0 and pseudocount >= 0.")
         self.weights_ = w / w.sum()
-        if g.shape[0] > self.max_records:
-            pick = np.sort(
-                np.random.default_rng(self.random_state).choice(
-                    g.shape[0], self.max_records, replace=False
-                )
-            )
-            g = g[pick]
+        g = subsample(g, self.max_records, np.random.default_rng(self.random_state))
         # Start from the soft co-occurrence of consecutive steps, then Baum-Welch.
         counts = np.einsum("ntk,ntl->kl", g[:, :-1], g[:, 1:]) + self.pseudocount
         trans = counts / counts.sum(axis=1, keepdims=True)
@@ -164,10 +161,10 @@ class TemporalSmoother:
             start = post[:, 0].mean(axis=0) + _EPS
             start /= start.sum()
             self.n_iter_ += 1
-            if np.abs(new - trans).max() < 1e-5:
-                trans = new
-                break
+            done = np.abs(new - trans).max() < 1e-5
             trans = new
+            if done:
+                break
         self.transition_ = trans
         self.start_ = start
         return self
@@ -194,12 +191,10 @@ class TemporalSmoother:
     def reordered(self, order: np.ndarray) -> TemporalSmoother:
         """A copy whose cluster positions are permuted by ``order`` (new position i = old order[i])."""
         order = np.asarray(order)
-        new = TemporalSmoother(self.n_iter, self.pseudocount, self.max_records, self.random_state)
+        new = copy.deepcopy(self)
         if hasattr(self, "transition_"):
             new.transition_ = self.transition_[np.ix_(order, order)]
-            new.start_ = self.start_[order]
-            new.weights_ = self.weights_[order]
-            new.n_iter_ = self.n_iter_
+            new.start_, new.weights_ = self.start_[order], self.weights_[order]
         return new
 
 
