@@ -169,27 +169,6 @@ def cluster_colors(cluster_ids: Iterable[int]) -> list[str]:
     return [cluster_color(c) for c in cluster_ids]
 
 
-def palette_dict(cluster_ids: Iterable[int]) -> dict[int, str]:
-    """Mapping ``{cluster_id: colour}`` (JSON-friendly keys are ints).
-
-    Parameters
-    ----------
-    cluster_ids : iterable of int
-        Stable cluster ids.
-
-    Returns
-    -------
-    dict of int to str
-        Hex colour per id.
-
-    Examples
-    --------
-    >>> palette_dict([1, 3])
-    {1: '#A7811E', 3: '#A8390A'}
-    """
-    return {int(c): cluster_color(c) for c in cluster_ids}
-
-
 def display_numbers(cluster_ids: Iterable[int]) -> dict[int, int]:
     """The number a person reads for each cluster: 1..K in stable-id order.
 
