@@ -277,6 +277,28 @@ def make_aligner(opts: Any, blocks: list[np.ndarray], duration_s: float) -> Feat
     ).fit(blocks)
 
 
+class _MemoryStore:
+    """The part of :class:`FeatureStore` a fit writes through, holding arrays in memory."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def create(self, name: str, shape: tuple, dtype: Any) -> None:
+        self.arrays[name] = np.empty(shape, dtype=dtype)
+
+    def write(self, name: str, start: int, rows: np.ndarray) -> None:
+        self.arrays[name][start : start + len(rows)] = rows
+
+    def read(self, name: str, start: int, stop: int) -> np.ndarray:
+        return self.arrays[name][start:stop]
+
+    def finish(self, name: str) -> None:
+        pass
+
+    def open(self, name: str) -> np.ndarray:
+        return self.arrays[name]
+
+
 def _quotas(m: int, sizes: tuple[int, ...]) -> list[int]:
     """``m`` points shared in proportion to ``sizes`` (largest remainders: exactly ``m``)."""
     n = sum(sizes)
@@ -351,10 +373,8 @@ def run_fit(
     t1 = time.perf_counter()
 
     # 2. Features of every chunk, and the clustering's points.
-    if fst is not None:
-        fst.create("features", (n_total, tg, dim), np.float32)
-    else:
-        features = np.empty((n_total, tg, dim), dtype=np.float32)
+    st = fst if fst is not None else _MemoryStore()
+    st.create("features", (n_total, tg, dim), np.float32)
     quota = _quotas(min(int(tlc.max_fit_points), n_total * tg), sizes)
     n_smooth = min(n_total, SMOOTH_RECORDS)
     smooth_rec = np.sort(np.random.default_rng(seed).choice(n_total, n_smooth, replace=False))
@@ -370,10 +390,7 @@ def run_fit(
                 pts = draw_points(f, quota[i], seed, i)
             else:
                 f, pts, ids, fp = next(remote)
-            if fst is not None:
-                fst.write("features", int(s), f)
-            else:
-                features[s : s + len(f)] = f
+            st.write("features", int(s), f)
             points.append(pts)
             record_ids.extend(ids)
             fps.append(fp)
@@ -381,9 +398,8 @@ def run_fit(
             if sel.size:
                 smooth.append(f[sel])
             bar.update(len(f))
-    if fst is not None:
-        fst.finish("features")
-        features = fst.open("features")
+    st.finish("features")
+    features = st.open("features")
     points_arr, smooth_feats = np.concatenate(points), np.concatenate(smooth)
     t2 = time.perf_counter()
 
@@ -406,23 +422,16 @@ def run_fit(
             "proportions": ((n_total, k), np.float64),
             "mean_entropy": ((n_total,), np.float64),
         }
-        mem = {}
         for name, (shape, dtype) in arrays.items():
-            if fst is not None:
-                fst.create(name, shape, dtype)
-            else:
-                mem[name] = np.empty(shape, dtype=dtype)
+            st.create(name, shape, dtype)
         for s, e in tqdm(zip(starts[:-1], starts[1:]), desc="TLC fit: outputs", disable=not show):
-            res = chunk_outputs(np.asarray(features[s:e]), clusterer, n_samples)
+            # Read, not sliced from a memory map: the store's pages stay out of this process.
+            res = chunk_outputs(st.read("features", int(s), int(e)), clusterer, n_samples)
             for name in arrays:
-                if fst is not None:
-                    fst.write(name, int(s), res[name])
-                else:
-                    mem[name][s:e] = res[name]
-        if fst is not None:
-            for name in arrays:
-                fst.finish(name)
-            mem = {name: fst.open(name) for name in arrays}
+                st.write(name, int(s), res[name])
+        for name in arrays:
+            st.finish(name)
+        mem = {name: st.open(name) for name in arrays}
         explanations = ExplanationSet(
             **mem, cluster_ids=np.arange(k), fs=fs, record_ids=tuple(record_ids)
         )
