@@ -8,8 +8,8 @@ The points are aligned features (32 PCA dimensions) of synthetic ECGs through th
 model, as a TLC fit clusters them. For each K it reports the median wall and CPU time and
 the objective of
 
-* ``SoftClusterer(method="gmm")`` from a cold start (k-means++) and warm-started from the
-  fit of another K (``fit(X, init=...)``, what a K change in the widget does);
+* ``SoftClusterer(method="gmm")`` (k-means++ and Lloyd, then EM; a K change in the widget
+  fits nothing: it merges the components of one fit, ``clustering/tree.py``);
 * scikit-learn ``GaussianMixture(covariance_type="spherical")`` (the same model: one
   variance per cluster), ``KMeans(n_init=1)`` and ``MiniBatchKMeans`` (hard clusterings).
 
@@ -69,7 +69,6 @@ def run(
     n_records: int = 400,
     n_points: int = 100_000,
     ks: tuple[int, ...] = (4, 6, 8, 12),
-    warm_from: int = 6,
     repeats: int = 3,
     seed: int = 0,
 ) -> dict:
@@ -88,13 +87,11 @@ def run(
     from ecg_cluster_widget.clustering import SoftClusterer
 
     x = feature_points(n_records, n_points, seed)
-    ref = SoftClusterer(warm_from, random_state=seed).fit(x)
     rows = []
     for k in ks:
         row: dict = {"k": k}
         methods: dict[str, Callable[[], object]] = {
             "tlc_gmm_cold": lambda k=k: SoftClusterer(k, random_state=seed).fit(x),
-            "tlc_gmm_warm": lambda k=k: SoftClusterer(k, random_state=seed).fit(x, init=ref),
             "sk_gmm_spherical": lambda k=k: GaussianMixture(
                 k, covariance_type="spherical", random_state=seed, max_iter=100, tol=1e-4
             ).fit(x),
@@ -129,7 +126,6 @@ def run(
     return {
         "n_points": int(x.shape[0]),
         "dim": int(x.shape[1]),
-        "warm_from_k": warm_from,
         "repeats": repeats,
         "load_avg_1min": os.getloadavg()[0],
         "rows": rows,
@@ -137,8 +133,7 @@ def run(
 
 
 METHOD_NAMES = {
-    "tlc_gmm_cold": "TLC gmm (cold)",
-    "tlc_gmm_warm": "TLC gmm (warm)",
+    "tlc_gmm_cold": "TLC gmm",
     "sk_gmm_spherical": "sklearn GMM sph.",
     "sk_kmeans": "sklearn KMeans",
     "sk_minibatch": "sklearn MiniBatch",
@@ -149,7 +144,7 @@ def format_results(res: dict) -> str:
     """The printed table."""
     lines = [
         f"Clustering fit on {res['n_points']} points x {res['dim']} dims (medians of "
-        f"{res['repeats']}; warm start from K={res['warm_from_k']}; one BLAS thread each)",
+        f"{res['repeats']}; one BLAS thread each)",
         f"  {'K':>3} {'method':<19}{'wall s':>8}{'CPU s':>8}{'iter':>6}{'loglik':>9}{'inertia':>9}",
     ]
     for row in res["rows"]:

@@ -155,12 +155,9 @@ measured gain was within the noise of the shared machine). {_compile_note(res)}
 cluster), the same model as scikit-learn's `GaussianMixture(covariance_type="spherical")`;
 both report the mean log-likelihood per point. KMeans and MiniBatchKMeans are hard
 clusterings, cheaper per iteration but without soft assignments; the inertia column puts
-all methods on one scale. The warm start (`fit(X, init=<fit of another K>)`: Ward merges
-or k-means++ splits of the other K's clusters, then 3 Lloyd steps and EM) skips k-means++
-and the Lloyd phase; it reaches the cold start's objective at some K and a different local
-optimum at others, which the table shows per K. A K change in the explainer or the widget
-uses neither: it merges the components of a mixture fitted once (`clustering/tree.py`;
-`bench_k_live.py` above); the warm start re-seeds near-empty components of that fit.
+all methods on one scale. A K change in the explainer or the widget fits nothing: it
+merges the components of a mixture fitted once (`clustering/tree.py`; `bench_k_live.py`
+above), so the TLC row is the cost of that one fit per mixture.
 
 Where TLC's and scikit-learn's GMM objectives differ, the two EMs started from different
 seedings (TLC: k-means++ and Lloyd on a 25,000-point subsample, then EM on all points;

@@ -10,7 +10,7 @@ Usage::
   the smallest cluster, on 40 and 1,000 records;
 * ``bench_engine.py`` - forward pass (GFLOP/s), hooks / alignment / whole-fit overhead
   against the bare forward pass, first fit, new and cached K in the kernel (demo model);
-* ``bench_clustering.py`` - TLC's GMM (cold and warm-started) next to scikit-learn;
+* ``bench_clustering.py`` - TLC's GMM next to scikit-learn;
 * ``bench_streaming.py`` - a chunk-wise fit at 500 Hz in a child process (peak RSS); the
   PTB-XL-sized run (21,837 records, ~20 min on 2 shared cores) is run separately with
   ``bench_streaming.py --json benchmarks/streaming_full.json`` and its figures are read

@@ -413,8 +413,7 @@ def test_explain_writes_segments(demo_explained):
 def test_explain_reports_predictions_and_proposed_names(tmp_path, capsys, demo_explained):
     """Per record the model's classes and probabilities; per cluster a wave name."""
     from ecg_cluster_widget.cli import load_data, load_model
-    from ecg_cluster_widget.explain.landmarks import PROPOSED_NAMES
-    from ecg_cluster_widget.explain.landmarks import INTERVAL_NAMES
+    from ecg_cluster_widget.explain.landmarks import INTERVAL_NAMES, PROPOSED_NAMES
 
     summary, out_dir = demo_explained
     bundle = load_model("demo")

@@ -155,8 +155,8 @@ def test_init_centres_and_their_errors():
     # Start centres of the same K (how the explainer re-seeds near-empty components).
     x, truth = _k_blobs()
     cold = SoftClusterer(6, random_state=0).fit(x)
-    warm = SoftClusterer(6, random_state=0).fit(x, init=cold.centroids_)
-    assert adjusted_rand_score(truth, warm.predict(x)) > 0.99
+    seeded = SoftClusterer(6, random_state=0).fit(x, init=cold.centroids_)
+    assert adjusted_rand_score(truth, seeded.predict(x)) > 0.99
     with pytest.raises(DataError, match="init must be 6 finite start centres"):
         SoftClusterer(6).fit(x, init=cold.centroids_[:4])
     with pytest.raises(DataError, match="init must be"):

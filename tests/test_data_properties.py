@@ -26,8 +26,8 @@ from ecg_cluster_widget.data import (  # noqa: E402
     crop_or_pad,
     from_numpy,
 )
-from ecg_cluster_widget.errors import FileFormatError  # noqa: E402
 from ecg_cluster_widget.data.io_utils import FORMULA_PREFIXES  # noqa: E402
+from ecg_cluster_widget.errors import FileFormatError  # noqa: E402
 from ecg_cluster_widget.labels import (  # noqa: E402
     attach_labels,
     normalize_labels,

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from ecg_cluster_widget import TLCExplainer
 from ecg_cluster_widget.data.synthetic import make_synthetic
-from ecg_cluster_widget.model import ResNet1d
 from ecg_cluster_widget.labels import normalize_labels, read_labels_file, save_labels
+from ecg_cluster_widget.model import ResNet1d
 
 KW = dict(n_components=6, progress=False, max_fit_points=4000)
 FAST = settings(

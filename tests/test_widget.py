@@ -20,9 +20,9 @@ from ecg_cluster_widget.data.standardize import Standardizer
 from ecg_cluster_widget.data.synthetic import make_synthetic
 from ecg_cluster_widget.errors import DataError, FileFormatError, ModelError
 from ecg_cluster_widget.explain import TLCExplainer
+from ecg_cluster_widget.labels import LABELS_SCHEMA
 from ecg_cluster_widget.model.checkpoint import ModelBundle
 from ecg_cluster_widget.model.resnet1d import ResNet1d
-from ecg_cluster_widget.labels import LABELS_SCHEMA
 from ecg_cluster_widget.views.widget import ClusterExplorer
 
 

@@ -28,13 +28,13 @@ from typing import Any
 import anywidget
 import traitlets as t
 
+from .. import labels as _labels
 from ..data.conform import match_rate
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ECGClusterError, ModelError
 from ..explain import context as _ctx
 from ..explain.browse import Browser
 from ..explain.ranking import RANKS
-from .. import labels as _labels
 from . import traits as _tr
 from .k_jobs import KJobs
 from .protocol import RequestProtocol
