@@ -62,16 +62,25 @@ MIN_SHARE = 0.02
 _TREE_POINTS = 50_000
 
 
-def check_n_clusters(k: object, n_points: int | None = None) -> int:
-    """Validate a number of clusters: an integer from 2 to ``n_points``.
+def check_n_clusters(
+    k: object,
+    n_points: int | None = None,
+    k_range: tuple[int, int] | None = None,
+    what: str = "n_clusters",
+) -> int:
+    """The one rule for a number of clusters, for the estimator and the widget alike: an
+    integer (no bool, no float, not even ``3.0``) from 2 to ``n_points``, or in ``k_range``.
 
     Parameters
     ----------
     k : object
-        The requested K. Python and numpy integers are accepted; bools, floats
-        (also ``3.0``) and strings are not.
+        The requested K (Python or numpy integer).
     n_points : int, optional
         Number of time steps available; K may not exceed it.
+    k_range : (int, int), optional
+        Lowest and highest K allowed instead (the widget's ``k_min..k_max``).
+    what : str
+        The name used in the error (``"K"`` in the widget).
 
     Returns
     -------
@@ -91,18 +100,24 @@ def check_n_clusters(k: object, n_points: int | None = None) -> int:
     Traceback (most recent call last):
     ...
     ecg_cluster_widget.errors.DataError: n_clusters must be an integer from 2 to 100, got 2.7.
+    >>> check_n_clusters(50, k_range=(2, 8), what="K")
+    Traceback (most recent call last):
+    ...
+    ecg_cluster_widget.errors.DataError: K must be an integer from 2 to 8, got 50.
     """
-    upper = "" if n_points is None else f" to {int(n_points)}"
-    what = f"n_clusters must be an integer from 2{upper}"
+    lo, hi = (2, n_points) if k_range is None else (int(k_range[0]), int(k_range[1]))
+    msg = f"{what} must be an integer from {lo}" + ("" if hi is None else f" to {int(hi)}")
     if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-        raise DataError(f"{what}, got {k!r}.")
+        raise DataError(f"{msg}, got {k!r}.")
     k_int = int(k)
-    if k_int < 2:
-        raise DataError(f"{what} (at least 2), got {k_int}.")
-    if n_points is not None and k_int > n_points:
+    if k_int < lo:
+        raise DataError(f"{msg} (at least {lo}), got {k_int}.")
+    if hi is not None and k_int > hi:
+        if k_range:
+            raise DataError(f"{msg}, got {k_int}.")
         raise DataError(
-            f"{what}: n_clusters={k_int} exceeds the number of time steps available "
-            f"({int(n_points)}); use fewer clusters or more records."
+            f"{msg}: n_clusters={k_int} exceeds the number of time steps available; "
+            "use fewer clusters or more records."
         )
     return k_int
 

@@ -9,13 +9,16 @@ never changed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..clustering.identity import check_n_clusters
 from ..data.dataset import ECGDataset
 from ..errors import DataError
 from . import context as _ctx
+from .explanation import ECGExplanation
 from .fit_view import FitView
 from .ranking import RANK_TITLES, RANKS, rank_order
 from .snippets import cluster_cards
@@ -29,40 +32,6 @@ def _int(value: Any, what: str, lo: int, hi: int) -> int:
     if not ok or not lo <= int(value) <= hi:
         raise DataError(f"{what} must be an integer in {lo}..{hi}, got {value!r}.")
     return int(value)
-
-
-def check_k(value: Any, k_range: tuple[int, int]) -> int:
-    """K as an integer inside ``k_range``: the one check of K for the widget's slider,
-    ``w.set_k`` and ``w.n_clusters = ...``.
-
-    Parameters
-    ----------
-    value : object
-    k_range : (int, int)
-        Lowest and highest K allowed.
-
-    Returns
-    -------
-    int
-
-    Raises
-    ------
-    DataError
-        If ``value`` is not an integer or lies outside ``k_range``.
-
-    Examples
-    --------
-    >>> check_k(4.0, (2, 8))
-    4
-    >>> check_k(50, (2, 8))
-    Traceback (most recent call last):
-    ...
-    ecg_cluster_widget.errors.DataError: K=50 is outside the allowed range 2..8.
-    """
-    k = _int(value, "K", -(10**9), 10**9)
-    if not k_range[0] <= k <= k_range[1]:
-        raise DataError(f"K={k} is outside the allowed range {k_range[0]}..{k_range[1]}.")
-    return k
 
 
 def percentile_ranks(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
@@ -99,6 +68,28 @@ def percentile_ranks(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
     return np.where(tied, (lo + hi - 1) / 2 / (q.size - 1), mid)
 
 
+@dataclass(frozen=True)
+class RecordView:
+    """The answer to one view request.
+
+    Attributes
+    ----------
+    expl : ECGExplanation
+        The record's explanation at the K asked for.
+    cam : ndarray or None
+        Its Grad-CAM curve, when one was asked for and a model bundle is known.
+    traits : dict
+        The widget's trait values, by trait name: ``index``, ``n_clusters``,
+        ``gradcam_class``, ``gradcam_label``, ``record`` (JSON facts), ``signal``,
+        ``seg_ids``, ``entropy``, ``gradcam``, ``clusters``, ``prototypes``,
+        ``example_snips``.
+    """
+
+    expl: ECGExplanation
+    cam: np.ndarray | None
+    traits: dict[str, Any]
+
+
 class Browser:
     """Record views of ``ds`` through the fitted explainer ``tlc``.
 
@@ -114,7 +105,7 @@ class Browser:
     Examples
     --------
     >>> b = Browser(tlc, ds, bundle)
-    >>> b.view({"k": 8, "rank": "uncertain", "rank_step": 1}, 8, 0, (2, 12))["index"]  # doctest: +SKIP
+    >>> b.view({"k": 8, "rank": "uncertain", "rank_step": 1}, 8, 0, (2, 12)).traits["index"]  # doctest: +SKIP
     """
 
     def __init__(self, tlc: Any, ds: ECGDataset, model: Any = None, n_examples: int = 3) -> None:
@@ -279,7 +270,7 @@ class Browser:
     # ------------------------------------------------------------------ requests
     def resolve(self, req: dict, k_now: int, index_now: int, k_range: tuple[int, int]):
         """(K, index, Grad-CAM class) a request asks for; DataError when it is invalid."""
-        k = check_k(req.get("k", k_now), k_range)
+        k = check_n_clusters(req.get("k", k_now), k_range=k_range, what="K")
         index = req.get("index", index_now)
         if req.get("record_id") not in (None, ""):
             index = self.ds.index_of(str(req["record_id"]))
@@ -315,17 +306,8 @@ class Browser:
         source = "ui" if req.get("rank_source") == "ui" else "python"
         return int(order[pos]), info, {"key": rank, "pos": pos, "n": len(order), "source": source}
 
-    def view(self, req: dict, k_now: int, index_now: int, k_range: tuple[int, int]) -> dict:
-        """Everything the view of the record a request asks for draws.
-
-        Returns
-        -------
-        dict
-            ``expl`` (ECGExplanation), ``cam`` (ndarray or None) and the widget's trait
-            values: ``index``, ``n_clusters``, ``gradcam_class``, ``gradcam_label``,
-            ``record`` (JSON facts), ``signal``, ``seg_ids``, ``entropy``, ``gradcam``,
-            ``clusters``, ``prototypes``, ``example_snips``.
-        """
+    def view(self, req: dict, k_now: int, index_now: int, k_range: tuple[int, int]) -> RecordView:
+        """Everything the view of the record a request asks for draws (:class:`RecordView`)."""
         self.fit.refresh()
         k, index, cam_cls = self.resolve(req, k_now, index_now, k_range)
         info, rank_rec = "", None
@@ -359,9 +341,7 @@ class Browser:
             "fit_id": self.fit.token_text(),
             "entropy_quantiles": self.uncertainty_scale(k)["quantiles"],
         }
-        return {
-            "expl": expl,
-            "cam": ctx.gradcam,
+        traits = {
             "index": index,
             "n_clusters": k,
             "gradcam_class": cam_cls,
@@ -373,3 +353,4 @@ class Browser:
             "gradcam": np.zeros(0) if ctx.gradcam is None else ctx.gradcam,
             **self.cards(k),
         }
+        return RecordView(expl, ctx.gradcam, traits)

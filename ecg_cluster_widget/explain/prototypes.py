@@ -6,6 +6,8 @@ The run-length encoders ``segment_arrays`` / ``segments_from_labels`` live in
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from ..data.dataset import ECGDataset
@@ -106,6 +108,25 @@ def _class_mix(ds: ECGDataset, prop: np.ndarray) -> dict[str, float] | None:
     return {c: float(ds.labels[top, j].mean()) for j, c in enumerate(ds.class_names)}
 
 
+_CUMSUM: list = []  # [(weakref to features, shape, their cumulative sums)]
+
+
+def _grid_cumsum(feats: np.ndarray) -> np.ndarray:
+    """Cumulative sums of ``feats`` along time, with a leading zero step; the last
+    features' sums are kept, since every K of the same records needs them (0.15 s at
+    1,000 ECGs)."""
+    for ref, shape, cs in _CUMSUM:
+        if ref() is feats and shape == feats.shape:
+            return cs
+    cs = np.zeros((feats.shape[0], feats.shape[1] + 1, feats.shape[2]), dtype=np.float32)
+    np.cumsum(feats, axis=1, out=cs[:, 1:])
+    try:
+        _CUMSUM[:] = [(weakref.ref(feats), feats.shape, cs)]
+    except TypeError:  # an array type without weak references: not kept
+        pass
+    return cs
+
+
 def summarize_clusters(
     ds: ECGDataset,
     es: ExplanationSet,
@@ -155,8 +176,7 @@ def summarize_clusters(
     tg = feats.shape[1]
     rec, start, end, cl = segment_arrays(es.labels)
     # Mean grid feature of each segment via cumulative sums (one pass, vectorised).
-    cs = np.zeros((n, tg + 1, feats.shape[2]), dtype=np.float32)
-    np.cumsum(feats, axis=1, out=cs[:, 1:])
+    cs = _grid_cumsum(feats)
     gs = np.minimum((start * tg) // t, tg - 1)
     ge = np.clip(-((-end * tg) // t), gs + 1, tg)
     seg_feat = (cs[rec, ge] - cs[rec, gs]) / (ge - gs)[:, None]

@@ -20,8 +20,9 @@ from typing import Any
 
 import traitlets as t
 
+from ..clustering.identity import check_n_clusters
 from ..errors import ECGClusterError
-from ..explain.browse import Browser, check_k
+from ..explain.browse import Browser
 
 #: Fields a ``k_request`` may carry: its id, the K wanted, or ``cancel: True``.
 K_REQUEST_KEYS = frozenset({"id", "k", "cancel"})
@@ -73,7 +74,7 @@ class KJobs(t.HasTraits):
         if extra:
             self._fail(f"unknown k_request field(s) {extra}; allowed: id, k, cancel.")
         if not req.get("cancel") and "k" in req:
-            self._check(check_k, req["k"], (self.k_min, self.k_max))
+            self._check(check_n_clusters, req["k"], None, (self.k_min, self.k_max), "K")
         return req
 
     @t.observe("k_request")

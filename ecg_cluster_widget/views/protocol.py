@@ -16,12 +16,13 @@ import numpy as np
 import traitlets as t
 
 from ..errors import DataError, ECGClusterError
+from ..explain.browse import RecordView
 
 
 class RequestProtocol(t.HasTraits):
     """Request handling mixed into the widget, which supplies what is declared below
-    without a value: ``_compute(req)`` (the trait values of the answer, plus ``expl`` and
-    ``cam``), the worker ``_pool`` with its ``_lock``, and the traits of the view.
+    without a value: ``_compute(req)`` (a :class:`~ecg_cluster_widget.explain.browse.RecordView`),
+    the worker ``_pool`` with its ``_lock``, and the traits of the view.
 
     Examples
     --------
@@ -56,15 +57,15 @@ class RequestProtocol(t.HasTraits):
     _message_kind: str = ""
     dropped_requests: int = 0
 
-    def _compute(self, req: dict) -> dict:
+    def _compute(self, req: dict) -> RecordView:
         raise NotImplementedError
 
     def _update_selection_summary(self) -> None:
         raise NotImplementedError
 
-    def _publish(self, req: dict, values: dict) -> None:
-        self._expl = values.pop("expl")
-        self._cam_now = values.pop("cam")
+    def _publish(self, req: dict, view: RecordView) -> None:
+        self._expl, self._cam_now = view.expl, view.cam
+        values = dict(view.traits)
         new_record = values["index"] != self.record.get("index", values["index"])
         self._publishing = True
         try:

@@ -15,9 +15,9 @@ from typing import Any
 
 import traitlets as t
 
+from ..clustering.identity import check_n_clusters
 from ..data.dataset import ECGDataset
 from ..errors import DataError
-from ..explain.browse import check_k
 from ..explain.context import class_names
 from ..explain.fit_view import FitView
 from ..labels import normalize_labels
@@ -59,9 +59,9 @@ class ValidatedState(t.HasTraits):
     >>> w.n_clusters = 50
     Traceback (most recent call last):
     ...
-    ecg_cluster_widget.errors.TraitValueError: K=50 is outside the allowed range 2..12.
+    ecg_cluster_widget.errors.TraitValueError: K must be an integer from 2 to 12, got 50.
     >>> w.message
-    '⚠ K=50 is outside the allowed range 2..12.'
+    '⚠ K must be an integer from 2 to 12, got 50.'
     """
 
     dataset: ECGDataset
@@ -116,7 +116,7 @@ class ValidatedState(t.HasTraits):
 
     @t.validate("n_clusters")
     def _v_k(self, p: dict) -> int:
-        return self._check(check_k, p["value"], (self.k_min, self.k_max))
+        return self._check(check_n_clusters, p["value"], None, (self.k_min, self.k_max), "K")
 
     @t.validate("k_min", "k_max")
     def _v_k_range(self, p: dict) -> int:

@@ -33,7 +33,7 @@ from ..data.conform import match_rate
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ECGClusterError, ModelError
 from ..explain import context as _ctx
-from ..explain.browse import Browser
+from ..explain.browse import Browser, RecordView
 from ..explain.ranking import RANKS
 from . import traits as _tr
 from .k_jobs import KJobs
@@ -212,7 +212,7 @@ class ClusterExplorer(ValidatedState, RequestProtocol, KJobs, anywidget.AnyWidge
         self.on_msg(self._on_custom_msg)
 
     # ------------------------------------------------------------------ requests
-    def _compute(self, req: dict) -> dict:
+    def _compute(self, req: dict) -> RecordView:
         return self.browser.view(req, self.n_clusters, self.index, (self.k_min, self.k_max))
 
     def _repr_mimebundle_(self, **kwargs: Any):
