@@ -1,10 +1,7 @@
 """The ``ecg-cluster-widget`` command line: ``demo``, ``train``, ``explain``, ``evaluate``.
 
-Only argument parsing, calls into the library and printing live here: data specs and
-loading policy are in :mod:`ecg_cluster_widget.data.loading`, model loading, training
-and predictions in :mod:`ecg_cluster_widget.model.fitting`, explanations of records of
-any length in :mod:`ecg_cluster_widget.explain.windowing` and the files ``explain``
-writes in :mod:`ecg_cluster_widget.explain.export`.
+Argument parsing, calls into the library (:mod:`.data.loading`, :mod:`.model.fitting`,
+:mod:`.explain.windowing`, :mod:`.explain.export`) and printing.
 
 Every bad input exits with status 2 and one line ``error: ...`` on stderr: argument
 values are checked while parsing (``--data`` spec, ``--fs``, counts, whether ``--out``
@@ -32,8 +29,9 @@ from .data.loading import (
     parse_data_spec,
     parse_leads,
     split_dataset,
+    use_leads,
 )
-from .errors import DataError, ECGClusterError, FileFormatError
+from .errors import ECGClusterError, FileFormatError
 from .model.fitting import load_model
 
 __all__ = ["main", "build_parser", "load_data", "load_model", "split_dataset"]
@@ -58,24 +56,20 @@ _clusters = _number(int, 2, "must be at least 2 clusters")
 _positive = _number(float, math.ulp(0.0), "must be a positive number")
 
 
-def _data_spec(text: str):
-    try:
-        return parse_data_spec(text)
-    except DataError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def _checked(check, **kw):
+    """An argument type from a check that raises the package's one-line errors."""
 
-
-def _out(folder: bool):
-    def parse(text: str) -> Path:
+    def parse(text: str):
         try:
-            return check_writable(text, folder=folder)
-        except FileFormatError as exc:
+            return check(text, **kw)
+        except ECGClusterError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
 
 
-_out_dir, _out_file = _out(True), _out(False)
+_data_spec = _checked(parse_data_spec)
+_out_dir, _out_file = _checked(check_writable, folder=True), _checked(check_writable, folder=False)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -90,12 +84,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _log(args) -> Any:
-    quiet = getattr(args, "json", False)
-
-    def log(msg: str) -> None:
-        print(msg, file=sys.stderr if quiet else sys.stdout)
-
-    return log
+    out = sys.stderr if getattr(args, "json", False) else sys.stdout
+    return lambda msg: print(msg, file=out)
 
 
 def _emit_json(obj: Any) -> None:
@@ -108,20 +98,6 @@ def _emit_json(obj: Any) -> None:
 def jupyter_command(notebook: Path, port: int | None = None) -> list[str]:
     """The JupyterLab command ``demo`` runs (``--allow-root`` only when running as root).
 
-    Parameters
-    ----------
-    notebook : pathlib.Path
-        Notebook to open.
-    port : int, optional
-        JupyterLab port; JupyterLab picks one when omitted.
-
-    Returns
-    -------
-    list of str
-        The argument vector, starting with the current Python interpreter.
-
-    Examples
-    --------
     >>> cmd = jupyter_command(Path("quickstart.ipynb"))
     >>> cmd[1:3], "--ip" in cmd
     (['-m', 'jupyterlab'], True)
@@ -140,23 +116,15 @@ def cmd_demo(args) -> int:
     log = _log(args)
     folder = Path(args.workdir).expanduser() if args.workdir else default_demo_dir()
     if args.report or args.no_browser:
-        from .demo import format_summary, run_demo, source_checkout
+        from .demo import format_summary, run_demo
 
-        report = Path(args.report or "ecg_cluster_demo.html").expanduser()
-        if not report.is_absolute():
-            report = folder / report
-        repo = source_checkout()
-        if repo is not None and report.resolve().is_relative_to(repo):
-            raise DataError(
-                f"--report {str(report)!r} is inside the source checkout {str(repo)!r}; "
-                "write the demo report outside it."
-            )
         summary = run_demo(
-            report=report,
+            report=args.report or "ecg_cluster_demo.html",
             n_clusters=args.k,
             n_records=args.n_records,
             progress=not args.json,
             data=args.data,
+            workdir=folder,
         )
         if args.json:
             _emit_json(summary)
@@ -184,7 +152,6 @@ def cmd_demo(args) -> int:
 
 # -- train ----------------------------------------------------------------------------
 def cmd_train(args) -> int:
-    from .data import preprocess
     from .model import save_checkpoint
     from .model.fitting import fit_classifier, training_filter
 
@@ -195,15 +162,7 @@ def cmd_train(args) -> int:
     ds = load_data(
         args.data, fs=args.fs, n_records=args.n_records, seed=args.seed, progress=not args.json
     )
-    if ds.labels is None:
-        raise DataError(
-            f"--data {args.data.text!r} has no labels; training needs labelled records."
-        )
-    if leads:
-        picked = preprocess.select_leads(ds, leads)
-        if picked.lead_names != ds.lead_names:
-            log(f"using leads {', '.join(picked.lead_names)} (of {', '.join(ds.lead_names)})")
-        ds = picked
+    ds = use_leads(ds, leads, log)
     bundle, train_ds, val_ds = fit_classifier(
         ds,
         epochs=args.epochs,
@@ -236,6 +195,16 @@ def cmd_train(args) -> int:
 
 
 # -- explain ----------------------------------------------------------------------------
+def _model_and_records(args, log, length: bool):
+    """The model and the records of ``--data`` fitted to it (``length``: crop / pad too)."""
+    bundle = load_model(args.model)
+    progress = not args.json
+    ds = load_data(
+        args.data, fs=bundle.fs, n_records=args.n_records, seed=args.seed, progress=progress
+    )
+    return bundle, fit_to_model(ds, bundle, log, leads=parse_leads(args.leads), length=length)
+
+
 def cmd_explain(args) -> int:
     from .demo import format_summary, summarize
     from .explain import TLCExplainer
@@ -244,11 +213,7 @@ def cmd_explain(args) -> int:
     from .model.fitting import record_predictions
 
     log = _log(args)
-    bundle = load_model(args.model)
-    ds = load_data(
-        args.data, fs=bundle.fs, n_records=args.n_records, seed=args.seed, progress=not args.json
-    )
-    ds = fit_to_model(ds, bundle, log, leads=parse_leads(args.leads), length=False)
+    bundle, ds = _model_and_records(args, log, length=False)
     tlc = TLCExplainer.for_model(
         bundle, n_clusters=args.k, random_state=args.seed, progress=not args.json
     )
@@ -292,11 +257,7 @@ def cmd_evaluate(args) -> int:
     from .explain.evaluate import evaluate, format_evaluation
 
     log = _log(args)
-    bundle = load_model(args.model)
-    ds = load_data(
-        args.data, fs=bundle.fs, n_records=args.n_records, seed=args.seed, progress=not args.json
-    )
-    ds = fit_to_model(ds, bundle, log, leads=parse_leads(args.leads))
+    bundle, ds = _model_and_records(args, log, length=True)
     train_ds, test_ds = split_dataset(ds, seed=args.seed, val_frac=0.3, holdout="test")
     tlc = TLCExplainer.for_model(
         bundle, n_clusters=args.k, random_state=args.seed, progress=not args.json
@@ -321,17 +282,13 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefa
     whose default is a real value (``None`` / flag defaults are described in the help)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        if "%(default)" in text or any(
-            action.default is v for v in (None, False, argparse.SUPPRESS)
-        ):
+        text, default = action.help or "", action.default
+        if "%(default)" in text or any(default is v for v in (None, False, argparse.SUPPRESS)):
             return text
-        if action.option_strings and action.nargs != 0:
-            default = action.default
-            if isinstance(default, (list, tuple)):
-                return text + " (default: " + " ".join(str(v) for v in default) + ")"
-            return text + " (default: %(default)s)"
-        return text
+        if not action.option_strings or action.nargs == 0:
+            return text
+        shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else "%(default)s"
+        return f"{text} (default: {shown})"
 
 
 DATA_HELP = (
@@ -393,10 +350,11 @@ length, shorter ones are padded; every file says which samples are valid.""",
 
 
 _FLAG = "flag"  # an option that takes no value (store_true)
+_N, _LOW_HIGH = {"metavar": "N"}, ("LOW", "HIGH")
 _COMMON = [
     ("--data", _data_spec, "synthetic", DATA_HELP, {}),
     ("--leads", str, None, LEADS_HELP, {"nargs": "+", "metavar": "LEAD"}),
-    ("--n-records", _count, None, "use at most N records (default: all)", {"metavar": "N"}),
+    ("--n-records", _count, None, "use at most N records (default: all)", _N),
     ("--seed", int, 0, "random seed of data, splits and clustering", {}),
     ("--json", _FLAG, False, "print machine-readable JSON on stdout (messages go to stderr)", {}),
 ]
@@ -413,13 +371,7 @@ COMMANDS: dict[str, tuple[str, list]] = {
             ("--report", str, None, DEMO_REPORT_HELP, {"metavar": "HTML"}),
             ("--data", str, "real", DEMO_DATA_HELP, {"choices": ("real", "synthetic")}),
             *_K,
-            (
-                "--n-records",
-                _count,
-                400,
-                "synthetic records the report is fitted on",
-                {"metavar": "N"},
-            ),
+            ("--n-records", _count, 400, "synthetic records the report is fitted on", _N),
             ("--port", _count, None, PORT_HELP, {}),
             ("--print-command", _FLAG, False, PRINT_COMMAND_HELP, {}),
             ("--json", _FLAG, False, "print the report's summary as JSON", {}),
@@ -433,13 +385,7 @@ COMMANDS: dict[str, tuple[str, list]] = {
             ("--epochs", _count, 10, EPOCHS_HELP, {}),
             ("--batch-size", _count, 64, "records per optimisation step", {}),
             ("--lr", _positive, 1e-3, "Adam learning rate", {}),
-            (
-                "--bandpass",
-                float,
-                (0.5, 40.0),
-                BANDPASS_HELP,
-                {"nargs": 2, "metavar": ("LOW", "HIGH")},
-            ),
+            ("--bandpass", float, (0.5, 40.0), BANDPASS_HELP, {"nargs": 2, "metavar": _LOW_HIGH}),
             ("--no-filter", _FLAG, False, "no band-pass: train on the signals as given", {}),
             ("--out", _out_file, "model.pt", "checkpoint to write", {}),
         ],
@@ -485,7 +431,6 @@ def build_parser() -> argparse.ArgumentParser:
     version = f"%(prog)s {__version__}"
     parser.add_argument("--version", action="version", version=version, help="print the version")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    handlers = {"demo": cmd_demo, "train": cmd_train, "explain": cmd_explain}
     for name, (text, options) in COMMANDS.items():
         p = sub.add_parser(
             name,
@@ -494,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=EPILOGS[name],
             formatter_class=_HelpFormatter,
         )
-        p.set_defaults(func=handlers.get(name, cmd_evaluate))
+        p.set_defaults(func=globals()[f"cmd_{name}"])
         for flags, type_, default, help_, extra in options:
             flags = (flags,) if isinstance(flags, str) else flags
             if type_ is _FLAG:
@@ -523,9 +468,6 @@ def main(argv: list[str] | None = None) -> int:
     >>> main(["--version"])
     ecg-cluster-widget ...
     0
-    >>> main(["explain", "--fs", "0"])  # doctest: +SKIP
-    error: argument --fs: must be a positive number, got '0'.
-    2
     """
     parser = build_parser()
     try:

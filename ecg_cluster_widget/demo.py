@@ -1,10 +1,7 @@
 """The built-in demo: synthetic ECGs, the shipped model and a fitted explainer.
 
-Why one file of ~520 lines: everything the demo command and the notebooks share (data,
-fitted explainer, summary, demo folder); about 270 lines are docstrings with runnable
-examples. The counterfactual edits live in ``explain.counterfactual`` (importable from here).
-
-Everything here runs offline in well under a minute on two CPU cores: the data
+What the demo command and the notebooks share: data, fitted explainer, summary, demo
+folder. Everything here runs offline in well under a minute on two CPU cores: the data
 come from the synthetic generator with the settings the shipped model was
 trained on (``DEMO_DATA_KWARGS``), so no download is needed.
 """
@@ -183,37 +180,17 @@ def propose_cluster_names(tlc, dataset, labels=None, lead: str = "II") -> dict[s
     ids = [int(c) for c in tlc.cluster_ids_]
     lab = np.asarray(labels).astype(np.int64)
     wav = np.asarray(masks).astype(np.int64)
+    keys = ("cluster_id", "wave", "purity", "enrichment", "majority_wave", "proposed_name")
     try:
         align = landmark_alignment(lab, wav, len(ids))
         # One naming rule for the package: PR / ST / TP split, share x enrichment.
         proposals = propose_wave_names(lab, wav, n_clusters=len(ids), cluster_ids=ids)
     except DataError as exc:  # e.g. no annotated time step at all
-        return {
-            "source": f"{source}: {exc}",
-            "nmi": None,
-            "clusters": [
-                {
-                    "cluster_id": c,
-                    "wave": None,
-                    "purity": 0.0,
-                    "enrichment": None,
-                    "majority_wave": None,
-                    "proposed_name": None,
-                }
-                for c in ids
-            ],
-        }
-    clusters = [
-        {
-            "cluster_id": int(c["cluster_id"]),
-            "wave": c["wave"],
-            "purity": float(c["purity"]),
-            "enrichment": c["enrichment"],
-            "majority_wave": c["majority_wave"],
-            "proposed_name": c["proposed_name"],
-        }
-        for c in proposals["clusters"]
-    ]
+        empty = [dict(dict.fromkeys(keys), cluster_id=c, purity=0.0) for c in ids]
+        return {"source": f"{source}: {exc}", "nmi": None, "clusters": empty}
+    clusters = [{k: c[k] for k in keys} for c in proposals["clusters"]]
+    for c in clusters:
+        c["cluster_id"], c["purity"] = int(c["cluster_id"]), float(c["purity"])
     return {"source": source, "nmi": float(align["nmi"]), "clusters": clusters}
 
 
@@ -295,14 +272,10 @@ def summarize(tlc, dataset, bundle=None, *, names: bool = True) -> dict[str, Any
     }
     if proposals is not None:
         out["waves_source"] = proposals["source"]
-    same_classes = (
-        dataset.class_names is not None
-        and bundle is not None
-        and tuple(dataset.class_names) == tuple(bundle.class_names)
-    )
     if (
-        same_classes
+        bundle is not None
         and dataset.labels is not None
+        and tuple(dataset.class_names or ()) == tuple(bundle.class_names)
         and getattr(bundle, "task", DEFAULT_TASK) == "multilabel"
     ):
         pred = np.asarray(bundle.predict_proba(dataset)) > 0.5
@@ -369,6 +342,7 @@ def run_demo(
     *,
     progress: bool = False,
     data: str = "real",
+    workdir: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Build the demo explainer, optionally write its HTML report, return the summary.
 
@@ -383,6 +357,9 @@ def run_demo(
     data : {"real", "synthetic"}
         As in :func:`demo_explainer`; the default is the shipped real sample explained by
         the shipped real-ECG model.
+    workdir : path-like, optional
+        The demo folder (``ecg-cluster-widget demo``): a relative ``report`` goes into
+        it, and a report inside the source checkout is refused before any work.
 
     Returns
     -------
@@ -397,18 +374,16 @@ def run_demo(
     """
     from .views.report import make_report
 
+    if report is not None and workdir is not None:
+        report = Path(workdir).expanduser() / Path(report).expanduser()  # absolute: as is
+        _refuse_inside_checkout(report, "--report")
     tlc, ds, bundle = demo_explainer(n_clusters, n_records, progress=progress, data=data)
     summary = summarize(tlc, ds, bundle)
     path = None
     if report is not None:
-        idx = _example_indices(ds)
+        title = "ecg-cluster-widget demo: time-localized clusters"
         path = make_report(
-            tlc,
-            ds,
-            report,
-            indices=idx,
-            bundle=bundle,
-            title="ecg-cluster-widget demo: time-localized clusters",
+            tlc, ds, report, indices=_example_indices(ds), bundle=bundle, title=title
         )
     summary["report"] = None if path is None else str(Path(path))
     return summary
@@ -491,12 +466,7 @@ def prepare_demo_dir(workdir: str | os.PathLike | None = None) -> tuple[Path, bo
     from .errors import FileFormatError
 
     folder = (Path(workdir).expanduser() if workdir is not None else default_demo_dir()).resolve()
-    repo = source_checkout()
-    if repo is not None and folder.is_relative_to(repo):
-        raise DataError(
-            f"the demo folder {str(folder)!r} is inside the source checkout {str(repo)!r}; the "
-            f"demo writes into its folder, so pick one outside (--workdir DIR or ${DEMO_DIR_ENV})."
-        )
+    _refuse_inside_checkout(folder, "the demo folder")
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / QUICKSTART
     if target.exists():
@@ -506,6 +476,15 @@ def prepare_demo_dir(workdir: str | os.PathLike | None = None) -> tuple[Path, bo
         raise FileFormatError(f"the packaged notebook {src} is missing; reinstall the package.")
     shutil.copyfile(src, target)
     return target, True
+
+
+def _refuse_inside_checkout(path: Path, what: str) -> None:
+    repo = source_checkout()
+    if repo is not None and path.resolve().is_relative_to(repo):
+        raise DataError(
+            f"{what} {str(path)!r} is inside the source checkout {str(repo)!r}; the demo "
+            f"writes there, so pick a place outside it (--workdir DIR or ${DEMO_DIR_ENV})."
+        )
 
 
 def _example_indices(ds, n: int = 3) -> list[int]:

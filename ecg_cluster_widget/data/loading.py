@@ -2,9 +2,9 @@
 
 The command line, notebooks and experiments share these: :func:`parse_data_spec`
 checks a spec without loading anything (the command line validates ``--data`` with it
-while parsing), :func:`load_data` loads one, :func:`fit_to_model` selects leads,
-resamples and crops/pads to a model's input, :func:`split_dataset` is the train /
-held-out split (PTB-XL folds when present, see
+while parsing), :func:`load_data` loads one, :func:`use_leads` picks the ``--leads``,
+:func:`fit_to_model` also resamples and crops/pads to a model's input,
+:func:`split_dataset` is the train / held-out split (PTB-XL folds when present, see
 :func:`~ecg_cluster_widget.data.ptbxl.split_folds`) and :func:`check_writable` checks an
 output path before any work.
 """
@@ -27,6 +27,7 @@ __all__ = [
     "parse_data_spec",
     "load_data",
     "parse_leads",
+    "use_leads",
     "fit_to_model",
     "split_dataset",
     "check_writable",
@@ -256,6 +257,44 @@ def parse_leads(values: str | Sequence[str] | None) -> list[str] | None:
     return names
 
 
+def use_leads(
+    ds: ECGDataset,
+    leads: Sequence[str] | None,
+    log: Log | None = None,
+    check: Callable[[tuple[str, ...]], None] | None = None,
+) -> ECGDataset:
+    """``ds`` with the ``--leads`` asked for (``None``: all), saying so in one line.
+
+    Parameters
+    ----------
+    ds : ECGDataset
+    leads : sequence of str or None
+        Lead names in the order wanted (any spelling, e.g. ``["ii", "V1"]``).
+    log : callable, optional
+        Called with a one-line note when leads were selected.
+    check : callable, optional
+        Called with the selected lead names before the note (a model's lead check).
+
+    Returns
+    -------
+    ECGDataset
+
+    Examples
+    --------
+    >>> use_leads(load_data("synthetic:2", progress=False), ["V1", "ii"], print).lead_names
+    using leads V1, II (of I, II, III, aVR, aVL, aVF, V1, V2, V3, V4, V5, V6)
+    ('V1', 'II')
+    """
+    from .preprocess import select_leads
+
+    picked = select_leads(ds, leads) if leads else ds
+    if check is not None:
+        check(picked.lead_names)
+    if log and picked.lead_names != ds.lead_names:
+        log(f"using leads {', '.join(picked.lead_names)} (of {', '.join(ds.lead_names)})")
+    return picked
+
+
 def fit_to_model(
     ds: ECGDataset,
     bundle,
@@ -305,11 +344,7 @@ def fit_to_model(
     """
     from . import preprocess
 
-    picked = preprocess.select_leads(ds, leads) if leads else ds
-    bundle.check_leads(picked.lead_names)  # before the "using leads" note and any resampling
-    if log and picked.lead_names != ds.lead_names:
-        log(f"using leads {', '.join(picked.lead_names)} (of {', '.join(ds.lead_names)})")
-    ds = picked
+    ds = use_leads(ds, leads, log, check=bundle.check_leads)
     if abs(ds.fs - bundle.fs) > 1e-6:
         if log:
             log(f"resampling {ds.fs:g} Hz -> {bundle.fs:g} Hz to match the model")
