@@ -27,7 +27,7 @@ Limits:
   cluster i" at every K.
 * A process that constructs the explainer with another reference K (or other options,
   seed, data or model) gets other ids. Labels then re-attach by cluster signature
-  (``views.labels.attach_labels``), not by id.
+  (``labels.attach_labels``), not by id.
 """
 
 from __future__ import annotations

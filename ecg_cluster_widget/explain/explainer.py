@@ -603,7 +603,7 @@ class TLCExplainer(BaseEstimator):
         """Identity of the fit for K = ``n_clusters`` (current K for None).
 
         A dict of ``model_checksum``, ``data_fingerprint``, ``n_clusters``, ``cluster_ids``,
-        ``fit_id`` and ``reference_k``: the ``fit`` of a labels file (``views.labels``).
+        ``fit_id`` and ``reference_k``: the ``fit`` of a labels file (``labels.save_labels``).
         """
         with self._lock:
             state, fit = self._fitted("fit_identity"), self._kfit(n_clusters)

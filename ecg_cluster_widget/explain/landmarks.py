@@ -147,7 +147,7 @@ def landmark_alignment(
 #: the TP baseline only, plus the two intervals inside a beat.
 INTERVAL_NAMES: tuple[str, ...] = ("TP", "P", "QRS", "T", "PR", "ST")
 _TP, _P, _QRS, _T, _PR, _ST = range(6)
-#: Proposed label (an entry of ``views.labels.LABEL_VOCAB``) per ``INTERVAL_NAMES`` code.
+#: Proposed label (an entry of ``labels.LABEL_VOCAB``) per ``INTERVAL_NAMES`` code.
 PROPOSED_NAMES: dict[str, str] = {
     "TP": "TP baseline",
     "P": "P wave",
