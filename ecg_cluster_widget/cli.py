@@ -95,13 +95,8 @@ def _emit_json(obj: Any) -> None:
 
 
 # -- demo ---------------------------------------------------------------------------
-def jupyter_command(notebook: Path, port: int | None = None) -> list[str]:
-    """The JupyterLab command ``demo`` runs (``--allow-root`` only when running as root).
-
-    >>> cmd = jupyter_command(Path("quickstart.ipynb"))
-    >>> cmd[1:3], "--ip" in cmd
-    (['-m', 'jupyterlab'], True)
-    """
+def _jupyter_command(notebook: Path, port: int | None = None) -> list[str]:
+    """The JupyterLab command ``demo`` runs (``--allow-root`` only when running as root)."""
     cmd = [sys.executable, "-m", "jupyterlab", "--ip", "127.0.0.1", str(notebook)]
     if port is not None:
         cmd += ["--port", str(port)]
@@ -137,7 +132,7 @@ def cmd_demo(args) -> int:
         f"demo folder: {target.parent} ({'copied' if copied else 'kept your'} {target.name}; "
         "everything the demo writes stays there)"
     )
-    cmd = jupyter_command(target, args.port)
+    cmd = _jupyter_command(target, args.port)
     if args.print_command:
         print(" ".join(cmd))
         return 0

@@ -424,9 +424,7 @@ def source_checkout() -> Path | None:
     True
     """
     root = Path(__file__).resolve().parent.parent
-    if (root / ".git").exists() and (root / "pyproject.toml").is_file():
-        return root
-    return None
+    return root if (root / ".git").exists() and (root / "pyproject.toml").is_file() else None
 
 
 def prepare_demo_dir(workdir: str | os.PathLike | None = None) -> tuple[Path, bool]:

@@ -14,7 +14,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from ecg_cluster_widget.cli import build_parser, jupyter_command, main
+from ecg_cluster_widget.cli import _jupyter_command, build_parser, main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -355,7 +355,7 @@ def test_demo_relative_report_goes_into_workdir(tmp_path, capsys, monkeypatch):
 
 
 def test_jupyter_command_targets_notebook(tmp_path):
-    cmd = jupyter_command(tmp_path / "q.ipynb", port=8899)
+    cmd = _jupyter_command(tmp_path / "q.ipynb", port=8899)
     assert cmd[0] == sys.executable and str(tmp_path / "q.ipynb") in cmd
     assert cmd[cmd.index("--port") + 1] == "8899"
 
