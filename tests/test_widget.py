@@ -712,3 +712,25 @@ def test_names_are_proposed_from_delineation_when_the_data_has_no_waves(setup):
     masks, rows = b.wave_masks()
     assert masks.shape == (10, bare.n_samples) and rows[0] == 0 and rows[-1] == len(bare) - 1
     assert set(names) == {int(c) for c in tlc.cluster_ids_} and all(names.values())
+
+
+def test_effective_k_counts_clusters_present_in_the_browsed_ecgs(setup):
+    # Near-flat ECGs use few of the clusters fitted on real beats: the header says so.
+    ds, _, tlc = setup
+    from ecg_cluster_widget.data.dataset import ECGDataset
+    from ecg_cluster_widget.explain.browse import PRESENT_SHARE
+
+    flat = ECGDataset(
+        ds.signals[:4] * 0.05, fs=ds.fs, lead_names=ds.lead_names, amplitude_check="ignore"
+    )
+    w = ClusterExplorer(tlc, flat, k_range=(2, 6))
+    try:
+        w.set_k(6)
+        labels = tlc.explain_all(flat, n_clusters=6).labels
+        share = np.bincount(labels.ravel().astype(np.int64), minlength=6) / labels.size
+        expected = int((share >= PRESENT_SHARE).sum())
+        assert expected < 6  # the case the header must report
+        assert w.record["effective_k"] == expected
+        assert w.status == f"ECG 0 · K=6 ({expected} present in these ECGs)"
+    finally:
+        w.close()

@@ -68,6 +68,11 @@ def percentile_ranks(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
     return np.where(tied, (lo + hi - 1) / 2 / (q.size - 1), mid)
 
 
+#: Share of a dataset's time steps under which a cluster counts as absent from it
+#: (the effective K counts the others).
+PRESENT_SHARE = 0.005
+
+
 @dataclass(frozen=True)
 class RecordView:
     """The answer to one view request.
@@ -341,6 +346,9 @@ class Browser:
             "fit_id": self.fit.token_text(),
             "entropy_quantiles": self.uncertainty_scale(k)["quantiles"],
         }
+        cards = self.cards(k)
+        # Clusters this dataset hardly uses are reported, not hidden: the effective K.
+        record["effective_k"] = sum(c["share"] >= PRESENT_SHARE for c in cards["clusters"])
         traits = {
             "index": index,
             "n_clusters": k,
@@ -351,6 +359,6 @@ class Browser:
             "seg_ids": np.asarray(expl.cluster_ids)[np.asarray(expl.labels)],
             "entropy": expl.entropy,
             "gradcam": np.zeros(0) if ctx.gradcam is None else ctx.gradcam,
-            **self.cards(k),
+            **cards,
         }
         return RecordView(expl, ctx.gradcam, traits)

@@ -81,7 +81,10 @@ class RequestProtocol(t.HasTraits):
                 self.error = ""
                 if self._message_kind == "refused":
                     self.message = ""
-                self.status = f"ECG {values['index']} · K={values['n_clusters']}"
+                k = values["n_clusters"]
+                k_eff = self.record.get("effective_k", k)
+                present = f" ({k_eff} present in these ECGs)" if k_eff < k else ""
+                self.status = f"ECG {values['index']} · K={k}{present}"
                 self.response_id = int(req["id"])
                 self.busy = self._latest > int(req["id"])
         finally:
