@@ -1,7 +1,7 @@
 """Explain: the TLC explainer, its result types, uncertainty, prototypes and evaluations."""
 
 from .explainer import TLCExplainer
-from .explanation import ClusterInfo, ECGExplanation, ExplanationSet, Segment
+from .explanation import ClusterInfo, ECGExplanation, ExplanationSet
 from .prototypes import (
     extract_snippets,
     prototype_stats,
@@ -9,6 +9,7 @@ from .prototypes import (
     segments_from_labels,
     summarize_clusters,
 )
+from .segments import Segment
 from .uncertainty import cluster_mean_entropy, normalized_entropy
 
 __all__ = [

@@ -6,7 +6,7 @@ run-length encoders) and is re-exported here, where it has always been importabl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,7 @@ from ..data.io_utils import to_jsonable
 from ..errors import DataError
 from .segments import SEGMENT_COLUMNS, Segment, segment_arrays, segment_rows, segments_from_labels
 
-__all__ = ["Segment", "ECGExplanation", "ExplanationSet", "ClusterInfo", "to_jsonable"]
+__all__ = ["ECGExplanation", "ExplanationSet", "ClusterInfo"]
 
 
 @dataclass
@@ -321,22 +321,4 @@ class ClusterInfo:
         >>> ci.to_dict()["mean_entropy"] is None
         True
         """
-        return to_jsonable(
-            {
-                "position": int(self.position),
-                "cluster_id": int(self.cluster_id),
-                "share": float(self.share),
-                "mean_entropy": float(self.mean_entropy),
-                "entropy_hist": self.entropy_hist,
-                "prototype_median": self.prototype_median,
-                "prototype_q25": self.prototype_q25,
-                "prototype_q75": self.prototype_q75,
-                "prototype_offset_s": float(self.prototype_offset_s),
-                "examples": [list(map(int, e)) for e in self.examples],
-                "class_mix": self.class_mix,
-                "n_segments": int(self.n_segments),
-                "mean_duration_s": float(self.mean_duration_s),
-                "lead_names": list(self.lead_names),
-                "fs": float(self.fs),
-            }
-        )
+        return to_jsonable(asdict(self))
