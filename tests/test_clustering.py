@@ -161,7 +161,7 @@ def test_init_centres_and_their_errors():
         SoftClusterer(6).fit(x, init=cold.centroids_[:4])
     with pytest.raises(DataError, match="init must be"):
         SoftClusterer(6).fit(x, init=np.full((6, 5), np.nan))
-    with pytest.raises(DataError, match="not supported by the clustering module"):
+    with pytest.raises(DataError, match="not supported by ClusteringModule"):
         SoftClusterer(6, method="cm").fit(x, init=cold.centroids_)
 
 

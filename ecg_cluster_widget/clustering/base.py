@@ -273,6 +273,8 @@ class BaseSoftClusterer(ClusterMixin, BaseEstimator):
         """
         X = check_points(X, finite=self._in_memory)
         self._check_params(X.shape[0])
+        if init is not None and not self._in_memory:
+            raise DataError(f"init= (start centres) is not supported by {type(self).__name__}.")
         if self._in_memory:
             X = X.astype(np.float64, copy=False)
         self._clear_fitted()
@@ -303,9 +305,9 @@ class BaseSoftClusterer(ClusterMixin, BaseEstimator):
         """
         if not callable(chunks_fn):
             raise DataError(
-                "chunks_fn must be a function returning an iterator of arrays (it is called "
-                "once per epoch), e.g. lambda: (X[i:i + 65536] for i in range(0, len(X), 65536))"
-                f"; got {type(chunks_fn).__name__}."
+                f"chunks_fn must be a function returning an iterator of arrays, got "
+                f"{type(chunks_fn).__name__}; e.g. lambda: (X[i:i + 65536] for i in "
+                "range(0, len(X), 65536))."
             )
         return self._fit_stream(chunks_fn)
 

@@ -84,6 +84,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from scipy.special import softmax
 from sklearn.cluster import kmeans_plusplus
 from sklearn.utils._param_validation import Interval
 
@@ -378,9 +379,7 @@ class ClusteringModule(BaseSoftClusterer):
         self.shuffle_buffer = shuffle_buffer
         self.compute_labels = compute_labels
 
-    def _fit(self, X, init: np.ndarray | None) -> None:
-        if init is not None:
-            raise DataError("init= (start centres) is not supported by the clustering module.")
+    def _fit(self, X, init: None) -> None:
         rows, n = int(self.shuffle_buffer), X.shape[0]
         self._fit_chunks(lambda: (X[i : i + rows] for i in range(0, n, rows)), "X")
 
@@ -473,8 +472,7 @@ class ClusteringModule(BaseSoftClusterer):
             z = x @ self.W_.T + self.b_[None, :]
             if self.compute_labels:
                 labels.append(z.argmax(axis=1))
-            g = np.exp(z - z.max(axis=1, keepdims=True))
-            g /= g.sum(axis=1, keepdims=True)
+            g = softmax(z, axis=1)
             d = np.maximum((x**2).sum(axis=1)[:, None] - 2.0 * (x @ u.T) + u_sq[None, :], 0.0)
             sum_g += g.sum(axis=0)
             sum_gd += (g * d).sum(axis=0)

@@ -53,8 +53,8 @@ def match_by_overlap(
     table = new.T @ old
     rows, cols = linear_sum_assignment(-table)
     mass_new, mass_old = new.sum(axis=0), old.sum(axis=0)
+    shared = table[rows, cols]
+    ok = (shared > 0) & (shared >= min_overlap * np.minimum(mass_new[rows], mass_old[cols]))
     out = np.full(new.shape[1], -1, dtype=np.int64)
-    for r, c in zip(rows, cols):
-        if table[r, c] > 0 and table[r, c] >= min_overlap * min(mass_new[r], mass_old[c]):
-            out[r] = c
+    out[rows[ok]] = cols[ok]
     return out
