@@ -141,10 +141,9 @@ def clean_stale_temps(path: str | os.PathLike, max_age_s: float = STALE_TEMP_AGE
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, what: str = "file") -> Path:
-    """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``.
-
-    Readers never see a half-written file; missing parent folders are created, and temp
-    files left by earlier writes that were killed are removed (:func:`clean_stale_temps`).
+    """Atomically write ``data`` to ``path`` (see the module docstring); the package's one
+    atomic write, behind :func:`atomic_write_text`, :func:`atomic_write_json` and
+    :func:`atomic_write_csv`. Missing parent folders are created.
 
     Parameters
     ----------

@@ -62,7 +62,7 @@ def _plain(obj: Any) -> Any:
 
 
 def save_checkpoint(path: str | os.PathLike, bundle: ModelBundle) -> Path:
-    """Write ``bundle`` to ``path`` atomically (a crash never leaves a half-written file).
+    """Write ``bundle`` to ``path`` (with :func:`~ecg_cluster_widget.data.io_utils.atomic_write_bytes`).
 
     For a :class:`ResNet1d` the architecture ``config`` is stored, so
     :func:`load_checkpoint` rebuilds it; for any other module only the weights are
