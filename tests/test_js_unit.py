@@ -142,9 +142,9 @@ def test_model_traits_js_matches_the_python_traits():
     the matching type; array traits with their dtype and number of dimensions."""
     import re
 
-    from ecg_cluster_widget.views.widget import ClusterExplorer
-
     import anywidget
+
+    from ecg_cluster_widget.views.widget import ClusterExplorer
 
     base = anywidget.AnyWidget.class_traits(sync=True)
     traits = {k: v for k, v in ClusterExplorer.class_traits(sync=True).items() if k not in base}

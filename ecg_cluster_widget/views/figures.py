@@ -26,7 +26,23 @@ _TOOLS = "xpan,xwheel_zoom,box_zoom,reset,save"
 
 
 def figure(**kwargs):
-    """A Bokeh figure without a toolbar (``tools`` default: x pan / zoom, reset, save)."""
+    """A Bokeh figure without a toolbar, the base of every figure here.
+
+    Parameters
+    ----------
+    **kwargs
+        Passed to :func:`bokeh.plotting.figure`; ``tools`` defaults to x pan / zoom,
+        box zoom, reset and save.
+
+    Returns
+    -------
+    bokeh.plotting.figure
+
+    Examples
+    --------
+    >>> figure(width=300, height=200).toolbar_location is None
+    True
+    """
     return _figure(**{"tools": _TOOLS, "toolbar_location": None, **kwargs})
 
 
