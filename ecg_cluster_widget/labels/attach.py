@@ -251,8 +251,7 @@ def place_labels(
     for n, u in enumerate(lf.unplaced if place_unplaced else ()):
         pool[("unplaced", n)] = (u["label"], u.get("activations"))
     with_sig = {key: np.asarray(sig) for key, (_, sig) in pool.items() if sig is not None}
-    mapping: dict = {}
-    distances: dict = {}
+    mapping, distances = {}, {}
     if with_sig and current_sigs is not None:
         cur = {cid: vec for cid, vec in current_sigs().items() if str(int(cid)) not in out}
         if len({v.size for v in (*with_sig.values(), *cur.values())}) == 1:

@@ -106,32 +106,18 @@ def to_label_studio(
                 spans[-1][1] = float(s.end_s)
             else:
                 spans.append([float(s.start_s), float(s.end_s), name, cid])
-        result = [
-            {
-                "id": f"r{i}-s{j}",
-                "from_name": "label",
-                "to_name": "ts",
-                "type": "timeserieslabels",
-                "value": {
-                    "start": round(start, decimals),
-                    "end": round(end, decimals),
-                    "instant": False,
-                    "timeserieslabels": [name],
-                },
-                "meta": {"cluster_id": cid},
-            }
-            for j, (start, end, name, cid) in enumerate(spans)
-        ]
+        result = []
+        for j, (start, end, name, cid) in enumerate(spans):
+            ids = dict(id=f"r{i}-s{j}", from_name="label", to_name="ts", type="timeserieslabels")
+            value = dict(start=round(start, decimals), end=round(end, decimals), instant=False)
+            value["timeserieslabels"] = [name]
+            result.append({**ids, "value": value, "meta": {"cluster_id": cid}})
         ts = {"time": t}
         for ld, r in zip(leads, rows):
             ts[str(ld)] = np.round(dataset.signals[i, r].astype(np.float64), decimals).tolist()
+        data = {"ts": ts, "record_id": str(dataset.record_ids[i]), "record_index": i}
         block = {"model_version": f"tlc-k{k}", "result": result}
-        tasks.append(
-            {
-                "data": {"ts": ts, "record_id": str(dataset.record_ids[i]), "record_index": i},
-                ("annotations" if as_annotations else "predictions"): [block],
-            }
-        )
+        tasks.append({"data": data, ("annotations" if as_annotations else "predictions"): [block]})
     return tasks
 
 

@@ -124,12 +124,7 @@ def save_labels(
         raise DataError(f"meta is not JSON-serialisable: {exc}") from None
     # Version 1 readers cannot honour a fit: version 2 makes them refuse the file.
     version = 1 if fit is None and signatures is None else 2
-    doc: dict[str, Any] = {
-        "schema": LABELS_SCHEMA,
-        "version": version,
-        "labels": normalize_labels(labels),
-        "meta": meta,
-    }
+    doc = dict(schema=LABELS_SCHEMA, version=version, labels=normalize_labels(labels), meta=meta)
     if fit is not None:
         doc["fit"] = fit = normalize_fit(fit)
     if signatures is not None:
@@ -338,11 +333,8 @@ def merge_and_write(path: Path, doc: dict) -> Path:
             base, merged, notes = continued, normalize_labels(ours), []
         else:
             base = None if theirs is None else _base_for(path, fit, ours, theirs)
-            when = ""
-            if theirs is not None:
-                when = normalize_timestamp(
-                    datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-                )
+            mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc) if theirs else None
+            when = "" if mtime is None else normalize_timestamp(mtime)
             merged, notes = merge_labels(base, ours, theirs or {}, theirs_time=when)
         # Unplaced names stay unless this fit now holds them, or this writer removed them
         # (they were in what it started from, and are not in what it saves).

@@ -156,15 +156,11 @@ def write_wfdb_annotations(
 
     if not record_name or any(c in str(record_name) for c in "/\\"):
         raise DataError(f"record_name must be a bare WFDB record name, got {record_name!r}.")
-    if not expl.segments:
+    rows = labelled_rows(expl, labels)
+    if not rows:
         raise DataError("the explanation has no segments to write.")
-    labs = normalize_labels(labels)
-    samples, symbols, notes = [], [], []
-    for s in expl.segments:
-        name = labs.get(str(int(s.cluster_id)), {}).get("name", "")
-        samples += [int(s.start), int(s.end) - 1]
-        symbols += ["(", ")"]
-        notes += [f"C{int(s.cluster_id)} {name}".strip(), ""]
+    samples = np.ravel([[r["start"], r["end"] - 1] for r in rows]).astype(np.int64)
+    notes = np.ravel([[f"C{r['cluster_id']} {r['name']}".strip(), ""] for r in rows])
     order = np.argsort(samples, kind="stable")
     target = Path(folder) / f"{record_name}.{extension}"
     # wrann writes in place: write into a private folder, then atomically into place.
@@ -172,9 +168,9 @@ def write_wfdb_annotations(
         wfdb.wrann(
             str(record_name),
             extension,
-            sample=np.asarray(samples, dtype=np.int64)[order],
-            symbol=[symbols[i] for i in order],
-            aux_note=[notes[i] for i in order],
+            sample=samples[order],
+            symbol=["(", ")"] * len(rows),  # onsets and offsets alternate in time
+            aux_note=notes[order].tolist(),
             fs=float(expl.fs),
             write_dir=tmp,
         )
