@@ -159,3 +159,28 @@ def test_hmm_transition_matrix_is_aggregated_over_merged_components(demo):
     assert a.shape == (3, 3)
     np.testing.assert_allclose(a.sum(axis=1), 1.0)
     assert (np.diag(a) > 0.5).all()  # clusters last many grid steps
+
+
+def test_cluster_ancestors_follow_the_merges_of_the_tree(demo):
+    # Below the reference K every cluster's parent at K-1 is the group its fine components
+    # merge into; the widget shows an ancestor's name on a cluster without one.
+    bundle, ds = demo
+    tlc = TLCExplainer(bundle, n_clusters=6, max_clusters=9, progress=False).fit(ds)
+
+    def id_of_component(k):
+        fit = tlc._kfit(k)
+        return fit.ids[fit.clusterer.partition]  # stable id of each fine component at K
+
+    for k in range(3, 7):
+        chains = tlc.cluster_ancestors(k)
+        assert sorted(chains) == sorted(int(i) for i in tlc._kfit(k).ids)
+        assert all(len(c) == k - 2 for c in chains.values())
+        child, parent = id_of_component(k), id_of_component(k - 1)
+        for c, p in zip(child, parent, strict=True):
+            assert chains[int(c)][0] == int(p)
+    # Above the reference K (a second mixture) the parent is the best overlap: a chain
+    # still reaches K=2 through existing clusters.
+    top = tlc.cluster_ancestors(tlc.max_clusters_)
+    assert all(len(c) == tlc.max_clusters_ - 2 for c in top.values())
+    assert {a for c in top.values() for a in c[-1:]} <= {int(i) for i in tlc._kfit(2).ids}
+    assert tlc.cluster_ancestors(2) == {int(i): [] for i in tlc._kfit(2).ids}

@@ -285,6 +285,29 @@ class ClusterRegistry:
             self._fits[k] = self._sorted(clusterer, match)
         return self._fits[k]
 
+    def parents(self, k: object) -> dict[int, int]:
+        """The cluster of K-1 each cluster of K comes from: ``{id at K: id at K-1}``.
+
+        The cluster of K-1 sharing most of its points (on the matching points). Inside one
+        cluster tree that is the group it merges into, so the relation is a tree; between
+        the reference K0 and K0+1, which come from two mixtures, it is the best overlap.
+
+        Examples
+        --------
+        >>> reg.parents(3)  # doctest: +SKIP
+        {0: 0, 1: 1, 2: 1}
+        """
+        k = check_n_clusters(k, self.n_points)
+        if k <= 2:
+            return {}
+        child, parent = self.get(k), self.get(k - 1)
+        # Soft contingency of the two levels on the matching points.
+        overlap = child.clusterer.predict_proba(self.match_points).T @ (
+            parent.clusterer.predict_proba(self.match_points)
+        )
+        best = overlap.argmax(axis=1)
+        return {int(c): int(parent.ids[b]) for c, b in zip(child.ids, best, strict=True)}
+
 
 def build_registry(
     opts: Any, points: np.ndarray, smooth: np.ndarray, match_points: int = 50_000

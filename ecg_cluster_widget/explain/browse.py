@@ -145,11 +145,15 @@ class Browser:
             cards = cluster_cards(infos, self.ds, self.n_examples)
             names = self.proposed_names(k)
             scale = self.uncertainty_scale(k)
+            ancestors = self.fit.tlc.cluster_ancestors(k)
             for c in cards.clusters:
                 c.update(scale["clusters"].get(int(c["id"]), {}))
                 # A suggestion for the expert, kept apart from the expert's own names
                 # (cluster_labels): the view shows it until a name is accepted or typed.
                 c["proposed_name"] = names.get(int(c["id"]), "")
+                # Its ancestors in the cluster tree (K-1, K-2, ... 2): an ancestor's name is
+                # shown on a cluster that has none of its own.
+                c["ancestors"] = ancestors.get(int(c["id"]), [])
             return {
                 "clusters": cards.clusters,
                 "prototypes": cards.prototypes,

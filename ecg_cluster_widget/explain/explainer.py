@@ -616,6 +616,31 @@ class TLCExplainer(BaseEstimator):
                 "reference_k": state.registry.reference_k,
             }
 
+    def cluster_ancestors(self, n_clusters: int | None = None) -> dict[int, list[int]]:
+        """Where each cluster of K = ``n_clusters`` (current K for None) comes from in the
+        cluster tree: ``{id: [id at K-1, id at K-2, ..., id at K=2]}``.
+
+        Every K is a merge of the tree's components, so a cluster of K splits from one
+        cluster of K-1; a name given to an ancestor describes the cluster too (the widget
+        shows it on clusters without a name of their own).
+
+        Examples
+        --------
+        >>> tlc.cluster_ancestors(4)  # doctest: +SKIP
+        {0: [0, 0], 1: [1, 1], 2: [2, 1], 3: [1, 1]}
+        """
+        with self._lock:
+            state, fit = self._fitted("cluster_ancestors"), self._kfit(n_clusters)
+            reg = state.registry
+            chains = {int(i): [] for i in fit.ids}
+            heads = {i: i for i in chains}
+            for k in range(len(fit.ids), 2, -1):
+                up = reg.parents(k)
+                for i in chains:
+                    heads[i] = up[heads[i]]
+                    chains[i].append(heads[i])
+        return chains
+
     def cluster_signatures(self, n_clusters: int | None = None) -> dict[int, np.ndarray]:
         """Per-cluster signature comparable across fits of the same model and data.
 
