@@ -68,9 +68,10 @@ def refusing(validator: Callable) -> Callable:
 
 
 class RefusesBrowserValues(t.HasTraits):
-    """Mixin for a widget: a value from the browser that a validator refuses is rolled
-    back, shown in the widget's ``error`` trait, warned about, and the browser is sent
-    the kernel's values again (as the explorer does).
+    """Mixin for a widget: a value from the browser that a validator refuses, or a change
+    of a trait only the kernel writes (``_kernel_owned``), is rolled back, shown
+    (``_refuse``: in the ``error`` trait unless overridden), warned about, and the browser
+    is sent the kernel's values again.
 
     Examples
     --------
@@ -79,15 +80,25 @@ class RefusesBrowserValues(t.HasTraits):
     (-1, 'current=1000000 is out of range: ...')
     """
 
+    #: Traits only the kernel writes.
+    _kernel_owned: frozenset[str] = frozenset()
+
+    def _refuse(self, exc: Exception) -> None:
+        if self.has_trait("error"):
+            self.error = str(exc)
+
     def set_state(self, sync_data: dict) -> None:
         """Apply a change sent by the browser; a refused one is rolled back and re-synced."""
         try:
+            owned = sorted(k for k in sync_data if k in self._kernel_owned)
+            if owned:
+                raise TraitValueError(
+                    f"{', '.join(owned)} can only be changed by the kernel, not by the browser."
+                )
             super().set_state(sync_data)
         except t.TraitError as exc:
-            names = [n for n in sync_data if n in self.keys]
-            if self.has_trait("error"):
-                self.error = str(exc)
+            self._refuse(exc)
             warnings.warn(
                 f"{type(self).__name__} refused a value from the browser: {exc}", stacklevel=2
             )
-            self.send_state(names)
+            self.send_state([n for n in sync_data if n in self.keys])  # the kernel's values

@@ -10,7 +10,6 @@ browser is sent the kernel's values again.
 from __future__ import annotations
 
 import pathlib
-import warnings
 from typing import Any
 
 import traitlets as t
@@ -21,6 +20,7 @@ from ..errors import DataError
 from ..explain.context import class_names
 from ..explain.fit_view import FitView
 from ..labels import normalize_labels
+from .refusal import RefusesBrowserValues
 from .traits import (
     TraitValueError,
     _check_choice,
@@ -45,7 +45,7 @@ REQUEST_KEYS = frozenset(
 )
 
 
-class ValidatedState(t.HasTraits):
+class ValidatedState(RefusesBrowserValues):
     """Validators of every synced trait of ``ClusterExplorer`` (mixed into the widget).
 
     A refused value raises :class:`TraitValueError` (so traitlets rolls a held change
@@ -77,24 +77,11 @@ class ValidatedState(t.HasTraits):
     _labels_ok: dict
     _message_kind: str = ""
 
+    _kernel_owned = KERNEL_OWNED
+
     def _refuse(self, exc: Exception) -> None:
         self.message = f"⚠ {exc}"
         self._message_kind = "refused"
-
-    def set_state(self, sync_data: dict) -> None:
-        """Apply a change sent by the browser; a refused one is rolled back and re-synced."""
-        try:
-            owned = sorted(k for k in sync_data if k in KERNEL_OWNED)
-            if owned:
-                raise TraitValueError(
-                    f"{', '.join(owned)} can only be changed by the kernel, not by the browser."
-                )
-            super().set_state(sync_data)
-        except t.TraitError as exc:
-            names = [n for n in sync_data if n in self.keys]
-            self._refuse(exc)
-            warnings.warn(f"ClusterExplorer refused a value from the browser: {exc}", stacklevel=2)
-            self.send_state(names)  # the browser goes back to the kernel's values
 
     def _fail(self, why: str) -> None:
         err = TraitValueError(why)
