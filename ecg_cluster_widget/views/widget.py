@@ -38,6 +38,7 @@ from ..explain.ranking import RANKS
 from . import traits as _tr
 from .k_jobs import KJobs
 from .protocol import RequestProtocol
+from .static_view import render_svg, static_html
 from .validation import ValidatedState
 
 STATIC = pathlib.Path(__file__).parent / "static"
@@ -223,17 +224,14 @@ class ClusterExplorer(ValidatedState, RequestProtocol, KJobs, anywidget.AnyWidge
         if out is None or not self.static_fallback:
             return out
         data, meta = out if isinstance(out, tuple) else (out, {})
-        try:
-            from .static_view import static_html
-
-            data = {**data, "text/html": static_html(self)}
-        except Exception as exc:  # a picture must never break displaying the widget
-            msg = _html.escape(str(exc))
-            data = {
-                **data,
-                "text/html": f"<pre>ClusterExplorer (static view unavailable: {msg})</pre>",
-            }
+        data = {**data, "text/html": self._static_page()}
         return (data, meta) if isinstance(out, tuple) else data
+
+    def _static_page(self) -> str:
+        try:
+            return static_html(self)
+        except Exception as exc:  # a picture must never break displaying the widget
+            return f"<pre>ClusterExplorer (static view unavailable: {_html.escape(str(exc))})</pre>"
 
     def _ipython_display_(self, **kwargs: Any) -> None:
         """In a Jupyter kernel: the live widget, then (unless ``static_fallback=False``) the
@@ -252,15 +250,8 @@ class ClusterExplorer(ValidatedState, RequestProtocol, KJobs, anywidget.AnyWidge
             return
         data, meta = out if isinstance(out, tuple) else (out, {})
         display(data, metadata=meta, raw=True)
-        if not self.static_fallback:
-            return
-        try:
-            from .static_view import static_html
-
-            page = static_html(self)
-        except Exception as exc:  # a picture must never break displaying the widget
-            page = f"<pre>ClusterExplorer (static view unavailable: {_html.escape(str(exc))})</pre>"
-        display({"text/html": page, "text/plain": repr(self)}, raw=True)
+        if self.static_fallback:
+            display({"text/html": self._static_page(), "text/plain": repr(self)}, raw=True)
 
     def static_svg(self) -> str:
         """SVG of the current view (leads, bands, strip, uncertainty, legend).
@@ -269,8 +260,6 @@ class ClusterExplorer(ValidatedState, RequestProtocol, KJobs, anywidget.AnyWidge
         --------
         >>> pathlib.Path("view.svg").write_text(w.static_svg())  # doctest: +SKIP
         """
-        from .static_view import render_svg
-
         return render_svg(self)
 
     # ------------------------------------------------------------------ public API
