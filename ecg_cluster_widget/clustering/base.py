@@ -100,7 +100,7 @@ def subsample(X: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
     Examples
     --------
     >>> subsample(np.arange(10)[:, None], 3, np.random.default_rng(0)).ravel().tolist()
-    [2, 6, 7]
+    [5, 6, 9]
     """
     n = X.shape[0]
     return X if n <= m else X[np.sort(rng.choice(n, m, replace=False))]
