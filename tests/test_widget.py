@@ -707,11 +707,39 @@ def test_names_are_proposed_from_delineation_when_the_data_has_no_waves(setup):
     bare = ECGDataset(ds.signals, ds.fs, ds.lead_names, ds.labels, ds.class_names)
     assert bare.wave_mask_for_lead("II") is None
     b = Browser(tlc, bare, bundle)
-    b.MAX_DELINEATED = 10  # a large dataset: only an even spread of records is delineated
+    b.fit.MAX_SUMMARY_RECORDS = 10  # a large dataset: summaries of an even spread of records
     names = b.proposed_names(3)
-    masks, rows = b.wave_masks()
+    masks, rows = b.wave_masks(), b.fit.summary_rows
     assert masks.shape == (10, bare.n_samples) and rows[0] == 0 and rows[-1] == len(bare) - 1
     assert set(names) == {int(c) for c in tlc.cluster_ids_} and all(names.values())
+
+
+def test_a_large_dataset_is_summarised_on_an_even_sample_with_examples_in_place(setup):
+    # Cards, names and the uncertainty scale of a large dataset come from an evenly spaced
+    # sample (a K change then costs the same at 1,000 and 20,000 records); an example's
+    # record_index still points at its record in the browsed dataset.
+    from ecg_cluster_widget.explain.browse import Browser
+
+    ds, bundle, tlc = setup
+    b = Browser(tlc, ds, bundle)
+    b.fit.MAX_SUMMARY_RECORDS = 7
+    view = b.view({"k": 4}, 3, 0, (2, 6))
+    assert view.traits["record"]["summary_records"] == 7 == len(b.fit.summary_ds)
+    rows = b.fit.summary_rows
+    sample = tlc.explain_all(ds, n_clusters=4)
+    infos = tlc.cluster_summary(b.fit.summary_ds, n_clusters=4)
+    for card, info in zip(view.traits["clusters"], infos, strict=True):
+        assert card["share"] == pytest.approx(info.share)
+        for ex in card["examples"]:
+            assert ex["record_id"] == ds.record_ids[ex["record_index"]]
+            assert ex["record_index"] in rows
+    # The sample's explanations are the full dataset's rows: no other features.
+    np.testing.assert_array_equal(
+        tlc.explain_all(b.fit.summary_ds, n_clusters=4).labels, sample.labels[rows]
+    )
+    # Rankings still order every record.
+    b.view({"k": 4, "rank": "uncertain", "rank_pos": 0}, 3, 0, (2, 6))
+    assert len(b.ranking(4, "uncertain")) == len(ds)
 
 
 def test_effective_k_counts_clusters_present_in_the_browsed_ecgs(setup):

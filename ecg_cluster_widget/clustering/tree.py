@@ -215,10 +215,16 @@ class ClusterTree:
             )
         return MergedMixture(self, self.partitions[int(k)])
 
-    def _remember(self, arr: np.ndarray, kind: str, compute: Any) -> np.ndarray:
+    def _recall(self, arr: np.ndarray, kind: str) -> np.ndarray | None:
         for ref, shape, k, value in self._memo:
             if k == kind and ref() is arr and shape == arr.shape:
                 return value
+        return None
+
+    def _remember(self, arr: np.ndarray, kind: str, compute: Any) -> np.ndarray:
+        value = self._recall(arr, kind)
+        if value is not None:
+            return value
         value = compute()
         try:
             ref = weakref.ref(arr)
@@ -234,24 +240,30 @@ class ClusterTree:
             X, "points", lambda: self.fine.predict_proba(X).astype(np.float32, copy=False)
         )
 
-    def fine_posterior(self, feats: np.ndarray) -> np.ndarray:
+    def fine_posterior(self, feats: np.ndarray, rows: Any = None) -> np.ndarray:
         """Soft assignments of sequences to the fine components, after the temporal prior.
 
         Parameters
         ----------
         feats : ndarray of shape (n, T, D)
+        rows : slice or index array, optional
+            Only these records: taken from the memoised posteriors of ``feats`` when they
+            exist, else computed for those records alone (the prior runs per record).
 
         Returns
         -------
-        ndarray of shape (n, T, K_fine), float32
+        ndarray of shape (n or len(rows), T, K_fine), float32
         """
 
-        def compute() -> np.ndarray:
-            n, t, d = feats.shape
-            g = self.fine.predict_proba(feats.reshape(-1, d)).astype(np.float32).reshape(n, t, -1)
+        def compute(x: np.ndarray) -> np.ndarray:
+            n, t, d = x.shape
+            g = self.fine.predict_proba(x.reshape(-1, d)).astype(np.float32).reshape(n, t, -1)
             return g if self.smoother is None else self.smoother.transform(g)
 
-        return self._remember(feats, "sequences", compute)
+        if rows is not None:
+            known = self._recall(feats, "sequences")
+            return compute(feats[rows]) if known is None else known[rows]
+        return self._remember(feats, "sequences", lambda: compute(feats))
 
 
 class MergedMixture:
@@ -305,9 +317,10 @@ class MergedMixture:
         """Hard labels ``argmax_k gamma`` (n,)."""
         return self.predict_proba(X).argmax(axis=1)
 
-    def sequence_proba(self, feats: np.ndarray) -> np.ndarray:
-        """Soft assignments of sequences (n, T, K) after the tree's temporal prior."""
-        return self.tree.fine_posterior(feats) @ self.members.astype(np.float32)
+    def sequence_proba(self, feats: np.ndarray, rows: Any = None) -> np.ndarray:
+        """Soft assignments of sequences (n, T, K) after the tree's temporal prior (of
+        the records ``rows`` only, when given)."""
+        return self.tree.fine_posterior(feats, rows) @ self.members.astype(np.float32)
 
     def reordered(self, order: np.ndarray) -> MergedMixture:
         """A copy whose group ``j`` is this level's group ``order[j]``."""
@@ -319,7 +332,9 @@ class MergedMixture:
         return MergedMixture(self.tree, inverse[self.partition])
 
 
-def sequence_proba(clusterer: Any, smoother: Any, feats: np.ndarray) -> np.ndarray:
+def sequence_proba(
+    clusterer: Any, smoother: Any, feats: np.ndarray, rows: Any = None
+) -> np.ndarray:
     """Soft assignments of sequences (n, T, K), float32, after the temporal prior.
 
     A tree level applies its tree's prior to the fine components; any other clusterer
@@ -331,6 +346,8 @@ def sequence_proba(clusterer: Any, smoother: Any, feats: np.ndarray) -> np.ndarr
     smoother : TemporalSmoother or None
         Used for a clusterer that is not a tree level.
     feats : ndarray of shape (n, T, D)
+    rows : slice or index array, optional
+        Only these records of ``feats``.
 
     Returns
     -------
@@ -344,7 +361,8 @@ def sequence_proba(clusterer: Any, smoother: Any, feats: np.ndarray) -> np.ndarr
     (2, 5, 2)
     """
     if isinstance(clusterer, MergedMixture):
-        return clusterer.sequence_proba(feats)
+        return clusterer.sequence_proba(feats, rows)
+    feats = feats if rows is None else feats[rows]
     n, t, d = feats.shape
     g = clusterer.predict_proba(feats.reshape(-1, d)).astype(np.float32).reshape(n, t, -1)
     return g if smoother is None else smoother.transform(g)

@@ -142,7 +142,7 @@ class Browser:
 
         def compute() -> dict:
             infos = self.fit.cluster_summary(k, n_examples=self.n_examples)
-            cards = cluster_cards(infos, self.ds, self.n_examples)
+            cards = cluster_cards(infos, self.fit.summary_ds, self.n_examples)
             names = self.proposed_names(k)
             scale = self.uncertainty_scale(k)
             ancestors = self.fit.tlc.cluster_ancestors(k)
@@ -154,6 +154,8 @@ class Browser:
                 # Its ancestors in the cluster tree (K-1, K-2, ... 2): an ancestor's name is
                 # shown on a cluster that has none of its own.
                 c["ancestors"] = ancestors.get(int(c["id"]), [])
+                for ex in c["examples"]:  # positions in the browsed dataset
+                    ex["record_index"] = int(self.fit.summary_rows[ex["record_index"]])
             return {
                 "clusters": cards.clusters,
                 "prototypes": cards.prototypes,
@@ -162,30 +164,23 @@ class Browser:
 
         return self.fit.cached("cards", int(k), compute)
 
-    #: Records delineated for the name proposals at most (evenly spread): delineation
-    #: costs about 1.5 ms a record, and a few thousand records name the clusters as well.
-    MAX_DELINEATED = 2000
+    def wave_masks(self) -> np.ndarray | None:
+        """Wave codes of the summary records (:attr:`FitView.summary_ds`): annotations, else
+        rule-based delineation of lead II (cached; ``None`` when no lead can be delineated)."""
 
-    def wave_masks(self) -> tuple[np.ndarray | None, np.ndarray]:
-        """Wave codes (annotations, else rule-based delineation of lead II) and the records
-        they are for (cached; masks ``None`` when no lead can be delineated)."""
-
-        def compute() -> tuple[np.ndarray | None, np.ndarray]:
+        def compute() -> np.ndarray | None:
             from .delineation import delineate
 
-            names = list(self.ds.lead_names)
+            ds = self.fit.summary_ds
+            names = list(ds.lead_names)
             lead = "II" if "II" in names else names[0]
-            rows = np.arange(len(self.ds))
-            masks = self.ds.wave_mask_for_lead(lead)
+            masks = ds.wave_mask_for_lead(lead)
             if masks is None:
-                n = len(self.ds)
-                if n > self.MAX_DELINEATED:
-                    rows = np.unique(np.linspace(0, n - 1, self.MAX_DELINEATED).astype(int))
                 try:
-                    masks = delineate(self.ds.subset(rows) if rows.size < n else self.ds, lead=lead)
+                    masks = delineate(ds, lead=lead)
                 except DataError:
-                    return None, rows
-            return np.asarray(masks).astype(np.int64), rows
+                    return None
+            return np.asarray(masks).astype(np.int64)
 
         return self.fit.cached("wave_masks", None, compute)
 
@@ -202,9 +197,9 @@ class Browser:
         def compute() -> dict[int, str]:
             from .landmarks import propose_wave_names
 
-            masks, rows = self.wave_masks()
+            masks = self.wave_masks()
             es = self.fit.explain_all(k)
-            lab = np.asarray(es.labels).astype(np.int64)[rows]
+            lab = np.asarray(es.labels).astype(np.int64)
             if masks is None or masks.shape != lab.shape:
                 return {}
             # Padding (label -1) carries no cluster: leave it out of the counts.
@@ -273,7 +268,7 @@ class Browser:
     def ranking(self, k: int, rank: str) -> np.ndarray:
         """Record order of ``rank`` at K (cached)."""
         return self.fit.cached(
-            "rank", (int(k), rank), lambda: rank_order(self.fit.explain_all(k), rank)
+            "rank", (int(k), rank), lambda: rank_order(self.fit.explain_all(k, every=True), rank)
         )
 
     # ------------------------------------------------------------------ requests
@@ -353,6 +348,8 @@ class Browser:
         cards = self.cards(k)
         # Clusters this dataset hardly uses are reported, not hidden: the effective K.
         record["effective_k"] = sum(c["share"] >= PRESENT_SHARE for c in cards["clusters"])
+        # Cards, names and the uncertainty scale describe these records (all, or a sample).
+        record["summary_records"] = len(self.fit.summary_ds)
         traits = {
             "index": index,
             "n_clusters": k,

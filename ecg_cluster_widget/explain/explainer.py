@@ -513,14 +513,40 @@ class TLCExplainer(BaseEstimator):
             fit, cached = self._kfit(n_clusters), self._cache.get(ds)
             n_samples = self._fitted().n_samples
             if cached is not None:
-                # The whole cached dataset's posteriors (memoised by the cluster tree), so
-                # the next K or record of the same data is a matrix product.
-                grid = out.grid_gamma(cached, fit)[i : i + 1]
+                # This record's rows of the dataset's posteriors when the cluster tree has
+                # them (a K change over every record memoises them), else its own.
+                grid = out.grid_gamma(cached, fit, rows=slice(i, i + 1))
             else:
                 grid = out.grid_gamma(self._features(ds.subset([i]), store=False), fit)
             gamma, entropy = out.sample_gamma(None, fit, n_samples, grid=grid)
             labels = out.sample_labels(grid, n_samples)[0]
         return out.explanation_of(gamma[0], entropy[0], fit.ids, ds, i, labels)
+
+    def subset(self, ds: ECGDataset, records: Any) -> ECGDataset:
+        """``ds.subset(records)`` whose features are sliced from those of ``ds`` (cached, or
+        computed once), so explaining it runs no forward pass of its own.
+
+        Parameters
+        ----------
+        ds : ECGDataset
+        records : slice, int array or boolean mask
+
+        Returns
+        -------
+        ECGDataset
+
+        Examples
+        --------
+        >>> sample = tlc.subset(ds, np.arange(0, len(ds), 10))  # doctest: +SKIP
+        >>> tlc.explain_all(sample)  # a tenth of the records, no new forward pass  # doctest: +SKIP
+        """
+        sub = ds.subset(records)
+        with self._lock:
+            feats = self._features(ds)
+            rows = np.arange(len(ds))[records]
+            self._cache.put(sub, np.ascontiguousarray(feats[rows]))
+            self._cache.put(ds, feats)  # the parent stays the most recently used
+        return sub
 
     def explain_all(self, ds: ECGDataset, n_clusters: int | None = None) -> ExplanationSet:
         """Hard labels, entropy and proportions of every record (vectorised)."""

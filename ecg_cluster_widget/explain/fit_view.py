@@ -15,6 +15,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ..data.dataset import ECGDataset
 from .explanation import ClusterInfo, ECGExplanation, ExplanationSet
 
@@ -36,9 +38,16 @@ class FitView:
     >>> tlc.n_clusters_  # unchanged  # doctest: +SKIP
     """
 
+    #: Records the per-K summaries (cards, names, uncertainty scale) are computed on at
+    #: most: an evenly spaced sample of a larger dataset gives the same picture, and a
+    #: K change then costs the same at 1,000 and at 20,000 records.
+    MAX_SUMMARY_RECORDS = 1000
+
     def __init__(self, tlc: Any, ds: ECGDataset) -> None:
         self.tlc = tlc
         self.ds = ds
+        self._summary: ECGDataset | None = None
+        self.summary_rows: np.ndarray = np.arange(0)
         self._lock = threading.RLock()
         self._token: str | None = None
         self._caches: dict[str, OrderedDict] = {}
@@ -55,7 +64,25 @@ class FitView:
             self._token = token
             self._caches.clear()
             self._ids.clear()
+            self._summary = None
             return True
+
+    @property
+    def summary_ds(self) -> ECGDataset:
+        """The records per-K summaries are computed on: ``ds``, or an evenly spaced sample
+        of ``MAX_SUMMARY_RECORDS`` of them (features sliced, no forward pass); their
+        positions in ``ds`` are ``summary_rows``."""
+        with self._lock:
+            if self._summary is None:
+                n = len(self.ds)
+                if n <= self.MAX_SUMMARY_RECORDS:
+                    self.summary_rows = np.arange(n)
+                    self._summary = self.ds
+                else:
+                    rows = np.linspace(0, n - 1, self.MAX_SUMMARY_RECORDS).round().astype(int)
+                    self.summary_rows = np.unique(rows)
+                    self._summary = self.tlc.subset(self.ds, self.summary_rows)
+            return self._summary
 
     def token_text(self) -> str:
         """The identity of the fit the caches belong to (``tlc.fit_id_``)."""
@@ -90,19 +117,17 @@ class FitView:
         self._seen(k, expl.cluster_ids)
         return expl
 
-    def explain_all(self, k: int) -> ExplanationSet:
-        """Explanations of every record at K = ``k`` (cached per fit)."""
-
-        def compute() -> ExplanationSet:
-            return self.tlc.explain_all(self.ds, n_clusters=int(k))
-
-        es = self.cached("explain_all", int(k), compute, limit=2)
+    def explain_all(self, k: int, every: bool = False) -> ExplanationSet:
+        """Explanations at K = ``k`` of :attr:`summary_ds` (of every record with
+        ``every=True``)."""
+        ds = self.ds if every else self.summary_ds
+        es = self.tlc.explain_all(ds, n_clusters=int(k))  # the explainer keeps the last few
         self._seen(k, es.cluster_ids)
         return es
 
     def cluster_summary(self, k: int, **options: Any) -> list[ClusterInfo]:
-        """``tlc.cluster_summary(ds, **options)`` at K = ``k``."""
-        infos = self.tlc.cluster_summary(self.ds, **options, n_clusters=int(k))
+        """``tlc.cluster_summary(summary_ds, **options)`` at K = ``k``."""
+        infos = self.tlc.cluster_summary(self.summary_ds, **options, n_clusters=int(k))
         self._seen(k, [c.cluster_id for c in infos])
         return infos
 

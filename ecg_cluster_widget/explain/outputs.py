@@ -19,6 +19,8 @@ Design choices documented here:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..activations import resample_time
@@ -42,7 +44,7 @@ __all__ = [
 ]
 
 
-def grid_gamma(feats: np.ndarray, fit: KFit) -> np.ndarray:
+def grid_gamma(feats: np.ndarray, fit: KFit, rows: Any = None) -> np.ndarray:
     """Soft assignments on the model's grid (n, T_grid, K), after the temporal prior.
 
     Parameters
@@ -50,6 +52,8 @@ def grid_gamma(feats: np.ndarray, fit: KFit) -> np.ndarray:
     feats : ndarray of shape (n, T_grid, D)
     fit : KFit
         A level of the cluster tree: its temporal prior runs on the fine components.
+    rows : slice or index array, optional
+        Only these records.
 
     Returns
     -------
@@ -59,7 +63,7 @@ def grid_gamma(feats: np.ndarray, fit: KFit) -> np.ndarray:
     --------
     >>> g = grid_gamma(feats, fit)  # doctest: +SKIP
     """
-    return sequence_proba(fit.clusterer, None, feats)
+    return sequence_proba(fit.clusterer, None, feats, rows)
 
 
 def sample_gamma(

@@ -101,7 +101,7 @@ class KJobs(t.HasTraits):
     def _k_steps(self, k: int) -> list[tuple[str, Callable[[], Any]]]:
         b = self.browser
         return [
-            (f"clustering every ECG at K={k}", lambda: b.fit.explain_all(k)),
+            (f"clustering {len(b.fit.summary_ds):,} ECGs at K={k}", lambda: b.fit.explain_all(k)),
             ("cluster cards", lambda: b.cards(k)),
             ("drawing", lambda: None),
         ]
