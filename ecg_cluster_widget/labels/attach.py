@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from scipy.spatial.distance import cdist
 
 from ..errors import DataWarning
 from .files import LabelsFile, LabelsReport, check_labels_meta, read_labels_file, refuse_other_fit
@@ -142,8 +143,6 @@ def match_signatures(
     ...                  {0: np.array([0, 0.9]), 1: np.array([1.0, 0.1])})[0]
     {4: 1, 7: 0}
     """
-    from scipy.spatial.distance import cdist
-
     fa, ca = list(file_sigs), list(current_sigs)
     if not fa or not ca:
         return {}, {}
@@ -155,19 +154,16 @@ def match_signatures(
     return {fa[r]: int(ca[c]) for r, c in pairs}, {fa[r]: float(dist[r, c]) for r, c in pairs}
 
 
-def unplaced_entry(cid: int, entry: Mapping, sig: Any, fit: Mapping | None) -> dict:
-    """The ``unplaced`` form of a label that no cluster of a fit takes.
+def unplaced_entry(lf: LabelsFile, cid: int) -> dict:
+    """The ``unplaced`` form of the label of cluster ``cid`` of a labels file, for when no
+    cluster of another fit takes it.
 
     Parameters
     ----------
+    lf : LabelsFile
+        The file (its label, activation signature and fit identity are kept).
     cid : int
-        The cluster id the label was given to, in ``fit``.
-    entry : mapping
-        The label.
-    sig : array-like or None
-        That cluster's activation signature (lets a later fit place the name).
-    fit : mapping or None
-        The identity of the fit it was given on (``fit_id``, ``n_clusters``).
+        The cluster id the label was given to.
 
     Returns
     -------
@@ -176,17 +172,17 @@ def unplaced_entry(cid: int, entry: Mapping, sig: Any, fit: Mapping | None) -> d
 
     Examples
     --------
-    >>> unplaced_entry(7, {"name": "P", "notes": ""}, [1.0], {"n_clusters": 8})
+    >>> lf = LabelsFile({"7": {"name": "P", "notes": ""}}, fit={"n_clusters": 8},
+    ...                 signatures={"7": {"activations": [1.0]}})
+    >>> unplaced_entry(lf, 7)
     {'id': 7, 'label': {'name': 'P', 'notes': ''}, 'activations': [1.0], 'n_clusters': 8}
     """
-    item: dict[str, Any] = {"id": int(cid), "label": dict(entry)}
+    item: dict[str, Any] = {"id": int(cid), "label": dict(lf.labels[str(cid)])}
+    sig = (lf.signatures or {}).get(str(cid), {}).get("activations")
     if sig is not None:
         item["activations"] = np.asarray(sig, dtype=float).tolist()
-    fit = fit or {}
-    if fit.get("fit_id") is not None:
-        item["fit_id"] = fit["fit_id"]
-    if fit.get("n_clusters") is not None:
-        item["n_clusters"] = int(fit["n_clusters"])
+    fit = lf.fit or {}
+    item.update({k: fit[k] for k in ("fit_id", "n_clusters") if fit.get(k) is not None})
     return item
 
 
@@ -256,7 +252,7 @@ def place_labels(
         cur = {cid: vec for cid, vec in current_sigs().items() if str(int(cid)) not in out}
         if len({v.size for v in (*with_sig.values(), *cur.values())}) == 1:
             mapping, distances = match_signatures(with_sig, cur, max_distance)
-    for key, (entry, sig) in pool.items():
+    for key, (entry, _sig) in pool.items():
         kind, ref = key
         if key in mapping:
             out[str(mapping[key])] = dict(entry)
@@ -266,7 +262,7 @@ def place_labels(
                 report.placed[mapping[key]] = entry["name"] or entry["notes"]
         elif kind == "label":
             report.unmatched[ref] = entry["name"]
-            report.unplaced.append(unplaced_entry(ref, entry, sig, lf.fit))
+            report.unplaced.append(unplaced_entry(lf, ref))
         else:
             report.unplaced.append(dict(lf.unplaced[ref]))
     if not place_unplaced:

@@ -317,13 +317,8 @@ def merge_and_write(path: Path, doc: dict) -> Path:
                 if continued is not None:
                     # This writer's own file at another K: nothing to merge; the file's
                     # names this writer never had become unplaced.
-                    sig_of = (lf.signatures or {}).get
                     unplaced += [
-                        unplaced_entry(
-                            i, lf.labels[str(i)], sig_of(str(i), {}).get("activations"), lf.fit
-                        )
-                        for i in report.mapping
-                        if str(i) in lf.labels
+                        unplaced_entry(lf, i) for i in report.mapping if str(i) in lf.labels
                     ]
                     theirs = None
                 else:  # a name the file has on another id of this fit is this writer's
