@@ -190,6 +190,10 @@ class Array(t.TraitType):
 # is allowed; ValidatedState calls them for values from Python and from the browser.
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
 def _check_int(value: Any, what: str, lo: int, hi: int) -> int:
     """An integer in ``lo..hi`` (an integral float such as ``3.0`` is accepted).
 
@@ -202,13 +206,9 @@ def _check_int(value: Any, what: str, lo: int, hi: int) -> int:
     ...
     ecg_cluster_widget.errors.TraitValueError: K must be an integer in 2..8, got nan.
     """
-    bad = TraitValueError(f"{what} must be an integer in {lo}..{hi}, got {value!r}.")
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise bad
-    if not np.isfinite(value) or float(value) != int(value):
-        raise bad
-    if not lo <= int(value) <= hi:
-        raise bad
+    integral = _is_number(value) and np.isfinite(value) and float(value) == int(value)
+    if not (integral and lo <= int(value) <= hi):
+        raise TraitValueError(f"{what} must be an integer in {lo}..{hi}, got {value!r}.")
     return int(value)
 
 
@@ -222,9 +222,7 @@ def _check_finite(value: Any, what: str) -> float:
     ...
     ecg_cluster_widget.errors.TraitValueError: x must be a finite number, got '1.5'.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TraitValueError(f"{what} must be a finite number, got {value!r}.")
-    if not np.isfinite(value):
+    if not (_is_number(value) and np.isfinite(value)):
         raise TraitValueError(f"{what} must be a finite number, got {value!r}.")
     return float(value)
 
