@@ -98,7 +98,7 @@ def run(quick: bool = False, browser: bool = False) -> dict:
         "load_before": list(os.getloadavg()),
     }
     t0 = time.perf_counter()
-    res["k_live"] = [bench_k_live.measure(n) for n in ((40,) if quick else (40, 1000))]
+    res["k_live"] = [bench_k_live.measure(n) for n in ((40,) if quick else (40, 1000, 21837))]
     if quick:
         res["engine"] = bench_engine.run(n=24, repeats=1, max_fit_points=5000)
         res["clustering"] = bench_clustering.run(n_records=8, n_points=3000, ks=(3, 5), repeats=1)
