@@ -106,7 +106,7 @@ class SignalFilter:
                     )
             if low is not None and high is not None and low >= high:
                 raise DataError(
-                    f"bandpass low cut-off ({low:g} Hz) must be below the high one ({high:g} Hz)."
+                    f"bandpass low cut-off ({low:g} Hz) must be below high cut-off ({high:g} Hz)."
                 )
             object.__setattr__(
                 self, "bandpass", None if low is None and high is None else (low, high)

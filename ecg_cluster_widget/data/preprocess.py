@@ -16,7 +16,6 @@ from scipy import ndimage, signal
 
 from ..errors import DataError
 from .dataset import ECGDataset, _own
-from .filtering import _butter_sos, _filtfilt_even, _sos_min_samples
 from .leads import canonical_lead_name
 
 
@@ -128,42 +127,14 @@ def bandpass(
     --------
     >>> from ecg_cluster_widget.data import make_synthetic
     >>> bandpass(make_synthetic(2), 0.5, 40).meta["preprocessing"][-1]
-    'bandpass(0.5-40 Hz, order 2, zero-phase)'
+    'band-pass 0.5-40 Hz (Butterworth order 2, zero-phase)'
     """
-    nyq = ds.fs / 2
-    low = None if low in (None, 0) else float(low)
-    high = None if high is None else float(high)
-    if low is None and high is None:
+    from .filtering import SignalFilter
+
+    f = SignalFilter(bandpass=(low, high), order=order)  # checks the cut-offs and order
+    if f.is_identity:
         raise DataError("bandpass needs at least one of low or high.")
-    if low is not None and not 0 < low < nyq:
-        raise DataError(
-            f"low cut-off {low} Hz must lie in (0, {nyq:g}) Hz (Nyquist at fs={ds.fs:g})."
-        )
-    if high is not None and not 0 < high < nyq:
-        raise DataError(
-            f"high cut-off {high} Hz must be below the Nyquist frequency {nyq:g} Hz "
-            f"(fs={ds.fs:g}); lower it or resample to a higher fs first."
-        )
-    if low is not None and high is not None and low >= high:
-        raise DataError(f"low cut-off ({low} Hz) must be below high cut-off ({high} Hz).")
-    if not isinstance(order, (int, np.integer)) or order < 1:
-        raise DataError(f"order must be a positive integer, got {order!r}.")
-    _require_finite(ds, "band-pass filter")
-    # The same zero-phase design and padding as a model's SignalFilter.
-    sos = _butter_sos(low, high, order, ds.fs)
-    if ds.n_samples <= _sos_min_samples(sos):
-        raise DataError(
-            f"records of {ds.n_samples} samples are too short for this filter "
-            f"(need more than {_sos_min_samples(sos)})."
-        )
-    y = _filtfilt_even(ds.signals, sos, ds.fs)
-    if low is not None and high is not None:
-        desc = f"{low:g}-{high:g} Hz"
-    else:
-        desc = f"high-pass {low:g} Hz" if low is not None else f"low-pass {high:g} Hz"
-    return _with_step(
-        ds, f"bandpass({desc}, order {order}, zero-phase)", signals=y.astype(np.float32)
-    )
+    return _with_step(ds, f.describe(), signals=f.apply(ds.signals, ds.fs))
 
 
 def remove_baseline(ds: ECGDataset, windows_s: tuple[float, float] = (0.2, 0.6)) -> ECGDataset:
