@@ -23,7 +23,7 @@ from scipy.spatial.distance import cdist
 
 from ..errors import DataWarning
 from .files import LabelsFile, LabelsReport, check_labels_meta, read_labels_file, refuse_other_fit
-from .schema import normalize_labels
+from .schema import normalize_labels, normalize_unplaced
 
 #: Largest relative distance between two activation signatures that still counts as the
 #: same cluster (0: identical; about 1.4: unrelated clusters).
@@ -177,13 +177,12 @@ def unplaced_entry(lf: LabelsFile, cid: int) -> dict:
     >>> unplaced_entry(lf, 7)
     {'id': 7, 'label': {'name': 'P', 'notes': ''}, 'activations': [1.0], 'n_clusters': 8}
     """
-    item: dict[str, Any] = {"id": int(cid), "label": dict(lf.labels[str(cid)])}
     sig = (lf.signatures or {}).get(str(cid), {}).get("activations")
-    if sig is not None:
-        item["activations"] = np.asarray(sig, dtype=float).tolist()
     fit = lf.fit or {}
-    item.update({k: fit[k] for k in ("fit_id", "n_clusters") if fit.get(k) is not None})
-    return item
+    entry = {"id": int(cid), "label": lf.labels[str(cid)], "activations": sig}
+    return normalize_unplaced(
+        [{**entry, "fit_id": fit.get("fit_id"), "n_clusters": fit.get("n_clusters")}]
+    )[0]
 
 
 def place_labels(

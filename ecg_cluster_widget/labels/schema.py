@@ -259,11 +259,7 @@ def normalize_fit(fit: Any) -> dict[str, Any]:
     if "cluster_ids" in fit:
         val = fit.pop("cluster_ids")
         ids = np.asarray(val)
-        if (
-            ids.ndim != 1
-            or (ids.size and not np.issubdtype(ids.dtype, np.integer))
-            or (ids < 0).any()
-        ):
+        if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu") or (ids < 0).any():
             raise DataError(
                 f"fit['cluster_ids'] must be a list of non-negative integers, got {val!r}."
             )
