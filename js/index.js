@@ -17,7 +17,7 @@ import { decodeResponse } from "./decode.js";
 import { naturalSpan, xToTime } from "./layout.js";
 import { attachPointer, caliperReading, panView } from "./brush.js";
 import { readTheme } from "./ecg_view.js";
-import { createLabelHistory, updateLabels } from "./labels.js";
+import { createLabelEditing } from "./labels.js";
 import { actionFor } from "./keys.js";
 import { makePalette } from "./palette.js";
 import { createRegistry } from "./listeners.js";
@@ -30,7 +30,7 @@ import { createKJob } from "./kjob.js";
 import { createPlacement } from "./present.js";
 import { buildShell } from "./shell.js";
 import { watchPage } from "./page.js";
-import { checkLabelKey, checkSelection, checkViewRange } from "./validate.js";
+import { checkSelection, checkViewRange } from "./validate.js";
 
 /** @typedef {import("./model_traits.js").ModelTraits} ModelTraits */
 /** @typedef {ReturnType<typeof createCore>} Core */
@@ -105,11 +105,13 @@ function createCore(model, el, reg, ui) {
     tb.status.classList.toggle("ecw-error", v.isError);
   }
 
-  /** Refuse a value here, before it reaches the kernel (which checks it again). */
-  function refuse(why) {
-    proto.st.flash = `⚠ ${why}`;
+  /** A short note in the status line. @param {string} text */
+  function flash(text) {
+    proto.st.flash = text;
     updateBusy();
   }
+  /** Refuse a value here, before it reaches the kernel (which checks it again). */
+  const refuse = (why) => flash(`⚠ ${why}`);
 
   const kjob = createKJob({ model, reg, ui: tb.kjob, offline, save, refuse, onChange: () => syncControls() });
   const env = {
@@ -117,34 +119,13 @@ function createCore(model, el, reg, ui) {
     dom: { ...ui, rankBadges: tb.rankBadges },
   };
   const draw = createDrawing(env);
-  const history = createLabelHistory();
-  /** Undo (dir -1) or redo (+1) the last label edit made in this view. */
-  function undoLabels(dir) {
-    const r = dir < 0 ? history.undo(labels()) : history.redo(labels());
-    if (!r) {
-      proto.st.flash = dir < 0 ? "nothing to undo" : "nothing to redo";
-    } else {
-      model.set("cluster_labels", r.labels);
-      save();
-      proto.st.flash = `${dir < 0 ? "undone" : "redone"}: label of ${S.pal.title(r.id, {})}`;
-    }
-    updateBusy();
-  }
+  const labelEdits = createLabelEditing({
+    model, save, flash, refuse, ids: () => S.cur.clusterIds, title: (id) => S.pal.title(id, {}),
+    offlineNote: () => offline() && !standalone,
+  });
   const panels = createPanels(env, {
     onPick: (id) => pickCluster(id),
-    onLabel: (id, name, notes) => {
-      const chk = checkLabelKey(id, S.cur.clusterIds);
-      if (!chk.ok) return refuse(chk.why);
-      const before = labels();
-      const after = updateLabels(before, id, name, notes);
-      history.record(before, after, id);
-      model.set("cluster_labels", after);
-      save();
-      if (offline() && !standalone) {
-        proto.st.flash = "labels are kept in this view only (kernel disconnected)";
-        updateBusy();
-      }
-    },
+    onLabel: labelEdits.edit,
     onExample: (e) => {
       const span = Math.min(duration(), 2);
       const c = e.start_s;
@@ -256,12 +237,13 @@ function createCore(model, el, reg, ui) {
 
   const { doAction, askK } = createActions({
     model, S, proto, kjob, draw, panels, help: ui.help, calOut, tb, get, duration, highlight, updateBusy, refuse,
-    setViewAndSync, setSelection, pickCluster, setTrait, syncControls, clearCaliper, undoLabels,
+    setViewAndSync, setSelection, pickCluster, setTrait, syncControls, clearCaliper,
+    undoLabels: labelEdits.undo,
   });
 
   return {
     model, el, doc, reg, ui, S, get, duration, visibleLeads, offline, save, proto, updateBusy, kjob, draw,
-    history, panels, syncControls, keepFocus, redrawAll, redrawClusters, setView, setViewAndSync, setSelection,
+    history: labelEdits.history, panels, syncControls, keepFocus, redrawAll, redrawClusters, setView, setViewAndSync, setSelection,
     pickCluster, setTrait, setSpeed, clearCaliper, doAction, askK, refuse,
   };
 }

@@ -1,6 +1,8 @@
 // Expert labelling: a name (free text or the controlled list) and notes per stable
 // cluster id, written back to the `cluster_labels` trait.
 
+import { checkLabelKey } from "./validate.js";
+
 export const DEFAULT_VOCAB = [
   "P wave", "QRS complex", "T wave", "ST segment", "TP baseline", "PR segment", "artifact", "other",
 ];
@@ -54,6 +56,42 @@ export function createLabelHistory(limit = 200) {
       return { labels: put(current, e.id, e.after), id: e.id };
     },
     sizes: () => [done.length, undone.length],
+  };
+}
+
+/**
+ * The label edits of one view: each is checked, recorded for undo and written to the
+ * `cluster_labels` trait.
+ * @param {{model: any, save: () => void, flash: (text: string) => void,
+ *          refuse: (why: string) => void, ids: () => number[], title: (id: number) => string,
+ *          offlineNote: () => boolean}} o
+ */
+export function createLabelEditing(o) {
+  const history = createLabelHistory();
+  const labels = () => o.model.get("cluster_labels") || {};
+  const write = (next) => {
+    o.model.set("cluster_labels", next);
+    o.save();
+  };
+  return {
+    history,
+    /** Set cluster `id`'s name and notes (from a card's editor). */
+    edit(id, name, notes) {
+      const chk = checkLabelKey(id, o.ids());
+      if (!chk.ok) return o.refuse(chk.why);
+      const before = labels();
+      const after = updateLabels(before, id, name, notes);
+      history.record(before, after, id);
+      write(after);
+      if (o.offlineNote()) o.flash("labels are kept in this view only (kernel disconnected)");
+    },
+    /** Undo (dir -1) or redo (+1) the last label edit made in this view. */
+    undo(dir) {
+      const r = dir < 0 ? history.undo(labels()) : history.redo(labels());
+      if (!r) return o.flash(dir < 0 ? "nothing to undo" : "nothing to redo");
+      write(r.labels);
+      o.flash(`${dir < 0 ? "undone" : "redone"}: label of ${o.title(r.id)}`);
+    },
   };
 }
 
