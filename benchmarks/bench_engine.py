@@ -95,9 +95,9 @@ def run(
     >>> sorted(res)  # doctest: +SKIP
     ['extraction', 'set_n_clusters', 'setup']
     """
-    from ecg_cluster_widget.activations.features import FeatureAligner
     from ecg_cluster_widget.activations import ActivationExtractor
     from ecg_cluster_widget.activations.batching import auto_batch_size
+    from ecg_cluster_widget.activations.features import FeatureAligner
     from ecg_cluster_widget.data.synthetic import make_synthetic
     from ecg_cluster_widget.explain.explainer import TLCExplainer
 
