@@ -88,6 +88,12 @@ class RecordView:
         ``gradcam_class``, ``gradcam_label``, ``record`` (JSON facts), ``signal``,
         ``seg_ids``, ``entropy``, ``gradcam``, ``clusters``, ``prototypes``,
         ``example_snips``.
+
+    Examples
+    --------
+    >>> view = Browser(tlc, ds, bundle).view({"k": 4}, 8, 0, (2, 12))  # doctest: +SKIP
+    >>> view.expl.cluster_ids, view.traits["n_clusters"]  # doctest: +SKIP
+    (array([0, 1, 2, 3]), 4)
     """
 
     expl: ECGExplanation
