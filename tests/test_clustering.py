@@ -94,6 +94,8 @@ def test_bad_input():
     sc = SoftClusterer(3).fit(X)
     with pytest.raises(DataError, match="features"):
         sc.predict(X[:, :2])
+    with pytest.raises(DataError, match="'temperature' parameter"):
+        sc.set_params(temperature=0.0).predict_proba(X)
 
 
 def test_degenerate_duplicates_do_not_crash():

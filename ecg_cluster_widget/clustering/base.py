@@ -392,10 +392,8 @@ class BaseSoftClusterer(ClusterMixin, BaseEstimator):
         >>> SoftClusterer(2).fit(X).predict_log_proba(X).shape
         (10, 2)
         """
-        t = self.temperature
-        if isinstance(t, bool) or not isinstance(t, Real) or not t > 0:
-            raise DataError(f"temperature must be > 0, got {t!r}.")
-        logits = self._checked_logits(X) / float(t)
+        self._check_params(None)  # the temperature may have been set after the fit
+        logits = self._checked_logits(X) / float(self.temperature)
         return logits - logsumexp(logits, axis=1)[:, None]
 
     def predict_proba(self, X) -> np.ndarray:

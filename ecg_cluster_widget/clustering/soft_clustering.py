@@ -25,9 +25,7 @@ from .mixture import FullGMM, SoftKMeans, SphericalGMM
 __all__ = ["METHODS", "SoftClusterer"]
 
 #: The soft clusterer of each ``method`` name.
-METHODS: dict[str, type[BaseSoftClusterer]] = {
-    cls.method: cls for cls in (SphericalGMM, SoftKMeans, ClusteringModule, FullGMM)
-}
+METHODS = {cls.method: cls for cls in (SphericalGMM, SoftKMeans, ClusteringModule, FullGMM)}
 
 
 def SoftClusterer(n_clusters: int = 6, method: str = "gmm", **params: Any) -> BaseSoftClusterer:
