@@ -162,10 +162,6 @@ def test_hmm_smoother_learns_persistence_and_denoises():
     before = (noisy.argmax(2) == states).mean()
     after = (out.argmax(2) == states).mean()
     assert after > before + 0.2
-    # Reordering positions permutes the matrix consistently.
-    order = np.array([2, 0, 1])
-    re = sm.reordered(order)
-    np.testing.assert_allclose(re.transform(noisy[:, :, order]), out[:, :, order], atol=1e-5)
 
 
 def test_transition_counts_with_validity():

@@ -17,8 +17,6 @@ probability that a step in cluster ``k`` is followed by one in cluster ``l``;
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
 from ..errors import DataError, NotFittedError
@@ -187,15 +185,6 @@ class TemporalSmoother:
             )
             out[s : s + chunk] = post
         return out
-
-    def reordered(self, order: np.ndarray) -> TemporalSmoother:
-        """A copy whose cluster positions are permuted by ``order`` (new position i = old order[i])."""
-        order = np.asarray(order)
-        new = copy.deepcopy(self)
-        if hasattr(self, "transition_"):
-            new.transition_ = self.transition_[np.ix_(order, order)]
-            new.start_, new.weights_ = self.start_[order], self.weights_[order]
-        return new
 
 
 def transition_counts(labels: np.ndarray, k: int, valid: np.ndarray | None = None) -> np.ndarray:
