@@ -36,7 +36,7 @@ def run(n_records: int = 512, workers: int = 2, chunk: int = 128) -> dict:
 
     from ecg_cluster_widget.data.synthetic import make_synthetic
     from ecg_cluster_widget.explain import TLCExplainer
-    from ecg_cluster_widget.explain.chunks import DatasetChunks
+    from ecg_cluster_widget.explain.sources import DatasetChunks
     from ecg_cluster_widget.explain.streaming import fit_chunks
     from ecg_cluster_widget.model.pretrained import load_demo_model
 

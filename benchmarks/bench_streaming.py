@@ -34,7 +34,7 @@ def _child(n_records: int, chunk: int, store: str, progress: bool) -> dict:
     import torch
 
     from ecg_cluster_widget.explain import TLCExplainer
-    from ecg_cluster_widget.explain.chunks import SyntheticChunks
+    from ecg_cluster_widget.explain.sources import SyntheticChunks
     from ecg_cluster_widget.explain.streaming import fit_chunks
     from ecg_cluster_widget.model import ResNet1d
 

@@ -8,8 +8,8 @@ import torch
 
 from ecg_cluster_widget.errors import DataError
 from ecg_cluster_widget.explain import TLCExplainer
-from ecg_cluster_widget.explain.chunks import SyntheticChunks
 from ecg_cluster_widget.explain.distributed import DaskRunner
+from ecg_cluster_widget.explain.sources import SyntheticChunks
 from ecg_cluster_widget.explain.streaming import fit_chunks
 from ecg_cluster_widget.model import ResNet1d
 

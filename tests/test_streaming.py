@@ -10,7 +10,8 @@ from ecg_cluster_widget.activations import ActivationExtractor, FeatureAligner
 from ecg_cluster_widget.activations.store import FeatureStore
 from ecg_cluster_widget.errors import DataError, FileFormatError
 from ecg_cluster_widget.explain import TLCExplainer
-from ecg_cluster_widget.explain.chunks import DatasetChunks, SyntheticChunks, chunk_outputs
+from ecg_cluster_widget.explain.chunks import chunk_outputs
+from ecg_cluster_widget.explain.sources import DatasetChunks, SyntheticChunks
 from ecg_cluster_widget.explain.streaming import fit_chunks
 from ecg_cluster_widget.model import ResNet1d
 

@@ -20,7 +20,7 @@ from ecg_cluster_widget.activations.store import FeatureStore
 from ecg_cluster_widget.data.synthetic import make_synthetic
 from ecg_cluster_widget.errors import DataError, FileFormatError, StorageError
 from ecg_cluster_widget.explain import TLCExplainer
-from ecg_cluster_widget.explain.chunks import SyntheticChunks
+from ecg_cluster_widget.explain.sources import SyntheticChunks
 from ecg_cluster_widget.explain.streaming import fit_chunks
 from ecg_cluster_widget.model import ResNet1d
 
@@ -117,7 +117,7 @@ def test_reusing_a_store_for_a_smaller_fit_does_not_kill_the_first(net, tmp_path
         f"""
         import numpy as np, torch
         from ecg_cluster_widget.explain import TLCExplainer
-        from ecg_cluster_widget.explain.chunks import SyntheticChunks
+        from ecg_cluster_widget.explain.sources import SyntheticChunks
         from ecg_cluster_widget.model import ResNet1d
         net = ResNet1d(12, 2, filters=(8, 8, 8, 8), seq_lengths=(200, 100, 50, 25))
         net.load_state_dict(torch.load({str(tmp_path / "net.pt")!r}))

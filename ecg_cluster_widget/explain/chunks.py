@@ -1,4 +1,4 @@
-"""A fitting set as chunks of records, and the picklable per-chunk tasks of a fit.
+"""The picklable per-chunk tasks of a fit, and the aligner and signature steps.
 
 :func:`~ecg_cluster_widget.explain.pipeline.run_fit` runs these tasks through a runner
 (:mod:`~ecg_cluster_widget.explain.distributed`): in this process, or on a Dask cluster's
@@ -8,205 +8,29 @@ workers, which call ``chunks.chunk(i)`` themselves.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
 from ..activations import ActivationExtractor, FeatureAligner, resample_time
 from ..clustering.tree import sequence_proba
 from ..data.dataset import ECGDataset
-from ..data.synthetic import make_synthetic
-from ..errors import DataError
-from ..model.checkpoint import is_bundle
 from .cache import data_fingerprint
+from .sources import RecordChunks, check_chunk, model_input
 from .uncertainty import normalized_entropy
 
 __all__ = [
     "ChunkPipeline",
-    "DatasetChunks",
-    "RecordChunks",
-    "SyntheticChunks",
-    "as_chunks",
-    "check_chunk",
     "chunk_blocks",
     "chunk_features",
     "chunk_outputs",
     "draw_points",
-    "same_layout",
+    "make_aligner",
+    "signature_points",
 ]
 
-
-@runtime_checkable
-class RecordChunks(Protocol):
-    """A fitting set as a sequence of chunks of records, each an :class:`ECGDataset`.
-
-    ``sizes`` (records per chunk) must be known without loading the records; ``chunk(i)``
-    may generate or read them on demand. For a Dask cluster it must be picklable.
-
-    Examples
-    --------
-    >>> isinstance(SyntheticChunks(3, chunk_records=2, fs=100, duration=2), RecordChunks)
-    True
-    """
-
-    sizes: tuple[int, ...]
-
-    def chunk(self, i: int) -> ECGDataset:
-        """The records of chunk ``i`` as an :class:`ECGDataset`."""
-        ...
-
-
-def _sizes(n: int, c: int) -> tuple[int, ...]:
-    return tuple(min(c, n - s) for s in range(0, n, c))
-
-
-def _check_count(name: str, c: object) -> None:
-    if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or int(c) < 1:
-        raise DataError(f"{name} must be a positive integer, got {c!r}.")
-
-
-@dataclass(frozen=True)
-class DatasetChunks:
-    """An in-memory dataset cut into chunks of ``chunk_records`` records (the last may be shorter).
-
-    Examples
-    --------
-    >>> DatasetChunks(make_synthetic(5, fs=100, duration=2), 2).sizes
-    (2, 2, 1)
-    """
-
-    ds: ECGDataset
-    chunk_records: int = 256
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.ds, ECGDataset):
-            raise DataError(
-                f"DatasetChunks needs an ECGDataset, got {type(self.ds).__name__}; wrap arrays "
-                "with ecg_cluster_widget.data.from_numpy(signals, fs)."
-            )
-        _check_count("chunk_records", self.chunk_records)
-
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        """Records per chunk."""
-        return _sizes(len(self.ds), int(self.chunk_records))
-
-    def chunk(self, i: int) -> ECGDataset:
-        """Records ``i * chunk_records`` to ``(i + 1) * chunk_records`` of the dataset."""
-        s = int(i) * int(self.chunk_records)
-        if s == 0 and int(self.chunk_records) >= len(self.ds):
-            return self.ds  # one chunk: the dataset itself, not a copy
-        return self.ds.subset(np.arange(s, min(len(self.ds), s + int(self.chunk_records))))
-
-
-@dataclass(frozen=True)
-class SyntheticChunks:
-    """``n_records`` synthetic ECGs generated chunk by chunk (chunk ``i`` with ``seed + i``).
-
-    Never holds more than one chunk, so a PTB-XL-sized set can be fitted in a few GB.
-    ``fs``, ``duration``, ``n_leads`` and ``seed`` are as for
-    :func:`~ecg_cluster_widget.data.synthetic.make_synthetic`.
-
-    Examples
-    --------
-    >>> src = SyntheticChunks(5, chunk_records=2, fs=100, duration=2)
-    >>> src.sizes, src.chunk(2).signals.shape
-    ((2, 2, 1), (1, 12, 200))
-    """
-
-    n_records: int
-    chunk_records: int = 256
-    fs: float = 500.0
-    duration: float = 10.0
-    n_leads: int = 12
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        _check_count("chunk_records", self.chunk_records)
-        _check_count("n_records", self.n_records)
-
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        """Records per chunk."""
-        return _sizes(int(self.n_records), int(self.chunk_records))
-
-    def chunk(self, i: int) -> ECGDataset:
-        """Chunk ``i``, generated with seed ``seed + i``."""
-        return make_synthetic(
-            self.sizes[int(i)],
-            fs=self.fs,
-            duration=self.duration,
-            n_leads=self.n_leads,
-            seed=self.seed + int(i),
-        )
-
-
-def as_chunks(source: Any, chunk_records: int) -> RecordChunks:
-    """``source`` as a chunk source: an :class:`ECGDataset` is cut into :class:`DatasetChunks`.
-
-    Examples
-    --------
-    >>> as_chunks(make_synthetic(3, fs=100, duration=2), 2).sizes
-    (2, 1)
-    """
-    if isinstance(source, ECGDataset):
-        return DatasetChunks(source, chunk_records)
-    if not (hasattr(source, "chunk") and hasattr(source, "sizes")):
-        raise DataError(
-            f"expected an ECGDataset or a chunk source (with sizes and chunk(i)), got "
-            f"{type(source).__name__}."
-        )
-    return source
-
-
-def check_chunk(ds: Any, i: int, size: int | None, layout: tuple | None, ref: int = 0) -> None:
-    """Refuse chunk ``i`` unless it holds ``size`` records of chunk ``ref``'s layout.
-
-    Every chunk is checked: a chunk of another sampling rate, length or lead order would
-    otherwise be fitted as if it matched. ``layout`` is ``(fs, n_samples, lead_names)``;
-    ``None`` (for ``size`` or ``layout``) is not checked.
-
-    Examples
-    --------
-    >>> ds = make_synthetic(2, fs=100, duration=2)
-    >>> check_chunk(ds, 0, 2, (100.0, 200, tuple(ds.lead_names)), 1)
-    >>> check_chunk(ds, 3, 3, None)
-    Traceback (most recent call last):
-    ...
-    ecg_cluster_widget.errors.DataError: chunk 3 holds 2 records but the source's sizes say 3; ...
-    """
-    if not isinstance(ds, ECGDataset):
-        raise DataError(
-            f"chunk {i} of the source is a {type(ds).__name__}; chunk(i) must return an "
-            "ECGDataset (e.g. ecg_cluster_widget.data.from_numpy(signals, fs))."
-        )
-    if size is not None and len(ds) != int(size):
-        raise DataError(
-            f"chunk {i} holds {len(ds)} records but the source's sizes say {size}; make "
-            f"sizes[{i}] the number of records chunk({i}) returns."
-        )
-    if layout is not None:
-        same_layout(i, (float(ds.fs), int(ds.n_samples), tuple(ds.lead_names)), layout, ref)
-    ds.check_finite()
-
-
-def same_layout(i: int, got: tuple, layout: tuple, ref: int) -> None:
-    """Refuse chunk ``i`` whose ``(fs, n_samples, lead_names)`` differs from chunk ``ref``'s.
-
-    Examples
-    --------
-    >>> same_layout(2, (250.0, 500, ("II",)), (500.0, 1000, ("II",)), 0)
-    Traceback (most recent call last):
-    ...
-    ecg_cluster_widget.errors.DataError: chunk 2 has sampling rate 250.0, chunk 0 500.0: ...
-    """
-    for what, a, b in zip(("sampling rate", "length (samples)", "leads"), got, layout):
-        if a != b:
-            raise DataError(
-                f"chunk {i} has {what} {a!r}, chunk {ref} {b!r}: every chunk of a source "
-                "must have one sampling rate, record length and lead order; resample or "
-                "reorder the records when reading them."
-            )
+#: Fitting records and points whose raw activations define the cluster signatures.
+SIG_RECORDS, SIG_POINTS = 64, 8192
 
 
 @dataclass
@@ -215,8 +39,17 @@ class ChunkPipeline:
 
     ``aligner`` is set once the aligner is fitted.
 
+    Parameters
+    ----------
+    model : ModelBundle or torch.nn.Module
+    layers : list of str or None
+    batch_size : int or "auto"
+    device : str
+    aligner : FeatureAligner or None
+
     Examples
     --------
+    >>> from ecg_cluster_widget.data.synthetic import make_synthetic
     >>> from ecg_cluster_widget.model import ResNet1d
     >>> net = ResNet1d(12, 2, filters=(8, 8, 8, 8), seq_lengths=(200, 100, 50, 25))
     >>> ds = make_synthetic(2, fs=100, duration=2)
@@ -241,12 +74,22 @@ class ChunkPipeline:
                 self.model, self.layers, self.batch_size, self.device, progress=False
             )
             self.layers = list(self._extractor.layers)
-        x = np.asarray(self.model.prepare(ds), np.float32) if is_bundle(self.model) else ds.signals
-        return self._extractor.extract(x)
+        return self._extractor.extract(model_input(self.model, ds))
 
 
 def draw_points(feats: np.ndarray, n_points: int, seed: int, i: int) -> np.ndarray:
     """A seeded sample of ``n_points`` (record, time step) points of chunk ``i``'s features.
+
+    Parameters
+    ----------
+    feats : ndarray of shape (n, T_grid, D)
+    n_points : int
+    seed, i : int
+        The draw uses ``default_rng([seed, i])``.
+
+    Returns
+    -------
+    ndarray of shape (min(n_points, n * T_grid), D)
 
     Examples
     --------
@@ -264,8 +107,27 @@ def chunk_blocks(
 ) -> tuple[list[np.ndarray], tuple, tuple[str, ...], str]:
     """Aligner task: chunk ``i``'s activations, (fs, n_samples, leads), record ids, fingerprint.
 
+    Parameters
+    ----------
+    pipe : ChunkPipeline
+    chunks : RecordChunks
+    i : int
+        Chunk index.
+    size : int, optional
+        The records the source declares for chunk ``i``.
+
+    Returns
+    -------
+    blocks : list of ndarray of shape (n, C_b, T_b)
+    layout : tuple
+        ``(fs, n_samples, lead_names)``.
+    record_ids : tuple of str
+    fingerprint : str
+        :func:`~.cache.data_fingerprint` of the chunk.
+
     Examples
     --------
+    >>> from ecg_cluster_widget.explain.sources import SyntheticChunks
     >>> from ecg_cluster_widget.model import ResNet1d
     >>> net = ResNet1d(12, 2, filters=(8, 8, 8, 8), seq_lengths=(200, 100, 50, 25))
     >>> src = SyntheticChunks(3, chunk_records=2, fs=100, duration=2)
@@ -290,6 +152,36 @@ def chunk_features(
 
     ``pipe`` has its fitted aligner; ``expect`` is ``(size, layout, ref)`` for
     :func:`check_chunk`.
+
+    Parameters
+    ----------
+    pipe : ChunkPipeline
+        With its fitted aligner.
+    chunks : RecordChunks
+    i : int
+        Chunk index.
+    n_points, seed : int
+        As for :func:`draw_points`.
+    expect : tuple
+        ``(size, layout, ref)`` for :func:`check_chunk`.
+
+    Returns
+    -------
+    feats : ndarray of shape (n, T_grid, D)
+    points : ndarray of shape (n_points, D)
+    record_ids : tuple of str
+    fingerprint : str
+
+    Examples
+    --------
+    >>> from ecg_cluster_widget.explain.sources import SyntheticChunks
+    >>> from ecg_cluster_widget.model import ResNet1d
+    >>> net = ResNet1d(12, 2, filters=(8, 8, 8, 8), seq_lengths=(200, 100, 50, 25))
+    >>> src = SyntheticChunks(3, chunk_records=2, fs=100, duration=2)
+    >>> pipe = ChunkPipeline(net, None)
+    >>> pipe.aligner = FeatureAligner(4).fit(chunk_blocks(pipe, src, 0)[0])
+    >>> chunk_features(pipe, src, 1, 10, 0)[1].shape
+    (10, 4)
     """
     ds = chunks.chunk(i)
     check_chunk(ds, i, *expect)
@@ -302,6 +194,17 @@ def chunk_outputs(feats: np.ndarray, clusterer: Any, n_samples: int) -> dict[str
 
     Returns ``labels`` (n, n_samples) int16, ``entropy`` (n, n_samples) float32,
     ``proportions`` (n, K) and ``mean_entropy`` (n,).
+
+    Parameters
+    ----------
+    feats : ndarray of shape (n, T_grid, D)
+    clusterer : MergedMixture or SoftClusterer
+    n_samples : int
+        The input length the outputs are brought to.
+
+    Returns
+    -------
+    dict of ndarray
 
     Examples
     --------
@@ -323,3 +226,81 @@ def chunk_outputs(feats: np.ndarray, clusterer: Any, n_samples: int) -> dict[str
         "proportions": props,
         "mean_entropy": ent.mean(axis=1),
     }
+
+
+def make_aligner(opts: Any, blocks: list[np.ndarray], duration_s: float) -> FeatureAligner:
+    """A :class:`FeatureAligner` with an explainer's options, fitted on ``blocks``.
+
+    ``duration_s`` (one record's duration) converts ``detrend_s`` to grid steps.
+
+    Parameters
+    ----------
+    opts : TLCExplainer
+        Read: ``n_components``, ``random_state``, ``block_weighting``,
+        ``center_per_record``, ``whiten``, ``detrend_s``, ``scale_per_record``.
+    blocks : list of ndarray of shape (N, C_b, T_b)
+    duration_s : float
+
+    Returns
+    -------
+    FeatureAligner
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> opts = NS(n_components=2, random_state=0, block_weighting="equal",
+    ...           center_per_record=True, whiten=False, detrend_s=None, scale_per_record=None)
+    >>> blocks = [np.random.default_rng(0).normal(size=(3, 4, 10))]
+    >>> make_aligner(opts, blocks, 1.0).transform(blocks).shape
+    (3, 10, 2)
+    """
+    window = None
+    if opts.detrend_s is not None:
+        grid_fs = max(b.shape[2] for b in blocks) / duration_s
+        window = max(2, int(round(opts.detrend_s * grid_fs)))
+    return FeatureAligner(
+        opts.n_components,
+        random_state=opts.random_state,
+        block_weighting=opts.block_weighting,
+        center_per_record=opts.center_per_record,
+        whiten=opts.whiten,
+        detrend_window=window,
+        scale_per_record=opts.scale_per_record,
+    ).fit(blocks)
+
+
+def signature_points(
+    blocks: list[np.ndarray], feats: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Aligned features (m, D) and per-channel z-scored raw activations (m, sum C_b).
+
+    Of the same at most ``SIG_POINTS`` points of at most ``SIG_RECORDS`` records, from the
+    hooked activations ``blocks`` and their aligned features ``feats`` (N, T_grid, D).
+
+    Parameters
+    ----------
+    blocks : list of ndarray of shape (N, C_b, T_b)
+    feats : ndarray of shape (N, T_grid, D)
+    seed : int
+
+    Returns
+    -------
+    feats : ndarray of shape (m, D)
+    raw : ndarray of shape (m, sum of C_b), float32
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> f, r = signature_points([rng.normal(size=(3, 4, 10))], rng.normal(size=(3, 10, 2)), 0)
+    >>> f.shape, r.shape
+    ((30, 2), (30, 4))
+    """
+    n, tg, dim = feats.shape
+    rng = np.random.default_rng(seed + 2)
+    recs = np.sort(rng.choice(n, size=min(n, SIG_RECORDS), replace=False))
+    raw = np.concatenate([resample_time(b[recs].transpose(0, 2, 1), tg) for b in blocks], axis=2)
+    raw = raw.reshape(-1, raw.shape[2])
+    pick = np.sort(rng.choice(raw.shape[0], size=min(raw.shape[0], SIG_POINTS), replace=False))
+    raw = raw[pick].astype(np.float64)
+    raw = (raw - raw.mean(axis=0)) / (raw.std(axis=0) + 1e-8)
+    return np.ascontiguousarray(feats[recs].reshape(-1, dim)[pick]), raw.astype(np.float32)

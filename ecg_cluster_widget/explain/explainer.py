@@ -48,6 +48,7 @@ from .cache import FeatureCache, fingerprint
 from .explanation import ClusterInfo, ECGExplanation, ExplanationSet
 from .options import check_options, resolve_options, resolved
 from .prototypes import summarize_clusters
+from .sources import check_dataset, model_input
 
 __all__ = ["TLCExplainer", "fingerprint"]
 
@@ -341,12 +342,12 @@ class TLCExplainer(BaseEstimator):
     # ------------------------------------------------------------------ data
     def _features(self, ds: ECGDataset, store: bool = True) -> np.ndarray:
         """Aligned features (N, T_grid, D) of ``ds``; cached by content fingerprint."""
-        pl.check_dataset(ds)
+        check_dataset(ds)
         with self._lock:
             state = self._fitted()
             feats = self._cache.get(ds)
             if feats is None:
-                x = pl.model_input(self.model, ds, state)
+                x = model_input(self.model, ds, state)
                 ext = ActivationExtractor(
                     self.module_, state.layers, self.batch_size, self.device, progress=False
                 )
@@ -502,7 +503,7 @@ class TLCExplainer(BaseEstimator):
         Uses cached features when ``ds`` is the fitted (or a recently used) dataset;
         otherwise only this record is run through the model.
         """
-        pl.check_dataset(ds)
+        check_dataset(ds)
         if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
             raise DataError(f"index must be an integer record position, got {index!r}.")
         i = int(index)

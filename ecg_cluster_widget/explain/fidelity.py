@@ -52,6 +52,14 @@ HONEST_METRICS: tuple[str, ...] = (*AGREEMENT_METRICS, "fidelity_exact", *TRUE_L
 def summarize(values: Iterable[float | None]) -> dict:
     """``{"mean", "sd", "n", "values"}`` of the finite values (sd with ddof=1).
 
+    Parameters
+    ----------
+    values : iterable of float or None
+
+    Returns
+    -------
+    dict
+
     Examples
     --------
     >>> summarize([1.0, None, 3.0])
@@ -67,6 +75,25 @@ def summarize(values: Iterable[float | None]) -> dict:
 
 
 def as_matrix(a: Any, name: str, n: int | None = None) -> np.ndarray:
+    """``a`` as a finite (n_records, n_columns) float matrix, or a DataError naming ``name``.
+
+    Parameters
+    ----------
+    a : array-like
+    name : str
+        The argument's name, for the error.
+    n : int, optional
+        The number of rows required.
+
+    Returns
+    -------
+    ndarray of shape (n_records, n_columns), float64
+
+    Examples
+    --------
+    >>> as_matrix([1, 0], "y").shape
+    (2, 1)
+    """
     try:
         x = np.asarray(a, dtype=np.float64)
     except (TypeError, ValueError):
@@ -83,14 +110,44 @@ def as_matrix(a: Any, name: str, n: int | None = None) -> np.ndarray:
 
 
 def binarize(p: np.ndarray, threshold: float) -> np.ndarray:
-    """Probabilities -> 0/1; arrays that are already 0/1 pass unchanged."""
+    """Probabilities -> 0/1; arrays that are already 0/1 pass unchanged.
+
+    Parameters
+    ----------
+    p : ndarray
+    threshold : float
+
+    Returns
+    -------
+    ndarray of int64
+
+    Examples
+    --------
+    >>> binarize(np.array([0.2, 0.7]), 0.5).tolist()
+    [0, 1]
+    """
     if np.isin(p, (0.0, 1.0)).all():
         return p.astype(np.int64)
     return (p >= threshold).astype(np.int64)
 
 
 def class_names_of(names: Sequence[str] | None, n_cls: int) -> list[str]:
-    """``names``, checked to be ``n_cls`` long (default ``class_0``, ``class_1``, ...)."""
+    """``names``, checked to be ``n_cls`` long (default ``class_0``, ``class_1``, ...).
+
+    Parameters
+    ----------
+    names : sequence of str or None
+    n_cls : int
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> class_names_of(None, 2)
+    ['class_0', 'class_1']
+    """
     out = list(names) if names is not None else [f"class_{j}" for j in range(n_cls)]
     if len(out) != n_cls:
         raise DataError(f"{len(out)} class names for {n_cls} classes.")

@@ -1,20 +1,13 @@
-"""Landmark alignment of clusters with P / QRS / T waves, a simple delineator, baselines.
+"""Landmark alignment of clusters with P / QRS / T waves, and its baselines.
 
 * :func:`landmark_alignment` scores how well per-time-step cluster labels line up with
-  wave annotations (codes of ``WAVE_NAMES``: 0 none/TP, 1 P, 2 QRS, 3 T; -1 ignored):
-  contingency table, NMI, homogeneity / completeness / V-measure, best cluster per wave.
-* :func:`interval_masks` splits the "none" code into the isoelectric intervals by the
-  landmarks around each run (PR: P offset to QRS onset; ST: QRS offset to T onset; TP:
-  T offset to the next P onset), and :func:`propose_wave_names` names each cluster after
-  the wave or interval it holds most (share weighted by enrichment), so PR and ST
-  clusters are no longer all proposed as "TP baseline".
-* Wave masks come from annotations or from the rule-based delineator
-  (:func:`~ecg_cluster_widget.explain.delineation.delineate`).
-* :func:`raw_window_kmeans_labels` and :func:`untrained_model_labels` are the baselines of
-  the paper-style comparison: clusters of raw signal windows, and TLC on a network with
-  the same architecture but random weights. If the trained network's clusters align
-  better with the waves than both, the alignment is learned rather than inherited from
-  the signal or the architecture.
+  wave codes (``WAVE_NAMES``; annotated, or from
+  :func:`~ecg_cluster_widget.explain.delineation.delineate`).
+* :func:`interval_masks` splits the "none" code into TP, PR and ST; :func:`propose_wave_names`
+  names each cluster after the wave or interval it holds most.
+* :func:`raw_window_kmeans_labels` and :func:`untrained_model_labels` are the baselines:
+  clusters of raw signal windows, and TLC on the same architecture with random weights.
+  If the trained network's clusters align better than both, the alignment is learned.
 """
 
 from __future__ import annotations
@@ -366,6 +359,26 @@ def raw_window_kmeans_labels(
 
     Returns the (N, T) int16 cluster labels of ``ds``.
 
+    Parameters
+    ----------
+    ds : ECGDataset
+    n_clusters : int
+    window_s : float
+        Window length in seconds.
+    random_state : int
+    max_fit_points : int
+        Windows that fit the PCA and k-means.
+    max_taps : int
+        Samples kept per lead and window.
+    n_components : int
+        PCA dimensions.
+    fit_ds : ECGDataset, optional
+    progress : bool
+
+    Returns
+    -------
+    ndarray of shape (N, T), int16
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -446,11 +459,6 @@ def untrained_model_labels(
     Returns
     -------
     ndarray (N_test, T) int cluster positions at input resolution.
-
-    Raises
-    ------
-    ModelError
-        If the network has no ``config`` dict to rebuild it from.
 
     Examples
     --------

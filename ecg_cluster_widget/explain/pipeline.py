@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..activations import ActivationExtractor, FeatureAligner, resample_time
+from ..activations import ActivationExtractor, FeatureAligner
 from ..activations.store import FeatureStore
 from ..clustering.identity import ClusterRegistry, build_registry, check_n_clusters
 from ..data.dataset import ECGDataset
@@ -38,36 +38,30 @@ from ..model.checkpoint import is_bundle
 from .cache import chunks_fingerprint, data_fingerprint, fit_id, model_checksum
 from .chunks import (
     ChunkPipeline,
-    DatasetChunks,
-    RecordChunks,
     chunk_blocks,
     chunk_features,
     chunk_outputs,
     draw_points,
-    same_layout,
+    make_aligner,
+    signature_points,
 )
 from .distributed import DaskRunner, LocalRunner
 from .explanation import ExplanationSet
+from .sources import DatasetChunks, RecordChunks, check_dataset, same_layout
 
 __all__ = [
     "FitState",
     "StreamingFit",
     "aligned_features",
-    "check_dataset",
-    "check_layout",
     "fit_state",
     "make_state",
-    "model_input",
     "run_fit",
-    "signature_points",
 ]
 
 #: Records per chunk: raw activation blocks of a whole large dataset never coexist.
 CHUNK_RECORDS = 256
 #: Records whose activations fit the aligner (z-score statistics and PCA) at least.
 ALIGN_RECORDS = 1024
-#: Fitting records and points whose raw activations define the cluster signatures.
-SIG_RECORDS, SIG_POINTS = 64, 8192
 #: Fitting records kept (as grid features) to learn a new K's transition matrix.
 SMOOTH_RECORDS = 256
 #: Fitting points on which other K values are matched against the reference K.
@@ -82,6 +76,22 @@ class FitState:
     features (temporal prior), ``sig_feats`` / ``sig_raw`` the aligned features and
     z-scored raw activations of the signature points, ``timings`` seconds per stage;
     ``fs``, ``n_samples`` and ``lead_names`` are the input layout of the fit.
+
+    Attributes
+    ----------
+    extractor : ActivationExtractor
+    aligner : FeatureAligner
+    registry : ClusterRegistry
+    model_checksum, data_fingerprint, fit_id : str
+        Identity of the fit.
+    n_clusters : int
+        The current K.
+
+    Examples
+    --------
+    >>> state, feats = fit_state(tlc, ds)  # doctest: +SKIP
+    >>> state.registry.reference_k  # doctest: +SKIP
+    6
     """
 
     extractor: ActivationExtractor
@@ -117,6 +127,16 @@ class StreamingFit:
     per-record outputs (``None`` when not asked for); ``data_fingerprint`` the content
     fingerprint of the records read.
 
+    Attributes
+    ----------
+    pipeline : ChunkPipeline
+    registry : ClusterRegistry
+    features : ndarray or memmap of shape (N, T_grid, D)
+    explanations : ExplanationSet or None
+    store : FeatureStore or None
+    timings : dict
+        Seconds per stage.
+
     Examples
     --------
     >>> res = fit_chunks(tlc, SyntheticChunks(100, fs=100))  # doctest: +SKIP
@@ -143,72 +163,6 @@ class StreamingFit:
     data_fingerprint: str = ""
 
 
-def check_dataset(ds: object) -> None:
-    """Raise a :class:`DataError` naming the fix unless ``ds`` is an ECGDataset.
-
-    Examples
-    --------
-    >>> check_dataset(np.zeros((1, 12, 100)))
-    Traceback (most recent call last):
-    ...
-    ecg_cluster_widget.errors.DataError: expected an ECGDataset, got ndarray; ...
-    """
-    if not isinstance(ds, ECGDataset):
-        raise DataError(
-            f"expected an ECGDataset, got {type(ds).__name__}; wrap arrays with "
-            "ecg_cluster_widget.data.from_numpy(signals, fs)."
-        )
-
-
-def check_layout(ds: ECGDataset, fs: float, n_samples: int, lead_names: tuple) -> None:
-    """Check that ``ds`` has the sampling rate, length and leads an explainer was fitted on.
-
-    Examples
-    --------
-    >>> ds = ECGDataset(np.zeros((1, 1, 100)), fs=100, lead_names=["II"], amplitude_check="ignore")
-    >>> check_layout(ds, 250.0, 100, ("II",))
-    Traceback (most recent call last):
-    ...
-    ecg_cluster_widget.errors.DataError: the data is sampled at 100 Hz but ...
-    """
-    if not np.isclose(ds.fs, fs):
-        raise DataError(
-            f"the data is sampled at {ds.fs:g} Hz but the explainer was fitted at "
-            f"{fs:g} Hz; resample with ecg_cluster_widget.data.resample(ds, {fs:g})."
-        )
-    if ds.n_leads != len(lead_names) or ds.n_samples != n_samples:
-        raise DataError(
-            f"records are shaped ({ds.n_leads} leads, {ds.n_samples} samples) but the "
-            f"explainer was fitted on ({len(lead_names)}, {n_samples}); select the "
-            "same leads and crop/pad to the same length."
-        )
-    if tuple(ds.lead_names) != tuple(lead_names):
-        raise DataError(
-            f"the data's leads ({', '.join(ds.lead_names)}) differ from those the explainer "
-            f"was fitted on ({', '.join(lead_names)}); select/reorder the leads to match."
-        )
-
-
-def model_input(model: Any, ds: ECGDataset, state: FitState | None) -> np.ndarray:
-    """Model input (N, leads, samples) of ``ds``: a bundle prepares it; else the signals.
-
-    Bare-module input is checked against the layout of ``state`` (a fitted explainer's).
-
-    Examples
-    --------
-    >>> ds = ECGDataset(np.zeros((1, 1, 100)), fs=100, lead_names=["II"], amplitude_check="ignore")
-    >>> model_input(None, ds, None).shape
-    (1, 1, 100)
-    """
-    check_dataset(ds)
-    if is_bundle(model):
-        return np.asarray(model.prepare(ds), dtype=np.float32)
-    ds.check_finite()
-    if state is not None:
-        check_layout(ds, state.fs, state.n_samples, state.lead_names)
-    return ds.signals
-
-
 def aligned_features(
     extractor: ActivationExtractor,
     aligner: FeatureAligner,
@@ -220,6 +174,23 @@ def aligned_features(
     """Aligned features (N, grid_length, feature_dim), float32, of model input ``x``.
 
     Computed in chunks of ``CHUNK_RECORDS`` records (a progress bar when there are several).
+
+    Parameters
+    ----------
+    extractor : ActivationExtractor
+    aligner : FeatureAligner
+        Fitted.
+    x : ndarray of shape (N, leads, samples)
+    grid_length, feature_dim : int
+    progress : bool
+
+    Returns
+    -------
+    ndarray of shape (N, grid_length, feature_dim), float32
+
+    Examples
+    --------
+    >>> feats = aligned_features(tlc.state.extractor, tlc.aligner_, x, 250, 32)  # doctest: +SKIP
     """
     n = x.shape[0]
     feats = np.empty((n, grid_length, feature_dim), dtype=np.float32)
@@ -229,52 +200,6 @@ def aligned_features(
             extractor.extract(x[s : s + CHUNK_RECORDS])
         )
     return feats
-
-
-def signature_points(
-    blocks: list[np.ndarray], feats: np.ndarray, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Aligned features (m, D) and per-channel z-scored raw activations (m, sum C_b).
-
-    Of the same at most ``SIG_POINTS`` points of at most ``SIG_RECORDS`` records, from the
-    hooked activations ``blocks`` and their aligned features ``feats`` (N, T_grid, D).
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> f, r = signature_points([rng.normal(size=(3, 4, 10))], rng.normal(size=(3, 10, 2)), 0)
-    >>> f.shape, r.shape
-    ((30, 2), (30, 4))
-    """
-    n, tg, dim = feats.shape
-    rng = np.random.default_rng(seed + 2)
-    recs = np.sort(rng.choice(n, size=min(n, SIG_RECORDS), replace=False))
-    raw = np.concatenate([resample_time(b[recs].transpose(0, 2, 1), tg) for b in blocks], axis=2)
-    raw = raw.reshape(-1, raw.shape[2])
-    pick = np.sort(rng.choice(raw.shape[0], size=min(raw.shape[0], SIG_POINTS), replace=False))
-    raw = raw[pick].astype(np.float64)
-    raw = (raw - raw.mean(axis=0)) / (raw.std(axis=0) + 1e-8)
-    return np.ascontiguousarray(feats[recs].reshape(-1, dim)[pick]), raw.astype(np.float32)
-
-
-def make_aligner(opts: Any, blocks: list[np.ndarray], duration_s: float) -> FeatureAligner:
-    """A :class:`FeatureAligner` with an explainer's options, fitted on ``blocks``.
-
-    ``duration_s`` (one record's duration) converts ``detrend_s`` to grid steps.
-    """
-    window = None
-    if opts.detrend_s is not None:
-        grid_fs = max(b.shape[2] for b in blocks) / duration_s
-        window = max(2, int(round(opts.detrend_s * grid_fs)))
-    return FeatureAligner(
-        opts.n_components,
-        random_state=opts.random_state,
-        block_weighting=opts.block_weighting,
-        center_per_record=opts.center_per_record,
-        whiten=opts.whiten,
-        detrend_window=window,
-        scale_per_record=opts.scale_per_record,
-    ).fit(blocks)
 
 
 class _MemoryStore:
@@ -335,6 +260,14 @@ def run_fit(
         Records (at least) whose activations fit the aligner.
     outputs : bool
         Compute the per-record outputs (stage 4).
+
+    Returns
+    -------
+    StreamingFit
+
+    Examples
+    --------
+    >>> res = run_fit(resolved(tlc), SyntheticChunks(6, fs=100, duration=2))  # doctest: +SKIP
     """
     t0 = time.perf_counter()
     sizes = tuple(int(s) for s in chunks.sizes)
@@ -463,7 +396,23 @@ def run_fit(
 
 
 def make_state(tlc: Any, res: StreamingFit, **params: Any) -> FitState:
-    """The explainer's fit state of a fit's result; ``params`` join the options in ``fit_id``."""
+    """The explainer's fit state of a fit's result; ``params`` join the options in ``fit_id``.
+
+    Parameters
+    ----------
+    tlc : TLCExplainer
+    res : StreamingFit
+    **params
+        Added to the options hashed into ``fit_id`` (e.g. ``chunked=True``).
+
+    Returns
+    -------
+    FitState
+
+    Examples
+    --------
+    >>> state = make_state(tlc, run_fit(tlc, chunks), chunked=True)  # doctest: +SKIP
+    """
     model_sum = model_checksum(tlc.model)
     opts = {k: v for k, v in tlc.get_params().items() if k not in ("model", "progress")}
     layers = list(res.pipeline.layers)
@@ -497,6 +446,20 @@ def fit_state(opts: Any, ds: ECGDataset) -> tuple[FitState, np.ndarray]:
 
     ``opts`` is a :class:`TLCExplainer` with validated options. Returns the fit state and
     the aligned features (N, T_grid, D) of ``ds`` (for the feature cache).
+
+    Parameters
+    ----------
+    opts : TLCExplainer
+    ds : ECGDataset
+
+    Returns
+    -------
+    state : FitState
+    feats : ndarray of shape (N, T_grid, D)
+
+    Examples
+    --------
+    >>> state, feats = fit_state(tlc, ds)  # doctest: +SKIP
     """
     check_dataset(ds)
     res = run_fit(opts, DatasetChunks(ds, max(1, len(ds))), align_records=len(ds), outputs=False)

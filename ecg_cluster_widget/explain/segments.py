@@ -100,6 +100,14 @@ class Segment:
 def runs(values: Any) -> list[tuple[int, int, Any]]:
     """``(start, stop, value)`` of every run of equal values of a 1-D array (stop exclusive).
 
+    Parameters
+    ----------
+    values : array-like
+
+    Returns
+    -------
+    list of (int, int, value)
+
     Examples
     --------
     >>> runs([2, 2, -1, 0])

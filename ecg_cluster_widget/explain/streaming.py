@@ -1,7 +1,7 @@
 """Chunk-wise fits for fitting sets that do not fit in memory, on one or many machines.
 
 :func:`fit_chunks` runs the fit pipeline (:func:`~ecg_cluster_widget.explain.pipeline.run_fit`)
-on a chunk source (:mod:`~ecg_cluster_widget.explain.chunks`), optionally writing the
+on a chunk source (:mod:`~ecg_cluster_widget.explain.sources`), optionally writing the
 features and per-record outputs to an on-disk
 :class:`~ecg_cluster_widget.activations.store.FeatureStore`, so the result is an
 :class:`ExplanationSet` of memory maps. With ``client=`` the forward passes (~90 % of the
@@ -19,8 +19,8 @@ from ..activations.store import FeatureStore
 from ..data.dataset import ECGDataset
 from ..errors import DataWarning
 from .cache import model_checksum
-from .chunks import DatasetChunks, RecordChunks, as_chunks
 from .pipeline import ALIGN_RECORDS, FitState, StreamingFit, make_state, run_fit
+from .sources import DatasetChunks, RecordChunks, as_chunks
 
 __all__ = ["chunked_fit_state", "fit_chunks"]
 
@@ -57,7 +57,7 @@ def fit_chunks(
     Examples
     --------
     >>> from ecg_cluster_widget.explain import TLCExplainer
-    >>> from ecg_cluster_widget.explain.chunks import SyntheticChunks
+    >>> from ecg_cluster_widget.explain.sources import SyntheticChunks
     >>> from ecg_cluster_widget.model import ResNet1d
     >>> net = ResNet1d(12, 2, filters=(8, 8, 8, 8), seq_lengths=(200, 100, 50, 25))
     >>> tlc = TLCExplainer(net, n_clusters=3, n_components=4, progress=False)
@@ -102,6 +102,24 @@ def chunked_fit_state(
     ``ds`` is an ECGDataset (cut into chunks of ``chunk_records``) or a chunk source;
     ``client`` and ``store`` are as for :func:`fit_chunks`. Also returns the fit's result
     and the dataset whose features ``result.features`` are (for the feature cache), if any.
+
+    Parameters
+    ----------
+    tlc : TLCExplainer
+    ds : ECGDataset or RecordChunks
+    client, store
+        As for :func:`fit_chunks`.
+    chunk_records : int
+
+    Returns
+    -------
+    state : FitState
+    result : StreamingFit
+    cached : ECGDataset or None
+
+    Examples
+    --------
+    >>> state, res, ds = chunked_fit_state(tlc, chunks, None, "store", 256)  # doctest: +SKIP
     """
     chunks = as_chunks(ds, chunk_records)
     res = fit_chunks(tlc, chunks, store=store, client=client)
