@@ -69,55 +69,6 @@ MATCH_POINTS = 50_000
 
 
 @dataclass
-class FitState:
-    """Everything a fit computes, replaced in one assignment (see :func:`make_state`).
-
-    ``registry`` holds the clusterings per K, ``smooth_feats`` fitting records' grid
-    features (temporal prior), ``sig_feats`` / ``sig_raw`` the aligned features and
-    z-scored raw activations of the signature points, ``timings`` seconds per stage;
-    ``fs``, ``n_samples`` and ``lead_names`` are the input layout of the fit.
-
-    Attributes
-    ----------
-    extractor : ActivationExtractor
-    aligner : FeatureAligner
-    registry : ClusterRegistry
-    model_checksum, data_fingerprint, fit_id : str
-        Identity of the fit.
-    n_clusters : int
-        The current K.
-
-    Examples
-    --------
-    >>> state, feats = fit_state(tlc, ds)  # doctest: +SKIP
-    >>> state.registry.reference_k  # doctest: +SKIP
-    6
-    """
-
-    extractor: ActivationExtractor
-    layers: list
-    aligner: FeatureAligner
-    grid_length: int
-    feature_dim: int
-    fs: float
-    n_samples: int
-    lead_names: tuple
-    n_leads: int
-    n_fit_points: int
-    timings: dict
-    registry: ClusterRegistry
-    smooth_feats: np.ndarray
-    sig_feats: np.ndarray
-    sig_raw: np.ndarray
-    model_checksum: str
-    data_fingerprint: str
-    fit_id: str
-    n_clusters: int
-    options: dict = field(default_factory=dict)
-    preset: str = ""
-
-
-@dataclass
 class StreamingFit:
     """Result of :func:`run_fit` (and of :func:`~.streaming.fit_chunks`).
 
@@ -161,6 +112,55 @@ class StreamingFit:
     sig_raw: np.ndarray
     timings: dict = field(default_factory=dict)
     data_fingerprint: str = ""
+
+
+@dataclass
+class FitState(StreamingFit):
+    """Everything a fit computes, replaced in one assignment (see :func:`make_state`).
+
+    A :class:`StreamingFit` without the per-record arrays (``features``, ``explanations``
+    and ``points`` are ``None``), with the fit's identity and the current K.
+
+    Attributes
+    ----------
+    extractor : ActivationExtractor
+    n_fit_points : int
+    model_checksum, fit_id : str
+        Identity of the fit (with ``data_fingerprint``).
+    n_clusters : int
+        The current K.
+    options : dict
+    preset : str
+
+    Examples
+    --------
+    >>> state, feats = fit_state(tlc, ds)  # doctest: +SKIP
+    >>> state.registry.reference_k  # doctest: +SKIP
+    6
+    """
+
+    extractor: ActivationExtractor | None = None
+    n_fit_points: int = 0
+    model_checksum: str = ""
+    fit_id: str = ""
+    n_clusters: int = 0
+    options: dict = field(default_factory=dict)
+    preset: str = ""
+
+    @property
+    def layers(self) -> list[str]:
+        """Names of the hooked modules."""
+        return list(self.pipeline.layers)
+
+    @property
+    def aligner(self) -> FeatureAligner:
+        """The fitted aligner."""
+        return self.pipeline.aligner
+
+    @property
+    def n_leads(self) -> int:
+        """Number of leads of the fit."""
+        return len(self.lead_names)
 
 
 def aligned_features(
@@ -415,27 +415,14 @@ def make_state(tlc: Any, res: StreamingFit, **params: Any) -> FitState:
     """
     model_sum = model_checksum(tlc.model)
     opts = {k: v for k, v in tlc.get_params().items() if k not in ("model", "progress")}
-    layers = list(res.pipeline.layers)
+    kept = {f.name: getattr(res, f.name) for f in dataclasses.fields(res)}
     return FitState(
+        **{**kept, "features": None, "explanations": None, "points": None},
         extractor=ActivationExtractor(
-            tlc.module_, layers, tlc.batch_size, tlc.device, progress=tlc.progress
+            tlc.module_, res.pipeline.layers, tlc.batch_size, tlc.device, progress=tlc.progress
         ),
-        layers=layers,
-        aligner=res.pipeline.aligner,
-        grid_length=res.grid_length,
-        feature_dim=res.feature_dim,
-        fs=res.fs,
-        n_samples=res.n_samples,
-        lead_names=tuple(res.lead_names),
-        n_leads=len(res.lead_names),
         n_fit_points=int(res.points.shape[0]),
-        timings=dict(res.timings),
-        registry=res.registry,
-        smooth_feats=res.smooth_feats,
-        sig_feats=res.sig_feats,
-        sig_raw=res.sig_raw,
         model_checksum=model_sum,
-        data_fingerprint=res.data_fingerprint,
         fit_id=fit_id(model_sum, res.data_fingerprint, {**opts, **params}),
         n_clusters=res.registry.reference_k,
     )
