@@ -68,6 +68,16 @@ def _macro_auroc(
     return (float(np.mean(aucs)) if aucs else None), skipped
 
 
+def _proportions(train: Any, test: Any) -> tuple[np.ndarray, np.ndarray]:
+    x_tr, x_te = as_matrix(train, "proportions_train"), as_matrix(test, "proportions_test")
+    if x_te.shape[1] != x_tr.shape[1]:
+        raise DataError(
+            f"proportions_test has {x_te.shape[1]} clusters but proportions_train has "
+            f"{x_tr.shape[1]}; compute both with the same fitted explainer."
+        )
+    return x_tr, x_te
+
+
 def _fit_and_score(
     proportions_train: Any,
     cnn_pred_train: Any,
@@ -83,13 +93,7 @@ def _fit_and_score(
 ) -> tuple[dict, dict[str, np.ndarray]]:
     """Body of :func:`faithfulness`; also returns the test-set arrays (forest labels and
     scores, CNN labels, majority-rule labels) for pooling over folds."""
-    x_tr = as_matrix(proportions_train, "proportions_train")
-    x_te = as_matrix(proportions_test, "proportions_test")
-    if x_te.shape[1] != x_tr.shape[1]:
-        raise DataError(
-            f"proportions_test has {x_te.shape[1]} clusters but proportions_train has {x_tr.shape[1]}; "
-            "compute both with the same fitted explainer."
-        )
+    x_tr, x_te = _proportions(proportions_train, proportions_test)
     p_tr = as_matrix(cnn_pred_train, "cnn_pred_train", len(x_tr))
     p_te = as_matrix(cnn_pred_test, "cnn_pred_test", len(x_te))
     if p_te.shape[1] != p_tr.shape[1]:
@@ -311,12 +315,7 @@ def faithfulness_regression(
     >>> d["fidelity"] > 0.9
     True
     """
-    x_tr = as_matrix(proportions_train, "proportions_train")
-    x_te = as_matrix(proportions_test, "proportions_test")
-    if x_te.shape[1] != x_tr.shape[1]:
-        raise DataError(
-            f"proportions_test has {x_te.shape[1]} clusters but proportions_train has {x_tr.shape[1]}."
-        )
+    x_tr, x_te = _proportions(proportions_train, proportions_test)
     c_tr = as_matrix(cnn_out_train, "cnn_out_train", len(x_tr))
     c_te = as_matrix(cnn_out_test, "cnn_out_test", len(x_te))
     rf = RandomForestRegressor(n_estimators=int(n_estimators), random_state=random_state, n_jobs=1)

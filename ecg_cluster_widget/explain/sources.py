@@ -170,11 +170,7 @@ class DatasetChunks:
     chunk_records: int = 256
 
     def __post_init__(self) -> None:
-        if not isinstance(self.ds, ECGDataset):
-            raise DataError(
-                f"DatasetChunks needs an ECGDataset, got {type(self.ds).__name__}; wrap arrays "
-                "with ecg_cluster_widget.data.from_numpy(signals, fs)."
-            )
+        check_dataset(self.ds)
         _check_count("chunk_records", self.chunk_records)
 
     @property
