@@ -39,6 +39,18 @@ RULES = [
         {"ecg_cluster_widget/data/ptbxl.py"},
     ),
     ("standalone Bokeh page", r"\bfile_html\(", {"ecg_cluster_widget/views/report.py"}),
+    ("run-length helper", r"^\s*def _?runs\b", {"ecg_cluster_widget/explain/segments.py"}),
+    ("kappa / MCC by hand", r"^\s*def _?(binary_)?(kappa|mcc)\b", set()),
+    (
+        "mean / sd summary over seeds or folds",
+        r"[\"']sd[\"']:\s*float\(v\.std\(ddof=1\)",
+        {"ecg_cluster_widget/explain/fidelity.py"},
+    ),
+    (
+        "faithfulness metric names",
+        r"^\s*[\"']fidelity_above_floor[\"'],$",
+        {"ecg_cluster_widget/explain/fidelity.py"},
+    ),
 ]
 
 
@@ -79,6 +91,10 @@ def test_the_rules_match_what_they_guard():
         "network layout for an input length": "def architecture_for(fs, n):",
         "PTB-XL fold split": "train = ds.subset(np.isin(ds.folds, [1, 2]))",
         "standalone Bokeh page": "page = file_html(layout, INLINE, title)",
+        "run-length helper": "def _runs(mask):",
+        "kappa / MCC by hand": "def _binary_kappa(ref, pred):",
+        "mean / sd summary over seeds or folds": '"sd": float(v.std(ddof=1)) if v.size > 1 else None',
+        "faithfulness metric names": '    "fidelity_above_floor",',
     }
     for what, pattern, _ in RULES:
         assert re.search(pattern, samples[what], re.M), what
