@@ -18,19 +18,16 @@ import numpy as np
 import traitlets as t
 
 from ..data.dataset import ECGDataset
-from ..errors import DataError, ModelError
+from ..errors import DataError
 from ..explain.context import multilabel_bundle
 from ..explain.segments import runs
 from ..labels import normalize_labels
 from .refusal import refusing
+from .traits import check_fitted_explainer, f32_bytes
 
 STATIC = pathlib.Path(__file__).parent / "static"
 #: Names accepted by :meth:`CompareView.from_edit`.
 EDITS = ("invert_t", "add_q")
-
-
-def _f32(a: np.ndarray) -> bytes:
-    return np.ascontiguousarray(a, dtype=np.float32).tobytes()
 
 
 def changed_runs(ids_a: np.ndarray, ids_b: np.ndarray) -> list[list[int]]:
@@ -151,12 +148,7 @@ class CompareView(anywidget.AnyWidget):
         k: int | None = None,
         **kwargs: Any,
     ) -> None:
-        from ..explain import TLCExplainer
-
-        if not isinstance(tlc, TLCExplainer):
-            raise ModelError(f"tlc must be a fitted TLCExplainer, got {type(tlc).__name__}.")
-        if not tlc.is_fitted:
-            raise ModelError("the explainer is not fitted: call tlc.fit(ds) first.")
+        check_fitted_explainer(tlc)
         if isinstance(ds_or_pair, ECGDataset):
             ds_a = ds_b = ds_or_pair
             b = 1 if b is None else b
@@ -266,8 +258,8 @@ class CompareView(anywidget.AnyWidget):
         lb = np.asarray(ex_b.label_ids, dtype=np.int16)
         names, pa, pb = self._predictions()
         with self.hold_sync():
-            self.signal_a = _f32(ds_a.signals[ia])
-            self.signal_b = _f32(ds_b.signals[ib])
+            self.signal_a = f32_bytes(ds_a.signals[ia])
+            self.signal_b = f32_bytes(ds_b.signals[ib])
             self.ids_a = la.tobytes()
             self.ids_b = lb.tobytes()
             self.cluster_ids = [int(c) for c in ex_a.cluster_ids]

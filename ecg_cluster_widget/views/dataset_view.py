@@ -24,17 +24,14 @@ import numpy as np
 import traitlets as t
 
 from ..data.dataset import ECGDataset
-from ..errors import DataError, ModelError
+from ..errors import DataError
 from ..explain.context import multilabel_bundle
 from .refusal import RefusesBrowserValues, refusing
+from .traits import check_fitted_explainer, f32_bytes
 
 STATIC = pathlib.Path(__file__).parent / "static"
 #: Fixed colourings; a cluster's share is ``"cluster:<stable id>"``.
 COLOR_BY = ("class", "prediction", "entropy")
-
-
-def _f32(a: np.ndarray) -> bytes:
-    return np.ascontiguousarray(a, dtype=np.float32).tobytes()
 
 
 def class_codes(multi_hot: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
@@ -167,12 +164,7 @@ class DatasetView(RefusesBrowserValues, anywidget.AnyWidget):
         height: int = 420,
         **kwargs: Any,
     ) -> None:
-        from ..explain import TLCExplainer
-
-        if not isinstance(tlc, TLCExplainer):
-            raise ModelError(f"tlc must be a fitted TLCExplainer, got {type(tlc).__name__}.")
-        if not tlc.is_fitted:
-            raise ModelError("the explainer is not fitted: call tlc.fit(ds) first.")
+        check_fitted_explainer(tlc)
         if dataset is None and explorer is not None:
             dataset = explorer.dataset
         if not isinstance(dataset, ECGDataset):
@@ -206,7 +198,7 @@ class DatasetView(RefusesBrowserValues, anywidget.AnyWidget):
         self.record_ids = [str(r) for r in dataset.record_ids]
         if dataset.labels is not None and dataset.class_names:
             codes, cats = class_codes(dataset.labels, list(dataset.class_names))
-            self.class_values, self.class_categories = _f32(codes), cats
+            self.class_values, self.class_categories = f32_bytes(codes), cats
         if color_by is None:
             color_by = "class" if "class" in self._fixed_options() else "entropy"
         self.set_trait("color_by", "entropy")  # always valid: refresh() needs one
@@ -244,8 +236,8 @@ class DatasetView(RefusesBrowserValues, anywidget.AnyWidget):
             self.n_clusters = len(ids)
             self.cluster_ids = ids
             self.color_options = [*self._fixed_options(), *(f"cluster:{c}" for c in ids)]
-            self.xy = _f32(self._xy)
-            self.proportions = _f32(prop)
+            self.xy = f32_bytes(self._xy)
+            self.proportions = f32_bytes(prop)
             if self._color_ok(self.color_by):
                 self._apply_color(self.color_by)
             else:  # e.g. that cluster does not exist at the new K
@@ -309,7 +301,7 @@ class DatasetView(RefusesBrowserValues, anywidget.AnyWidget):
     def _apply_color(self, key: str) -> None:
         values, kind, cats, rng = self._color_for(key)
         with self.hold_sync():
-            self.color_values, self.color_kind = _f32(values), kind
+            self.color_values, self.color_kind = f32_bytes(values), kind
             self.color_categories, self.color_range = cats, rng
 
     @t.validate("color_by")

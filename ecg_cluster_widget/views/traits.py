@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import traitlets as t
 
-from ..errors import TraitValueError
+from ..errors import ModelError, TraitValueError
 
 #: dtypes an array trait may hold (all have a JavaScript typed-array counterpart).
 ARRAY_DTYPES = ("float32", "float64", "int8", "int16", "int32", "uint8", "uint16", "uint32")
@@ -96,6 +96,58 @@ def array_from_json(value: Any, _widget: Any = None) -> np.ndarray | None:
         return flat.reshape(shape).copy()
     except (TypeError, ValueError) as exc:
         raise TraitValueError(f"array bytes do not match shape {value['shape']}: {exc}") from None
+
+
+def f32_bytes(a: Any) -> bytes:
+    """The raw float32 bytes of an array (the linked views' ``Bytes`` traits).
+
+    Parameters
+    ----------
+    a : array-like
+        Any shape; C order.
+
+    Returns
+    -------
+    bytes
+
+    Examples
+    --------
+    >>> len(f32_bytes(np.zeros((2, 3))))
+    24
+    """
+    return np.ascontiguousarray(a, dtype=np.float32).tobytes()
+
+
+def check_fitted_explainer(tlc: Any) -> None:
+    """Refuse anything but a fitted :class:`~ecg_cluster_widget.explain.TLCExplainer`.
+
+    Parameters
+    ----------
+    tlc : object
+        What a view was given as its explainer.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    ModelError
+        Naming what was given, or that it is not fitted yet.
+
+    Examples
+    --------
+    >>> check_fitted_explainer("tlc")
+    Traceback (most recent call last):
+    ...
+    ecg_cluster_widget.errors.ModelError: tlc must be a fitted TLCExplainer, got str.
+    """
+    from ..explain import TLCExplainer
+
+    if not isinstance(tlc, TLCExplainer):
+        raise ModelError(f"tlc must be a fitted TLCExplainer, got {type(tlc).__name__}.")
+    if not tlc.is_fitted:
+        raise ModelError("the explainer is not fitted: call tlc.fit(ds) first.")
 
 
 def json_safe(value: Any) -> Any:
