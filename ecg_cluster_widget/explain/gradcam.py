@@ -24,6 +24,7 @@ from ..data.dataset import ECGDataset
 from ..errors import DataError, ModelError
 from ..model.checkpoint import is_bundle
 from ..model.contract import call_network, forward_failure_message
+from .sources import model_input
 
 __all__ = ["GradCAM", "gradcam_per_class"]
 
@@ -159,10 +160,7 @@ class GradCAM:
     # -- input handling ---------------------------------------------------------
     def _as_array(self, inputs: Any) -> np.ndarray:
         if isinstance(inputs, ECGDataset):
-            if self.bundle is not None:
-                return np.asarray(self.bundle.prepare(inputs), dtype=np.float32)
-            inputs.check_finite()
-            return inputs.signals
+            return model_input(self.bundle if self.bundle is not None else self.net, inputs)
         if isinstance(inputs, torch.Tensor):
             inputs = inputs.detach().cpu().numpy()
         try:
