@@ -88,7 +88,7 @@ def run(n_records: int = 21_837, chunk: int = 256, progress: bool = False) -> di
     per = 100_000 / res["n_records"]
     # The clustering works on at most max_fit_points points and the aligner on a subset of
     # ALIGN_RECORDS records whatever N: neither scales with N beyond that.
-    from ecg_cluster_widget.explain.streaming import ALIGN_RECORDS
+    from ecg_cluster_widget.explain.pipeline import ALIGN_RECORDS
 
     scale = {s: per for s in STAGES}
     scale["clustering_s"] = 1.0

@@ -375,7 +375,7 @@ class TLCExplainer(BaseEstimator):
         Parameters
         ----------
         ds : ECGDataset or RecordChunks
-            The fitting set, or a chunk source (``explain.streaming.SyntheticChunks``, any
+            The fitting set, or a chunk source (``explain.sources.SyntheticChunks``, any
             object with ``sizes`` and ``chunk(i)``) for a set too large for memory.
         client : dask.distributed.Client, optional
             Run the forward passes on a Dask cluster's workers (chunk-wise fit).
@@ -438,7 +438,7 @@ class TLCExplainer(BaseEstimator):
 
     @property
     def streaming_(self) -> Any:
-        """The :class:`~ecg_cluster_widget.explain.streaming.StreamingFit` of a chunk-wise fit.
+        """The :class:`~ecg_cluster_widget.explain.pipeline.StreamingFit` of a chunk-wise fit.
 
         Its ``explanations`` hold every fitting record's labels, entropy and proportions
         for the reference K (memory maps when fitted with a store), ``store`` the
