@@ -55,20 +55,17 @@ def _to_mv(
     ``units`` (an override of what the header says) applies to every channel; otherwise
     each channel's header unit is used, and a unit that is not a voltage is refused.
     """
-    if units is not None:
-        name = _canonical_units(units)
-        if name == "adc":
-            raise DataError(
-                "units='adc' does not apply to WFDB files: their header gives gain and "
-                "baseline, and the loader reads physical values. Pass the physical unit the "
-                "values really are in (e.g. units='uV') if the header names the wrong one."
-            )
-        factor = {"mV": 1.0, "uV": 1e-3, "V": 1e3}[name]
-        return sig if factor == 1.0 else (sig * factor).astype(np.float32)
+    override = None if units is None else _canonical_units(units)
+    if override == "adc":
+        raise DataError(
+            "units='adc' does not apply to WFDB files: their header gives gain and "
+            "baseline, and the loader reads physical values. Pass the physical unit the "
+            "values really are in (e.g. units='uV') if the header names the wrong one."
+        )
     names = list(header_units or [])
     factors = []
     for i in range(sig.shape[1]):
-        u = (names[i] if i < len(names) else "") or "mV"  # WFDB's default unit is mV
+        u = override or (names[i] if i < len(names) else "") or "mV"  # WFDB's default: mV
         f = _WFDB_UNITS.get(str(u).strip().lower())
         if f is None:
             raise FileFormatError(
@@ -77,9 +74,7 @@ def _to_mv(
             )
         factors.append(f)
     factors = np.asarray(factors, dtype=np.float64)
-    if (factors == 1.0).all():
-        return sig
-    return (sig * factors[None, :]).astype(np.float32)
+    return sig if (factors == 1.0).all() else (sig * factors[None, :]).astype(np.float32)
 
 
 def _record_stem(path: str | Path) -> Path:

@@ -28,8 +28,6 @@ __all__ = [
     "ForwardFn",
     "call_network",
     "forward_failure_message",
-    "forward_signature",
-    "get_forward",
     "make_forward",
     "set_forward",
 ]
@@ -113,25 +111,6 @@ def set_forward(module: nn.Module, forward: ForwardFn | None) -> None:
         _FORWARDS[module] = forward
 
 
-def get_forward(module: nn.Module) -> ForwardFn | None:
-    """The recorded forward of ``module``, ``None`` when it is called plainly.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-
-    Returns
-    -------
-    callable or None
-
-    Examples
-    --------
-    >>> get_forward(nn.Identity()) is None
-    True
-    """
-    return _FORWARDS.get(module)
-
-
 def call_network(module: nn.Module, x: torch.Tensor) -> Any:
     """Run ``module`` on the prepared input ``x`` through its recorded contract.
 
@@ -154,22 +133,8 @@ def call_network(module: nn.Module, x: torch.Tensor) -> Any:
     return module(x) if forward is None else forward(module, x)
 
 
-def forward_signature(module: nn.Module) -> str:
-    """``ClassName.forward(self, x, ...)`` of ``module``, for error messages.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> forward_signature(nn.Identity())
-    'Identity.forward(input: torch.Tensor) -> torch.Tensor'
-    """
+def _forward_signature(module: nn.Module) -> str:
+    """``ClassName.forward(self, x, ...)`` of ``module``, for error messages."""
     try:
         sig = str(inspect.signature(module.forward))
     except (TypeError, ValueError):
@@ -210,12 +175,12 @@ def forward_failure_message(module: nn.Module, shape: tuple[int, ...], exc: Base
     >>> print(msg)  # doctest: +ELLIPSIS
     the model's forward failed on input of shape (2, 1, 100) ... Net.forward(x, lead_id) needs 2 inputs ...
     """
-    sig = forward_signature(module)
+    sig = _forward_signature(module)
     head = (
         f"the model's forward failed on input of shape {shape} (batch, leads, samples): "
         f"{type(exc).__name__}: {exc}. Its signature is {sig}."
     )
-    custom = get_forward(module) is not None
+    custom = module in _FORWARDS
     hints = []
     if _required_inputs(module) > 1 and not custom:
         hints.append(
