@@ -1,8 +1,5 @@
 """Turn per-block activations into one feature vector per (ECG, time step).
 
-Why one file of ~480 lines: ``FeatureAligner`` and its time resampling are one stage;
-about 190 lines are docstrings.
-
 Each hooked block has its own time resolution ``T_b``. We z-score every channel of
 every block (statistics from the fitting set, so blocks with large activations do
 not dominate the distances), resample every block to the finest block's grid by
@@ -36,8 +33,8 @@ The plain behaviour (each channel counts once, no centring) is this class's defa
   so low-amplitude records are clustered by the shape of their beats and not pushed
   into one "quiet" cluster.
 
-This file is slightly over ~450 lines: the projected fast path of ``transform`` must sit
-next to the reference ``_concat`` path it is checked against.
+``transform`` projects each block before aligning it (a faster path, equal to the
+reference ``_concat`` followed by the projection, which it is tested against).
 """
 
 from __future__ import annotations

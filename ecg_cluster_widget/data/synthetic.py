@@ -1,8 +1,5 @@
 """Synthetic 12-lead ECGs with exact wave masks and label-defining pathologies.
 
-Why one file of ~620 lines: the dipole model, beat timing, pathologies and noise of one
-generator share their random stream, which must stay in one order for reproducibility.
-
 Each record is generated from a 3-D cardiac dipole (a vectorcardiogram) that is
 projected onto the 12 standard lead vectors, so the leads are mutually consistent
 (Einthoven: ``III = II - I``, ``aVR = -(I + II) / 2``, ...) and lead-specific

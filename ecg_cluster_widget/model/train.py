@@ -1,8 +1,4 @@
-"""Training loop and evaluation for ECG networks (multilabel or regression).
-
-Why one file of ~470 lines: the loop, its augmentation, EMA and validation share the
-batching and label checks; about 100 lines are docstrings.
-"""
+"""Training loop and evaluation for ECG networks (multilabel or regression)."""
 
 from __future__ import annotations
 
