@@ -157,7 +157,7 @@ class ECGDataset:
             )
         unit_name = _canonical_units(units)
         from_dataset = _is_frozen(self.signals)  # taken from a dataset: already checked
-        sig = self.signals if from_dataset else np.asarray(self.signals)
+        sig = np.asarray(self.signals)
         if sig.ndim == 2:
             sig = sig[None]
         if sig.ndim != 3:
@@ -200,11 +200,7 @@ class ECGDataset:
         n = self.signals.shape[0]
         if self.labels is not None:
             try:
-                lab = (
-                    self.labels
-                    if _is_frozen(self.labels)
-                    else np.asarray(self.labels, dtype=np.float32)
-                )
+                lab = np.asarray(self.labels, dtype=np.float32)
             except (TypeError, ValueError) as exc:
                 raise DataError(f"labels must be numeric ({exc}).") from None
             if lab.ndim == 1:
@@ -220,7 +216,7 @@ class ECGDataset:
                     f"{len(self.class_names)} class names for {lab.shape[1]} label columns."
                 )
         if self.wave_masks is not None:
-            wm = self.wave_masks if _is_frozen(self.wave_masks) else np.asarray(self.wave_masks)
+            wm = np.asarray(self.wave_masks)
             if wm.shape[0] != n or wm.shape[-1] != self.signals.shape[2] or wm.ndim not in (2, 3):
                 raise DataError(
                     f"wave_masks has shape {wm.shape}; expected ({n}, {self.signals.shape[2]}) "
@@ -233,7 +229,7 @@ class ECGDataset:
         if len(self.record_ids) != n:
             raise DataError(f"{len(self.record_ids)} record ids for {n} records.")
         if self.folds is not None:
-            folds = self.folds if _is_frozen(self.folds) else np.asarray(self.folds)
+            folds = np.asarray(self.folds)
             if folds.shape != (n,):
                 raise DataError(f"folds has shape {folds.shape}; expected ({n},).")
             self.folds = _freeze(folds, np.int64)
