@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, ECGClusterWarning
+from . import outputs as out
 
 __all__ = ["POSITIONAL_SHARE_LIMIT", "positional_share", "warn_if_positional"]
 
@@ -104,3 +105,21 @@ def warn_if_positional(
             stacklevel=2,
         )
     return share
+
+
+def check_not_positional(state: Any) -> None:
+    """Warn when the clusters of a fit (a ``FitState``) follow the position in the record
+    (a wrong time axis): :func:`warn_if_positional` on a few fitting records.
+
+    Examples
+    --------
+    >>> check_not_positional(tlc._state)  # doctest: +SKIP
+    """
+    # A few fitting records suffice: the symptom is the same cluster at the same step in
+    # (almost) every record.
+    feats = state.smooth_feats[:32]
+    if feats.shape[0] < 8:  # too few records to tell position from content
+        return
+    labels = out.grid_gamma(feats, state.registry.get(state.n_clusters)).argmax(axis=2)
+    layouts = getattr(state.extractor, "layouts_", None) or []
+    warn_if_positional(labels, "; ".join(str(lay.describe()) for lay in layouts))

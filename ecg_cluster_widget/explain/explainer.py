@@ -1,28 +1,18 @@
 """The TLC explainer: time-localized clusters of a CNN's internal representation.
 
-Pipeline (docs/method.md): hook the last residual blocks -> z-score, align to one time grid,
-PCA -> soft clustering of all (ECG, time step) points -> per-sample soft assignments,
-segments, entropy, proportions. The explainer orchestrates: the fitting steps live in
-``explain.pipeline``, the results in ``explain.outputs``, cluster ids and the per-K fits in
-``clustering.identity``, content hashes and the feature cache in ``explain.cache``.
+Pipeline (docs/method.md): hook residual blocks -> z-score, align to one time grid, PCA ->
+soft clustering of all (ECG, time step) points -> per-sample soft assignments, segments,
+entropy, proportions. :class:`TLCExplainer` is the estimator users hold; the fitting steps
+live in ``explain.pipeline`` (chunk-wise: ``explain.streaming``), the results in
+``explain.outputs``, what it knows about its clusters at any K in ``explain.structure``,
+cluster ids and the cluster tree in ``clustering.identity`` and ``clustering.tree``.
 
-* Cluster ids do not depend on the path (``clustering.identity``): K=6 -> 3 -> 8 and
-  K=6 -> 8 give the same ids for K=8, in any process. Positions are sorted by id.
+* Every K is a level of a cluster tree: a K change merges components (milliseconds), and
+  ids do not depend on the path (K=6 -> 3 -> 8 and 6 -> 8 give the same ids at K=8).
 * One lock: every public method holds the explainer's ``RLock`` for its whole call (the
   widget calls from a worker thread), so a fit and the features it reads stay consistent.
-* Cluster signatures are means of the *raw hooked activations*, not PCA-space centroids:
-  a refit with other options changes the PCA basis, not the model's activations.
-* Every K is a level of one cluster tree (``clustering.tree``): a K change merges the
-  fine mixture's components (milliseconds), so nothing is precomputed in the background
-  and a request never waits behind another K's fit.
-* Options default to ``"auto"``: the model's recommendation (``meta["tlc_options"]`` of a
-  bundle), resolved at :meth:`fit` and kept in :attr:`options_` (``explain.options``).
-* ``fit(source, client=..., store=...)`` fits chunk by chunk (``explain.streaming``): a
-  chunk source too large for memory, features in an on-disk store, or the forward passes
-  on a Dask cluster (``explain.distributed``).
-
-This file is over ~450 lines because the public API (fit, K, outputs, identity) is one
-class with documented methods; the work itself lives in the modules named above.
+* Options default to ``"auto"``: the model's recommendation, resolved at :meth:`fit` and
+  kept in :attr:`options_` (``explain.options``).
 """
 
 from __future__ import annotations
@@ -36,96 +26,49 @@ from sklearn.base import BaseEstimator
 from torch import nn
 
 from ..activations import ActivationExtractor
-from ..clustering import SoftClusterer
 from ..clustering.identity import KFit, check_n_clusters
-from ..clustering.temporal import transition_counts
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ModelError, NotFittedError
 from ..model.checkpoint import is_bundle
 from . import outputs as out
 from . import pipeline as pl
 from .cache import FeatureCache, fingerprint
+from .diagnostics import check_not_positional
 from .explanation import ClusterInfo, ECGExplanation, ExplanationSet
 from .options import check_options, resolve_options, resolved
 from .prototypes import summarize_clusters
 from .sources import check_dataset, model_input
+from .structure import ClusterStructure
 
 __all__ = ["TLCExplainer", "fingerprint"]
 
 _CACHE_SIZE = 3
 
 
-class _Fitted:
-    """A fitted attribute ``name_``: read from the fit state, NotFittedError before fit."""
-
-    def __init__(self, doc: str) -> None:
-        self.__doc__ = doc
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
-        if obj is None:
-            return self
-        return getattr(obj._fitted(self.name), self.name[:-1])
-
-
-def _check_not_positional(state: pl.FitState) -> None:
-    """Warn when the clusters follow the position in the record (a wrong time axis)."""
-    from .diagnostics import warn_if_positional
-
-    # A few fitting records suffice: the symptom is the same cluster at the same step in
-    # (almost) every record.
-    feats = state.smooth_feats[:32]
-    if feats.shape[0] < 8:  # too few records to tell position from content
-        return
-    labels = out.grid_gamma(feats, state.registry.get(state.n_clusters)).argmax(axis=2)
-    layouts = getattr(state.extractor, "layouts_", None) or []
-    warn_if_positional(labels, "; ".join(str(lay.describe()) for lay in layouts))
-
-
-class TLCExplainer(BaseEstimator):
+class TLCExplainer(ClusterStructure, BaseEstimator):
     """Explain an ECG CNN by time-localized clusters of its internal activations.
 
     Parameters
     ----------
     model : ModelBundle or torch.nn.Module
-        A bundle (its ``prepare`` checks fs/leads/length/NaN and standardises) or a
-        bare module (data is fed as given after a NaN check; pass ``layers=`` unless
-        it has ``default_layers()``).
+        A bundle (its ``prepare`` checks fs/leads/length/NaN and standardises) or a bare
+        module (data fed as given after a NaN check; ``layers=`` unless it has
+        ``default_layers()``).
     n_clusters : int
-        The reference number of clusters K0 (>= 2): :meth:`fit` numbers its clusters
-        ``0..K0-1`` and every other K is matched against it (see
-        :mod:`~ecg_cluster_widget.clustering.identity`). Never changed by the explainer:
-        the current K is :attr:`n_clusters_`, changed by :meth:`set_n_clusters`.
+        The reference K0 (>= 2): :meth:`fit` numbers its clusters ``0..K0-1`` and every
+        other K is matched against it. Never changed: the current K is :attr:`n_clusters_`
+        (:meth:`set_n_clusters`).
     layers : sequence of str, "auto" or None
-        Modules to hook. ``"auto"``: the preset's (for the shipped real-ECG model, blocks
-        0-1 before and 2-3 after their ReLU); ``None``: the model's default (the last
-        three residual blocks).
+        Modules to hook. ``"auto"``: the preset's; ``None``: the model's default.
     n_components : int or None
         PCA dimensions of the pooled features (None: no PCA).
     method : {"auto", "gmm", "soft_kmeans", "cm", "gmm_full"}
-        Soft clustering method of the fine mixture, see :class:`SoftClusterer`. On LUDB
-        both GMMs aligned better with the waves than the clustering module ``"cm"``
-        (``docs/results.md``); the shipped real model's options pick ``"gmm_full"``.
-    max_clusters : int
-        Components of the fine mixture, the top of the cluster tree (default 12, the
-        widget's largest K): every K up to it is a merge of those components. Components
-        holding less than 2 % of the time steps are merged first, so the largest K
-        available (:attr:`max_clusters_`) can be smaller.
-    preset : {"auto", "paper", "generic"}
-        Where ``"auto"`` options come from: ``"auto"`` (default) the model's own
-        recommendation, else ``"generic"``; ``"paper"`` the TLC paper's configuration
-        (last three blocks, isotropic GMM, no temporal prior). Options given explicitly
-        always win. The choice is in :attr:`options_` after :meth:`fit`.
+        Soft clustering of the fine mixture (:class:`SoftClusterer`).
     max_fit_points : int
-        The clusterer is fitted on at most this many (record, time step) points,
-        drawn with ``random_state``.
+        At most this many (record, time step) points fit the clusterer (seeded).
     batch_size : int or "auto"
-        Records per forward pass; ``"auto"`` (default) sizes the batches to the input
-        (:func:`~ecg_cluster_widget.activations.hooks.auto_batch_size`: 256 records of
-        12 x 1,000 samples); against batches of 64 it saved 4 % of the forward pass on a
-        quiet machine, about half on a loaded one (``docs/performance.md``).
+        Records per forward pass; ``"auto"`` sizes batches to the input
+        (:func:`~ecg_cluster_widget.activations.hooks.auto_batch_size`).
     random_state : int
         Seed for every random choice; same inputs give identical outputs.
     progress : bool
@@ -133,46 +76,46 @@ class TLCExplainer(BaseEstimator):
     device : str
         Torch device for the forward passes.
     block_weighting : {"equal", "channels"}
-        How the hooked blocks are weighted in the concatenation, see
-        :class:`~ecg_cluster_widget.activations.FeatureAligner` (``"equal"``, the default:
-        every block contributes the same variance; ``"channels"``: every channel does, so
-        the widest, coarsest block dominates).
+        Weight of each hooked block in the concatenation
+        (:class:`~ecg_cluster_widget.activations.FeatureAligner`).
     center_per_record : bool
-        Remove each record's temporal mean of every feature before PCA and clustering
-        (default True), so the clusters follow within-record (beat-level) variation
-        rather than record-level state. The defaults of these two options were chosen
-        by ``benchmarks/alignment_study.py``; ``docs/alignment.md`` has the numbers.
+        Remove each record's temporal mean of every feature, so clusters follow
+        beat-level rather than record-level variation (``docs/alignment.md``).
     whiten : bool
         Whiten the PCA components (default False; it lowered wave alignment).
     detrend_s : float, None or "auto"
-        Remove a centred moving average of this many seconds from every feature within
-        each record (beat-scale detrending, e.g. 0.8); ``None``: off.
+        Remove a centred moving average of this many seconds from every feature.
     scale_per_record : {"auto", None, "feature", "record"}
-        Divide each record's features by their within-record spread (see
-        :class:`~ecg_cluster_widget.activations.FeatureAligner`).
+        Divide each record's features by their within-record spread.
     temporal : {"auto", None, "hmm"}
-        Temporal prior: ``"hmm"`` replaces each step's ``gamma`` by its forward-backward
-        posterior under a cluster transition matrix learned on the fitting set
+        ``"hmm"``: a temporal prior whose transition matrix is learned on the fitting set
         (:attr:`transition_matrix_`).
+    max_clusters : int
+        Components of the finest mixture (default 12): every K up to it is a merge of
+        components; those under 2 % of the time steps merge first, so the largest K
+        offered (:attr:`max_clusters_`) can be smaller.
+    preset : {"auto", "paper", "generic"}
+        Where ``"auto"`` options come from: the model's recommendation (else
+        ``"generic"``), or ``"paper"`` (the TLC paper's configuration). Explicit options
+        win; the choice is in :attr:`options_`.
 
     Attributes
     ----------
     n_clusters_ : int
-        The current K (``n_clusters`` after :meth:`fit`, then :meth:`set_n_clusters`).
+        The current K.
     options_ : dict
-        The options the fit used (``"auto"`` resolved), with ``"preset"``: ``"model"``,
-        ``"generic"`` or ``"paper"``.
+        The options of the fit (``"auto"`` resolved) and their ``"preset"``.
     max_clusters_ : int
         The largest K this fit offers.
     fit_id_ : str
         Identity of the fit (model, data, options, seed), the same in any process.
     cluster_ids_ : ndarray of shape (K,)
-        Stable id of each cluster position (path-independent, see ``clustering.identity``).
+        Stable id of each cluster position.
     centroids_, layers_, fs_, n_samples_, lead_names_, timings_, ...
-        Documented on each attribute; before :meth:`fit` they raise ``NotFittedError``.
+        Documented on each attribute; ``NotFittedError`` before :meth:`fit`.
 
-    A scikit-learn estimator (``BaseEstimator``): ``get_params`` / ``set_params`` /
-    ``sklearn.base.clone`` work, and ``check_is_fitted`` knows when it is fitted.
+    A scikit-learn estimator: ``get_params`` / ``set_params`` / ``clone`` and
+    ``check_is_fitted`` work.
 
     Examples
     --------
@@ -236,12 +179,8 @@ class TLCExplainer(BaseEstimator):
 
     @classmethod
     def for_model(cls, model: object, **overrides) -> TLCExplainer:
-        """``TLCExplainer(model, **overrides)``: kept as an alias.
-
-        The constructor's default ``preset="auto"`` already takes a bundle's
-        ``meta["tlc_options"]`` (the shipped real-ECG model's: layers, detrending, temporal
-        prior and method picked on tuning data by ``experiments/real_alignment.py`` and
-        ``experiments/front.py``).
+        """``TLCExplainer(model, **overrides)``, kept as an alias: the constructor's
+        ``preset="auto"`` already takes a bundle's ``meta["tlc_options"]``.
 
         Examples
         --------
@@ -268,30 +207,11 @@ class TLCExplainer(BaseEstimator):
             )
         return self._state
 
-    layers_ = _Fitted("Names of the hooked modules.")
-    aligner_ = _Fitted("The fitted :class:`FeatureAligner`.")
-    extractor_ = _Fitted("The :class:`ActivationExtractor` of the fit.")
-    grid_length_ = _Fitted("Time steps of the model's grid, where the clustering happens.")
-    feature_dim_ = _Fitted("Dimension of the aligned features.")
-    fs_ = _Fitted("Sampling rate the explainer was fitted at.")
-    n_samples_ = _Fitted("Samples per record the explainer was fitted on.")
-    lead_names_ = _Fitted("Leads the explainer was fitted on.")
-    n_leads_ = _Fitted("Number of leads the explainer was fitted on.")
-    n_fit_points_ = _Fitted("(record, time step) points the clusterings were fitted on.")
-    timings_ = _Fitted("Seconds spent in the last fit's stages.")
-    fit_id_ = _Fitted("Identity of the fit (model checksum, data, options, seed), hex.")
-    n_clusters_ = _Fitted("The current K (set by fit and set_n_clusters).")
-
     @property
     def options_(self) -> dict[str, Any]:
         """The options of the fit, ``"auto"`` resolved, and ``"preset"`` (where from)."""
         state = self._fitted("options_")
         return {"preset": state.preset, **state.options}
-
-    @property
-    def max_clusters_(self) -> int:
-        """The largest K this fit offers (the cluster tree's top level)."""
-        return int(self._fitted("max_clusters_").registry.k_max)
 
     def _kfit(self, n_clusters: object = None) -> KFit:
         """The fit of K clusters (the current K for None): a level of the cluster tree."""
@@ -299,35 +219,6 @@ class TLCExplainer(BaseEstimator):
             state = self._fitted()
             k = state.n_clusters if n_clusters is None else n_clusters
             return state.registry.get(k)
-
-    def cluster_ids_for(self, n_clusters: int | None = None) -> np.ndarray:
-        """Stable ids (a copy) of K = ``n_clusters`` (current K for None); K is not changed."""
-        return self._kfit(n_clusters).ids.copy()
-
-    def centroids_for(self, n_clusters: int | None = None) -> np.ndarray:
-        """Cluster centres in feature space (K, D) of K = ``n_clusters``, a copy."""
-        return self._kfit(n_clusters).clusterer.centroids_.copy()
-
-    @property
-    def cluster_ids_(self) -> np.ndarray:
-        """Stable ids of the current K's clusters (a copy)."""
-        return self.cluster_ids_for(None)
-
-    @property
-    def centroids_(self) -> np.ndarray:
-        """Cluster centres in feature space for the current K (a copy)."""
-        return self.centroids_for(None)
-
-    @property
-    def clusterer_(self) -> SoftClusterer:
-        """The current K's clusterer: a level of the cluster tree (its fine clusterer in ``.tree.fine``)."""
-        return self._kfit().clusterer
-
-    @property
-    def cached_n_clusters_(self) -> list[int]:
-        """The K values whose fits are cached (switching to them is instant)."""
-        with self._lock:
-            return self._fitted("cached_n_clusters_").registry.cached_k
 
     @property
     def module_(self) -> nn.Module:
@@ -408,7 +299,7 @@ class TLCExplainer(BaseEstimator):
             check_options(opts)
             state, feats = pl.fit_state(opts, ds)
             state.options, state.preset = options, source
-            _check_not_positional(state)
+            check_not_positional(state)
             # Only now replace state: a failure above leaves the previous fit intact.
             self._state = state
             self._streaming = None
@@ -595,92 +486,6 @@ class TLCExplainer(BaseEstimator):
         kw = dict(window_s=window_s, n_examples=n_examples, max_segments=max_segments, bins=bins)
         centroids = fit.clusterer.centroids_
         return summarize_clusters(ds, es, feats, centroids, random_state=self.random_state, **kw)
-
-    @property
-    def transition_matrix_(self) -> np.ndarray:
-        """Cluster transition matrix per grid step (K, K) of the current K, rows by position.
-
-        With ``temporal="hmm"`` the HMM's learned matrix, aggregated over the fine
-        components each cluster merges (flows weighted by the components' weights);
-        otherwise the empirical one of the hard labels of the fitting records on the grid.
-        """
-        with self._lock:
-            fit = self._kfit()
-            tree = getattr(fit.clusterer, "tree", None)
-            if tree is not None and tree.smoother is not None:
-                m, hmm = fit.clusterer.members, tree.smoother
-                flow = m.T @ (hmm.weights_[:, None] * hmm.transition_) @ m
-                return flow / flow.sum(axis=1, keepdims=True)
-            labels = out.grid_gamma(self._fitted().smooth_feats, fit).argmax(axis=2)
-            return transition_counts(labels, len(fit.ids))
-
-    def cluster_transitions(self, ds: ECGDataset, by_class: bool = True) -> dict[str, np.ndarray]:
-        """Empirical cluster transition matrices of ``ds`` on the model's grid (current K).
-
-        Self-transitions dominate (a cluster lasts many steps); the off-diagonal part
-        says which cluster follows which (e.g. P -> QRS -> T). Returns ``{"all": (K, K)}``
-        plus, with ``by_class``, one matrix per class of ``ds.labels``; rows by cluster
-        position (ids in ``cluster_ids_``), each summing to 1 (0 for unvisited clusters).
-        """
-        grid = self.transform(ds, resolution="grid")  # one locked call: one K throughout
-        return out.class_transitions(grid.argmax(axis=2), grid.shape[2], ds, by_class)
-
-    # ------------------------------------------------------------------ identity
-    def fit_identity(self, n_clusters: int | None = None) -> dict[str, Any]:
-        """Identity of the fit for K = ``n_clusters`` (current K for None).
-
-        A dict of ``model_checksum``, ``data_fingerprint``, ``n_clusters``, ``cluster_ids``,
-        ``fit_id`` and ``reference_k``: the ``fit`` of a labels file (``labels.save_labels``).
-        """
-        with self._lock:
-            state, fit = self._fitted("fit_identity"), self._kfit(n_clusters)
-            return {
-                "model_checksum": state.model_checksum,
-                "data_fingerprint": state.data_fingerprint,
-                "n_clusters": len(fit.ids),
-                "cluster_ids": [int(i) for i in fit.ids],
-                "fit_id": state.fit_id,
-                "reference_k": state.registry.reference_k,
-            }
-
-    def cluster_ancestors(self, n_clusters: int | None = None) -> dict[int, list[int]]:
-        """Where each cluster of K = ``n_clusters`` (current K for None) comes from in the
-        cluster tree: ``{id: [id at K-1, id at K-2, ..., id at K=2]}``.
-
-        Every K is a merge of the tree's components, so a cluster of K splits from one
-        cluster of K-1; a name given to an ancestor describes the cluster too (the widget
-        shows it on clusters without a name of their own).
-
-        Examples
-        --------
-        >>> tlc.cluster_ancestors(4)  # doctest: +SKIP
-        {0: [0, 0], 1: [1, 1], 2: [2, 1], 3: [1, 1]}
-        """
-        with self._lock:
-            state, fit = self._fitted("cluster_ancestors"), self._kfit(n_clusters)
-            reg = state.registry
-            chains = {int(i): [] for i in fit.ids}
-            heads = {i: i for i in chains}
-            for k in range(len(fit.ids), 2, -1):
-                up = reg.parents(k)
-                for i in chains:
-                    heads[i] = up[heads[i]]
-                    chains[i].append(heads[i])
-        return chains
-
-    def cluster_signatures(self, n_clusters: int | None = None) -> dict[int, np.ndarray]:
-        """Per-cluster signature comparable across fits of the same model and data.
-
-        ``{cluster_id: (channels,) array}``: the soft-assignment weighted mean, over
-        fitting points kept for this, of the hooked activations (each channel z-scored
-        over those points). Independent of the PCA basis, the seed and K, so clusters of
-        two fits that label the same kind of time steps have nearby signatures.
-        """
-        with self._lock:
-            state, fit = self._fitted("cluster_signatures"), self._kfit(n_clusters)
-            w = fit.clusterer.predict_proba(state.sig_feats)
-        means = (w.T @ state.sig_raw.astype(np.float64)) / np.maximum(w.sum(axis=0), 1e-12)[:, None]
-        return {int(cid): means[j] for j, cid in enumerate(fit.ids)}
 
     def __repr__(self) -> str:
         if not self.is_fitted:
