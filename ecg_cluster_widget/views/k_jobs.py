@@ -95,7 +95,7 @@ class KJobs(t.HasTraits):
                 self.k_job = {**job, "state": "cancelled"}
             return
         k = int(req["k"])
-        self._k_report(jid, k, "running", "starting", 0, 3, time.perf_counter())
+        self._k_report(jid, time.perf_counter(), k=k, state="running", step="starting", done=0)
         pool.submit(self._k_run, jid, k)
 
     def _k_steps(self, k: int) -> list[tuple[str, Callable[[], Any]]]:
@@ -115,45 +115,28 @@ class KJobs(t.HasTraits):
         for i, (name, fn) in enumerate(steps):
             if not self._k_current(jid):  # cancelled, or overtaken by another K
                 return
-            self._k_report(jid, k, "running", name, i, len(steps), t0)
+            self._k_report(jid, t0, k=k, state="running", step=name, done=i)
             try:
                 fn()
-            except ECGClusterError as exc:
-                self._k_report(jid, k, "error", name, i, len(steps), t0, str(exc))
-                return
             except Exception as exc:  # the thread must survive; the user sees why
-                msg = f"{type(exc).__name__}: {exc}"
-                self._k_report(jid, k, "error", name, i, len(steps), t0, msg)
+                why = (
+                    str(exc) if isinstance(exc, ECGClusterError) else f"{type(exc).__name__}: {exc}"
+                )
+                self._k_report(jid, t0, k=k, state="error", step=name, done=i, error=why)
                 return
         if not self._k_current(jid):
             return
         # The ECG shown now (the user may have moved on meanwhile) at the new K.
         self._submit(k=k, index=int(self.index))
-        self._k_report(jid, k, "done", "", len(steps), len(steps), t0)
+        self._k_report(jid, t0, k=k, state="done", done=len(steps))
 
-    def _k_report(
-        self,
-        jid: int,
-        k: int,
-        state: str,
-        step: str,
-        done: int,
-        total: int,
-        t0: float,
-        error: str = "",
-    ) -> None:
+    def _k_report(self, jid: int, t0: float, **job: Any) -> None:
+        """Publish ``k_job`` for job ``jid``: ``k``, ``state``, ``step``, ``done`` (of the
+        ``total`` steps of :meth:`_k_steps`), ``error``."""
         if not self._k_current(jid):  # a cancelled or replaced job reports nothing more
             return
-        self.k_job = {
-            "id": jid,
-            "k": k,
-            "state": state,
-            "step": step,
-            "done": done,
-            "total": total,
-            "elapsed_s": round(time.perf_counter() - t0, 2),
-            "error": error,
-        }
+        elapsed = round(time.perf_counter() - t0, 2)
+        self.k_job = {"id": jid, "step": "", "total": 3, "error": "", **job, "elapsed_s": elapsed}
 
     def _k_close(self) -> None:
         if self._k_executor is not None:

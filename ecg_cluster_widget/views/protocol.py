@@ -98,10 +98,9 @@ class RequestProtocol(t.HasTraits):
             return
         try:
             values = self._compute(req)
-        except ECGClusterError as exc:
-            values, message = None, str(exc)
         except Exception as exc:  # the worker must survive; the user sees the message
-            values, message = None, f"{type(exc).__name__}: {exc}"
+            known = isinstance(exc, ECGClusterError)
+            values, message = None, str(exc) if known else f"{type(exc).__name__}: {exc}"
         if rid < self._latest:  # overtaken while computing: drop, a newer answer follows
             self.dropped_requests += 1
             return
