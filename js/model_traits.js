@@ -16,6 +16,7 @@
  * @property {{record_index: number, record_id: string, start: number, end: number, start_s: number}[]} examples
  * @property {number} n_segments
  * @property {string} proposed_name  the wave name proposed from landmarks ("" when none); a suggestion, not a label
+ * @property {number[]} [ancestors]  ids of the clusters it comes from in the cluster tree, at K-1, K-2, ..., 2
  */
 
 /**
@@ -34,6 +35,9 @@
  * @property {number} k
  * @property {number[]} cluster_ids
  * @property {string} fit_id
+ * @property {number[]} [entropy_quantiles]  the percentiles 0, 1, ..., 100 of the dataset entropy
+ * @property {number} [effective_k]  clusters holding at least 0.5 % of the browsed ECGs' time steps
+ * @property {number} [summary_records]  records the cards, names and uncertainty scale describe
  */
 
 /**

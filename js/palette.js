@@ -99,14 +99,27 @@ export function makePalette(ids, dark = false) {
       return n ? `${short(id)} ${n}` : short(id);
     },
     /**
-     * Title with a proposed name as fallback: {text, proposed}. "3 · QRS complex" (the
-     * expert's name), "3 · QRS complex?" (a proposal, proposed: true) or "cluster 3".
+     * Title with fallbacks: {text, proposed, inherited}. "3 · QRS complex" (the expert's
+     * name), "3 · part of QRS complex" (no name of its own: the name of its nearest named
+     * ancestor in the cluster tree, `inherited`), "3 · QRS complex?" (a proposal,
+     * proposed: true) or "cluster 3".
+     * @param {number} id
+     * @param {Object<string, {name: string}>|null|undefined} labels
+     * @param {string} [proposal]
+     * @param {number[]} [ancestors]  ids at K-1, K-2, ... (explain/browse.py cards)
+     * @returns {{text: string, proposed: boolean, inherited: string}}
      */
-    titleOrProposal: (id, labels, proposal) => {
+    titleOrProposal: (id, labels, proposal, ancestors = []) => {
       const n = userName(id, labels);
-      if (n) return { text: `${short(id)} · ${n}`, proposed: false };
+      if (n) return { text: `${short(id)} · ${n}`, proposed: false, inherited: "" };
+      for (const a of ancestors || []) {
+        const an = userName(a, labels);
+        if (an) return { text: `${short(id)} · part of ${an}`, proposed: false, inherited: an };
+      }
       const p = String(proposal || "").trim();
-      return p ? { text: `${short(id)} · ${p}?`, proposed: true } : { text: `cluster ${short(id)}`, proposed: false };
+      return p
+        ? { text: `${short(id)} · ${p}?`, proposed: true, inherited: "" }
+        : { text: `cluster ${short(id)}`, proposed: false, inherited: "" };
     },
     /** "3 · QRS complex" or "cluster 3": titles */
     title: (id, labels) => {

@@ -122,7 +122,7 @@ export function createPanels(env, handlers) {
       }
       const c = byId.get(id);
       const info = cur.clusters.find((x) => x.id === id) || {};
-      const shown = pal.titleOrProposal(id, env.labels(), info.proposed_name);
+      const shown = pal.titleOrProposal(id, env.labels(), info.proposed_name, info.ancestors);
       const title = shown.text;
       swatch(doc, id, pal, it.sw);
       it.b.dataset.clusterId = String(id);

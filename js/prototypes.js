@@ -144,7 +144,9 @@ export function createClusterPanel(doc, handlers) {
     const stats = doc.createElement("span");
     stats.className = "ecw-card-stats";
     const badge = doc.createElement("span");
-    head.append(sw, title, stats, badge);
+    const tree = doc.createElement("span");
+    tree.className = "ecw-card-tree";
+    head.append(sw, title, tree, stats, badge);
     const row = doc.createElement("div");
     row.className = "ecw-card-row";
     const ex = doc.createElement("div");
@@ -167,7 +169,7 @@ export function createClusterPanel(doc, handlers) {
         ev.stopPropagation();
       }
     });
-    return { card, sw, title, stats, badge, row, ex, mix, editor, key: "" };
+    return { card, sw, title, tree, stats, badge, row, ex, mix, editor, key: "" };
   }
 
   function fill(c, info, d) {
@@ -177,11 +179,19 @@ export function createClusterPanel(doc, handlers) {
     c.card.setAttribute("aria-pressed", active ? "true" : "false");
     c.card.style.borderColor = d.pal.color(id);
     c.card.dataset.num = d.pal.short(id);
-    c.card.title = `cluster ${d.pal.short(id)} (stable id ${id})`;
+    const chain = (info.ancestors || []).map((a) => d.pal.short(a)).join(" ← ");
+    c.card.title = `cluster ${d.pal.short(id)} (stable id ${id})` + (chain ? `; in the cluster tree at K-1, K-2, …: ${chain}` : "");
     swatch(doc, id, d.pal, c.sw);
-    const shown = d.pal.titleOrProposal(id, d.labels, info.proposed_name);
+    const anc = info.ancestors || [];
+    const shown = d.pal.titleOrProposal(id, d.labels, info.proposed_name, anc);
     c.title.textContent = shown.text;
     c.title.classList.toggle("ecw-proposed", shown.proposed);
+    c.title.classList.toggle("ecw-inherited", !!shown.inherited);
+    // The cluster tree: a cluster that split off at this K names the cluster it came from.
+    const from = anc.length && anc[0] !== id ? anc[0] : null;
+    c.tree.textContent = from == null ? "" : `from ${d.pal.short(from)}`;
+    c.tree.hidden = from == null;
+    c.card.dataset.parent = anc.length ? String(anc[0]) : "";
     c.card.dataset.proposed = shown.proposed ? info.proposed_name : "";
     c.editor.propose(info.proposed_name || "");
     c.stats.textContent = `${(100 * info.share).toFixed(1)}% of time · H̄ ${info.mean_entropy.toFixed(2)}`;

@@ -196,3 +196,13 @@ test("percentile ranks: ties take the middle, values between quantiles interpola
   const raw = new Float32Array([0.3]);
   assert.equal(percentileRanks(raw, []), raw); // no scale sent: the absolute values
 });
+
+test("a cluster without a name of its own shows its nearest named ancestor's", () => {
+  // ids 0..3 at K=4; cluster 3 split from 1 (K=3), which came from 1 (K=2).
+  const pal = makePalette([0, 1, 2, 3]);
+  const labels = { 1: { name: "QRS complex" } };
+  assert.deepEqual(pal.titleOrProposal(1, labels, "", [1, 1]), { text: "2 · QRS complex", proposed: false, inherited: "" });
+  assert.deepEqual(pal.titleOrProposal(3, labels, "T wave", [1, 1]), { text: "4 · part of QRS complex", proposed: false, inherited: "QRS complex" });
+  assert.deepEqual(pal.titleOrProposal(2, labels, "T wave", [0, 0]), { text: "3 · T wave?", proposed: true, inherited: "" });
+  assert.deepEqual(pal.titleOrProposal(2, labels, "", []), { text: "cluster 3", proposed: false, inherited: "" });
+});

@@ -175,6 +175,44 @@ def test_fresh_fit_shows_proposed_names_apart_from_the_experts(truth):
     page.locator(".ecw-root").screenshot(path=str(SCREENSHOTS / "truth_accepted.png"))
 
 
+def test_a_cluster_without_a_name_shows_its_named_ancestors(truth):
+    # After the test above every cluster of K=3 has the expert's name. At K=4 one of them
+    # has split (the cluster tree): the part with a new id has no name of its own, so its
+    # card and legend entry show the parent's, marked as inherited, and say where it
+    # came from.
+    page, out, _ = truth
+    saved = json.loads((out / "labels.json").read_text())["labels"]
+    named = {k: v["name"] for k, v in saved.items() if v.get("name")}
+    assert len(named) == 3, "the names of test_fresh_fit_shows_proposed_names_... are missing"
+    root = page.locator(".ecw-root")
+    root.focus()
+    page.keyboard.press("+")
+    wait_k(page, 4)
+    cards = page.locator(".ecw-card")
+    new = [
+        cards.nth(i)
+        for i in range(cards.count())
+        if cards.nth(i).get_attribute("data-cluster-id") not in named
+    ]
+    assert len(new) == 1
+    card = new[0]
+    parent = card.get_attribute("data-parent")
+    assert parent in named
+    title = card.locator(".ecw-card-title")
+    assert title.inner_text().endswith(f"part of {named[parent]}")
+    assert "ecw-inherited" in title.get_attribute("class")
+    assert card.locator(".ecw-card-tree").inner_text().startswith("from ")
+    cid = card.get_attribute("data-cluster-id")
+    legend = page.locator(f".ecw-legend-item[data-cluster-id='{cid}'] .ecw-legend-name")
+    assert legend.inner_text() == title.inner_text()
+    # The file is not changed: an inherited name is shown, not saved for the child.
+    assert cid not in json.loads((out / "labels.json").read_text())["labels"]
+    root.screenshot(path=str(SCREENSHOTS / "truth_inherited_name.png"))
+    root.focus()
+    page.keyboard.press("-")
+    wait_k(page, 3)
+
+
 @pytest.fixture(scope="module")
 def bare(jupyter_server, browser):
     """An explorer over a bare torch module (no bundle) with K in 3..4."""
