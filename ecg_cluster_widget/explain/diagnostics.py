@@ -108,8 +108,13 @@ def warn_if_positional(
 
 
 def check_not_positional(state: Any) -> None:
-    """Warn when the clusters of a fit (a ``FitState``) follow the position in the record
-    (a wrong time axis): :func:`warn_if_positional` on a few fitting records.
+    """Warn when the clusters of a fit follow the position in the record (a wrong time
+    axis): :func:`warn_if_positional` on a few fitting records.
+
+    Parameters
+    ----------
+    state : FitState
+        A fit (``explain.pipeline``): its smoothing features, registry and extractor.
 
     Examples
     --------

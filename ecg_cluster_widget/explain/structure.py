@@ -9,6 +9,7 @@ what is declared below without a value; every method reads the fit under its loc
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,8 @@ class ClusterStructure:
 
     # Supplied by the explainer.
     _lock: threading.RLock
+    #: ``transform(ds, resolution, n_clusters)``: soft assignments (the explainer's).
+    transform: Callable[..., np.ndarray]
 
     layers_ = _Fitted("Names of the hooked modules.")
     aligner_ = _Fitted("The fitted :class:`FeatureAligner`.")
@@ -64,11 +67,6 @@ class ClusterStructure:
         raise NotImplementedError
 
     def _kfit(self, n_clusters: object = None) -> KFit:
-        raise NotImplementedError
-
-    def transform(
-        self, ds: ECGDataset, resolution: str = "samples", n_clusters: int | None = None
-    ) -> np.ndarray:
         raise NotImplementedError
 
     @property
