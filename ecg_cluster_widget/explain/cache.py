@@ -197,10 +197,16 @@ def model_checksum(model: object) -> str:
             "lead_names": list(getattr(model, "lead_names", ()) or ()),
             "standardizer": std.to_dict() if std is not None else None,
             "signal_filter": repr(getattr(model, "signal_filter", None)),
+        }
+        # The input contract counts only where it is not the default, so a bundle that
+        # uses none keeps the checksum (and the labels files) it had before it counted.
+        contract = {
             "input_layout": getattr(model, "input_layout", "leads"),
             "forward": _callable_identity(getattr(model, "forward_fn", None)),
             "preprocess": _callable_identity(getattr(model, "preprocess", None)),
         }
+        defaults = {"input_layout": "leads", "forward": None, "preprocess": None}
+        prep.update({k: v for k, v in contract.items() if v != defaults[k]})
         h.update(json.dumps(prep, sort_keys=True, default=str).encode())
     return h.hexdigest()
 
