@@ -203,7 +203,7 @@ aligner's chunks and then every chunk's
 forward pass + alignment + PCA over the workers (`explain/distributed.py`, `DaskRunner`):
 the pipeline (model and fitted aligner) is scattered to every worker once, at most two
 chunks per worker thread are in flight, and the results come back in chunk order, so the
-fit equals the one-process fit for the same seed (`tests/test_distributed.py` checks the
+fit equals the one-process fit for the same seed (`tests/explain/test_distributed.py` checks the
 soft assignments to 1e-6 on a `LocalCluster(n_workers=2, processes=True)`). On this
 2-core machine a cluster cannot beat one process that already uses both cores; the table
 shows the cost of distribution (start-up, shipping the model, gathering the chunks).

@@ -8,7 +8,7 @@ Committed and generated, with the test that keeps each fresh:
 - ``docs/api.md``: ``python docs/_gen_api.py`` from the docstrings (here);
 - ``docs/evaluation/summary.md``: ``python scripts/summarize_evaluations.py`` (here);
 - ``ecg_cluster_widget/views/static/widget.js``: ``npm run build`` in js/
-  (tests/test_js_unit.py);
+  (tests/views/test_js_unit.py);
 - the "What the errors mean" section of ``docs/troubleshooting.md``:
   ``python scripts/gen_error_docs.py`` (tests/test_error_docs.py);
 - ``notebooks/*.ipynb`` and the packaged quickstart: ``jupytext --sync notebooks/*.ipynb``

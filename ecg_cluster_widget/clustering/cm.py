@@ -16,7 +16,7 @@ clusters), the centroids are the rows of ``U`` (K, D) and ``gamma_i U`` reconstr
 * ``E3 = - sum_{k != l} gamma_k gamma_l u_k . u_l``,
 
 and ``E1 + E2 + E3 = sum_k gamma_k ||x - u_k||^2``, the soft k-means distortion
-(tests/test_cm.py writes each term out and checks the identity). Per minibatch,
+(tests/clustering/test_cm.py writes each term out and checks the identity). Per minibatch,
 
 * ``E4 = sum_k (1 - alpha) log(mean_i gamma_ik)``, the log density of a symmetric
   Dirichlet(alpha) prior on the cluster sizes: ``alpha > 1`` penalises small clusters
@@ -41,7 +41,7 @@ Design choices
   (values of 5-1000 for batches of 30-600); per point its prior weighs
   ``(alpha - 1) / batch_size`` against the raw distortion. The default ``alpha=1.5`` is
   strong enough to revive dying clusters and weak enough to leave clearly separated
-  clusters of 1 % of the data alone (tests/test_cm.py checks both).
+  clusters of 1 % of the data alone (tests/clustering/test_cm.py checks both).
 * **Initialisation** as in the reference: k-means++ seeds for ``U`` (on a seeded
   subsample of at most 20,000 points of the first shuffle buffer), ``W = pinv(U)`` (so
   ``W u_k = e_k`` when ``K <= D``) and ``b = 0``, all in standardised units.
@@ -55,7 +55,7 @@ Design choices
   minibatch gradient keeps the iterate jittering around the optimum at a distance set
   by ``lr``; the average of one epoch's iterates sits much closer to it and removes
   the dependence of the result on which minibatch happened to come last (at a large
-  ``lr`` it lowers the whole-data loss; tests/test_cm.py checks it). While the loss is
+  ``lr`` it lowers the whole-data loss; tests/clustering/test_cm.py checks it). While the loss is
   still falling the average lags a little behind the last iterate (its gamma is slightly
   softer, since the gate sharpens during training), a small price for a result that
   does not hinge on the last minibatch.

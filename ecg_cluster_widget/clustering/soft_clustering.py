@@ -2,7 +2,7 @@
 
 Four soft clusterers share one base class
 (:class:`~ecg_cluster_widget.clustering.base.BaseSoftClusterer`, scikit-learn's estimator
-contract; ``tests/test_cm.py`` runs ``check_estimator`` on each) and are named by a
+contract; ``tests/clustering/test_cm.py`` runs ``check_estimator`` on each) and are named by a
 ``method`` string in the explainer's options:
 
 * ``"gmm"``: :class:`~.mixture.SphericalGMM`, the isotropic Gaussian mixture (default);

@@ -170,7 +170,7 @@ def test_benchmark_runner_quick_writes_table_json_and_doc(tmp_path):
     import sys
     from pathlib import Path
 
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     out, doc = tmp_path / "perf.json", tmp_path / "perf.md"
     proc = subprocess.run(
         [sys.executable, str(repo / "benchmarks" / "run_all.py"), "--quick"]

@@ -25,7 +25,7 @@ from ecg_cluster_widget.model.pretrained import load_demo_model
 from ecg_cluster_widget.views.dataset_view import DatasetView, class_codes
 from ecg_cluster_widget.views.widget import ClusterExplorer
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

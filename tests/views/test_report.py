@@ -14,7 +14,7 @@ from ecg_cluster_widget.views import dataset_figures, figures, tables
 from ecg_cluster_widget.views.palette import PALETTE, cluster_color
 from ecg_cluster_widget.views.report import write_html
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 # Bokeh 3 renders into shadow roots, which innerText does not enter.
