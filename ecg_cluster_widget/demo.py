@@ -17,14 +17,6 @@ import numpy as np
 from .errors import DataError
 
 
-def __getattr__(name: str) -> Any:
-    if name in ("invert_t_waves", "add_q_waves"):  # their home: explain.counterfactual
-        from .explain import counterfactual
-
-        return getattr(counterfactual, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def demo_dataset(n_records: int | None = None, seed: int | None = None):
     """Synthetic records matching the shipped demo model.
 

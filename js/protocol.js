@@ -1,4 +1,4 @@
-// The request / response protocol with the kernel (views/widget.py): requests carry an
+// The request / response protocol with the kernel (views/protocol.py): requests carry an
 // id, answers older than the latest request are ignored, and a request that goes
 // unanswered triggers a ping to tell a busy kernel from a dead one.
 

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from ecg_cluster_widget.data import WAVE_NAMES
-from ecg_cluster_widget.demo import add_q_waves, demo_dataset, invert_t_waves
+from ecg_cluster_widget.demo import demo_dataset
 from ecg_cluster_widget.explain import TLCExplainer
+from ecg_cluster_widget.explain.counterfactual import add_q_waves, invert_t_waves
 from ecg_cluster_widget.explain.gradcam import GradCAM
 from ecg_cluster_widget.explain.landmarks import landmark_alignment
 from ecg_cluster_widget.model import load_demo_model

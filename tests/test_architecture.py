@@ -1,6 +1,6 @@
 """The layering of docs/architecture.md holds in the code.
 
-``data -> model -> activations -> clustering -> explain -> views -> demo / cli``: a module
+``data -> model -> activations -> clustering -> explain -> labels -> views -> demo / cli``: a module
 imports only from its own layer or lower ones, and the imports form no cycle (both
 counting imports inside functions). Both are read from the source with ``ast``, so the
 test needs no import of the package.

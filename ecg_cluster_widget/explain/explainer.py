@@ -68,7 +68,7 @@ class TLCExplainer(ClusterStructure, BaseEstimator):
         At most this many (record, time step) points fit the clusterer (seeded).
     batch_size : int or "auto"
         Records per forward pass; ``"auto"`` sizes batches to the input
-        (:func:`~ecg_cluster_widget.activations.hooks.auto_batch_size`).
+        (:func:`~ecg_cluster_widget.activations.batching.auto_batch_size`).
     random_state : int
         Seed for every random choice; same inputs give identical outputs.
     progress : bool
@@ -347,7 +347,7 @@ class TLCExplainer(ClusterStructure, BaseEstimator):
     def set_n_clusters(self, k: int) -> TLCExplainer:
         """Make K = ``k`` the current number of clusters (:attr:`n_clusters_`).
 
-        A new K is fitted on the cached points; ids do not depend on the order of calls;
+        A new K is a merge of the cluster tree (nothing is fitted); ids do not depend on the order of calls;
         ``n_clusters`` (the reference K) is not changed. To compute for another K without
         switching, pass ``n_clusters=`` to :meth:`transform`, :meth:`explain` and the like.
         """
@@ -369,7 +369,7 @@ class TLCExplainer(ClusterStructure, BaseEstimator):
             ``"samples"``: one row per input sample; ``"grid"``: one row per step of the
             finest hooked block (``grid_length_`` steps), where the clustering happens.
         n_clusters : int, optional
-            Compute for this K (fitted on first use) without changing the current K;
+            Compute for this K (a level of the cluster tree) without changing the current K;
             the same for every method below.
 
         Returns

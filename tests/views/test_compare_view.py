@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from ecg_cluster_widget.data.synthetic import make_synthetic
-from ecg_cluster_widget.demo import add_q_waves, invert_t_waves
 from ecg_cluster_widget.errors import DataError, ModelError
 from ecg_cluster_widget.explain import TLCExplainer
+from ecg_cluster_widget.explain.counterfactual import add_q_waves, invert_t_waves
 from ecg_cluster_widget.model.pretrained import load_demo_model
 from ecg_cluster_widget.views.compare_view import CompareView, changed_runs
 
