@@ -46,6 +46,8 @@ class ChunkPipeline:
     batch_size : int or "auto"
     device : str
     aligner : FeatureAligner or None
+    output, time_axis
+        The layers' output element and time axis (:class:`ActivationExtractor`).
 
     Examples
     --------
@@ -62,6 +64,8 @@ class ChunkPipeline:
     batch_size: int | str = "auto"
     device: str = "cpu"
     aligner: FeatureAligner | None = None
+    output: Any = None
+    time_axis: Any = None
     _extractor: ActivationExtractor | None = field(default=None, repr=False, compare=False)
 
     def __getstate__(self) -> dict:
@@ -71,7 +75,13 @@ class ChunkPipeline:
         """The hooked activations of the chunk, one (n, C_b, T_b) array per layer."""
         if self._extractor is None:
             self._extractor = ActivationExtractor(
-                self.model, self.layers, self.batch_size, self.device, progress=False
+                self.model,
+                self.layers,
+                self.batch_size,
+                self.device,
+                progress=False,
+                output=self.output,
+                time_axis=self.time_axis,
             )
             self.layers = list(self._extractor.layers)
         return self._extractor.extract(model_input(self.model, ds))

@@ -25,7 +25,6 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from torch import nn
 
-from ..activations import ActivationExtractor
 from ..clustering.identity import KFit, check_n_clusters
 from ..data.dataset import ECGDataset
 from ..errors import DataError, ModelError, NotFittedError
@@ -98,6 +97,10 @@ class TLCExplainer(ClusterStructure, BaseEstimator):
         Where ``"auto"`` options come from: the model's recommendation (else
         ``"generic"``), or ``"paper"`` (the TLC paper's configuration). Explicit options
         win; the choice is in :attr:`options_`.
+    time_axis, layer_output : int, dict or None
+        The hooked layers' time axis, and the element of a tuple or dict output to cluster
+        (one for all, or ``{layer: value}``): ``time_axis`` and ``output`` of
+        :class:`ActivationExtractor` (default: the axis is probed; a tuple needs a choice).
 
     Attributes
     ----------
@@ -152,6 +155,8 @@ class TLCExplainer(ClusterStructure, BaseEstimator):
         temporal: str | None = "auto",
         max_clusters: int = 12,
         preset: str = "auto",
+        time_axis: int | dict[str, int] | None = None,
+        layer_output: int | str | dict[str, int | str] | None = None,
     ) -> None:
         self.model = model
         self.n_clusters = n_clusters
@@ -171,6 +176,8 @@ class TLCExplainer(ClusterStructure, BaseEstimator):
         self.temporal = temporal
         self.max_clusters = max_clusters
         self.preset = preset
+        self.time_axis = time_axis
+        self.layer_output = layer_output
         self._lock = threading.RLock()
         self._cache = FeatureCache(_CACHE_SIZE)
         self._sets: dict[tuple, tuple[weakref.ref, ExplanationSet]] = {}
@@ -194,7 +201,6 @@ class TLCExplainer(ClusterStructure, BaseEstimator):
         # sklearn.utils.validation.check_is_fitted asks this instead of scanning attributes.
         return self.is_fitted
 
-    # ------------------------------------------------------------------ state
     @property
     def is_fitted(self) -> bool:
         """Whether :meth:`fit` has been called."""
@@ -230,7 +236,6 @@ class TLCExplainer(ClusterStructure, BaseEstimator):
             )
         return module
 
-    # ------------------------------------------------------------------ data
     def _features(self, ds: ECGDataset, store: bool = True) -> np.ndarray:
         """Aligned features (N, T_grid, D) of ``ds``; cached by content fingerprint."""
         check_dataset(ds)
@@ -239,9 +244,7 @@ class TLCExplainer(ClusterStructure, BaseEstimator):
             feats = self._cache.get(ds)
             if feats is None:
                 x = model_input(self.model, ds, state)
-                ext = ActivationExtractor(
-                    self.module_, state.layers, self.batch_size, self.device, progress=False
-                )
+                ext = pl.extractor_for(self, state.layers)
                 feats = pl.aligned_features(
                     ext, state.aligner, x, state.grid_length, state.feature_dim, self.progress
                 )
@@ -249,7 +252,6 @@ class TLCExplainer(ClusterStructure, BaseEstimator):
                     self._cache.put(ds, feats)
             return feats
 
-    # ------------------------------------------------------------------ fit
     def fit(
         self,
         ds: Any,
@@ -356,7 +358,6 @@ class TLCExplainer(ClusterStructure, BaseEstimator):
             state.n_clusters = len(self._kfit(k).ids)
         return self
 
-    # ------------------------------------------------------------------ outputs
     def transform(
         self, ds: ECGDataset, resolution: str = "samples", n_clusters: int | None = None
     ) -> np.ndarray:

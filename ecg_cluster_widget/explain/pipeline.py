@@ -276,7 +276,14 @@ def run_fit(
     n_total, seed = sum(sizes), int(tlc.random_state)
     show = bool(tlc.progress if progress is None else progress)
     runner = LocalRunner() if client is None else DaskRunner(client)
-    pipe = ChunkPipeline(tlc.model, tlc.layers, tlc.batch_size, tlc.device)
+    pipe = ChunkPipeline(
+        tlc.model,
+        tlc.layers,
+        tlc.batch_size,
+        tlc.device,
+        output=tlc.layer_output,
+        time_axis=tlc.time_axis,
+    )
 
     # 1. The aligner, on a seeded subset of chunks.
     order = np.random.default_rng(seed).permutation(len(sizes))
@@ -299,7 +306,10 @@ def run_fit(
         held = {i: (split[i], parts[i][2], parts[i][3]) for i in range(len(sizes))}
     del blocks, parts, feats
     if pipe._extractor is None:  # the tasks ran elsewhere: resolve the default layers here
-        pipe.layers = list(ActivationExtractor(pipe.model, pipe.layers, progress=False).layers)
+        ext = ActivationExtractor(
+            pipe.model, pipe.layers, progress=False, output=pipe.output, time_axis=pipe.time_axis
+        )
+        pipe.layers = list(ext.layers)
     # A new object: a runner that shipped the aligner-less pipeline must ship this one.
     pipe = dataclasses.replace(pipe, aligner=aligner, _extractor=None)
     tg, dim = aligner.grid_length_, aligner.n_features_out_
@@ -395,6 +405,26 @@ def run_fit(
     )
 
 
+def extractor_for(tlc: Any, layers: Any, progress: bool = False) -> ActivationExtractor:
+    """The explainer's extractor of ``layers`` (its batch size, device, layer outputs and
+    time axes).
+
+    Examples
+    --------
+    >>> extractor_for(tlc, tlc.layers_).layers  # doctest: +SKIP
+    ['blocks.1', 'blocks.2', 'blocks.3']
+    """
+    return ActivationExtractor(
+        tlc.module_,
+        layers,
+        tlc.batch_size,
+        tlc.device,
+        progress=progress,
+        output=tlc.layer_output,
+        time_axis=tlc.time_axis,
+    )
+
+
 def make_state(tlc: Any, res: StreamingFit, **params: Any) -> FitState:
     """The explainer's fit state of a fit's result; ``params`` join the options in ``fit_id``.
 
@@ -418,9 +448,7 @@ def make_state(tlc: Any, res: StreamingFit, **params: Any) -> FitState:
     kept = {f.name: getattr(res, f.name) for f in dataclasses.fields(res)}
     return FitState(
         **{**kept, "features": None, "explanations": None, "points": None},
-        extractor=ActivationExtractor(
-            tlc.module_, res.pipeline.layers, tlc.batch_size, tlc.device, progress=tlc.progress
-        ),
+        extractor=extractor_for(tlc, res.pipeline.layers, tlc.progress),
         n_fit_points=int(res.points.shape[0]),
         model_checksum=model_sum,
         fit_id=fit_id(model_sum, res.data_fingerprint, {**opts, **params}),

@@ -95,27 +95,22 @@ def _train(net: nn.Module, call, x: np.ndarray, y: np.ndarray, loss_fn, steps: i
     net.eval()
 
 
-def _tlc(bundle, ds) -> tuple[float, float, TLCExplainer]:
+def _tlc(bundle, ds, **kw) -> tuple[float, float, TLCExplainer]:
     """NMI with the wave masks, share of positional time steps, and the explainer."""
     tlc = TLCExplainer(
-        bundle, n_clusters=K, n_components=8, max_fit_points=20_000, progress=False
+        bundle, n_clusters=K, n_components=8, max_fit_points=20_000, progress=False, **kw
     ).fit(ds)
     labels = tlc.transform(ds).argmax(-1)
     nmi = landmark_alignment(labels, ds.wave_masks, K)["nmi"]
     return nmi, positional_share(labels), tlc
 
 
-def _check_alignment(name: str, bundle, ds, raw: float, wrong_axis: int) -> TLCExplainer:
-    """TLC's NMI as read, and with the hooked layers' time axis forced to ``wrong_axis``."""
-    nmi, share, tlc = _tlc(bundle, ds)
-    modules = dict(bundle.model.named_modules())
-    for layer in tlc.layers_:
-        modules[layer].hook_time_axis = wrong_axis  # the per-layer override of the hooks
-    try:
-        wrong, wrong_share, _ = _tlc(bundle, ds)
-    finally:
-        for layer in tlc.layers_:
-            del modules[layer].hook_time_axis
+def _check_alignment(name: str, bundle, ds, raw: float, wrong_axis: int, **kw) -> TLCExplainer:
+    """TLC's NMI as read, and with the hooked layers' time axis forced to ``wrong_axis``
+    (the explainer's per-layer override, ``time_axis=``)."""
+    nmi, share, tlc = _tlc(bundle, ds, **kw)
+    forced = {layer: wrong_axis for layer in tlc.layers_}
+    wrong, wrong_share, _ = _tlc(bundle, ds, time_axis=forced, **kw)
     MEASURED[name] = {"TLC NMI": nmi, "wrong-axis NMI": wrong, "raw-window k-means NMI": raw}
     # The clusters follow the waves; read along the wrong axis they follow nothing.
     assert nmi > 0.05 and nmi > 10 * wrong, MEASURED[name]
@@ -319,15 +314,19 @@ def test_tuple_outputs_and_extra_forward_argument(data, raw_nmi):
     # The blocks return (features, gate): refused with the choices listed ...
     with pytest.raises(ModelError, match=r"'blocks.1' returns a tuple.*\[0\].*\[1\]"):
         ActivationExtractor(bundle, progress=False).extract(x[:2])
-    # ... and picked explicitly, per call or on the module (which the explainer sees).
-    picked = ActivationExtractor(
-        bundle, output={f"blocks.{i}": 0 for i in (1, 2, 3)}, progress=False
-    )
+    # ... and picked explicitly: per call, on the explainer, or on the module.
+    pick = {f"blocks.{i}": 0 for i in (1, 2, 3)}
+    picked = ActivationExtractor(bundle, output=pick, progress=False)
     assert [b.shape for b in picked.extract(x[:2])] == [(2, 16, N_SAMPLES)] * 3
+    with pytest.raises(ModelError, match=r"returns a tuple"):
+        TLCExplainer(bundle, n_clusters=K, progress=False).fit(data)
+    tlc = _check_alignment(
+        "tuple outputs + extra argument", bundle, data, raw_nmi, wrong_axis=1, layer_output=pick
+    )
+    assert tlc.layers_ == ["blocks.1", "blocks.2", "blocks.3"]
     for b in net.blocks:
         b.hook_output = 0
-    tlc = _check_alignment("tuple outputs + extra argument", bundle, data, raw_nmi, wrong_axis=1)
-    assert tlc.layers_ == ["blocks.1", "blocks.2", "blocks.3"]
+    assert TLCExplainer(bundle, n_clusters=K, n_components=8, progress=False).fit(data).layers_
 
 
 def test_single_lead_samples_model(data, lead2):
