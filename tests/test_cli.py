@@ -16,6 +16,9 @@ import pytest
 
 from ecg_cluster_widget.cli import _jupyter_command, build_parser, main
 
+# Minutes in all (trainings, subprocesses, whole experiments): the full suite only.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -160,6 +160,7 @@ def run_doctest(test: doctest.DocTest, runner: doctest.DocTestRunner, out) -> do
     return runner.run(test, out=out, clear_globs=True)
 
 
+@pytest.mark.slow
 def test_doctests_pass(tmp_path, monkeypatch):
     # Examples that write files ("labels.json", "report.html") write them here, never
     # into the checkout.

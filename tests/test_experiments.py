@@ -29,6 +29,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# Minutes in all (trainings, subprocesses, whole experiments): the full suite only.
+pytestmark = pytest.mark.slow
+
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 NAMES = (
     "real_alignment",

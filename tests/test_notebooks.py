@@ -16,6 +16,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+# Minutes in all (trainings, subprocesses, whole experiments): the full suite only.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 NB_DIR = REPO / "notebooks"
 NOTEBOOKS = sorted(p.name for p in NB_DIR.glob("*.ipynb"))

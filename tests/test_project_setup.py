@@ -201,6 +201,7 @@ def test_test_sh_locally_skips_and_says_how_to_enable(tmp_path):
     assert "PYTEST RAN -m pytest -q" in proc.stdout
 
 
+@pytest.mark.slow
 def test_ci_turns_skips_into_failures_except_absent_data(tmp_path):
     (tmp_path / "browser").mkdir()
     shutil.copy(REPO / "tests" / "conftest.py", tmp_path)

@@ -132,6 +132,7 @@ def test_recovers_blobs_loss_decreases_and_attributes(blobs, fitted):
     assert np.isfinite(sc.lower_bound_)
 
 
+@pytest.mark.slow
 def test_prior_keeps_every_cluster_alive_on_imbalanced_data():
     """90 % / 9 % / 1 % blobs and K=8: without the prior clusters die, with it none does."""
     X, _, _ = _blobs((9000, 900, 100))
@@ -332,6 +333,7 @@ def test_polyak_average_lowers_the_loss_at_a_noisy_step_size():
     assert loss[True] < loss[False] - 0.01, loss
 
 
+@pytest.mark.slow
 def test_tlc_explainer_with_cm():
     from ecg_cluster_widget.data import ECGDataset
     from ecg_cluster_widget.explain import TLCExplainer

@@ -98,6 +98,7 @@ def test_default_takes_the_models_recommendation_and_explicit_options_win(demo):
         TLCExplainer(bundle, max_clusters=1).fit(ds)
 
 
+@pytest.mark.slow
 def test_shipped_real_model_default_is_its_recommendation():
     from ecg_cluster_widget.data import load_real_sample
     from ecg_cluster_widget.model import load_pretrained

@@ -353,6 +353,7 @@ def test_mitdb_adc_counts_with_offset_warn(shared_data):
     np.testing.assert_allclose(ds.signals, ref.signals, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_real_loaders_raise_no_amplitude_warning(ptbxl_root, ludb_root):
     for load in (
         lambda: load_ptbxl(ptbxl_root, fs=100, folds=4, progress=False),

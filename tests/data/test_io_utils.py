@@ -58,6 +58,7 @@ def _temps(folder):
     return sorted(f.name for f in folder.iterdir() if f.name.endswith(".tmp"))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
 def test_temp_file_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
     p = tmp_path / "labels.json"

@@ -13,6 +13,9 @@ from ecg_cluster_widget.explain.sources import SyntheticChunks
 from ecg_cluster_widget.explain.streaming import fit_chunks
 from ecg_cluster_widget.model import ResNet1d
 
+# Minutes in all (trainings, subprocesses, whole experiments): the full suite only.
+pytestmark = pytest.mark.slow
+
 distributed = pytest.importorskip("dask.distributed")
 
 

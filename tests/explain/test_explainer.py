@@ -288,6 +288,7 @@ def test_fit_identity_and_signatures(net, ds, tlc):
     assert agree / la.size > 0.6
 
 
+@pytest.mark.slow
 def test_fit_id_same_in_a_fresh_process(net, ds, tlc, tmp_path):
     import subprocess
     import sys

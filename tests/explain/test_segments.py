@@ -26,6 +26,7 @@ def test_old_import_locations_are_the_same_objects():
 @pytest.mark.parametrize(
     "first", ["explanation", "prototypes", "segments", "windowing", "explainer"]
 )
+@pytest.mark.slow
 def test_no_import_circle(first):
     """Each module imports on its own, first, in a fresh interpreter."""
     code = f"import ecg_cluster_widget.explain.{first}"

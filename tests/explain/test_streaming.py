@@ -162,6 +162,7 @@ def test_every_k_is_a_merge_no_fit_no_background_work(net, monkeypatch):
     np.testing.assert_array_equal(other.cluster_ids_for(5), tlc.cluster_ids_for(5))
 
 
+@pytest.mark.slow
 def test_benchmark_runner_quick_writes_table_json_and_doc(tmp_path):
     # The one benchmark command on tiny sizes: it runs end to end and writes its outputs.
     # (No figure is checked: timings are reported by the benchmarks, never asserted.)

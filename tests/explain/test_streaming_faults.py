@@ -110,6 +110,7 @@ def test_a_successful_refit_swaps_in_a_new_generation(net, tmp_path):
 
 
 # --- a reused store never kills a live fit ------------------------------------------------
+@pytest.mark.slow
 def test_reusing_a_store_for_a_smaller_fit_does_not_kill_the_first(net, tmp_path):
     """Old code truncated the first fit's memory-mapped files: SIGBUS (return code -7)."""
     torch.save(net.state_dict(), tmp_path / "net.pt")

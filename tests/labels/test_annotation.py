@@ -219,6 +219,7 @@ def test_label_studio_export_round_trips_through_json(setup, tmp_path):
         to_label_studio(tlc, ds, labs, records=[99])
 
 
+@pytest.mark.slow
 def test_files_saved_by_the_explorer(setup, tmp_path):
     """Two annotators label in the explorer; a third labels another fit of the same data."""
     from ecg_cluster_widget.views.widget import ClusterExplorer

@@ -340,6 +340,7 @@ def _names_per_step(tlc, ds, labels, k=None):
     return np.array([labels.get(str(int(i)), {}).get("name", "") for i in ids])
 
 
+@pytest.mark.slow
 def test_labels_reattach_in_a_fresh_process(labelled, ecg, net_path, tmp_path):
     """The acceptance test: 6 -> 3 -> 8 here, 6 -> 8 in a new process: >= 99 % coverage."""
     _, path, per_step = labelled

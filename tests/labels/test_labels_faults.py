@@ -129,6 +129,7 @@ def test_two_explorers_on_one_file_lose_no_name(fitted, tmp_path):
         b.close()
 
 
+@pytest.mark.slow
 def test_a_writer_in_another_process_is_merged(fitted, tmp_path):
     tlc, _ = fitted
     path = tmp_path / "shared.json"

@@ -39,6 +39,9 @@ from ecg_cluster_widget.explain.gradcam import GradCAM
 from ecg_cluster_widget.explain.landmarks import landmark_alignment, raw_window_kmeans_labels
 from ecg_cluster_widget.model import declare_model
 
+# Minutes in all (trainings, subprocesses, whole experiments): the full suite only.
+pytestmark = pytest.mark.slow
+
 K = 5
 FS, SECONDS = 100.0, 5.0
 N_SAMPLES = int(FS * SECONDS)

@@ -12,6 +12,9 @@ from ecg_cluster_widget.errors import DataError, ModelError
 from ecg_cluster_widget.explain.landmarks import landmark_alignment
 from ecg_cluster_widget.model import list_pretrained, load_pretrained
 
+# Minutes in all (trainings, subprocesses, whole experiments): the full suite only.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def bundle():

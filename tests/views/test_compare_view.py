@@ -62,6 +62,7 @@ def test_two_records_of_one_dataset(setup):
     assert same.changed == [] and same.changed_share == 0.0
 
 
+@pytest.mark.slow
 def test_invert_t_changes_clusters_near_the_t_waves(setup):
     ds, bundle, tlc = setup
     i = 0

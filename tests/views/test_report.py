@@ -116,6 +116,7 @@ def test_metrics_table_flattens_nested_scalars():
     assert rows == {"rf.fidelity": "0.949", "rf.auroc": "n/a", "k": "6"}
 
 
+@pytest.mark.slow
 def test_array_figures_render_offline(tmp_path, rng, browser):
     """Every figure builder renders in a browser from a file:// page with no network."""
     sig = rng.normal(size=(12, 1000)).cumsum(axis=1) * 0.01
@@ -153,6 +154,7 @@ def demo_fit():
     return demo_explainer(n_clusters=4, n_records=80)
 
 
+@pytest.mark.slow
 def test_make_report_renders(tmp_path, demo_fit, browser):
     from ecg_cluster_widget.views.report import make_report
 
