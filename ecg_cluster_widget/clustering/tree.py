@@ -32,6 +32,8 @@ import numpy as np
 from ..errors import DataError
 
 __all__ = ["ClusterTree", "MergedMixture", "merge_partitions", "members_matrix", "sequence_proba"]
+#: Records per block when posteriors are computed for a whole dataset.
+_RECORD_BLOCK = 256
 
 _EPS = 1e-12
 
@@ -257,8 +259,15 @@ class ClusterTree:
 
         def compute(x: np.ndarray) -> np.ndarray:
             n, t, d = x.shape
-            g = self.fine.predict_proba(x.reshape(-1, d)).astype(np.float32).reshape(n, t, -1)
-            return g if self.smoother is None else self.smoother.transform(g)
+            out = np.empty((n, t, len(self.fine.weights_)), dtype=np.float32)
+            # In blocks of records: the float64 intermediates of the mixture and the prior
+            # for a PTB-XL-size set at once would take more than 10 GB.
+            for s in range(0, n, _RECORD_BLOCK):
+                xb = np.asarray(x[s : s + _RECORD_BLOCK])
+                g = self.fine.predict_proba(xb.reshape(-1, d)).astype(np.float32)
+                g = g.reshape(len(xb), t, -1)
+                out[s : s + len(xb)] = g if self.smoother is None else self.smoother.transform(g)
+            return out
 
         if rows is not None:
             known = self._recall(feats, "sequences")

@@ -36,7 +36,7 @@ from .diagnostics import check_not_positional
 from .explanation import ClusterInfo, ECGExplanation, ExplanationSet
 from .options import check_options, resolve_options, resolved
 from .prototypes import summarize_clusters
-from .sources import check_dataset, model_input
+from .sources import check_dataset
 from .structure import ClusterStructure
 
 __all__ = ["TLCExplainer", "fingerprint"]
@@ -243,11 +243,7 @@ class TLCExplainer(ClusterStructure, BaseEstimator):
             state = self._fitted()
             feats = self._cache.get(ds)
             if feats is None:
-                x = model_input(self.model, ds, state)
-                ext = pl.extractor_for(self, state.layers)
-                feats = pl.aligned_features(
-                    ext, state.aligner, x, state.grid_length, state.feature_dim, self.progress
-                )
+                feats = pl.aligned_features(self, ds, state)
                 if store:
                     self._cache.put(ds, feats)
             return feats

@@ -47,7 +47,7 @@ from .chunks import (
 )
 from .distributed import DaskRunner, LocalRunner
 from .explanation import ExplanationSet
-from .sources import DatasetChunks, RecordChunks, check_dataset, same_layout
+from .sources import DatasetChunks, RecordChunks, check_dataset, model_input, same_layout
 
 __all__ = [
     "FitState",
@@ -163,26 +163,18 @@ class FitState(StreamingFit):
         return len(self.lead_names)
 
 
-def aligned_features(
-    extractor: ActivationExtractor,
-    aligner: FeatureAligner,
-    x: np.ndarray,
-    grid_length: int,
-    feature_dim: int,
-    progress: bool = False,
-) -> np.ndarray:
-    """Aligned features (N, grid_length, feature_dim), float32, of model input ``x``.
+def aligned_features(tlc: Any, ds: ECGDataset, state: Any) -> np.ndarray:
+    """Aligned features (N, grid_length, feature_dim), float32, of ``ds`` through a fit.
 
-    Computed in chunks of ``CHUNK_RECORDS`` records (a progress bar when there are several).
+    Prepared, run and aligned in chunks of ``CHUNK_RECORDS`` records (a progress bar when
+    there are several): preparing a PTB-XL-size set at once would take about 20 GB.
 
     Parameters
     ----------
-    extractor : ActivationExtractor
-    aligner : FeatureAligner
-        Fitted.
-    x : ndarray of shape (N, leads, samples)
-    grid_length, feature_dim : int
-    progress : bool
+    tlc : TLCExplainer
+    ds : ECGDataset
+    state : FitState
+        The fit (layers, aligner, grid).
 
     Returns
     -------
@@ -190,14 +182,16 @@ def aligned_features(
 
     Examples
     --------
-    >>> feats = aligned_features(tlc.state.extractor, tlc.aligner_, x, 250, 32)  # doctest: +SKIP
+    >>> feats = aligned_features(tlc, ds, tlc._state)  # doctest: +SKIP
     """
-    n = x.shape[0]
-    feats = np.empty((n, grid_length, feature_dim), dtype=np.float32)
+    ext, n = extractor_for(tlc, state.layers), len(ds)
+    feats = np.empty((n, state.grid_length, state.feature_dim), dtype=np.float32)
     starts = range(0, n, CHUNK_RECORDS)
-    for s in tqdm(starts, desc="features", disable=not progress or n <= CHUNK_RECORDS, leave=False):
-        feats[s : s + CHUNK_RECORDS] = aligner.transform(
-            extractor.extract(x[s : s + CHUNK_RECORDS])
+    show = bool(tlc.progress) and n > CHUNK_RECORDS
+    for s in tqdm(starts, desc="features", disable=not show, leave=False):
+        part = ds if n <= CHUNK_RECORDS else ds.subset(slice(s, s + CHUNK_RECORDS))
+        feats[s : s + len(part)] = state.aligner.transform(
+            ext.extract(model_input(tlc.model, part, state))
         )
     return feats
 

@@ -308,8 +308,18 @@ class ModelBundle:
         >>> bool(((p >= 0) & (p <= 1)).all())
         True
         """
-        x = self.prepare(ds)
-        out = self.forward_array(x, batch_size=batch_size, progress=progress)
+        # Prepared in blocks of records: a PTB-XL-size set prepared at once takes ~20 GB.
+        block = 2048
+        out = np.concatenate(
+            [
+                self.forward_array(self.prepare(part), batch_size=batch_size, progress=progress)
+                for part in (
+                    [ds]
+                    if len(ds) <= block
+                    else [ds.subset(slice(s, s + block)) for s in range(0, len(ds), block)]
+                )
+            ]
+        )
         if self.task == "multilabel":
             return (1.0 / (1.0 + np.exp(-out.astype(np.float64)))).astype(np.float32)
         if self.task in ("multiclass", "segmentation"):
