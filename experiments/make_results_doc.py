@@ -563,6 +563,7 @@ def build(results_dir: Path, quick: bool = False) -> tuple[str, str]:
     """Return the text of results.md and results_summary.md."""
     names = [
         "live_default",
+        "live_default_cv",
         "front",
         "real_alignment",
         "faithfulness_ptbxl",
@@ -592,7 +593,7 @@ def build(results_dir: Path, quick: bool = False) -> tuple[str, str]:
             caveat = REAL_CAVEAT.format(**fmt)
     parts, summary = [], []
     for text, rows in (
-        section_live(d["live_default"], d["front"]),
+        section_live(d["live_default"], d["front"], d["live_default_cv"]),
         section_real_alignment(d["real_alignment"]),
         section_faith(d["faithfulness_ptbxl"], d["faithfulness_ptbxl_cv"]),
         faithfulness_honest_section(d["faithfulness_ptbxl"], d["faithfulness_ptbxl_cv"]),
