@@ -403,6 +403,16 @@ def extractor_for(tlc: Any, layers: Any, progress: bool = False) -> ActivationEx
     """The explainer's extractor of ``layers`` (its batch size, device, layer outputs and
     time axes).
 
+    Parameters
+    ----------
+    tlc : TLCExplainer
+    layers : list of str or None
+    progress : bool
+
+    Returns
+    -------
+    ActivationExtractor
+
     Examples
     --------
     >>> extractor_for(tlc, tlc.layers_).layers  # doctest: +SKIP
