@@ -55,6 +55,10 @@ KEY_TO_DRAWN = """async (key) => {
   });
 }"""
 
+# The K drawn and the largest K the slider offers.
+K_NOW = """() => ({ k: Number(document.querySelector('.ecw-root').dataset.k),
+  max: Number(document.querySelector('.ecw-root .ecw-k').max) })"""
+
 # Synthetic pointer drag on the overlay; returns per-move handler+draw times and release time.
 DRAG = """async ({ frac0, frac1, steps, shift }) => {
   const ov = document.querySelector('.ecw-root .ecw-overlay');
@@ -195,11 +199,23 @@ def main() -> None:
                 model=state["model"], fit_s=round(state["fit_s"], 2), cell_to_drawn_ms=t_cell
             )
             new_k, cached_k = [], []
-            for _ in range(args.reps):  # K -> K+1 (new fit) -> K (cached) -> K+1 (cached)
+            # K -> a K not seen yet (new) -> back (cached) -> again (cached): upwards while
+            # the fit offers larger K (the slider's max, max_clusters_), then downwards.
+            seen = {int(page.evaluate(K_NOW)["k"])}
+            for _ in range(args.reps):
                 log("K changes")
-                new_k.append(page.evaluate(KEY_TO_DRAWN, "+"))
-                cached_k.append(page.evaluate(KEY_TO_DRAWN, "-"))
-                cached_k.append(page.evaluate(KEY_TO_DRAWN, "+"))
+                now = page.evaluate(K_NOW)
+                if now["k"] + 1 <= now["max"] and now["k"] + 1 not in seen:
+                    go, back = "+", "-"
+                else:  # down to the lowest K seen (already computed), then one lower
+                    while now["k"] > min(seen):
+                        cached_k.append(page.evaluate(KEY_TO_DRAWN, "-"))
+                        now = page.evaluate(K_NOW)
+                    go, back = "-", "+"
+                new_k.append(page.evaluate(KEY_TO_DRAWN, go))
+                seen.add(int(page.evaluate(K_NOW)["k"]))
+                cached_k.append(page.evaluate(KEY_TO_DRAWN, back))
+                cached_k.append(page.evaluate(KEY_TO_DRAWN, go))
             res["k_new_ms"], res["k_cached_ms"] = new_k, cached_k
             log(f"K new {new_k} cached {cached_k}; brushing")
             brush, kernel_rt = [], []
