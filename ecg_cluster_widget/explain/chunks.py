@@ -83,8 +83,11 @@ class ChunkPipeline:
                 output=self.output,
                 time_axis=self.time_axis,
             )
-            self.layers = list(self._extractor.layers)
-        return self._extractor.extract(model_input(self.model, ds))
+        blocks = self._extractor.extract(model_input(self.model, ds))
+        # Read after the first extract: a model without default_layers() has its layers
+        # found by running it.
+        self.layers = list(self._extractor.layers)
+        return blocks
 
 
 def draw_points(feats: np.ndarray, n_points: int, seed: int, i: int) -> np.ndarray:
