@@ -35,11 +35,13 @@ from __future__ import annotations
 import numbers
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..activations.features import single_thread_blas
 from ..errors import DataError
 from .matching import match_by_overlap
 from .soft_clustering import SoftClusterer
@@ -354,7 +356,14 @@ def build_registry(
     m = points.shape[0]
     k0 = check_n_clusters(opts.n_clusters, m)
     top = min(max(int(opts.max_clusters), k0), m)
-    lower = _fit_tree(opts, points, smooth, k0, keep=k0)
+    # The two trees are independent: on two threads they take the time of the longer one
+    # (their NumPy products release the GIL). BLAS stays at one thread for the whole
+    # section, as each fit asks, so the threads do not fight over the cores; the limit is
+    # set here, around both, because threadpool limits are process-wide.
+    with single_thread_blas(), ThreadPoolExecutor(max_workers=2) as pool:
+        upper_job = pool.submit(_fit_tree, opts, points, smooth, top, 0) if top > k0 else None
+        lower = _fit_tree(opts, points, smooth, k0, keep=k0)
+        upper = None if upper_job is None else upper_job.result()
     share = lower.shares(k0)
     if share.min() < MIN_SHARE:
         fewer = max(
@@ -368,11 +377,10 @@ def build_registry(
             stacklevel=3,
         )
     trees = {k: lower for k in lower.partitions}
-    if top > k0:
+    if upper is not None:
         # K above the reference comes from a second, finer mixture merged down to K0+1:
         # merging the reference fit itself keeps every K <= K0 as good as a separate fit
         # (docs/results.md), which merging a finer mixture down to K0 did not.
-        upper = _fit_tree(opts, points, smooth, top, keep=0)
         trees.update({k: upper for k in upper.partitions if k > k0})
 
     def level(k: int) -> Any:

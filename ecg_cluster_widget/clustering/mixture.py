@@ -261,9 +261,12 @@ class FullGMM(SphericalGMM):
     _per_cluster = (*SphericalGMM._per_cluster, "covariances_", "precisions_cholesky_")
 
     def _fit(self, X: np.ndarray, init: np.ndarray | None) -> None:
-        super()._fit(X, init)
-        self.__dict__.pop("labels_", None)  # the isotropic fit's; predict gives the final ones
+        # The full-covariance EM sees a subsample, so its isotropic start is fitted on
+        # that same subsample: an isotropic EM over every point (200,000 for 1,000 ECGs)
+        # cost 3 s of a 16 s fit and only moved the start.
         sub = subsample(X, _FULL_POINTS, np.random.default_rng(self._seed))
+        super()._fit(sub, init)
+        self.__dict__.pop("labels_", None)  # the isotropic fit's; predict gives the final ones
         with single_thread_blas():
             r = fit_full_gmm(
                 sub, self.centroids_, self.weights_, self.variances_, self.max_iter, self.tol

@@ -18,6 +18,7 @@ a causal filter would shift the waves against the cardiologists' boundaries.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,8 @@ from scipy import signal
 from ..errors import DataError
 
 __all__ = ["SignalFilter"]
+#: Records per block when a dataset is filtered on two threads.
+_FILTER_BLOCK = 64
 
 
 def _butter_sos(low: float | None, high: float | None, order: int, fs: float) -> np.ndarray:
@@ -52,9 +55,22 @@ def _filtfilt_even(x: np.ndarray, sos: np.ndarray, fs: float) -> np.ndarray:
     """
     n = x.shape[-1]
     padlen = min(n - 1, max(_sos_min_samples(sos), int(round(fs))))
-    return signal.sosfiltfilt(
-        sos, np.asarray(x, dtype=np.float64), axis=-1, padtype="even", padlen=padlen
-    )
+    x = np.asarray(x, dtype=np.float64)
+
+    def run(block: np.ndarray) -> np.ndarray:
+        return signal.sosfiltfilt(sos, block, axis=-1, padtype="even", padlen=padlen)
+
+    if x.ndim < 2 or x.shape[0] <= _FILTER_BLOCK:
+        return run(x)
+    # A dataset in blocks of records on two threads (scipy's filter releases the GIL):
+    # preparing 1,000 ECGs took 2.4 s in one call, as long as half the model's forward
+    # pass. Each record is filtered alone either way, so the result is the same.
+    out = np.empty_like(x)
+    starts = range(0, x.shape[0], _FILTER_BLOCK)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for s, y in zip(starts, pool.map(lambda s: run(x[s : s + _FILTER_BLOCK]), starts)):
+            out[s : s + _FILTER_BLOCK] = y
+    return out
 
 
 @dataclass(frozen=True)
