@@ -231,6 +231,7 @@ class ClusterRegistry:
         self.match_points = match_points
         self.reference_k = int(reference.centroids_.shape[0])
         self._fits: dict[int, KFit] = {}
+        self._parents: dict[int, dict[int, int]] = {}
         self._fits[self.reference_k] = self._sorted(reference, None)
         self._reference_gamma = self._fits[self.reference_k].clusterer.predict_proba(match_points)
 
@@ -302,13 +303,16 @@ class ClusterRegistry:
         k = check_n_clusters(k, self.n_points)
         if k <= 2:
             return {}
+        if k in self._parents:  # fixed for a fit; every K's ancestors ask for K-1 .. 3
+            return dict(self._parents[k])
         child, parent = self.get(k), self.get(k - 1)
         # Soft contingency of the two levels on the matching points.
         overlap = child.clusterer.predict_proba(self.match_points).T @ (
             parent.clusterer.predict_proba(self.match_points)
         )
         best = overlap.argmax(axis=1)
-        return {int(c): int(parent.ids[b]) for c, b in zip(child.ids, best, strict=True)}
+        self._parents[k] = {int(c): int(parent.ids[b]) for c, b in zip(child.ids, best, strict=True)}
+        return dict(self._parents[k])
 
 
 def build_registry(

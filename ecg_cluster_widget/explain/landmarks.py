@@ -247,6 +247,7 @@ def propose_wave_names(
     wave_masks: Any,
     n_clusters: int | None = None,
     cluster_ids: Sequence[int] | None = None,
+    intervals: np.ndarray | None = None,
 ) -> dict:
     """A wave or interval name per cluster, from landmarks (annotated or delineated).
 
@@ -269,6 +270,9 @@ def propose_wave_names(
         K (default ``max(label) + 1``, or ``len(cluster_ids)``).
     cluster_ids : sequence of int, optional
         Stable id of each position (default the positions).
+    intervals : int array (N, T), optional
+        ``interval_masks(wave_masks)`` when already computed (it does not depend on the
+        clusters, so a caller naming the clusters of several K computes it once).
 
     Returns
     -------
@@ -286,7 +290,7 @@ def propose_wave_names(
     >>> [c["proposed_name"] for c in propose_wave_names(lab, m)["clusters"]]
     ['TP baseline', 'P wave', 'PR segment', 'QRS complex', 'ST segment', 'T wave']
     """
-    codes = interval_masks(wave_masks)
+    codes = interval_masks(wave_masks) if intervals is None else _check_masks(intervals, len(INTERVAL_NAMES))
     if n_clusters is None and cluster_ids is not None:
         n_clusters = len(cluster_ids)
     n_codes = len(INTERVAL_NAMES)

@@ -182,13 +182,21 @@ def summarize_clusters(
     seg_feat = (cs[rec, ge] - cs[rec, gs]) / (ge - gs)[:, None]
     width = max(1, int(round(window_s * ds.fs)))
     rng = np.random.default_rng(random_state)
-    flat_lab = es.labels.ravel()
-    flat_ent = es.entropy.ravel()
+    k = len(es.cluster_ids)
+    flat_lab, flat_ent = es.labels.ravel(), es.entropy.ravel()
+    if flat_lab.min() < 0:  # padding carries no cluster
+        valid = flat_lab >= 0
+        flat_lab, flat_ent = flat_lab[valid], flat_ent[valid]
+    # Every cluster's share, mean entropy and entropy histogram in one pass over the time
+    # steps (a pass per cluster cost 40 ms of a K change at 1,000 ECGs).
+    lab64 = flat_lab.astype(np.int64)
+    count = np.bincount(lab64, minlength=k)
+    ent_sum = np.bincount(lab64, weights=flat_ent, minlength=k)
+    ent_bin = np.minimum((np.clip(flat_ent, 0.0, 1.0) * bins).astype(np.int64), bins - 1)
+    hists = np.bincount(lab64 * bins + ent_bin, minlength=k * bins).reshape(k, bins)
     out = []
-    for pos in range(len(es.cluster_ids)):
-        in_k = flat_lab == pos
-        ent = flat_ent[in_k]
-        hist = np.histogram(ent, bins=bins, range=(0.0, 1.0))[0].astype(np.float64)
+    for pos in range(k):
+        hist = hists[pos].astype(np.float64)
         hist = hist / hist.sum() if hist.sum() else hist
         seg = np.flatnonzero(cl == pos)
         chosen = (
@@ -206,8 +214,8 @@ def summarize_clusters(
             ClusterInfo(
                 position=pos,
                 cluster_id=int(es.cluster_ids[pos]),
-                share=float(in_k.mean()),
-                mean_entropy=float(ent.mean()) if ent.size else float("nan"),
+                share=float(count[pos] / es.labels.size),
+                mean_entropy=float(ent_sum[pos] / count[pos]) if count[pos] else float("nan"),
                 entropy_hist=hist,
                 prototype_median=med,
                 prototype_q25=q25,

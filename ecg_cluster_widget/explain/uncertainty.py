@@ -33,14 +33,18 @@ def normalized_entropy(gamma: np.ndarray, axis: int = -1) -> np.ndarray:
     >>> normalized_entropy(np.array([[1.0, 0.0], [0.5, 0.5]])).tolist()
     [0.0, 1.0]
     """
-    g = np.asarray(gamma, dtype=np.float64)
+    g = np.asarray(gamma)
+    # float32 assignments (the package's) stay float32: the float64 copy of a dataset's
+    # assignments was most of the entropy's cost on a K change, for no visible digit.
+    g = g if g.dtype == np.float32 else g.astype(np.float64)
     if g.ndim == 0:
         raise DataError("gamma must have a cluster axis.")
     k = g.shape[axis]
     if k <= 1:
         return np.zeros(np.delete(g.shape, axis if axis >= 0 else g.ndim + axis), dtype=np.float32)
     # 0 log 0 = 0; clipping avoids log(0) warnings without changing finite terms.
-    h = -(g * np.log(np.clip(g, 1e-300, None))).sum(axis=axis) / np.log(k)
+    tiny = np.finfo(g.dtype).tiny
+    h = -(g * np.log(np.clip(g, tiny, None))).sum(axis=axis) / np.log(k)
     # + 0.0 turns the -0.0 of a certain assignment into 0.0.
     return (np.clip(h, 0.0, 1.0) + 0.0).astype(np.float32)
 
