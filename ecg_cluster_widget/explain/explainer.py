@@ -42,6 +42,8 @@ from .structure import ClusterStructure
 __all__ = ["TLCExplainer", "fingerprint"]
 
 _CACHE_SIZE = 3
+#: Memory for the explanation sets kept by ``explain_all`` (15 MB per K at 1,000 ECGs).
+_SETS_BYTES = 256 * 2**20
 
 
 class TLCExplainer(ClusterStructure, BaseEstimator):
@@ -441,8 +443,8 @@ class TLCExplainer(ClusterStructure, BaseEstimator):
         """Hard labels, entropy and proportions of every record (vectorised)."""
         with self._lock:
             fit, feats = self._kfit(n_clusters), self._features(ds)
-            # The last few answers are kept: the widget's cards, names and uncertainty
-            # scale all start from the same K's set (about 0.15 s each at 1,000 ECGs).
+            # Answers kept within _SETS_BYTES (every K of 1,000 ECGs): a computed K is
+            # answered at once; the widget's cards, names and uncertainty share one set.
             key = (id(feats), tuple(int(i) for i in fit.ids), ds.record_ids, float(ds.fs))
             hit = self._sets.get(key)
             if hit is not None and hit[0]() is feats:
@@ -454,8 +456,10 @@ class TLCExplainer(ClusterStructure, BaseEstimator):
                 self._sets[key] = (weakref.ref(feats), es)
             except TypeError:  # an array type without weak references: not kept
                 return es
-            while len(self._sets) > 3:
-                self._sets.pop(next(iter(self._sets)))
+            size = sum(e.labels.nbytes + e.entropy.nbytes for _, e in self._sets.values())
+            while len(self._sets) > 1 and size > _SETS_BYTES:
+                old = self._sets.pop(next(iter(self._sets)))[1]
+                size -= old.labels.nbytes + old.entropy.nbytes
             return es
 
     def cluster_summary(

@@ -187,7 +187,10 @@ def _contingency(
     if not np.issubdtype(lab.dtype, np.integer):
         raise DataError("cluster_labels must be an integer array.")
     keep = codes >= 0
-    lab_k, code_k = lab[keep].astype(np.int64), codes[keep].astype(np.int64)
+    if keep.all():  # no copy of every time step when all are annotated (delineated masks)
+        lab_k, code_k = lab.ravel(), codes.ravel()
+    else:
+        lab_k, code_k = lab[keep], codes[keep]
     if lab_k.size == 0:
         raise DataError("no annotated time step: every wave_masks value is -1.")
     if (lab_k < 0).any():
@@ -195,7 +198,8 @@ def _contingency(
     k = int(lab_k.max()) + 1 if n_clusters is None else int(n_clusters)
     if lab_k.max() >= k:
         raise DataError(f"cluster_labels has value {int(lab_k.max())} >= n_clusters={k}.")
-    cont = np.bincount(lab_k * n_codes + code_k, minlength=k * n_codes).reshape(k, n_codes)
+    cell = lab_k.astype(np.int64 if k * n_codes >= 2**31 else np.int32) * n_codes + code_k
+    cont = np.bincount(cell, minlength=k * n_codes).reshape(k, n_codes)
     return lab_k, code_k, cont
 
 
