@@ -14,9 +14,9 @@ converges on a seeded 25,000-point subsample and then refines that solution on a
 (2 s^2 T))``, ``s^2`` the pooled within-cluster variance per dimension (so ``T = 1`` is
 "one noise standard deviation", whatever the feature scale).
 
-:class:`FullGMM` refines the isotropic fit with full covariance matrices
-(:func:`~ecg_cluster_widget.clustering.full_em.fit_full_gmm`, on at most 20,000 seeded
-points). Slower, but on the real-ECG model's features it separated P from T waves better
+:class:`FullGMM` fits the isotropic mixture on at most 20,000 seeded points and refines it
+there with full covariance matrices
+(:func:`~ecg_cluster_widget.clustering.full_em.fit_full_gmm`). Slower, but on the real-ECG model's features it separated P from T waves better
 (``experiments/real_alignment.py``).
 """
 

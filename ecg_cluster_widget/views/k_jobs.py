@@ -8,6 +8,11 @@ until the new one is ready. The job runs in its own thread, reports each step in
 ``k_job`` trait (drawn as a progress bar with a cancel button by ``js/toolbar.js``),
 stops at the next step when cancelled, and when done asks for the ECG then shown at the
 new K, an ordinary request answered from the caches the job filled.
+
+A K this widget has already answered (for the current fit) needs no job: its request goes
+to the worker at once, without the thread hop and the step reports, so going back to a
+computed K costs one view (milliseconds in the kernel). The messages of a job's end (the
+request, its busy / status and the "done" report) leave as one comm message.
 """
 
 from __future__ import annotations
@@ -60,6 +65,8 @@ class KJobs(t.HasTraits):
     _k_lock: threading.Lock
     #: Id of the newest K job; an older one stops at its next step.
     _k_latest: int = 0
+    #: (fit id, K) pairs answered so far: their caches are filled, no job is needed.
+    _k_answered: set[tuple[str, int]]
 
     def _k_pool(self) -> ThreadPoolExecutor:
         if self._k_executor is None:
@@ -95,8 +102,32 @@ class KJobs(t.HasTraits):
                 self.k_job = {**job, "state": "cancelled"}
             return
         k = int(req["k"])
-        self._k_report(jid, time.perf_counter(), k=k, state="running", step="starting", done=0)
+        t0 = time.perf_counter()
+        if self._k_ready(k):
+            self._k_finish(jid, t0, k)
+            return
+        self._k_report(jid, t0, k=k, state="running", step="starting", done=0)
         pool.submit(self._k_run, jid, k)
+
+    def _k_ready(self, k: int) -> bool:
+        """Whether K = ``k`` was answered for the current fit (a refit clears this)."""
+        answered = getattr(self, "_k_answered", None)
+        return bool(answered) and (str(self.browser.fit.tlc.fit_id_), int(k)) in answered
+
+    @t.observe("response_id")
+    def _k_mark_answered(self, _change: dict) -> None:
+        rec = self.record
+        if "k" in rec and "fit_id" in rec:
+            if getattr(self, "_k_answered", None) is None:
+                self._k_answered = set()
+            self._k_answered.add((str(rec["fit_id"]), int(rec["k"])))
+
+    def _k_finish(self, jid: int, t0: float, k: int) -> None:
+        """Ask for the ECG shown now (the user may have moved on meanwhile) at K = ``k``
+        and report the job done, in one comm message."""
+        with self.hold_sync():
+            self._submit(k=k, index=int(self.index))
+            self._k_report(jid, t0, k=k, state="done", step="drawing", done=3)
 
     def _k_steps(self, k: int) -> list[tuple[str, Callable[[], Any]]]:
         b = self.browser
@@ -112,7 +143,7 @@ class KJobs(t.HasTraits):
     def _k_run(self, jid: int, k: int) -> None:
         t0 = time.perf_counter()
         steps = self._k_steps(k)
-        for i, (name, fn) in enumerate(steps):
+        for i, (name, fn) in enumerate(steps[:-1]):  # the last, "drawing", is the answer
             if not self._k_current(jid):  # cancelled, or overtaken by another K
                 return
             self._k_report(jid, t0, k=k, state="running", step=name, done=i)
@@ -126,9 +157,7 @@ class KJobs(t.HasTraits):
                 return
         if not self._k_current(jid):
             return
-        # The ECG shown now (the user may have moved on meanwhile) at the new K.
-        self._submit(k=k, index=int(self.index))
-        self._k_report(jid, t0, k=k, state="done", done=len(steps))
+        self._k_finish(jid, t0, k)
 
     def _k_report(self, jid: int, t0: float, **job: Any) -> None:
         """Publish ``k_job`` for job ``jid``: ``k``, ``state``, ``step``, ``done`` (of the

@@ -126,9 +126,10 @@ class RequestProtocol(t.HasTraits):
             if rid <= self._latest and rid <= self.response_id:
                 return  # a replay (e.g. state restored on re-display)
             self._latest = max(self._latest, rid)
-        self.busy = True
         label = f"K={req.get('k')}" if req.get("k") != self.n_clusters else "ECG"
-        self.status = f"computing {label}…"
+        with self.hold_sync():  # one comm message, not one per trait
+            self.busy = True
+            self.status = f"computing {label}…"
         self._last_future = self._pool.submit(self._work, dict(req))
 
     def _submit(self, **fields: Any) -> None:
@@ -137,7 +138,8 @@ class RequestProtocol(t.HasTraits):
         req = {"k": self.n_clusters, "index": self.index, "gradcam_class": self.gradcam_class}
         req.update({k: v for k, v in fields.items() if v is not None})
         req["id"] = rid
-        self.request = req
+        with self.hold_sync():  # the request with the busy / status it sets: one message
+            self.request = req
 
     @t.observe("n_clusters", "index", "gradcam_class")
     def _on_python_change(self, change: dict) -> None:

@@ -1,1 +1,3166 @@
-var Le=["#4075AD","#A7811E","#1F986D","#A8390A","#8D0476","#3C990F","#A05C85","#5033AD","#38531C","#94182B","#78A85D","#97683C","#97A31B","#543E85","#3A6A04","#24ACAD"],Bt=["#90BEFB","#FACB68","#78E6B6","#FF8350","#DE62C0","#8EE862","#EFA5D0","#A178FD","#7E995E","#E8686C","#C4F7A6","#E8B081","#E8F06C","#9E83D1","#84B451","#84FBFC"],Pe=["none","diag","cross","dots","horiz","vert","backdiag","grid"];function se(e){let t=Math.trunc(Number(e));return Number.isFinite(t)&&t>=0?t:0}function Lt(e){let t=Le.length,r=[...new Set([...e||[]].map(se))].sort((o,a)=>o-a),n=new Map,s=new Set;for(let o of r)s.has(o%t)||(s.add(o%t),n.set(o,o%t));for(let o of r){if(n.has(o))continue;let a=o%t;for(let i=0;i<t&&s.has(a);i++)a=(a+1)%t;s.add(a),n.set(o,a)}return new Map(r.map(o=>[o,n.get(o)]))}function J(e,t){let r=t&&t[String(e)];return r&&typeof r.name=="string"?r.name.trim():""}function be(e,t=!1){let r=Lt(e),n=[...r.keys()],s=new Map(n.map((l,d)=>[l,d+1])),o=t?Bt:Le,a=l=>{let d=se(l);return r.has(d)?r.get(d):d%o.length},i=l=>s.get(se(l))??null,c=l=>i(l)!=null?String(i(l)):`#${se(l)}`;return{ids:n,dark:t,slot:a,num:i,short:c,color:l=>o[a(l)],hatch:l=>Pe[a(l)%Pe.length],userName:J,name:(l,d)=>J(l,d)||`cluster ${c(l)}`,tag:(l,d)=>{let h=J(l,d);return h?`${c(l)} ${h}`:c(l)},titleOrProposal:(l,d,h,m=[])=>{let w=J(l,d);if(w)return{text:`${c(l)} \xB7 ${w}`,proposed:!1,inherited:""};for(let v of m||[]){let f=J(v,d);if(f)return{text:`${c(l)} \xB7 part of ${f}`,proposed:!1,inherited:f}}let g=String(h||"").trim();return g?{text:`${c(l)} \xB7 ${g}?`,proposed:!0,inherited:""}:{text:`cluster ${c(l)}`,proposed:!1,inherited:""}},title:(l,d)=>{let h=J(l,d);return h?`${c(l)} \xB7 ${h}`:`cluster ${c(l)}`}}}var Be=new Map;function te(e,t,r){if(!t||t==="none"||typeof document>"u")return null;let n=`${t}|${r}`,s=Be.get(e);if(s||(s=new Map,Be.set(e,s)),s.has(n))return s.get(n);let o=8,a=document.createElement("canvas");a.width=o,a.height=o;let i=a.getContext("2d");i.strokeStyle=r,i.fillStyle=r,i.lineWidth=1.2,i.beginPath(),(t==="diag"||t==="cross")&&(i.moveTo(0,o),i.lineTo(o,0)),(t==="backdiag"||t==="cross")&&(i.moveTo(0,0),i.lineTo(o,o)),(t==="horiz"||t==="grid")&&(i.moveTo(0,o/2),i.lineTo(o,o/2)),(t==="vert"||t==="grid")&&(i.moveTo(o/2,0),i.lineTo(o/2,o)),i.stroke(),t==="dots"&&i.fillRect(2,2,3,3);let c=e.createPattern(a,"repeat");return s.set(n,c),c}function Ne(e){let t=String(e).replace("#",""),r=t.length===3?t.split("").map(n=>n+n).join(""):t;return[0,2,4].map(n=>parseInt(r.slice(n,n+2),16))}function H(e,t){return`rgba(${Ne(e).join(",")},${t})`}function we(e){let t=/rgba?\(([^)]+)\)/.exec(e||""),[r,n,s]=t?t[1].split(",").map(a=>parseFloat(a)):Ne(e||"#ffffff"),o=a=>{let i=a/255;return i<=.03928?i/12.92:((i+.055)/1.055)**2.4};return .2126*o(r)+.7152*o(n)+.0722*o(s)}function Q(e){return we(e)>.2?"#000000":"#ffffff"}var ne=["12x1","6x2","3x4"];var ye=[5,10,20],ie=[25,50],Ie={"12x1":2.2,"6x2":3,"3x4":3},Nt={"12x1":1,"6x2":2,"3x4":4};function Re(e){let t=ne.includes(e.layout)?e.layout:"12x1",r=(e.leads&&e.leads.length?e.leads:e.leadNames.map((y,M)=>M)).slice(),n=Math.max(320,Math.floor(e.width)),s=ye.includes(Number(e.gain))?Number(e.gain):10,o=ie.includes(Number(e.speed))?Number(e.speed):25,a=Math.max(1,Math.min(2,Number(e.scale)||1)),i=Math.round(64*(.4+.6*a)),c=n-i-8,[l,d]=It(e.view,e.duration),h=c/(e.duration*25),m=c/((d-l)*25),w=h*s,g=Math.min(Nt[t],Math.max(1,r.length)),v=Math.ceil(r.length/g),f=Math.max(36,Math.round(Ie[t]*w)),A=Math.round((86+(e.gradcam?28:0))*a)+4,B=v+(t==="3x4"?1:0);(t==="12x1"||e.fitAll)&&e.fitHeight>0&&B*f+A>e.fitHeight&&(f=Math.max(36,Math.floor((e.fitHeight-A)/B)));let x=c/g,u=(d-l)/g,b=4,p=[];for(let y=0;y<g;y++)for(let M=0;M<v;M++){let T=y*v+M;T>=r.length||p.push({kind:"lead",lead:r[T],name:e.leadNames[r[T]]??String(r[T]),x:i+y*x,y:b+M*f,w:x,h:f,t0:l+y*u,t1:l+(y+1)*u,col:y,row:M})}let k=b+v*f;if(t==="3x4"){let y=Number.isInteger(e.rhythmLead)?e.rhythmLead:Math.min(1,e.leadNames.length-1);p.push({kind:"lead",lead:y,name:`${e.leadNames[y]??y} (rhythm)`,x:i,y:k,w:c,h:f,t0:l,t1:d,col:0,row:v,rhythm:!0}),k+=f}k+=6;let C={kind:"strip",x:i,y:k,w:c,h:Math.round(18*a),t0:l,t1:d};k+=C.h+2;let _={kind:"ribbon",x:i,y:k,w:c,h:Math.round(34*a),t0:l,t1:d};k+=_.h+2;let E=null;e.gradcam&&(E={kind:"gradcam",x:i,y:k,w:c,h:Math.round(26*a),t0:l,t1:d},k+=E.h+2);let $={kind:"axis",x:i,y:k,w:c,h:Math.round(22*a),t0:l,t1:d};return k+=$.h,{layout:t,width:n,height:Math.ceil(k+2),margin:i,rowH:f,overlap:f<Ie[t]*w-1,pxPerMm0:h,pxPerMmT:m,pxPerMv:w,gain:s,speed:o,scale:a,zoom:W(e.duration,o)/(d-l),view:[l,d],panels:p,strip:C,ribbon:_,gradcam:E,axis:$}}function W(e,t){return Math.min(e,e*25/(ie.includes(Number(t))?Number(t):25))}function It(e,t){let[r,n]=e&&e.length===2?e.map(Number):[0,t];if(!Number.isFinite(r)||!Number.isFinite(n)||n<=r)return[0,t];let s=Math.min(t,n-r);return r=Math.max(0,Math.min(r,t-s)),[r,r+s]}function K(e,t){return e.x+(t-e.t0)/(e.t1-e.t0)*e.w}function U(e,t){return e.t0+(t-e.x)/e.w*(e.t1-e.t0)}function le(e,t,r){let n=[...e.panels,e.strip,e.ribbon,e.gradcam,e.axis].filter(Boolean);for(let s of n)if(t>=s.x&&t<=s.x+s.w&&r>=s.y&&r<=s.y+s.h)return s;return null}function Fe(e,t=10){let r=e/Math.max(1,t),n=10**Math.floor(Math.log10(r));for(let s of[1,2,5,10])if(s*n>=r)return s*n;return 10*n}function Oe(e){let t=[],r=e.length,n=0;for(let s=1;s<=r;s++)(s===r||e[s]!==e[n])&&(t.push({start:n,end:s,id:e[n]}),n=s);return t}function Ke(e,t){return e.filter(r=>r.id===t)}function xe(e,t,r,n,s){let o=Math.max(0,Math.min(n,e.length)),a=Math.max(o,Math.min(s,e.length)),i=a-o,c=new Map,l=0;for(let m=o;m<a;m++){let w=e[m],g=t?t[m]:0,v=c.get(w)||{id:w,count:0,hsum:0};v.count+=1,v.hsum+=g,c.set(w,v),l+=g}let d=[...c.values()].map(m=>({id:m.id,share:i?m.count/i:0,mean_entropy:m.count?m.hsum/m.count:0})).sort((m,w)=>w.share-m.share||m.id-w.id),h=null;if(r&&r.length===e.length){let m=0,w=0;for(let g=0;g<r.length;g++)m+=r[g],g>=o&&g<a&&(w+=r[g]);h=m>0?w/m:0}return{n:i,clusters:d,mean_entropy:i?l/i:0,gradcam_share:h}}function De(e,t,r){let n=Math.max(0,Math.floor(e.t0*t)),s=Math.min(r,Math.ceil(e.t1*t)+1);return[n,s]}var re=["light","strong","lead","strip"],Rt={light:.2,strong:.42,lead:.42,strip:0};function Ft(e,t,r,n){let s=re.includes(e)?e:"light",o=Rt[s];return s==="lead"&&!n&&(o=0),r!=null?t===r?Math.max(.42,o):o*.3:o}function ke(e,t,r){let n=r.start/t,s=r.end/t;if(s<e.t0||n>e.t1)return null;let o=Math.max(e.x,K(e,n)),a=Math.min(e.x+e.w,K(e,s));return a>o?[o,a]:null}function je(e,t,r,n,s){let{pal:o,style:a="light",highlight:i=null,chosen:c=!1}=s||{};for(let l of r){let d=Ft(a,l.id,i,c);if(d<=0)continue;let h=ke(t,n,l);h&&(e.fillStyle=H(o.color(l.id),d),e.fillRect(h[0],t.y,h[1]-h[0],t.h))}}function Ve(e,t,r,n,s){let{pal:o,highlight:a=null,theme:i,fontPx:c=9,capH:l=6}=s||{};e.save(),e.beginPath(),e.rect(t.x,t.y,t.w,t.h),e.clip(),e.font=`bold ${c}px sans-serif`,e.textBaseline="top";for(let d of r){let h=ke(t,n,d);if(!h)continue;let[m,w]=h,g=o.color(d.id);e.globalAlpha=a!=null&&d.id!==a?.3:1,e.fillStyle=g,e.fillRect(m,t.y,w-m,l);let v=te(e,o.hatch(d.id),H(Q(g),.7));v&&(e.fillStyle=v,e.fillRect(m,t.y,w-m,l)),e.strokeStyle=i?i.fg:"#000",e.globalAlpha*=.5,e.beginPath(),e.moveTo(Math.round(m)+.5,t.y),e.lineTo(Math.round(m)+.5,t.y+l+3),e.stroke(),e.globalAlpha=a!=null&&d.id!==a?.3:1;let f=o.short(d.id);w-m>e.measureText(f).width+24&&t.h>40&&(e.fillStyle=i?i.fg:"#000",e.fillText(f,m+3,t.y+l+1))}e.restore()}function Ge(e,t,r,n,s,o,a,i=10){e.save(),e.beginPath(),e.rect(t.x,t.y,t.w,t.h),e.clip(),e.font=`bold ${i}px sans-serif`,e.textBaseline="middle";for(let c of r){let l=ke(t,n,c);if(!l)continue;let[d,h]=l,m=a.color(c.id);e.globalAlpha=o!=null&&c.id!==o?.3:1,e.fillStyle=m,e.fillRect(d,t.y,h-d,t.h);let w=te(e,a.hatch(c.id),H(Q(m),.5));w&&(e.fillStyle=w,e.fillRect(d,t.y,h-d,t.h));let g=a.tag(c.id,s),v=h-d>e.measureText(g).width+8?g:a.short(c.id);if(h-d>e.measureText(v).width+6){let f=e.measureText(v).width;e.fillStyle=H(m,.85),e.fillRect(d+1,t.y+2,f+4,t.h-4),e.fillStyle=Q(m),e.fillText(v,d+3,t.y+t.h/2)}}e.restore()}function He(e,t,r,n,s,o){let[a,i]=De(t,n,r.length);if(!(i-a<1)){e.save(),e.beginPath(),e.rect(t.x,t.y,t.w,t.h),e.clip(),e.beginPath(),e.moveTo(K(t,a/n),t.y+t.h);for(let c=a;c<i;c++){let l=Math.max(0,Math.min(1,r[c]));e.lineTo(K(t,c/n),t.y+t.h-l*(t.h-2))}e.lineTo(K(t,(i-1)/n),t.y+t.h),e.closePath(),e.fillStyle=o,e.fill(),e.strokeStyle=s,e.lineWidth=1,e.stroke(),e.restore()}}function ze(e,t,r,n,s,o=64,a=1,i=!1){e.fillStyle=s.track,e.fillRect(t.x,t.y,t.w,t.h),He(e,t,r,n,s.ribbonLine,s.ribbonFill),e.fillStyle=s.muted;let c=Math.round(10*a);e.font=`${c}px sans-serif`,e.textBaseline="top",e.fillText("uncertainty",t.x-o+2,t.y+2),i&&e.fillText("percentile",t.x-o+2,t.y+3+c)}function We(e,t){let r=t||[],n=r.length;if(n<2)return e;let s=new Float32Array(e.length),o=(a,i)=>{let c=0,l=n;for(;c<l;){let d=c+l>>1;(i?r[d]<=a:r[d]<a)?c=d+1:l=d}return c};for(let a=0;a<e.length;a++){let i=e[a],c=o(i,!1),l=o(i,!0);l>c?s[a]=(c+l-1)/2/(n-1):c<=0?s[a]=0:c>=n?s[a]=1:s[a]=(c-1+(i-r[c-1])/(r[c]-r[c-1]))/(n-1)}return s}function Ue(e,t,r,n,s,o,a=64,i=1){e.fillStyle=s.track,e.fillRect(t.x,t.y,t.w,t.h),He(e,t,r,n,s.camLine,s.camFill),e.fillStyle=s.muted;let c=Math.round(10*i);e.font=`${c}px sans-serif`,e.textBaseline="top",e.fillText("Grad-CAM",t.x-a+2,t.y+2),o&&e.fillText(o,t.x-a+2,t.y+3+c)}function Ye(e,t,r,n,s){let[o,a]=De(t,n,r.length);if(a-o<2)return;let i=Math.max(1,Math.floor((a-o)/t.w)),c=t.h*.25;e.save(),e.beginPath(),e.rect(t.x,t.y,t.w,t.h),e.clip(),e.beginPath(),e.moveTo(K(t,o/n),t.y+t.h);for(let l=o;l<a;l+=i){let d=Math.max(0,Math.min(1,r[l]));e.lineTo(K(t,l/n),t.y+t.h-d*c)}e.lineTo(K(t,(a-1)/n),t.y+t.h),e.closePath(),e.fillStyle=s.camFill,e.fill(),e.restore()}function qe(e,t,r,n,s){let o=e.length;if(!o)return-1;if(Number.isInteger(t)&&t>=0&&t<o)return((t+(r>=0?1:-1))%o+o)%o;if(r>=0){let a=e.findIndex(i=>i.end>n);return a>=0?a:0}for(let a=o-1;a>=0;a--)if(e[a].start<s)return a;return o-1}function ce(e,t,r){if(!e||!e.length)return null;let n=Math.round(t*r);return n>=0&&n<e.length?e[n]:null}var Ot={float32:Float32Array,float64:Float64Array,int8:Int8Array,int16:Int16Array,int32:Int32Array,uint8:Uint8Array,uint16:Uint16Array,uint32:Uint32Array};function Kt(e){if(e==null)return new Uint8Array(0);if(e instanceof Uint8Array)return e;if(e instanceof ArrayBuffer)return new Uint8Array(e);if(ArrayBuffer.isView(e))return new Uint8Array(e.buffer,e.byteOffset,e.byteLength);if(typeof e=="object"&&typeof e.$b64=="string"){let t=atob(e.$b64),r=new Uint8Array(t.length);for(let n=0;n<t.length;n++)r[n]=t.charCodeAt(n);return r}throw new TypeError(`cannot decode binary trait of type ${typeof e}`)}function Dt(e,t){return e.byteOffset%t===0?e:e.slice()}function Z(e){if(e==null)return{data:new Float32Array(0),shape:[0],dtype:"float32"};let t=Ot[e.dtype];if(!t)throw new TypeError(`unknown array dtype ${e.dtype}`);let r=Dt(Kt(e.buffer),t.BYTES_PER_ELEMENT),n=new t(r.buffer,r.byteOffset,Math.floor(r.byteLength/t.BYTES_PER_ELEMENT)),s=Array.isArray(e.shape)?e.shape.map(Number):[n.length];return jt(n,s,`array (${e.dtype})`),{data:n,shape:s,dtype:e.dtype}}function jt(e,t,r){let n=t.reduce((s,o)=>s*o,1);if(e.length!==n)throw new Error(`${r}: got ${e.length} values for shape [${t.join(", ")}]`);return n}function Se(e){let t=e.get("record")||{},r=t.n_leads||0,n=t.n_samples||0,s=Z(e.get("signal")).data,o=Z(e.get("seg_ids")).data,a=Z(e.get("entropy")).data,i=Z(e.get("gradcam")).data,c=Z(e.get("prototypes")),l=Z(e.get("example_snips")),d=e.get("clusters")||[];return{rec:t,nL:r,nS:n,fs:t.fs||1,sig:s.length===r*n?s:new Float32Array(r*n),ids:o,segs:Oe(o),ent:a,cam:i.length===n?i:null,entPct:We(a,t.entropy_quantiles),relative:(t.entropy_quantiles||[]).length>1,clusters:d,clusterIds:t.cluster_ids||d.map(h=>h.id),protos:c.data,protoShape:c.shape,snips:l.data,snipShape:l.shape,responseId:e.get("response_id")}}function de(e,t,r,n,s=.2){let[o,a]=e,i=Math.min(n,Math.max(s,(a-o)/r)),c=(t-o)/(a-o),l=t-c*i;return l=Math.max(0,Math.min(l,n-i)),[l,l+i]}function z(e,t,r){let n=e[1]-e[0],s=Math.max(0,Math.min(e[0]+t,r-n));return[s,s+n]}function Xe(e,t,r,n,s=.02){let o=Math.min(e,t),a=Math.max(e,t),i=n/r;if(o=Math.max(0,Math.min(o,i)),a=Math.max(0,Math.min(a,i)),a-o<s)return null;let c=Math.max(0,Math.min(n-1,Math.round(o*r))),l=Math.max(c+1,Math.min(n,Math.round(a*r)));return{start_s:c/r,end_s:l/r,start:c,end:l}}function ue(e,t,r,n,s,o){let a=e.t0+(t-e.x)/e.w*(e.t1-e.t0),i=e.t0+(n-e.x)/e.w*(e.t1-e.t0),c=Math.abs(i-a)*1e3;return{t0:Math.min(a,i),t1:Math.max(a,i),ms:c,bpm:c>0?6e4/c:null,mv:o>0?(r-s)/o:0}}function Je(e,t){let r=t.listen||((a,i,c,l)=>a.addEventListener(i,c,l)),n=null,s=a=>{let i=e.getBoundingClientRect();return[a.clientX-i.left,a.clientY-i.top]};r(e,"pointerdown",a=>{if(a.button!==0)return;let[i,c]=s(a),l=t.getLayout(),d=le(l,i,c);if(!d||d.kind==="axis")return;e.setPointerCapture?.(a.pointerId);let h=a.shiftKey||a.altKey,m=!h&&t.mode?.()==="caliper"&&d.kind==="lead";n={p:d,x0:i,y0:c,t0:U(d,i),view0:t.getView(),pan:h,caliper:m,moved:!1},a.preventDefault()}),r(e,"pointermove",a=>{let[i,c]=s(a);if(!n){let l=t.getLayout(),d=l&&le(l,i,c);d&&d.kind!=="axis"?t.onHover?.(d,i,c):t.onLeave?.();return}if((Math.abs(i-n.x0)>3||Math.abs(c-n.y0)>3)&&(n.moved=!0),!!n.moved){if(n.caliper){let l=Math.max(n.p.x,Math.min(n.p.x+n.p.w,i));t.onCaliper?.({p:n.p,x0:n.x0,y0:n.y0,x1:l,y1:c},!1),t.onHover?.(n.p,l,c);return}if(n.pan){let l=-((i-n.x0)/n.p.w)*(n.p.t1-n.p.t0);t.onView(z(n.view0,l,t.duration()))}else{let l=Xe(n.t0,U(n.p,i),t.fs(),t.nSamples());l&&t.onBrush(l,!1)}}}),r(e,"pointerup",a=>{if(!n)return;let[i,c]=s(a),l=n;if(n=null,!l.moved){t.onClick?.(l.p,l.t0);return}if(l.caliper){let d=Math.max(l.p.x,Math.min(l.p.x+l.p.w,i));t.onCaliper?.({p:l.p,x0:l.x0,y0:l.y0,x1:d,y1:c},!0);return}if(!l.pan){let d=Xe(l.t0,U(l.p,i),t.fs(),t.nSamples());d&&t.onBrush(d,!0)}}),r(e,"pointercancel",()=>{n=null}),r(e,"pointerleave",()=>{n||t.onLeave?.()}),r(e,"wheel",a=>{let[i,c]=s(a),l=t.getLayout(),d=le(l,i,c);if(!d)return;if(a.preventDefault(),Math.abs(a.deltaX)>Math.abs(a.deltaY)){let m=a.deltaX/d.w*(d.t1-d.t0);t.onView(z(t.getView(),m,t.duration()));return}let h=Math.exp(-a.deltaY*.0015);t.onView(de(t.getView(),U(d,i),h,t.duration()))},{passive:!1})}function ve(e){let t=typeof getComputedStyle=="function"?getComputedStyle(e):null,r=(a,i)=>t&&t.getPropertyValue(a).trim()||i,n=typeof matchMedia=="function"&&matchMedia("(prefers-color-scheme: dark)").matches,s=r("--jp-layout-color0",n?"#111111":"#ffffff"),o=we(s)<.3;return{dark:o,bg:s,fg:r("--jp-ui-font-color1",o?"#e0e0e0":"#202020"),muted:r("--jp-ui-font-color2",o?"#a0a0a0":"#606060"),paper:o?"#1b1416":"#fff8f8",gridMinor:o?"rgba(220,80,90,0.16)":"rgba(230,120,130,0.25)",gridMajor:o?"rgba(230,90,100,0.38)":"rgba(215,80,95,0.55)",trace:o?"#f2f2f2":"#111111",track:o?"#222222":"#f2f2f2",ribbonLine:o?"#ffb000":"#b35900",ribbonFill:o?"rgba(255,176,0,0.35)":"rgba(179,89,0,0.25)",camLine:o?"#ff5e78":"#c0003c",camFill:o?"rgba(255,94,120,0.3)":"rgba(192,0,60,0.2)",select:o?"rgba(120,180,255,0.25)":"rgba(30,100,220,0.18)",selectEdge:o?"#8cc4ff":"#1e64dc",labelBg:o?"rgba(27,20,22,0.85)":"rgba(255,248,248,0.85)",cross:o?"rgba(255,255,255,0.75)":"rgba(0,0,0,0.7)",caliper:o?"#ffd34d":"#00695c"}}function Qe(e,t,r,n){e.fillStyle=n.paper,e.fillRect(t.x,t.y,t.w,t.h);let s=t.w/(t.t1-t.t0),o=1/(r.speed||25),a=s*o>=3;e.lineWidth=1;let i=(d,h)=>{e.strokeStyle=h,e.beginPath();let m=Math.ceil(t.t0/d-1e-9);for(let w=m;w*d<=t.t1+1e-9;w++){let g=Math.round(K(t,w*d))+.5;e.moveTo(g,t.y),e.lineTo(g,t.y+t.h)}e.stroke()},c=t.y+t.h/2,l=(d,h)=>{let m=d*r.pxPerMv;e.strokeStyle=h,e.beginPath();let w=Math.ceil(t.h/2/m);for(let g=-w;g<=w;g++){let v=Math.round(c+g*m)+.5;v<t.y||v>t.y+t.h||(e.moveTo(t.x,v),e.lineTo(t.x+t.w,v))}e.stroke()};a&&i(o,n.gridMinor),r.pxPerMv*.1>=3&&l(.1,n.gridMinor),i(5*o,n.gridMajor),l(.5,n.gridMajor)}function Ze(e,t,r,n,s,o,a,i,c){let l=t.y+t.h/2,d=Math.max(0,Math.floor(t.t0*a)),h=Math.min(o,Math.ceil(t.t1*a)+1);if(h-d<2)return;let m=v=>l-(v-c)*r.pxPerMv;e.save(),e.beginPath();let w=r.overlap?t.h*.6:0;if(e.rect(t.x,t.y-w,t.w,t.h+2*w),e.clip(),e.strokeStyle=i.trace,e.lineWidth=1.1,e.lineJoin="round",e.beginPath(),(h-d)/t.w>2){let v=-1,f=0,A=0,B=!0,x=()=>{let u=t.x+v+.5;B?(e.moveTo(u,m(f)),B=!1):e.lineTo(u,m(f)),e.lineTo(u,m(A))};for(let u=d;u<h;u++){let b=Math.floor(K(t,u/a)-t.x),p=n[s+u];b!==v?(v>=0&&x(),v=b,f=p,A=p):(p<f&&(f=p),p>A&&(A=p))}v>=0&&x()}else for(let v=d;v<h;v++){let f=K(t,v/a),A=m(n[s+v]);v===d?e.moveTo(f,A):e.lineTo(f,A)}e.stroke(),e.restore()}function Me(e,t,r){let n=Math.max(1,Math.floor(r/400)),s=[];for(let o=0;o<r;o+=n)s.push(e[t+o]);return s.sort((o,a)=>o-a),s.length?s[Math.floor(s.length/2)]:0}function et(e,t,r,n){let o=t.y+t.h/2+.5*r.pxPerMv,a=o-r.pxPerMv,i=.2*25*r.pxPerMm0,c=t.x-i-10;e.strokeStyle=n.fg,e.lineWidth=1.2,e.beginPath(),e.moveTo(c-4,o),e.lineTo(c,o),e.lineTo(c,a),e.lineTo(c+i,a),e.lineTo(c+i,o),e.lineTo(c+i+4,o),e.stroke()}function tt(e,t,r,n=1,s=0){t.col>0&&(e.strokeStyle=r.fg,e.lineWidth=1.5,e.beginPath(),e.moveTo(Math.round(t.x)+.5,t.y+t.h*.3),e.lineTo(Math.round(t.x)+.5,t.y+t.h*.7),e.stroke());let o=Math.round(12*n);e.font=`bold ${o}px sans-serif`,e.textBaseline="top";let a=e.measureText(t.name).width;e.fillStyle=r.labelBg,e.fillRect(t.x+2,t.y+s+1,a+5,o+3),e.fillStyle=r.fg,e.fillText(t.name,t.x+4,t.y+s+2)}function nt(e,t,r,n){let s=Fe(t.t1-t.t0,Math.max(4,Math.floor(t.w/70)));e.strokeStyle=n.muted,e.fillStyle=n.fg;let o=r.scale||1;e.font=`${Math.round(11*o)}px sans-serif`,e.textBaseline="top",e.beginPath(),e.moveTo(t.x,t.y+.5),e.lineTo(t.x+t.w,t.y+.5);let a=Math.ceil(t.t0/s-1e-9);for(let l=a;l*s<=t.t1+1e-9;l++){let d=Math.round(K(t,l*s))+.5;e.moveTo(d,t.y),e.lineTo(d,t.y+4);let h=`${Number((l*s).toFixed(3))} s`,m=e.measureText(h).width;e.fillText(h,d+2+m>t.x+t.w?d-m-2:d+2,t.y+5)}e.stroke(),e.fillStyle=n.muted;let i=r.zoom>1.01?` \xD7${r.zoom.toFixed(1)}`:"",c=Math.round(10*o);e.font=`${c}px sans-serif`,e.fillText(`${r.speed||25} mm/s${i}`,t.x-r.margin+2,t.y+2),e.fillText(`${r.gain||10} mm/mV`,t.x-r.margin+2,t.y+3+c)}var oe=e=>({ok:!0,value:e}),Y=e=>({ok:!1,why:e});function rt(e,t,r,n){let s=Number(e);return e===null||e===""||typeof e=="boolean"||!Number.isFinite(s)||!Number.isInteger(s)?Y(`${n} must be an integer in ${t}..${r}, got ${e}`):s<t||s>r?Y(`${n} must be an integer in ${t}..${r}, got ${s}`):oe(s)}function ot(e,t,r){if(!e||!Object.keys(e).length)return oe({});if(![e.start,e.end,e.start_s,e.end_s].every(a=>Number.isFinite(a)))return Y("selection must hold finite start/end values");let s=Math.max(0,Math.min(e.start,e.end)),o=Math.min(r,Math.max(e.start,e.end));return o>s?oe({start_s:s/t,end_s:o/t,start:s,end:o}):Y(`selection lies outside the record (0..${r} samples)`)}function at(e,t){return t.includes(Number(e))?oe(Number(e)):Y(`cluster ${e} is not a cluster of this view`)}function st(e,t){return!Array.isArray(e)||e.length!==2||!e.every(Number.isFinite)||!(e[0]<e[1])?Y(`view range must be [start_s, end_s] with start < end, got ${JSON.stringify(e)}`):e[1]<=0||e[0]>=t?Y(`view range ${e} is outside 0..${t} s`):oe(e)}var _e=["P wave","QRS complex","T wave","ST segment","TP baseline","PR segment","artifact","other"];function Vt(e,t,r,n){let s={...e||{}},o=String(r||"").trim(),a=String(n||"").trim();return!o&&!a?delete s[String(t)]:s[String(t)]={name:o,notes:a},s}function Gt(e=200){let t=[],r=[],n=(o,a)=>{let i=(o||{})[String(a)];return i?{...i}:null},s=(o,a,i)=>{let c={...o||{}};return i?c[String(a)]={...i}:delete c[String(a)],c};return{record(o,a,i){t.push({id:i,before:n(o,i),after:n(a,i)}),t.length>e&&t.shift(),r.length=0},undo(o){let a=t.pop();return a?(r.push(a),{labels:s(o,a.id,a.before),id:a.id}):null},redo(o){let a=r.pop();return a?(t.push(a),{labels:s(o,a.id,a.after),id:a.id}):null},sizes:()=>[t.length,r.length]}}function it(e){let t=Gt(),r=()=>e.model.get("cluster_labels")||{},n=s=>{e.model.set("cluster_labels",s),e.save()};return{history:t,edit(s,o,a){let i=at(s,e.ids());if(!i.ok)return e.refuse(i.why);let c=r(),l=Vt(c,s,o,a);t.record(c,l,s),n(l),e.offlineNote()&&e.flash("labels are kept in this view only (kernel disconnected)")},undo(s){let o=s<0?t.undo(r()):t.redo(r());if(!o)return e.flash(s<0?"nothing to undo":"nothing to redo");n(o.labels),e.flash(`${s<0?"undone":"redone"}: label of ${e.title(o.id)}`)}}}var Ht=0;function lt(e,t,r,n,s,o={}){let a=e.createElement("div");a.className="ecw-label-editor";let i=`ecw-vocab-${++Ht}`,c=e.createElement("datalist");c.id=i;for(let p of n&&n.length?n:_e){let k=e.createElement("option");k.value=p,c.appendChild(k)}let l=e.createElement("input");l.type="text",l.className="ecw-label-name",l.placeholder="name (e.g. QRS complex)",l.setAttribute("list",i),l.dataset.clusterId=String(t);let d=e.createElement("textarea");d.className="ecw-label-notes",d.rows=2,d.placeholder="notes",d.dataset.clusterId=String(t);let h=p=>{l.setAttribute("aria-label",`name of cluster ${p}`),d.setAttribute("aria-label",`notes on cluster ${p}`)};h(o.shown||String(t));let m={name:"",notes:""},w=null,g=()=>{clearTimeout(w),w=null;let p={name:l.value,notes:d.value};p.name.trim()===m.name.trim()&&p.notes.trim()===m.notes.trim()||(m=p,s(t,p.name,p.notes))},v=()=>{clearTimeout(w),w=setTimeout(g,o.debounceMs??500)};l.addEventListener("change",g),l.addEventListener("blur",g),l.addEventListener("input",v),l.addEventListener("keydown",p=>{p.stopPropagation(),p.key==="Enter"?(p.preventDefault(),g(),o.onDone?.()):p.key==="Escape"&&(g(),o.onDone?.())}),d.addEventListener("change",g),d.addEventListener("blur",g),d.addEventListener("input",v),d.addEventListener("keydown",p=>{p.stopPropagation(),p.key==="Escape"&&(g(),o.onDone?.())});for(let p of[l,d])p.addEventListener("click",k=>k.stopPropagation());let f="",A=e.createElement("button");A.type="button",A.className="ecw-accept",A.hidden=!0;let B=()=>!f||l.value.trim()?!1:(l.value=f,g(),x(),!0),x=()=>{let p=!!f&&!l.value.trim();A.hidden=!p,A.textContent=p?`\u2713 use proposed name \u201C${f}\u201D`:"",A.title="a name proposed from the wave landmarks; click (or press \u2192 in the empty field, or a on the card) to accept it",l.placeholder=p?`proposed: ${f} (\u2192 accepts)`:"name (e.g. QRS complex)"};A.addEventListener("click",p=>{p.stopPropagation(),B(),l.focus({preventScroll:!0})}),l.addEventListener("keydown",p=>{p.key==="ArrowRight"&&!l.value&&f&&(p.preventDefault(),B())}),l.addEventListener("input",x);let u=p=>{f=String(p||"").trim(),x()};a.append(l,c,A,d);let b=(p,k)=>{let C=p||{},_={name:C.name||"",notes:C.notes||""},E=$=>$.value.trim()!==m[$===l?"name":"notes"].trim();for(let[$,y]of[[l,"name"],[d,"notes"]])!(e.activeElement===$||E($)||w!=null)&&$.value!==_[y]&&($.value=_[y]);e.activeElement===l||e.activeElement===d||w!=null||(m=_),k&&h(k),x()};return b(r&&r[String(t)]||{}),{el:a,name:l,notes:d,set:b,flush:g,propose:u,accept:B}}var zt=[["?","show / hide this help"],["+ / -","more / fewer clusters (K)"],["\u2190 / \u2192","previous / next ECG"],["u / t","next most uncertain / least typical ECG (Shift: previous)"],["Shift+\u2190 / Shift+\u2192","pan the time window"],["i / o","zoom in / out (also mouse wheel)"],["0","reset zoom"],["n / p","next / previous occurrence of the highlighted cluster (wraps)"],["1 \u2026 9","highlight cluster 1 \u2026 9 (again: clear)"],["b","cycle band styles: light, strong, one lead, strip only"],["c","calipers on / off: drag to measure ms, bpm and mV"],["f","presentation mode (full-width ECG, larger text)"],["g","toggle the Grad-CAM overlay"],["l","cycle layouts 12x1 \u2192 6x2 \u2192 3x4"],["a","accept the proposed name of the focused card (\u2192 in an empty name field)"],["Esc","close help, cancel a K change, clear selection and highlight"],["Ctrl+Z / Ctrl+Shift+Z","undo / redo the last label edit (outside the text fields)"],["drag","brush a time range (synced across leads); hover: crosshair + readout"],["Shift+drag / wheel","pan / zoom"]];function ct(e){let t=e.key;return(e.ctrlKey||e.metaKey)&&(t==="z"||t==="Z")?e.shiftKey?"redo":"undo":(e.ctrlKey||e.metaKey)&&t==="y"?"redo":e.ctrlKey||e.metaKey?null:t==="?"?"help":t==="+"||t==="="?"k+":t==="-"||t==="_"?"k-":t==="ArrowLeft"?e.shiftKey?"pan-":"prev":t==="ArrowRight"?e.shiftKey?"pan+":"next":t==="u"?"uncertain":t==="t"?"atypical":t==="U"?"uncertain-prev":t==="T"?"atypical-prev":t==="b"?"bands":t==="c"?"calipers":t==="f"?"present":t==="i"?"zoom-in":t==="o"?"zoom-out":t==="0"?"zoom-reset":t==="n"?"occ+":t==="p"?"occ-":t==="g"?"gradcam":t==="l"?"layout":t==="Escape"?"escape":/^[1-9]$/.test(t)?`cluster${t}`:null}function dt(e){let t=e.createElement("div");t.className="ecw-help",t.setAttribute("role","dialog"),t.setAttribute("aria-label","Keyboard shortcuts"),t.hidden=!0;let r=e.createElement("h4");r.textContent="Keyboard shortcuts",t.appendChild(r);let n=e.createElement("table");for(let[s,o]of zt){let a=e.createElement("tr"),i=e.createElement("td"),c=e.createElement("kbd");c.textContent=s,i.appendChild(c);let l=e.createElement("td");l.textContent=o,a.append(i,l),n.appendChild(a)}return t.appendChild(n),t}function ut(){let e=[],t=new Map,r=!1,n=s=>{if(r)throw new Error("view already removed");e.push(s)};return{dom(s,o,a,i){!s||!s.addEventListener||(s.addEventListener(o,a,i),n(()=>s.removeEventListener(o,a,i)))},model(s,o,a){s.on(o,a),n(()=>s.off(o,a))},observer(s){return n(()=>s.disconnect()),s},interval(s,o){let a=setInterval(s,o);return n(()=>clearInterval(a)),a},timeout(s,o,a){clearTimeout(t.get(s)),t.set(s,setTimeout(()=>{t.delete(s),o()},a))},clear(s){clearTimeout(t.get(s)),t.delete(s)},onTeardown(s){n(s)},size:()=>e.length,teardown(){if(!r){r=!0;for(let s of t.values())clearTimeout(s);for(t.clear();e.length;)try{e.pop()()}catch{}}}}}var fe="kernel disconnected: re-run the cell to recompute",Wt="the kernel does not answer (busy or disconnected): re-run the cell to recompute";function ft(e){let{model:t,reg:r}=e,n=Math.max(t.get("response_id"),(t.get("request")||{}).id||0),s={},o=0,a={noAnswer:!1,flash:""},i=w=>w in s?s[w]:t.get(w==="k"?"n_clusters":w);function c(){r.timeout("ping",()=>{if(n<=t.get("response_id"))return;let w=Date.now();try{t.send({type:"ping",t:w})}catch{}r.timeout("ping",()=>{o<w&&n>t.get("response_id")&&(a.noAnswer=!0,e.onState())},4e3)},4e3)}function l(w){if(e.offline())return a.flash=e.standalone?"static export: re-run the notebook to recompute":fe,e.onState(),!1;for(let v of["k","index","gradcam_class"])v in w&&(s[v]=w[v]);n=Math.max(n,t.get("response_id"),(t.get("request")||{}).id||0)+1;let g={id:n,k:i("k"),index:i("index"),gradcam_class:i("gradcam_class"),...w};return a.flash="",t.set("request",g),e.save(),e.onState(),c(),!0}function d(){return a.noAnswer=!1,t.get("response_id")<n?!1:(s={},!0)}function h(){o=Date.now(),a.noAnswer=!1,e.onState()}function m(){let w=e.offline(),g=!w&&(n>t.get("response_id")||t.get("busy")),v=t.get("error"),f=t.get("status")||"";return a.noAnswer&&g&&(f=Wt),w&&!e.standalone&&(f=fe),a.flash&&(f=a.flash),v&&!w&&(f=`\u26A0 ${v}`),{off:w,busy:!!g,text:f,isError:!!v||w&&!e.standalone||a.noAnswer&&g}}return{send:l,accept:d,onPong:h,statusView:m,wanted:i,st:a}}function S(e,t,r,n){let s=e.createElement(t);return r&&(s.className=r),n!=null&&(s.textContent=n),s}function j(e,t,r){let n=S(e,"option",null,r);return n.value=String(t),n}function ae(e){return`${(100*e).toFixed(1)}%`}function pt(e){let t=S(e,"span","ecw-kjob");t.setAttribute("role","status"),t.hidden=!0;let r=S(e,"progress","ecw-kjob-bar"),n=S(e,"span","ecw-kjob-text"),s=S(e,"button","ecw-btn ecw-kjob-cancel","cancel");return s.title="stop this K change (the ECG keeps its current K)",t.append(r,n,s),{el:t,bar:r,text:n,cancel:s}}function ht(e){let{model:t,reg:r,ui:n}=e,s=0,o=null,a=null,i={id:0,t:0},c=()=>t.get("k_job")||{},l=()=>c().state==="running"&&c().id===s;function d(f){return e.offline()?(e.refuse("changing K needs the kernel (re-run the cell to recompute)"),!1):(s=Math.max(s,(t.get("k_request")||{}).id||0)+1,t.set("k_request",{id:s,...f}),e.save(),!0)}function h(f){if(!(f===t.get("n_clusters")&&o==null)){if(f===t.get("n_clusters")){m();return}d({k:f})&&(o=f,a=null,i={id:s,t:performance.now()},w(),e.onChange())}}function m(){if(o==null)return;let f=o;d({cancel:!0})&&(o=null,a=f,n.el.hidden=!1,n.el.dataset.state="cancelled",n.bar.hidden=!0,n.cancel.hidden=!0,n.text.textContent=`K=${f} cancelled; still K=${t.get("n_clusters")}`,r.timeout("kjob-hide",()=>{o==null&&(n.el.hidden=!0,n.el.dataset.state="")},4e3),e.onChange())}function w(){let f=c();if(o==null){n.el.dataset.state!=="cancelled"&&(n.el.hidden=!0);return}let A=f.id===s;if(A&&f.state==="error"){o=null,n.el.hidden=!0,e.refuse(`K=${f.k} failed: ${f.error}`),e.onChange();return}let B=A&&f.total||3,x=A&&f.done||0,u=((performance.now()-i.t)/1e3).toFixed(1);n.el.hidden=!1,n.el.dataset.state="running",n.el.dataset.k=String(o),n.bar.hidden=!1,n.cancel.hidden=!1,n.bar.max=B,n.bar.value=x;let b=A&&f.step?`${f.step} (${Math.min(x+1,B)}/${B})`:"starting";n.text.textContent=`computing K=${o}: ${b} \xB7 ${u} s`}function g(){o!=null&&t.get("n_clusters")===o&&(o=null,n.el.hidden=!0,e.onChange())}r.dom(n.cancel,"click",m),r.model(t,"change:k_job",w),r.interval(()=>{o!=null&&w()},250);function v(f,A){return f==null||f===A?!1:o==null?f===a:f!==o}return{ask:h,cancel:m,onAnswer:g,overtaken:v,wanted:()=>o,running:l}}var Ut={light:"bands: light",strong:"bands: strong",lead:"bands: one lead",strip:"bands: strip only"},mt={uncertain:"most uncertain",atypical:"least typical"};function gt(e){let t={};t.bar=S(e,"div","ecw-toolbar"),t.prevBtn=S(e,"button","ecw-btn ecw-prev","\u25C0"),t.prevBtn.title="previous ECG (\u2190)",t.idxInput=S(e,"input","ecw-index"),t.idxInput.type="number",t.idxInput.min="0",t.idxInput.setAttribute("aria-label","ECG index"),t.nextBtn=S(e,"button","ecw-btn ecw-next","\u25B6"),t.nextBtn.title="next ECG (\u2192)",t.ridInput=S(e,"input","ecw-recid"),t.ridInput.placeholder="record id",t.ridInput.setAttribute("aria-label","record id"),t.classSel=S(e,"select","ecw-class"),t.classSel.setAttribute("aria-label","jump to next ECG of class"),t.rankBtns={},t.rankBadges={};for(let a of["uncertain","atypical"]){let i=S(e,"button",`ecw-btn ecw-${a}`),c=S(e,"span","ecw-rank-pos");i.append(mt[a],c),i.title=`next ${mt[a]} ECG (${a[0]}; Shift+${a[0]}: previous)`,t.rankBtns[a]=i,t.rankBadges[a]=c}let r=S(e,"label","ecw-k-label");t.kSlider=S(e,"input","ecw-k"),t.kSlider.type="range",t.kSlider.step="1",t.kSlider.setAttribute("aria-label","number of clusters K"),t.kValue=S(e,"span","ecw-k-value"),r.append("K ",t.kSlider,t.kValue),t.kjob=pt(e),t.layoutSel=S(e,"select","ecw-layout"),t.layoutSel.setAttribute("aria-label","layout");for(let a of ne)t.layoutSel.appendChild(j(e,a,a==="3x4"?"3x4+rhythm":a));t.bandSel=S(e,"select","ecw-band-style"),t.bandSel.setAttribute("aria-label","band style"),t.bandSel.title="how clusters are drawn on the leads (b)";for(let a of re)t.bandSel.appendChild(j(e,a,Ut[a]));t.gainSel=S(e,"select","ecw-gain"),t.gainSel.setAttribute("aria-label","gain");for(let a of ye)t.gainSel.appendChild(j(e,a,`${a} mm/mV`));t.speedSel=S(e,"select","ecw-speed"),t.speedSel.setAttribute("aria-label","paper speed");for(let a of ie)t.speedSel.appendChild(j(e,a,`${a} mm/s`));let n=S(e,"label","ecw-cam-label");t.camBox=S(e,"input","ecw-cam"),t.camBox.type="checkbox",t.camSel=S(e,"select","ecw-cam-class"),t.camSel.setAttribute("aria-label","Grad-CAM class"),n.append(t.camBox," Grad-CAM ",t.camSel),t.camLabel=n;let s=S(e,"label","ecw-fit-label");t.fitBox=S(e,"input","ecw-fit"),t.fitBox.type="checkbox",s.title="12x1: shrink the rows so the whole ECG fits the window (amplitude scale kept)",s.append(t.fitBox," fit"),t.calBtn=S(e,"button","ecw-btn ecw-caliper-btn","calipers"),t.calBtn.title="calipers: drag on a lead to measure ms, bpm and mV (c)",t.calBtn.setAttribute("aria-pressed","false"),t.presBtn=S(e,"button","ecw-btn ecw-present-btn","present"),t.presBtn.title="presentation mode: full-width ECG, larger text (f)",t.presBtn.setAttribute("aria-pressed","false"),t.scaleSel=S(e,"select","ecw-font-scale"),t.scaleSel.setAttribute("aria-label","text size");for(let a of[1,1.25,1.5,2])t.scaleSel.appendChild(j(e,a,`text \xD7${a}`));t.sideBtn=S(e,"button","ecw-btn ecw-side-toggle","side panel"),t.sideBtn.title="show / hide the side panel",t.helpBtn=S(e,"button","ecw-btn ecw-help-btn","?"),t.helpBtn.title="keyboard help (?)";let o=S(e,"span","ecw-spinner");return o.setAttribute("aria-hidden","true"),t.status=S(e,"span","ecw-status"),t.status.setAttribute("role","status"),t.bar.append(t.prevBtn,t.idxInput,t.nextBtn,t.ridInput,t.classSel,t.rankBtns.uncertain,t.rankBtns.atypical,r,t.kjob.el,t.layoutSel,t.bandSel,t.gainSel,t.speedSel,n,s,t.calBtn,t.presBtn,t.scaleSel,t.sideBtn,t.helpBtn,o,t.status),t.message=S(e,"div","ecw-message"),t.message.setAttribute("role","alert"),t.messageText=S(e,"span","ecw-message-text"),t.messageClose=S(e,"button","ecw-btn ecw-message-close","\xD7"),t.messageClose.title="dismiss",t.message.append(t.messageText,t.messageClose),t.message.hidden=!0,t.leadBar=S(e,"div","ecw-leadbar"),t.leadBtns=[],t}function bt(e,t,r){let n=e.bar.ownerDocument,s=t.get("n_records");e.idxInput.max=String(s-1),e.idxInput.dataset.typing||(e.idxInput.value=String(t.get("index"))),e.ridInput.dataset.typing||(e.ridInput.value=r.recordId??""),e.kSlider.min=String(t.get("k_min")),e.kSlider.max=String(t.get("k_max"));let o=r.kWanted??t.get("n_clusters");e.kSlider.value=String(o),e.kValue.textContent=String(o),e.layoutSel.value=t.get("ecg_layout"),e.bandSel.value=r.get("band_style","light"),e.gainSel.value=String(r.get("gain",10)),e.speedSel.value=String(r.get("paper_speed",25)),e.scaleSel.value=String(r.get("font_scale",1)),e.camBox.checked=!!t.get("show_gradcam"),e.fitBox.checked=!!r.get("fit_height",!1),e.presBtn.setAttribute("aria-pressed",r.get("presentation",!1)?"true":"false"),e.calBtn.setAttribute("aria-pressed",r.mode==="caliper"?"true":"false");let a=t.get("class_names")||[];e.classSel.options.length!==a.length+1&&(e.classSel.replaceChildren(j(n,"","next of class\u2026"),...a.map(h=>j(n,h,h))),e.camSel.replaceChildren(j(n,"","predicted"),...a.map(h=>j(n,h,h)))),e.camSel.value=t.get("gradcam_class")||"";let i=t.get("gradcam_unavailable")||"";e.camBox.disabled=!!i,e.camSel.disabled=!!i,e.camLabel.classList.toggle("ecw-unavailable",!!i),e.camLabel.title=i||"Grad-CAM of the chosen class (g)",e.camLabel.dataset.reason=i;let c=[r.get("message",""),r.get("labels_report","")].filter(Boolean).join("  \xB7  ");e.messageText.textContent=c,e.message.hidden=!c;let l=new Set(r.visibleLeads),d=r.leadNames;(e.leadBtns.length!==d.length||e.leadBtns.some((h,m)=>h.textContent!==d[m]))&&(e.leadBtns.length=0,e.leadBar.replaceChildren(S(n,"span","ecw-leadbar-title","leads:")),d.forEach((h,m)=>{let w=S(n,"button","ecw-lead",h);w.dataset.lead=String(m),e.leadBtns.push(w),e.leadBar.appendChild(w)})),e.leadBtns.forEach((h,m)=>{h.classList.toggle("ecw-lead-on",l.has(m)),h.setAttribute("aria-pressed",l.has(m)?"true":"false")})}function wt(e,t,r){t.dom(e.prevBtn,"click",()=>r.doAction("prev")),t.dom(e.nextBtn,"click",()=>r.doAction("next"));for(let o of[e.idxInput,e.ridInput])t.dom(o,"input",()=>{o.dataset.typing="1"}),t.dom(o,"blur",()=>{delete o.dataset.typing});let n=()=>{delete e.idxInput.dataset.typing;let o=r.nRecords(),a=e.idxInput.value.trim(),i=Number(a);if(!a||!Number.isInteger(i)||i<0||i>o-1)return e.idxInput.value=String(r.wanted("index")),r.refuse(`no ECG ${a?`"${a}"`:"index given"}: the index must be a whole number in 0..${o-1}`);i!==r.wanted("index")&&r.send({index:i})},s=()=>{delete e.ridInput.dataset.typing;let o=e.ridInput.value.trim();o&&o!==r.recordId()&&r.send({record_id:o})};t.dom(e.idxInput,"change",n),t.dom(e.ridInput,"change",s),t.dom(e.idxInput,"keydown",o=>{o.key==="Enter"&&n()}),t.dom(e.ridInput,"keydown",o=>{o.key==="Enter"&&s()}),t.dom(e.classSel,"change",()=>{e.classSel.value&&r.send({class:e.classSel.value}),e.classSel.value=""}),t.dom(e.rankBtns.uncertain,"click",()=>r.doAction("uncertain")),t.dom(e.rankBtns.atypical,"click",()=>r.doAction("atypical")),t.dom(e.kSlider,"input",()=>{e.kValue.textContent=e.kSlider.value}),t.dom(e.kSlider,"change",()=>r.askK(Number(e.kSlider.value))),t.dom(e.layoutSel,"change",()=>r.setTrait("ecg_layout",e.layoutSel.value)),t.dom(e.bandSel,"change",()=>r.setTrait("band_style",e.bandSel.value)),t.dom(e.gainSel,"change",()=>r.setTrait("gain",Number(e.gainSel.value))),t.dom(e.speedSel,"change",()=>r.setSpeed(Number(e.speedSel.value))),t.dom(e.scaleSel,"change",()=>r.setTrait("font_scale",Number(e.scaleSel.value))),t.dom(e.camBox,"change",()=>r.setTrait("show_gradcam",e.camBox.checked)),t.dom(e.fitBox,"change",()=>r.setTrait("fit_height",e.fitBox.checked)),t.dom(e.camSel,"change",()=>r.send({gradcam_class:e.camSel.value})),t.dom(e.calBtn,"click",()=>r.doAction("calipers")),t.dom(e.presBtn,"click",()=>r.doAction("present")),t.dom(e.sideBtn,"click",r.toggleSide),t.dom(e.helpBtn,"click",()=>r.doAction("help")),t.dom(e.messageClose,"click",()=>{r.dismiss(),e.message.hidden=!0}),t.dom(e.leadBar,"click",o=>{let a=o.target.closest&&o.target.closest("[data-lead]");a&&r.toggleLead(Number(a.dataset.lead))})}function pe(e,t,r,n){let s=e.createElement("canvas"),o=typeof window<"u"&&window.devicePixelRatio||1;s.width=Math.round(t*o),s.height=Math.round(r*o),s.style.width=`${t}px`,s.style.height=`${r}px`,s.className=n;let a=s.getContext("2d");return a.setTransform(o,0,0,o,0,0),[s,a]}function G(e,t,r,n){let s=n,o;s?o=s.getContext("2d"):[s,o]=pe(e,16,16,"ecw-swatch");let a=r.color(t);o.clearRect(0,0,16,16),o.fillStyle=a,o.fillRect(0,0,16,16);let i=te(o,r.hatch(t),H(Q(a),.6));return i&&(o.fillStyle=i,o.fillRect(0,0,16,16)),s.dataset.color=a,s}function Yt(e,t,r,n,s,o){e.fillStyle=o.track,e.fillRect(0,0,t,r);let a=Math.max(1e-9,...n),i=t/n.length;e.fillStyle=s,n.forEach((c,l)=>{let d=c/a*(r-2);e.fillRect(l*i+.5,r-d,Math.max(1,i-1),d)})}function qt(e,t,r,n,s,o,a,i){e.fillStyle=i.paper,e.fillRect(0,0,t,r);let c=n.length;if(!c)return;let l=1/0,d=-1/0;for(let g=0;g<c;g++)l=Math.min(l,s[g],n[g]),d=Math.max(d,o[g],n[g]);d>l||(d=l+1);let h=.1*(d-l),m=g=>g/Math.max(1,c-1)*(t-2)+1,w=g=>r-2-(g-l+h)/(d-l+2*h)*(r-4);e.beginPath();for(let g=0;g<c;g++)e.lineTo(m(g),w(o[g]));for(let g=c-1;g>=0;g--)e.lineTo(m(g),w(s[g]));e.closePath(),e.fillStyle=H(a,.3),e.fill(),e.beginPath();for(let g=0;g<c;g++)e.lineTo(m(g),w(n[g]));e.strokeStyle=i.trace,e.lineWidth=1.3,e.stroke()}function Xt(e,t,r,n,s,o){e.fillStyle=o.paper,e.fillRect(0,0,t,r),e.strokeStyle=s,e.lineWidth=3,e.strokeRect(0,0,t,r);let a=1/0,i=-1/0;for(let c of n)a=Math.min(a,c),i=Math.max(i,c);i>a||(i=a+1),e.beginPath(),n.forEach((c,l)=>{e.lineTo(l/Math.max(1,n.length-1)*(t-4)+2,r-3-(c-a)/(i-a)*(r-6))}),e.strokeStyle=o.trace,e.lineWidth=1,e.stroke()}function Ce(e,t){let r=e.firstChild;for(let n of t){if(n===r){r=r.nextSibling;continue}e.insertBefore(n,r)}for(;r;){let n=r.nextSibling;e.removeChild(r),r=n}}function yt(e,t){let r=e.createElement("div");r.className="ecw-clusters";let n=new Map;function s(i,c){let l=e.createElement("div");l.className="ecw-card",l.dataset.clusterId=String(i),l.tabIndex=0,l.setAttribute("role","button");let d=e.createElement("div");d.className="ecw-card-head";let h=G(e,i,c.pal),m=e.createElement("span");m.className="ecw-card-title";let w=e.createElement("span");w.className="ecw-card-stats";let g=e.createElement("span"),v=e.createElement("span");v.className="ecw-card-tree",d.append(h,m,v,w,g);let f=e.createElement("div");f.className="ecw-card-row";let A=e.createElement("div");A.className="ecw-examples";let B=e.createElement("div");B.className="ecw-mix";let x=lt(e,i,c.labels,c.vocab,t.onLabel,{onDone:()=>l.focus({preventScroll:!0})});return l.append(d,f,A,B,x.el),l.addEventListener("click",()=>t.onPick(i)),l.addEventListener("keydown",u=>{u.target===l&&(u.key==="Enter"||u.key===" ")?(u.preventDefault(),u.stopPropagation(),t.onPick(i)):u.target===l&&u.key==="a"&&x.accept()&&(u.preventDefault(),u.stopPropagation())}),{card:l,sw:h,title:m,tree:v,stats:w,badge:g,row:f,ex:A,mix:B,editor:x,key:""}}function o(i,c,l){let d=c.id,h=l.highlight===d;i.card.classList.toggle("ecw-card-active",h),i.card.setAttribute("aria-pressed",h?"true":"false"),i.card.style.borderColor=l.pal.color(d),i.card.dataset.num=l.pal.short(d);let m=(c.ancestors||[]).map(y=>l.pal.short(y)).join(" \u2190 ");i.card.title=`cluster ${l.pal.short(d)} (stable id ${d})`+(m?`; in the cluster tree at K-1, K-2, \u2026: ${m}`:""),G(e,d,l.pal,i.sw);let w=c.ancestors||[],g=l.pal.titleOrProposal(d,l.labels,c.proposed_name,w);i.title.textContent=g.text,i.title.classList.toggle("ecw-proposed",g.proposed),i.title.classList.toggle("ecw-inherited",!!g.inherited);let v=w.length&&w[0]!==d?w[0]:null;i.tree.textContent=v==null?"":`from ${l.pal.short(v)}`,i.tree.hidden=v==null,i.card.dataset.parent=w.length?String(w[0]):"",i.card.dataset.proposed=g.proposed?c.proposed_name:"",i.editor.propose(c.proposed_name||""),i.stats.textContent=`${(100*c.share).toFixed(1)}% of time \xB7 H\u0304 ${c.mean_entropy.toFixed(2)}`;let f=c.confidence||"";i.badge.textContent=f?`${f} (p${Math.round(100*c.mean_pct)})`:"",i.badge.hidden=!f,i.badge.className=`ecw-conf ecw-conf-${f}`,i.badge.title=f?`its time steps are on average at the ${Math.round(100*c.mean_pct)}th percentile of uncertainty in this dataset`:"",i.card.dataset.confidence=f,i.editor.set(l.labels&&l.labels[String(d)],l.pal.short(d));let A=`${l.dataKey}|${l.lead}|${l.theme.dark}|${l.pal.color(d)}`;if(A===i.key)return;i.key=A;let[B,,x,u]=l.protoShape&&l.protoShape.length===4?l.protoShape:[0,3,0,0],[,b,p,k]=l.snipShape&&l.snipShape.length===4?l.snipShape:[0,0,0,0],C=c.position,_=l.pal.color(d);if(i.row.replaceChildren(),B&&C<B&&x&&u){let y=Math.min(l.lead,x-1),M=(D,O)=>((D*3+O)*x+y)*u,T=l.protos.subarray(M(C,0),M(C,0)+u),N=l.protos.subarray(M(C,1),M(C,1)+u),I=l.protos.subarray(M(C,2),M(C,2)+u),[F,L]=pe(e,140,60,"ecw-proto");F.title="prototype: median and 25\u201375 % band",qt(L,140,60,T,N,I,_,l.theme),i.row.appendChild(F)}let E=c.pct_hist&&c.pct_hist.length,$=E?c.pct_hist:c.entropy_hist;if($&&$.length){let[y,M]=pe(e,70,60,"ecw-hist");y.title=E?"its time steps by uncertainty percentile in this dataset (left: more certain than usual, right: less)":"histogram of uncertainty (0 \u2026 1)",Yt(M,70,60,$,_,l.theme),i.row.appendChild(y)}if(i.ex.replaceChildren(),b&&k&&C<B&&(c.examples||[]).slice(0,b).forEach((y,M)=>{let T=((C*b+M)*p+Math.min(l.lead,p-1))*k,[N,I]=pe(e,60,34,"ecw-example");Xt(I,60,34,l.snips.subarray(T,T+k),_,l.theme),N.title=`record ${y.record_id} at ${y.start_s.toFixed(2)} s (click to open)`,N.addEventListener("click",F=>{F.stopPropagation(),t.onExample(y)}),i.ex.appendChild(N)}),i.mix.replaceChildren(),c.class_mix&&Object.keys(c.class_mix).length)for(let[y,M]of Object.entries(c.class_mix)){let T=e.createElement("span");T.className="ecw-mix-item";let N=e.createElement("span");N.className="ecw-mix-bar",N.style.width=`${Math.round(40*M)}px`,N.style.background=_,T.append(`${y} ${(100*M).toFixed(0)}%`,N),i.mix.appendChild(T)}}function a(i){let c=[...i.clusters].sort((h,m)=>h.id-m.id),l=new Set(c.map(h=>h.id));for(let[h,m]of n)l.has(h)||(m.editor.flush(),n.delete(h));let d=[];for(let h of c){let m=n.get(h.id);m||(m=s(h.id,i),n.set(h.id,m)),o(m,h,i),d.push(m.card)}Ce(r,d)}return{el:r,update:a,cards:n}}var xt=globalThis.__ecwPerf=globalThis.__ecwPerf||{base:[],overlay:[],summary:[],render:[],hover:[]};function q(e,t){let r=xt[e]||(xt[e]=[]);r.push(performance.now()-t),r.length>500&&r.shift()}function $e(e){let t=e.bpm&&e.ms>=200?` \xB7 ${Math.round(e.bpm)} bpm`:"";return`${Math.round(e.ms)} ms${t} \xB7 ${e.mv>=0?"+":""}${e.mv.toFixed(2)} mV`}function kt(e,t,r){let n=globalThis.devicePixelRatio||1,s=Math.round(t*n),o=Math.round(r*n);(e.width!==s||e.height!==o)&&(e.width=s,e.height=o,e.style.width=`${t}px`,e.style.height=`${r}px`);let a=e.getContext("2d");return a.setTransform(n,0,0,n,0,0),a}function St(e){let{model:t,el:r,S:n,get:s}=e,{root:o,stage:a,legend:i,side:c,base:l,overlay:d,tip:h}=e.dom,m=r.ownerDocument||document;function w(){let x=performance.now(),u=n.cur,b=Math.max(480,a.clientWidth||r.clientWidth||900),p=n.L=Re({layout:t.get("ecg_layout"),leads:e.visibleLeads(),leadNames:u.rec.lead_names||[],width:b,duration:e.duration(),view:n.view,gradcam:!!(t.get("show_gradcam")&&u.cam),rhythmLead:n.protoLead,gain:s("gain",10),speed:s("paper_speed",25),scale:e.scale(),fitHeight:s("fit_height",!1)||s("presentation",!1)?e.fitTarget():0,fitAll:!!s("presentation",!1)});n.view=p.view;let k=n.theme,C=n.pal,_=kt(l,p.width,p.height);kt(d,p.width,p.height),_.clearRect(0,0,p.width,p.height),_.fillStyle=k.bg,_.fillRect(0,0,p.width,p.height);let E=e.highlight(),$=s("band_style","light"),y=t.get("show_gradcam")&&u.cam,M=Math.round(6*p.scale);for(let T of p.panels)Qe(_,T,p,k),je(_,T,u.segs,u.fs,{pal:C,style:$,highlight:E,chosen:T.lead===n.protoLead}),y&&Ye(_,T,u.cam,u.fs,k);for(let T of p.panels){let N=T.lead*u.nS;Ze(_,T,p,u.sig,N,u.nS,u.fs,k,Me(u.sig,N,u.nS)),T.col===0&&et(_,T,p,k),$!=="strip"&&Ve(_,T,u.segs,u.fs,{pal:C,highlight:E,theme:k,capH:M,fontPx:Math.round(9*p.scale)}),tt(_,T,k,p.scale,$!=="strip"?M:0)}Ge(_,p.strip,u.segs,u.fs,e.labels(),E,C,Math.round(10*p.scale)),ze(_,p.ribbon,u.entPct,u.fs,k,p.margin,p.scale,u.relative),p.gradcam&&Ue(_,p.gradcam,u.cam,u.fs,k,t.get("gradcam_label"),p.margin,p.scale),nt(_,p.axis,p,k),c.style.maxHeight=`${Math.max(420,p.height+i.offsetHeight)}px`,g(),o.dataset.drawnId=String(u.responseId),o.dataset.bands=u.segs.map(T=>`${T.start}:${T.id}`).join(",").slice(0,4e3),o.dataset.k=String(t.get("n_clusters")),o.dataset.bandStyle=$,o.dataset.colors=C.ids.map(T=>C.color(T)).join(","),q("base",x)}function g(){let x=n.L;if(!x)return;let u=performance.now(),b=d.getContext("2d"),p=globalThis.devicePixelRatio||1;b.setTransform(p,0,0,p,0,0),b.clearRect(0,0,x.width,x.height);let k=[...x.panels,x.strip,x.ribbon,x.gradcam].filter(Boolean),C=n.localSel||t.get("selection");if(C&&C.end>C.start)for(let _ of k){let E=Math.max(_.t0,C.start_s),$=Math.min(_.t1,C.end_s);if($<=E)continue;let y=K(_,E),M=K(_,$);b.fillStyle=n.theme.select,b.fillRect(y,_.y,M-y,_.h),b.strokeStyle=n.theme.selectEdge,b.lineWidth=1,b.strokeRect(y+.5,_.y+.5,M-y-1,_.h-1)}n.caliper&&A(b,n.caliper),n.hover&&f(b,k),q("overlay",u)}function v(x,u){let b=n.cur,p=x.lead*b.nS,k=Me(b.sig,p,b.nS);return x.y+x.h/2-(b.sig[p+u]-k)*n.L.pxPerMv}function f(x,u){let{hover:b,theme:p,cur:k}=n,C=b.t;x.save(),x.strokeStyle=p.cross,x.fillStyle=p.cross,x.lineWidth=1,x.setLineDash([4,3]);let _=Math.max(0,Math.min(k.nS-1,Math.round(C*k.fs)));for(let E of u){if(C<E.t0||C>E.t1)continue;let $=Math.round(K(E,C))+.5;if(x.beginPath(),x.moveTo($,E.y),x.lineTo($,E.y+E.h),x.stroke(),E.kind==="lead"){let y=v(E,_);y>=E.y&&y<=E.y+E.h&&(x.beginPath(),x.arc($,y,E===b.p?3.5:2.5,0,2*Math.PI),x.fill())}}x.setLineDash([]),b.p.kind==="lead"&&(x.beginPath(),x.moveTo(b.p.x,Math.round(b.y)+.5),x.lineTo(b.p.x+b.p.w,Math.round(b.y)+.5),x.globalAlpha=.35,x.stroke()),x.restore()}function A(x,u){let b=n.L,p=ue(u.p,u.x0,u.y0,u.x1,u.y1,b.pxPerMv),k=u.p;x.save(),x.strokeStyle=n.theme.caliper,x.fillStyle=n.theme.caliper,x.lineWidth=1.5;for(let M of[u.x0,u.x1])x.beginPath(),x.moveTo(Math.round(M)+.5,k.y),x.lineTo(Math.round(M)+.5,k.y+k.h),x.stroke();x.beginPath(),x.moveTo(u.x0,u.y0),x.lineTo(u.x1,u.y0),x.lineTo(u.x1,u.y1),x.stroke();let C=$e(p),_=Math.round(11*b.scale);x.font=`bold ${_}px sans-serif`,x.textBaseline="top";let E=x.measureText(C).width,$=Math.min(Math.max(u.x0,u.x1)+4,b.width-E-6),y=Math.max(k.y+2,Math.min(u.y0,u.y1)-_-6);x.fillStyle=n.theme.labelBg,x.fillRect($-2,y-1,E+4,_+4),x.fillStyle=n.theme.caliper,x.fillText(C,$,y+1),x.restore()}function B(){let{hover:x,L:u,cur:b,pal:p}=n;if(!x||!u){h.hidden=!0;return}let k=performance.now(),C=x.t,_=Math.max(0,Math.min(b.nS-1,Math.round(C*b.fs))),E=[[`${C.toFixed(3)} s`,""]];if(x.p.kind==="lead"){let O=b.sig[x.p.lead*b.nS+_];E.push([`${b.rec.lead_names?.[x.p.lead]??x.p.lead}`,`${O.toFixed(2)} mV`])}let $=b.ids[_];E.push(["cluster",p.title($,e.labels())]);let y=ce(b.ent,C,b.fs);if(y!=null){let O=b.relative?ce(b.entPct,C,b.fs):null;E.push(["uncertainty",O!=null?`${y.toFixed(3)} (p${Math.round(100*O)})`:y.toFixed(3)])}let M=b.cam?ce(b.cam,C,b.fs):null;M!=null&&E.push([`Grad-CAM ${t.get("gradcam_label")||""}`.trim(),M.toFixed(3)]),h.replaceChildren();let T=S(m,"div","ecw-tip-head");T.append(G(m,$,p),E[0][0]),h.appendChild(T);for(let[O,X]of E.slice(1)){let ee=S(m,"div","ecw-tip-row");ee.append(S(m,"span","ecw-tip-key",O),S(m,"span","ecw-tip-val",X)),h.appendChild(ee)}h.dataset.t=C.toFixed(3),h.dataset.cluster=String($),h.hidden=!1;let N=a.clientWidth||u.width,I=h.offsetWidth||160,F=h.offsetHeight||80,L=x.x+14+I>N?x.x-I-14:x.x+14,D=Math.max(0,Math.min(x.y+14,u.height-F-2));h.style.left=`${Math.max(0,L)}px`,h.style.top=`${D}px`,q("hover",k)}return{drawBase:w,drawOverlay:g,updateTooltip:B}}function vt(e,t){let{model:r,S:n}=e,{summary:s,infoText:o,occOut:a,legend:i,leadPick:c,rankBadges:l}=e.dom,d=s.ownerDocument,h=yt(d,t),m=S(d,"div","ecw-conf-summary");m.setAttribute("aria-live","polite");function w(){let u=performance.now(),b=n.cur;s.replaceChildren();let p=n.localSel||r.get("selection");if(!p||!(p.end>p.start)){s.appendChild(S(d,"div","ecw-hint","Drag across a lead to select a time range; Esc clears. Press ? for help.")),s.dataset.state="empty";return}let k=xe(b.ids,b.ent,b.cam,p.start,p.end);s.appendChild(S(d,"div","ecw-sum-title",`${p.start_s.toFixed(2)}\u2013${p.end_s.toFixed(2)} s (${k.n} samples)`));let C=S(d,"div","ecw-sum-list");for(let E of k.clusters){let $=S(d,"div","ecw-sum-row");$.dataset.clusterId=String(E.id);let y=S(d,"span","ecw-sum-bar");y.style.width=`${Math.max(2,Math.round(80*E.share))}px`,y.style.background=n.pal.color(E.id),$.append(G(d,E.id,n.pal),S(d,"span","ecw-sum-name",n.pal.title(E.id,e.labels())),y,S(d,"span","ecw-sum-val",`${ae(E.share)} \xB7 H\u0304 ${E.mean_entropy.toFixed(2)}`)),C.appendChild($)}s.appendChild(C),s.appendChild(S(d,"div","ecw-sum-line",`mean uncertainty ${k.mean_entropy.toFixed(3)}`)),k.gradcam_share!=null&&s.appendChild(S(d,"div","ecw-sum-line",`Grad-CAM share (${r.get("gradcam_label")||"class"}): ${ae(k.gradcam_share)} of the mass in ${ae(k.n/Math.max(1,b.nS))} of the time`));let _=b.rec.prediction;if(_&&Object.keys(_).length){let E=Object.entries(_).sort(($,y)=>y[1]-$[1]).map(([$,y])=>`${$} ${(100*y).toFixed(0)}%`).join(" \xB7 ");s.appendChild(S(d,"div","ecw-sum-line",`model prediction: ${E}`))}s.dataset.state="filled",q("summary",u)}function g(){let u=n.cur.rec,b=[`ECG ${u.index} / ${r.get("n_records")-1}`,`record ${u.record_id}`];if(u.true_classes&&b.push(`true: ${u.true_classes.length?u.true_classes.join(", "):"\u2014"}`),u.prediction){let p=Object.entries(u.prediction).sort((k,C)=>C[1]-k[1]).slice(0,3);b.push(`model: ${p.map(([k,C])=>`${k} ${(100*C).toFixed(0)}%`).join(", ")}`)}u.mean_entropy!=null&&b.push(`mean uncertainty ${u.mean_entropy.toFixed(3)}`),u.rank_info&&b.push(u.rank_info),o.textContent=b.join("  \xB7  ");for(let p of["uncertain","atypical"]){let k=n.rankPos[p];l[p].textContent=k>=0&&n.rankN[p]?` #${k+1} of ${n.rankN[p]}`:""}}function v(){let u=e.highlight(),b=n.occ;if(!b||u==null||b.id!==u){a.textContent="",delete a.dataset.index;return}let p=n.pal.title(b.id,e.labels());a.textContent=b.n?`${p}: occurrence ${b.idx+1} / ${b.n}`:`${p} does not occur in this ECG`,a.dataset.index=String(b.idx+1),a.dataset.count=String(b.n)}let f=new Map;function A(){let{cur:u,pal:b}=n,p=xe(u.ids,u.ent,null,0,u.ids.length),k=new Map(p.clusters.map(y=>[y.id,y])),C=e.highlight(),_=[],E=u.clusters.map(y=>y.id).sort((y,M)=>y-M),$=new Set(E);for(let y of[...f.keys()])$.has(y)||f.delete(y);for(let y of E){let M=f.get(y);if(!M){let L=S(d,"button","ecw-legend-item");L.type="button";let D=G(d,y,b),O=S(d,"span","ecw-legend-name"),X=S(d,"span","ecw-legend-val");L.append(D,O,X),M={b:L,sw:D,name:O,val:X},f.set(y,M)}let T=k.get(y),N=u.clusters.find(L=>L.id===y)||{},I=b.titleOrProposal(y,e.labels(),N.proposed_name,N.ancestors),F=I.text;G(d,y,b,M.sw),M.b.dataset.clusterId=String(y),M.b.dataset.num=b.short(y),M.b.setAttribute("aria-pressed",C===y?"true":"false"),M.b.classList.toggle("ecw-legend-active",C===y),M.b.classList.toggle("ecw-legend-absent",!T),M.b.title=`${F}${I.proposed?" (proposed name, not confirmed)":""}: ${T?ae(T.share):"0%"} of this ECG, mean uncertainty ${T?T.mean_entropy.toFixed(2):"\u2014"} (click to highlight; stable id ${y})`,M.name.textContent=F,M.name.classList.toggle("ecw-proposed",I.proposed),M.b.dataset.proposed=I.proposed?N.proposed_name:"",M.val.textContent=T?`${(100*T.share).toFixed(0)}% \xB7 H\u0304 ${T.mean_entropy.toFixed(2)}`:"absent",_.push(M.b)}Ce(i,_)}function B(){let u=n.cur;h.update({clusters:u.clusters,protos:u.protos,protoShape:u.protoShape,snips:u.snips,snipShape:u.snipShape,lead:n.protoLead,labels:e.labels(),vocab:r.get("label_vocab")||_e,highlight:r.get("highlight_cluster"),theme:n.theme,pal:n.pal,dataKey:`${u.responseId}`}),x();let b=u.rec.lead_names||[];c.options.length!==b.length&&c.replaceChildren(...b.map((p,k)=>j(d,k,`prototype lead ${p}`))),c.value=String(n.protoLead)}function x(){let u={confident:[],unsure:[]};for(let b of[...n.cur.clusters].sort((p,k)=>p.id-k.id))b.confidence in u&&u[b.confidence].push(b);m.replaceChildren(),m.hidden=!u.confident.length&&!u.unsure.length;for(let[b,p]of[["confident","confident"],["unsure","unsure"]]){let k=S(d,"div",`ecw-conf-row ecw-conf-${b}`);k.dataset.group=b,k.append(S(d,"span","ecw-conf-label",`${p}:`));for(let C of u[b]){let _=S(d,"span","ecw-conf-item");_.dataset.clusterId=String(C.id),_.dataset.num=n.pal.short(C.id),_.append(G(d,C.id,n.pal),` ${n.pal.short(C.id)}`),_.title=`${n.pal.title(C.id,e.labels())}: mean uncertainty at the ${Math.round(100*C.mean_pct)}th percentile of this dataset`,k.append(_)}u[b].length||k.append(S(d,"span","ecw-conf-none","none")),m.append(k)}}return{panel:h,conf:m,drawSummary:w,drawInfo:g,drawOcc:v,drawLegend:A,drawClusters:B}}function Mt(e){let{model:t,S:r,proto:n,kjob:s,draw:o,panels:a,help:i,calOut:c,tb:l,get:d,duration:h,highlight:m,updateBusy:w,refuse:g,setViewAndSync:v,setSelection:f,pickCluster:A,setTrait:B,syncControls:x,clearCaliper:u,undoLabels:b}=e;function p($){let y=m();if(y==null){n.st.flash="highlight a cluster first (keys 1\u20139, the legend or a card), then n / p",w();return}n.st.flash="";let{cur:M,view:T}=r,N=Ke(M.segs,y),I=r.occ&&r.occ.id===y&&r.occ.rid===M.responseId?r.occ.idx:-1,F=qe(N,I,$,T[0]*M.fs,T[1]*M.fs);if(r.occ={id:y,idx:F,n:N.length,rid:M.responseId},a.drawOcc(),w(),F<0)return;let L=N[F],D=T[1]-T[0];if(D<h()-1e-9){let O=(L.start+L.end)/2/M.fs;v(z([O-D/2,O+D/2],0,h()))}f({start_s:L.start/M.fs,end_s:L.end/M.fs,start:L.start,end:L.end})}function k($,y){let M=r.rankN[$]||0,T=r.rankPos[$]+y;T<0&&(T=M?M-1:0),n.send({rank:$,rank_pos:T,rank_source:"ui"})}let C=($,y)=>`K=${y} is the ${$} K of this explorer (range ${t.get("k_min")}..${t.get("k_max")}; set it with ClusterExplorer(..., k_range=(low, high)))`;function _($){let y=rt($,t.get("k_min"),t.get("k_max"),"K");if(!y.ok)return g(y.why);l.kValue.textContent=String(y.value),l.kSlider.value=String(y.value),s.ask(y.value)}function E($){let y=t.get("n_records"),M=n.wanted("index"),T=s.wanted()??n.wanted("k"),N=(I,F,L)=>{let D=F.indexOf(d(I,L));B(I,F[(D+1)%F.length])};switch($){case"help":i.hidden=!i.hidden;break;case"undo":b(-1);break;case"redo":b(1);break;case"k+":T<t.get("k_max")?_(T+1):g(C("largest",T));break;case"k-":T>t.get("k_min")?_(T-1):g(C("smallest",T));break;case"prev":M>0?n.send({index:M-1}):g("this is the first ECG (index 0)");break;case"next":M<y-1?n.send({index:M+1}):g(`this is the last ECG (index ${y-1})`);break;case"uncertain":k("uncertain",1);break;case"atypical":k("atypical",1);break;case"uncertain-prev":k("uncertain",-1);break;case"atypical-prev":k("atypical",-1);break;case"pan-":v(z(r.view,-(r.view[1]-r.view[0])*.25,h()));break;case"pan+":v(z(r.view,(r.view[1]-r.view[0])*.25,h()));break;case"zoom-in":v(de(r.view,(r.view[0]+r.view[1])/2,1.5,h()));break;case"zoom-out":v(de(r.view,(r.view[0]+r.view[1])/2,1/1.5,h()));break;case"zoom-reset":v([0,W(h(),d("paper_speed",25))]);break;case"occ+":p(1);break;case"occ-":p(-1);break;case"gradcam":t.get("gradcam_unavailable")?g(t.get("gradcam_unavailable")):B("show_gradcam",!t.get("show_gradcam"));break;case"bands":N("band_style",re,"light");break;case"calipers":r.mode=r.mode==="caliper"?"brush":"caliper",r.mode==="brush"&&(r.caliper=null,c.textContent=""),x(),o.drawOverlay();break;case"present":B("presentation",!d("presentation",!1));break;case"layout":N("ecg_layout",ne,"12x1");break;case"escape":if(!i.hidden){i.hidden=!0;break}if(s.wanted()!=null){s.cancel();break}if(r.caliper){u();break}f(null),t.get("highlight_cluster")>=0&&A(t.get("highlight_cluster"));break;default:if($.startsWith("cluster")){let I=Number($.slice(7))-1;I<r.pal.ids.length?A(r.pal.ids[I]):g(`there is no cluster ${I+1} at K=${r.pal.ids.length}`)}}}return{doAction:E,askK:_}}function _t(e){let{doc:t,el:r,root:n,stage:s}=e;function o(){let i=t.defaultView&&t.defaultView.innerHeight||900,c=e.present();for(let d=n.parentElement;!c&&d&&d!==t.body;d=d.parentElement){let h=getComputedStyle(d).overflowY;(h==="auto"||h==="scroll")&&d.clientHeight>200&&(i=Math.min(i,d.clientHeight))}let l=s.getBoundingClientRect().top-n.getBoundingClientRect().top;return Math.max(c?200:360,i-l-16)}function a(i){let c=i?t.body:r;if(!c||n.parentElement===c)return;let l=n.contains(t.activeElement);c.appendChild(n),l&&n.focus({preventScroll:!0})}return e.reg.onTeardown(()=>{n.parentElement!==r&&n.remove()}),{fitTarget:o,place:a}}function Ct(e){let t=S(e,"div","ecw-root");t.tabIndex=0,t.setAttribute("data-lm-suppress-shortcuts","true"),t.setAttribute("aria-label","ECG cluster explorer (press ? for keyboard help)");let r=gt(e),n=S(e,"div","ecw-offline-msg",`\u26A0 ${fe}. Brush, zoom, hover and highlighting still work here.`);n.setAttribute("role","alert"),n.hidden=!0;let s=S(e,"div","ecw-info"),o=S(e,"span","ecw-info-text"),a=S(e,"span","ecw-occ");a.setAttribute("aria-live","polite");let i=S(e,"span","ecw-caliper-out");s.append(o,a,i);let c=S(e,"div","ecw-legend");c.setAttribute("aria-label","clusters (click to highlight)");let l=S(e,"div","ecw-stage"),d=S(e,"canvas","ecw-canvas"),h=S(e,"canvas","ecw-overlay"),m=S(e,"div","ecw-tooltip");m.hidden=!0,l.append(d,h,m);let w=S(e,"div","ecw-stage-col");w.append(c,l);let g=S(e,"div","ecw-side"),v=S(e,"div","ecw-summary");v.setAttribute("aria-live","polite");let f=S(e,"select","ecw-proto-lead");f.setAttribute("aria-label","prototype lead (also the lead of 'bands: one lead')");let A=S(e,"div","ecw-main");A.append(w,g);let B=dt(e);return t.append(r.bar,r.message,n,r.leadBar,s,A,B),{root:t,tb:r,offlineMsg:n,infoText:o,occOut:a,calOut:i,legend:c,stage:l,base:d,overlay:h,tip:m,side:g,summary:v,leadPick:f,help:B}}function $t(e){let{reg:t,doc:r,el:n,ui:s}=e;if(typeof ResizeObserver=="function"){let i=0;t.observer(new ResizeObserver(()=>{let l=s.stage.clientWidth;l&&Math.abs(l-i)>4&&(i=l,e.draw.drawBase())})).observe(s.stage)}let o=typeof matchMedia=="function"?matchMedia("(prefers-color-scheme: dark)"):null;if(t.dom(o,"change",e.redrawAll),typeof MutationObserver=="function"&&r.body&&t.observer(new MutationObserver(()=>t.timeout("theme",e.redrawAll,50))).observe(r.body,{attributes:!0,attributeFilter:["data-jp-theme-light","data-jp-theme-name"]}),typeof MutationObserver=="function"){let i=t.observer(new MutationObserver(()=>e.updateBusy()));for(let c=n;c&&c!==r.body;c=c.parentElement)i.observe(c,{attributes:!0,attributeFilter:["class"]})}let a=e.offline();t.interval(()=>{e.offline()!==a&&(a=e.offline(),e.updateBusy())},1e3),t.timeout("first-status",e.updateBusy,0)}function Jt(e,t,r,n){let s=t.ownerDocument||document,{root:o,tb:a,offlineMsg:i,calOut:c,stage:l,side:d,summary:h}=n,m=!!e.standalone,w=(P,R)=>{let V=e.get(P);return V??R},g=Se(e),v=e.get("view_range"),f={cur:g,L:null,localSel:null,view:v&&v.length===2?v:[0,W(g.nS/g.fs,w("paper_speed",25))],protoLead:Math.min(1,Math.max(0,g.nL-1)),theme:ve(t),pal:null,occ:null,hover:null,caliper:null,mode:"brush",sideHidden:!1,rankPos:{uncertain:-1,atypical:-1},rankN:{uncertain:0,atypical:0},dismissed:""};f.pal=be(g.clusterIds,f.theme.dark);let A=()=>(f.cur.nS||1)/f.cur.fs,B=()=>e.get("cluster_labels")||{},x=()=>{let P=e.get("highlight_cluster");return P>=0?P:null},u=()=>{let P=Number(w("font_scale",1))||1;return w("presentation",!1)?Math.max(1.5,P):P},b=()=>{let P=e.get("leads")||[];return P.length?P.filter(R=>R<f.cur.nL):[...Array(f.cur.nL).keys()]},p=_t({doc:s,el:t,root:o,stage:l,reg:r,present:()=>!!w("presentation",!1)}),k=()=>!m&&!!(t.closest&&t.closest(".jupyter-widgets-disconnected")),C=()=>m||k();function _(){try{e.save_changes()}catch{E.st.noAnswer=!0}}let E=ft({model:e,reg:r,offline:C,standalone:m,save:_,onState:()=>$()});function $(){let P=E.statusView();o.classList.toggle("ecw-busy",P.busy),o.classList.toggle("ecw-offline",P.off&&!m),i.hidden=!(P.off&&!m),o.dataset.offline=P.off?"1":"0",a.status.textContent=P.text,a.status.classList.toggle("ecw-error",P.isError)}function y(P){E.st.flash=P,$()}let M=P=>y(`\u26A0 ${P}`),T=ht({model:e,reg:r,ui:a.kjob,offline:C,save:_,refuse:M,onChange:()=>D()}),N={model:e,el:t,S:f,get:w,duration:A,labels:B,highlight:x,scale:u,visibleLeads:b,fitTarget:p.fitTarget,dom:{...n,rankBadges:a.rankBadges}},I=St(N),F=it({model:e,save:_,flash:y,refuse:M,ids:()=>f.cur.clusterIds,title:P=>f.pal.title(P,{}),offlineNote:()=>C()&&!m}),L=vt(N,{onPick:P=>me(P),onLabel:F.edit,onExample:P=>{let R=Math.min(A(),2),V=P.start_s,Pt=[Math.max(0,V-R/2),Math.max(0,V-R/2)+R];E.send({index:P.record_index})&&(f.view=Pt)}});d.append(h,n.leadPick,L.conf,L.panel.el);function D(){bt(a,e,{recordId:f.cur.rec.record_id,get:(R,V)=>R==="message"&&w(R,V)===f.dismissed?"":w(R,V),mode:f.mode,visibleLeads:b(),leadNames:f.cur.rec.lead_names||[],kWanted:T.wanted()});let P=!!w("presentation",!1);p.place(P),o.classList.toggle("ecw-present",P),o.classList.toggle("ecw-side-hidden",f.sideHidden||P),o.style.setProperty("--ecw-scale",String(u())),o.classList.toggle("ecw-caliper-mode",f.mode==="caliper")}function O(P){let R=o.contains(s.activeElement);P(),R&&!o.contains(s.activeElement)&&o.focus({preventScroll:!0})}function X(){O(()=>{f.theme=ve(t),f.pal=be(f.cur.clusterIds,f.theme.dark),D(),L.drawInfo(),L.drawLegend(),I.drawBase(),L.drawSummary(),L.drawClusters(),L.drawOcc(),$()})}function ee(P=!1){O(()=>{I.drawBase(),L.drawLegend(),P&&L.drawSummary(),L.drawClusters(),L.drawOcc()})}function Te(P){f.view=P,I.drawBase(),f.hover&&I.updateTooltip()}function he(P){Te(P),r.timeout("view",()=>{st(f.view,A()).ok&&(e.set("view_range",f.view),_())},250)}function Ee(P){f.localSel=null;let R=ot(P,f.cur.fs,f.cur.nS);if(!R.ok)return M(R.why);e.set("selection",R.value),_(),I.drawOverlay(),L.drawSummary()}function me(P){let R=e.get("highlight_cluster");e.set("highlight_cluster",R===P?-1:P),_(),f.occ=null,ee()}function ge(P,R){e.set(P,R),_()}function Tt(P){let R=W(A(),P);ge("paper_speed",P),he(z([f.view[0],f.view[0]+R],0,A()))}function Ae(){f.caliper=null,c.textContent="",I.drawOverlay()}let{doAction:Et,askK:At}=Mt({model:e,S:f,proto:E,kjob:T,draw:I,panels:L,help:n.help,calOut:c,tb:a,get:w,duration:A,highlight:x,updateBusy:$,refuse:M,setViewAndSync:he,setSelection:Ee,pickCluster:me,setTrait:ge,syncControls:D,clearCaliper:Ae,undoLabels:F.undo});return{model:e,el:t,doc:s,reg:r,ui:n,S:f,get:w,duration:A,visibleLeads:b,offline:C,save:_,proto:E,updateBusy:$,kjob:T,draw:I,history:F.history,panels:L,syncControls:D,keepFocus:O,redrawAll:X,redrawClusters:ee,setView:Te,setViewAndSync:he,setSelection:Ee,pickCluster:me,setTrait:ge,setSpeed:Tt,clearCaliper:Ae,doAction:Et,askK:At,refuse:M}}function Qt(e){let{S:t,draw:r,ui:n}=e;Je(n.overlay,{listen:e.reg.dom,getLayout:()=>t.L,getView:()=>t.view,fs:()=>t.cur.fs,nSamples:()=>t.cur.nS,duration:e.duration,mode:()=>t.mode,onBrush:(s,o)=>{o?e.setSelection(s):(t.localSel=s,r.drawOverlay())},onView:e.setViewAndSync,onClick:(s,o)=>{if(s.kind==="strip"){let a=Math.floor(o*t.cur.fs);a>=0&&a<t.cur.ids.length&&e.pickCluster(t.cur.ids[a])}else t.mode==="caliper"&&t.caliper&&e.clearCaliper()},onHover:(s,o,a)=>{t.hover={p:s,x:o,y:a,t:Math.max(s.t0,Math.min(s.t1,U(s,o)))},r.drawOverlay(),r.updateTooltip()},onLeave:()=>{t.hover&&(t.hover=null,r.drawOverlay(),r.updateTooltip())},onCaliper:(s,o)=>{t.caliper=s;let a=ue(s.p,s.x0,s.y0,s.x1,s.y1,t.L.pxPerMv);n.calOut.textContent=`calipers: ${$e(a)}`,n.calOut.dataset.ms=a.ms.toFixed(1),n.calOut.dataset.mv=a.mv.toFixed(3),r.drawOverlay(),o&&(n.root.dataset.caliper=`${a.ms.toFixed(1)},${a.mv.toFixed(3)}`)}}),e.reg.dom(n.overlay,"pointerdown",()=>n.root.focus({preventScroll:!0}))}function Zt(e){let{S:t,ui:r,reg:n,model:s}=e;n.dom(r.root,"keydown",o=>{let a=o.target&&o.target.tagName||"";if(["INPUT","TEXTAREA","SELECT"].includes(a)&&o.key!=="Escape"||a==="BUTTON"&&(o.key==="Enter"||o.key===" "))return;let i=ct(o);i&&(o.preventDefault(),o.stopPropagation(),e.doAction(i))}),wt(r.tb,n,{doAction:e.doAction,askK:e.askK,setTrait:e.setTrait,setSpeed:e.setSpeed,refuse:e.refuse,send:e.proto.send,wanted:e.proto.wanted,nRecords:()=>s.get("n_records"),recordId:()=>t.cur.rec.record_id,toggleSide:()=>{t.sideHidden=!t.sideHidden,e.syncControls(),e.draw.drawBase()},dismiss:()=>{t.dismissed=e.get("message","")},toggleLead:o=>{let a=new Set(e.visibleLeads());a.has(o)&&a.size>1?a.delete(o):a.add(o),e.setTrait("leads",[...a].sort((i,c)=>i-c))}}),n.dom(r.legend,"click",o=>{let a=o.target.closest&&o.target.closest(".ecw-legend-item");a&&e.pickCluster(Number(a.dataset.clusterId))}),n.dom(r.leadPick,"change",()=>{t.protoLead=Number(r.leadPick.value),e.panels.drawClusters(),(e.get("band_style","light")==="lead"||s.get("ecg_layout")==="3x4")&&e.draw.drawBase()})}function en(e){let{S:t,model:r,reg:n,draw:s,panels:o}=e,a=(c,l)=>n.model(r,`change:${c}`,l);a("response_id",()=>queueMicrotask(()=>{if(!e.proto.accept()){e.updateBusy();return}if(e.kjob.overtaken((r.get("record")||{}).k,t.cur.rec.k)){e.updateBusy();return}let c=t.cur.rec.index;t.cur=Se(r);let l=t.cur.rec.rank;l&&l.source==="ui"&&l.key in t.rankPos&&(t.rankPos[l.key]=l.pos,t.rankN[l.key]=l.n),t.cur.rec.index!==c&&(t.localSel=null,t.occ=null,t.caliper=null,e.ui.calOut.textContent="",t.hover=null,e.ui.tip.hidden=!0,(r.get("view_range")||[]).length||(t.view=[0,W(e.duration(),e.get("paper_speed",25))])),e.redrawAll(),e.kjob.onAnswer()}));for(let c of["busy","status","error"])a(c,e.updateBusy);for(let c of["message","labels_report","gradcam_unavailable"])a(c,e.syncControls);let i=()=>e.keepFocus(()=>{e.syncControls(),s.drawBase()});for(let c of["ecg_layout","leads","show_gradcam","band_style","gain","paper_speed","font_scale","presentation","fit_height"])a(c,i);a("cluster_labels",()=>e.redrawClusters(!0)),a("selection",()=>{s.drawOverlay(),o.drawSummary()}),a("highlight_cluster",()=>e.redrawClusters()),a("view_range",()=>{let c=r.get("view_range");c&&c.length===2&&(c[0]!==t.view[0]||c[1]!==t.view[1])&&e.setView(c)}),n.model(r,"msg:custom",c=>{c&&c.type==="pong"&&e.proto.onPong()})}function tn({model:e,el:t}){let r=performance.now(),n=ut(),s=Ct(t.ownerDocument||document);t.appendChild(s.root);let o=Jt(e,t,n,s);Qt(o),Zt(o),en(o),$t(o),o.redrawAll(),n.onTeardown(()=>{for(let i of o.panels.panel.cards.values())i.editor.flush()});let{S:a}=o;return s.root.__ecw={layout:()=>a.L,view:()=>a.view.slice(),palette:()=>a.pal,listeners:()=>n.size(),history:()=>o.history.sizes(),get:i=>e.get(i),send:(i,c)=>{e.set(i,c),o.save()}},s.root.dataset.ready="1",q("render",r),()=>n.teardown()}var Mr={render:tn};export{Mr as default};
+// palette.js
+var PALETTE = [
+  "#4075AD",
+  "#A7811E",
+  "#1F986D",
+  "#A8390A",
+  "#8D0476",
+  "#3C990F",
+  "#A05C85",
+  "#5033AD",
+  "#38531C",
+  "#94182B",
+  "#78A85D",
+  "#97683C",
+  "#97A31B",
+  "#543E85",
+  "#3A6A04",
+  "#24ACAD"
+];
+var PALETTE_DARK = [
+  "#90BEFB",
+  "#FACB68",
+  "#78E6B6",
+  "#FF8350",
+  "#DE62C0",
+  "#8EE862",
+  "#EFA5D0",
+  "#A178FD",
+  "#7E995E",
+  "#E8686C",
+  "#C4F7A6",
+  "#E8B081",
+  "#E8F06C",
+  "#9E83D1",
+  "#84B451",
+  "#84FBFC"
+];
+var HATCHES = ["none", "diag", "cross", "dots", "horiz", "vert", "backdiag", "grid"];
+function idKey(id) {
+  const n = Math.trunc(Number(id));
+  return Number.isFinite(n) && n >= 0 ? n : 0;
+}
+function assignSlots(ids) {
+  const n = PALETTE.length;
+  const sorted = [...new Set([...ids || []].map(idKey))].sort((a, b) => a - b);
+  const out = /* @__PURE__ */ new Map();
+  const used = /* @__PURE__ */ new Set();
+  for (const id of sorted) {
+    if (!used.has(id % n)) {
+      used.add(id % n);
+      out.set(id, id % n);
+    }
+  }
+  for (const id of sorted) {
+    if (out.has(id)) continue;
+    let s = id % n;
+    for (let k = 0; k < n && used.has(s); k++) s = (s + 1) % n;
+    used.add(s);
+    out.set(id, s);
+  }
+  return new Map(sorted.map((id) => [id, out.get(id)]));
+}
+function userName(id, labels) {
+  const entry = labels && labels[String(id)];
+  return entry && typeof entry.name === "string" ? entry.name.trim() : "";
+}
+function makePalette(ids, dark = false) {
+  const slots = assignSlots(ids);
+  const order = [...slots.keys()];
+  const nums = new Map(order.map((id, i) => [id, i + 1]));
+  const cols = dark ? PALETTE_DARK : PALETTE;
+  const slot = (id) => {
+    const k = idKey(id);
+    return slots.has(k) ? slots.get(k) : k % cols.length;
+  };
+  const num = (id) => nums.get(idKey(id)) ?? null;
+  const short = (id) => num(id) != null ? String(num(id)) : `#${idKey(id)}`;
+  return {
+    ids: order,
+    dark,
+    slot,
+    num,
+    short,
+    color: (id) => cols[slot(id)],
+    hatch: (id) => HATCHES[slot(id) % HATCHES.length],
+    /** the expert's name, or "" */
+    userName,
+    /** "QRS complex" or "cluster 3" */
+    name: (id, labels) => userName(id, labels) || `cluster ${short(id)}`,
+    /** "3 QRS complex" or "3": narrow places (strip, tooltip) */
+    tag: (id, labels) => {
+      const n = userName(id, labels);
+      return n ? `${short(id)} ${n}` : short(id);
+    },
+    /**
+     * Title with fallbacks: {text, proposed, inherited}. "3 · QRS complex" (the expert's
+     * name), "3 · part of QRS complex" (no name of its own: the name of its nearest named
+     * ancestor in the cluster tree, `inherited`), "3 · QRS complex?" (a proposal,
+     * proposed: true) or "cluster 3".
+     * @param {number} id
+     * @param {Object<string, {name: string}>|null|undefined} labels
+     * @param {string} [proposal]
+     * @param {number[]} [ancestors]  ids at K-1, K-2, ... (explain/browse.py cards)
+     * @returns {{text: string, proposed: boolean, inherited: string}}
+     */
+    titleOrProposal: (id, labels, proposal, ancestors = []) => {
+      const n = userName(id, labels);
+      if (n) return { text: `${short(id)} \xB7 ${n}`, proposed: false, inherited: "" };
+      for (const a of ancestors || []) {
+        const an = userName(a, labels);
+        if (an) return { text: `${short(id)} \xB7 part of ${an}`, proposed: false, inherited: an };
+      }
+      const p = String(proposal || "").trim();
+      return p ? { text: `${short(id)} \xB7 ${p}?`, proposed: true, inherited: "" } : { text: `cluster ${short(id)}`, proposed: false, inherited: "" };
+    },
+    /** "3 · QRS complex" or "cluster 3": titles */
+    title: (id, labels) => {
+      const n = userName(id, labels);
+      return n ? `${short(id)} \xB7 ${n}` : `cluster ${short(id)}`;
+    }
+  };
+}
+var patternCache = /* @__PURE__ */ new Map();
+function hatchPattern(ctx, kind, stroke) {
+  if (!kind || kind === "none" || typeof document === "undefined") return null;
+  const key = `${kind}|${stroke}`;
+  let byCtx = patternCache.get(ctx);
+  if (!byCtx) {
+    byCtx = /* @__PURE__ */ new Map();
+    patternCache.set(ctx, byCtx);
+  }
+  if (byCtx.has(key)) return byCtx.get(key);
+  const size = 8;
+  const c = document.createElement("canvas");
+  c.width = size;
+  c.height = size;
+  const g = c.getContext("2d");
+  g.strokeStyle = stroke;
+  g.fillStyle = stroke;
+  g.lineWidth = 1.2;
+  g.beginPath();
+  if (kind === "diag" || kind === "cross") {
+    g.moveTo(0, size);
+    g.lineTo(size, 0);
+  }
+  if (kind === "backdiag" || kind === "cross") {
+    g.moveTo(0, 0);
+    g.lineTo(size, size);
+  }
+  if (kind === "horiz" || kind === "grid") {
+    g.moveTo(0, size / 2);
+    g.lineTo(size, size / 2);
+  }
+  if (kind === "vert" || kind === "grid") {
+    g.moveTo(size / 2, 0);
+    g.lineTo(size / 2, size);
+  }
+  g.stroke();
+  if (kind === "dots") {
+    g.fillRect(2, 2, 3, 3);
+  }
+  const pat = ctx.createPattern(c, "repeat");
+  byCtx.set(key, pat);
+  return pat;
+}
+
+// color.js
+function hexRgb(hex) {
+  const h2 = String(hex).replace("#", "");
+  const full = h2.length === 3 ? h2.split("").map((c) => c + c).join("") : h2;
+  return [0, 2, 4].map((i) => parseInt(full.slice(i, i + 2), 16));
+}
+function withAlpha(hex, alpha) {
+  return `rgba(${hexRgb(hex).join(",")},${alpha})`;
+}
+function luminance(color) {
+  const m = /rgba?\(([^)]+)\)/.exec(color || "");
+  const [r, g, b] = m ? m[1].split(",").map((x) => parseFloat(x)) : hexRgb(color || "#ffffff");
+  const lin = (c) => {
+    const s = c / 255;
+    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+}
+function textColorOn(bg) {
+  return luminance(bg) > 0.2 ? "#000000" : "#ffffff";
+}
+
+// layout.js
+var LAYOUTS = ["12x1", "6x2", "3x4"];
+var MM_PER_S = 25;
+var MM_PER_MV = 10;
+var GAINS = [5, 10, 20];
+var SPEEDS = [25, 50];
+var ROW_MV = { "12x1": 2.2, "6x2": 3, "3x4": 3 };
+var COLS = { "12x1": 1, "6x2": 2, "3x4": 4 };
+function computeLayout(o) {
+  const layout = LAYOUTS.includes(o.layout) ? o.layout : "12x1";
+  const leads = (o.leads && o.leads.length ? o.leads : o.leadNames.map((_, i) => i)).slice();
+  const width = Math.max(320, Math.floor(o.width));
+  const gain = GAINS.includes(Number(o.gain)) ? Number(o.gain) : MM_PER_MV;
+  const speed = SPEEDS.includes(Number(o.speed)) ? Number(o.speed) : MM_PER_S;
+  const scale = Math.max(1, Math.min(2, Number(o.scale) || 1));
+  const margin = Math.round(64 * (0.4 + 0.6 * scale));
+  const plotW = width - margin - 8;
+  const [v0, v1] = clampView(o.view, o.duration);
+  const pxPerMm0 = plotW / (o.duration * MM_PER_S);
+  const pxPerMmT = plotW / ((v1 - v0) * MM_PER_S);
+  const pxPerMv = pxPerMm0 * gain;
+  const cols = Math.min(COLS[layout], Math.max(1, leads.length));
+  const rows = Math.ceil(leads.length / cols);
+  let rowH = Math.max(36, Math.round(ROW_MV[layout] * pxPerMv));
+  const tracksH = Math.round((18 + 34 + 22 + 12 + (o.gradcam ? 28 : 0)) * scale) + 4;
+  const nRows = rows + (layout === "3x4" ? 1 : 0);
+  if ((layout === "12x1" || o.fitAll) && o.fitHeight > 0 && nRows * rowH + tracksH > o.fitHeight) {
+    rowH = Math.max(36, Math.floor((o.fitHeight - tracksH) / nRows));
+  }
+  const colW = plotW / cols;
+  const span = (v1 - v0) / cols;
+  const top = 4;
+  const panels = [];
+  for (let c = 0; c < cols; c++) {
+    for (let r = 0; r < rows; r++) {
+      const k = c * rows + r;
+      if (k >= leads.length) continue;
+      panels.push({
+        kind: "lead",
+        lead: leads[k],
+        name: o.leadNames[leads[k]] ?? String(leads[k]),
+        x: margin + c * colW,
+        y: top + r * rowH,
+        w: colW,
+        h: rowH,
+        t0: v0 + c * span,
+        t1: v0 + (c + 1) * span,
+        col: c,
+        row: r
+      });
+    }
+  }
+  let y = top + rows * rowH;
+  if (layout === "3x4") {
+    const lead = Number.isInteger(o.rhythmLead) ? o.rhythmLead : Math.min(1, o.leadNames.length - 1);
+    panels.push({
+      kind: "lead",
+      lead,
+      name: `${o.leadNames[lead] ?? lead} (rhythm)`,
+      x: margin,
+      y,
+      w: plotW,
+      h: rowH,
+      t0: v0,
+      t1: v1,
+      col: 0,
+      row: rows,
+      rhythm: true
+    });
+    y += rowH;
+  }
+  y += 6;
+  const strip = { kind: "strip", x: margin, y, w: plotW, h: Math.round(18 * scale), t0: v0, t1: v1 };
+  y += strip.h + 2;
+  const ribbon = { kind: "ribbon", x: margin, y, w: plotW, h: Math.round(34 * scale), t0: v0, t1: v1 };
+  y += ribbon.h + 2;
+  let gradcam = null;
+  if (o.gradcam) {
+    gradcam = { kind: "gradcam", x: margin, y, w: plotW, h: Math.round(26 * scale), t0: v0, t1: v1 };
+    y += gradcam.h + 2;
+  }
+  const axis = { kind: "axis", x: margin, y, w: plotW, h: Math.round(22 * scale), t0: v0, t1: v1 };
+  y += axis.h;
+  return {
+    layout,
+    width,
+    height: Math.ceil(y + 2),
+    margin,
+    rowH,
+    overlap: rowH < ROW_MV[layout] * pxPerMv - 1,
+    pxPerMm0,
+    pxPerMmT,
+    pxPerMv,
+    gain,
+    speed,
+    scale,
+    // zoom relative to the paper speed (1 = the natural width of the record at this speed)
+    zoom: naturalSpan(o.duration, speed) / (v1 - v0),
+    view: [v0, v1],
+    panels,
+    strip,
+    ribbon,
+    gradcam,
+    axis
+  };
+}
+function naturalSpan(duration, speed) {
+  return Math.min(duration, duration * MM_PER_S / (SPEEDS.includes(Number(speed)) ? Number(speed) : MM_PER_S));
+}
+function clampView(view, duration) {
+  let [a, b] = view && view.length === 2 ? view.map(Number) : [0, duration];
+  if (!Number.isFinite(a) || !Number.isFinite(b) || b <= a) return [0, duration];
+  const span = Math.min(duration, b - a);
+  a = Math.max(0, Math.min(a, duration - span));
+  return [a, a + span];
+}
+function timeToX(p, t) {
+  return p.x + (t - p.t0) / (p.t1 - p.t0) * p.w;
+}
+function xToTime(p, x) {
+  return p.t0 + (x - p.x) / p.w * (p.t1 - p.t0);
+}
+function hitTest(L, x, y) {
+  const all = [...L.panels, L.strip, L.ribbon, L.gradcam, L.axis].filter(Boolean);
+  for (const p of all) {
+    if (x >= p.x && x <= p.x + p.w && y >= p.y && y <= p.y + p.h) return p;
+  }
+  return null;
+}
+function tickStep(span, target = 10) {
+  const raw = span / Math.max(1, target);
+  const pow = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 5, 10]) {
+    if (m * pow >= raw) return m * pow;
+  }
+  return 10 * pow;
+}
+
+// bands.js
+function runs(ids) {
+  const out = [];
+  const n = ids.length;
+  let s = 0;
+  for (let i = 1; i <= n; i++) {
+    if (i === n || ids[i] !== ids[s]) {
+      out.push({ start: s, end: i, id: ids[s] });
+      s = i;
+    }
+  }
+  return out;
+}
+function occurrences(segs, id) {
+  return segs.filter((r) => r.id === id);
+}
+function selectionSummary(ids, entropy, gradcam, start, end) {
+  const a = Math.max(0, Math.min(start, ids.length));
+  const b = Math.max(a, Math.min(end, ids.length));
+  const n = b - a;
+  const acc = /* @__PURE__ */ new Map();
+  let hsum = 0;
+  for (let i = a; i < b; i++) {
+    const id = ids[i];
+    const e = entropy ? entropy[i] : 0;
+    const c = acc.get(id) || { id, count: 0, hsum: 0 };
+    c.count += 1;
+    c.hsum += e;
+    acc.set(id, c);
+    hsum += e;
+  }
+  const clusters = [...acc.values()].map((c) => ({ id: c.id, share: n ? c.count / n : 0, mean_entropy: c.count ? c.hsum / c.count : 0 })).sort((x, y) => y.share - x.share || x.id - y.id);
+  let gshare = null;
+  if (gradcam && gradcam.length === ids.length) {
+    let tot = 0;
+    let win = 0;
+    for (let i = 0; i < gradcam.length; i++) {
+      tot += gradcam[i];
+      if (i >= a && i < b) win += gradcam[i];
+    }
+    gshare = tot > 0 ? win / tot : 0;
+  }
+  return { n, clusters, mean_entropy: n ? hsum / n : 0, gradcam_share: gshare };
+}
+function visibleRange(p, fs, n) {
+  const i0 = Math.max(0, Math.floor(p.t0 * fs));
+  const i1 = Math.min(n, Math.ceil(p.t1 * fs) + 1);
+  return [i0, i1];
+}
+var BAND_STYLES = ["light", "strong", "lead", "strip"];
+var TINT = { light: 0.2, strong: 0.42, lead: 0.42, strip: 0 };
+function bandAlpha(style, id, highlight, onChosenLead) {
+  const st = BAND_STYLES.includes(style) ? style : "light";
+  let a = TINT[st];
+  if (st === "lead" && !onChosenLead) a = 0;
+  if (highlight != null) {
+    if (id === highlight) return Math.max(0.42, a);
+    return a * 0.3;
+  }
+  return a;
+}
+function clipX(p, fs, r) {
+  const t0 = r.start / fs;
+  const t1 = r.end / fs;
+  if (t1 < p.t0 || t0 > p.t1) return null;
+  const x0 = Math.max(p.x, timeToX(p, t0));
+  const x1 = Math.min(p.x + p.w, timeToX(p, t1));
+  return x1 > x0 ? [x0, x1] : null;
+}
+function drawPanelBands(ctx, p, segs, fs, opts) {
+  const { pal, style = "light", highlight = null, chosen = false } = opts || {};
+  for (const r of segs) {
+    const a = bandAlpha(style, r.id, highlight, chosen);
+    if (a <= 0) continue;
+    const xs = clipX(p, fs, r);
+    if (!xs) continue;
+    ctx.fillStyle = withAlpha(pal.color(r.id), a);
+    ctx.fillRect(xs[0], p.y, xs[1] - xs[0], p.h);
+  }
+}
+function drawPanelCap(ctx, p, segs, fs, opts) {
+  const { pal, highlight = null, theme, fontPx = 9, capH = 6 } = opts || {};
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(p.x, p.y, p.w, p.h);
+  ctx.clip();
+  ctx.font = `bold ${fontPx}px sans-serif`;
+  ctx.textBaseline = "top";
+  for (const r of segs) {
+    const xs = clipX(p, fs, r);
+    if (!xs) continue;
+    const [x0, x1] = xs;
+    const col = pal.color(r.id);
+    ctx.globalAlpha = highlight != null && r.id !== highlight ? 0.3 : 1;
+    ctx.fillStyle = col;
+    ctx.fillRect(x0, p.y, x1 - x0, capH);
+    const pat = hatchPattern(ctx, pal.hatch(r.id), withAlpha(textColorOn(col), 0.7));
+    if (pat) {
+      ctx.fillStyle = pat;
+      ctx.fillRect(x0, p.y, x1 - x0, capH);
+    }
+    ctx.strokeStyle = theme ? theme.fg : "#000";
+    ctx.globalAlpha *= 0.5;
+    ctx.beginPath();
+    ctx.moveTo(Math.round(x0) + 0.5, p.y);
+    ctx.lineTo(Math.round(x0) + 0.5, p.y + capH + 3);
+    ctx.stroke();
+    ctx.globalAlpha = highlight != null && r.id !== highlight ? 0.3 : 1;
+    const label = pal.short(r.id);
+    if (x1 - x0 > ctx.measureText(label).width + 24 && p.h > 40) {
+      ctx.fillStyle = theme ? theme.fg : "#000";
+      ctx.fillText(label, x0 + 3, p.y + capH + 1);
+    }
+  }
+  ctx.restore();
+}
+function drawStrip(ctx, p, segs, fs, labels, highlight, pal, fontPx = 10) {
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(p.x, p.y, p.w, p.h);
+  ctx.clip();
+  ctx.font = `bold ${fontPx}px sans-serif`;
+  ctx.textBaseline = "middle";
+  for (const r of segs) {
+    const xs = clipX(p, fs, r);
+    if (!xs) continue;
+    const [x0, x1] = xs;
+    const col = pal.color(r.id);
+    ctx.globalAlpha = highlight != null && r.id !== highlight ? 0.3 : 1;
+    ctx.fillStyle = col;
+    ctx.fillRect(x0, p.y, x1 - x0, p.h);
+    const pat = hatchPattern(ctx, pal.hatch(r.id), withAlpha(textColorOn(col), 0.5));
+    if (pat) {
+      ctx.fillStyle = pat;
+      ctx.fillRect(x0, p.y, x1 - x0, p.h);
+    }
+    const long = pal.tag(r.id, labels);
+    const tag = x1 - x0 > ctx.measureText(long).width + 8 ? long : pal.short(r.id);
+    if (x1 - x0 > ctx.measureText(tag).width + 6) {
+      const tw = ctx.measureText(tag).width;
+      ctx.fillStyle = withAlpha(col, 0.85);
+      ctx.fillRect(x0 + 1, p.y + 2, tw + 4, p.h - 4);
+      ctx.fillStyle = textColorOn(col);
+      ctx.fillText(tag, x0 + 3, p.y + p.h / 2);
+    }
+  }
+  ctx.restore();
+}
+function drawSeries(ctx, p, values, fs, color, fill) {
+  const [i0, i1] = visibleRange(p, fs, values.length);
+  if (i1 - i0 < 1) return;
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(p.x, p.y, p.w, p.h);
+  ctx.clip();
+  ctx.beginPath();
+  ctx.moveTo(timeToX(p, i0 / fs), p.y + p.h);
+  for (let i = i0; i < i1; i++) {
+    const v = Math.max(0, Math.min(1, values[i]));
+    ctx.lineTo(timeToX(p, i / fs), p.y + p.h - v * (p.h - 2));
+  }
+  ctx.lineTo(timeToX(p, (i1 - 1) / fs), p.y + p.h);
+  ctx.closePath();
+  ctx.fillStyle = fill;
+  ctx.fill();
+  ctx.strokeStyle = color;
+  ctx.lineWidth = 1;
+  ctx.stroke();
+  ctx.restore();
+}
+function drawRibbon(ctx, p, entropy, fs, theme, margin = 64, scale = 1, relative = false) {
+  ctx.fillStyle = theme.track;
+  ctx.fillRect(p.x, p.y, p.w, p.h);
+  drawSeries(ctx, p, entropy, fs, theme.ribbonLine, theme.ribbonFill);
+  ctx.fillStyle = theme.muted;
+  const px = Math.round(10 * scale);
+  ctx.font = `${px}px sans-serif`;
+  ctx.textBaseline = "top";
+  ctx.fillText("uncertainty", p.x - margin + 2, p.y + 2);
+  if (relative) ctx.fillText("percentile", p.x - margin + 2, p.y + 3 + px);
+}
+function percentileRanks(values, quantiles) {
+  const q = quantiles || [];
+  const m = q.length;
+  if (m < 2) return values;
+  const out = new Float32Array(values.length);
+  const lower = (v, strict) => {
+    let lo = 0;
+    let hi = m;
+    while (lo < hi) {
+      const mid = lo + hi >> 1;
+      if (strict ? q[mid] <= v : q[mid] < v) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    const a = lower(v, false);
+    const b = lower(v, true);
+    if (b > a) out[i] = (a + b - 1) / 2 / (m - 1);
+    else if (a <= 0) out[i] = 0;
+    else if (a >= m) out[i] = 1;
+    else out[i] = (a - 1 + (v - q[a - 1]) / (q[a] - q[a - 1])) / (m - 1);
+  }
+  return out;
+}
+function drawGradcam(ctx, p, cam, fs, theme, label, margin = 64, scale = 1) {
+  ctx.fillStyle = theme.track;
+  ctx.fillRect(p.x, p.y, p.w, p.h);
+  drawSeries(ctx, p, cam, fs, theme.camLine, theme.camFill);
+  ctx.fillStyle = theme.muted;
+  const px = Math.round(10 * scale);
+  ctx.font = `${px}px sans-serif`;
+  ctx.textBaseline = "top";
+  ctx.fillText("Grad-CAM", p.x - margin + 2, p.y + 2);
+  if (label) ctx.fillText(label, p.x - margin + 2, p.y + 3 + px);
+}
+function drawPanelGradcam(ctx, p, cam, fs, theme) {
+  const [i0, i1] = visibleRange(p, fs, cam.length);
+  if (i1 - i0 < 2) return;
+  const step = Math.max(1, Math.floor((i1 - i0) / p.w));
+  const hMax = p.h * 0.25;
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(p.x, p.y, p.w, p.h);
+  ctx.clip();
+  ctx.beginPath();
+  ctx.moveTo(timeToX(p, i0 / fs), p.y + p.h);
+  for (let i = i0; i < i1; i += step) {
+    const v = Math.max(0, Math.min(1, cam[i]));
+    ctx.lineTo(timeToX(p, i / fs), p.y + p.h - v * hMax);
+  }
+  ctx.lineTo(timeToX(p, (i1 - 1) / fs), p.y + p.h);
+  ctx.closePath();
+  ctx.fillStyle = theme.camFill;
+  ctx.fill();
+  ctx.restore();
+}
+function stepOccurrence(occ, cur, dir, viewStart, viewEnd) {
+  const n = occ.length;
+  if (!n) return -1;
+  if (Number.isInteger(cur) && cur >= 0 && cur < n) return ((cur + (dir >= 0 ? 1 : -1)) % n + n) % n;
+  if (dir >= 0) {
+    const i = occ.findIndex((r) => r.end > viewStart);
+    return i >= 0 ? i : 0;
+  }
+  for (let i = n - 1; i >= 0; i--) if (occ[i].start < viewEnd) return i;
+  return n - 1;
+}
+function valueAt(arr, t, fs) {
+  if (!arr || !arr.length) return null;
+  const i = Math.round(t * fs);
+  return i >= 0 && i < arr.length ? arr[i] : null;
+}
+
+// decode.js
+var TYPED = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array
+};
+function toBytes(value) {
+  if (value == null) return new Uint8Array(0);
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (ArrayBuffer.isView(value)) {
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+  if (typeof value === "object" && typeof value.$b64 === "string") {
+    const bin = atob(value.$b64);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  throw new TypeError(`cannot decode binary trait of type ${typeof value}`);
+}
+function aligned(bytes, width) {
+  if (bytes.byteOffset % width === 0) return bytes;
+  return bytes.slice();
+}
+function decodeArray(value) {
+  if (value == null) return { data: new Float32Array(0), shape: [0], dtype: "float32" };
+  const Typed = TYPED[value.dtype];
+  if (!Typed) throw new TypeError(`unknown array dtype ${value.dtype}`);
+  const b = aligned(toBytes(value.buffer), Typed.BYTES_PER_ELEMENT);
+  const data = new Typed(b.buffer, b.byteOffset, Math.floor(b.byteLength / Typed.BYTES_PER_ELEMENT));
+  const shape = Array.isArray(value.shape) ? value.shape.map(Number) : [data.length];
+  checkShape(data, shape, `array (${value.dtype})`);
+  return { data, shape, dtype: value.dtype };
+}
+function checkShape(arr, shape, what) {
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (arr.length !== n) {
+    throw new Error(`${what}: got ${arr.length} values for shape [${shape.join(", ")}]`);
+  }
+  return n;
+}
+function decodeResponse(model) {
+  const rec = model.get("record") || {};
+  const nL = rec.n_leads || 0;
+  const nS = rec.n_samples || 0;
+  const sig = decodeArray(model.get("signal")).data;
+  const ids = decodeArray(model.get("seg_ids")).data;
+  const ent = decodeArray(model.get("entropy")).data;
+  const cam = decodeArray(model.get("gradcam")).data;
+  const protos = decodeArray(model.get("prototypes"));
+  const snips = decodeArray(model.get("example_snips"));
+  const clusters = model.get("clusters") || [];
+  return {
+    rec,
+    nL,
+    nS,
+    fs: rec.fs || 1,
+    sig: sig.length === nL * nS ? sig : new Float32Array(nL * nS),
+    ids,
+    segs: runs(ids),
+    ent,
+    cam: cam.length === nS ? cam : null,
+    // Uncertainty relative to the dataset (percentile rank); absolute values stay in ent.
+    entPct: percentileRanks(ent, rec.entropy_quantiles),
+    relative: (rec.entropy_quantiles || []).length > 1,
+    clusters,
+    clusterIds: rec.cluster_ids || clusters.map((c) => c.id),
+    protos: protos.data,
+    protoShape: protos.shape,
+    snips: snips.data,
+    snipShape: snips.shape,
+    responseId: model.get("response_id")
+  };
+}
+
+// brush.js
+function zoomView(view, center, factor, duration, minSpan = 0.2) {
+  const [a, b] = view;
+  const span = Math.min(duration, Math.max(minSpan, (b - a) / factor));
+  const frac = (center - a) / (b - a);
+  let na = center - frac * span;
+  na = Math.max(0, Math.min(na, duration - span));
+  return [na, na + span];
+}
+function panView(view, dt, duration) {
+  const span = view[1] - view[0];
+  const na = Math.max(0, Math.min(view[0] + dt, duration - span));
+  return [na, na + span];
+}
+function makeSelection(t0, t1, fs, nSamples, minSeconds = 0.02) {
+  let a = Math.min(t0, t1);
+  let b = Math.max(t0, t1);
+  const dur = nSamples / fs;
+  a = Math.max(0, Math.min(a, dur));
+  b = Math.max(0, Math.min(b, dur));
+  if (b - a < minSeconds) return null;
+  const start = Math.max(0, Math.min(nSamples - 1, Math.round(a * fs)));
+  const end = Math.max(start + 1, Math.min(nSamples, Math.round(b * fs)));
+  return { start_s: start / fs, end_s: end / fs, start, end };
+}
+function caliperReading(p, x0, y0, x1, y1, pxPerMv) {
+  const t0 = p.t0 + (x0 - p.x) / p.w * (p.t1 - p.t0);
+  const t1 = p.t0 + (x1 - p.x) / p.w * (p.t1 - p.t0);
+  const ms = Math.abs(t1 - t0) * 1e3;
+  return {
+    t0: Math.min(t0, t1),
+    t1: Math.max(t0, t1),
+    ms,
+    bpm: ms > 0 ? 6e4 / ms : null,
+    mv: pxPerMv > 0 ? (y0 - y1) / pxPerMv : 0
+  };
+}
+function attachPointer(canvas, ctl) {
+  const on = ctl.listen || ((t, ev, fn, o) => t.addEventListener(ev, fn, o));
+  let drag = null;
+  const pos = (ev) => {
+    const r = canvas.getBoundingClientRect();
+    return [ev.clientX - r.left, ev.clientY - r.top];
+  };
+  on(canvas, "pointerdown", (ev) => {
+    if (ev.button !== 0) return;
+    const [x, y] = pos(ev);
+    const L = ctl.getLayout();
+    const p = hitTest(L, x, y);
+    if (!p || p.kind === "axis") return;
+    canvas.setPointerCapture?.(ev.pointerId);
+    const panMode = ev.shiftKey || ev.altKey;
+    const caliper = !panMode && ctl.mode?.() === "caliper" && p.kind === "lead";
+    drag = { p, x0: x, y0: y, t0: xToTime(p, x), view0: ctl.getView(), pan: panMode, caliper, moved: false };
+    ev.preventDefault();
+  });
+  on(canvas, "pointermove", (ev) => {
+    const [x, y] = pos(ev);
+    if (!drag) {
+      const L = ctl.getLayout();
+      const p = L && hitTest(L, x, y);
+      if (p && p.kind !== "axis") ctl.onHover?.(p, x, y);
+      else ctl.onLeave?.();
+      return;
+    }
+    if (Math.abs(x - drag.x0) > 3 || Math.abs(y - drag.y0) > 3) drag.moved = true;
+    if (!drag.moved) return;
+    if (drag.caliper) {
+      const cx = Math.max(drag.p.x, Math.min(drag.p.x + drag.p.w, x));
+      ctl.onCaliper?.({ p: drag.p, x0: drag.x0, y0: drag.y0, x1: cx, y1: y }, false);
+      ctl.onHover?.(drag.p, cx, y);
+      return;
+    }
+    if (drag.pan) {
+      const dt = -((x - drag.x0) / drag.p.w) * (drag.p.t1 - drag.p.t0);
+      ctl.onView(panView(drag.view0, dt, ctl.duration()));
+    } else {
+      const sel = makeSelection(drag.t0, xToTime(drag.p, x), ctl.fs(), ctl.nSamples());
+      if (sel) ctl.onBrush(sel, false);
+    }
+  });
+  const finish = (ev) => {
+    if (!drag) return;
+    const [x, y] = pos(ev);
+    const d = drag;
+    drag = null;
+    if (!d.moved) {
+      ctl.onClick?.(d.p, d.t0);
+      return;
+    }
+    if (d.caliper) {
+      const cx = Math.max(d.p.x, Math.min(d.p.x + d.p.w, x));
+      ctl.onCaliper?.({ p: d.p, x0: d.x0, y0: d.y0, x1: cx, y1: y }, true);
+      return;
+    }
+    if (!d.pan) {
+      const sel = makeSelection(d.t0, xToTime(d.p, x), ctl.fs(), ctl.nSamples());
+      if (sel) ctl.onBrush(sel, true);
+    }
+  };
+  on(canvas, "pointerup", finish);
+  on(canvas, "pointercancel", () => {
+    drag = null;
+  });
+  on(canvas, "pointerleave", () => {
+    if (!drag) ctl.onLeave?.();
+  });
+  on(canvas, "wheel", (ev) => {
+    const [x, y] = pos(ev);
+    const L = ctl.getLayout();
+    const p = hitTest(L, x, y);
+    if (!p) return;
+    ev.preventDefault();
+    if (Math.abs(ev.deltaX) > Math.abs(ev.deltaY)) {
+      const dt = ev.deltaX / p.w * (p.t1 - p.t0);
+      ctl.onView(panView(ctl.getView(), dt, ctl.duration()));
+      return;
+    }
+    const factor = Math.exp(-ev.deltaY * 15e-4);
+    ctl.onView(zoomView(ctl.getView(), xToTime(p, x), factor, ctl.duration()));
+  }, { passive: false });
+}
+
+// ecg_view.js
+function readTheme(el) {
+  const cs = typeof getComputedStyle === "function" ? getComputedStyle(el) : null;
+  const v = (name, fb) => cs && cs.getPropertyValue(name).trim() || fb;
+  const prefersDark = typeof matchMedia === "function" && matchMedia("(prefers-color-scheme: dark)").matches;
+  const bg = v("--jp-layout-color0", prefersDark ? "#111111" : "#ffffff");
+  const dark = luminance(bg) < 0.3;
+  return {
+    dark,
+    bg,
+    fg: v("--jp-ui-font-color1", dark ? "#e0e0e0" : "#202020"),
+    muted: v("--jp-ui-font-color2", dark ? "#a0a0a0" : "#606060"),
+    paper: dark ? "#1b1416" : "#fff8f8",
+    gridMinor: dark ? "rgba(220,80,90,0.16)" : "rgba(230,120,130,0.25)",
+    gridMajor: dark ? "rgba(230,90,100,0.38)" : "rgba(215,80,95,0.55)",
+    trace: dark ? "#f2f2f2" : "#111111",
+    track: dark ? "#222222" : "#f2f2f2",
+    ribbonLine: dark ? "#ffb000" : "#b35900",
+    ribbonFill: dark ? "rgba(255,176,0,0.35)" : "rgba(179,89,0,0.25)",
+    camLine: dark ? "#ff5e78" : "#c0003c",
+    camFill: dark ? "rgba(255,94,120,0.3)" : "rgba(192,0,60,0.2)",
+    select: dark ? "rgba(120,180,255,0.25)" : "rgba(30,100,220,0.18)",
+    selectEdge: dark ? "#8cc4ff" : "#1e64dc",
+    labelBg: dark ? "rgba(27,20,22,0.85)" : "rgba(255,248,248,0.85)",
+    cross: dark ? "rgba(255,255,255,0.75)" : "rgba(0,0,0,0.7)",
+    caliper: dark ? "#ffd34d" : "#00695c"
+  };
+}
+function drawGrid(ctx, p, L, theme) {
+  ctx.fillStyle = theme.paper;
+  ctx.fillRect(p.x, p.y, p.w, p.h);
+  const pxS = p.w / (p.t1 - p.t0);
+  const minor = 1 / (L.speed || 25);
+  const drawMinor = pxS * minor >= 3;
+  ctx.lineWidth = 1;
+  const vlines = (step, style) => {
+    ctx.strokeStyle = style;
+    ctx.beginPath();
+    const k0 = Math.ceil(p.t0 / step - 1e-9);
+    for (let k = k0; k * step <= p.t1 + 1e-9; k++) {
+      const x = Math.round(timeToX(p, k * step)) + 0.5;
+      ctx.moveTo(x, p.y);
+      ctx.lineTo(x, p.y + p.h);
+    }
+    ctx.stroke();
+  };
+  const mid = p.y + p.h / 2;
+  const hlines = (mv, style) => {
+    const step = mv * L.pxPerMv;
+    ctx.strokeStyle = style;
+    ctx.beginPath();
+    const n = Math.ceil(p.h / 2 / step);
+    for (let k = -n; k <= n; k++) {
+      const y = Math.round(mid + k * step) + 0.5;
+      if (y < p.y || y > p.y + p.h) continue;
+      ctx.moveTo(p.x, y);
+      ctx.lineTo(p.x + p.w, y);
+    }
+    ctx.stroke();
+  };
+  if (drawMinor) vlines(minor, theme.gridMinor);
+  if (L.pxPerMv * 0.1 >= 3) hlines(0.1, theme.gridMinor);
+  vlines(5 * minor, theme.gridMajor);
+  hlines(0.5, theme.gridMajor);
+}
+function drawTrace(ctx, p, L, sig, offset, n, fs, theme, center) {
+  const mid = p.y + p.h / 2;
+  const i0 = Math.max(0, Math.floor(p.t0 * fs));
+  const i1 = Math.min(n, Math.ceil(p.t1 * fs) + 1);
+  if (i1 - i0 < 2) return;
+  const yOf = (v) => mid - (v - center) * L.pxPerMv;
+  ctx.save();
+  ctx.beginPath();
+  const spill = L.overlap ? p.h * 0.6 : 0;
+  ctx.rect(p.x, p.y - spill, p.w, p.h + 2 * spill);
+  ctx.clip();
+  ctx.strokeStyle = theme.trace;
+  ctx.lineWidth = 1.1;
+  ctx.lineJoin = "round";
+  ctx.beginPath();
+  const perPx = (i1 - i0) / p.w;
+  if (perPx > 2) {
+    let col = -1;
+    let lo = 0;
+    let hi = 0;
+    let first = true;
+    const flush = () => {
+      const x = p.x + col + 0.5;
+      if (first) {
+        ctx.moveTo(x, yOf(lo));
+        first = false;
+      } else ctx.lineTo(x, yOf(lo));
+      ctx.lineTo(x, yOf(hi));
+    };
+    for (let i = i0; i < i1; i++) {
+      const c = Math.floor(timeToX(p, i / fs) - p.x);
+      const v = sig[offset + i];
+      if (c !== col) {
+        if (col >= 0) flush();
+        col = c;
+        lo = v;
+        hi = v;
+      } else {
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+    if (col >= 0) flush();
+  } else {
+    for (let i = i0; i < i1; i++) {
+      const x = timeToX(p, i / fs);
+      const y = yOf(sig[offset + i]);
+      if (i === i0) ctx.moveTo(x, y);
+      else ctx.lineTo(x, y);
+    }
+  }
+  ctx.stroke();
+  ctx.restore();
+}
+function leadCenter(sig, offset, n) {
+  const step = Math.max(1, Math.floor(n / 400));
+  const vals = [];
+  for (let i = 0; i < n; i += step) vals.push(sig[offset + i]);
+  vals.sort((a, b) => a - b);
+  return vals.length ? vals[Math.floor(vals.length / 2)] : 0;
+}
+function drawCalibration(ctx, p, L, theme) {
+  const mid = p.y + p.h / 2;
+  const base = mid + 0.5 * L.pxPerMv;
+  const top = base - L.pxPerMv;
+  const w = 0.2 * 25 * L.pxPerMm0;
+  const x0 = p.x - w - 10;
+  ctx.strokeStyle = theme.fg;
+  ctx.lineWidth = 1.2;
+  ctx.beginPath();
+  ctx.moveTo(x0 - 4, base);
+  ctx.lineTo(x0, base);
+  ctx.lineTo(x0, top);
+  ctx.lineTo(x0 + w, top);
+  ctx.lineTo(x0 + w, base);
+  ctx.lineTo(x0 + w + 4, base);
+  ctx.stroke();
+}
+function drawLeadLabel(ctx, p, theme, scale = 1, top = 0) {
+  if (p.col > 0) {
+    ctx.strokeStyle = theme.fg;
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    ctx.moveTo(Math.round(p.x) + 0.5, p.y + p.h * 0.3);
+    ctx.lineTo(Math.round(p.x) + 0.5, p.y + p.h * 0.7);
+    ctx.stroke();
+  }
+  const px = Math.round(12 * scale);
+  ctx.font = `bold ${px}px sans-serif`;
+  ctx.textBaseline = "top";
+  const w = ctx.measureText(p.name).width;
+  ctx.fillStyle = theme.labelBg;
+  ctx.fillRect(p.x + 2, p.y + top + 1, w + 5, px + 3);
+  ctx.fillStyle = theme.fg;
+  ctx.fillText(p.name, p.x + 4, p.y + top + 2);
+}
+function drawAxis(ctx, p, L, theme) {
+  const step = tickStep(p.t1 - p.t0, Math.max(4, Math.floor(p.w / 70)));
+  ctx.strokeStyle = theme.muted;
+  ctx.fillStyle = theme.fg;
+  const sc = L.scale || 1;
+  ctx.font = `${Math.round(11 * sc)}px sans-serif`;
+  ctx.textBaseline = "top";
+  ctx.beginPath();
+  ctx.moveTo(p.x, p.y + 0.5);
+  ctx.lineTo(p.x + p.w, p.y + 0.5);
+  const k0 = Math.ceil(p.t0 / step - 1e-9);
+  for (let k = k0; k * step <= p.t1 + 1e-9; k++) {
+    const x = Math.round(timeToX(p, k * step)) + 0.5;
+    ctx.moveTo(x, p.y);
+    ctx.lineTo(x, p.y + 4);
+    const label = `${Number((k * step).toFixed(3))} s`;
+    const w = ctx.measureText(label).width;
+    ctx.fillText(label, x + 2 + w > p.x + p.w ? x - w - 2 : x + 2, p.y + 5);
+  }
+  ctx.stroke();
+  ctx.fillStyle = theme.muted;
+  const zoom = L.zoom > 1.01 ? ` \xD7${L.zoom.toFixed(1)}` : "";
+  const px = Math.round(10 * sc);
+  ctx.font = `${px}px sans-serif`;
+  ctx.fillText(`${L.speed || 25} mm/s${zoom}`, p.x - L.margin + 2, p.y + 2);
+  ctx.fillText(`${L.gain || 10} mm/mV`, p.x - L.margin + 2, p.y + 3 + px);
+}
+
+// validate.js
+var ok = (value) => ({ ok: true, value });
+var no = (why) => ({ ok: false, why });
+function checkInt(v, lo, hi, what) {
+  const n = Number(v);
+  if (v === null || v === "" || typeof v === "boolean" || !Number.isFinite(n) || !Number.isInteger(n)) {
+    return no(`${what} must be an integer in ${lo}..${hi}, got ${v}`);
+  }
+  if (n < lo || n > hi) return no(`${what} must be an integer in ${lo}..${hi}, got ${n}`);
+  return ok(n);
+}
+function checkSelection(sel, fs, nSamples) {
+  if (!sel || !Object.keys(sel).length) return ok({});
+  const vals = [sel.start, sel.end, sel.start_s, sel.end_s];
+  if (!vals.every((x) => Number.isFinite(x))) return no("selection must hold finite start/end values");
+  const a = Math.max(0, Math.min(sel.start, sel.end));
+  const b = Math.min(nSamples, Math.max(sel.start, sel.end));
+  if (!(b > a)) return no(`selection lies outside the record (0..${nSamples} samples)`);
+  return ok({ start_s: a / fs, end_s: b / fs, start: a, end: b });
+}
+function checkLabelKey(id, ids) {
+  return ids.includes(Number(id)) ? ok(Number(id)) : no(`cluster ${id} is not a cluster of this view`);
+}
+function checkViewRange(v, duration) {
+  if (!Array.isArray(v) || v.length !== 2 || !v.every(Number.isFinite) || !(v[0] < v[1])) {
+    return no(`view range must be [start_s, end_s] with start < end, got ${JSON.stringify(v)}`);
+  }
+  if (v[1] <= 0 || v[0] >= duration) return no(`view range ${v} is outside 0..${duration} s`);
+  return ok(v);
+}
+
+// labels.js
+var DEFAULT_VOCAB = [
+  "P wave",
+  "QRS complex",
+  "T wave",
+  "ST segment",
+  "TP baseline",
+  "PR segment",
+  "artifact",
+  "other"
+];
+function updateLabels(labels, id, name, notes) {
+  const out = { ...labels || {} };
+  const n = String(name || "").trim();
+  const t = String(notes || "").trim();
+  if (!n && !t) delete out[String(id)];
+  else out[String(id)] = { name: n, notes: t };
+  return out;
+}
+function createLabelHistory(limit = 200) {
+  const done = [];
+  const undone = [];
+  const entry = (labels, id) => {
+    const e = (labels || {})[String(id)];
+    return e ? { ...e } : null;
+  };
+  const put = (labels, id, e) => {
+    const out = { ...labels || {} };
+    if (e) out[String(id)] = { ...e };
+    else delete out[String(id)];
+    return out;
+  };
+  return {
+    /** Remember that `before` became `after` by an edit of cluster `id`. */
+    record(before, after, id) {
+      done.push({ id, before: entry(before, id), after: entry(after, id) });
+      if (done.length > limit) done.shift();
+      undone.length = 0;
+    },
+    /** Labels with the last edit undone ({labels, id}), or null when there is none. */
+    undo(current) {
+      const e = done.pop();
+      if (!e) return null;
+      undone.push(e);
+      return { labels: put(current, e.id, e.before), id: e.id };
+    },
+    redo(current) {
+      const e = undone.pop();
+      if (!e) return null;
+      done.push(e);
+      return { labels: put(current, e.id, e.after), id: e.id };
+    },
+    sizes: () => [done.length, undone.length]
+  };
+}
+function createLabelEditing(o) {
+  const history = createLabelHistory();
+  const labels = () => o.model.get("cluster_labels") || {};
+  const write = (next) => {
+    o.model.set("cluster_labels", next);
+    o.save();
+  };
+  return {
+    history,
+    /** Set cluster `id`'s name and notes (from a card's editor). */
+    edit(id, name, notes) {
+      const chk = checkLabelKey(id, o.ids());
+      if (!chk.ok) return o.refuse(chk.why);
+      const before = labels();
+      const after = updateLabels(before, id, name, notes);
+      history.record(before, after, id);
+      write(after);
+      if (o.offlineNote()) o.flash("labels are kept in this view only (kernel disconnected)");
+    },
+    /** Undo (dir -1) or redo (+1) the last label edit made in this view. */
+    undo(dir) {
+      const r = dir < 0 ? history.undo(labels()) : history.redo(labels());
+      if (!r) return o.flash(dir < 0 ? "nothing to undo" : "nothing to redo");
+      write(r.labels);
+      o.flash(`${dir < 0 ? "undone" : "redone"}: label of ${o.title(r.id)}`);
+    }
+  };
+}
+var uid = 0;
+function buildLabelEditor(doc, id, labels, vocab, onCommit, opts = {}) {
+  const wrap = doc.createElement("div");
+  wrap.className = "ecw-label-editor";
+  const listId = `ecw-vocab-${++uid}`;
+  const dl = doc.createElement("datalist");
+  dl.id = listId;
+  for (const v of vocab && vocab.length ? vocab : DEFAULT_VOCAB) {
+    const o = doc.createElement("option");
+    o.value = v;
+    dl.appendChild(o);
+  }
+  const name = doc.createElement("input");
+  name.type = "text";
+  name.className = "ecw-label-name";
+  name.placeholder = "name (e.g. QRS complex)";
+  name.setAttribute("list", listId);
+  name.dataset.clusterId = String(id);
+  const notes = doc.createElement("textarea");
+  notes.className = "ecw-label-notes";
+  notes.rows = 2;
+  notes.placeholder = "notes";
+  notes.dataset.clusterId = String(id);
+  const setAria = (shown) => {
+    name.setAttribute("aria-label", `name of cluster ${shown}`);
+    notes.setAttribute("aria-label", `notes on cluster ${shown}`);
+  };
+  setAria(opts.shown || String(id));
+  let saved = { name: "", notes: "" };
+  let timer = null;
+  const commit = () => {
+    clearTimeout(timer);
+    timer = null;
+    const v = { name: name.value, notes: notes.value };
+    if (v.name.trim() === saved.name.trim() && v.notes.trim() === saved.notes.trim()) return;
+    saved = v;
+    onCommit(id, v.name, v.notes);
+  };
+  const later = () => {
+    clearTimeout(timer);
+    timer = setTimeout(commit, opts.debounceMs ?? 500);
+  };
+  name.addEventListener("change", commit);
+  name.addEventListener("blur", commit);
+  name.addEventListener("input", later);
+  name.addEventListener("keydown", (ev) => {
+    ev.stopPropagation();
+    if (ev.key === "Enter") {
+      ev.preventDefault();
+      commit();
+      opts.onDone?.();
+    } else if (ev.key === "Escape") {
+      commit();
+      opts.onDone?.();
+    }
+  });
+  notes.addEventListener("change", commit);
+  notes.addEventListener("blur", commit);
+  notes.addEventListener("input", later);
+  notes.addEventListener("keydown", (ev) => {
+    ev.stopPropagation();
+    if (ev.key === "Escape") {
+      commit();
+      opts.onDone?.();
+    }
+  });
+  for (const el of [name, notes]) el.addEventListener("click", (ev) => ev.stopPropagation());
+  let proposal = "";
+  const acceptBtn = doc.createElement("button");
+  acceptBtn.type = "button";
+  acceptBtn.className = "ecw-accept";
+  acceptBtn.hidden = true;
+  const accept = () => {
+    if (!proposal || name.value.trim()) return false;
+    name.value = proposal;
+    commit();
+    syncProposal();
+    return true;
+  };
+  const syncProposal = () => {
+    const offer = !!proposal && !name.value.trim();
+    acceptBtn.hidden = !offer;
+    acceptBtn.textContent = offer ? `\u2713 use proposed name \u201C${proposal}\u201D` : "";
+    acceptBtn.title = "a name proposed from the wave landmarks; click (or press \u2192 in the empty field, or a on the card) to accept it";
+    name.placeholder = offer ? `proposed: ${proposal} (\u2192 accepts)` : "name (e.g. QRS complex)";
+  };
+  acceptBtn.addEventListener("click", (ev) => {
+    ev.stopPropagation();
+    accept();
+    name.focus({ preventScroll: true });
+  });
+  name.addEventListener("keydown", (ev) => {
+    if (ev.key === "ArrowRight" && !name.value && proposal) {
+      ev.preventDefault();
+      accept();
+    }
+  });
+  name.addEventListener("input", syncProposal);
+  const propose = (p) => {
+    proposal = String(p || "").trim();
+    syncProposal();
+  };
+  wrap.append(name, dl, acceptBtn, notes);
+  const set = (entry, shown) => {
+    const e = entry || {};
+    const incoming = { name: e.name || "", notes: e.notes || "" };
+    const dirty = (f) => f.value.trim() !== saved[f === name ? "name" : "notes"].trim();
+    for (const [f, key] of [[name, "name"], [notes, "notes"]]) {
+      const editing = doc.activeElement === f || dirty(f) || timer != null;
+      if (!editing && f.value !== incoming[key]) f.value = incoming[key];
+    }
+    if (!(doc.activeElement === name || doc.activeElement === notes || timer != null)) saved = incoming;
+    if (shown) setAria(shown);
+    syncProposal();
+  };
+  set(labels && labels[String(id)] || {});
+  return { el: wrap, name, notes, set, flush: commit, propose, accept };
+}
+
+// keys.js
+var KEYMAP = [
+  ["?", "show / hide this help"],
+  ["+ / -", "more / fewer clusters (K)"],
+  ["\u2190 / \u2192", "previous / next ECG"],
+  ["u / t", "next most uncertain / least typical ECG (Shift: previous)"],
+  ["Shift+\u2190 / Shift+\u2192", "pan the time window"],
+  ["i / o", "zoom in / out (also mouse wheel)"],
+  ["0", "reset zoom"],
+  ["n / p", "next / previous occurrence of the highlighted cluster (wraps)"],
+  ["1 \u2026 9", "highlight cluster 1 \u2026 9 (again: clear)"],
+  ["b", "cycle band styles: light, strong, one lead, strip only"],
+  ["c", "calipers on / off: drag to measure ms, bpm and mV"],
+  ["f", "presentation mode (full-width ECG, larger text)"],
+  ["g", "toggle the Grad-CAM overlay"],
+  ["l", "cycle layouts 12x1 \u2192 6x2 \u2192 3x4"],
+  ["a", "accept the proposed name of the focused card (\u2192 in an empty name field)"],
+  ["Esc", "close help, cancel a K change, clear selection and highlight"],
+  ["Ctrl+Z / Ctrl+Shift+Z", "undo / redo the last label edit (outside the text fields)"],
+  ["drag", "brush a time range (synced across leads); hover: crosshair + readout"],
+  ["Shift+drag / wheel", "pan / zoom"]
+];
+function actionFor(ev) {
+  const k = ev.key;
+  if ((ev.ctrlKey || ev.metaKey) && (k === "z" || k === "Z")) return ev.shiftKey ? "redo" : "undo";
+  if ((ev.ctrlKey || ev.metaKey) && k === "y") return "redo";
+  if (ev.ctrlKey || ev.metaKey) return null;
+  if (k === "?") return "help";
+  if (k === "+" || k === "=") return "k+";
+  if (k === "-" || k === "_") return "k-";
+  if (k === "ArrowLeft") return ev.shiftKey ? "pan-" : "prev";
+  if (k === "ArrowRight") return ev.shiftKey ? "pan+" : "next";
+  if (k === "u") return "uncertain";
+  if (k === "t") return "atypical";
+  if (k === "U") return "uncertain-prev";
+  if (k === "T") return "atypical-prev";
+  if (k === "b") return "bands";
+  if (k === "c") return "calipers";
+  if (k === "f") return "present";
+  if (k === "i") return "zoom-in";
+  if (k === "o") return "zoom-out";
+  if (k === "0") return "zoom-reset";
+  if (k === "n") return "occ+";
+  if (k === "p") return "occ-";
+  if (k === "g") return "gradcam";
+  if (k === "l") return "layout";
+  if (k === "Escape") return "escape";
+  if (/^[1-9]$/.test(k)) return `cluster${k}`;
+  return null;
+}
+function buildHelp(doc) {
+  const box = doc.createElement("div");
+  box.className = "ecw-help";
+  box.setAttribute("role", "dialog");
+  box.setAttribute("aria-label", "Keyboard shortcuts");
+  box.hidden = true;
+  const h2 = doc.createElement("h4");
+  h2.textContent = "Keyboard shortcuts";
+  box.appendChild(h2);
+  const table = doc.createElement("table");
+  for (const [key, what] of KEYMAP) {
+    const tr = doc.createElement("tr");
+    const a = doc.createElement("td");
+    const kbd = doc.createElement("kbd");
+    kbd.textContent = key;
+    a.appendChild(kbd);
+    const b = doc.createElement("td");
+    b.textContent = what;
+    tr.append(a, b);
+    table.appendChild(tr);
+  }
+  box.appendChild(table);
+  return box;
+}
+
+// listeners.js
+function createRegistry() {
+  const undo = [];
+  const timers = /* @__PURE__ */ new Map();
+  let done = false;
+  const add = (fn) => {
+    if (done) throw new Error("view already removed");
+    undo.push(fn);
+  };
+  return {
+    dom(target, ev, fn, opts) {
+      if (!target || !target.addEventListener) return;
+      target.addEventListener(ev, fn, opts);
+      add(() => target.removeEventListener(ev, fn, opts));
+    },
+    model(model, ev, fn) {
+      model.on(ev, fn);
+      add(() => model.off(ev, fn));
+    },
+    observer(obs) {
+      add(() => obs.disconnect());
+      return obs;
+    },
+    interval(fn, ms) {
+      const id = setInterval(fn, ms);
+      add(() => clearInterval(id));
+      return id;
+    },
+    timeout(key, fn, ms) {
+      clearTimeout(timers.get(key));
+      timers.set(key, setTimeout(() => {
+        timers.delete(key);
+        fn();
+      }, ms));
+    },
+    clear(key) {
+      clearTimeout(timers.get(key));
+      timers.delete(key);
+    },
+    onTeardown(fn) {
+      add(fn);
+    },
+    size: () => undo.length,
+    teardown() {
+      if (done) return;
+      done = true;
+      for (const t of timers.values()) clearTimeout(t);
+      timers.clear();
+      while (undo.length) {
+        try {
+          undo.pop()();
+        } catch (err) {
+        }
+      }
+    }
+  };
+}
+
+// protocol.js
+var DISCONNECTED = "kernel disconnected: re-run the cell to recompute";
+var NO_ANSWER = "the kernel does not answer (busy or disconnected): re-run the cell to recompute";
+function createProtocol(o) {
+  const { model, reg } = o;
+  let pendingId = Math.max(model.get("response_id"), (model.get("request") || {}).id || 0);
+  let want = {};
+  let lastPong = 0;
+  const st = { noAnswer: false, flash: "" };
+  const wanted = (key) => key in want ? want[key] : model.get(key === "k" ? "n_clusters" : key);
+  function watchdog() {
+    reg.timeout("ping", () => {
+      if (pendingId <= model.get("response_id")) return;
+      const t = Date.now();
+      try {
+        model.send({ type: "ping", t });
+      } catch (err) {
+      }
+      reg.timeout("ping", () => {
+        if (lastPong < t && pendingId > model.get("response_id")) {
+          st.noAnswer = true;
+          o.onState();
+        }
+      }, 4e3);
+    }, 4e3);
+  }
+  function send(extra) {
+    if (o.offline()) {
+      st.flash = o.standalone ? "static export: re-run the notebook to recompute" : DISCONNECTED;
+      o.onState();
+      return false;
+    }
+    for (const key of ["k", "index", "gradcam_class"]) if (key in extra) want[key] = extra[key];
+    pendingId = Math.max(pendingId, model.get("response_id"), (model.get("request") || {}).id || 0) + 1;
+    const req = {
+      id: pendingId,
+      k: wanted("k"),
+      index: wanted("index"),
+      gradcam_class: wanted("gradcam_class"),
+      ...extra
+    };
+    st.flash = "";
+    model.set("request", req);
+    o.save();
+    o.onState();
+    watchdog();
+    return true;
+  }
+  function accept() {
+    st.noAnswer = false;
+    if (model.get("response_id") < pendingId) return false;
+    want = {};
+    return true;
+  }
+  function onPong() {
+    lastPong = Date.now();
+    st.noAnswer = false;
+    o.onState();
+  }
+  function statusView() {
+    const off = o.offline();
+    const busy = !off && (pendingId > model.get("response_id") || model.get("busy"));
+    const err = model.get("error");
+    let text = model.get("status") || "";
+    if (st.noAnswer && busy) text = NO_ANSWER;
+    if (off && !o.standalone) text = DISCONNECTED;
+    if (st.flash) text = st.flash;
+    if (err && !off) text = `\u26A0 ${err}`;
+    return { off, busy: !!busy, text, isError: !!err || off && !o.standalone || st.noAnswer && busy };
+  }
+  return { send, accept, onPong, statusView, wanted, st };
+}
+
+// dom.js
+function h(doc, tag, cls, text) {
+  const e = doc.createElement(tag);
+  if (cls) e.className = cls;
+  if (text != null) e.textContent = text;
+  return e;
+}
+function option(doc, value, text) {
+  const o = h(doc, "option", null, text);
+  o.value = String(value);
+  return o;
+}
+function fmtPct(v) {
+  return `${(100 * v).toFixed(1)}%`;
+}
+
+// kjob.js
+function buildKJob(doc) {
+  const el = h(doc, "span", "ecw-kjob");
+  el.setAttribute("role", "status");
+  el.hidden = true;
+  const bar = h(doc, "progress", "ecw-kjob-bar");
+  const text = h(doc, "span", "ecw-kjob-text");
+  const cancel = h(doc, "button", "ecw-btn ecw-kjob-cancel", "cancel");
+  cancel.title = "stop this K change (the ECG keeps its current K)";
+  el.append(bar, text, cancel);
+  return { el, bar, text, cancel };
+}
+function createKJob(o) {
+  const { model, reg, ui } = o;
+  let kid = 0;
+  let wantK = null;
+  let droppedK = null;
+  let seen = { id: 0, t: 0 };
+  const job = () => model.get("k_job") || {};
+  const running = () => job().state === "running" && job().id === kid;
+  function post(body) {
+    if (o.offline()) {
+      o.refuse("changing K needs the kernel (re-run the cell to recompute)");
+      return false;
+    }
+    kid = Math.max(kid, (model.get("k_request") || {}).id || 0) + 1;
+    model.set("k_request", { id: kid, ...body });
+    o.save();
+    return true;
+  }
+  function ask(k) {
+    if (k === model.get("n_clusters") && wantK == null) return;
+    if (k === model.get("n_clusters")) {
+      cancel();
+      return;
+    }
+    if (post({ k })) {
+      wantK = k;
+      droppedK = null;
+      seen = { id: kid, t: performance.now() };
+      draw();
+      o.onChange();
+    }
+  }
+  function cancel() {
+    if (wantK == null) return;
+    const k = wantK;
+    if (post({ cancel: true })) {
+      wantK = null;
+      droppedK = k;
+      ui.el.hidden = false;
+      ui.el.dataset.state = "cancelled";
+      ui.bar.hidden = true;
+      ui.cancel.hidden = true;
+      ui.text.textContent = `K=${k} cancelled; still K=${model.get("n_clusters")}`;
+      reg.timeout("kjob-hide", () => {
+        if (wantK != null) return;
+        ui.el.hidden = true;
+        ui.el.dataset.state = "";
+      }, 4e3);
+      o.onChange();
+    }
+  }
+  function draw() {
+    const j = job();
+    if (wantK == null) {
+      if (ui.el.dataset.state !== "cancelled") ui.el.hidden = true;
+      return;
+    }
+    const mine = j.id === kid;
+    if (mine && j.state === "error") {
+      wantK = null;
+      ui.el.hidden = true;
+      o.refuse(`K=${j.k} failed: ${j.error}`);
+      o.onChange();
+      return;
+    }
+    const total = mine ? j.total || 3 : 3;
+    const done = mine ? j.done || 0 : 0;
+    const secs = ((performance.now() - seen.t) / 1e3).toFixed(1);
+    ui.el.hidden = false;
+    ui.el.dataset.state = "running";
+    ui.el.dataset.k = String(wantK);
+    ui.bar.hidden = false;
+    ui.cancel.hidden = false;
+    ui.bar.max = total;
+    ui.bar.value = done;
+    const step = mine && j.step ? `${j.step} (${Math.min(done + 1, total)}/${total})` : "starting";
+    ui.text.textContent = `computing K=${wantK}: ${step} \xB7 ${secs} s`;
+  }
+  function onAnswer() {
+    if (wantK != null && model.get("n_clusters") === wantK) {
+      wantK = null;
+      ui.el.hidden = true;
+      o.onChange();
+    }
+  }
+  reg.dom(ui.cancel, "click", cancel);
+  reg.model(model, "change:k_job", draw);
+  reg.interval(() => {
+    if (wantK != null) draw();
+  }, 250);
+  function overtaken(k, shown) {
+    if (k == null || k === shown) return false;
+    return wantK == null ? k === droppedK : k !== wantK;
+  }
+  return { ask, cancel, onAnswer, overtaken, wanted: () => wantK, running };
+}
+
+// toolbar.js
+var BAND_LABELS = { light: "bands: light", strong: "bands: strong", lead: "bands: one lead", strip: "bands: strip only" };
+var RANK_LABELS = { uncertain: "most uncertain", atypical: "least typical" };
+function buildToolbar(doc) {
+  const e = {};
+  e.bar = h(doc, "div", "ecw-toolbar");
+  e.prevBtn = h(doc, "button", "ecw-btn ecw-prev", "\u25C0");
+  e.prevBtn.title = "previous ECG (\u2190)";
+  e.idxInput = h(doc, "input", "ecw-index");
+  e.idxInput.type = "number";
+  e.idxInput.min = "0";
+  e.idxInput.setAttribute("aria-label", "ECG index");
+  e.nextBtn = h(doc, "button", "ecw-btn ecw-next", "\u25B6");
+  e.nextBtn.title = "next ECG (\u2192)";
+  e.ridInput = h(doc, "input", "ecw-recid");
+  e.ridInput.placeholder = "record id";
+  e.ridInput.setAttribute("aria-label", "record id");
+  e.classSel = h(doc, "select", "ecw-class");
+  e.classSel.setAttribute("aria-label", "jump to next ECG of class");
+  e.rankBtns = {};
+  e.rankBadges = {};
+  for (const key of ["uncertain", "atypical"]) {
+    const b = h(doc, "button", `ecw-btn ecw-${key}`);
+    const badge = h(doc, "span", "ecw-rank-pos");
+    b.append(RANK_LABELS[key], badge);
+    b.title = `next ${RANK_LABELS[key]} ECG (${key[0]}; Shift+${key[0]}: previous)`;
+    e.rankBtns[key] = b;
+    e.rankBadges[key] = badge;
+  }
+  const kLabel = h(doc, "label", "ecw-k-label");
+  e.kSlider = h(doc, "input", "ecw-k");
+  e.kSlider.type = "range";
+  e.kSlider.step = "1";
+  e.kSlider.setAttribute("aria-label", "number of clusters K");
+  e.kValue = h(doc, "span", "ecw-k-value");
+  kLabel.append("K ", e.kSlider, e.kValue);
+  e.kjob = buildKJob(doc);
+  e.layoutSel = h(doc, "select", "ecw-layout");
+  e.layoutSel.setAttribute("aria-label", "layout");
+  for (const l of LAYOUTS) e.layoutSel.appendChild(option(doc, l, l === "3x4" ? "3x4+rhythm" : l));
+  e.bandSel = h(doc, "select", "ecw-band-style");
+  e.bandSel.setAttribute("aria-label", "band style");
+  e.bandSel.title = "how clusters are drawn on the leads (b)";
+  for (const b of BAND_STYLES) e.bandSel.appendChild(option(doc, b, BAND_LABELS[b]));
+  e.gainSel = h(doc, "select", "ecw-gain");
+  e.gainSel.setAttribute("aria-label", "gain");
+  for (const g of GAINS) e.gainSel.appendChild(option(doc, g, `${g} mm/mV`));
+  e.speedSel = h(doc, "select", "ecw-speed");
+  e.speedSel.setAttribute("aria-label", "paper speed");
+  for (const s of SPEEDS) e.speedSel.appendChild(option(doc, s, `${s} mm/s`));
+  const camLabel = h(doc, "label", "ecw-cam-label");
+  e.camBox = h(doc, "input", "ecw-cam");
+  e.camBox.type = "checkbox";
+  e.camSel = h(doc, "select", "ecw-cam-class");
+  e.camSel.setAttribute("aria-label", "Grad-CAM class");
+  camLabel.append(e.camBox, " Grad-CAM ", e.camSel);
+  e.camLabel = camLabel;
+  const fitLabel = h(doc, "label", "ecw-fit-label");
+  e.fitBox = h(doc, "input", "ecw-fit");
+  e.fitBox.type = "checkbox";
+  fitLabel.title = "12x1: shrink the rows so the whole ECG fits the window (amplitude scale kept)";
+  fitLabel.append(e.fitBox, " fit");
+  e.calBtn = h(doc, "button", "ecw-btn ecw-caliper-btn", "calipers");
+  e.calBtn.title = "calipers: drag on a lead to measure ms, bpm and mV (c)";
+  e.calBtn.setAttribute("aria-pressed", "false");
+  e.presBtn = h(doc, "button", "ecw-btn ecw-present-btn", "present");
+  e.presBtn.title = "presentation mode: full-width ECG, larger text (f)";
+  e.presBtn.setAttribute("aria-pressed", "false");
+  e.scaleSel = h(doc, "select", "ecw-font-scale");
+  e.scaleSel.setAttribute("aria-label", "text size");
+  for (const s of [1, 1.25, 1.5, 2]) e.scaleSel.appendChild(option(doc, s, `text \xD7${s}`));
+  e.sideBtn = h(doc, "button", "ecw-btn ecw-side-toggle", "side panel");
+  e.sideBtn.title = "show / hide the side panel";
+  e.helpBtn = h(doc, "button", "ecw-btn ecw-help-btn", "?");
+  e.helpBtn.title = "keyboard help (?)";
+  const spinner = h(doc, "span", "ecw-spinner");
+  spinner.setAttribute("aria-hidden", "true");
+  e.status = h(doc, "span", "ecw-status");
+  e.status.setAttribute("role", "status");
+  e.bar.append(
+    e.prevBtn,
+    e.idxInput,
+    e.nextBtn,
+    e.ridInput,
+    e.classSel,
+    e.rankBtns.uncertain,
+    e.rankBtns.atypical,
+    kLabel,
+    e.kjob.el,
+    e.layoutSel,
+    e.bandSel,
+    e.gainSel,
+    e.speedSel,
+    camLabel,
+    fitLabel,
+    e.calBtn,
+    e.presBtn,
+    e.scaleSel,
+    e.sideBtn,
+    e.helpBtn,
+    spinner,
+    e.status
+  );
+  e.message = h(doc, "div", "ecw-message");
+  e.message.setAttribute("role", "alert");
+  e.messageText = h(doc, "span", "ecw-message-text");
+  e.messageClose = h(doc, "button", "ecw-btn ecw-message-close", "\xD7");
+  e.messageClose.title = "dismiss";
+  e.message.append(e.messageText, e.messageClose);
+  e.message.hidden = true;
+  e.leadBar = h(doc, "div", "ecw-leadbar");
+  e.leadBtns = [];
+  return e;
+}
+function syncToolbar(e, model, o) {
+  const doc = e.bar.ownerDocument;
+  const n = model.get("n_records");
+  e.idxInput.max = String(n - 1);
+  if (!e.idxInput.dataset.typing) e.idxInput.value = String(model.get("index"));
+  if (!e.ridInput.dataset.typing) e.ridInput.value = o.recordId ?? "";
+  e.kSlider.min = String(model.get("k_min"));
+  e.kSlider.max = String(model.get("k_max"));
+  const kShown = o.kWanted ?? model.get("n_clusters");
+  e.kSlider.value = String(kShown);
+  e.kValue.textContent = String(kShown);
+  e.layoutSel.value = model.get("ecg_layout");
+  e.bandSel.value = o.get("band_style", "light");
+  e.gainSel.value = String(o.get("gain", 10));
+  e.speedSel.value = String(o.get("paper_speed", 25));
+  e.scaleSel.value = String(o.get("font_scale", 1));
+  e.camBox.checked = !!model.get("show_gradcam");
+  e.fitBox.checked = !!o.get("fit_height", false);
+  e.presBtn.setAttribute("aria-pressed", o.get("presentation", false) ? "true" : "false");
+  e.calBtn.setAttribute("aria-pressed", o.mode === "caliper" ? "true" : "false");
+  const classes = model.get("class_names") || [];
+  if (e.classSel.options.length !== classes.length + 1) {
+    e.classSel.replaceChildren(option(doc, "", "next of class\u2026"), ...classes.map((c) => option(doc, c, c)));
+    e.camSel.replaceChildren(option(doc, "", "predicted"), ...classes.map((c) => option(doc, c, c)));
+  }
+  e.camSel.value = model.get("gradcam_class") || "";
+  const noCam = model.get("gradcam_unavailable") || "";
+  e.camBox.disabled = !!noCam;
+  e.camSel.disabled = !!noCam;
+  e.camLabel.classList.toggle("ecw-unavailable", !!noCam);
+  e.camLabel.title = noCam || "Grad-CAM of the chosen class (g)";
+  e.camLabel.dataset.reason = noCam;
+  const msg = [o.get("message", ""), o.get("labels_report", "")].filter(Boolean).join("  \xB7  ");
+  e.messageText.textContent = msg;
+  e.message.hidden = !msg;
+  const vis = new Set(o.visibleLeads);
+  const names = o.leadNames;
+  if (e.leadBtns.length !== names.length || e.leadBtns.some((b, i) => b.textContent !== names[i])) {
+    e.leadBtns.length = 0;
+    e.leadBar.replaceChildren(h(doc, "span", "ecw-leadbar-title", "leads:"));
+    names.forEach((name, i) => {
+      const b = h(doc, "button", "ecw-lead", name);
+      b.dataset.lead = String(i);
+      e.leadBtns.push(b);
+      e.leadBar.appendChild(b);
+    });
+  }
+  e.leadBtns.forEach((b, i) => {
+    b.classList.toggle("ecw-lead-on", vis.has(i));
+    b.setAttribute("aria-pressed", vis.has(i) ? "true" : "false");
+  });
+}
+function wireToolbar(e, reg, a) {
+  reg.dom(e.prevBtn, "click", () => a.doAction("prev"));
+  reg.dom(e.nextBtn, "click", () => a.doAction("next"));
+  for (const f of [e.idxInput, e.ridInput]) {
+    reg.dom(f, "input", () => {
+      f.dataset.typing = "1";
+    });
+    reg.dom(f, "blur", () => {
+      delete f.dataset.typing;
+    });
+  }
+  const gotoIndex = () => {
+    delete e.idxInput.dataset.typing;
+    const n = a.nRecords();
+    const raw = e.idxInput.value.trim();
+    const v = Number(raw);
+    if (!raw || !Number.isInteger(v) || v < 0 || v > n - 1) {
+      e.idxInput.value = String(a.wanted("index"));
+      return a.refuse(`no ECG ${raw ? `"${raw}"` : "index given"}: the index must be a whole number in 0..${n - 1}`);
+    }
+    if (v !== a.wanted("index")) a.send({ index: v });
+  };
+  const gotoRecord = () => {
+    delete e.ridInput.dataset.typing;
+    const r = e.ridInput.value.trim();
+    if (r && r !== a.recordId()) a.send({ record_id: r });
+  };
+  reg.dom(e.idxInput, "change", gotoIndex);
+  reg.dom(e.ridInput, "change", gotoRecord);
+  reg.dom(e.idxInput, "keydown", (ev) => {
+    if (ev.key === "Enter") gotoIndex();
+  });
+  reg.dom(e.ridInput, "keydown", (ev) => {
+    if (ev.key === "Enter") gotoRecord();
+  });
+  reg.dom(e.classSel, "change", () => {
+    if (e.classSel.value) a.send({ class: e.classSel.value });
+    e.classSel.value = "";
+  });
+  reg.dom(e.rankBtns.uncertain, "click", () => a.doAction("uncertain"));
+  reg.dom(e.rankBtns.atypical, "click", () => a.doAction("atypical"));
+  reg.dom(e.kSlider, "input", () => {
+    e.kValue.textContent = e.kSlider.value;
+  });
+  reg.dom(e.kSlider, "change", () => a.askK(Number(e.kSlider.value)));
+  reg.dom(e.layoutSel, "change", () => a.setTrait("ecg_layout", e.layoutSel.value));
+  reg.dom(e.bandSel, "change", () => a.setTrait("band_style", e.bandSel.value));
+  reg.dom(e.gainSel, "change", () => a.setTrait("gain", Number(e.gainSel.value)));
+  reg.dom(e.speedSel, "change", () => a.setSpeed(Number(e.speedSel.value)));
+  reg.dom(e.scaleSel, "change", () => a.setTrait("font_scale", Number(e.scaleSel.value)));
+  reg.dom(e.camBox, "change", () => a.setTrait("show_gradcam", e.camBox.checked));
+  reg.dom(e.fitBox, "change", () => a.setTrait("fit_height", e.fitBox.checked));
+  reg.dom(e.camSel, "change", () => a.send({ gradcam_class: e.camSel.value }));
+  reg.dom(e.calBtn, "click", () => a.doAction("calipers"));
+  reg.dom(e.presBtn, "click", () => a.doAction("present"));
+  reg.dom(e.sideBtn, "click", a.toggleSide);
+  reg.dom(e.helpBtn, "click", () => a.doAction("help"));
+  reg.dom(e.messageClose, "click", () => {
+    a.dismiss();
+    e.message.hidden = true;
+  });
+  reg.dom(e.leadBar, "click", (ev) => {
+    const b = ev.target.closest && ev.target.closest("[data-lead]");
+    if (b) a.toggleLead(Number(b.dataset.lead));
+  });
+}
+
+// prototypes.js
+function smallCanvas(doc, w, h2, cls) {
+  const c = doc.createElement("canvas");
+  const dpr = typeof window !== "undefined" && window.devicePixelRatio || 1;
+  c.width = Math.round(w * dpr);
+  c.height = Math.round(h2 * dpr);
+  c.style.width = `${w}px`;
+  c.style.height = `${h2}px`;
+  c.className = cls;
+  const ctx = c.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  return [c, ctx];
+}
+function swatch(doc, id, pal, canvas) {
+  let c = canvas;
+  let ctx;
+  if (!c) [c, ctx] = smallCanvas(doc, 16, 16, "ecw-swatch");
+  else ctx = c.getContext("2d");
+  const col = pal.color(id);
+  ctx.clearRect(0, 0, 16, 16);
+  ctx.fillStyle = col;
+  ctx.fillRect(0, 0, 16, 16);
+  const pat = hatchPattern(ctx, pal.hatch(id), withAlpha(textColorOn(col), 0.6));
+  if (pat) {
+    ctx.fillStyle = pat;
+    ctx.fillRect(0, 0, 16, 16);
+  }
+  c.dataset.color = col;
+  return c;
+}
+function drawHist(ctx, w, h2, hist, color, theme) {
+  ctx.fillStyle = theme.track;
+  ctx.fillRect(0, 0, w, h2);
+  const max = Math.max(1e-9, ...hist);
+  const bw = w / hist.length;
+  ctx.fillStyle = color;
+  hist.forEach((v, i) => {
+    const bh = v / max * (h2 - 2);
+    ctx.fillRect(i * bw + 0.5, h2 - bh, Math.max(1, bw - 1), bh);
+  });
+}
+function drawProto(ctx, w, h2, med, q25, q75, color, theme) {
+  ctx.fillStyle = theme.paper;
+  ctx.fillRect(0, 0, w, h2);
+  const n = med.length;
+  if (!n) return;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < n; i++) {
+    lo = Math.min(lo, q25[i], med[i]);
+    hi = Math.max(hi, q75[i], med[i]);
+  }
+  if (!(hi > lo)) {
+    hi = lo + 1;
+  }
+  const pad = 0.1 * (hi - lo);
+  const x = (i) => i / Math.max(1, n - 1) * (w - 2) + 1;
+  const y = (v) => h2 - 2 - (v - lo + pad) / (hi - lo + 2 * pad) * (h2 - 4);
+  ctx.beginPath();
+  for (let i = 0; i < n; i++) ctx.lineTo(x(i), y(q75[i]));
+  for (let i = n - 1; i >= 0; i--) ctx.lineTo(x(i), y(q25[i]));
+  ctx.closePath();
+  ctx.fillStyle = withAlpha(color, 0.3);
+  ctx.fill();
+  ctx.beginPath();
+  for (let i = 0; i < n; i++) ctx.lineTo(x(i), y(med[i]));
+  ctx.strokeStyle = theme.trace;
+  ctx.lineWidth = 1.3;
+  ctx.stroke();
+}
+function drawSnip(ctx, w, h2, snip, color, theme) {
+  ctx.fillStyle = theme.paper;
+  ctx.fillRect(0, 0, w, h2);
+  ctx.strokeStyle = color;
+  ctx.lineWidth = 3;
+  ctx.strokeRect(0, 0, w, h2);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of snip) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  if (!(hi > lo)) hi = lo + 1;
+  ctx.beginPath();
+  snip.forEach((v, i) => {
+    ctx.lineTo(i / Math.max(1, snip.length - 1) * (w - 4) + 2, h2 - 3 - (v - lo) / (hi - lo) * (h2 - 6));
+  });
+  ctx.strokeStyle = theme.trace;
+  ctx.lineWidth = 1;
+  ctx.stroke();
+}
+function reorder(parent, nodes) {
+  let ref = parent.firstChild;
+  for (const n of nodes) {
+    if (n === ref) {
+      ref = ref.nextSibling;
+      continue;
+    }
+    parent.insertBefore(n, ref);
+  }
+  while (ref) {
+    const next = ref.nextSibling;
+    parent.removeChild(ref);
+    ref = next;
+  }
+}
+function createClusterPanel(doc, handlers) {
+  const root = doc.createElement("div");
+  root.className = "ecw-clusters";
+  const cards = /* @__PURE__ */ new Map();
+  function makeCard(id, d) {
+    const card = doc.createElement("div");
+    card.className = "ecw-card";
+    card.dataset.clusterId = String(id);
+    card.tabIndex = 0;
+    card.setAttribute("role", "button");
+    const head = doc.createElement("div");
+    head.className = "ecw-card-head";
+    const sw = swatch(doc, id, d.pal);
+    const title = doc.createElement("span");
+    title.className = "ecw-card-title";
+    const stats = doc.createElement("span");
+    stats.className = "ecw-card-stats";
+    const badge = doc.createElement("span");
+    const tree = doc.createElement("span");
+    tree.className = "ecw-card-tree";
+    head.append(sw, title, tree, stats, badge);
+    const row = doc.createElement("div");
+    row.className = "ecw-card-row";
+    const ex = doc.createElement("div");
+    ex.className = "ecw-examples";
+    const mix = doc.createElement("div");
+    mix.className = "ecw-mix";
+    const editor = buildLabelEditor(doc, id, d.labels, d.vocab, handlers.onLabel, {
+      onDone: () => card.focus({ preventScroll: true })
+    });
+    card.append(head, row, ex, mix, editor.el);
+    card.addEventListener("click", () => handlers.onPick(id));
+    card.addEventListener("keydown", (ev) => {
+      if (ev.target === card && (ev.key === "Enter" || ev.key === " ")) {
+        ev.preventDefault();
+        ev.stopPropagation();
+        handlers.onPick(id);
+      } else if (ev.target === card && ev.key === "a" && editor.accept()) {
+        ev.preventDefault();
+        ev.stopPropagation();
+      }
+    });
+    return { card, sw, title, tree, stats, badge, row, ex, mix, editor, key: "" };
+  }
+  function fill(c, info, d) {
+    const id = info.id;
+    const active = d.highlight === id;
+    c.card.classList.toggle("ecw-card-active", active);
+    c.card.setAttribute("aria-pressed", active ? "true" : "false");
+    c.card.style.borderColor = d.pal.color(id);
+    c.card.dataset.num = d.pal.short(id);
+    const chain = (info.ancestors || []).map((a) => d.pal.short(a)).join(" \u2190 ");
+    c.card.title = `cluster ${d.pal.short(id)} (stable id ${id})` + (chain ? `; in the cluster tree at K-1, K-2, \u2026: ${chain}` : "");
+    swatch(doc, id, d.pal, c.sw);
+    const anc = info.ancestors || [];
+    const shown = d.pal.titleOrProposal(id, d.labels, info.proposed_name, anc);
+    c.title.textContent = shown.text;
+    c.title.classList.toggle("ecw-proposed", shown.proposed);
+    c.title.classList.toggle("ecw-inherited", !!shown.inherited);
+    const from = anc.length && anc[0] !== id ? anc[0] : null;
+    c.tree.textContent = from == null ? "" : `from ${d.pal.short(from)}`;
+    c.tree.hidden = from == null;
+    c.card.dataset.parent = anc.length ? String(anc[0]) : "";
+    c.card.dataset.proposed = shown.proposed ? info.proposed_name : "";
+    c.editor.propose(info.proposed_name || "");
+    c.stats.textContent = `${(100 * info.share).toFixed(1)}% of time \xB7 H\u0304 ${info.mean_entropy.toFixed(2)}`;
+    const conf = info.confidence || "";
+    c.badge.textContent = conf ? `${conf} (p${Math.round(100 * info.mean_pct)})` : "";
+    c.badge.hidden = !conf;
+    c.badge.className = `ecw-conf ecw-conf-${conf}`;
+    c.badge.title = conf ? `its time steps are on average at the ${Math.round(100 * info.mean_pct)}th percentile of uncertainty in this dataset` : "";
+    c.card.dataset.confidence = conf;
+    c.editor.set(d.labels && d.labels[String(id)], d.pal.short(id));
+    const key = `${d.dataKey}|${d.lead}|${d.theme.dark}|${d.pal.color(id)}`;
+    if (key === c.key) return;
+    c.key = key;
+    const [K, , L, W] = d.protoShape && d.protoShape.length === 4 ? d.protoShape : [0, 3, 0, 0];
+    const [, E, SL, SW] = d.snipShape && d.snipShape.length === 4 ? d.snipShape : [0, 0, 0, 0];
+    const pos = info.position;
+    const col = d.pal.color(id);
+    c.row.replaceChildren();
+    if (K && pos < K && L && W) {
+      const li = Math.min(d.lead, L - 1);
+      const base = (k, q) => ((k * 3 + q) * L + li) * W;
+      const med = d.protos.subarray(base(pos, 0), base(pos, 0) + W);
+      const q25 = d.protos.subarray(base(pos, 1), base(pos, 1) + W);
+      const q75 = d.protos.subarray(base(pos, 2), base(pos, 2) + W);
+      const [pc, pctx] = smallCanvas(doc, 140, 60, "ecw-proto");
+      pc.title = "prototype: median and 25\u201375 % band";
+      drawProto(pctx, 140, 60, med, q25, q75, col, d.theme);
+      c.row.appendChild(pc);
+    }
+    const rel = info.pct_hist && info.pct_hist.length;
+    const hist = rel ? info.pct_hist : info.entropy_hist;
+    if (hist && hist.length) {
+      const [hc, hctx] = smallCanvas(doc, 70, 60, "ecw-hist");
+      hc.title = rel ? "its time steps by uncertainty percentile in this dataset (left: more certain than usual, right: less)" : "histogram of uncertainty (0 \u2026 1)";
+      drawHist(hctx, 70, 60, hist, col, d.theme);
+      c.row.appendChild(hc);
+    }
+    c.ex.replaceChildren();
+    if (E && SW && pos < K) {
+      (info.examples || []).slice(0, E).forEach((e, j) => {
+        const off = ((pos * E + j) * SL + Math.min(d.lead, SL - 1)) * SW;
+        const [sc, sctx] = smallCanvas(doc, 60, 34, "ecw-example");
+        drawSnip(sctx, 60, 34, d.snips.subarray(off, off + SW), col, d.theme);
+        sc.title = `record ${e.record_id} at ${e.start_s.toFixed(2)} s (click to open)`;
+        sc.addEventListener("click", (ev) => {
+          ev.stopPropagation();
+          handlers.onExample(e);
+        });
+        c.ex.appendChild(sc);
+      });
+    }
+    c.mix.replaceChildren();
+    if (info.class_mix && Object.keys(info.class_mix).length) {
+      for (const [name, v] of Object.entries(info.class_mix)) {
+        const item = doc.createElement("span");
+        item.className = "ecw-mix-item";
+        const bar = doc.createElement("span");
+        bar.className = "ecw-mix-bar";
+        bar.style.width = `${Math.round(40 * v)}px`;
+        bar.style.background = col;
+        item.append(`${name} ${(100 * v).toFixed(0)}%`, bar);
+        c.mix.appendChild(item);
+      }
+    }
+  }
+  function update(d) {
+    const sorted = [...d.clusters].sort((a, b) => a.id - b.id);
+    const keep = new Set(sorted.map((c) => c.id));
+    for (const [id, c] of cards) {
+      if (!keep.has(id)) {
+        c.editor.flush();
+        cards.delete(id);
+      }
+    }
+    const nodes = [];
+    for (const info of sorted) {
+      let c = cards.get(info.id);
+      if (!c) {
+        c = makeCard(info.id, d);
+        cards.set(info.id, c);
+      }
+      fill(c, info, d);
+      nodes.push(c.card);
+    }
+    reorder(root, nodes);
+  }
+  return { el: root, update, cards };
+}
+
+// draw.js
+var perf = globalThis.__ecwPerf = globalThis.__ecwPerf || { base: [], overlay: [], summary: [], render: [], hover: [] };
+function track(key, t0) {
+  const a = perf[key] || (perf[key] = []);
+  a.push(performance.now() - t0);
+  if (a.length > 500) a.shift();
+}
+function caliperText(r) {
+  const bpm = r.bpm && r.ms >= 200 ? ` \xB7 ${Math.round(r.bpm)} bpm` : "";
+  return `${Math.round(r.ms)} ms${bpm} \xB7 ${r.mv >= 0 ? "+" : ""}${r.mv.toFixed(2)} mV`;
+}
+function sizeCanvas(c, w, hgt) {
+  const dpr = globalThis.devicePixelRatio || 1;
+  const W = Math.round(w * dpr);
+  const H = Math.round(hgt * dpr);
+  if (c.width !== W || c.height !== H) {
+    c.width = W;
+    c.height = H;
+    c.style.width = `${w}px`;
+    c.style.height = `${hgt}px`;
+  }
+  const ctx = c.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  return ctx;
+}
+function createDrawing(env) {
+  const { model, el, S, get } = env;
+  const { root, stage, legend, side, base, overlay, tip } = env.dom;
+  const doc = el.ownerDocument || document;
+  function drawBase() {
+    const t0 = performance.now();
+    const cur = S.cur;
+    const width = Math.max(480, stage.clientWidth || el.clientWidth || 900);
+    const L = S.L = computeLayout({
+      layout: model.get("ecg_layout"),
+      leads: env.visibleLeads(),
+      leadNames: cur.rec.lead_names || [],
+      width,
+      duration: env.duration(),
+      view: S.view,
+      gradcam: !!(model.get("show_gradcam") && cur.cam),
+      rhythmLead: S.protoLead,
+      gain: get("gain", 10),
+      speed: get("paper_speed", 25),
+      scale: env.scale(),
+      // Presentation mode always fits the screen, whatever the layout and the fit box.
+      fitHeight: get("fit_height", false) || get("presentation", false) ? env.fitTarget() : 0,
+      fitAll: !!get("presentation", false)
+    });
+    S.view = L.view;
+    const theme = S.theme;
+    const pal = S.pal;
+    const ctx = sizeCanvas(base, L.width, L.height);
+    sizeCanvas(overlay, L.width, L.height);
+    ctx.clearRect(0, 0, L.width, L.height);
+    ctx.fillStyle = theme.bg;
+    ctx.fillRect(0, 0, L.width, L.height);
+    const hl = env.highlight();
+    const style = get("band_style", "light");
+    const showCam = model.get("show_gradcam") && cur.cam;
+    const capH = Math.round(6 * L.scale);
+    for (const p of L.panels) {
+      drawGrid(ctx, p, L, theme);
+      drawPanelBands(ctx, p, cur.segs, cur.fs, { pal, style, highlight: hl, chosen: p.lead === S.protoLead });
+      if (showCam) drawPanelGradcam(ctx, p, cur.cam, cur.fs, theme);
+    }
+    for (const p of L.panels) {
+      const off = p.lead * cur.nS;
+      drawTrace(ctx, p, L, cur.sig, off, cur.nS, cur.fs, theme, leadCenter(cur.sig, off, cur.nS));
+      if (p.col === 0) drawCalibration(ctx, p, L, theme);
+      if (style !== "strip") {
+        drawPanelCap(ctx, p, cur.segs, cur.fs, { pal, highlight: hl, theme, capH, fontPx: Math.round(9 * L.scale) });
+      }
+      drawLeadLabel(ctx, p, theme, L.scale, style !== "strip" ? capH : 0);
+    }
+    drawStrip(ctx, L.strip, cur.segs, cur.fs, env.labels(), hl, pal, Math.round(10 * L.scale));
+    drawRibbon(ctx, L.ribbon, cur.entPct, cur.fs, theme, L.margin, L.scale, cur.relative);
+    if (L.gradcam) drawGradcam(ctx, L.gradcam, cur.cam, cur.fs, theme, model.get("gradcam_label"), L.margin, L.scale);
+    drawAxis(ctx, L.axis, L, theme);
+    side.style.maxHeight = `${Math.max(420, L.height + legend.offsetHeight)}px`;
+    drawOverlay();
+    root.dataset.drawnId = String(cur.responseId);
+    root.dataset.bands = cur.segs.map((r) => `${r.start}:${r.id}`).join(",").slice(0, 4e3);
+    root.dataset.k = String(model.get("n_clusters"));
+    root.dataset.bandStyle = style;
+    root.dataset.colors = pal.ids.map((id) => pal.color(id)).join(",");
+    track("base", t0);
+  }
+  function drawOverlay() {
+    const L = S.L;
+    if (!L) return;
+    const t0 = performance.now();
+    const ctx = overlay.getContext("2d");
+    const dpr = globalThis.devicePixelRatio || 1;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, L.width, L.height);
+    const tracks = [...L.panels, L.strip, L.ribbon, L.gradcam].filter(Boolean);
+    const sel = S.localSel || model.get("selection");
+    if (sel && sel.end > sel.start) {
+      for (const p of tracks) {
+        const a = Math.max(p.t0, sel.start_s);
+        const b = Math.min(p.t1, sel.end_s);
+        if (b <= a) continue;
+        const x0 = timeToX(p, a);
+        const x1 = timeToX(p, b);
+        ctx.fillStyle = S.theme.select;
+        ctx.fillRect(x0, p.y, x1 - x0, p.h);
+        ctx.strokeStyle = S.theme.selectEdge;
+        ctx.lineWidth = 1;
+        ctx.strokeRect(x0 + 0.5, p.y + 0.5, x1 - x0 - 1, p.h - 1);
+      }
+    }
+    if (S.caliper) drawCaliper(ctx, S.caliper);
+    if (S.hover) drawCrosshair(ctx, tracks);
+    track("overlay", t0);
+  }
+  function traceY(p, i) {
+    const cur = S.cur;
+    const off = p.lead * cur.nS;
+    const center = leadCenter(cur.sig, off, cur.nS);
+    return p.y + p.h / 2 - (cur.sig[off + i] - center) * S.L.pxPerMv;
+  }
+  function drawCrosshair(ctx, tracks) {
+    const { hover, theme, cur } = S;
+    const t = hover.t;
+    ctx.save();
+    ctx.strokeStyle = theme.cross;
+    ctx.fillStyle = theme.cross;
+    ctx.lineWidth = 1;
+    ctx.setLineDash([4, 3]);
+    const i = Math.max(0, Math.min(cur.nS - 1, Math.round(t * cur.fs)));
+    for (const p of tracks) {
+      if (t < p.t0 || t > p.t1) continue;
+      const x = Math.round(timeToX(p, t)) + 0.5;
+      ctx.beginPath();
+      ctx.moveTo(x, p.y);
+      ctx.lineTo(x, p.y + p.h);
+      ctx.stroke();
+      if (p.kind === "lead") {
+        const y = traceY(p, i);
+        if (y >= p.y && y <= p.y + p.h) {
+          ctx.beginPath();
+          ctx.arc(x, y, p === hover.p ? 3.5 : 2.5, 0, 2 * Math.PI);
+          ctx.fill();
+        }
+      }
+    }
+    ctx.setLineDash([]);
+    if (hover.p.kind === "lead") {
+      ctx.beginPath();
+      ctx.moveTo(hover.p.x, Math.round(hover.y) + 0.5);
+      ctx.lineTo(hover.p.x + hover.p.w, Math.round(hover.y) + 0.5);
+      ctx.globalAlpha = 0.35;
+      ctx.stroke();
+    }
+    ctx.restore();
+  }
+  function drawCaliper(ctx, c) {
+    const L = S.L;
+    const r = caliperReading(c.p, c.x0, c.y0, c.x1, c.y1, L.pxPerMv);
+    const p = c.p;
+    ctx.save();
+    ctx.strokeStyle = S.theme.caliper;
+    ctx.fillStyle = S.theme.caliper;
+    ctx.lineWidth = 1.5;
+    for (const x2 of [c.x0, c.x1]) {
+      ctx.beginPath();
+      ctx.moveTo(Math.round(x2) + 0.5, p.y);
+      ctx.lineTo(Math.round(x2) + 0.5, p.y + p.h);
+      ctx.stroke();
+    }
+    ctx.beginPath();
+    ctx.moveTo(c.x0, c.y0);
+    ctx.lineTo(c.x1, c.y0);
+    ctx.lineTo(c.x1, c.y1);
+    ctx.stroke();
+    const text = caliperText(r);
+    const px = Math.round(11 * L.scale);
+    ctx.font = `bold ${px}px sans-serif`;
+    ctx.textBaseline = "top";
+    const w = ctx.measureText(text).width;
+    const x = Math.min(Math.max(c.x0, c.x1) + 4, L.width - w - 6);
+    const y = Math.max(p.y + 2, Math.min(c.y0, c.y1) - px - 6);
+    ctx.fillStyle = S.theme.labelBg;
+    ctx.fillRect(x - 2, y - 1, w + 4, px + 4);
+    ctx.fillStyle = S.theme.caliper;
+    ctx.fillText(text, x, y + 1);
+    ctx.restore();
+  }
+  function updateTooltip() {
+    const { hover, L, cur, pal } = S;
+    if (!hover || !L) {
+      tip.hidden = true;
+      return;
+    }
+    const t0 = performance.now();
+    const t = hover.t;
+    const i = Math.max(0, Math.min(cur.nS - 1, Math.round(t * cur.fs)));
+    const rows = [[`${t.toFixed(3)} s`, ""]];
+    if (hover.p.kind === "lead") {
+      const v = cur.sig[hover.p.lead * cur.nS + i];
+      rows.push([`${cur.rec.lead_names?.[hover.p.lead] ?? hover.p.lead}`, `${v.toFixed(2)} mV`]);
+    }
+    const cid = cur.ids[i];
+    rows.push(["cluster", pal.title(cid, env.labels())]);
+    const e = valueAt(cur.ent, t, cur.fs);
+    if (e != null) {
+      const pct = cur.relative ? valueAt(cur.entPct, t, cur.fs) : null;
+      rows.push(["uncertainty", pct != null ? `${e.toFixed(3)} (p${Math.round(100 * pct)})` : e.toFixed(3)]);
+    }
+    const g = cur.cam ? valueAt(cur.cam, t, cur.fs) : null;
+    if (g != null) rows.push([`Grad-CAM ${model.get("gradcam_label") || ""}`.trim(), g.toFixed(3)]);
+    tip.replaceChildren();
+    const head = h(doc, "div", "ecw-tip-head");
+    head.append(swatch(doc, cid, pal), rows[0][0]);
+    tip.appendChild(head);
+    for (const [k, v] of rows.slice(1)) {
+      const r = h(doc, "div", "ecw-tip-row");
+      r.append(h(doc, "span", "ecw-tip-key", k), h(doc, "span", "ecw-tip-val", v));
+      tip.appendChild(r);
+    }
+    tip.dataset.t = t.toFixed(3);
+    tip.dataset.cluster = String(cid);
+    tip.hidden = false;
+    const sw = stage.clientWidth || L.width;
+    const tw = tip.offsetWidth || 160;
+    const th = tip.offsetHeight || 80;
+    const x = hover.x + 14 + tw > sw ? hover.x - tw - 14 : hover.x + 14;
+    const y = Math.max(0, Math.min(hover.y + 14, L.height - th - 2));
+    tip.style.left = `${Math.max(0, x)}px`;
+    tip.style.top = `${y}px`;
+    track("hover", t0);
+  }
+  return { drawBase, drawOverlay, updateTooltip };
+}
+
+// panels.js
+function createPanels(env, handlers) {
+  const { model, S } = env;
+  const { summary, infoText, occOut, legend, leadPick, rankBadges } = env.dom;
+  const doc = summary.ownerDocument;
+  const panel = createClusterPanel(doc, handlers);
+  const conf = h(doc, "div", "ecw-conf-summary");
+  conf.setAttribute("aria-live", "polite");
+  function drawSummary() {
+    const t0 = performance.now();
+    const cur = S.cur;
+    summary.replaceChildren();
+    const sel = S.localSel || model.get("selection");
+    if (!sel || !(sel.end > sel.start)) {
+      summary.appendChild(h(doc, "div", "ecw-hint", "Drag across a lead to select a time range; Esc clears. Press ? for help."));
+      summary.dataset.state = "empty";
+      return;
+    }
+    const s = selectionSummary(cur.ids, cur.ent, cur.cam, sel.start, sel.end);
+    summary.appendChild(h(
+      doc,
+      "div",
+      "ecw-sum-title",
+      `${sel.start_s.toFixed(2)}\u2013${sel.end_s.toFixed(2)} s (${s.n} samples)`
+    ));
+    const list = h(doc, "div", "ecw-sum-list");
+    for (const c of s.clusters) {
+      const row = h(doc, "div", "ecw-sum-row");
+      row.dataset.clusterId = String(c.id);
+      const barEl = h(doc, "span", "ecw-sum-bar");
+      barEl.style.width = `${Math.max(2, Math.round(80 * c.share))}px`;
+      barEl.style.background = S.pal.color(c.id);
+      row.append(
+        swatch(doc, c.id, S.pal),
+        h(doc, "span", "ecw-sum-name", S.pal.title(c.id, env.labels())),
+        barEl,
+        h(doc, "span", "ecw-sum-val", `${fmtPct(c.share)} \xB7 H\u0304 ${c.mean_entropy.toFixed(2)}`)
+      );
+      list.appendChild(row);
+    }
+    summary.appendChild(list);
+    summary.appendChild(h(doc, "div", "ecw-sum-line", `mean uncertainty ${s.mean_entropy.toFixed(3)}`));
+    if (s.gradcam_share != null) {
+      summary.appendChild(h(
+        doc,
+        "div",
+        "ecw-sum-line",
+        `Grad-CAM share (${model.get("gradcam_label") || "class"}): ${fmtPct(s.gradcam_share)} of the mass in ${fmtPct(s.n / Math.max(1, cur.nS))} of the time`
+      ));
+    }
+    const pred = cur.rec.prediction;
+    if (pred && Object.keys(pred).length) {
+      const txt = Object.entries(pred).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(100 * v).toFixed(0)}%`).join(" \xB7 ");
+      summary.appendChild(h(doc, "div", "ecw-sum-line", `model prediction: ${txt}`));
+    }
+    summary.dataset.state = "filled";
+    track("summary", t0);
+  }
+  function drawInfo() {
+    const r = S.cur.rec;
+    const parts = [`ECG ${r.index} / ${model.get("n_records") - 1}`, `record ${r.record_id}`];
+    if (r.true_classes) parts.push(`true: ${r.true_classes.length ? r.true_classes.join(", ") : "\u2014"}`);
+    if (r.prediction) {
+      const top = Object.entries(r.prediction).sort((a, b) => b[1] - a[1]).slice(0, 3);
+      parts.push(`model: ${top.map(([k, v]) => `${k} ${(100 * v).toFixed(0)}%`).join(", ")}`);
+    }
+    if (r.mean_entropy != null) parts.push(`mean uncertainty ${r.mean_entropy.toFixed(3)}`);
+    if (r.rank_info) parts.push(r.rank_info);
+    infoText.textContent = parts.join("  \xB7  ");
+    for (const key of ["uncertain", "atypical"]) {
+      const pos = S.rankPos[key];
+      rankBadges[key].textContent = pos >= 0 && S.rankN[key] ? ` #${pos + 1} of ${S.rankN[key]}` : "";
+    }
+  }
+  function drawOcc() {
+    const hl = env.highlight();
+    const occ = S.occ;
+    if (!occ || hl == null || occ.id !== hl) {
+      occOut.textContent = "";
+      delete occOut.dataset.index;
+      return;
+    }
+    const name = S.pal.title(occ.id, env.labels());
+    occOut.textContent = occ.n ? `${name}: occurrence ${occ.idx + 1} / ${occ.n}` : `${name} does not occur in this ECG`;
+    occOut.dataset.index = String(occ.idx + 1);
+    occOut.dataset.count = String(occ.n);
+  }
+  const legendItems = /* @__PURE__ */ new Map();
+  function drawLegend() {
+    const { cur, pal } = S;
+    const whole = selectionSummary(cur.ids, cur.ent, null, 0, cur.ids.length);
+    const byId = new Map(whole.clusters.map((c) => [c.id, c]));
+    const hl = env.highlight();
+    const nodes = [];
+    const ids = cur.clusters.map((c) => c.id).sort((a, b) => a - b);
+    const keep = new Set(ids);
+    for (const id of [...legendItems.keys()]) if (!keep.has(id)) legendItems.delete(id);
+    for (const id of ids) {
+      let it = legendItems.get(id);
+      if (!it) {
+        const b = h(doc, "button", "ecw-legend-item");
+        b.type = "button";
+        const sw = swatch(doc, id, pal);
+        const name = h(doc, "span", "ecw-legend-name");
+        const val = h(doc, "span", "ecw-legend-val");
+        b.append(sw, name, val);
+        it = { b, sw, name, val };
+        legendItems.set(id, it);
+      }
+      const c = byId.get(id);
+      const info = cur.clusters.find((x) => x.id === id) || {};
+      const shown = pal.titleOrProposal(id, env.labels(), info.proposed_name, info.ancestors);
+      const title = shown.text;
+      swatch(doc, id, pal, it.sw);
+      it.b.dataset.clusterId = String(id);
+      it.b.dataset.num = pal.short(id);
+      it.b.setAttribute("aria-pressed", hl === id ? "true" : "false");
+      it.b.classList.toggle("ecw-legend-active", hl === id);
+      it.b.classList.toggle("ecw-legend-absent", !c);
+      it.b.title = `${title}${shown.proposed ? " (proposed name, not confirmed)" : ""}: ${c ? fmtPct(c.share) : "0%"} of this ECG, mean uncertainty ${c ? c.mean_entropy.toFixed(2) : "\u2014"} (click to highlight; stable id ${id})`;
+      it.name.textContent = title;
+      it.name.classList.toggle("ecw-proposed", shown.proposed);
+      it.b.dataset.proposed = shown.proposed ? info.proposed_name : "";
+      it.val.textContent = c ? `${(100 * c.share).toFixed(0)}% \xB7 H\u0304 ${c.mean_entropy.toFixed(2)}` : "absent";
+      nodes.push(it.b);
+    }
+    reorder(legend, nodes);
+  }
+  function drawClusters() {
+    const cur = S.cur;
+    panel.update({
+      clusters: cur.clusters,
+      protos: cur.protos,
+      protoShape: cur.protoShape,
+      snips: cur.snips,
+      snipShape: cur.snipShape,
+      lead: S.protoLead,
+      labels: env.labels(),
+      vocab: model.get("label_vocab") || DEFAULT_VOCAB,
+      highlight: model.get("highlight_cluster"),
+      theme: S.theme,
+      pal: S.pal,
+      dataKey: `${cur.responseId}`
+    });
+    drawConfidence();
+    const names = cur.rec.lead_names || [];
+    if (leadPick.options.length !== names.length) {
+      leadPick.replaceChildren(...names.map((n, i) => option(doc, i, `prototype lead ${n}`)));
+    }
+    leadPick.value = String(S.protoLead);
+  }
+  function drawConfidence() {
+    const groups = { confident: [], unsure: [] };
+    for (const c of [...S.cur.clusters].sort((a, b) => a.id - b.id)) {
+      if (c.confidence in groups) groups[c.confidence].push(c);
+    }
+    conf.replaceChildren();
+    conf.hidden = !groups.confident.length && !groups.unsure.length;
+    for (const [key, label] of [["confident", "confident"], ["unsure", "unsure"]]) {
+      const row = h(doc, "div", `ecw-conf-row ecw-conf-${key}`);
+      row.dataset.group = key;
+      row.append(h(doc, "span", "ecw-conf-label", `${label}:`));
+      for (const c of groups[key]) {
+        const item = h(doc, "span", "ecw-conf-item");
+        item.dataset.clusterId = String(c.id);
+        item.dataset.num = S.pal.short(c.id);
+        item.append(swatch(doc, c.id, S.pal), ` ${S.pal.short(c.id)}`);
+        item.title = `${S.pal.title(c.id, env.labels())}: mean uncertainty at the ${Math.round(100 * c.mean_pct)}th percentile of this dataset`;
+        row.append(item);
+      }
+      if (!groups[key].length) row.append(h(doc, "span", "ecw-conf-none", "none"));
+      conf.append(row);
+    }
+  }
+  return { panel, conf, drawSummary, drawInfo, drawOcc, drawLegend, drawClusters };
+}
+
+// actions.js
+function createActions(c) {
+  const {
+    model,
+    S,
+    proto,
+    kjob,
+    draw,
+    panels,
+    help,
+    calOut,
+    tb,
+    get,
+    duration,
+    highlight,
+    updateBusy,
+    refuse,
+    setViewAndSync,
+    setSelection,
+    pickCluster,
+    setTrait,
+    syncControls,
+    clearCaliper,
+    undoLabels
+  } = c;
+  function gotoOccurrence(dir) {
+    const id = highlight();
+    if (id == null) {
+      proto.st.flash = "highlight a cluster first (keys 1\u20139, the legend or a card), then n / p";
+      updateBusy();
+      return;
+    }
+    proto.st.flash = "";
+    const { cur, view } = S;
+    const list = occurrences(cur.segs, id);
+    const prev = S.occ && S.occ.id === id && S.occ.rid === cur.responseId ? S.occ.idx : -1;
+    const i = stepOccurrence(list, prev, dir, view[0] * cur.fs, view[1] * cur.fs);
+    S.occ = { id, idx: i, n: list.length, rid: cur.responseId };
+    panels.drawOcc();
+    updateBusy();
+    if (i < 0) return;
+    const r = list[i];
+    const span = view[1] - view[0];
+    if (span < duration() - 1e-9) {
+      const mid = (r.start + r.end) / 2 / cur.fs;
+      setViewAndSync(panView([mid - span / 2, mid + span / 2], 0, duration()));
+    }
+    setSelection({ start_s: r.start / cur.fs, end_s: r.end / cur.fs, start: r.start, end: r.end });
+  }
+  function rankStep(key, dir) {
+    const n = S.rankN[key] || 0;
+    let pos = S.rankPos[key] + dir;
+    if (pos < 0) pos = n ? n - 1 : 0;
+    proto.send({ rank: key, rank_pos: pos, rank_source: "ui" });
+  }
+  const kLimit = (which, k) => `K=${k} is the ${which} K of this explorer (range ${model.get("k_min")}..${model.get("k_max")}; set it with ClusterExplorer(..., k_range=(low, high)))`;
+  function askK(k) {
+    const chk = checkInt(k, model.get("k_min"), model.get("k_max"), "K");
+    if (!chk.ok) return refuse(chk.why);
+    tb.kValue.textContent = String(chk.value);
+    tb.kSlider.value = String(chk.value);
+    kjob.ask(chk.value);
+  }
+  function doAction(a) {
+    const n = model.get("n_records");
+    const idx = proto.wanted("index");
+    const k = kjob.wanted() ?? proto.wanted("k");
+    const cycle = (key, list, fallback) => {
+      const i = list.indexOf(get(key, fallback));
+      setTrait(key, list[(i + 1) % list.length]);
+    };
+    switch (a) {
+      case "help":
+        help.hidden = !help.hidden;
+        break;
+      case "undo":
+        undoLabels(-1);
+        break;
+      case "redo":
+        undoLabels(1);
+        break;
+      // At an end of a range the key says so instead of doing nothing.
+      case "k+":
+        if (k < model.get("k_max")) askK(k + 1);
+        else refuse(kLimit("largest", k));
+        break;
+      case "k-":
+        if (k > model.get("k_min")) askK(k - 1);
+        else refuse(kLimit("smallest", k));
+        break;
+      case "prev":
+        if (idx > 0) proto.send({ index: idx - 1 });
+        else refuse("this is the first ECG (index 0)");
+        break;
+      case "next":
+        if (idx < n - 1) proto.send({ index: idx + 1 });
+        else refuse(`this is the last ECG (index ${n - 1})`);
+        break;
+      case "uncertain":
+        rankStep("uncertain", 1);
+        break;
+      case "atypical":
+        rankStep("atypical", 1);
+        break;
+      case "uncertain-prev":
+        rankStep("uncertain", -1);
+        break;
+      case "atypical-prev":
+        rankStep("atypical", -1);
+        break;
+      case "pan-":
+        setViewAndSync(panView(S.view, -(S.view[1] - S.view[0]) * 0.25, duration()));
+        break;
+      case "pan+":
+        setViewAndSync(panView(S.view, (S.view[1] - S.view[0]) * 0.25, duration()));
+        break;
+      case "zoom-in":
+        setViewAndSync(zoomView(S.view, (S.view[0] + S.view[1]) / 2, 1.5, duration()));
+        break;
+      case "zoom-out":
+        setViewAndSync(zoomView(S.view, (S.view[0] + S.view[1]) / 2, 1 / 1.5, duration()));
+        break;
+      case "zoom-reset":
+        setViewAndSync([0, naturalSpan(duration(), get("paper_speed", 25))]);
+        break;
+      case "occ+":
+        gotoOccurrence(1);
+        break;
+      case "occ-":
+        gotoOccurrence(-1);
+        break;
+      case "gradcam":
+        if (model.get("gradcam_unavailable")) refuse(model.get("gradcam_unavailable"));
+        else setTrait("show_gradcam", !model.get("show_gradcam"));
+        break;
+      case "bands":
+        cycle("band_style", BAND_STYLES, "light");
+        break;
+      case "calipers":
+        S.mode = S.mode === "caliper" ? "brush" : "caliper";
+        if (S.mode === "brush") {
+          S.caliper = null;
+          calOut.textContent = "";
+        }
+        syncControls();
+        draw.drawOverlay();
+        break;
+      case "present":
+        setTrait("presentation", !get("presentation", false));
+        break;
+      case "layout":
+        cycle("ecg_layout", LAYOUTS, "12x1");
+        break;
+      case "escape":
+        if (!help.hidden) {
+          help.hidden = true;
+          break;
+        }
+        if (kjob.wanted() != null) {
+          kjob.cancel();
+          break;
+        }
+        if (S.caliper) {
+          clearCaliper();
+          break;
+        }
+        setSelection(null);
+        if (model.get("highlight_cluster") >= 0) pickCluster(model.get("highlight_cluster"));
+        break;
+      default:
+        if (a.startsWith("cluster")) {
+          const j = Number(a.slice(7)) - 1;
+          if (j < S.pal.ids.length) pickCluster(S.pal.ids[j]);
+          else refuse(`there is no cluster ${j + 1} at K=${S.pal.ids.length}`);
+        }
+    }
+  }
+  return { doAction, askK };
+}
+
+// present.js
+function createPlacement(o) {
+  const { doc, el, root, stage } = o;
+  function fitTarget() {
+    let viewH = doc.defaultView && doc.defaultView.innerHeight || 900;
+    const present = o.present();
+    for (let n = root.parentElement; !present && n && n !== doc.body; n = n.parentElement) {
+      const oy = getComputedStyle(n).overflowY;
+      if ((oy === "auto" || oy === "scroll") && n.clientHeight > 200) viewH = Math.min(viewH, n.clientHeight);
+    }
+    const above = stage.getBoundingClientRect().top - root.getBoundingClientRect().top;
+    return Math.max(present ? 200 : 360, viewH - above - 16);
+  }
+  function place(present) {
+    const where = present ? doc.body : el;
+    if (!where || root.parentElement === where) return;
+    const had = root.contains(doc.activeElement);
+    where.appendChild(root);
+    if (had) root.focus({ preventScroll: true });
+  }
+  o.reg.onTeardown(() => {
+    if (root.parentElement !== el) root.remove();
+  });
+  return { fitTarget, place };
+}
+
+// shell.js
+function buildShell(doc) {
+  const root = h(doc, "div", "ecw-root");
+  root.tabIndex = 0;
+  root.setAttribute("data-lm-suppress-shortcuts", "true");
+  root.setAttribute("aria-label", "ECG cluster explorer (press ? for keyboard help)");
+  const tb = buildToolbar(doc);
+  const offlineMsg = h(doc, "div", "ecw-offline-msg", `\u26A0 ${DISCONNECTED}. Brush, zoom, hover and highlighting still work here.`);
+  offlineMsg.setAttribute("role", "alert");
+  offlineMsg.hidden = true;
+  const info = h(doc, "div", "ecw-info");
+  const infoText = h(doc, "span", "ecw-info-text");
+  const occOut = h(doc, "span", "ecw-occ");
+  occOut.setAttribute("aria-live", "polite");
+  const calOut = h(doc, "span", "ecw-caliper-out");
+  info.append(infoText, occOut, calOut);
+  const legend = h(doc, "div", "ecw-legend");
+  legend.setAttribute("aria-label", "clusters (click to highlight)");
+  const stage = h(doc, "div", "ecw-stage");
+  const base = h(doc, "canvas", "ecw-canvas");
+  const overlay = h(doc, "canvas", "ecw-overlay");
+  const tip = h(doc, "div", "ecw-tooltip");
+  tip.hidden = true;
+  stage.append(base, overlay, tip);
+  const stageCol = h(doc, "div", "ecw-stage-col");
+  stageCol.append(legend, stage);
+  const side = h(doc, "div", "ecw-side");
+  const summary = h(doc, "div", "ecw-summary");
+  summary.setAttribute("aria-live", "polite");
+  const leadPick = (
+    /** @type {HTMLSelectElement} */
+    h(doc, "select", "ecw-proto-lead")
+  );
+  leadPick.setAttribute("aria-label", "prototype lead (also the lead of 'bands: one lead')");
+  const main = h(doc, "div", "ecw-main");
+  main.append(stageCol, side);
+  const help = buildHelp(doc);
+  root.append(tb.bar, tb.message, offlineMsg, tb.leadBar, info, main, help);
+  return { root, tb, offlineMsg, infoText, occOut, calOut, legend, stage, base, overlay, tip, side, summary, leadPick, help };
+}
+
+// page.js
+function watchPage(c) {
+  const { reg, doc, el, ui } = c;
+  if (typeof ResizeObserver === "function") {
+    let lastW = 0;
+    const ro = reg.observer(new ResizeObserver(() => {
+      const w = ui.stage.clientWidth;
+      if (w && Math.abs(w - lastW) > 4) {
+        lastW = w;
+        c.draw.drawBase();
+      }
+    }));
+    ro.observe(ui.stage);
+  }
+  const mq = typeof matchMedia === "function" ? matchMedia("(prefers-color-scheme: dark)") : null;
+  reg.dom(mq, "change", c.redrawAll);
+  if (typeof MutationObserver === "function" && doc.body) {
+    reg.observer(new MutationObserver(() => reg.timeout("theme", c.redrawAll, 50))).observe(doc.body, { attributes: true, attributeFilter: ["data-jp-theme-light", "data-jp-theme-name"] });
+  }
+  if (typeof MutationObserver === "function") {
+    const connObs = reg.observer(new MutationObserver(() => c.updateBusy()));
+    for (let n = el; n && n !== doc.body; n = n.parentElement) {
+      connObs.observe(n, { attributes: true, attributeFilter: ["class"] });
+    }
+  }
+  let wasOffline = c.offline();
+  reg.interval(() => {
+    if (c.offline() !== wasOffline) {
+      wasOffline = c.offline();
+      c.updateBusy();
+    }
+  }, 1e3);
+  reg.timeout("first-status", c.updateBusy, 0);
+}
+
+// index.js
+function createCore(model, el, reg, ui) {
+  const doc = el.ownerDocument || document;
+  const { root, tb, offlineMsg, calOut, stage, side, summary } = ui;
+  const standalone = !!model.standalone;
+  const get = (key, fallback) => {
+    const v = model.get(key);
+    return v === void 0 || v === null ? fallback : v;
+  };
+  const cur0 = decodeResponse(model);
+  const vr = model.get("view_range");
+  const S = {
+    cur: cur0,
+    L: null,
+    localSel: null,
+    // selection while dragging, before it is sent
+    view: vr && vr.length === 2 ? vr : [0, naturalSpan(cur0.nS / cur0.fs, get("paper_speed", 25))],
+    protoLead: Math.min(1, Math.max(0, cur0.nL - 1)),
+    theme: readTheme(el),
+    pal: null,
+    occ: null,
+    // {id, idx, n, rid}: the occurrence n / p step from
+    hover: null,
+    caliper: null,
+    mode: "brush",
+    sideHidden: false,
+    rankPos: { uncertain: -1, atypical: -1 },
+    // the user's own cursor, from #1
+    rankN: { uncertain: 0, atypical: 0 },
+    dismissed: ""
+  };
+  S.pal = makePalette(cur0.clusterIds, S.theme.dark);
+  const duration = () => (S.cur.nS || 1) / S.cur.fs;
+  const labels = () => model.get("cluster_labels") || {};
+  const highlight = () => {
+    const v = model.get("highlight_cluster");
+    return v >= 0 ? v : null;
+  };
+  const scale = () => {
+    const s = Number(get("font_scale", 1)) || 1;
+    return get("presentation", false) ? Math.max(1.5, s) : s;
+  };
+  const visibleLeads = () => {
+    const v = model.get("leads") || [];
+    return v.length ? v.filter((i) => i < S.cur.nL) : [...Array(S.cur.nL).keys()];
+  };
+  const placement = createPlacement({ doc, el, root, stage, reg, present: () => !!get("presentation", false) });
+  const disconnected = () => !standalone && !!(el.closest && el.closest(".jupyter-widgets-disconnected"));
+  const offline = () => standalone || disconnected();
+  function save() {
+    try {
+      model.save_changes();
+    } catch (err) {
+      proto.st.noAnswer = true;
+    }
+  }
+  const proto = createProtocol({ model, reg, offline, standalone, save, onState: () => updateBusy() });
+  function updateBusy() {
+    const v = proto.statusView();
+    root.classList.toggle("ecw-busy", v.busy);
+    root.classList.toggle("ecw-offline", v.off && !standalone);
+    offlineMsg.hidden = !(v.off && !standalone);
+    root.dataset.offline = v.off ? "1" : "0";
+    tb.status.textContent = v.text;
+    tb.status.classList.toggle("ecw-error", v.isError);
+  }
+  function flash(text) {
+    proto.st.flash = text;
+    updateBusy();
+  }
+  const refuse = (why) => flash(`\u26A0 ${why}`);
+  const kjob = createKJob({ model, reg, ui: tb.kjob, offline, save, refuse, onChange: () => syncControls() });
+  const env = {
+    model,
+    el,
+    S,
+    get,
+    duration,
+    labels,
+    highlight,
+    scale,
+    visibleLeads,
+    fitTarget: placement.fitTarget,
+    dom: { ...ui, rankBadges: tb.rankBadges }
+  };
+  const draw = createDrawing(env);
+  const labelEdits = createLabelEditing({
+    model,
+    save,
+    flash,
+    refuse,
+    ids: () => S.cur.clusterIds,
+    title: (id) => S.pal.title(id, {}),
+    offlineNote: () => offline() && !standalone
+  });
+  const panels = createPanels(env, {
+    onPick: (id) => pickCluster(id),
+    onLabel: labelEdits.edit,
+    onExample: (e) => {
+      const span = Math.min(duration(), 2);
+      const c = e.start_s;
+      const v = [Math.max(0, c - span / 2), Math.max(0, c - span / 2) + span];
+      if (proto.send({ index: e.record_index })) S.view = v;
+    }
+  });
+  side.append(summary, ui.leadPick, panels.conf, panels.panel.el);
+  function syncControls() {
+    syncToolbar(tb, model, {
+      recordId: S.cur.rec.record_id,
+      get: (k, f) => k === "message" && get(k, f) === S.dismissed ? "" : get(k, f),
+      mode: S.mode,
+      visibleLeads: visibleLeads(),
+      leadNames: S.cur.rec.lead_names || [],
+      kWanted: kjob.wanted()
+    });
+    const present = !!get("presentation", false);
+    placement.place(present);
+    root.classList.toggle("ecw-present", present);
+    root.classList.toggle("ecw-side-hidden", S.sideHidden || present);
+    root.style.setProperty("--ecw-scale", String(scale()));
+    root.classList.toggle("ecw-caliper-mode", S.mode === "caliper");
+  }
+  function keepFocus(fn) {
+    const had = root.contains(doc.activeElement);
+    fn();
+    if (had && !root.contains(doc.activeElement)) root.focus({ preventScroll: true });
+  }
+  function redrawAll() {
+    keepFocus(() => {
+      S.theme = readTheme(el);
+      S.pal = makePalette(S.cur.clusterIds, S.theme.dark);
+      syncControls();
+      panels.drawInfo();
+      panels.drawLegend();
+      draw.drawBase();
+      panels.drawSummary();
+      panels.drawClusters();
+      panels.drawOcc();
+      updateBusy();
+    });
+  }
+  function redrawClusters(withSummary = false) {
+    keepFocus(() => {
+      draw.drawBase();
+      panels.drawLegend();
+      if (withSummary) panels.drawSummary();
+      panels.drawClusters();
+      panels.drawOcc();
+    });
+  }
+  function setView(v) {
+    S.view = v;
+    draw.drawBase();
+    if (S.hover) draw.updateTooltip();
+  }
+  function setViewAndSync(v) {
+    setView(v);
+    reg.timeout("view", () => {
+      if (!checkViewRange(S.view, duration()).ok) return;
+      model.set("view_range", S.view);
+      save();
+    }, 250);
+  }
+  function setSelection(sel) {
+    S.localSel = null;
+    const chk = checkSelection(sel, S.cur.fs, S.cur.nS);
+    if (!chk.ok) return refuse(chk.why);
+    model.set("selection", chk.value);
+    save();
+    draw.drawOverlay();
+    panels.drawSummary();
+  }
+  function pickCluster(id) {
+    const now = model.get("highlight_cluster");
+    model.set("highlight_cluster", now === id ? -1 : id);
+    save();
+    S.occ = null;
+    redrawClusters();
+  }
+  function setTrait(key, value) {
+    model.set(key, value);
+    save();
+  }
+  function setSpeed(speed) {
+    const span = naturalSpan(duration(), speed);
+    setTrait("paper_speed", speed);
+    setViewAndSync(panView([S.view[0], S.view[0] + span], 0, duration()));
+  }
+  function clearCaliper() {
+    S.caliper = null;
+    calOut.textContent = "";
+    draw.drawOverlay();
+  }
+  const { doAction, askK } = createActions({
+    model,
+    S,
+    proto,
+    kjob,
+    draw,
+    panels,
+    help: ui.help,
+    calOut,
+    tb,
+    get,
+    duration,
+    highlight,
+    updateBusy,
+    refuse,
+    setViewAndSync,
+    setSelection,
+    pickCluster,
+    setTrait,
+    syncControls,
+    clearCaliper,
+    undoLabels: labelEdits.undo
+  });
+  return {
+    model,
+    el,
+    doc,
+    reg,
+    ui,
+    S,
+    get,
+    duration,
+    visibleLeads,
+    offline,
+    save,
+    proto,
+    updateBusy,
+    kjob,
+    draw,
+    history: labelEdits.history,
+    panels,
+    syncControls,
+    keepFocus,
+    redrawAll,
+    redrawClusters,
+    setView,
+    setViewAndSync,
+    setSelection,
+    pickCluster,
+    setTrait,
+    setSpeed,
+    clearCaliper,
+    doAction,
+    askK,
+    refuse
+  };
+}
+function wirePointer(c) {
+  const { S, draw, ui } = c;
+  attachPointer(ui.overlay, {
+    listen: c.reg.dom,
+    getLayout: () => S.L,
+    getView: () => S.view,
+    fs: () => S.cur.fs,
+    nSamples: () => S.cur.nS,
+    duration: c.duration,
+    mode: () => S.mode,
+    onBrush: (sel, final) => {
+      if (final) c.setSelection(sel);
+      else {
+        S.localSel = sel;
+        draw.drawOverlay();
+      }
+    },
+    onView: c.setViewAndSync,
+    onClick: (p, t) => {
+      if (p.kind === "strip") {
+        const i = Math.floor(t * S.cur.fs);
+        if (i >= 0 && i < S.cur.ids.length) c.pickCluster(S.cur.ids[i]);
+      } else if (S.mode === "caliper" && S.caliper) c.clearCaliper();
+    },
+    onHover: (p, x, y) => {
+      S.hover = { p, x, y, t: Math.max(p.t0, Math.min(p.t1, xToTime(p, x))) };
+      draw.drawOverlay();
+      draw.updateTooltip();
+    },
+    onLeave: () => {
+      if (!S.hover) return;
+      S.hover = null;
+      draw.drawOverlay();
+      draw.updateTooltip();
+    },
+    onCaliper: (cal, final) => {
+      S.caliper = cal;
+      const r = caliperReading(cal.p, cal.x0, cal.y0, cal.x1, cal.y1, S.L.pxPerMv);
+      ui.calOut.textContent = `calipers: ${caliperText(r)}`;
+      ui.calOut.dataset.ms = r.ms.toFixed(1);
+      ui.calOut.dataset.mv = r.mv.toFixed(3);
+      draw.drawOverlay();
+      if (final) ui.root.dataset.caliper = `${r.ms.toFixed(1)},${r.mv.toFixed(3)}`;
+    }
+  });
+  c.reg.dom(ui.overlay, "pointerdown", () => ui.root.focus({ preventScroll: true }));
+}
+function wireControls(c) {
+  const { S, ui, reg, model } = c;
+  reg.dom(ui.root, "keydown", (ev) => {
+    const tag = ev.target && ev.target.tagName || "";
+    if (["INPUT", "TEXTAREA", "SELECT"].includes(tag) && ev.key !== "Escape") return;
+    if (tag === "BUTTON" && (ev.key === "Enter" || ev.key === " ")) return;
+    const a = actionFor(ev);
+    if (!a) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    c.doAction(a);
+  });
+  wireToolbar(ui.tb, reg, {
+    doAction: c.doAction,
+    askK: c.askK,
+    setTrait: c.setTrait,
+    setSpeed: c.setSpeed,
+    refuse: c.refuse,
+    send: c.proto.send,
+    wanted: c.proto.wanted,
+    nRecords: () => model.get("n_records"),
+    recordId: () => S.cur.rec.record_id,
+    toggleSide: () => {
+      S.sideHidden = !S.sideHidden;
+      c.syncControls();
+      c.draw.drawBase();
+    },
+    dismiss: () => {
+      S.dismissed = c.get("message", "");
+    },
+    toggleLead: (i) => {
+      const s = new Set(c.visibleLeads());
+      if (s.has(i) && s.size > 1) s.delete(i);
+      else s.add(i);
+      c.setTrait("leads", [...s].sort((x, y) => x - y));
+    }
+  });
+  reg.dom(ui.legend, "click", (ev) => {
+    const b = ev.target.closest && ev.target.closest(".ecw-legend-item");
+    if (b) c.pickCluster(Number(b.dataset.clusterId));
+  });
+  reg.dom(ui.leadPick, "change", () => {
+    S.protoLead = Number(ui.leadPick.value);
+    c.panels.drawClusters();
+    if (c.get("band_style", "light") === "lead" || model.get("ecg_layout") === "3x4") c.draw.drawBase();
+  });
+}
+function wireTraits(c) {
+  const { S, model, reg, draw, panels } = c;
+  const on = (key, fn) => reg.model(model, `change:${key}`, fn);
+  on("response_id", () => queueMicrotask(() => {
+    if (!c.proto.accept()) {
+      c.updateBusy();
+      return;
+    }
+    if (c.kjob.overtaken((model.get("record") || {}).k, S.cur.rec.k)) {
+      c.updateBusy();
+      return;
+    }
+    const prevRecord = S.cur.rec.index;
+    S.cur = decodeResponse(model);
+    const rk = S.cur.rec.rank;
+    if (rk && rk.source === "ui" && rk.key in S.rankPos) {
+      S.rankPos[rk.key] = rk.pos;
+      S.rankN[rk.key] = rk.n;
+    }
+    if (S.cur.rec.index !== prevRecord) {
+      S.localSel = null;
+      S.occ = null;
+      S.caliper = null;
+      c.ui.calOut.textContent = "";
+      S.hover = null;
+      c.ui.tip.hidden = true;
+      if (!(model.get("view_range") || []).length) S.view = [0, naturalSpan(c.duration(), c.get("paper_speed", 25))];
+    }
+    c.redrawAll();
+    c.kjob.onAnswer();
+  }));
+  for (const key of ["busy", "status", "error"]) on(key, c.updateBusy);
+  for (const key of ["message", "labels_report", "gradcam_unavailable"]) on(key, c.syncControls);
+  const onLook = () => c.keepFocus(() => {
+    c.syncControls();
+    draw.drawBase();
+  });
+  for (const key of [
+    "ecg_layout",
+    "leads",
+    "show_gradcam",
+    "band_style",
+    "gain",
+    "paper_speed",
+    "font_scale",
+    "presentation",
+    "fit_height"
+  ]) on(key, onLook);
+  on("cluster_labels", () => c.redrawClusters(true));
+  on("selection", () => {
+    draw.drawOverlay();
+    panels.drawSummary();
+  });
+  on("highlight_cluster", () => c.redrawClusters());
+  on("view_range", () => {
+    const v = model.get("view_range");
+    if (v && v.length === 2 && (v[0] !== S.view[0] || v[1] !== S.view[1])) c.setView(v);
+  });
+  reg.model(model, "msg:custom", (msg) => {
+    if (msg && msg.type === "pong") c.proto.onPong();
+  });
+}
+function render({ model, el }) {
+  const tRender = performance.now();
+  const reg = createRegistry();
+  const ui = buildShell(el.ownerDocument || document);
+  el.appendChild(ui.root);
+  const c = createCore(model, el, reg, ui);
+  wirePointer(c);
+  wireControls(c);
+  wireTraits(c);
+  watchPage(c);
+  c.redrawAll();
+  reg.onTeardown(() => {
+    for (const card of c.panels.panel.cards.values()) card.editor.flush();
+  });
+  const { S } = c;
+  ui.root.__ecw = {
+    layout: () => S.L,
+    view: () => S.view.slice(),
+    palette: () => S.pal,
+    listeners: () => reg.size(),
+    history: () => c.history.sizes(),
+    get: (key) => model.get(key),
+    send: (key, value) => {
+      model.set(key, value);
+      c.save();
+    }
+  };
+  ui.root.dataset.ready = "1";
+  track("render", tRender);
+  return () => reg.teardown();
+}
+var index_default = { render };
+export {
+  index_default as default
+};
