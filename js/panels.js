@@ -148,7 +148,7 @@ export function createPanels(env, handlers) {
       clusters: cur.clusters, protos: cur.protos, protoShape: cur.protoShape, snips: cur.snips,
       snipShape: cur.snipShape, lead: S.protoLead, labels: env.labels(),
       vocab: model.get("label_vocab") || DEFAULT_VOCAB, highlight: model.get("highlight_cluster"),
-      theme: S.theme, pal: S.pal, dataKey: `${cur.responseId}`,
+      theme: S.theme, pal: S.pal,
     });
     drawConfidence();
     const names = cur.rec.lead_names || [];
@@ -158,6 +158,9 @@ export function createPanels(env, handlers) {
     leadPick.value = String(S.protoLead);
   }
 
+  // The swatches of the confidence line, kept per cluster id (redrawn only when their
+  // colour changes) rather than a new canvas per cluster on every answer.
+  const confSwatches = new Map();
   function drawConfidence() {
     const groups = { confident: [], unsure: [] };
     for (const c of [...S.cur.clusters].sort((a, b) => a.id - b.id)) {
@@ -173,7 +176,8 @@ export function createPanels(env, handlers) {
         const item = h(doc, "span", "ecw-conf-item");
         item.dataset.clusterId = String(c.id);
         item.dataset.num = S.pal.short(c.id);
-        item.append(swatch(doc, c.id, S.pal), ` ${S.pal.short(c.id)}`);
+        item.append(swatch(doc, c.id, S.pal, confSwatches.get(c.id)), ` ${S.pal.short(c.id)}`);
+        confSwatches.set(c.id, item.firstChild);
         item.title = `${S.pal.title(c.id, env.labels())}: mean uncertainty at the ${Math.round(100 * c.mean_pct)}th percentile of this dataset`;
         row.append(item);
       }

@@ -22,9 +22,12 @@ function smallCanvas(doc, w, h, cls) {
 export function swatch(doc, id, pal, canvas) {
   let c = canvas;
   let ctx;
+  const col = pal.color(id);
+  const look = `${col}|${pal.hatch(id)}`;
+  // Redrawn only when its colour or hatch changed: every answer refreshes every swatch.
+  if (c && c.dataset.look === look) return c;
   if (!c) [c, ctx] = smallCanvas(doc, 16, 16, "ecw-swatch");
   else ctx = c.getContext("2d");
-  const col = pal.color(id);
   ctx.clearRect(0, 0, 16, 16);
   ctx.fillStyle = col;
   ctx.fillRect(0, 0, 16, 16);
@@ -34,7 +37,31 @@ export function swatch(doc, id, pal, canvas) {
     ctx.fillRect(0, 0, 16, 16);
   }
   c.dataset.color = col;
+  c.dataset.look = look;
   return c;
+}
+
+/** A canvas kept by a card: cleared and redrawn in place rather than made anew. */
+function keptCanvas(doc, kept, w, h, cls) {
+  if (kept) {
+    const ctx = kept.getContext("2d");
+    ctx.clearRect(0, 0, w, h);
+    return [kept, ctx];
+  }
+  return smallCanvas(doc, w, h, cls);
+}
+
+/** Whether two lists of arrays hold the same numbers (null matches only null). */
+function sameArrays(a, b) {
+  if (!a || a.length !== b.length) return false;
+  for (let j = 0; j < a.length; j++) {
+    const x = a[j];
+    const y = b[j];
+    if (x === y) continue;
+    if (!x || !y || x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  }
+  return true;
 }
 
 function drawHist(ctx, w, h, hist, color, theme) {
@@ -169,7 +196,10 @@ export function createClusterPanel(doc, handlers) {
         ev.stopPropagation();
       }
     });
-    return { card, sw, title, tree, stats, badge, row, ex, mix, editor, key: "" };
+    return {
+      card, sw, title, tree, stats, badge, row, ex, mix, editor,
+      look: "", data: null, pc: null, hc: null, exCanvases: [], examples: [],
+    };
   }
 
   function fill(c, info, d) {
@@ -206,46 +236,66 @@ export function createClusterPanel(doc, handlers) {
       : "";
     c.card.dataset.confidence = conf;
     c.editor.set(d.labels && d.labels[String(id)], d.pal.short(id));
-    // Canvases are redrawn only when what they show changed.
-    const key = `${d.dataKey}|${d.lead}|${d.theme.dark}|${d.pal.color(id)}`;
-    if (key === c.key) return;
-    c.key = key;
+    // Canvases are redrawn only when what they show changed: the numbers themselves are
+    // compared, so a cluster that keeps its members across a K change or another ECG
+    // keeps its drawings (no canvas is made or painted again).
     const [K, , L, W] = d.protoShape && d.protoShape.length === 4 ? d.protoShape : [0, 3, 0, 0];
     const [, E, SL, SW] = d.snipShape && d.snipShape.length === 4 ? d.snipShape : [0, 0, 0, 0];
     const pos = info.position;
     const col = d.pal.color(id);
-    c.row.replaceChildren();
-    if (K && pos < K && L && W) {
-      const li = Math.min(d.lead, L - 1);
-      const base = (k, q) => ((k * 3 + q) * L + li) * W;
-      const med = d.protos.subarray(base(pos, 0), base(pos, 0) + W);
-      const q25 = d.protos.subarray(base(pos, 1), base(pos, 1) + W);
-      const q75 = d.protos.subarray(base(pos, 2), base(pos, 2) + W);
-      const [pc, pctx] = smallCanvas(doc, 140, 60, "ecw-proto");
-      pc.title = "prototype: median and 25–75 % band";
-      drawProto(pctx, 140, 60, med, q25, q75, col, d.theme);
-      c.row.appendChild(pc);
-    }
+    const li = Math.min(d.lead, L - 1);
+    const base = (k, q) => ((k * 3 + q) * L + li) * W;
+    const proto = K && pos < K && L && W
+      ? [0, 1, 2].map((q) => d.protos.subarray(base(pos, q), base(pos, q) + W))
+      : null;
     const rel = info.pct_hist && info.pct_hist.length;
     const hist = rel ? info.pct_hist : info.entropy_hist;
+    const exs = E && SW && pos < K ? (info.examples || []).slice(0, E) : [];
+    const snips = exs.map((e, j) => {
+      const off = ((pos * E + j) * SL + Math.min(d.lead, SL - 1)) * SW;
+      return d.snips.subarray(off, off + SW);
+    });
+    const look = `${d.theme.dark}|${col}|${rel ? "pct" : "abs"}|` +
+      JSON.stringify(exs.map((e) => [e.record_id, e.start_s])) + JSON.stringify(info.class_mix || {});
+    const data = [...(proto || [null, null, null]), hist && hist.length ? hist : null, ...snips];
+    c.examples = exs;
+    if (look === c.look && sameArrays(c.data, data)) return;
+    c.look = look;
+    c.data = data.map((a) => (a ? Array.from(a) : null));
+    if (proto) {
+      const [pc, pctx] = keptCanvas(doc, c.pc, 140, 60, "ecw-proto");
+      pc.title = "prototype: median and 25–75 % band";
+      drawProto(pctx, 140, 60, proto[0], proto[1], proto[2], col, d.theme);
+      c.pc = pc;
+    }
     if (hist && hist.length) {
-      const [hc, hctx] = smallCanvas(doc, 70, 60, "ecw-hist");
+      const [hc, hctx] = keptCanvas(doc, c.hc, 70, 60, "ecw-hist");
       hc.title = rel
         ? "its time steps by uncertainty percentile in this dataset (left: more certain than usual, right: less)"
         : "histogram of uncertainty (0 … 1)";
       drawHist(hctx, 70, 60, hist, col, d.theme);
-      c.row.appendChild(hc);
+      c.hc = hc;
     }
-    c.ex.replaceChildren();
-    if (E && SW && pos < K) {
-      (info.examples || []).slice(0, E).forEach((e, j) => {
-        const off = ((pos * E + j) * SL + Math.min(d.lead, SL - 1)) * SW;
-        const [sc, sctx] = smallCanvas(doc, 60, 34, "ecw-example");
-        drawSnip(sctx, 60, 34, d.snips.subarray(off, off + SW), col, d.theme);
-        sc.title = `record ${e.record_id} at ${e.start_s.toFixed(2)} s (click to open)`;
-        sc.addEventListener("click", (ev) => { ev.stopPropagation(); handlers.onExample(e); });
-        c.ex.appendChild(sc);
-      });
+    const row = [proto && c.pc, hist && hist.length && c.hc].filter(Boolean);
+    if (row.length !== c.row.childNodes.length || row.some((n, i) => c.row.childNodes[i] !== n)) {
+      c.row.replaceChildren(...row);
+    }
+    const exCanvases = exs.map((e, j) => {
+      const [sc, sctx] = keptCanvas(doc, c.exCanvases[j], 60, 34, "ecw-example");
+      if (!c.exCanvases[j]) {
+        // One listener per canvas, reading the example it shows now.
+        sc.addEventListener("click", (ev) => {
+          ev.stopPropagation();
+          if (c.examples[j]) handlers.onExample(c.examples[j]);
+        });
+        c.exCanvases[j] = sc;
+      }
+      drawSnip(sctx, 60, 34, snips[j], col, d.theme);
+      sc.title = `record ${e.record_id} at ${e.start_s.toFixed(2)} s (click to open)`;
+      return sc;
+    });
+    if (exCanvases.length !== c.ex.childNodes.length || exCanvases.some((n, i) => c.ex.childNodes[i] !== n)) {
+      c.ex.replaceChildren(...exCanvases);
     }
     c.mix.replaceChildren();
     if (info.class_mix && Object.keys(info.class_mix).length) {
