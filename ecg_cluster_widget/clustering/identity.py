@@ -311,7 +311,9 @@ class ClusterRegistry:
             parent.clusterer.predict_proba(self.match_points)
         )
         best = overlap.argmax(axis=1)
-        self._parents[k] = {int(c): int(parent.ids[b]) for c, b in zip(child.ids, best, strict=True)}
+        self._parents[k] = {
+            int(c): int(parent.ids[b]) for c, b in zip(child.ids, best, strict=True)
+        }
         return dict(self._parents[k])
 
 

@@ -294,7 +294,11 @@ def propose_wave_names(
     >>> [c["proposed_name"] for c in propose_wave_names(lab, m)["clusters"]]
     ['TP baseline', 'P wave', 'PR segment', 'QRS complex', 'ST segment', 'T wave']
     """
-    codes = interval_masks(wave_masks) if intervals is None else _check_masks(intervals, len(INTERVAL_NAMES))
+    codes = (
+        interval_masks(wave_masks)
+        if intervals is None
+        else _check_masks(intervals, len(INTERVAL_NAMES))
+    )
     if n_clusters is None and cluster_ids is not None:
         n_clusters = len(cluster_ids)
     n_codes = len(INTERVAL_NAMES)

@@ -63,6 +63,17 @@ def test_bandpass_removes_out_of_band():
     assert np.abs(bandpass(ds, 0.5, None).signals[0, 2, 500:-500]).max() > 0.9
 
 
+def test_filter_of_a_dataset_is_the_filter_of_each_record():
+    # Many records are filtered in blocks on two threads; each record as if alone.
+    from ecg_cluster_widget.data.filtering import SignalFilter
+
+    x = np.random.default_rng(0).standard_normal((150, 2, 400)).astype(np.float32)
+    f = SignalFilter(bandpass=(0.5, 40.0), notch=50.0)
+    whole = f.apply(x, 250.0)
+    for i in (0, 63, 64, 149):
+        np.testing.assert_array_equal(whole[i], f.apply(x[i], 250.0))
+
+
 @pytest.mark.parametrize(
     "low, high, order, match",
     [

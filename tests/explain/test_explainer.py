@@ -356,6 +356,11 @@ def test_cluster_summary(tlc, ds):
             assert c.mean_entropy == pytest.approx(
                 es.entropy[es.labels == c.position].mean(), rel=1e-4
             )
+            # The one-pass histogram is numpy's, cluster by cluster.
+            ent = es.entropy[es.labels == c.position]
+            hist = np.histogram(ent, bins=10, range=(0.0, 1.0))[0]
+            np.testing.assert_allclose(c.entropy_hist, hist / hist.sum(), atol=1e-12)
+            assert c.share == pytest.approx((es.labels == c.position).mean())
         assert 1 <= len(c.examples) <= 3
         for r, s, e in c.examples:
             assert (es.labels[r, s:e] == c.position).all()
@@ -516,3 +521,11 @@ def test_trained_model_clusters_reproducible_and_stable(trained_bundle):
     b.set_n_clusters(8)
     np.testing.assert_array_equal(a.cluster_ids_for(8), b.cluster_ids_)
     np.testing.assert_array_equal(a.predict(data, n_clusters=8), b.predict(data))
+
+
+def test_computed_k_answered_from_memory(tlc, ds):
+    # Every K of a small dataset stays in memory: going back to a K returns the same set.
+    ks = list(range(2, min(tlc.max_clusters_, 8) + 1))
+    first = {k: tlc.explain_all(ds, n_clusters=k) for k in ks}
+    for k in ks:
+        assert tlc.explain_all(ds, n_clusters=k) is first[k]

@@ -222,6 +222,10 @@ def test_proposals_tell_pr_and_st_from_tp():
     old = landmark_alignment(labels.astype(np.int64), wm.astype(np.int64), 6)
     assert [c["majority_wave"] for c in old["per_cluster"]].count("none") == 3
     json.dumps(got)
+    # Intervals split once and passed in (as the widget does for every K) name the same.
+    assert propose_wave_names(labels, wm, cluster_ids=ids, intervals=codes) == got
+    with pytest.raises(DataError, match="codes must be"):
+        propose_wave_names(labels, wm, cluster_ids=ids, intervals=codes + 7)
 
 
 def test_proposals_bad_input():

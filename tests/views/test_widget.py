@@ -698,6 +698,26 @@ def test_cards_carry_proposed_names_and_confidence(widget):
     assert len(q) == 101 and q == sorted(q)
 
 
+def test_uncertainty_scale_histograms_match_numpy(setup):
+    # The per-cluster rank histograms, computed in one pass, are numpy's cluster by cluster.
+    from ecg_cluster_widget.explain.browse import Browser, percentile_ranks
+
+    ds, bundle, tlc = setup
+    b = Browser(tlc, ds, bundle)
+    k = int(tlc.n_clusters_)
+    scale = b.uncertainty_scale(k)
+    es = b.fit.explain_all(k)
+    lab, ent = np.asarray(es.labels).ravel(), np.asarray(es.entropy, np.float64).ravel()
+    step = max(1, lab.size // 200_000)
+    ranks = percentile_ranks(ent[::step], np.asarray(scale["quantiles"]))
+    for pos, cid in enumerate(es.cluster_ids):
+        r = ranks[lab[::step] == pos]
+        got = scale["clusters"][int(cid)]
+        hist = np.histogram(r, bins=10, range=(0, 1))[0] / max(1, r.size)
+        np.testing.assert_allclose(got["pct_hist"], hist.round(4), atol=1e-4)
+        assert got["mean_pct"] == pytest.approx(r.mean() if r.size else 0.5, abs=1e-4)
+
+
 def test_names_are_proposed_from_delineation_when_the_data_has_no_waves(setup):
     from ecg_cluster_widget.data.dataset import ECGDataset
     from ecg_cluster_widget.explain.browse import Browser
