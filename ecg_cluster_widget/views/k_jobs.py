@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from typing import Any
 
 import traitlets as t
@@ -60,6 +61,7 @@ class KJobs(t.HasTraits):
     _submit: Callable[..., None]
     _check: Callable[..., Any]
     _fail: Callable[[str], None]
+    _batch: Callable[[], AbstractContextManager[None]]
     # Made with the first K change.
     _k_executor: ThreadPoolExecutor | None = None
     _k_lock: threading.Lock
@@ -99,7 +101,8 @@ class KJobs(t.HasTraits):
         if req.get("cancel"):
             job = dict(self.k_job)
             if job.get("state") == "running":
-                self.k_job = {**job, "state": "cancelled"}
+                with self._batch():
+                    self.k_job = {**job, "state": "cancelled"}
             return
         k = int(req["k"])
         t0 = time.perf_counter()
@@ -125,7 +128,7 @@ class KJobs(t.HasTraits):
     def _k_finish(self, jid: int, t0: float, k: int) -> None:
         """Ask for the ECG shown now (the user may have moved on meanwhile) at K = ``k``
         and report the job done, in one comm message."""
-        with self.hold_sync():
+        with self._batch():
             self._submit(k=k, index=int(self.index))
             self._k_report(jid, t0, k=k, state="done", step="drawing", done=3)
 
@@ -165,7 +168,15 @@ class KJobs(t.HasTraits):
         if not self._k_current(jid):  # a cancelled or replaced job reports nothing more
             return
         elapsed = round(time.perf_counter() - t0, 2)
-        self.k_job = {"id": jid, "step": "", "total": 3, "error": "", **job, "elapsed_s": elapsed}
+        with self._batch():  # never in the middle of the worker's answer
+            self.k_job = {
+                "id": jid,
+                "step": "",
+                "total": 3,
+                "error": "",
+                **job,
+                "elapsed_s": elapsed,
+            }
 
     def _k_close(self) -> None:
         if self._k_executor is not None:

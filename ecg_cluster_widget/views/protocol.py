@@ -9,7 +9,9 @@ ignored, and ``response_id`` tells the browser which request the data traits ans
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -47,6 +49,8 @@ class RequestProtocol(t.HasTraits):
     message: str
     _pool: ThreadPoolExecutor | None = None
     _lock: threading.Lock
+    #: Held around every batch of trait changes (see :meth:`_batch`).
+    _sync_lock: threading.RLock
     #: Id of the newest request seen; answers to older ones are dropped.
     _latest: int = 0
     _last_future: Future | None = None
@@ -63,13 +67,25 @@ class RequestProtocol(t.HasTraits):
     def _update_selection_summary(self) -> None:
         raise NotImplementedError
 
+    @contextmanager
+    def _batch(self) -> Iterator[None]:
+        """Trait changes sent as one comm message (``hold_sync``), one thread at a time.
+
+        ``hold_sync`` keeps one flag and one set of pending names per widget: a second
+        thread batching at the same time would have its changes sent half by the other
+        thread's flush and half one by one, while that flush iterates the set it adds to.
+        The worker's answer, the K job's end and the request handler therefore take turns.
+        """
+        with self._sync_lock, self.hold_sync():
+            yield
+
     def _publish(self, req: dict, view: RecordView) -> None:
         self._expl, self._cam_now = view.expl, view.cam
         values = dict(view.traits)
         new_record = values["index"] != self.record.get("index", values["index"])
         self._publishing = True
         try:
-            with self.hold_sync():
+            with self._batch():
                 if new_record:
                     # A brush made on one ECG means nothing on another: clear it.
                     self.selection = {}
@@ -105,7 +121,7 @@ class RequestProtocol(t.HasTraits):
             self.dropped_requests += 1
             return
         if values is None:
-            with self.hold_sync():
+            with self._batch():
                 self.error = message
                 self.response_id = rid
                 self.busy = False
@@ -127,7 +143,7 @@ class RequestProtocol(t.HasTraits):
                 return  # a replay (e.g. state restored on re-display)
             self._latest = max(self._latest, rid)
         label = f"K={req.get('k')}" if req.get("k") != self.n_clusters else "ECG"
-        with self.hold_sync():  # one comm message, not one per trait
+        with self._batch():  # one comm message, not one per trait
             self.busy = True
             self.status = f"computing {label}…"
         self._last_future = self._pool.submit(self._work, dict(req))
@@ -138,7 +154,7 @@ class RequestProtocol(t.HasTraits):
         req = {"k": self.n_clusters, "index": self.index, "gradcam_class": self.gradcam_class}
         req.update({k: v for k, v in fields.items() if v is not None})
         req["id"] = rid
-        with self.hold_sync():  # the request with the busy / status it sets: one message
+        with self._batch():  # the request with the busy / status it sets: one message
             self.request = req
 
     @t.observe("n_clusters", "index", "gradcam_class")

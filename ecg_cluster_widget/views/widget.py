@@ -185,6 +185,7 @@ class ClusterExplorer(ValidatedState, RequestProtocol, KJobs, anywidget.AnyWidge
         self.fit = self.browser.fit
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecw-worker")
         self._lock = threading.Lock()
+        self._sync_lock = threading.RLock()
         self._labels_ok: dict = {}  # the last accepted labels (validators see the proposal)
         self._unsaved = False
         super().__init__(**kwargs)

@@ -657,6 +657,43 @@ def test_k_change_in_the_background_reports_steps_and_applies(widget):
     assert (w.n_clusters, w.index) == (5, 2)
 
 
+def _record_messages(w) -> list:
+    """The trait names of every comm message the widget sends from now on (the real
+    send_state still runs)."""
+    sent: list = []
+    send = w.send_state
+
+    def recording(key=None):
+        sent.append(sorted(key) if isinstance(key, (set, list, tuple)) else [key])
+        return send(key)
+
+    w.send_state = recording
+    return sent
+
+
+def test_k_job_ends_in_one_message_and_a_computed_k_needs_no_job(widget):
+    w = widget
+    states: list = []
+    w.observe(lambda c: states.append((c["new"].get("id"), c["new"].get("state"))), "k_job")
+    sent = _record_messages(w)
+    w.k_request = {"id": 1, "k": 5}  # new: a job in the background
+    assert _job_over(w)["state"] == "done"
+    w.wait()
+    assert (1, "running") in states and w.n_clusters == 5
+    # the request, its busy / status and the job's "done" leave together, then the answer
+    # (the worker's answer waits for that batch: never half sent by another thread)
+    assert sent[-2:] == [["busy", "k_job", "request", "status"], sent[-1]]
+    assert sent[-1][:2] == ["busy", "clusters"] and "response_id" in sent[-1]
+    # K=3 was answered already: done at once (never "running"), answered by the worker
+    del sent[:]
+    w.k_request = {"id": 2, "k": 3}
+    assert w.k_job["state"] == "done" and w.k_job["id"] == 2
+    assert [s for i, s in states if i == 2] == ["done"]
+    w.wait()
+    assert w.n_clusters == 3 and w.record["k"] == 3
+    assert sent[1:] == [["busy", "k_job", "request", "status"], sent[-1]] and len(sent) == 3
+
+
 def test_cancelled_k_change_is_not_applied_and_bad_k_requests_are_refused(widget):
     from ecg_cluster_widget.views.traits import TraitValueError
 
