@@ -16,8 +16,8 @@ converges on a seeded 25,000-point subsample and then refines that solution on a
 
 :class:`FullGMM` fits the isotropic mixture on at most 20,000 seeded points and refines it
 there with full covariance matrices
-(:func:`~ecg_cluster_widget.clustering.full_em.fit_full_gmm`). Slower, but on the real-ECG model's features it separated P from T waves better
-(``experiments/real_alignment.py``).
+(:func:`~ecg_cluster_widget.clustering.full_em.fit_full_gmm`). Slower, but on the real-ECG
+model's features it separated P from T waves better (``experiments/real_alignment.py``).
 """
 
 from __future__ import annotations
