@@ -98,3 +98,104 @@ test("label undo / redo works per cluster and Ctrl+Z maps to it", async () => {
   assert.equal(actionFor({ key: "z", metaKey: true }), "undo");
   assert.equal(actionFor({ key: "c", ctrlKey: true }), null);
 });
+
+// A minimal DOM for the cluster cards (no browser): elements keep their children,
+// listeners and attributes; a canvas context counts the drawing calls made on it.
+class FakeEl {
+  constructor(tag) {
+    this.tagName = tag.toUpperCase();
+    this.childNodes = [];
+    this.parentNode = null;
+    this.dataset = {};
+    this.style = {};
+    this.listeners = {};
+    this.attrs = {};
+    const cls = new Set();
+    this.classList = {
+      add: (c) => cls.add(c), remove: (c) => cls.delete(c), contains: (c) => cls.has(c),
+      toggle: (c, on) => ((on ?? !cls.has(c)) ? cls.add(c) : cls.delete(c)),
+    };
+    this.draws = 0;
+    this.value = "";
+  }
+  get firstChild() { return this.childNodes[0] || null; }
+  get nextSibling() {
+    const sib = this.parentNode ? this.parentNode.childNodes : [];
+    return sib[sib.indexOf(this) + 1] || null;
+  }
+  appendChild(n) { return this.insertBefore(n, null); }
+  append(...ns) { for (const n of ns) this.appendChild(n); }
+  insertBefore(n, ref) {
+    if (n.parentNode) n.parentNode.removeChild(n);
+    const i = ref ? this.childNodes.indexOf(ref) : -1;
+    this.childNodes.splice(i < 0 ? this.childNodes.length : i, 0, n);
+    if (typeof n === "object") n.parentNode = this;
+    return n;
+  }
+  removeChild(n) {
+    this.childNodes.splice(this.childNodes.indexOf(n), 1);
+    if (typeof n === "object") n.parentNode = null;
+    return n;
+  }
+  replaceChildren(...ns) {
+    for (const n of [...this.childNodes]) this.removeChild(n);
+    this.append(...ns);
+  }
+  setAttribute(k, v) { this.attrs[k] = String(v); }
+  addEventListener(ev, fn) { (this.listeners[ev] ||= []).push(fn); }
+  click() { for (const fn of this.listeners.click || []) fn({ stopPropagation() {}, target: this }); }
+  focus() {}
+  getContext() {
+    const el = this;
+    return new Proxy({}, {
+      get: (o, k) => (k in o ? o[k] : () => { el.draws += 1; }),
+      set: (o, k, v) => { o[k] = v; return true; },
+    });
+  }
+}
+
+test("cluster cards keep their canvases and redraw only the numbers that changed", async () => {
+  const { createClusterPanel } = await import("../prototypes.js");
+  const { makePalette } = await import("../palette.js");
+  const doc = { createElement: (tag) => new FakeEl(tag) };
+  const opened = [];
+  const panel = createClusterPanel(doc, { onPick() {}, onLabel() {}, onExample: (e) => opened.push(e) });
+  const W = 4;
+  // prototypes [K=2, 3, L=1, W], example snippets [K=2, E=1, L=1, W]
+  const protos = (shift) => Float32Array.from({ length: 2 * 3 * W }, (_, i) => i + (i >= 3 * W ? shift : 0));
+  const snips = Float32Array.from({ length: 2 * W }, (_, i) => Math.sin(i));
+  const ex = (rid) => [{ record_id: rid, record_index: Number(rid), start_s: 1.5 }];
+  const clusters = (rid0) => [
+    { id: 0, position: 0, share: 0.6, mean_entropy: 0.1, entropy_hist: [1, 2], examples: ex(rid0) },
+    { id: 3, position: 1, share: 0.4, mean_entropy: 0.2, entropy_hist: [2, 1], examples: ex("7") },
+  ];
+  const theme = { dark: false, paper: "#fff", trace: "#000", track: "#eee" };
+  const pal = makePalette([0, 3], false);
+  const show = (shift, rid0) => panel.update({
+    clusters: clusters(rid0), protos: protos(shift), protoShape: [2, 3, 1, W], snips,
+    snipShape: [2, 1, 1, W], lead: 0, labels: {}, vocab: [], highlight: -1, theme, pal,
+  });
+  show(0, "5");
+  const [a, b] = [panel.cards.get(0), panel.cards.get(3)];
+  const drawn = () => [a.pc.draws, a.hc.draws, a.exCanvases[0].draws, b.pc.draws];
+  const first = drawn();
+  assert.ok(first.every((n) => n > 0));
+  assert.deepEqual([...a.row.childNodes], [a.pc, a.hc]);
+  // another answer with the same numbers (new arrays): nothing is painted again
+  show(0, "5");
+  assert.deepEqual(drawn(), first);
+  // cluster 3's prototype changed: only its card is painted, on the same canvases
+  const pc3 = b.pc;
+  show(1, "5");
+  const now = drawn();
+  assert.deepEqual(now.slice(0, 3), first.slice(0, 3));
+  assert.ok(now[3] > first[3] && b.pc === pc3);
+  // another example for cluster 0: redrawn in place, and a click opens the new one
+  const exCanvas = a.exCanvases[0];
+  show(1, "9");
+  assert.equal(a.exCanvases[0], exCanvas);
+  assert.ok(exCanvas.draws > first[2]);
+  exCanvas.click();
+  assert.equal(opened.at(-1).record_id, "9");
+  assert.match(exCanvas.title, /record 9 at 1.50 s/);
+});
