@@ -206,6 +206,8 @@ class ClusterRegistry:
         Number of fitting points (upper bound of K).
     k_max : int, optional
         The largest K available (the cluster tree's top level); default ``n_points``.
+    trees : tuple of ClusterTree
+        The trees whose levels ``fit_k`` returns, if any.
 
     Examples
     --------
@@ -224,8 +226,11 @@ class ClusterRegistry:
         fit_k: Callable[[int], SoftClusterer],
         n_points: int,
         k_max: int | None = None,
+        trees: tuple = (),
     ) -> None:
         self._fit_k = fit_k
+        #: The cluster trees whose levels ``fit_k`` returns (none for refits per K).
+        self.trees = tuple(trees)
         self.n_points = int(n_points)
         self.k_max = self.n_points if k_max is None else int(k_max)
         self.match_points = match_points
@@ -396,7 +401,8 @@ def build_registry(
 
     k_max = max(trees)
     sub = np.random.default_rng(opts.random_state + 1).permutation(m)[:match_points]
-    return ClusterRegistry(level(k0), points[np.sort(sub)], level, m, k_max=k_max)
+    distinct = (lower,) if upper is None else (lower, upper)
+    return ClusterRegistry(level(k0), points[np.sort(sub)], level, m, k_max=k_max, trees=distinct)
 
 
 def _fit_tree(opts: Any, points: np.ndarray, smooth: np.ndarray, k: int, keep: int) -> ClusterTree:

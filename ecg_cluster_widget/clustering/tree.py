@@ -24,6 +24,7 @@ at K=8), so a name given to a parent describes its children.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from typing import Any
 
@@ -190,6 +191,14 @@ class ClusterTree:
         self._share_gamma = shares_of
         self.partitions = {int(k): np.asarray(p, dtype=np.int64) for k, p in partitions.items()}
         self._memo: list[tuple[Any, tuple, str, np.ndarray]] = []
+        self._computing = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        # Memoised posteriors (weak references) and the lock stay with this process.
+        return {**self.__dict__, "_memo": [], "_computing": None}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _computing=threading.Lock())
 
     @property
     def k_max(self) -> int:
@@ -227,13 +236,20 @@ class ClusterTree:
         value = self._recall(arr, kind)
         if value is not None:
             return value
-        value = compute()
-        try:
-            ref = weakref.ref(arr)
-        except TypeError:  # e.g. a memmap subclass without weakref support
-            return value
-        self._memo = [e for e in self._memo if e[0]() is not None][-(self._MEMO - 1) :]
-        self._memo.append((ref, arr.shape, kind, value))
+        # One computation at a time per tree: a request arriving while the same
+        # posteriors are being computed (e.g. by ``TLCExplainer.prefetch``) waits for
+        # them instead of computing them a second time.
+        with self._computing:
+            value = self._recall(arr, kind)
+            if value is not None:
+                return value
+            value = compute()
+            try:
+                ref = weakref.ref(arr)
+            except TypeError:  # e.g. a memmap subclass without weakref support
+                return value
+            self._memo = [e for e in self._memo if e[0]() is not None][-(self._MEMO - 1) :]
+            self._memo.append((ref, arr.shape, kind, value))
         return value
 
     def fine_proba(self, X: np.ndarray) -> np.ndarray:

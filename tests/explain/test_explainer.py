@@ -529,3 +529,42 @@ def test_computed_k_answered_from_memory(tlc, ds):
     first = {k: tlc.explain_all(ds, n_clusters=k) for k in ks}
     for k in ks:
         assert tlc.explain_all(ds, n_clusters=k) is first[k]
+
+
+def test_prefetch_computes_every_tree_and_never_holds_the_lock(net, ds):
+    tlc = TLCExplainer(net, n_clusters=3, max_clusters=6, n_components=8, progress=False)
+    tlc.fit(ds)
+    trees = tlc._fitted().registry.trees
+    assert len(trees) == 2  # the reference tree and the finer one above it
+    upper = trees[1]
+    # The finer tree's computation is held up: a computed K must still be answered.
+    gate, started = threading.Event(), threading.Event()
+    predict = upper.fine.predict_proba
+
+    def held(x):
+        started.set()
+        assert gate.wait(30)
+        return predict(x)
+
+    upper.fine.predict_proba = held
+    before = tlc.explain_all(ds, n_clusters=2).labels.copy()
+    worker = threading.Thread(target=tlc.prefetch, args=(ds,), daemon=True)
+    worker.start()
+    assert started.wait(30)
+    answer = threading.Thread(target=lambda: tlc.explain_all(ds, n_clusters=3), daemon=True)
+    answer.start()
+    answer.join(10)
+    assert not answer.is_alive(), "a K of the reference tree waited behind the prefetch"
+    gate.set()
+    worker.join(30)
+    del upper.fine.predict_proba
+    feats = tlc._features(ds)
+    assert all(t._recall(feats, "sequences") is not None for t in trees)
+    # The posteriors it left are those a request computes: the same labels at every K.
+    fresh = TLCExplainer(net, n_clusters=3, max_clusters=6, n_components=8, progress=False)
+    fresh.fit(ds)
+    for k in (2, 4, 6):
+        np.testing.assert_array_equal(
+            tlc.explain_all(ds, n_clusters=k).labels, fresh.explain_all(ds, n_clusters=k).labels
+        )
+    np.testing.assert_array_equal(before, fresh.explain_all(ds, n_clusters=2).labels)

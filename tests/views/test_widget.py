@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import warnings
 
 import numpy as np
@@ -733,6 +734,25 @@ def test_cards_carry_proposed_names_and_confidence(widget):
     assert {c["confidence"] for c in w.clusters} <= {"confident", "unsure"}
     q = w.record["entropy_quantiles"]
     assert len(q) == 101 and q == sorted(q)
+
+
+def test_an_opened_widget_prefetches_the_finer_trees_posteriors(setup):
+    # The first K above the fitted K then needs no posteriors of its own.
+    ds, _, tlc = setup
+    tlc.set_n_clusters(3)
+    trees = tlc._fitted().registry.trees
+    for tree in trees:  # forget what other tests computed
+        tree._memo = []
+    w = ClusterExplorer(tlc, ds, k_range=(2, 6))
+    try:
+        assert len(trees) == 2 and w.k_max > tlc._fitted().registry.reference_k
+        feats = tlc._features(w.fit.summary_ds)
+        deadline = time.monotonic() + 60
+        while any(t._recall(feats, "sequences") is None for t in trees):
+            assert time.monotonic() < deadline, "the finer tree's posteriors were not prefetched"
+            time.sleep(0.05)
+    finally:
+        w.close()
 
 
 def test_uncertainty_scale_histograms_match_numpy(setup):
