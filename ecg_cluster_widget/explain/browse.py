@@ -9,6 +9,7 @@ never changed.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,10 +148,16 @@ class Browser:
         """Cluster cards at K: ``clusters``, ``prototypes``, ``example_snips`` (cached)."""
 
         def compute() -> dict:
-            infos = self.fit.cluster_summary(k, n_examples=self.n_examples)
-            cards = cluster_cards(infos, self.fit.summary_ds, self.n_examples)
-            names = self.proposed_names(k)
-            scale = self.uncertainty_scale(k)
+            self.fit.explain_all(k)  # once, before the threads below share it
+            # The names and the uncertainty scale on a second thread while the cards'
+            # statistics and prototypes are computed (NumPy releases the GIL): a K change
+            # then costs the longer of the two, not their sum.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                names_job = pool.submit(self.proposed_names, k)
+                scale_job = pool.submit(self.uncertainty_scale, k)
+                infos = self.fit.cluster_summary(k, n_examples=self.n_examples)
+                cards = cluster_cards(infos, self.fit.summary_ds, self.n_examples)
+                names, scale = names_job.result(), scale_job.result()
             ancestors = self.fit.tlc.cluster_ancestors(k)
             for c in cards.clusters:
                 c.update(scale["clusters"].get(int(c["id"]), {}))
