@@ -23,6 +23,7 @@ from .explanation import ECGExplanation
 from .fit_view import FitView
 from .ranking import RANK_TITLES, RANKS, rank_order
 from .snippets import cluster_cards
+from .uncertainty import cluster_stats
 
 
 def _int(value: Any, what: str, lo: int, hi: int) -> int:
@@ -273,16 +274,11 @@ class Browser:
             vals, lab_ok = vals[::step], lab_ok[::step]
             q = np.quantile(vals, np.linspace(0, 1, 101))
             ranks = percentile_ranks(vals, q)
-            # Every cluster's histogram of ranks (tenths) and mean rank in one pass.
-            n_k, pos_of = len(es.cluster_ids), lab_ok.astype(np.int64)
-            count = np.bincount(pos_of, minlength=n_k)
-            rank_sum = np.bincount(pos_of, weights=ranks, minlength=n_k)
-            tenth = np.minimum((np.clip(ranks, 0, 1) * 10).astype(np.int64), 9)
-            hists = np.bincount(pos_of * 10 + tenth, minlength=10 * n_k).reshape(n_k, 10)
+            count, mean_rank, hists = cluster_stats(lab_ok, ranks, len(es.cluster_ids), 10)
             out = {}
             for pos, cid in enumerate(es.cluster_ids):
                 hist = hists[pos] / max(1, count[pos])
-                mean = float(rank_sum[pos] / count[pos]) if count[pos] else 0.5
+                mean = float(mean_rank[pos]) if count[pos] else 0.5
                 out[int(cid)] = {
                     "pct_hist": [round(float(h), 4) for h in hist],
                     "mean_pct": round(mean, 4),

@@ -410,7 +410,7 @@ class TLCExplainer(ClusterStructure, BaseEstimator):
             else:
                 grid = out.grid_gamma(self._features(ds.subset([i]), store=False), fit)
             gamma, entropy = out.sample_gamma(None, fit, n_samples, grid=grid)
-            labels = out.sample_labels(grid, n_samples)[0]
+            labels = out.sample_labels(grid, n_samples)[0].astype(np.int64)
         return out.explanation_of(gamma[0], entropy[0], fit.ids, ds, i, labels)
 
     def subset(self, ds: ECGDataset, records: Any) -> ECGDataset:

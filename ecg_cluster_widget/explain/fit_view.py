@@ -92,6 +92,12 @@ class FitView:
         """The explainer's current K."""
         return int(self.tlc.n_clusters_)
 
+    def computed(self, kind: str, key: Any) -> bool:
+        """Whether ``cached(kind, key, ...)`` holds an answer for the current fit."""
+        self.refresh()
+        with self._lock:
+            return key in self._caches.get(kind, {})
+
     def cached(self, kind: str, key: Any, compute: Callable[[], Any], limit: int | None = None):
         """``compute()`` once per (fit, kind, key); the oldest entries go beyond ``limit``."""
         with self._lock:

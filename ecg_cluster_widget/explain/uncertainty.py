@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import DataError
 
-__all__ = ["normalized_entropy", "cluster_mean_entropy"]
+__all__ = ["normalized_entropy", "cluster_mean_entropy", "cluster_stats"]
 
 
 def normalized_entropy(gamma: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -71,11 +71,56 @@ def cluster_mean_entropy(labels: np.ndarray, entropy: np.ndarray, n_clusters: in
     >>> cluster_mean_entropy(np.array([0, 0, 1]), np.array([0.2, 0.4, 1.0]), 3).round(2).tolist()
     [0.3, 1.0, nan]
     """
+    return cluster_stats(labels, entropy, n_clusters)[1]
+
+
+def cluster_stats(
+    labels: np.ndarray, values: np.ndarray, n_clusters: int, bins: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Per cluster: number of time steps, mean value and histogram of values in [0, 1].
+
+    One pass over the time steps for all clusters (a pass per cluster cost 40 ms of a K
+    change at 1,000 ECGs).
+
+    Parameters
+    ----------
+    labels : ndarray of int
+        Hard cluster positions, ``>= 0`` (any shape).
+    values : ndarray
+        One value per time step (an entropy, a percentile rank), same size as ``labels``.
+    n_clusters : int
+        K.
+    bins : int, optional
+        Equal bins over [0, 1] (the last one closed, as ``np.histogram``); values outside
+        fall in the first or last bin. None: no histogram.
+
+    Returns
+    -------
+    counts : ndarray of shape (n_clusters,), int
+    means : ndarray of shape (n_clusters,), float64
+        NaN for a cluster without time steps.
+    hists : ndarray of shape (n_clusters, bins), int, or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c, m, h = cluster_stats(np.array([0, 0, 1]), np.array([0.2, 0.4, 1.0]), 2, bins=2)
+    >>> c.tolist(), m.round(2).tolist(), h.tolist()
+    ([2, 1], [0.3, 1.0], [[2, 0], [0, 1]])
+    """
     lab = np.asarray(labels).ravel()
-    ent = np.asarray(entropy, dtype=np.float64).ravel()
-    if lab.shape != ent.shape:
-        raise DataError(f"labels and entropy differ in size ({lab.size} vs {ent.size}).")
+    val = np.asarray(values).ravel()
+    if lab.shape != val.shape:
+        raise DataError(f"labels and values differ in size ({lab.size} vs {val.size}).")
     counts = np.bincount(lab, minlength=n_clusters)[:n_clusters]
-    sums = np.bincount(lab, weights=ent, minlength=n_clusters)[:n_clusters]
+    sums = np.bincount(lab, weights=val, minlength=n_clusters)[:n_clusters]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+        means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    if bins is None:
+        return counts, means, None
+    scaled = val * bins
+    np.clip(scaled, 0, bins - 1, out=scaled)  # a value of exactly 1 is in the last bin
+    cell = scaled.astype(np.int32)
+    cell += lab.astype(np.int32) * bins
+    hists = np.bincount(cell, minlength=n_clusters * bins)[: n_clusters * bins]
+    return counts, means, hists.reshape(n_clusters, bins)

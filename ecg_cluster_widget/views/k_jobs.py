@@ -9,9 +9,9 @@ until the new one is ready. The job runs in its own thread, reports each step in
 stops at the next step when cancelled, and when done asks for the ECG then shown at the
 new K, an ordinary request answered from the caches the job filled.
 
-A K this widget has already answered (for the current fit) needs no job: its request goes
-to the worker at once, without the thread hop and the step reports, so going back to a
-computed K costs one view (milliseconds in the kernel). The messages of a job's end (the
+A K whose cluster cards this widget has already computed (for the current fit) needs no
+job: its request goes to the worker at once, without the thread hop and the step reports,
+so going back to a computed K costs one view (milliseconds in the kernel). The messages of a job's end (the
 request, its busy / status and the "done" report) leave as one comm message.
 """
 
@@ -67,8 +67,6 @@ class KJobs(t.HasTraits):
     _k_lock: threading.Lock
     #: Id of the newest K job; an older one stops at its next step.
     _k_latest: int = 0
-    #: (fit id, K) pairs answered so far: their caches are filled, no job is needed.
-    _k_answered: set[tuple[str, int]]
 
     def _k_pool(self) -> ThreadPoolExecutor:
         if self._k_executor is None:
@@ -113,17 +111,8 @@ class KJobs(t.HasTraits):
         pool.submit(self._k_run, jid, k)
 
     def _k_ready(self, k: int) -> bool:
-        """Whether K = ``k`` was answered for the current fit (a refit clears this)."""
-        answered = getattr(self, "_k_answered", None)
-        return bool(answered) and (str(self.browser.fit.tlc.fit_id_), int(k)) in answered
-
-    @t.observe("response_id")
-    def _k_mark_answered(self, _change: dict) -> None:
-        rec = self.record
-        if "k" in rec and "fit_id" in rec:
-            if getattr(self, "_k_answered", None) is None:
-                self._k_answered = set()
-            self._k_answered.add((str(rec["fit_id"]), int(rec["k"])))
+        """Whether K = ``k``'s cards are computed for the current fit (a refit drops them)."""
+        return self.browser.fit.computed("cards", int(k))
 
     def _k_finish(self, jid: int, t0: float, k: int) -> None:
         """Ask for the ECG shown now (the user may have moved on meanwhile) at K = ``k``
