@@ -9,6 +9,7 @@ explainer, a cache or a fit has already seen. Build a modified copy with
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 import warnings
 from dataclasses import InitVar, dataclass, field, fields, replace
@@ -49,6 +50,28 @@ def _freeze(value: Any, dtype) -> np.ndarray:
     if _is_frozen(value) and value.dtype == dtype and value.flags.c_contiguous:
         return value
     return _own(np.array(value, dtype=dtype, order="C", copy=True))
+
+
+def check_fs(fs: Any) -> float:
+    """``fs`` as a float, or a :class:`~ecg_cluster_widget.errors.DataError` unless it is a
+    positive, finite number of Hz; the package's one check of a sampling rate.
+
+    Examples
+    --------
+    >>> check_fs(250)
+    250.0
+    >>> check_fs(0)
+    Traceback (most recent call last):
+    ...
+    ecg_cluster_widget.errors.DataError: fs must be a positive sampling rate (a number of Hz), got 0.
+    """
+    try:
+        value = math.nan if isinstance(fs, bool) else float(fs)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise DataError(f"fs must be a positive sampling rate (a number of Hz), got {fs!r}.")
+    return value
 
 
 _DATA_DIR = str(Path(__file__).resolve().parent)
@@ -184,12 +207,7 @@ class ECGDataset:
             from_dataset = False
         self.meta = meta
         self.signals = _freeze(sig, np.float32)
-        try:
-            self.fs = float(self.fs)
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"fs must be a number in Hz, got {self.fs!r}.") from exc
-        if not np.isfinite(self.fs) or self.fs <= 0:
-            raise DataError(f"fs must be a positive sampling rate in Hz, got {self.fs}.")
+        self.fs = check_fs(self.fs)
         leads = tuple(canonical_lead_name(str(x)) for x in self.lead_names)
         if len(leads) != self.signals.shape[1]:
             raise DataError(

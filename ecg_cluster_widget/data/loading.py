@@ -11,7 +11,6 @@ output path before any work.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, FileFormatError
-from .dataset import ECGDataset
+from .dataset import ECGDataset, check_fs
 
 __all__ = [
     "DataSpec",
@@ -134,14 +133,6 @@ def parse_data_spec(spec: str) -> DataSpec:
     return DataSpec("wfdb", path=Path(text).expanduser(), text=text)
 
 
-def _check_fs(fs: float | None) -> float | None:
-    if fs is None:
-        return None
-    if not (isinstance(fs, (int, float, np.number)) and math.isfinite(fs) and fs > 0):
-        raise DataError(f"the sampling rate must be a positive number of Hz, got {fs!r}.")
-    return float(fs)
-
-
 def load_data(
     spec: str | DataSpec,
     *,
@@ -182,7 +173,7 @@ def load_data(
     (8, 12, 1000)
     """
     parsed = spec if isinstance(spec, DataSpec) else parse_data_spec(spec)
-    fs = _check_fs(fs)
+    fs = None if fs is None else check_fs(fs)
     if n_records is not None and int(n_records) < 1:
         raise DataError(f"n_records must be at least 1, got {n_records}.")
     if parsed.kind == "real":

@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage, signal
 
 from ..errors import DataError
-from .dataset import ECGDataset, _own
+from .dataset import ECGDataset, _own, check_fs
 from .leads import canonical_lead_name
 
 
@@ -60,12 +60,7 @@ def resample(ds: ECGDataset, fs: float) -> ECGDataset:
     >>> resample(make_synthetic(2, fs=500), 100).signals.shape
     (2, 12, 1000)
     """
-    try:
-        fs = float(fs)
-    except (TypeError, ValueError):
-        raise DataError(f"fs must be a sampling rate in Hz, got {fs!r}.") from None
-    if not np.isfinite(fs) or fs <= 0:
-        raise DataError(f"fs must be a positive sampling rate in Hz, got {fs}.")
+    fs = check_fs(fs)
     if fs == ds.fs:
         return _with_step(ds, f"resample({fs:g} Hz): unchanged")
     _require_finite(ds, "resample")

@@ -12,7 +12,7 @@ from scipy import signal
 from tqdm.auto import tqdm
 
 from ..errors import DataError, FileFormatError
-from .dataset import ECGDataset, _own
+from .dataset import ECGDataset, _own, check_fs
 from .leads import STANDARD_LEADS
 from .preprocess import resample, select_leads
 from .wfdb_io import read_record
@@ -157,10 +157,9 @@ def load_ptbxl(
     >>> ds.signals.shape[1:], ds.class_names  # doctest: +SKIP
     ((12, 1000), ('NORM', 'MI', 'STTC', 'CD', 'HYP'))
     """
-    if isinstance(fs, bool) or not isinstance(fs, (int, float)) or not fs > 0:
-        raise DataError(f"fs must be a positive sampling rate in Hz, got fs={fs!r}.")
     # PTB-XL ships 100 and 500 Hz; other rates are resampled from 500 Hz after loading.
-    target_fs, fs = float(fs), (int(fs) if fs in (100, 500) else 500)
+    target_fs = check_fs(fs)
+    fs = int(target_fs) if target_fs in (100, 500) else 500
     root = Path(root)
     db = read_ptbxl_database(root)
     db = _select(db, folds, max_records, "ptbxl_database.csv")

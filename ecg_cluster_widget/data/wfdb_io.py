@@ -12,7 +12,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import DataError, FileFormatError
-from .dataset import ECGDataset, _own
+from .dataset import ECGDataset, _own, check_fs
 from .leads import STANDARD_LEADS, canonical_lead_name
 from .preprocess import crop_or_pad, resample, select_leads
 from .units import _canonical_units
@@ -207,9 +207,7 @@ def load_wfdb(
         stems = [_record_stem(p)]
     if n_samples is not None and (not isinstance(n_samples, (int, np.integer)) or n_samples <= 0):
         raise DataError(f"n_samples must be a positive integer, got {n_samples!r}.")
-    if fs is not None and not (np.isfinite(fs) and fs > 0):
-        raise DataError(f"fs must be a positive sampling rate in Hz, got {fs!r}.")
-    target_fs = None if fs is None else float(fs)  # `fs` is reused for each record's rate
+    target_fs = None if fs is None else check_fs(fs)  # `fs` is reused for each record's rate
     sigs, comments = [], []
     fs0 = names0 = None
     for stem in tqdm(stems, desc="reading WFDB", disable=not progress or len(stems) < 2):
