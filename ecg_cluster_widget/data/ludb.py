@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from ..errors import DataError, FileFormatError
 from .dataset import ECGDataset, _own
 from .leads import STANDARD_LEADS
 from .preprocess import resample, select_leads
-from .wfdb_io import quiet_wfdb, read_record
+from .wfdb_io import _natural_key, _standard_order, quiet_wfdb, read_record
 
 #: Annotation file extension of each standard lead.
 LUDB_LEAD_EXT: dict[str, str] = {lead: lead.lower() for lead in STANDARD_LEADS}
@@ -136,9 +135,7 @@ def _record_list(root: Path, records) -> list[str]:
         raise FileFormatError(
             f"no LUDB records found under {root} (expected RECORDS or data/*.hea)."
         )
-    return sorted(
-        names, key=lambda s: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
-    )
+    return sorted(names, key=_natural_key)
 
 
 def _read_info(root: Path) -> pd.DataFrame | None:
@@ -220,16 +217,11 @@ def load_ludb(
         sig, rec_fs, rec_leads, _ = read_record(stem, units=units)
         if rec_fs != 500 or sig.shape[0] != 12:
             raise FileFormatError(f"{stem} is not a 12-lead 500 Hz LUDB record (fs={rec_fs:g}).")
-        missing = [lead for lead in STANDARD_LEADS if lead not in rec_leads]
-        if missing:
-            raise FileFormatError(f"{stem} lacks lead(s) {', '.join(missing)}.")
-        sig = sig[[rec_leads.index(lead) for lead in STANDARD_LEADS]]
+        sig = _standard_order(sig, rec_leads, stem)
         mask = np.empty(sig.shape, dtype=np.int8)
         for li, lead in enumerate(STANDARD_LEADS):
             ext = LUDB_LEAD_EXT[lead]
-            if not (root / "data" / f"{name}.{ext}").is_file():
-                raise FileFormatError(f"annotation file {stem}.{ext} is missing.")
-            check_annotation_file(root / "data" / f"{name}.{ext}")
+            check_annotation_file(f"{stem}.{ext}")
             try:
                 with quiet_wfdb():
                     ann = wfdb.rdann(str(stem), ext)

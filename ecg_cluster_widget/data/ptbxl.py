@@ -15,7 +15,7 @@ from ..errors import DataError, FileFormatError
 from .dataset import ECGDataset, _own, check_fs
 from .leads import STANDARD_LEADS
 from .preprocess import resample, select_leads
-from .wfdb_io import read_record
+from .wfdb_io import _standard_order, read_record
 
 #: PTB-XL's recommended use of ``strat_fold``: folds 1-8 train, 9 validation, 10 test.
 TRAIN_FOLDS: tuple[int, ...] = tuple(range(1, 9))
@@ -375,11 +375,7 @@ def _read_signals(
         sig, fs, names, _ = read_record(root / rel, units=units)
         if fs != fs_file:
             raise FileFormatError(f"{root / rel} is sampled at {fs:g} Hz, expected {fs_file} Hz.")
-        if names != STANDARD_LEADS:
-            missing = [lead for lead in STANDARD_LEADS if lead not in names]
-            if missing:
-                raise FileFormatError(f"{root / rel} lacks lead(s) {', '.join(missing)}.")
-            sig = sig[[names.index(lead) for lead in STANDARD_LEADS]]
+        sig = _standard_order(sig, names, root / rel)
         if factor > 1:
             sig = signal.decimate(sig.astype(np.float64), factor, axis=-1, zero_phase=True)
         if out is None:

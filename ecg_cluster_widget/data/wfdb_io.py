@@ -147,8 +147,17 @@ def read_record(
     )
 
 
-def _natural_key(p: Path):
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]
+def _natural_key(name: str) -> list:
+    """Sort key that puts record ``2`` before ``10``."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
+def _standard_order(sig: np.ndarray, names: Sequence[str], where: object) -> np.ndarray:
+    """``sig`` (leads, samples) with its rows in :data:`STANDARD_LEADS` order."""
+    missing = [lead for lead in STANDARD_LEADS if lead not in names]
+    if missing:
+        raise FileFormatError(f"{where} lacks lead(s) {', '.join(missing)}.")
+    return sig[[names.index(lead) for lead in STANDARD_LEADS]]
 
 
 def load_wfdb(
@@ -200,7 +209,9 @@ def load_wfdb(
     """
     p = Path(path)
     if p.is_dir():
-        stems = sorted({h.with_suffix("") for h in p.glob("*.hea")}, key=_natural_key)
+        stems = sorted(
+            {h.with_suffix("") for h in p.glob("*.hea")}, key=lambda h: _natural_key(h.name)
+        )
         if not stems:
             raise FileFormatError(f"folder {p} contains no WFDB headers (*.hea).")
     else:
