@@ -27,25 +27,23 @@ SMALL_PTP_MV = 0.05
 LARGE_PTP_MV = 30.0
 
 
+#: Accepted spellings of the units, lower case, and the name each stands for.
+_UNIT_NAMES: dict[str, str] = {
+    **{k.lower(): "uV" if k in ("µV", "μV") else k for k in UNITS},
+    **dict.fromkeys(("microvolt", "microvolts", "mcv"), "uV"),
+    **dict.fromkeys(("millivolt", "millivolts"), "mV"),
+    **dict.fromkeys(("volt", "volts"), "V"),
+}
+
+
 def _canonical_units(units: str) -> str:
-    key = str(units).strip()
-    lowered = {k.lower(): k for k in UNITS}
-    if key.lower() in ("microvolt", "microvolts", "mcv"):
-        return "uV"
-    if key.lower() in ("millivolt", "millivolts"):
-        return "mV"
-    if key.lower() in ("volt", "volts"):
-        return "V"
-    if key.lower() in lowered:
-        name = lowered[key.lower()]
-        if name in ("µV", "μV"):
-            return "uV"
-        # "v" is volts, "mv" millivolts: case only matters for "mV" vs "MV", rejected below
-        return name
-    raise DataError(
-        f"units={units!r} is not known; use one of 'mV', 'uV', 'V' or 'adc' "
-        "(with gain=ADC units per mV and baseline=ADC value of 0 mV)."
-    )
+    name = _UNIT_NAMES.get(str(units).strip().lower())
+    if name is None:
+        raise DataError(
+            f"units={units!r} is not known; use one of 'mV', 'uV', 'V' or 'adc' "
+            "(with gain=ADC units per mV and baseline=ADC value of 0 mV)."
+        )
+    return name
 
 
 def to_millivolts(x: np.ndarray, units: str, gain: Any = None, baseline: Any = 0.0) -> np.ndarray:
