@@ -86,6 +86,22 @@ def resample(ds: ECGDataset, fs: float) -> ECGDataset:
     )
 
 
+def _lerp(coarse: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """``coarse`` (..., m) read at fractional sample positions ``pos`` by linear
+    interpolation along the last axis; positions past its end take its last value.
+
+    Examples
+    --------
+    >>> _lerp(np.array([0.0, 2.0]), np.array([0.0, 0.25, 1.0, 3.0])).tolist()
+    [0.0, 0.5, 2.0, 2.0]
+    """
+    last = coarse.shape[-1] - 1
+    pos = np.minimum(pos, last)
+    i0 = np.floor(pos).astype(np.int64)
+    frac = (pos - i0).astype(coarse.dtype)
+    return coarse[..., i0] * (1 - frac) + coarse[..., np.minimum(i0 + 1, last)] * frac
+
+
 def _fit_length(x: np.ndarray, n: int) -> np.ndarray:
     if x.shape[-1] >= n:
         return x[..., :n]
@@ -172,12 +188,7 @@ def remove_baseline(ds: ECGDataset, windows_s: tuple[float, float] = (0.2, 0.6))
     for w in windows_s:
         k = max(1, int(round(w * ds.fs / q)) | 1)  # odd, so the filter is centred
         coarse = ndimage.median_filter(coarse, size=(1, 1, k), mode="nearest")
-    t = np.arange(ds.n_samples)
-    pos = np.minimum(t / q, coarse.shape[-1] - 1)
-    i0 = np.minimum(np.floor(pos).astype(np.int64), coarse.shape[-1] - 1)
-    i1 = np.minimum(i0 + 1, coarse.shape[-1] - 1)
-    frac = (pos - i0).astype(np.float32)
-    base = coarse[..., i0] * (1 - frac) + coarse[..., i1] * frac
+    base = _lerp(coarse, np.arange(ds.n_samples) / q)
     ms = ", ".join(f"{1000 * w:g}" for w in windows_s)
     return _with_step(
         ds,

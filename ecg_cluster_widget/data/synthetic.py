@@ -46,6 +46,7 @@ from .dipole import (
     _templates,
 )
 from .leads import STANDARD_LEADS
+from .preprocess import _lerp
 
 SYNTHETIC_CLASSES: tuple[str, ...] = ("NORM", "MI", "STTC", "CD", "AF")
 
@@ -338,10 +339,7 @@ def _electrode_noise(rng, m, t_len, fs, noise, wander):
         # which is far cheaper than a sine per sample and indistinguishable.
         tc = np.arange(int(np.ceil(t[-1] * 10)) + 2) / 10.0
         coarse = (amp[..., None] * np.sin(2 * np.pi * freq[..., None] * tc + ph[..., None])).sum(2)
-        pos = t * 10.0
-        i0 = np.floor(pos).astype(np.int64)
-        frac = pos - i0
-        out += coarse[..., i0] * (1 - frac) + coarse[..., i0 + 1] * frac
+        out += _lerp(coarse, t * 10.0)
     # Powerline and muscle artefacts scale with ``noise`` so that noise=0 is truly clean.
     level = noise / 0.03
     mains = rng.choice([50.0, 60.0], m)
