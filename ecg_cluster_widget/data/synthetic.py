@@ -281,6 +281,16 @@ def make_synthetic(
     mean_rr = np.array(
         [np.diff(b).mean() / fs if b.size > 1 else 60 / h for b, h in zip(beats, hr)]
     )
+    per_record = {
+        "heart_rate": (60.0 / mean_rr).astype(np.float32),
+        "qrs_ms": (1000 * qrs_dur).astype(np.float32),
+        "pr_ms": np.where(af, np.nan, 1000 * pr0[:, 0]).astype(np.float32),
+        "qt_ms": (1000 * (qtc[:, 0] + np.maximum(qrs_dur - 0.09, 0))).astype(np.float32),
+        "mi_territory": tpl["mi_territory"],
+        "sttc_type": tpl["sttc_type"],
+        "cd_type": tpl["cd_type"],
+        "beats": beats,
+    }
     meta = {
         "source": "synthetic",
         "generator": dict(
@@ -293,25 +303,9 @@ def make_synthetic(
             baseline_wander=float(baseline_wander),
             pathology_rate=float(pathology_rate),
         ),
-        "heart_rate": (60.0 / mean_rr).astype(np.float32),
-        "qrs_ms": (1000 * qrs_dur).astype(np.float32),
-        "pr_ms": np.where(af, np.nan, 1000 * pr0[:, 0]).astype(np.float32),
-        "qt_ms": (1000 * (qtc[:, 0] + np.maximum(qrs_dur - 0.09, 0))).astype(np.float32),
-        "mi_territory": tpl["mi_territory"],
-        "sttc_type": tpl["sttc_type"],
-        "cd_type": tpl["cd_type"],
-        "beats": beats,
+        **per_record,
         "units": "mV",
-        "per_record": (
-            "heart_rate",
-            "qrs_ms",
-            "pr_ms",
-            "qt_ms",
-            "mi_territory",
-            "sttc_type",
-            "cd_type",
-            "beats",
-        ),
+        "per_record": tuple(per_record),
     }
     return ECGDataset(
         signals=_own(signals),
