@@ -233,21 +233,17 @@ def train_model(
     x_val = None if val_sig is None else torch.from_numpy(standardizer.transform(val_sig))
     max_shift = int(round(train_ds.fs))
     meta: dict[str, Any] = {"seed": int(seed)}
+    t_mean, t_std = np.float32(0.0), np.float32(1.0)
+    loss_fn: nn.Module = nn.BCEWithLogitsLoss()
     if task == "regression":
         t_mean = y_train.mean(axis=0).astype(np.float32)
         t_std = np.maximum(y_train.std(axis=0), 1e-6).astype(np.float32)
         meta["target_mean"], meta["target_std"] = t_mean.tolist(), t_std.tolist()
-        yt = torch.from_numpy(((y_train - t_mean) / t_std).astype(np.float32))
-        yv = (
-            None
-            if y_val is None
-            else torch.from_numpy(((y_val - t_mean) / t_std).astype(np.float32))
-        )
-        loss_fn: nn.Module = nn.MSELoss()
-    else:
-        yt = torch.from_numpy(y_train.astype(np.float32))
-        yv = None if y_val is None else torch.from_numpy(y_val.astype(np.float32))
-        loss_fn = nn.BCEWithLogitsLoss()
+        loss_fn = nn.MSELoss()
+    yt, yv = (
+        None if y is None else torch.from_numpy(((y - t_mean) / t_std).astype(np.float32))
+        for y in (y_train, y_val)
+    )
 
     history: list[dict] = []
     best_loss, best_epoch, best_state, bad_epochs = float("inf"), 0, None, 0
