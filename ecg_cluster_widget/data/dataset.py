@@ -74,6 +74,24 @@ def check_fs(fs: Any) -> float:
     return value
 
 
+def check_count(value: Any, what: str) -> int:
+    """``value`` as an int, or a :class:`~ecg_cluster_widget.errors.DataError` unless it is
+    a whole number of at least 1 (a bool is not a count).
+
+    Examples
+    --------
+    >>> check_count(3, "n_records")
+    3
+    >>> check_count(2.5, "n_records")
+    Traceback (most recent call last):
+    ...
+    ecg_cluster_widget.errors.DataError: n_records must be a positive integer, got 2.5.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise DataError(f"{what} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
 _DATA_DIR = str(Path(__file__).resolve().parent)
 
 

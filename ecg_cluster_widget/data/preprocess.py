@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage, signal
 
 from ..errors import DataError
-from .dataset import ECGDataset, _own, check_fs
+from .dataset import ECGDataset, _own, check_count, check_fs
 from .leads import canonical_lead_name
 
 
@@ -225,11 +225,9 @@ def crop_or_pad(ds: ECGDataset, n_samples: int, align: str = "start") -> ECGData
     >>> crop_or_pad(make_synthetic(2), 1024).signals.shape
     (2, 12, 1024)
     """
-    if not isinstance(n_samples, (int, np.integer)) or n_samples <= 0:
-        raise DataError(f"n_samples must be a positive integer, got {n_samples!r}.")
+    n_samples = check_count(n_samples, "n_samples")
     if align not in ("start", "center"):
         raise DataError(f"align must be 'start' or 'center', got {align!r}.")
-    n_samples = int(n_samples)
     cur = ds.n_samples
     if n_samples == cur:
         return _with_step(ds, f"crop_or_pad({n_samples}): unchanged")

@@ -12,7 +12,7 @@ from scipy import signal
 from tqdm.auto import tqdm
 
 from ..errors import DataError, FileFormatError
-from .dataset import ECGDataset, _own, check_fs
+from .dataset import ECGDataset, _own, check_count, check_fs
 from .leads import STANDARD_LEADS
 from .preprocess import resample, select_leads
 from .wfdb_io import _standard_order, read_record
@@ -324,9 +324,7 @@ def _select(db: pd.DataFrame, folds, max_records, what: str) -> pd.DataFrame:
         if db.empty:
             raise DataError(f"no record of {what} is in folds {wanted} (valid folds: 1..10).")
     if max_records is not None:
-        if not isinstance(max_records, (int, np.integer)) or max_records <= 0:
-            raise DataError(f"max_records must be a positive integer, got {max_records!r}.")
-        db = db.iloc[: int(max_records)]
+        db = db.iloc[: check_count(max_records, "max_records")]
     if db.empty:
         raise DataError(f"{what} lists no records.")
     return db

@@ -35,7 +35,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import DataError
-from .dataset import ECGDataset, _own
+from .dataset import ECGDataset, _own, check_count
 from .dipole import (
     _QRS_SLOTS,
     _SLOTS,
@@ -60,8 +60,7 @@ def _leads_for(n_leads: int) -> tuple[str, ...]:
 
 
 def _check_args(n_records, fs, duration, n_leads, noise, baseline_wander, pathology_rate):
-    if not isinstance(n_records, (int, np.integer)) or n_records <= 0:
-        raise DataError(f"n_records must be a positive integer, got {n_records!r}.")
+    check_count(n_records, "n_records")
     for name, val in (("fs", fs), ("duration", duration)):
         if not isinstance(val, (int, float, np.number)) or not np.isfinite(val) or val <= 0:
             raise DataError(f"{name} must be a positive number, got {val!r}.")

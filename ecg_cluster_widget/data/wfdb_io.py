@@ -12,7 +12,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import DataError, FileFormatError
-from .dataset import ECGDataset, _own, check_fs
+from .dataset import ECGDataset, _own, check_count, check_fs
 from .leads import STANDARD_LEADS, canonical_lead_name
 from .preprocess import crop_or_pad, resample, select_leads
 from .units import _canonical_units
@@ -216,8 +216,7 @@ def load_wfdb(
             raise FileFormatError(f"folder {p} contains no WFDB headers (*.hea).")
     else:
         stems = [_record_stem(p)]
-    if n_samples is not None and (not isinstance(n_samples, (int, np.integer)) or n_samples <= 0):
-        raise DataError(f"n_samples must be a positive integer, got {n_samples!r}.")
+    n_samples = None if n_samples is None else check_count(n_samples, "n_samples")
     target_fs = None if fs is None else check_fs(fs)  # `fs` is reused for each record's rate
     sigs, comments = [], []
     fs0 = names0 = None
@@ -248,7 +247,7 @@ def load_wfdb(
     else:
         # Crop at the records' own rate to what n_samples covers at the target rate.
         ratio = 1.0 if target_fs is None else fs0 / target_fs
-        target = int(np.ceil(int(n_samples) * ratio))
+        target = int(np.ceil(n_samples * ratio))
     x = np.zeros((len(sigs), len(names0), target), dtype=np.float32)
     for i, s in enumerate(sigs):
         k = min(target, s.shape[1])
@@ -264,8 +263,8 @@ def load_wfdb(
         ds = select_leads(ds, leads)
     if target_fs is not None and not np.isclose(ds.fs, target_fs):
         ds = resample(ds, target_fs)
-    if n_samples is not None and ds.n_samples != int(n_samples):
-        ds = crop_or_pad(ds, int(n_samples))
+    if n_samples is not None and ds.n_samples != n_samples:
+        ds = crop_or_pad(ds, n_samples)
     ds.check_amplitudes("warn")
     return ds
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.dataset import check_count
 from ..errors import DataError
 
 LABELS_SCHEMA = "ecg_cluster_widget/cluster-labels"
@@ -127,12 +128,6 @@ def _cluster_id(key: Any, what: str) -> int:
     if cid < 0:
         raise DataError(f"{what} key {key!r} must be a non-negative cluster id.")
     return cid
-
-
-def _count(val: Any, what: str) -> int:
-    if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
-        raise DataError(f"{what} must be a positive integer, got {val!r}.")
-    return int(val)
 
 
 def normalize_labels(obj: Any) -> dict[str, dict[str, str]]:
@@ -255,7 +250,7 @@ def normalize_fit(fit: Any) -> dict[str, Any]:
                 raise DataError(f"fit[{key!r}] must be a non-empty string, got {val!r}.")
             out[key] = val
     if "n_clusters" in fit:
-        out["n_clusters"] = _count(fit.pop("n_clusters"), "fit['n_clusters']")
+        out["n_clusters"] = check_count(fit.pop("n_clusters"), "fit['n_clusters']")
     if "cluster_ids" in fit:
         val = fit.pop("cluster_ids")
         ids = np.asarray(val)
@@ -408,6 +403,8 @@ def normalize_unplaced(entries: Any) -> list[dict[str, Any]]:
                 raise DataError(f"unplaced entry {n}: 'fit_id' must be a string.")
             item["fit_id"] = entry["fit_id"]
         if entry.get("n_clusters") is not None:
-            item["n_clusters"] = _count(entry["n_clusters"], f"unplaced entry {n}: 'n_clusters'")
+            item["n_clusters"] = check_count(
+                entry["n_clusters"], f"unplaced entry {n}: 'n_clusters'"
+            )
         out.append(item)
     return out
