@@ -173,11 +173,11 @@ def forward_failure_message(module: nn.Module, shape: tuple[int, ...], exc: Base
     ...         return x
     >>> msg = forward_failure_message(Net(), (2, 1, 100), TypeError("missing lead_id"))
     >>> print(msg)  # doctest: +ELLIPSIS
-    the model's forward failed on input of shape (2, 1, 100) ... Net.forward(x, lead_id) needs 2 inputs ...
+    the model cannot process this input: its forward failed on input of shape (2, 1, 100) ... Net.forward(x, lead_id) needs 2 inputs ...
     """
     sig = _forward_signature(module)
     head = (
-        f"the model's forward failed on input of shape {shape} (batch, leads, samples): "
+        f"the model cannot process this input: its forward failed on input of shape {shape} (batch, leads, samples): "
         f"{type(exc).__name__}: {exc}. Its signature is {sig}."
     )
     custom = module in _FORWARDS
@@ -199,3 +199,24 @@ def forward_failure_message(module: nn.Module, shape: tuple[int, ...], exc: Base
         "n_samples))"
     )
     return head + " Fixes: " + "; ".join(hints) + "."
+
+
+def _probe_output(module: nn.Module, n_leads: int, n_samples: int) -> torch.Tensor:
+    """The network's output for two all-zero records, in eval mode without gradients (its
+    training mode is restored); a failure or an output that is not a tensor says the fix."""
+    x = torch.zeros(2, n_leads, n_samples)
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            out = call_network(module, x)
+    except Exception as exc:  # a user's network: diagnose the failure
+        raise ModelError(forward_failure_message(module, tuple(x.shape), exc)) from exc
+    finally:
+        module.train(was_training)
+    if not isinstance(out, torch.Tensor):
+        raise ModelError(
+            f"the model returns a {type(out).__name__}, not a tensor; pass "
+            "forward=lambda net, x: net(x)[0] (or the element holding the outputs)."
+        )
+    return out

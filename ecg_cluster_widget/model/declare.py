@@ -13,34 +13,19 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import torch
 from torch import nn
 
 from ..data.filtering import SignalFilter
 from ..data.standardize import Standardizer
 from ..errors import ModelError
 from .checkpoint import DEFAULT_TASK, ModelBundle
-from .contract import ForwardFn, call_network, forward_failure_message
+from .contract import ForwardFn, _probe_output
 
 __all__ = ["declare_model"]
 
 
 def _count_outputs(bundle: ModelBundle) -> int:
-    x = torch.zeros(1, bundle.n_leads, bundle.n_samples)
-    was_training = bundle.model.training
-    bundle.model.eval()
-    try:
-        with torch.no_grad():
-            out = call_network(bundle.model, x)
-    except Exception as exc:  # a user's network: diagnose the failure
-        raise ModelError(forward_failure_message(bundle.model, tuple(x.shape), exc)) from exc
-    finally:
-        bundle.model.train(was_training)
-    if not isinstance(out, torch.Tensor):
-        raise ModelError(
-            f"the model returns a {type(out).__name__}, not a tensor; pass "
-            "forward=lambda net, x: net(x)[0] (or the element holding the outputs)."
-        )
+    out = _probe_output(bundle.model, bundle.n_leads, bundle.n_samples)
     if bundle.task == "segmentation":
         if out.ndim != 3:
             raise ModelError(

@@ -15,6 +15,7 @@ from ..data.filtering import SignalFilter
 from ..data.standardize import Standardizer
 from ..errors import DataError, ModelError
 from .checkpoint import DEFAULT_TASK, TASKS, ModelBundle
+from .contract import _probe_output
 from .resnet1d import ResNet1d
 
 
@@ -52,18 +53,8 @@ def _model_outputs(model: nn.Module, ds: ECGDataset) -> int:
                 f"n_leads={ds.n_leads}) or crop_or_pad the data."
             )
         return int(cfg["n_classes"])
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            out = model(torch.zeros(2, ds.n_leads, ds.n_samples))
-    except Exception as exc:
-        raise ModelError(
-            f"the model cannot process records of shape ({ds.n_leads}, {ds.n_samples}): {exc}"
-        ) from exc
-    finally:
-        model.train(was_training)
-    if not isinstance(out, torch.Tensor) or out.ndim != 2:
+    out = _probe_output(model, ds.n_leads, ds.n_samples)
+    if out.ndim != 2:
         raise ModelError("the model must return a tensor of shape (batch, n_outputs).")
     return int(out.shape[1])
 
