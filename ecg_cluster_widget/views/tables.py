@@ -101,12 +101,7 @@ def metrics_table(metrics: Mapping, title: str = "Faithfulness", width: int = 60
     >>> "fidelity" in div.text
     True
     """
-    body = "".join(
-        f"<tr><td style='padding:2px 12px 2px 0'>{html.escape(k)}</td>"
-        f"<td style='text-align:right;font-family:monospace'>{v}</td></tr>"
-        for k, v in flatten_metrics(metrics)
-    )
-    text = f"<h3>{html.escape(title)}</h3><table class='ecw-metrics'>{body}</table>"
+    text = f"<h3>{html.escape(title)}</h3>" + _table(["", "value"], flatten_metrics(metrics))
     return Div(text=text, width=width)
 
 
