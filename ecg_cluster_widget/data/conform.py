@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..errors import DataError, DataWarning
-from .dataset import ECGDataset
+from ..errors import DataWarning
+from .dataset import ECGDataset, check_dataset
 
 __all__ = ["match_rate"]
 
@@ -50,11 +50,7 @@ def match_rate(
     resampling the records from 360 Hz to 250 Hz to match the model
     250.0
     """
-    if not isinstance(ds, ECGDataset):
-        raise DataError(
-            f"expected an ECGDataset, got {type(ds).__name__}; wrap arrays with "
-            "ecg_cluster_widget.data.from_numpy(signals, fs)."
-        )
+    check_dataset(ds)
     if fs is None or np.isclose(ds.fs, float(fs)):
         return ds
     from .preprocess import resample

@@ -486,6 +486,24 @@ class ECGDataset:
 _FIELD_NAMES = frozenset(f.name for f in fields(ECGDataset))
 
 
+def check_dataset(ds: object) -> None:
+    """Raise a :class:`~ecg_cluster_widget.errors.DataError` naming the fix unless ``ds``
+    is an :class:`ECGDataset`.
+
+    Examples
+    --------
+    >>> check_dataset(np.zeros((1, 12, 100)))
+    Traceback (most recent call last):
+    ...
+    ecg_cluster_widget.errors.DataError: expected an ECGDataset, got ndarray; ...
+    """
+    if not isinstance(ds, ECGDataset):
+        raise DataError(
+            f"expected an ECGDataset, got {type(ds).__name__}; wrap arrays with "
+            "ecg_cluster_widget.data.from_numpy(signals, fs)."
+        )
+
+
 def _subset_meta(meta: dict, idx: np.ndarray) -> dict:
     """Copy ``meta``, selecting ``idx`` from the per-record entries it names."""
     out = dict(meta)

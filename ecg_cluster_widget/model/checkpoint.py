@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.dataset import ECGDataset
+from ..data.dataset import ECGDataset, check_dataset
 from ..data.filtering import SignalFilter
 from ..data.leads import STANDARD_LEADS, canonical_lead_name
 from ..data.standardize import Standardizer
@@ -196,11 +196,7 @@ class ModelBundle:
         ...
         ecg_cluster_widget.errors.DataError: the data is sampled at 200 Hz but the model expects 100 Hz; resample with ecg_cluster_widget.data.resample(ds, 100).
         """
-        if not isinstance(ds, ECGDataset):
-            raise DataError(
-                f"expected an ECGDataset, got {type(ds).__name__}; wrap arrays with "
-                "ecg_cluster_widget.data.from_numpy(signals, fs)."
-            )
+        check_dataset(ds)
         if not math.isclose(ds.fs, self.fs, rel_tol=1e-6):
             raise DataError(
                 f"the data is sampled at {ds.fs:g} Hz but the model expects {self.fs:g} Hz; "
