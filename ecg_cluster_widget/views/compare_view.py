@@ -273,15 +273,12 @@ class CompareView(anywidget.AnyWidget):
         m = self.tlc.model
         if not multilabel_bundle(m):
             return [], {}, {}
-        (ds_a, ds_b), (ia, ib) = self.datasets, self.indices
         names = [str(c) for c in m.class_names]
-        pa = np.asarray(m.predict_proba(ds_a.subset([ia])))[0]
-        pb = np.asarray(m.predict_proba(ds_b.subset([ib])))[0]
-        return (
-            names,
-            {c: float(v) for c, v in zip(names, pa)},
-            {c: float(v) for c, v in zip(names, pb)},
+        pa, pb = (
+            dict(zip(names, np.asarray(m.predict_proba(ds.subset([i])), dtype=float)[0].tolist()))
+            for ds, i in zip(self.datasets, self.indices)
         )
+        return names, pa, pb
 
     @property
     def changed_mask(self) -> np.ndarray:
