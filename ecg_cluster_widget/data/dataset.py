@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import DataError, DataWarning, ReadOnlyDataError
 from .leads import STANDARD_LEADS, canonical_lead_name
-from .units import _canonical_units, amplitude_problems, to_millivolts
+from .units import _canonical_units, _names, amplitude_problems, to_millivolts
 
 #: Integer codes of ``ECGDataset.wave_masks``.
 WAVE_NAMES: tuple[str, ...] = ("none", "P", "QRS", "T")
@@ -468,10 +468,9 @@ class ECGDataset:
         """Raise :class:`DataError` naming the records that contain NaN or inf."""
         bad = ~np.isfinite(self.signals).all(axis=(1, 2))
         if bad.any():
-            ids = [self.record_ids[i] for i in np.flatnonzero(bad)[:5]]
-            more = "" if bad.sum() <= 5 else f" and {int(bad.sum()) - 5} more"
+            ids = _names([self.record_ids[i] for i in np.flatnonzero(bad)])
             raise DataError(
-                f"{int(bad.sum())} record(s) contain NaN or inf values: {', '.join(ids)}{more}. "
+                f"{int(bad.sum())} record(s) contain NaN or inf values: {ids}. "
                 "Interpolate or drop them first (e.g. ds.subset(np.isfinite(ds.signals).all(axis=(1, 2))))."
             )
 
