@@ -187,14 +187,12 @@ def load_data(
         return make_synthetic(
             n_records=n, fs=DEFAULT_FS if fs is None else fs, seed=seed, progress=progress
         )
-    elif parsed.kind == "ptbxl":
-        _require_folder(parsed.path)
+    elif parsed.kind == "ptbxl":  # a missing folder: the loaders say what they expected
         from .ptbxl import load_ptbxl
 
         ptb_fs = int(fs) if fs in (100, 500) else (100 if fs is None else 500)
         return load_ptbxl(parsed.path, fs=ptb_fs, max_records=n_records, progress=progress)
     elif parsed.kind == "ludb":
-        _require_folder(parsed.path)
         from .ludb import load_ludb
 
         recs = None if n_records is None else list(range(1, int(n_records) + 1))
@@ -212,11 +210,6 @@ def load_data(
     if n_records is not None and len(ds) > n_records:
         ds = ds.subset(slice(0, n_records))
     return ds
-
-
-def _require_folder(path: Path) -> None:
-    if not path.exists():
-        raise FileFormatError(f"data folder {str(path)!r} does not exist.")
 
 
 def parse_leads(values: str | Sequence[str] | None) -> list[str] | None:
