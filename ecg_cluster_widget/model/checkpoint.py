@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.special import expit, softmax
 from torch import nn
 
 from ..data.dataset import ECGDataset, check_dataset
@@ -317,11 +318,9 @@ class ModelBundle:
             ]
         )
         if self.task == "multilabel":
-            return (1.0 / (1.0 + np.exp(-out.astype(np.float64)))).astype(np.float32)
+            return expit(out.astype(np.float64)).astype(np.float32)
         if self.task in ("multiclass", "segmentation"):
-            z = out.astype(np.float64)
-            p = np.exp(z - z.max(axis=1, keepdims=True))
-            p /= p.sum(axis=1, keepdims=True)
+            p = softmax(out.astype(np.float64), axis=1)
             return (p if p.ndim == 2 else p.mean(axis=2)).astype(np.float32)
         mean = np.asarray(self.meta.get("target_mean", 0.0), dtype=np.float32)
         std = np.asarray(self.meta.get("target_std", 1.0), dtype=np.float32)
