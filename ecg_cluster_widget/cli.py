@@ -147,12 +147,13 @@ def cmd_demo(args) -> int:
 
 # -- train ----------------------------------------------------------------------------
 def cmd_train(args) -> int:
+    from .data.filtering import SignalFilter
     from .model import save_checkpoint
-    from .model.fitting import fit_classifier, training_filter
+    from .model.fitting import fit_classifier
 
     log = _log(args)
     # bad cut-offs fail before any data is loaded
-    signal_filter = training_filter(None if args.no_filter else args.bandpass)
+    signal_filter = None if args.no_filter else SignalFilter(bandpass=tuple(args.bandpass))
     leads = parse_leads(args.leads)
     ds = load_data(
         args.data, fs=args.fs, n_records=args.n_records, seed=args.seed, progress=not args.json

@@ -21,7 +21,7 @@ from ..data.filtering import SignalFilter
 from ..errors import DataError, FileFormatError
 from .checkpoint import ModelBundle
 
-__all__ = ["load_model", "training_filter", "fit_classifier", "record_predictions"]
+__all__ = ["load_model", "fit_classifier", "record_predictions"]
 
 
 def load_model(spec: str | os.PathLike) -> ModelBundle:
@@ -60,33 +60,6 @@ def load_model(spec: str | os.PathLike) -> ModelBundle:
     from .serialization import load_checkpoint
 
     return load_checkpoint(path)
-
-
-def training_filter(
-    bandpass: Sequence[float] | None = (0.5, 40.0),
-) -> SignalFilter | None:
-    """The band-pass a trained model is stored with (``None``: no filter).
-
-    Parameters
-    ----------
-    bandpass : (float, float) or None
-        Cut-offs in Hz; ``None`` trains on the signals as given.
-
-    Returns
-    -------
-    SignalFilter or None
-
-    Examples
-    --------
-    >>> training_filter((0.5, 40)).bandpass
-    (0.5, 40.0)
-    >>> training_filter(None) is None
-    True
-    """
-    if bandpass is None:
-        return None
-    low, high = bandpass
-    return SignalFilter(bandpass=(float(low), float(high)))
 
 
 def fit_classifier(
