@@ -191,28 +191,31 @@ def cmd_train(args) -> int:
 
 
 # -- explain ----------------------------------------------------------------------------
-def _model_and_records(args, log, length: bool):
-    """The model and the records of ``--data`` fitted to it (``length``: crop / pad too)."""
+def _model_records_explainer(args, log, length: bool):
+    """The model, the records of ``--data`` fitted to it (``length``: crop / pad too) and an
+    explainer of the model with ``--k`` clusters, not fitted yet."""
+    from .explain import TLCExplainer
+
     bundle = load_model(args.model)
     progress = not args.json
     ds = load_data(
         args.data, fs=bundle.fs, n_records=args.n_records, seed=args.seed, progress=progress
     )
-    return bundle, fit_to_model(ds, bundle, log, leads=parse_leads(args.leads), length=length)
+    ds = fit_to_model(ds, bundle, log, leads=parse_leads(args.leads), length=length)
+    tlc = TLCExplainer.for_model(
+        bundle, n_clusters=args.k, random_state=args.seed, progress=progress
+    )
+    return bundle, ds, tlc
 
 
 def cmd_explain(args) -> int:
     from .demo import format_summary, summarize
-    from .explain import TLCExplainer
     from .explain.export import format_predictions, write_explanations
     from .explain.windowing import fit_and_explain
     from .model.fitting import record_predictions
 
     log = _log(args)
-    bundle, ds = _model_and_records(args, log, length=False)
-    tlc = TLCExplainer.for_model(
-        bundle, n_clusters=args.k, random_state=args.seed, progress=not args.json
-    )
+    bundle, ds, tlc = _model_records_explainer(args, log, length=False)
     windows, explanations = fit_and_explain(tlc, ds, bundle.n_samples, log=log)
     windowed = windows.ds is not ds
     predictions = record_predictions(
@@ -249,15 +252,11 @@ def cmd_explain(args) -> int:
 
 # -- evaluate ----------------------------------------------------------------------------
 def cmd_evaluate(args) -> int:
-    from .explain import TLCExplainer
     from .explain.evaluate import evaluate, format_evaluation
 
     log = _log(args)
-    bundle, ds = _model_and_records(args, log, length=True)
+    bundle, ds, tlc = _model_records_explainer(args, log, length=True)
     train_ds, test_ds = split_dataset(ds, seed=args.seed, val_frac=0.3, holdout="test")
-    tlc = TLCExplainer.for_model(
-        bundle, n_clusters=args.k, random_state=args.seed, progress=not args.json
-    )
     tlc.fit(train_ds)
     result = evaluate(tlc, bundle, train_ds, test_ds, progress=not args.json)
     if args.report:
