@@ -320,9 +320,7 @@ def to_jsonable(obj: Any, default: Callable[[Any], Any] | None = None) -> Any:
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, np.ndarray):
-        if obj.dtype.kind in "fc" and not np.isfinite(obj).all():
-            return [to_jsonable(v, default) for v in obj.tolist()]
-        if obj.dtype.kind == "O":
+        if obj.dtype.kind == "O" or (obj.dtype.kind in "fc" and not np.isfinite(obj).all()):
             return [to_jsonable(v, default) for v in obj.tolist()]
         return obj.tolist()
     if isinstance(obj, np.generic):
