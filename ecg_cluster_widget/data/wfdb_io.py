@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from ..errors import DataError, FileFormatError
 from .dataset import ECGDataset, _own, check_count, check_fs
 from .leads import STANDARD_LEADS, canonical_lead_name
-from .preprocess import crop_or_pad, resample, select_leads
+from .preprocess import _shift_window, crop_or_pad, resample, select_leads
 from .units import _canonical_units
 
 _SUFFIXES = (".hea", ".dat", ".mat")
@@ -248,10 +248,7 @@ def load_wfdb(
         # Crop at the records' own rate to what n_samples covers at the target rate.
         ratio = 1.0 if target_fs is None else fs0 / target_fs
         target = int(np.ceil(n_samples * ratio))
-    x = np.zeros((len(sigs), len(names0), target), dtype=np.float32)
-    for i, s in enumerate(sigs):
-        k = min(target, s.shape[1])
-        x[i, :, :k] = s[:, :k]
+    x = np.stack([_shift_window(s, 0, target, 0.0) for s in sigs])  # crop / zero-pad the end
     ds = ECGDataset(
         signals=_own(x),
         fs=fs0,
