@@ -431,7 +431,8 @@ def _fit_tree(opts: Any, points: np.ndarray, smooth: np.ndarray, k: int, keep: i
         owner = fine.predict(points)
         donors = np.flatnonzero(owner == int(np.argmax(share)))
         init = fine.centroids_.copy()
-        init[small] = points[rng.choice(donors, size=small.size, replace=False)]
+        # More empty components than donor points (a tiny fit): donors are reused.
+        init[small] = points[rng.choice(donors, small.size, replace=donors.size < small.size)]
     smoother = None
     if opts.temporal == "hmm":
         seq = fine.predict_proba(smooth.reshape(-1, dim)).astype(np.float32).reshape(n, tg, -1)

@@ -82,7 +82,8 @@ def test_transform_shapes_and_rows(tlc, ds):
     assert g.shape == (12, 1000, K) and g.dtype == np.float32
     np.testing.assert_allclose(g.sum(-1), 1, atol=1e-5)
     assert tlc.cluster_ids_.tolist() == list(range(K))
-    assert tlc.layers_ == ["blocks.1", "blocks.2", "blocks.3"]
+    # A bare network has no recommendation: the generic preset hooks the first three blocks.
+    assert tlc.layers_ == ["blocks.0", "blocks.1", "blocks.2"]
     assert tlc.centroids_.shape == (K, 8) and tlc.fs_ == 100.0 and tlc.n_samples_ == 1000
     # Every cluster is used somewhere and the clustering is not trivial.
     labels = g.argmax(-1)
@@ -269,10 +270,10 @@ def test_fit_identity_and_signatures(net, ds, tlc):
     from ecg_cluster_widget.labels import normalize_fit
 
     assert normalize_fit(ident)["cluster_ids"] == ident["cluster_ids"]
-    # Signatures: one vector of hooked channels (16 + 16 + 16) per cluster id.
+    # Signatures: one vector of hooked channels (12 + 16 + 16) per cluster id.
     sig = tlc.cluster_signatures()
     assert sorted(sig) == tlc.cluster_ids_.tolist()
-    assert all(v.shape == (48,) and np.isfinite(v).all() for v in sig.values())
+    assert all(v.shape == (44,) and np.isfinite(v).all() for v in sig.values())
     # Another reference K is another clustering (K=5 is then the reference mixture, not a
     # merge): the signatures (raw activations, not PCA space) still pair up clusters that
     # label mostly the same time steps.
@@ -388,7 +389,7 @@ def test_options_soft_kmeans_no_pca_subsampling(net, ds):
         progress=True,
     ).fit(ds)
     assert tlc.n_fit_points_ == 500
-    assert tlc.centroids_.shape == (3, 48)  # 16 + 16 + 16 channels, no PCA
+    assert tlc.centroids_.shape == (3, 44)  # 12 + 16 + 16 channels, no PCA
     g = tlc.transform(ds)
     np.testing.assert_allclose(g.sum(-1), 1, atol=1e-5)
     assert tlc.clusterer_.tree.fine.method == "soft_kmeans"
@@ -430,7 +431,11 @@ def test_bad_inputs(net, ds, tlc):
     with pytest.raises(DataError, match="at least 2"):
         TLCExplainer(net, n_clusters=1, progress=False).fit(ds)
     with pytest.raises(DataError, match="exceeds"):
-        TLCExplainer(net, n_clusters=251, n_components=4, progress=False).fit(ds.subset([0]))
+        TLCExplainer(net, n_clusters=2001, n_components=4, progress=False).fit(ds.subset([0]))
+    # More clusters than one record's time steps can fill: a warning naming a K that works,
+    # not an error from inside numpy while empty components are re-seeded.
+    with pytest.warns(UserWarning, match="more clusters than these data support"):
+        TLCExplainer(net, n_clusters=80, n_components=4, progress=False).fit(ds.subset([0]))
     with pytest.raises(DataError, match="at least 2"):
         tlc.set_n_clusters(1)
     with pytest.raises(DataError, match="leads"):
