@@ -23,7 +23,7 @@ from bokeh.models import Div
 from bokeh.resources import INLINE
 
 from ..data.dataset import WAVE_NAMES, ECGDataset
-from ..data.io_utils import atomic_write_text
+from ..data.io_utils import atomic_write_text, to_jsonable
 from ..errors import DataError, NotFittedError
 from . import dataset_figures, figures
 from .tables import cluster_table, faithfulness_table
@@ -123,12 +123,12 @@ def widget_page(widget: Any, path: str | os.PathLike, title: str) -> Path:
     >>> widget_page(w, "view.html", "ECG cluster explorer")
     PosixPath('view.html')
     """
-    from .traits import json_safe
+    from .traits import b64_buffer
 
     static = Path(__file__).parent / "static"
     state = {
         k: v
-        for k, v in json_safe(widget.get_state()).items()
+        for k, v in to_jsonable(widget.get_state(), default=b64_buffer).items()
         if not k.startswith("_") and k not in ("layout", "tabbable", "tooltip")
     }
     state["message"] = ""  # a note about the running kernel (a refused value) means nothing here

@@ -150,31 +150,18 @@ def check_fitted_explainer(tlc: Any) -> None:
         raise ModelError("the explainer is not fitted: call tlc.fit(ds) first.")
 
 
-def json_safe(value: Any) -> Any:
-    """``value`` with every binary buffer replaced by ``{"$b64": "..."}`` (for a page).
-
-    Parameters
-    ----------
-    value : object
-        Widget state (dicts, lists, scalars and buffers).
-
-    Returns
-    -------
-    object
-        The same structure, JSON-serialisable.
+def b64_buffer(buf: Any) -> dict:
+    """A binary buffer as ``{"$b64": "..."}``, the form :func:`array_from_json` also reads:
+    the ``default`` of :func:`~ecg_cluster_widget.data.io_utils.to_jsonable` for a widget's
+    state written into a page.
 
     Examples
     --------
-    >>> json_safe({"a": [b"\\x00\\x01"]})
+    >>> from ecg_cluster_widget.data.io_utils import to_jsonable
+    >>> to_jsonable({"a": [b"\\x00\\x01"]}, default=b64_buffer)
     {'a': [{'$b64': 'AAE='}]}
     """
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return {"$b64": base64.b64encode(bytes(value)).decode("ascii")}
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    return value
+    return {"$b64": base64.b64encode(bytes(buf)).decode("ascii")}
 
 
 class Array(t.TraitType):
