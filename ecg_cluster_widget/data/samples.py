@@ -7,7 +7,6 @@ model (``load_pretrained("ptbxl250")``). Licences and citations:
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -46,11 +45,7 @@ def real_sample_path(name: str) -> Path:
     """
     if name not in REAL_SAMPLES:
         raise DataError(f"unknown real sample {name!r}; choose one of {', '.join(REAL_SAMPLES)}.")
-    return Path(
-        str(
-            resources.files("ecg_cluster_widget") / "assets" / "real_sample" / REAL_SAMPLES[name][0]
-        )
-    )
+    return Path(__file__).resolve().parents[1] / "assets" / "real_sample" / REAL_SAMPLES[name][0]
 
 
 def load_real_sample(name: str = "ptbxl", fs: float | None = None) -> ECGDataset:
