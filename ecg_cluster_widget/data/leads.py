@@ -23,6 +23,10 @@ LEAD_ALIASES: dict[str, str] = {
 }
 
 
+#: Standard spelling per key (upper case, no spaces or dashes), aliases included.
+_BY_KEY: dict[str, str] = {**{lead.upper(): lead for lead in STANDARD_LEADS}, **LEAD_ALIASES}
+
+
 def canonical_lead_name(name: str) -> str:
     """Map spellings such as ``'avr'``, ``'v 1'`` or ``'MLII'`` to ``'aVR'`` / ``'V1'`` / ``'II'``.
 
@@ -47,8 +51,4 @@ def canonical_lead_name(name: str) -> str:
     ('II', 'CM5')
     """
     key = "".join(name.split()).upper().replace("-", "").replace("_", "")
-    key = LEAD_ALIASES.get(key, key)
-    for lead in STANDARD_LEADS:
-        if lead.upper() == key:
-            return lead
-    return name.strip()
+    return _BY_KEY.get(key, name.strip())
