@@ -13,6 +13,7 @@ from ..errors import DataError, FileFormatError
 from .dataset import ECGDataset, _own
 from .leads import STANDARD_LEADS
 from .preprocess import resample, select_leads
+from .ptbxl import _read_csv
 from .wfdb_io import _natural_key, _standard_order, quiet_wfdb, read_record
 
 #: Annotation file extension of each standard lead.
@@ -142,10 +143,7 @@ def _read_info(root: Path) -> pd.DataFrame | None:
     path = root / "ludb.csv"
     if not path.is_file():
         return None
-    try:
-        info = pd.read_csv(path)
-    except Exception as exc:
-        raise FileFormatError(f"could not parse {path} ({type(exc).__name__}: {exc}).") from None
+    info = _read_csv(path)
     # Cells hold multi-line text ("F\n", "Left ventricular overload\nLeft ...").
     for col in info.columns:
         if not pd.api.types.is_numeric_dtype(info[col]):
