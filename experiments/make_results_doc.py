@@ -16,10 +16,12 @@ from pathlib import Path
 
 try:
     from . import common as C
+    from .generic_default import section as section_generic
     from .results_live import section_live
     from .results_real import section_real_alignment
 except ImportError:  # run as a script
     import common as C  # type: ignore[no-redef]
+    from generic_default import section as section_generic  # type: ignore[no-redef]
     from results_live import section_live  # type: ignore[no-redef]
     from results_real import section_real_alignment  # type: ignore[no-redef]
 
@@ -565,6 +567,7 @@ def build(results_dir: Path, quick: bool = False) -> tuple[str, str]:
         "live_default",
         "live_default_cv",
         "front",
+        "generic_default",
         "real_alignment",
         "faithfulness_ptbxl",
         "faithfulness_ptbxl_cv",
@@ -594,6 +597,7 @@ def build(results_dir: Path, quick: bool = False) -> tuple[str, str]:
     parts, summary = [], []
     for text, rows in (
         section_live(d["live_default"], d["front"], d["live_default_cv"]),
+        section_generic(d["generic_default"]),
         section_real_alignment(d["real_alignment"]),
         section_faith(d["faithfulness_ptbxl"], d["faithfulness_ptbxl_cv"]),
         faithfulness_honest_section(d["faithfulness_ptbxl"], d["faithfulness_ptbxl_cv"]),

@@ -14,8 +14,8 @@ here reads the network as it runs:
    (a ResNet's residual blocks, a transformer's encoder layers, a U-Net's stages). The
    shallowest such groups win (a block's own repeated convolutions are deeper), groups
    with parameters before parameter-free ones; their members, in execution order, give
-   the last three.
-5. Without repeated blocks: the outermost candidates in execution order, last three.
+   the last three (``"late"``, the paper's choice) or the first three (``"early"``).
+5. Without repeated blocks: the outermost candidates in execution order, last or first three.
 """
 
 from __future__ import annotations
@@ -30,10 +30,20 @@ from ..errors import ModelError
 from .hooks import probe_lengths
 from .layout import PROBE_RECORDS, time_axis_of
 
-__all__ = ["N_DEFAULT_LAYERS", "default_layers", "probe_tensor", "structural_layers"]
+__all__ = [
+    "LAYER_CHOICES",
+    "N_DEFAULT_LAYERS",
+    "default_layers",
+    "probe_tensor",
+    "structural_layers",
+]
 
-#: How many layers are hooked by default (the last three blocks).
+#: How many blocks are hooked by default.
 N_DEFAULT_LAYERS = 3
+#: Which blocks, by position: ``"late"`` the last three (the TLC paper's, closest to the
+#: decision), ``"early"`` the first three (finest time steps: waves; chosen for models
+#: without a recommendation by experiments/generic_default.py).
+LAYER_CHOICES = ("early", "late")
 
 
 def _temporal(full: dict, short: dict | None, n_samples: int) -> bool:
@@ -48,9 +58,9 @@ def _temporal(full: dict, short: dict | None, n_samples: int) -> bool:
 
 
 def structural_layers(
-    model: nn.Module, x: torch.Tensor, n: int | None = N_DEFAULT_LAYERS
+    model: nn.Module, x: torch.Tensor, n: int | None = N_DEFAULT_LAYERS, which: str = "late"
 ) -> list[str]:
-    """The last ``n`` blocks of ``model``, found by running it on ``x``.
+    """The last (or first) ``n`` blocks of ``model``, found by running it on ``x``.
 
     Parameters
     ----------
@@ -58,7 +68,9 @@ def structural_layers(
     x : torch.Tensor of shape (2, leads, samples)
         Prepared probe input.
     n : int or None
-        How many (the last ones); ``None``: every block found.
+        How many; ``None``: every block found.
+    which : {"late", "early"}
+        The last ``n`` blocks or the first ``n``.
 
     Returns
     -------
@@ -106,7 +118,9 @@ def structural_layers(
         )
     chosen = _repeated_blocks(cands) or _outermost(cands)
     names = [name for _, name, _ in sorted(chosen, key=lambda c: c[0])]
-    return names if n is None else names[-n:]
+    if n is None:
+        return names
+    return names[:n] if which == "early" else names[-n:]
 
 
 def _repeated_blocks(cands: list) -> list:
@@ -128,10 +142,19 @@ def _outermost(cands: list) -> list:
     return [c for c in cands if not any(c[1].startswith(o + ".") for o in names if o != c[1])]
 
 
-def default_layers(model: nn.Module, example: np.ndarray | torch.Tensor | None = None) -> list[str]:
-    """The layers TLC hooks when none are named: the last three blocks, found by structure.
+def names_layers(model: nn.Module, which: str = "late") -> bool:
+    """Whether ``model`` names the blocks ``which`` asks for, so no probe run is needed."""
+    method = "default_layers" if which == "late" else "block_names"
+    return callable(getattr(model, method, None))
 
-    Uses ``model.default_layers()`` when the model provides it (``ResNet1d`` does);
+
+def default_layers(
+    model: nn.Module, example: np.ndarray | torch.Tensor | None = None, which: str = "late"
+) -> list[str]:
+    """The layers TLC hooks when none are named: three blocks, found by structure.
+
+    For ``which="late"`` uses ``model.default_layers()`` and for ``"early"`` the first
+    three of ``model.block_names()`` when the model provides them (``ResNet1d`` does);
     otherwise runs the network on ``example`` and picks by structure
     (:func:`~.discover.structural_layers`: modules that keep a time axis, repeated
     blocks first, in execution order; never the root or a wrapper of the whole model).
@@ -142,6 +165,8 @@ def default_layers(model: nn.Module, example: np.ndarray | torch.Tensor | None =
         The network.
     example : array or Tensor of shape (n, leads, samples), optional
         Prepared input (two records are used). Needed unless the model names its layers.
+    which : {"late", "early"}
+        The last three blocks (the paper's) or the first three.
 
     Returns
     -------
@@ -162,16 +187,22 @@ def default_layers(model: nn.Module, example: np.ndarray | torch.Tensor | None =
     >>> net = nn.Sequential(*[nn.Conv1d(1, 1, 3, padding=1) for _ in range(5)], nn.Flatten())
     >>> default_layers(net, np.zeros((2, 1, 50)))
     ['2', '3', '4']
+    >>> default_layers(net, np.zeros((2, 1, 50)), which="early")
+    ['0', '1', '2']
     """
-    if hasattr(model, "default_layers") and callable(model.default_layers):
-        return list(model.default_layers())
+    if which not in LAYER_CHOICES:
+        raise ModelError(f"which must be one of {LAYER_CHOICES}, got {which!r}.")
+    if names_layers(model, which):
+        if which == "late":
+            return list(model.default_layers())
+        return list(model.block_names())[:N_DEFAULT_LAYERS]
     if example is None:
         raise ModelError(
             f"{type(model).__name__} does not name its layers (no default_layers()); TLC "
             "finds them by running it, which needs an example input: "
             "default_layers(model, example=x), or pass layers=[...]."
         )
-    return structural_layers(model, probe_tensor(example))
+    return structural_layers(model, probe_tensor(example), which=which)
 
 
 def probe_tensor(x: np.ndarray | torch.Tensor) -> torch.Tensor:

@@ -33,7 +33,13 @@ from ..model.contract import (
     set_forward,
 )
 from .batching import auto_batch_size, check_batch_size
-from .discover import default_layers, probe_tensor, structural_layers
+from .discover import (
+    LAYER_CHOICES,
+    default_layers,
+    names_layers,
+    probe_tensor,
+    structural_layers,
+)
 from .hooks import capture_outputs
 from .layout import PROBE_RECORDS, LayerLayout, resolve_layouts
 
@@ -49,10 +55,12 @@ class ActivationExtractor:
         The network (a bundle's ``.model`` is used, called through the bundle's forward
         contract). It is run in eval mode under ``torch.inference_mode``; its previous
         train/eval mode is restored afterwards and the hooks are always removed.
-    layers : sequence of str, optional
-        Qualified module names (as in ``dict(model.named_modules())``). Default:
-        :func:`default_layers` (the model's own choice, else found by structure on the
-        first input; printed once when ``progress``).
+    layers : sequence of str, "late", "early" or None
+        Qualified module names (as in ``dict(model.named_modules())``), or which blocks
+        :func:`default_layers` picks: ``"late"`` (``None``, the default) the last three,
+        ``"early"`` the first three (the model's own names, else found by structure on
+        the first input; printed once when ``progress``). A module literally named
+        "early" or "late" is hooked with ``layers=["early"]``.
     batch_size : int or "auto"
         Records per forward pass; ``"auto"``: :func:`auto_batch_size` of the input.
     device : str or torch.device
@@ -95,7 +103,7 @@ class ActivationExtractor:
     def __init__(
         self,
         model: nn.Module,
-        layers: Sequence[str] | None = None,
+        layers: Sequence[str] | str | None = None,
         batch_size: int | str = "auto",
         device: str | torch.device = "cpu",
         progress: bool = True,
@@ -122,11 +130,14 @@ class ActivationExtractor:
         self.output = output
         self.time_axis = time_axis
         self.layouts_: list[LayerLayout] | None = None
-        if isinstance(layers, str):
+        self._which = "late"
+        if isinstance(layers, str) and layers in LAYER_CHOICES:
+            self._which, layers = layers, None
+        elif isinstance(layers, str):
             layers = [layers]
         self._layers = list(layers) if layers is not None else None
-        if self._layers is None and hasattr(model, "default_layers"):
-            self._layers = default_layers(model)
+        if self._layers is None and names_layers(model, self._which):
+            self._layers = default_layers(model, which=self._which)
         elif self._layers is None and declared is not None:
             self._choose_layers(np.zeros((PROBE_RECORDS, *declared), np.float32))
         if self._layers is not None:
@@ -163,7 +174,7 @@ class ActivationExtractor:
     def _choose_layers(self, probe: np.ndarray | torch.Tensor) -> None:
         """Default layers by structure, printed once (with ``progress``)."""
         t = probe if isinstance(probe, torch.Tensor) else probe_tensor(probe)
-        self._layers = structural_layers(self.model, t)
+        self._layers = structural_layers(self.model, t, which=self._which)
         if self.progress:
             print(
                 f"TLC hooks {', '.join(self._layers)} of {type(self.model).__name__} "

@@ -2,17 +2,15 @@
 
 Pipeline (docs/method.md): hook residual blocks -> z-score, align to one time grid, PCA ->
 soft clustering of all (ECG, time step) points -> per-sample soft assignments, segments,
-entropy, proportions. :class:`TLCExplainer` is the estimator users hold; the fitting steps
-live in ``explain.pipeline`` (chunk-wise: ``explain.streaming``), the results in
-``explain.outputs``, what it knows about its clusters at any K in ``explain.structure``,
-cluster ids and the cluster tree in ``clustering.identity`` and ``clustering.tree``.
+entropy, proportions. :class:`TLCExplainer` is the estimator users hold; the fit is in
+``explain.pipeline``, results in ``explain.outputs``, clusters at any K in
+``explain.structure``, ids and the tree in ``clustering.identity`` / ``clustering.tree``.
 
 * Every K is a level of a cluster tree: a K change merges components (milliseconds), and
   ids do not depend on the path (K=6 -> 3 -> 8 and 6 -> 8 give the same ids at K=8).
-* One lock: every public method holds the explainer's ``RLock`` for its whole call (the
-  widget calls from a worker thread), so a fit and the features it reads stay consistent.
-* Options default to ``"auto"``: the model's recommendation, resolved at :meth:`fit` and
-  kept in :attr:`options_` (``explain.options``).
+* One lock: every public method holds the ``RLock`` for its whole call (the widget calls
+  from a worker thread), so a fit and the features it reads stay consistent.
+* ``"auto"`` options are resolved at :meth:`fit` (``explain.options``): :attr:`options_`.
 """
 
 from __future__ import annotations
@@ -59,8 +57,9 @@ class TLCExplainer(ClusterStructure, BaseEstimator):
         The reference K0 (>= 2): :meth:`fit` numbers its clusters ``0..K0-1`` and every
         other K is matched against it. Never changed: the current K is :attr:`n_clusters_`
         (:meth:`set_n_clusters`).
-    layers : sequence of str, "auto" or None
-        Modules to hook. ``"auto"``: the preset's; ``None``: the model's default.
+    layers : sequence of str, "auto", "early", "late" or None
+        Modules to hook. ``"auto"``: the preset's; ``"late"`` or ``None``: the last three
+        blocks, ``"early"``: the first three (:func:`.activations.default_layers`).
     n_components : int or None
         PCA dimensions of the pooled features (None: no PCA).
     method : {"auto", "gmm", "soft_kmeans", "cm", "gmm_full"}
@@ -492,9 +491,10 @@ class TLCExplainer(ClusterStructure, BaseEstimator):
         if not self.is_fitted:
             return f"TLCExplainer(n_clusters={self.n_clusters}, preset={self.preset!r}, not fitted)"
         o = self.options_
-        layers = "default" if o["layers"] is None else ",".join(o["layers"])
+        lay = o["layers"] or "late"
         return (
             f"TLCExplainer(n_clusters={self.n_clusters}, fitted, K={self.n_clusters_} of "
             f"2..{self.max_clusters_}, options from {o['preset']}: method={o['method']}, "
-            f"layers={layers}, temporal={o['temporal']}, detrend_s={o['detrend_s']})"
+            f"layers={lay if isinstance(lay, str) else ','.join(lay)}, "
+            f"temporal={o['temporal']}, detrend_s={o['detrend_s']})"
         )

@@ -22,10 +22,13 @@ TEMPORAL_PRIORS = (None, "hmm")
 #: The options a preset sets; each defaults to ``"auto"`` (take it from the preset).
 TUNABLE = ("layers", "method", "detrend_s", "scale_per_record", "temporal")
 #: Named configurations. ``"paper"``: the TLC paper's (last three residual blocks,
-#: isotropic GMM, nothing else). ``"generic"``: what a model without a recommendation gets;
-#: it is the paper's, since the options tuned for one model did not transfer to another
-#: (docs/results.md). ``"auto"`` (the default) is the model's own recommendation
-#: (``bundle.meta["tlc_options"]``, e.g. the shipped real-ECG model's) over ``"generic"``.
+#: isotropic GMM, nothing else). ``"generic"``: what a model without a recommendation gets,
+#: chosen across networks of six architectures on synthetic and real ECGs by
+#: experiments/generic_default.py (docs/results.md, section 00b): the first three blocks
+#: (finest time steps), a full-covariance GMM, the HMM prior and a 0.6 s detrend. Options
+#: tuned for one model do not transfer to another, so no model's own tuning is used here.
+#: ``"auto"`` (the default) is the model's own recommendation
+#: (``bundle.meta["tlc_options"]``, e.g. the shipped models') over ``"generic"``.
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {
         "layers": None,
@@ -34,8 +37,14 @@ PRESETS: dict[str, dict[str, Any]] = {
         "scale_per_record": None,
         "temporal": None,
     },
+    "generic": {
+        "layers": "early",
+        "method": "gmm_full",
+        "detrend_s": 0.6,
+        "scale_per_record": None,
+        "temporal": "hmm",
+    },
 }
-PRESETS["generic"] = dict(PRESETS["paper"])
 
 
 def resolve_options(opts: Any) -> tuple[str, dict[str, Any]]:

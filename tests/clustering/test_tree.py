@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -71,6 +74,8 @@ def test_full_em_matches_scikit_learn_objective():
 
 def test_default_takes_the_models_recommendation_and_explicit_options_win(demo):
     bundle, ds = demo
+    shipped = bundle.meta.pop("tlc_options")
+    assert shipped["method"] == "gmm"  # the demo model recommends the paper's configuration
     bundle.meta["tlc_options"] = {"temporal": "hmm", "method": "gmm"}
     try:
         tlc = TLCExplainer(bundle, n_clusters=4, progress=False).fit(ds)
@@ -88,14 +93,31 @@ def test_default_takes_the_models_recommendation_and_explicit_options_win(demo):
             TLCExplainer.for_model(bundle, n_clusters=4).get_params()
             == TLCExplainer(bundle, n_clusters=4).get_params()
         )
-    finally:
         del bundle.meta["tlc_options"]
-    generic = TLCExplainer(bundle, n_clusters=4, progress=False).fit(ds)
-    assert generic.options_["preset"] == "generic"
+        generic = TLCExplainer(bundle, n_clusters=4, progress=False).fit(ds)
+        assert generic.options_["preset"] == "generic"
+        assert generic.options_["layers"] == "early" and generic.layers_ == [
+            "blocks.0",
+            "blocks.1",
+            "blocks.2",
+        ]
+    finally:
+        bundle.meta["tlc_options"] = shipped
     with pytest.raises(DataError, match="preset"):
         TLCExplainer(bundle, preset="best").fit(ds)
     with pytest.raises(DataError, match="max_clusters"):
         TLCExplainer(bundle, max_clusters=1).fit(ds)
+
+
+def test_the_generic_preset_is_what_the_evidence_chose():
+    """``"generic"`` is the candidate experiments/generic_default.py chose on its tuning
+    split (applied over the paper preset, as the experiment applies it)."""
+    from ecg_cluster_widget.explain.options import PRESETS
+
+    path = Path(__file__).resolve().parents[2] / "experiments" / "results" / "generic_default.json"
+    result = json.loads(path.read_text())
+    chosen = result["candidates"][result["chosen_on_tune"]]
+    assert PRESETS["generic"] == {**PRESETS["paper"], **chosen}
 
 
 @pytest.mark.slow

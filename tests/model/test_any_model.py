@@ -8,13 +8,14 @@ forced to the wrong one (what the old hooks did to a transformer: NMI 0.003 in t
 issue); and k-means on raw signal windows. A wrong axis cannot pass: it scores about
 0.001 here, and the right one must score at least ten times more and above 0.05.
 
-Against raw-window k-means: the segmenter (features trained on the waves) must beat it.
-The briefly trained classifiers are measured but not held to it: the project's own study
-(docs/alignment.md, docs/results.md) finds that the last blocks of a trained classifier
-tie with or trail raw windows on synthetic data, and 40 training steps do not change
-that. Measured on a loaded 2-core machine over three runs (NMI, raw k-means 0.19; 0.21
-for the single lead): ResNet 0.08-0.14, transformer 0.13-0.17, tuple-output network
-0.14-0.17, single-lead 0.18-0.24, U-Net segmenter 0.44-0.49; wrong axis 0.000-0.002.
+Against raw-window k-means: every network's clusters must beat it. TLC runs with the
+defaults a model without a recommendation gets (the ``"generic"`` preset: the first three
+blocks, a full-covariance GMM, the HMM prior), chosen by experiments/generic_default.py on
+other data (synthetic seed 11, LUDB 1-100; this test's data, seed 3, is its report split).
+With the paper's configuration (the last three blocks, isotropic GMM) the briefly trained
+classifiers trailed the baseline here (NMI 0.14 / 0.11 / 0.14 / 0.17 against 0.19 and
+0.21 for the single lead), and the margins the generic preset wins by are small for some
+networks (docs/results.md, section 00b, shows where it does not win on other data).
 
 The architectures: a ResNet whose class name contains "Res" (the old name matching
 hooked the whole model); a transformer with (batch, tokens, channels) blocks; a network
@@ -23,6 +24,9 @@ a U-Net-style per-sample segmenter.
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -38,6 +42,17 @@ from ecg_cluster_widget.explain.diagnostics import POSITIONAL_SHARE_LIMIT, posit
 from ecg_cluster_widget.explain.gradcam import GradCAM
 from ecg_cluster_widget.explain.landmarks import landmark_alignment, raw_window_kmeans_labels
 from ecg_cluster_widget.model import declare_model
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "experiments"))
+from architectures import (  # noqa: E402  (the networks the evidence measured)
+    LeadConditionedNet,
+    ResEncoderClassifier,
+    SingleLeadNet,
+    TokenTransformer,
+    UNet1d,
+    standardise,
+    train_briefly,
+)
 
 # Minutes in all (trainings, subprocesses, whole experiments): the full suite only.
 pytestmark = pytest.mark.slow
@@ -77,27 +92,6 @@ def report():
         print(f"{name}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()))
 
 
-def _standardise(x: np.ndarray) -> np.ndarray:
-    mu = x.mean(axis=(0, 2), keepdims=True)
-    sd = x.std(axis=(0, 2), keepdims=True) + 1e-6
-    return ((x - mu) / sd).astype(np.float32)
-
-
-def _train(net: nn.Module, call, x: np.ndarray, y: np.ndarray, loss_fn, steps: int = 40) -> None:
-    """A few Adam steps on mini-batches of 16 records."""
-    torch.manual_seed(0)
-    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
-    rng = np.random.default_rng(0)
-    xt, yt = torch.tensor(x), torch.tensor(y)
-    net.train()
-    for _ in range(steps):
-        idx = torch.from_numpy(rng.choice(len(x), size=16, replace=False))
-        opt.zero_grad()
-        loss_fn(call(net, xt[idx]), yt[idx]).backward()
-        opt.step()
-    net.eval()
-
-
 def _tlc(bundle, ds, **kw) -> tuple[float, float, TLCExplainer]:
     """NMI with the wave masks, share of positional time steps, and the explainer."""
     tlc = TLCExplainer(
@@ -117,6 +111,8 @@ def _check_alignment(name: str, bundle, ds, raw: float, wrong_axis: int, **kw) -
     MEASURED[name] = {"TLC NMI": nmi, "wrong-axis NMI": wrong, "raw-window k-means NMI": raw}
     # The clusters follow the waves; read along the wrong axis they follow nothing.
     assert nmi > 0.05 and nmi > 10 * wrong, MEASURED[name]
+    # ... and they follow the waves better than the raw signal's shape does.
+    assert nmi > raw, MEASURED[name]
     # The symptom explain.diagnostics warns about (most time steps get the same cluster in
     # every record): never raised by a network read rightly. Read wrongly it shows on some
     # networks only (the share is reported), so it backs up the layout probe, not replaces it.
@@ -125,143 +121,9 @@ def _check_alignment(name: str, bundle, ds, raw: float, wrong_axis: int, **kw) -
     return tlc
 
 
-# -- the architectures ---------------------------------------------------------------
-class Residual(nn.Module):
-    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv1d(c_in, c_out, 7, stride=stride, padding=3)
-        self.bn1 = nn.BatchNorm1d(c_out)
-        self.conv2 = nn.Conv1d(c_out, c_out, 7, padding=3)
-        self.bn2 = nn.BatchNorm1d(c_out)
-        self.skip = nn.Conv1d(c_in, c_out, 1, stride=stride)
-
-    def forward(self, x):
-        h = torch.relu(self.bn1(self.conv1(x)))
-        return torch.relu(self.bn2(self.conv2(h)) + self.skip(x))
-
-
-class ResEncoderClassifier(nn.Module):
-    """Its class name contains "Res": the old default hooked this whole model."""
-
-    def __init__(self, n_leads: int = 12, n_out: int = 5) -> None:
-        super().__init__()
-        self.stem = nn.Sequential(nn.Conv1d(n_leads, 16, 9, padding=4), nn.ReLU())
-        self.blocks = nn.ModuleList(
-            [Residual(16, 16, 1), Residual(16, 24, 2), Residual(24, 32, 1), Residual(32, 32, 2)]
-        )
-        self.head = nn.Linear(32, n_out)
-
-    def forward(self, x):
-        x = self.stem(x)
-        for b in self.blocks:
-            x = b(x)
-        return self.head(x.mean(dim=2))
-
-
-class TokenTransformer(nn.Module):
-    """Patch tokenizer, then encoder layers whose outputs are (batch, tokens, channels)."""
-
-    def __init__(self, n_leads: int = 12, n_out: int = 5, d: int = 32, patch: int = 4) -> None:
-        super().__init__()
-        self.tokenize = nn.Conv1d(n_leads, d, patch, stride=patch)
-        self.pos = nn.Parameter(torch.randn(1, 1024, d) * 0.02)
-        layer = nn.TransformerEncoderLayer(d, 4, 2 * d, dropout=0.0, batch_first=True)
-        self.encoder = nn.TransformerEncoder(layer, num_layers=3, enable_nested_tensor=False)
-        self.head = nn.Linear(d, n_out)
-
-    def forward(self, x):
-        t = self.tokenize(x).transpose(1, 2)  # (batch, tokens, d)
-        t = self.encoder(t + self.pos[:, : t.shape[1]])
-        return self.head(t.mean(dim=1))
-
-
-class GatedBlock(nn.Module):
-    """Returns (features, gate): which element to cluster must be said, never guessed."""
-
-    def __init__(self, c_in: int, c_out: int) -> None:
-        super().__init__()
-        self.conv = nn.Conv1d(c_in, c_out, 7, padding=3)
-        self.gate = nn.Conv1d(c_in, c_out, 1)
-
-    def forward(self, x):
-        g = torch.sigmoid(self.gate(x))
-        return torch.relu(self.conv(x)) * g, g
-
-
-class LeadConditionedNet(nn.Module):
-    """``forward(x, lead_set)`` with an extra argument, returning (logits, embedding)."""
-
-    def __init__(self, n_leads: int = 12, n_out: int = 5) -> None:
-        super().__init__()
-        self.lead_set = nn.Embedding(4, 16)
-        self.inp = nn.Conv1d(n_leads, 16, 9, padding=4)
-        self.blocks = nn.ModuleList([GatedBlock(16, 16) for _ in range(4)])
-        self.head = nn.Linear(16, n_out)
-
-    def forward(self, x, lead_set):
-        h = torch.relu(self.inp(x) + self.lead_set(lead_set)[:, :, None])
-        for b in self.blocks:
-            h, _ = b(h)
-        emb = h.mean(dim=2)
-        return self.head(emb), emb
-
-
-class SingleLeadNet(nn.Module):
-    """Takes (batch, samples), as many single-lead wearable models do."""
-
-    def __init__(self, n_out: int = 5) -> None:
-        super().__init__()
-        self.layers = nn.ModuleList(
-            [nn.Conv1d(1, 16, 9, padding=4)] + [nn.Conv1d(16, 16, 9, padding=4) for _ in range(3)]
-        )
-        self.head = nn.Linear(16, n_out)
-
-    def forward(self, x):
-        h = x[:, None, :]
-        for conv in self.layers:
-            h = torch.relu(conv(h))
-        return self.head(h.mean(dim=2))
-
-
-class Down(nn.Module):
-    def __init__(self, c_in: int, c_out: int, pool: bool) -> None:
-        super().__init__()
-        self.pool = nn.MaxPool1d(2) if pool else nn.Identity()
-        self.conv = nn.Conv1d(c_in, c_out, 7, padding=3)
-
-    def forward(self, x):
-        return torch.relu(self.conv(self.pool(x)))
-
-
-class Up(nn.Module):
-    def __init__(self, c_in: int, c_skip: int, c_out: int) -> None:
-        super().__init__()
-        self.conv = nn.Conv1d(c_in + c_skip, c_out, 7, padding=3)
-
-    def forward(self, x, skip):
-        x = nn.functional.interpolate(x, size=skip.shape[-1], mode="linear")
-        return torch.relu(self.conv(torch.cat([x, skip], dim=1)))
-
-
-class UNet1d(nn.Module):
-    """Per-sample segmenter: (batch, 4 waves, samples) logits."""
-
-    def __init__(self, n_leads: int = 12, n_out: int = 4) -> None:
-        super().__init__()
-        self.d1, self.d2, self.d3 = Down(n_leads, 16, False), Down(16, 24, True), Down(24, 32, True)
-        self.u2, self.u1 = Up(32, 24, 24), Up(24, 16, 16)
-        self.out = nn.Conv1d(16, n_out, 1)
-
-    def forward(self, x):
-        a = self.d1(x)
-        b = self.d2(a)
-        c = self.d3(b)
-        return self.out(self.u1(self.u2(c, b), a))
-
-
 # -- the tests -----------------------------------------------------------------------
 def _classifier_setup(data):
-    x = _standardise(np.asarray(data.signals))
+    x = standardise(np.asarray(data.signals))
     y = np.asarray(data.labels, dtype=np.float32)
     return x, y, nn.BCEWithLogitsLoss(), Standardizer().fit(data.signals)
 
@@ -270,7 +132,7 @@ def _classifier_setup(data):
 def test_resnet_default_layers_by_structure_never_the_root(data, raw_nmi):
     net = ResEncoderClassifier()
     x, y, loss, std = _classifier_setup(data)
-    _train(net, lambda m, xb: m(xb), x, y, loss)
+    train_briefly(net, lambda m, xb: m(xb), x, y, loss)
     assert default_layers(net, x[:2]) == ["blocks.1", "blocks.2", "blocks.3"]
     wrapped = nn.Sequential(net)  # a wrapper holding the whole model is never chosen either
     assert default_layers(wrapped, x[:2]) == ["0.blocks.1", "0.blocks.2", "0.blocks.3"]
@@ -278,13 +140,13 @@ def test_resnet_default_layers_by_structure_never_the_root(data, raw_nmi):
         net, fs=FS, lead_names=data.lead_names, n_samples=N_SAMPLES, standardizer=std
     )
     tlc = _check_alignment("ResNet", bundle, data, raw_nmi, wrong_axis=1)
-    assert tlc.layers_ == ["blocks.1", "blocks.2", "blocks.3"]
+    assert tlc.layers_ == ["blocks.0", "blocks.1", "blocks.2"]  # the generic preset's: early
 
 
 def test_transformer_tokens_are_transposed(data, raw_nmi):
     net = TokenTransformer()
     x, y, loss, std = _classifier_setup(data)
-    _train(net, lambda m, xb: m(xb), x, y, loss)
+    train_briefly(net, lambda m, xb: m(xb), x, y, loss)
     assert default_layers(net, x[:2]) == [f"encoder.layers.{i}" for i in range(3)]
     ext = ActivationExtractor(net, progress=False)
     blocks = ext.extract(x[:3])
@@ -305,7 +167,7 @@ def test_tuple_outputs_and_extra_forward_argument(data, raw_nmi):
     def call(m, xb):
         return m(xb, torch.zeros(len(xb), dtype=torch.long))[0]
 
-    _train(net, call, x, y, loss)
+    train_briefly(net, call, x, y, loss)
     # Without the adapter: the error shows the forward's signature and the fix.
     with pytest.raises(ModelError, match=r"forward\(x, lead_set\) needs 2 inputs.*forward="):
         ActivationExtractor(net, layers=["blocks.3"], progress=False).extract(x[:2])
@@ -318,7 +180,7 @@ def test_tuple_outputs_and_extra_forward_argument(data, raw_nmi):
     with pytest.raises(ModelError, match=r"'blocks.1' returns a tuple.*\[0\].*\[1\]"):
         ActivationExtractor(bundle, progress=False).extract(x[:2])
     # ... and picked explicitly: per call, on the explainer, or on the module.
-    pick = {f"blocks.{i}": 0 for i in (1, 2, 3)}
+    pick = {f"blocks.{i}": 0 for i in range(4)}
     picked = ActivationExtractor(bundle, output=pick, progress=False)
     assert [b.shape for b in picked.extract(x[:2])] == [(2, 16, N_SAMPLES)] * 3
     with pytest.raises(ModelError, match=r"returns a tuple"):
@@ -326,7 +188,7 @@ def test_tuple_outputs_and_extra_forward_argument(data, raw_nmi):
     tlc = _check_alignment(
         "tuple outputs + extra argument", bundle, data, raw_nmi, wrong_axis=1, layer_output=pick
     )
-    assert tlc.layers_ == ["blocks.1", "blocks.2", "blocks.3"]
+    assert tlc.layers_ == ["blocks.0", "blocks.1", "blocks.2"]
     for b in net.blocks:
         b.hook_output = 0
     assert TLCExplainer(bundle, n_clusters=K, n_components=8, progress=False).fit(data).layers_
@@ -334,9 +196,9 @@ def test_tuple_outputs_and_extra_forward_argument(data, raw_nmi):
 
 def test_single_lead_samples_model(data, lead2):
     net = SingleLeadNet()
-    x = _standardise(np.asarray(lead2.signals))
+    x = standardise(np.asarray(lead2.signals))
     y = np.asarray(lead2.labels, dtype=np.float32)
-    _train(net, lambda m, xb: m(xb[:, 0]), x, y, nn.BCEWithLogitsLoss())
+    train_briefly(net, lambda m, xb: m(xb[:, 0]), x, y, nn.BCEWithLogitsLoss())
     bundle = declare_model(
         net,
         fs=FS,
@@ -357,9 +219,9 @@ def test_single_lead_samples_model(data, lead2):
 @pytest.mark.slow
 def test_unet_segmenter_per_sample_outputs(data, raw_nmi):
     net = UNet1d()
-    x = _standardise(np.asarray(data.signals))
+    x = standardise(np.asarray(data.signals))
     masks = np.asarray(data.wave_masks, dtype=np.int64)
-    _train(net, lambda m, xb: m(xb), x, masks, nn.CrossEntropyLoss(), steps=60)
+    train_briefly(net, lambda m, xb: m(xb), x, masks, nn.CrossEntropyLoss(), steps=60)
     bundle = declare_model(
         net,
         fs=FS,
@@ -377,9 +239,7 @@ def test_unet_segmenter_per_sample_outputs(data, raw_nmi):
     layers = default_layers(net, x[:2])
     assert "" not in layers and len(layers) == 3
     tlc = _check_alignment("U-Net segmenter", bundle, data, raw_nmi, wrong_axis=1)
-    # Its features are trained on the waves: its clusters beat raw windows.
-    assert MEASURED["U-Net segmenter"]["TLC NMI"] > raw_nmi
-    assert tlc.layers_ == layers
+    assert tlc.layers_ == default_layers(net, x[:2], which="early")
     # Grad-CAM of QRS differentiates the QRS logit summed where QRS is predicted: the map
     # peaks inside QRS complexes, and the layer used is named.
     cam_engine = GradCAM(bundle)
