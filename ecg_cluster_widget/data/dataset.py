@@ -212,16 +212,13 @@ class ECGDataset:
             raise DataError("signals have 0 samples per lead.")
         if not np.issubdtype(sig.dtype, np.number) or np.iscomplexobj(sig):
             raise DataError(f"signals must be numeric (real numbers), got dtype {sig.dtype}.")
-        meta = {} if self.meta is None else self.meta
-        meta = meta if isinstance(meta, dict) else dict(meta)
+        meta = dict(self.meta or {})  # the dataset's own: a caller's dict may change later
         if unit_name != "mV" or gain is not None:
             sig = _own(np.ascontiguousarray(to_millivolts(sig, unit_name, gain, baseline)))
-            meta = dict(meta)
-            meta["units"] = "mV"
             step = f"units({unit_name} -> mV" + (
                 f", gain {gain}, baseline {baseline})" if unit_name == "adc" else ")"
             )
-            meta["preprocessing"] = list(meta.get("preprocessing", [])) + [step]
+            meta.update(units="mV", preprocessing=[*meta.get("preprocessing", []), step])
             from_dataset = False
         self.meta = meta
         self.signals = _freeze(sig, np.float32)
