@@ -189,19 +189,12 @@ def record_predictions(
     rows: list[dict[str, Any]] = []
     for rid, row, n_w in zip(ids, out, n_windows):
         if bundle.task == "regression":
-            entry: dict[str, Any] = {
-                "record_id": rid,
-                "predicted": {n: float(v) for n, v in zip(names, row)},
-                "probabilities": {},
-            }
+            predicted: Any = {n: float(v) for n, v in zip(names, row)}
+            probabilities = {}
         else:
-            order = np.argsort(-row, kind="stable")
-            entry = {
-                "record_id": rid,
-                "predicted": [names[j] for j in order if row[j] >= threshold],
-                "probabilities": {n: round(float(v), 4) for n, v in zip(names, row)},
-            }
+            predicted = [names[j] for j in np.argsort(-row, kind="stable") if row[j] >= threshold]
+            probabilities = {n: round(float(v), 4) for n, v in zip(names, row)}
+        rows.append({"record_id": rid, "predicted": predicted, "probabilities": probabilities})
         if n_w is not None:
-            entry["n_windows"] = n_w
-        rows.append(entry)
+            rows[-1]["n_windows"] = n_w
     return rows
