@@ -25,11 +25,23 @@ TEST_FOLDS: tuple[int, ...] = (10,)
 #: The five diagnostic superclasses of PTB-XL, in the usual column order.
 PTBXL_CLASSES: tuple[str, ...] = ("NORM", "MI", "STTC", "CD", "HYP")
 _QUALITY = ("baseline_drift", "static_noise", "burst_noise", "electrodes_problems")
-#: Columns of ``ptbxl_database.csv`` kept in ``meta["info"]`` (those present).
-_INFO_COLUMNS = tuple(
-    "patient_id age sex height weight site device recording_date report heart_axis "
-    "validated_by_human second_opinion baseline_drift static_noise burst_noise "
-    "electrodes_problems extra_beats pacemaker strat_fold".split()
+_INFO_COLUMNS = (
+    "patient_id",
+    "age",
+    "sex",
+    "height",
+    "weight",
+    "site",
+    "device",
+    "recording_date",
+    "report",
+    "heart_axis",
+    "validated_by_human",
+    "second_opinion",
+    *_QUALITY,
+    "extra_beats",
+    "pacemaker",
+    "strat_fold",
 )
 
 
