@@ -223,9 +223,9 @@ def summarize(tlc, dataset, bundle=None, *, names: bool = True) -> dict[str, Any
     >>> all(c["proposed_name"] for c in s["clusters"]), s["waves_source"]
     (True, 'annotations (lead II)')
     """
-    infos = tlc.cluster_summary(dataset)
-    from .model.checkpoint import DEFAULT_TASK
+    from .explain.context import multilabel_bundle
 
+    infos = tlc.cluster_summary(dataset)
     eset = tlc.explain_all(dataset)
     prevalence: dict[str, float] = {}
     if dataset.labels is not None and dataset.class_names is not None:
@@ -263,10 +263,9 @@ def summarize(tlc, dataset, bundle=None, *, names: bool = True) -> dict[str, Any
     if proposals is not None:
         out["waves_source"] = proposals["source"]
     if (
-        bundle is not None
+        multilabel_bundle(bundle)
         and dataset.labels is not None
         and tuple(dataset.class_names or ()) == tuple(bundle.class_names)
-        and getattr(bundle, "task", DEFAULT_TASK) == "multilabel"
     ):
         pred = np.asarray(bundle.predict_proba(dataset)) > 0.5
         out["model_accuracy"] = float(np.mean(pred == (dataset.labels > 0.5)))
