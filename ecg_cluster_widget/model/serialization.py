@@ -40,7 +40,8 @@ _REQUIRED_KEYS = (
 
 
 def _plain(obj: Any) -> Any:
-    """Recursively convert numpy values and tuples to types ``weights_only`` accepts."""
+    """Recursively convert numpy values, tuples and objects with ``to_dict()`` to types
+    ``weights_only`` accepts."""
     if isinstance(obj, dict):
         return {str(k): _plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -53,6 +54,8 @@ def _plain(obj: Any) -> Any:
         return str(obj)
     if obj is None or isinstance(obj, torch.Tensor):
         return obj
+    if callable(getattr(obj, "to_dict", None)):  # Standardizer, SignalFilter
+        return _plain(obj.to_dict())
     # exact builtin types: subclasses (e.g. torch.__version__) are pickled as globals
     # that weights_only loading refuses
     for t in (bool, int, float, str):
@@ -110,13 +113,9 @@ def save_checkpoint(path: str | os.PathLike, bundle: ModelBundle) -> Path:
         "lead_names": list(bundle.lead_names),
         "fs": float(bundle.fs),
         "n_samples": int(bundle.n_samples),
-        "standardizer": None
-        if bundle.standardizer is None
-        else _plain(bundle.standardizer.to_dict()),
+        "standardizer": _plain(bundle.standardizer),
         "task": bundle.task,
-        "signal_filter": None
-        if bundle.signal_filter is None
-        else _plain(bundle.signal_filter.to_dict()),
+        "signal_filter": _plain(bundle.signal_filter),
         "history": _plain(bundle.history),
         "meta": _plain(bundle.meta),
         "input_layout": getattr(bundle, "input_layout", "leads"),
