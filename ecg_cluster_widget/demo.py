@@ -92,10 +92,11 @@ def demo_explainer(
     >>> tlc.n_clusters, len(ds)
     (4, 60)
     """
+    from .data.dataset import check_choice
     from .explain import TLCExplainer
     from .model.pretrained import load_demo_model
 
-    if data == "real":
+    if check_choice(data, ("synthetic", "real"), "demo data") == "real":
         from .data.samples import load_real_sample
         from .model.pretrained import load_pretrained
 
@@ -106,8 +107,6 @@ def demo_explainer(
             bundle, n_clusters=n_clusters, random_state=0, progress=progress
         )
         return tlc.fit(fit_ds), shown, bundle
-    if data != "synthetic":
-        raise DataError(f"demo data must be 'synthetic' or 'real', got {data!r}.")
     ds = demo_dataset(n_records=n_records, seed=seed)
     bundle = load_demo_model()
     tlc = TLCExplainer(bundle, n_clusters=n_clusters, random_state=0, progress=progress)

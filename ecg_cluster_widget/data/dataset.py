@@ -12,6 +12,7 @@ import dataclasses
 import math
 import sys
 import warnings
+from collections.abc import Sequence
 from dataclasses import InitVar, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from ..errors import DataError, DataWarning, ReadOnlyDataError
 from .leads import STANDARD_LEADS, canonical_lead_name
 from .units import _canonical_units, _names, amplitude_problems, to_millivolts
 
+#: What to do about implausible amplitudes (``amplitude_check``).
+_ACTIONS = ("warn", "raise", "ignore")
 #: Integer codes of ``ECGDataset.wave_masks``.
 WAVE_NAMES: tuple[str, ...] = ("none", "P", "QRS", "T")
 
@@ -71,6 +74,24 @@ def check_fs(fs: Any) -> float:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
         raise DataError(f"fs must be a positive sampling rate (a number of Hz), got {fs!r}.")
+    return value
+
+
+def check_choice(value: Any, choices: Sequence, what: str, error: type = DataError) -> Any:
+    """``value`` if it is one of ``choices``, else ``error`` (a
+    :class:`~ecg_cluster_widget.errors.DataError` unless given) naming them all.
+
+    Examples
+    --------
+    >>> check_choice("center", ("start", "center"), "align")
+    'center'
+    >>> check_choice("end", ("start", "center"), "align")
+    Traceback (most recent call last):
+    ...
+    ecg_cluster_widget.errors.DataError: align must be one of 'start', 'center', got 'end'.
+    """
+    if value not in choices:
+        raise error(f"{what} must be one of {', '.join(map(repr, choices))}, got {value!r}.")
     return value
 
 
@@ -192,10 +213,7 @@ class ECGDataset:
         baseline: Any = 0.0,
         amplitude_check: str = "warn",
     ) -> None:
-        if amplitude_check not in ("warn", "raise", "ignore"):
-            raise DataError(
-                f"amplitude_check must be 'warn', 'raise' or 'ignore', got {amplitude_check!r}."
-            )
+        check_choice(amplitude_check, _ACTIONS, "amplitude_check")
         unit_name = _canonical_units(units)
         from_dataset = _is_frozen(self.signals)  # taken from a dataset: already checked
         sig = np.asarray(self.signals)
@@ -371,8 +389,7 @@ class ECGDataset:
         >>> ds.check_amplitudes("ignore")
         ['lead(s) 1/I (record/lead) are all zeros.']
         """
-        if action not in ("warn", "raise", "ignore"):
-            raise DataError(f"action must be 'warn', 'raise' or 'ignore', got {action!r}.")
+        check_choice(action, _ACTIONS, "action")
         problems = amplitude_problems(self.signals, self.lead_names, self.record_ids)
         if problems and action == "raise":
             raise DataError(

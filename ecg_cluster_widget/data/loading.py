@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, FileFormatError
-from .dataset import ECGDataset, check_fs
+from .dataset import ECGDataset, check_choice, check_fs
 
 __all__ = [
     "DataSpec",
@@ -385,9 +385,7 @@ def split_dataset(
 
     if len(ds) < 2:
         raise DataError(f"training needs at least 2 records, got {len(ds)}.")
-    if holdout not in ("val", "test"):
-        raise DataError(f"holdout must be 'val' or 'test', got {holdout!r}.")
-    held = VAL_FOLDS if holdout == "val" else TEST_FOLDS
+    held = VAL_FOLDS if check_choice(holdout, ("val", "test"), "holdout") == "val" else TEST_FOLDS
     if (
         ds.folds is not None
         and np.isin(ds.folds, TRAIN_FOLDS).any()

@@ -15,7 +15,7 @@ import numpy as np
 from scipy import ndimage, signal
 
 from ..errors import DataError
-from .dataset import ECGDataset, _own, check_count, check_fs
+from .dataset import ECGDataset, _own, check_choice, check_count, check_fs
 from .leads import canonical_lead_name
 
 
@@ -226,8 +226,7 @@ def crop_or_pad(ds: ECGDataset, n_samples: int, align: str = "start") -> ECGData
     (2, 12, 1024)
     """
     n_samples = check_count(n_samples, "n_samples")
-    if align not in ("start", "center"):
-        raise DataError(f"align must be 'start' or 'center', got {align!r}.")
+    check_choice(align, ("start", "center"), "align")
     cur = ds.n_samples
     if n_samples == cur:
         return _with_step(ds, f"crop_or_pad({n_samples}): unchanged")

@@ -14,7 +14,7 @@ import torch
 from scipy.special import expit, softmax
 from torch import nn
 
-from ..data.dataset import ECGDataset, check_dataset
+from ..data.dataset import ECGDataset, check_choice, check_dataset
 from ..data.filtering import SignalFilter
 from ..data.leads import STANDARD_LEADS, canonical_lead_name
 from ..data.standardize import Standardizer
@@ -117,8 +117,7 @@ class ModelBundle:
             raise ModelError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
         if preprocess is not None and not callable(preprocess):
             raise ModelError(f"preprocess must be callable, got {type(preprocess).__name__}.")
-        if task not in MODEL_TASKS:
-            raise ModelError(f"task must be one of {MODEL_TASKS}, got {task!r}.")
+        check_choice(task, MODEL_TASKS, "task", ModelError)
         if lead_names is None:
             lead_names = STANDARD_LEADS
         self.model = model.eval()

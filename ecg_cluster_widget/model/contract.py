@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..data.dataset import check_choice
 from ..errors import ModelError
 
 __all__ = [
@@ -64,8 +65,7 @@ def make_forward(forward: ForwardFn | None, input_layout: str) -> ForwardFn | No
     >>> tuple(f(nn.Identity(), torch.zeros(2, 1, 5)).shape)
     (2, 5)
     """
-    if input_layout not in INPUT_LAYOUTS:
-        raise ModelError(f"input_layout must be one of {INPUT_LAYOUTS}, got {input_layout!r}.")
+    check_choice(input_layout, INPUT_LAYOUTS, "input_layout", ModelError)
     if forward is not None and not callable(forward):
         raise ModelError(
             f"forward must be a callable forward(network, x), got {type(forward).__name__}."

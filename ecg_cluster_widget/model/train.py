@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.dataset import ECGDataset
+from ..data.dataset import ECGDataset, check_choice
 from ..data.filtering import SignalFilter
 from ..data.standardize import Standardizer
 from ..errors import DataError, ModelError
@@ -167,8 +167,7 @@ def train_model(
     """
     from tqdm.auto import tqdm
 
-    if task not in TASKS:
-        raise ModelError(f"task must be one of {TASKS}, got {task!r}.")
+    check_choice(task, TASKS, "task", ModelError)
     if not isinstance(model, nn.Module):
         raise ModelError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
     if int(epochs) < 1 or int(batch_size) < 1 or int(patience) < 1:
@@ -177,12 +176,10 @@ def train_model(
         )
     if not lr > 0:
         raise ModelError(f"lr must be positive, got {lr}.")
-    if lr_schedule not in (None, "cosine"):
-        raise ModelError(f"lr_schedule must be None or 'cosine', got {lr_schedule!r}.")
+    check_choice(lr_schedule, (None, "cosine"), "lr_schedule", ModelError)
     if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
         raise ModelError(f"ema_decay must lie in (0, 1), got {ema_decay!r}.")
-    if monitor not in ("val_loss", "val_auroc"):
-        raise ModelError(f"monitor must be 'val_loss' or 'val_auroc', got {monitor!r}.")
+    check_choice(monitor, ("val_loss", "val_auroc"), "monitor", ModelError)
     if monitor == "val_auroc" and (val_ds is None or task != "multilabel"):
         raise ModelError("monitor='val_auroc' needs val_ds and task='multilabel'.")
     if signal_filter is not None and not isinstance(signal_filter, SignalFilter):

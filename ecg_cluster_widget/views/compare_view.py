@@ -17,7 +17,7 @@ import anywidget
 import numpy as np
 import traitlets as t
 
-from ..data.dataset import ECGDataset
+from ..data.dataset import ECGDataset, check_choice
 from ..errors import DataError
 from ..explain.context import multilabel_bundle
 from ..explain.segments import runs
@@ -56,9 +56,7 @@ def _edit(ds: ECGDataset, index: int, edit: str, **kwargs: Any) -> ECGDataset:
     from ..explain import counterfactual as cf
 
     funcs = {"invert_t": cf.invert_t_waves, "add_q": cf.add_q_waves}
-    if edit not in funcs:
-        raise DataError(f"edit must be one of {EDITS}, got {edit!r}.")
-    return funcs[edit](ds, index, **kwargs)
+    return funcs[check_choice(edit, EDITS, "edit")](ds, index, **kwargs)
 
 
 class CompareView(anywidget.AnyWidget):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
 
-from ..data.dataset import WAVE_NAMES
+from ..data.dataset import WAVE_NAMES, check_choice
 from ..errors import DataError
 from .figures import figure
 from .palette import cluster_color, cluster_colors, display_numbers
@@ -171,9 +171,7 @@ def contingency_figure(
             f"contingency must have shape ({len(cluster_ids)}, {len(wave_names)}); got {cont.shape}."
         )
     axis = {"cluster": 1, "wave": 0, "none": None}
-    if normalize not in axis:
-        raise DataError(f"normalize must be 'cluster', 'wave' or 'none', got {normalize!r}.")
-    ax = axis[normalize]
+    ax = axis[check_choice(normalize, tuple(axis), "normalize")]
     val = cont if ax is None else cont / np.maximum(cont.sum(axis=ax, keepdims=True), 1)
     rows = [f"cluster {display_numbers(cluster_ids)[int(c)]}" for c in cluster_ids]
     waves = [str(w) for w in wave_names]

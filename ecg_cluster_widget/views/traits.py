@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import traitlets as t
 
+from ..data.dataset import check_choice
 from ..errors import ModelError, TraitValueError
 
 #: dtypes an array trait may hold (all have a JavaScript typed-array counterpart).
@@ -84,9 +85,7 @@ def array_from_json(value: Any, _widget: Any = None) -> np.ndarray | None:
         raise TraitValueError(
             f"an array must be sent as {{shape, dtype, buffer}}, got {type(value).__name__}."
         )
-    dtype = str(value["dtype"])
-    if dtype not in ARRAY_DTYPES:
-        raise TraitValueError(f"array dtype {dtype!r} is not one of {', '.join(ARRAY_DTYPES)}.")
+    dtype = check_choice(str(value["dtype"]), ARRAY_DTYPES, "array dtype", TraitValueError)
     buf = value["buffer"]
     if isinstance(buf, dict) and isinstance(buf.get("$b64"), str):
         buf = base64.b64decode(buf["$b64"])
@@ -185,9 +184,7 @@ class Array(t.TraitType):
     info_text = "a numpy array"
 
     def __init__(self, dtype: str = "float32", ndim: int | None = None, **kwargs: Any) -> None:
-        if dtype not in ARRAY_DTYPES:
-            raise ValueError(f"dtype must be one of {ARRAY_DTYPES}, got {dtype!r}.")
-        self.dtype = np.dtype(dtype)
+        self.dtype = np.dtype(check_choice(dtype, ARRAY_DTYPES, "dtype", ValueError))
         self.ndim = ndim
         super().__init__(np.zeros(0, dtype=self.dtype), **kwargs)
         self.metadata.setdefault("to_json", array_to_json)
