@@ -143,7 +143,26 @@ def _outermost(cands: list) -> list:
 
 
 def names_layers(model: nn.Module, which: str = "late") -> bool:
-    """Whether ``model`` names the blocks ``which`` asks for, so no probe run is needed."""
+    """Whether ``model`` names the blocks ``which`` asks for, so no probe run is needed.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    which : {"late", "early"}
+        ``"late"`` needs ``model.default_layers()``, ``"early"`` ``model.block_names()``.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> from ecg_cluster_widget.model import ResNet1d
+    >>> names_layers(ResNet1d(filters=(8, 8), seq_lengths=(100, 50)), "early")
+    True
+    >>> names_layers(nn.Sequential(nn.Conv1d(1, 1, 3)))
+    False
+    """
     method = "default_layers" if which == "late" else "block_names"
     return callable(getattr(model, method, None))
 

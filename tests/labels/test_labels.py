@@ -377,13 +377,6 @@ def test_labels_remap_by_signature_when_ids_differ(labelled, ecg, net_path):
     assert other.n_clusters_ == 5  # attaching for K=8 did not switch the explainer
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known regression, reported in the closing note: since every K above the reference K "
-    "is a merge of a 12-component mixture, two seeds give less alike clusters at K=8 (reference "
-    "K=6) and the signature re-map places 0.62 of the time steps' names against 0.80 for the "
-    "best one-to-one relabelling (the target is within 0.10 of it)",
-)
 def test_labels_remap_with_another_seed_reports_unmatched(labelled, ecg, net_path):
     from scipy.optimize import linear_sum_assignment
 
