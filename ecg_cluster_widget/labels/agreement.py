@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import cohen_kappa_score
+from sklearn.metrics import cohen_kappa_score, confusion_matrix
 
 from ..errors import DataError, DataWarning, LabelsMismatchError
 from .files import LabelsFile, check_labels_meta, read_labels_file
@@ -151,9 +151,7 @@ def cluster_agreement(
     a_n = [_norm_name(r["name_a"]) for r in rows]
     b_n = [_norm_name(r["name_b"]) for r in rows]
     names = sorted(set(a_n) | set(b_n))
-    conf = np.zeros((len(names), len(names)), dtype=int)
-    for x, y in zip(a_n, b_n):
-        conf[names.index(x), names.index(y)] += 1
+    conf = confusion_matrix(a_n, b_n, labels=names) if rows else np.zeros((0, 0), dtype=int)
     return {
         "kappa": cohen_kappa(a_n, b_n),
         "observed": float(np.mean([r["agree"] for r in rows])) if rows else None,
