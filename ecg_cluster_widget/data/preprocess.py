@@ -340,8 +340,7 @@ def interpolate_nan(ds: ECGDataset, max_gap_s: float | None = None) -> ECGDatase
     for r, c in np.argwhere(bad.any(axis=2)):
         b = bad[r, c]
         if max_gap_s is not None:
-            run = np.diff(np.concatenate([[0], b.astype(int), [0]]))
-            longest = (np.flatnonzero(run == -1) - np.flatnonzero(run == 1)).max()
+            longest = np.bincount(ndimage.label(b)[0])[1:].max()  # samples per gap
             if longest / ds.fs > max_gap_s:
                 raise DataError(
                     f"record {ds.record_ids[r]} lead {ds.lead_names[c]} has a gap of "
