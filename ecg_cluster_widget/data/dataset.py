@@ -59,6 +59,15 @@ def check_fs(fs: Any) -> float:
     """``fs`` as a float, or a :class:`~ecg_cluster_widget.errors.DataError` unless it is a
     positive, finite number of Hz; the package's one check of a sampling rate.
 
+    Parameters
+    ----------
+    fs : object
+        The sampling rate as given (a number, or text holding one).
+
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> check_fs(250)
@@ -81,6 +90,22 @@ def check_choice(value: Any, choices: Sequence, what: str, error: type = DataErr
     """``value`` if it is one of ``choices``, else ``error`` (a
     :class:`~ecg_cluster_widget.errors.DataError` unless given) naming them all.
 
+    Parameters
+    ----------
+    value : object
+        The value given.
+    choices : sequence
+        The values allowed.
+    what : str
+        Its name, for the message.
+    error : type
+        The exception raised.
+
+    Returns
+    -------
+    object
+        ``value``.
+
     Examples
     --------
     >>> check_choice("center", ("start", "center"), "align")
@@ -98,6 +123,17 @@ def check_choice(value: Any, choices: Sequence, what: str, error: type = DataErr
 def check_count(value: Any, what: str) -> int:
     """``value`` as an int, or a :class:`~ecg_cluster_widget.errors.DataError` unless it is
     a whole number of at least 1 (a bool is not a count).
+
+    Parameters
+    ----------
+    value : object
+        The count given.
+    what : str
+        Its name, for the message.
+
+    Returns
+    -------
+    int
 
     Examples
     --------
@@ -502,6 +538,10 @@ _FIELD_NAMES = frozenset(f.name for f in fields(ECGDataset))
 def check_dataset(ds: object) -> None:
     """Raise a :class:`~ecg_cluster_widget.errors.DataError` naming the fix unless ``ds``
     is an :class:`ECGDataset`.
+
+    Parameters
+    ----------
+    ds : object
 
     Examples
     --------

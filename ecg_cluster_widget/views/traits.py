@@ -154,6 +154,14 @@ def b64_buffer(buf: Any) -> dict:
     the ``default`` of :func:`~ecg_cluster_widget.data.io_utils.to_jsonable` for a widget's
     state written into a page.
 
+    Parameters
+    ----------
+    buf : bytes, bytearray or memoryview
+
+    Returns
+    -------
+    dict
+
     Examples
     --------
     >>> from ecg_cluster_widget.data.io_utils import to_jsonable
