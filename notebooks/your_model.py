@@ -252,6 +252,8 @@ print(cam.describe())
 # %% [markdown]
 # Tuned options do not transfer between models: the options recommended for the shipped
 # `ptbxl250` model (its default, `preset="auto"`) were picked on that model; on a third-party
-# ECG transformer they lowered the wave alignment from NMI 0.49 to 0.34. For your model
-# start from the defaults and compare options on records whose waves you know
+# ECG transformer they lowered the wave alignment from NMI 0.49 to 0.34. A model without a
+# recommendation gets the `"generic"` preset (the first three blocks, a full-covariance GMM,
+# the HMM prior), chosen across several architectures (docs/results.md, section 00b). For
+# your model start from these defaults and compare options on records whose waves you know
 # (`explain.evaluate`).
