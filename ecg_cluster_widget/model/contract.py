@@ -133,22 +133,16 @@ def call_network(module: nn.Module, x: torch.Tensor) -> Any:
     return module(x) if forward is None else forward(module, x)
 
 
-def _forward_signature(module: nn.Module) -> str:
-    """``ClassName.forward(self, x, ...)`` of ``module``, for error messages."""
+def _forward_signature(module: nn.Module) -> tuple[str, int]:
+    """``ClassName.forward(self, x, ...)`` of ``module``, for error messages, and how many
+    inputs it requires (1 when its signature cannot be read)."""
     try:
-        sig = str(inspect.signature(module.forward))
+        sig = inspect.signature(module.forward)
     except (TypeError, ValueError):
-        sig = "(...)"
-    return f"{type(module).__name__}.forward{sig}"
-
-
-def _required_inputs(module: nn.Module) -> int:
-    try:
-        params = inspect.signature(module.forward).parameters.values()
-    except (TypeError, ValueError):
-        return 1
+        return f"{type(module).__name__}.forward(...)", 1
     kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return sum(1 for p in params if p.kind in kinds and p.default is inspect.Parameter.empty)
+    n = sum(1 for p in sig.parameters.values() if p.kind in kinds and p.default is p.empty)
+    return f"{type(module).__name__}.forward{sig}", n
 
 
 def forward_failure_message(module: nn.Module, shape: tuple[int, ...], exc: BaseException) -> str:
@@ -175,16 +169,16 @@ def forward_failure_message(module: nn.Module, shape: tuple[int, ...], exc: Base
     >>> print(msg)  # doctest: +ELLIPSIS
     the model cannot process this input: its forward failed on input of shape (2, 1, 100) ... Net.forward(x, lead_id) needs 2 inputs ...
     """
-    sig = _forward_signature(module)
+    sig, n_inputs = _forward_signature(module)
     head = (
         f"the model cannot process this input: its forward failed on input of shape {shape} (batch, leads, samples): "
         f"{type(exc).__name__}: {exc}. Its signature is {sig}."
     )
     custom = module in _FORWARDS
     hints = []
-    if _required_inputs(module) > 1 and not custom:
+    if n_inputs > 1 and not custom:
         hints.append(
-            f"{sig} needs {_required_inputs(module)} inputs but TLC passes one tensor: give "
+            f"{sig} needs {n_inputs} inputs but TLC passes one tensor: give "
             "the call as ModelBundle(net, ..., forward=lambda net, x: net(x, lead_id)) "
             "(or ActivationExtractor(net, forward=...))"
         )
