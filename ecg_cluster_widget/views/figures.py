@@ -15,7 +15,7 @@ from bokeh.layouts import column, gridplot
 from bokeh.models import ColumnDataSource, HoverTool, Range1d
 from bokeh.plotting import figure as _figure
 
-from ..data.dataset import STANDARD_LEADS
+from ..data.dataset import STANDARD_LEADS, check_choice
 from ..errors import DataError
 from ..explain.segments import runs
 from .palette import cluster_color, cluster_colors, display_numbers
@@ -147,6 +147,7 @@ def ecg_figure(
     'Column'
     """
     sig = _check_signal(signals, labels, entropy)
+    check_choice(layout, ("12x1", "3x4"), "layout")
     lead_names = list(lead_names)
     if len(lead_names) != sig.shape[0]:
         raise DataError(f"{len(lead_names)} lead names for {sig.shape[0]} leads.")
@@ -172,14 +173,14 @@ def ecg_figure(
         fig.min_border_left = 50
         return fig
 
+    x_range = Range1d(0, duration, bounds=(0, duration))  # the rows' and the ribbon's
     if layout == "12x1":
-        x_range = Range1d(0, duration, bounds=(0, duration))
         panels = [panel(i, x_range, width, lead_height, i == 0) for i in range(sig.shape[0])]
         panels[-1].xaxis.visible = True
         panels[-1].xaxis.axis_label = "time (s)"
         # The axis takes room from the plot area; grow the last panel so its trace keeps the same height.
         panels[-1].height = lead_height + 40
-    elif layout == "3x4":
+    else:
         missing = [n for row in _GRID_3X4 for n in row if n not in lead_names]
         if missing:
             raise DataError(f"layout '3x4' needs the 12 standard leads; missing {missing}.")
@@ -194,9 +195,6 @@ def ecg_figure(
             for r, row in enumerate(_GRID_3X4)
         ]
         panels = [gridplot(grid, toolbar_location="right", merge_tools=True)]
-        x_range = Range1d(0, duration, bounds=(0, duration))
-    else:
-        raise DataError(f"layout must be '12x1' or '3x4', got {layout!r}.")
 
     if entropy is not None or gradcam is not None:
         # Headroom above 1 keeps the horizontal legend off the curves.
