@@ -26,6 +26,7 @@ import numpy as np
 from scipy import signal
 
 from ..errors import DataError
+from .dataset import check_count
 
 __all__ = ["SignalFilter"]
 #: Records per block when a dataset is filtered on two threads.
@@ -134,12 +135,7 @@ class SignalFilter:
                     f"notch must be a positive frequency in Hz (50 or 60) or None, got {self.notch!r}."
                 )
             object.__setattr__(self, "notch", n)
-        if (
-            not isinstance(self.order, (int, np.integer))
-            or isinstance(self.order, bool)
-            or self.order < 1
-        ):
-            raise DataError(f"order must be a positive integer, got {self.order!r}.")
+        check_count(self.order, "order")
         if not (np.isfinite(self.notch_q) and self.notch_q > 0):
             raise DataError(f"notch_q must be positive, got {self.notch_q!r}.")
 
