@@ -57,13 +57,15 @@ def write_html(layout, path: str | os.PathLike, title: str) -> Path:
     return atomic_write_text(path, page)
 
 
-_SCRIPT_ESCAPES = {
-    "<": "\\u003c",
-    ">": "\\u003e",
-    "&": "\\u0026",
-    "\u2028": "\\u2028",
-    "\u2029": "\\u2029",
-}
+_SCRIPT_ESCAPES = str.maketrans(
+    {
+        "<": "\\u003c",
+        ">": "\\u003e",
+        "&": "\\u0026",
+        "\u2028": "\\u2028",
+        "\u2029": "\\u2029",
+    }
+)
 
 
 def script_json(obj: Any, **kwargs: Any) -> str:
@@ -93,10 +95,7 @@ def script_json(obj: Any, **kwargs: Any) -> str:
     >>> json.loads(script_json({"name": "<!--<script>"}))["name"]
     '<!--<script>'
     """
-    text = json.dumps(obj, **kwargs)
-    for ch, esc in _SCRIPT_ESCAPES.items():
-        text = text.replace(ch, esc)
-    return text
+    return json.dumps(obj, **kwargs).translate(_SCRIPT_ESCAPES)
 
 
 def widget_page(widget: Any, path: str | os.PathLike, title: str) -> Path:
