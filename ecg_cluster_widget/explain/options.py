@@ -16,7 +16,15 @@ import numpy as np
 from ..activations.features import BLOCK_WEIGHTINGS, RECORD_SCALINGS
 from ..errors import DataError, ModelError
 
-__all__ = ["PRESETS", "TEMPORAL_PRIORS", "TUNABLE", "check_options", "resolve_options", "resolved"]
+__all__ = [
+    "PRESETS",
+    "TEMPORAL_PRIORS",
+    "TUNABLE",
+    "check_options",
+    "describe_options",
+    "resolve_options",
+    "resolved",
+]
 
 TEMPORAL_PRIORS = (None, "hmm")
 #: The options a preset sets; each defaults to ``"auto"`` (take it from the preset).
@@ -45,6 +53,54 @@ PRESETS: dict[str, dict[str, Any]] = {
         "temporal": "hmm",
     },
 }
+
+
+_SOURCES = {
+    "model": "the model's recommended options",
+    "generic": "the generic preset (the model recommends none)",
+    "paper": "the paper preset",
+}
+_METHODS = {
+    "gmm": "isotropic GMM",
+    "gmm_full": "full-covariance GMM",
+    "soft_kmeans": "soft k-means",
+    "cm": "clustering module",
+}
+
+
+def describe_options(options: dict[str, Any], layers: list[str]) -> str:
+    """One line for a person: where a fit's options came from and what they are.
+
+    Shown in the widget's header and in reports, so a reader knows which configuration
+    the clusters come from (a model's recommendation, or a preset it fell back to).
+
+    Parameters
+    ----------
+    options : dict
+        A fitted explainer's ``options_``.
+    layers : list of str
+        Its hooked layers (``layers_``).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> o = {"preset": "generic", "layers": "early", "method": "gmm_full", "detrend_s": 0.6,
+    ...      "scale_per_record": None, "temporal": "hmm"}
+    >>> describe_options(o, ["blocks.0", "blocks.1", "blocks.2"])
+    'the generic preset (the model recommends none): blocks.0, blocks.1, blocks.2; full-covariance GMM; HMM prior; 0.6 s detrend'
+    """
+    parts = [", ".join(layers), _METHODS.get(options["method"], str(options["method"]))]
+    if options.get("temporal") == "hmm":
+        parts.append("HMM prior")
+    if options.get("detrend_s"):
+        parts.append(f"{options['detrend_s']:g} s detrend")
+    if options.get("scale_per_record"):
+        parts.append(f"scaled per {options['scale_per_record']}")
+    source = _SOURCES.get(options.get("preset"), str(options.get("preset")))
+    return f"{source}: " + "; ".join(parts)
 
 
 def resolve_options(opts: Any) -> tuple[str, dict[str, Any]]:

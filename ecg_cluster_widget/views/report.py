@@ -25,6 +25,7 @@ from bokeh.resources import INLINE
 from ..data.dataset import WAVE_NAMES, ECGDataset
 from ..data.io_utils import atomic_write_text, to_jsonable
 from ..errors import DataError, NotFittedError
+from ..explain.options import describe_options
 from . import dataset_figures, figures
 from .tables import cluster_table, faithfulness_table
 
@@ -225,6 +226,9 @@ def make_report(
         "grey ribbon is the normalised assignment entropy (0 = certain, 1 = evenly split "
         "between all clusters).</p>"
     )
+    if getattr(tlc, "options_", None) is not None:
+        # Which configuration the clusters come from: the model's own or a fallback preset.
+        intro += f"<p>Clusters from {html.escape(describe_options(tlc.options_, tlc.layers_))}.</p>"
     if hasattr(bundle, "preprocessing_description"):
         intro += (
             f"<p>Model: {html.escape(repr(bundle))}. Every record is fed to it as: "
@@ -278,7 +282,14 @@ def make_report(
     if cont is not None and cont.shape[0] == len(ids) and cont.shape[1] == len(WAVE_NAMES):
         parts.append(dataset_figures.contingency_figure(cont, ids))
 
-    from ..explain.context import record_context
+    from ..explain.context import multilabel_bundle, record_context
+    from ..explain.gradcam import GradCAM
+
+    # One Grad-CAM for every record, so the report can name the layer its maps come from.
+    cam_engine = GradCAM(bundle) if multilabel_bundle(bundle) else None
+
+    def gradcam(i: int, cls: int) -> np.ndarray:
+        return cam_engine.attribute(dataset.subset([i]), target=cls)[0]
 
     for i in indices:
         expl = tlc.explain(dataset, i)
@@ -286,7 +297,7 @@ def make_report(
         cam = None
         if bundle is not None:
             # The same per-record context as the widget's info line (explain/context.py).
-            ctx = record_context(bundle, dataset, i % n)
+            ctx = record_context(bundle, dataset, i % n, gradcam=gradcam if cam_engine else None)
             cam = ctx.gradcam
             if ctx.prediction is not None:
                 pred = ", ".join(f"{c} {p:.2f}" for c, p in ctx.top(3))
@@ -307,4 +318,7 @@ def make_report(
                 gradcam=cam,
             )
         )
+    if cam_engine is not None and indices:
+        # Known once the first map is drawn (a model that does not name its blocks).
+        parts.insert(1, Div(text=f"<p>{html.escape(cam_engine.describe())}.</p>", width=900))
     return write_html(column(*parts), path, title)

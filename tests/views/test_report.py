@@ -175,6 +175,10 @@ def test_make_report_renders(tmp_path, demo_fit, browser):
     assert out["canvases"] >= 2 * (ds.n_leads + 1) + tlc.n_clusters + 1
     text = out["text"]
     assert "Test report" in text and "fidelity" in text
+    # Where the clusters' configuration came from, and the Grad-CAM layer, in words.
+    assert "Clusters from the model's recommended options:" in text
+    assert ", ".join(tlc.layers_) in text
+    assert "Grad-CAM of layer 'blocks." in text
     # the widget's numbers, 1..K, whatever the stable ids
     for number in range(1, tlc.n_clusters + 1):
         assert f"cluster {number}" in text
