@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator
 from torch import nn
 
 from ..clustering.identity import KFit, check_n_clusters
-from ..data.dataset import ECGDataset
+from ..data.dataset import ECGDataset, check_dataset
 from ..errors import DataError, ModelError, NotFittedError
 from ..model.checkpoint import is_bundle
 from . import outputs as out
@@ -34,7 +34,6 @@ from .diagnostics import check_not_positional
 from .explanation import ClusterInfo, ECGExplanation, ExplanationSet
 from .options import check_options, resolve_options, resolved
 from .prototypes import summarize_clusters
-from .sources import check_dataset
 from .structure import ClusterStructure
 
 __all__ = ["TLCExplainer", "fingerprint"]

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from ..activations import ActivationExtractor, FeatureAligner
 from ..activations.store import FeatureStore
 from ..clustering.identity import ClusterRegistry, build_registry, check_n_clusters
-from ..data.dataset import ECGDataset
+from ..data.dataset import ECGDataset, check_dataset
 from ..errors import DataError
 from ..model.checkpoint import is_bundle
 from .cache import chunks_fingerprint, data_fingerprint, fit_id, model_checksum
@@ -47,7 +47,7 @@ from .chunks import (
 )
 from .distributed import DaskRunner, LocalRunner
 from .explanation import ExplanationSet
-from .sources import DatasetChunks, RecordChunks, check_dataset, model_input, same_layout
+from .sources import DatasetChunks, RecordChunks, model_input, same_layout
 
 __all__ = [
     "FitState",

@@ -12,7 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..data.dataset import ECGDataset
+from ..data.dataset import ECGDataset, check_count, check_dataset
 from ..data.synthetic import make_synthetic
 from ..errors import DataError
 from ..model.checkpoint import is_bundle
@@ -23,7 +23,6 @@ __all__ = [
     "SyntheticChunks",
     "as_chunks",
     "check_chunk",
-    "check_dataset",
     "check_layout",
     "model_input",
     "same_layout",
@@ -53,27 +52,6 @@ class RecordChunks(Protocol):
     def chunk(self, i: int) -> ECGDataset:
         """The records of chunk ``i`` as an :class:`ECGDataset`."""
         ...
-
-
-def check_dataset(ds: object) -> None:
-    """Raise a :class:`DataError` naming the fix unless ``ds`` is an ECGDataset.
-
-    Parameters
-    ----------
-    ds : object
-
-    Examples
-    --------
-    >>> check_dataset(np.zeros((1, 12, 100)))
-    Traceback (most recent call last):
-    ...
-    ecg_cluster_widget.errors.DataError: expected an ECGDataset, got ndarray; ...
-    """
-    if not isinstance(ds, ECGDataset):
-        raise DataError(
-            f"expected an ECGDataset, got {type(ds).__name__}; wrap arrays with "
-            "ecg_cluster_widget.data.from_numpy(signals, fs)."
-        )
 
 
 def check_layout(ds: ECGDataset, fs: float, n_samples: int, lead_names: tuple) -> None:
@@ -146,11 +124,6 @@ def _sizes(n: int, c: int) -> tuple[int, ...]:
     return tuple(min(c, n - s) for s in range(0, n, c))
 
 
-def _check_count(name: str, c: object) -> None:
-    if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or int(c) < 1:
-        raise DataError(f"{name} must be a positive integer, got {c!r}.")
-
-
 @dataclass(frozen=True)
 class DatasetChunks:
     """An in-memory dataset cut into chunks of ``chunk_records`` records (the last may be shorter).
@@ -171,7 +144,7 @@ class DatasetChunks:
 
     def __post_init__(self) -> None:
         check_dataset(self.ds)
-        _check_count("chunk_records", self.chunk_records)
+        check_count(self.chunk_records, "chunk_records")
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -215,8 +188,8 @@ class SyntheticChunks:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        _check_count("chunk_records", self.chunk_records)
-        _check_count("n_records", self.n_records)
+        check_count(self.chunk_records, "chunk_records")
+        check_count(self.n_records, "n_records")
 
     @property
     def sizes(self) -> tuple[int, ...]:
