@@ -47,6 +47,7 @@ import torch.nn.functional as F
 from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
 
+from ..data.dataset import check_choice
 from ..errors import DataError, NotFittedError
 
 __all__ = ["BLOCK_WEIGHTINGS", "FeatureAligner", "resample_time", "single_thread_blas"]
@@ -179,20 +180,14 @@ class FeatureAligner:
         detrend_window: int | None = None,
         scale_per_record: str | None = None,
     ) -> None:
-        if scale_per_record not in RECORD_SCALINGS:
-            raise DataError(
-                f"scale_per_record must be one of {RECORD_SCALINGS}, got {scale_per_record!r}."
-            )
+        check_choice(scale_per_record, RECORD_SCALINGS, "scale_per_record")
         if detrend_window is not None and (
             not float(detrend_window) == int(detrend_window) or int(detrend_window) < 0
         ):
             raise DataError(
                 f"detrend_window must be a non-negative integer or None, got {detrend_window!r}."
             )
-        if block_weighting not in BLOCK_WEIGHTINGS:
-            raise DataError(
-                f"block_weighting must be one of {BLOCK_WEIGHTINGS}, got {block_weighting!r}."
-            )
+        check_choice(block_weighting, BLOCK_WEIGHTINGS, "block_weighting")
         self.n_components = n_components
         self.random_state = random_state
         self.max_pca_points = max_pca_points

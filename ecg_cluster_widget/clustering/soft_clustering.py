@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..data.dataset import check_choice
 from ..errors import DataError
 from .base import BaseSoftClusterer
 from .cm import ClusteringModule
@@ -60,8 +61,7 @@ def SoftClusterer(n_clusters: int = 6, method: str = "gmm", **params: Any) -> Ba
     >>> SoftClusterer(2, method="cm", epochs=200).fit(X).weights_.round(2).tolist()
     [0.5, 0.5]
     """
-    if method not in METHODS:
-        raise DataError(f"method must be one of {tuple(METHODS)}, got {method!r}.")
+    check_choice(method, tuple(METHODS), "method")
     try:
         return METHODS[method](n_clusters, **params)
     except TypeError as exc:

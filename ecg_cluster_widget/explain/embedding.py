@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.dataset import check_choice
 from ..errors import DataError
 
 __all__ = ["embed_proportions", "EMBEDDING_METHODS"]
@@ -86,8 +87,7 @@ def embed_proportions(
     >>> bool(np.array_equal(xy, embed_proportions(p)))
     True
     """
-    if method not in EMBEDDING_METHODS:
-        raise DataError(f"method must be one of {EMBEDDING_METHODS}, got {method!r}.")
+    check_choice(method, EMBEDDING_METHODS, "method")
     p = _check_proportions(proportions)
     x = np.sqrt(p) if hellinger else p
     n = x.shape[0]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import DataError
+from ..data.dataset import check_choice
 from .explanation import ExplanationSet
 
 #: Ranking keys, best first: mean assignment entropy, and distance from the typical mix.
@@ -46,8 +46,7 @@ def rank_scores(es: ExplanationSet, rank: str) -> np.ndarray:
     >>> rank_scores(es, "uncertain").tolist()
     [0.1, 0.5]
     """
-    if rank not in RANKS:
-        raise DataError(f"rank must be one of {RANKS}, got {rank!r}.")
+    check_choice(rank, RANKS, "rank")
     if rank == "uncertain":
         return np.asarray(es.mean_entropy, dtype=np.float64)
     prop = np.asarray(es.proportions, dtype=np.float64)

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..data.dataset import check_choice
 from ..errors import ModelError
 
 
@@ -68,8 +69,7 @@ def network_layout(fs: float, n_samples: int, size: str = "small") -> dict[str, 
     >>> network_layout(250, 2500)["seq_lengths"]
     (2500, 1250, 250, 125, 25)
     """
-    if size not in WIDTHS:
-        raise ModelError(f"size must be one of {sorted(WIDTHS)}, got {size!r}.")
+    check_choice(size, sorted(WIDTHS), "size", ModelError)
     fs = float(fs)
     n_samples = int(n_samples)
     if not np.isfinite(fs) or fs <= 0 or n_samples <= 0:
