@@ -15,7 +15,9 @@ other data (synthetic seed 11, LUDB 1-100; this test's data, seed 3, is its repo
 With the paper's configuration (the last three blocks, isotropic GMM) the briefly trained
 classifiers trailed the baseline here (NMI 0.14 / 0.11 / 0.14 / 0.17 against 0.19 and
 0.21 for the single lead), and the margins the generic preset wins by are small for some
-networks (docs/results.md, section 00b, shows where it does not win on other data).
+networks (docs/results.md, section 00b, shows where it does not win on other data). The
+trainings are seeded but torch's thread count changes them: the ResNet reads 0.25 with
+two threads and 0.20 with one, the other networks the same to three decimals.
 
 The architectures: a ResNet whose class name contains "Res" (the old name matching
 hooked the whole model); a transformer with (batch, tokens, channels) blocks; a network
