@@ -211,7 +211,9 @@ def summarize(tlc, dataset, bundle=None, *, names: bool = True) -> dict[str, Any
         ``share``, ``mean_entropy``, ``top_class`` and, with
         ``names``, ``proposed_name``, ``wave``, ``wave_purity``, ``wave_enrichment``),
         with ``names`` also
-        ``waves_source``, and, with a bundle, ``model_accuracy``.
+        ``waves_source``, ``options`` (where the configuration came from, in words:
+        :func:`~ecg_cluster_widget.explain.options.describe_options`) and, with a
+        bundle, ``model_accuracy``.
 
     Examples
     --------
@@ -223,6 +225,7 @@ def summarize(tlc, dataset, bundle=None, *, names: bool = True) -> dict[str, Any
     (True, 'annotations (lead II)')
     """
     from .explain.context import multilabel_bundle
+    from .explain.options import describe_options
 
     infos = tlc.cluster_summary(dataset)
     eset = tlc.explain_all(dataset)
@@ -258,6 +261,7 @@ def summarize(tlc, dataset, bundle=None, *, names: bool = True) -> dict[str, Any
         "fs": float(dataset.fs),
         "mean_entropy": float(np.mean(eset.mean_entropy)),
         "clusters": clusters,
+        "options": describe_options(tlc.options_, tlc.layers_),
     }
     if proposals is not None:
         out["waves_source"] = proposals["source"]
@@ -303,6 +307,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     ]
     if "model_accuracy" in summary:
         lines[0] += f", model accuracy {summary['model_accuracy']:.3f}"
+    if summary.get("options"):
+        lines.append(f"clusters from {summary['options']}")
     lines.append("cluster  share  entropy  proposed name        top class")
     # The widget's numbers (1..K), not the stable ids: one numbering wherever people read.
     from .views.palette import display_numbers

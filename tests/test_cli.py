@@ -377,6 +377,8 @@ def test_demo_report_json(tmp_path, capsys):
     assert all(0.0 <= c["mean_entropy"] <= 1.0 for c in summary["clusters"])
     assert all(c["proposed_name"] for c in summary["clusters"])
     assert summary["report"] == str(report)
+    # ... with the real model's recommended options, said in words
+    assert summary["options"].startswith("the model's recommended options: blocks.0.bn2, ")
     html = report.read_text()
     assert "Bokeh" in html and "cdn.bokeh.org" not in html
 
@@ -755,6 +757,8 @@ def test_train_then_explain(tmp_path, capsys, two_lead):
         capsys,
     )
     assert rc == 0 and json.loads(out)["n_clusters"] == 2
+    # A network trained here carries no recommendation: the generic preset, said so.
+    assert json.loads(out)["options"].startswith("the generic preset (the model recommends none)")
 
 
 def test_evaluate_json_and_report(tmp_path, capsys):
