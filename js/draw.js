@@ -8,6 +8,7 @@ import { drawGradcam, drawPanelBands, drawPanelCap, drawPanelGradcam, drawRibbon
 import { drawAxis, drawCalibration, drawGrid, drawLeadLabel, drawTrace, leadCenter } from "./ecg_view.js";
 import { swatch } from "./prototypes.js";
 import { h } from "./dom.js";
+import { createLayers } from "./layers.js";
 
 // Draw timings, read by benchmarks/bench_widget.py (kept short: bounded arrays).
 const perf = (globalThis.__ecwPerf = globalThis.__ecwPerf ||
@@ -43,6 +44,12 @@ export function createDrawing(env) {
   const { model, el, S, get } = env;
   const { root, stage, legend, side, base, overlay, tip } = env.dom;
   const doc = el.ownerDocument || document;
+  const layers = createLayers((w, hgt) => {
+    const c = doc.createElement("canvas");
+    c.width = w;
+    c.height = hgt;
+    return c;
+  });
 
   function drawBase() {
     const t0 = performance.now();
@@ -62,8 +69,14 @@ export function createDrawing(env) {
     const ctx = sizeCanvas(base, L.width, L.height);
     sizeCanvas(overlay, L.width, L.height);
     ctx.clearRect(0, 0, L.width, L.height);
-    ctx.fillStyle = theme.bg;
-    ctx.fillRect(0, 0, L.width, L.height);
+    const dpr = globalThis.devicePixelRatio || 1;
+    // The paper and the traces come from kept layers (layers.js) when nothing they show
+    // changed: a K change repaints only the bands, caps, strip and ribbon.
+    const paperKept = layers.paper(ctx, L, theme, dpr);
+    if (!paperKept) {
+      ctx.fillStyle = theme.bg;
+      ctx.fillRect(0, 0, L.width, L.height);
+    }
     const hl = env.highlight();
     const style = get("band_style", "light");
     const showCam = model.get("show_gradcam") && cur.cam;
@@ -71,19 +84,21 @@ export function createDrawing(env) {
     // Paper first for every row, then the traces, so a trace spilling over a fitted row
     // is not painted over by the next row's paper.
     for (const p of L.panels) {
-      drawGrid(ctx, p, L, theme);
+      if (!paperKept) drawGrid(ctx, p, L, theme);
       drawPanelBands(ctx, p, cur.segs, cur.fs, { pal, style, highlight: hl, chosen: p.lead === S.protoLead });
       if (showCam) drawPanelGradcam(ctx, p, cur.cam, cur.fs, theme);
     }
-    for (const p of L.panels) {
+    const traces = layers.traces(L, cur, theme, dpr);
+    L.panels.forEach((p, i) => {
       const off = p.lead * cur.nS;
-      drawTrace(ctx, p, L, cur.sig, off, cur.nS, cur.fs, theme, leadCenter(cur.sig, off, cur.nS));
+      if (traces) traces.copy(ctx, i);
+      else drawTrace(ctx, p, L, cur.sig, off, cur.nS, cur.fs, theme, leadCenter(cur.sig, off, cur.nS));
       if (p.col === 0) drawCalibration(ctx, p, L, theme);
       if (style !== "strip") {
         drawPanelCap(ctx, p, cur.segs, cur.fs, { pal, highlight: hl, theme, capH, fontPx: Math.round(9 * L.scale) });
       }
       drawLeadLabel(ctx, p, theme, L.scale, style !== "strip" ? capH : 0);
-    }
+    });
     drawStrip(ctx, L.strip, cur.segs, cur.fs, env.labels(), hl, pal, Math.round(10 * L.scale));
     drawRibbon(ctx, L.ribbon, cur.entPct, cur.fs, theme, L.margin, L.scale, cur.relative);
     if (L.gradcam) drawGradcam(ctx, L.gradcam, cur.cam, cur.fs, theme, model.get("gradcam_label"), L.margin, L.scale);
@@ -250,5 +265,5 @@ export function createDrawing(env) {
     track("hover", t0);
   }
 
-  return { drawBase, drawOverlay, updateTooltip };
+  return { drawBase, drawOverlay, updateTooltip, layerStats: layers.stats };
 }

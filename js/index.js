@@ -362,8 +362,11 @@ function wireTraits(c) {
       c.ui.tip.hidden = true;
       if (!(model.get("view_range") || []).length) S.view = [0, naturalSpan(c.duration(), c.get("paper_speed", 25))];
     }
-    c.redrawAll();
+    // The K change's progress goes first: the toolbar it sits in is above the ECG, whose
+    // fitted height is measured when it is drawn (drawn under a progress line that then
+    // went away, the ECG kept the smaller height until the next redraw).
     c.kjob.onAnswer();
+    c.redrawAll();
   }));
   for (const key of ["busy", "status", "error"]) on(key, c.updateBusy);
   for (const key of ["message", "labels_report", "gradcam_unavailable"]) on(key, c.syncControls);
@@ -400,6 +403,11 @@ function render({ model, el }) {
   ui.root.__ecw = {
     layout: () => S.L, view: () => S.view.slice(), palette: () => S.pal, listeners: () => reg.size(),
     history: () => c.history.sizes(),
+    // How often the kept paper / trace layers were painted; `layers(false)` draws afresh.
+    layers: (on) => {
+      if (on !== undefined) { c.draw.layerStats.enabled = !!on; c.draw.drawBase(); }
+      return { ...c.draw.layerStats };
+    },
     get: (key) => model.get(key), send: (key, value) => { model.set(key, value); c.save(); },
   };
   ui.root.dataset.ready = "1";

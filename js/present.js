@@ -2,6 +2,19 @@
 // ECG in view (the `fit` setting) and presentation mode's place directly under <body>.
 
 /**
+ * Whether the ancestor `n` bounds the visible height: it scrolls (overflow auto or
+ * scroll) and its content overflows it, as JupyterLab's notebook panel does around a
+ * widget fitted to it. A box that may scroll but is as tall as its content (JupyterLab's
+ * output area) takes its height from the widget, and fitting to it shrank the ECG by a
+ * little on every redraw (every K change), without end.
+ * @param {HTMLElement} n
+ */
+export function limitsHeight(n) {
+  const oy = getComputedStyle(n).overflowY;
+  return (oy === "auto" || oy === "scroll") && n.clientHeight > 200 && n.scrollHeight > n.clientHeight + 1;
+}
+
+/**
  * @param {{doc: Document, el: HTMLElement, root: HTMLElement, stage: HTMLElement,
  *          reg: any, present: () => boolean}} o
  */
@@ -15,8 +28,7 @@ export function createPlacement(o) {
     let viewH = (doc.defaultView && doc.defaultView.innerHeight) || 900;
     const present = o.present();
     for (let n = root.parentElement; !present && n && n !== doc.body; n = n.parentElement) {
-      const oy = getComputedStyle(n).overflowY;
-      if ((oy === "auto" || oy === "scroll") && n.clientHeight > 200) viewH = Math.min(viewH, n.clientHeight);
+      if (limitsHeight(n)) viewH = Math.min(viewH, n.clientHeight);
     }
     const above = stage.getBoundingClientRect().top - root.getBoundingClientRect().top;
     return Math.max(present ? 200 : 360, viewH - above - 16);

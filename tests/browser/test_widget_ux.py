@@ -627,6 +627,57 @@ def _static_shown(browser, html: Path) -> dict:
     return res
 
 
+# How many base-canvas bytes differ between the kept layers and a fresh drawing of the
+# same view (layers.js), and by how much at most.
+FRESH_VS_KEPT = """() => { const r = document.querySelector('.ecw-root');
+  const c = r.querySelector('canvas.ecw-canvas');
+  const px = () => c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const kept = px(); const dims = [c.width, c.height];
+  r.__ecw.layers(false); const fresh = px(); dims.push(c.width, c.height); r.__ecw.layers(true);
+  let n = kept.length === fresh.length ? 0 : -1;
+  let most = 0;
+  for (let i = 0; n >= 0 && i < kept.length; i++) {
+    const d = Math.abs(kept[i] - fresh[i]);
+    if (d) { n++; most = Math.max(most, d); }
+  }
+  return { differing: n, most, size: kept.length, dims }; }"""
+
+
+def test_k_changes_keep_the_ecg_height_and_repaint_only_what_changed(ux):
+    """Back and forth between two K: the ECG keeps its size at each K (fitting it to the
+    output area, as tall as the widget, shrank it on every redraw), the paper and the
+    traces are painted once and then copied, and the copy equals a fresh drawing."""
+    page, out, _ = ux
+    reset(page, out)
+    root = page.locator(".ecw-root")
+    k0 = int(root.get_attribute("data-k"))
+    lo = int(page.evaluate("() => document.querySelector('.ecw-root .ecw-k').min"))
+    away, back, k1 = ("-", "+", k0 - 1) if k0 > lo else ("+", "-", k0 + 1)
+
+    def go(key: str, k: int) -> float:
+        root.focus()
+        page.keyboard.press(key)
+        page.wait_for_function(
+            f"() => document.querySelector('.ecw-root').dataset.k === '{k}'", timeout=60_000
+        )
+        page.wait_for_timeout(800)  # the kept layers are made when the page is idle
+        return geom(page)["height"]
+
+    first = {k1: go(away, k1), k0: go(back, k0)}
+    painted = page.evaluate("() => document.querySelector('.ecw-root').__ecw.layers()")
+    for _ in range(3):
+        assert go(away, k1) == first[k1]
+        assert go(back, k0) == first[k0]
+    stats = page.evaluate("() => document.querySelector('.ecw-root').__ecw.layers()")
+    assert (stats["paper"], stats["traces"]) == (painted["paper"], painted["traces"])
+    assert painted["traces"] >= 1
+    # the same picture, up to the blending of a few anti-aliased pixels (the trace of
+    # another ECG, or one drawn at another gain or size, would differ in thousands)
+    cmp = page.evaluate(FRESH_VS_KEPT)
+    assert cmp["dims"][:2] == cmp["dims"][2:]
+    assert 0 <= cmp["differing"] < 1e-4 * cmp["size"]
+
+
 def test_nbconvert_html_shows_the_ecg_offline(ux, jupyter_server, browser, tmp_path):
     page, out, _ = ux
     nb_path = jupyter_server.root / NB
