@@ -638,11 +638,15 @@ def test_a_highlight_of_a_cluster_gone_with_k_is_cleared(widget):
     assert w.highlight_cluster == kept
 
 
-def _job_over(w, timeout: float = 60.0) -> dict:
+def _job_over(w, jid: int = 1, timeout: float = 60.0) -> dict:
+    """The last report of K job ``jid`` once it is over (a quick job reports only then)."""
     import time
 
     deadline = time.time() + timeout
-    while w.k_job.get("state") == "running" and time.time() < deadline:
+    while time.time() < deadline:
+        job = dict(w.k_job)
+        if job.get("id") == jid and job.get("state") != "running":
+            return job
         time.sleep(0.02)
     return dict(w.k_job)
 
@@ -672,7 +676,11 @@ def _record_messages(w) -> list:
     return sent
 
 
-def test_k_job_ends_in_one_message_and_a_computed_k_needs_no_job(widget):
+def test_k_job_ends_in_one_message_and_a_computed_k_needs_no_job(widget, monkeypatch):
+    from ecg_cluster_widget.views import k_jobs
+
+    # A job quicker than the progress threshold reports no step, only its end.
+    monkeypatch.setattr(k_jobs, "PROGRESS_AFTER_S", 60.0)
     w = widget
     states: list = []
     w.observe(lambda c: states.append((c["new"].get("id"), c["new"].get("state"))), "k_job")
@@ -680,7 +688,8 @@ def test_k_job_ends_in_one_message_and_a_computed_k_needs_no_job(widget):
     w.k_request = {"id": 1, "k": 5}  # new: a job in the background
     assert _job_over(w)["state"] == "done"
     w.wait()
-    assert (1, "running") in states and w.n_clusters == 5
+    assert [s for i, s in states if i == 1] == ["done"] and w.n_clusters == 5
+    assert sent[0] == ["k_request"] and len(sent) == 3
     # the request, its busy / status and the job's "done" leave together, then the answer
     # (the worker's answer waits for that batch: never half sent by another thread)
     assert sent[-2:] == [["busy", "k_job", "request", "status"], sent[-1]]
@@ -693,6 +702,32 @@ def test_k_job_ends_in_one_message_and_a_computed_k_needs_no_job(widget):
     w.wait()
     assert w.n_clusters == 3 and w.record["k"] == 3
     assert sent[1:] == [["busy", "k_job", "request", "status"], sent[-1]] and len(sent) == 3
+
+
+def test_a_k_job_longer_than_the_threshold_reports_each_step_then_its_end(widget, monkeypatch):
+    import time
+
+    from ecg_cluster_widget.views import k_jobs
+
+    monkeypatch.setattr(k_jobs, "PROGRESS_AFTER_S", 0.2)
+    w = widget
+    explain_all = w.browser.fit.explain_all
+
+    def slow_explain_all(*args, **kwargs):
+        time.sleep(0.6)  # the first step outlasts the threshold
+        return explain_all(*args, **kwargs)
+
+    monkeypatch.setattr(w.browser.fit, "explain_all", slow_explain_all)
+    jobs: list = []
+    w.observe(lambda c: jobs.append(dict(c["new"])), "k_job")
+    w.k_request = {"id": 1, "k": 5}
+    assert _job_over(w)["state"] == "done"
+    w.wait()
+    steps = [(j["state"], j["step"].split(" ")[0]) for j in jobs if j["id"] == 1]
+    # the step under way when the threshold passed (reported by the timer), each later
+    # step as it starts, and the end last: never a "running" after it
+    assert steps == [("running", "clustering"), ("running", "cluster"), ("done", "drawing")]
+    assert jobs[0]["elapsed_s"] >= 0.2 and w.n_clusters == 5
 
 
 def test_cancelled_k_change_is_not_applied_and_bad_k_requests_are_refused(widget):
