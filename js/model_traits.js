@@ -93,6 +93,7 @@
  * @property {string} gradcam_class
  * @property {string} gradcam_label
  * @property {string} gradcam_unavailable  why Grad-CAM cannot be drawn ("" when it can)
+ * @property {string} fit_options  where the clusters' configuration came from, in words
  * @property {Selection|{}} selection
  * @property {number[]} view_range
  * @property {number} highlight_cluster

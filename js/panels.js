@@ -13,7 +13,7 @@ import { track } from "./draw.js";
  */
 export function createPanels(env, handlers) {
   const { model, S } = env;
-  const { summary, infoText, occOut, legend, leadPick, rankBadges } = env.dom;
+  const { summary, infoText, occOut, fitOut, legend, leadPick, rankBadges } = env.dom;
   const doc = summary.ownerDocument;
   const panel = createClusterPanel(doc, handlers);
   // Above the cards: which clusters are confident and which unsure, relative to the
@@ -74,6 +74,11 @@ export function createPanels(env, handlers) {
     if (r.mean_entropy != null) parts.push(`mean uncertainty ${r.mean_entropy.toFixed(3)}`);
     if (r.rank_info) parts.push(r.rank_info);
     infoText.textContent = parts.join("  ·  ");
+    const opts = model.get("fit_options") || "";
+    // The source in the header ("clusters: the model's recommended options"), the whole
+    // configuration (layers, clusterer, prior) on hover.
+    fitOut.textContent = opts ? `  ·  clusters: ${opts.split(":")[0]}` : "";
+    fitOut.title = opts;
     for (const key of ["uncertain", "atypical"]) {
       const pos = S.rankPos[key];
       rankBadges[key].textContent = pos >= 0 && S.rankN[key] ? ` #${pos + 1} of ${S.rankN[key]}` : "";

@@ -23,7 +23,9 @@ export function buildShell(doc) {
   const occOut = h(doc, "span", "ecw-occ");
   occOut.setAttribute("aria-live", "polite");
   const calOut = h(doc, "span", "ecw-caliper-out");
-  info.append(infoText, occOut, calOut);
+  // Where the clusters' configuration came from (the model's own or a fallback preset).
+  const fitOut = h(doc, "span", "ecw-fit-options");
+  info.append(infoText, occOut, calOut, fitOut);
   const legend = h(doc, "div", "ecw-legend");
   legend.setAttribute("aria-label", "clusters (click to highlight)");
   const stage = h(doc, "div", "ecw-stage");
@@ -43,5 +45,5 @@ export function buildShell(doc) {
   main.append(stageCol, side);
   const help = buildHelp(doc);
   root.append(tb.bar, tb.message, offlineMsg, tb.leadBar, info, main, help);
-  return { root, tb, offlineMsg, infoText, occOut, calOut, legend, stage, base, overlay, tip, side, summary, leadPick, help };
+  return { root, tb, offlineMsg, infoText, occOut, calOut, fitOut, legend, stage, base, overlay, tip, side, summary, leadPick, help };
 }

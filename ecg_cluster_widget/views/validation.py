@@ -37,7 +37,7 @@ from .traits import (
 KERNEL_OWNED = frozenset(
     "n_records k_min k_max class_names gradcam_label response_id busy status error record "
     "signal seg_ids entropy gradcam clusters prototypes example_snips labels_report "
-    "gradcam_unavailable k_job".split()
+    "gradcam_unavailable k_job fit_options".split()
 )
 #: Fields a request may carry.
 REQUEST_KEYS = frozenset(

@@ -34,6 +34,7 @@ from ..data.dataset import ECGDataset
 from ..errors import DataError, ECGClusterError, ModelError
 from ..explain import context as _ctx
 from ..explain.browse import Browser, RecordView
+from ..explain.options import describe_options
 from ..explain.ranking import RANKS
 from . import traits as _tr
 from .k_jobs import KJobs
@@ -117,6 +118,9 @@ class ClusterExplorer(ValidatedState, RequestProtocol, KJobs, anywidget.AnyWidge
     gradcam_unavailable = t.Unicode("").tag(sync=True)
     gradcam_class = t.Unicode("").tag(sync=True)
     gradcam_label = t.Unicode("").tag(sync=True)
+    #: Where the clusters' configuration came from (the model's recommendation, or the
+    #: preset it fell back to) and what it is, in words: shown in the header.
+    fit_options = t.Unicode("").tag(sync=True)
     selection = t.Dict().tag(sync=True)
     selection_summary = t.Dict().tag(sync=False)
     view_range = t.List(t.Float()).tag(sync=True)
@@ -195,6 +199,7 @@ class ClusterExplorer(ValidatedState, RequestProtocol, KJobs, anywidget.AnyWidge
         with self.hold_trait_notifications():
             self.k_min, self.k_max = min(k_lo, k0), max(min(k_hi, k_top), k0)
         self.n_records = len(dataset)
+        self.fit_options = describe_options(tlc.options_, tlc.layers_)
         if self.bundle is None:
             self.gradcam_unavailable = (
                 "Grad-CAM needs a model bundle (a ModelBundle with class names and "

@@ -127,6 +127,11 @@ def test_numbers_in_widget_match_to_frame_and_report(truth, browser):
     assert [n for n, _ in table] == [str(i) for i in range(1, 4)], table
     for number, share in table:
         assert share.rstrip("%") == cards[number], (table, cards)
+    # The header says where the clusters' configuration came from (the demo model's
+    # recommendation), the whole configuration on hover.
+    fit = page.locator(".ecw-fit-options")
+    assert fit.inner_text().strip() == "· clusters: the model's recommended options"
+    assert "blocks." in fit.get_attribute("title") and "isotropic GMM" in fit.get_attribute("title")
 
 
 def test_fresh_fit_shows_proposed_names_apart_from_the_experts(truth):

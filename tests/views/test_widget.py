@@ -854,6 +854,20 @@ def test_a_large_dataset_is_summarised_on_an_even_sample_with_examples_in_place(
     assert len(b.ranking(4, "uncertain")) == len(ds)
 
 
+def test_the_header_says_where_the_configuration_came_from(widget, setup):
+    from ecg_cluster_widget.explain.options import describe_options
+
+    _, _, tlc = setup
+    # A bundle without recommended options: the generic preset, named with what it hooks.
+    assert widget.fit_options == describe_options(tlc.options_, tlc.layers_)
+    assert widget.fit_options.startswith(
+        "the generic preset (the model recommends none): blocks.0, blocks.1, blocks.2; "
+        "full-covariance GMM; HMM prior"
+    )
+    _browser_update(widget, fit_options="the paper preset")  # only the kernel writes it
+    assert widget.fit_options.startswith("the generic preset")
+
+
 def test_effective_k_counts_clusters_present_in_the_browsed_ecgs(setup):
     # Near-flat ECGs use few of the clusters fitted on real beats: the header says so.
     ds, _, tlc = setup
