@@ -122,6 +122,22 @@ class LeadConditionedNet(nn.Module):
         return self.head(emb), emb
 
 
+def lead_set_call(net: LeadConditionedNet, xb: torch.Tensor) -> torch.Tensor:
+    """How :class:`LeadConditionedNet` is called for training and TLC: lead set 0, logits."""
+    return net(xb, torch.zeros(len(xb), dtype=torch.long))[0]
+
+
+class Called(nn.Module):
+    """A network called through ``call(network, x)``, as a module ``train_model`` can train."""
+
+    def __init__(self, net: nn.Module, call) -> None:
+        super().__init__()
+        self.net, self.call = net, call
+
+    def forward(self, x):
+        return self.call(self.net, x)
+
+
 class SingleLeadNet(nn.Module):
     """Takes (batch, samples), as many single-lead wearable models do."""
 

@@ -60,7 +60,6 @@ SPLITS = {"tune": (11, "LUDB 1-100"), "report": (3, "LUDB 101-200")}
 def synthetic_networks(seed: int) -> list[tuple[str, object, object]]:
     """(name, bundle, dataset) of the five architectures trained on synthetic seed ``seed``
     exactly as the any-model test trains them, and the shipped demo model."""
-    import torch
     from torch import nn
 
     from ecg_cluster_widget.data import make_synthetic, select_leads
@@ -83,14 +82,11 @@ def synthetic_networks(seed: int) -> list[tuple[str, object, object]]:
         A.train_briefly(net, plain, x, y, bce)
         out.append((name, declare_model(net, **common), ds))
 
-    def lead_call(m, xb):
-        return m(xb, torch.zeros(len(xb), dtype=torch.long))[0]
-
     net = A.LeadConditionedNet()
-    A.train_briefly(net, lead_call, x, y, bce)
+    A.train_briefly(net, A.lead_set_call, x, y, bce)
     for b in net.blocks:
         b.hook_output = 0
-    out.append(("tuple outputs", declare_model(net, forward=lead_call, **common), ds))
+    out.append(("tuple outputs", declare_model(net, forward=A.lead_set_call, **common), ds))
     net = A.SingleLeadNet()
     A.train_briefly(
         net, lambda m, xb: m(xb[:, 0]), A.standardise(np.asarray(lead2.signals)), y, bce
@@ -147,23 +143,6 @@ def synthetic_rows(split: str, seeds: list[int], quick: bool) -> list[dict]:
 
 
 # -- real ---------------------------------------------------------------------------
-class _Called:
-    """A network called through ``call(network, x)``, as a module ``train_model`` can train."""
-
-    def __new__(cls, net, call):
-        from torch import nn
-
-        class Called(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.net = net
-
-            def forward(self, x):
-                return call(self.net, x)
-
-        return Called()
-
-
 def real_networks(cfg: C.RunConfig, train, val) -> list[tuple[str, object]]:
     """Four architectures trained on PTB-XL folds 1-8 (cached), and ``ptbxl250``."""
     import torch
@@ -171,16 +150,13 @@ def real_networks(cfg: C.RunConfig, train, val) -> list[tuple[str, object]]:
     from ecg_cluster_widget.data.filtering import SignalFilter
     from ecg_cluster_widget.model import declare_model, load_pretrained, train_model
 
-    def lead_call(m, xb):
-        return m(xb, torch.zeros(len(xb), dtype=torch.long))[0]
-
     def single_call(m, xb):
         return m(xb[:, 1])  # lead II of the 12
 
     specs = (
         ("ResNet", lambda: A.ResEncoderClassifier(), None, "leads"),
         ("transformer", lambda: A.TokenTransformer(d=64, patch=10), None, "leads"),
-        ("tuple outputs", lambda: A.LeadConditionedNet(), lead_call, "leads"),
+        ("tuple outputs", lambda: A.LeadConditionedNet(), A.lead_set_call, "leads"),
         ("single lead", lambda: A.SingleLeadNet(), single_call, "samples"),
     )
     out = []
@@ -200,7 +176,7 @@ def real_networks(cfg: C.RunConfig, train, val) -> list[tuple[str, object]]:
             std = saved["standardizer"]
         else:
             t0 = time.time()
-            module = net if call is None else _Called(net, call)
+            module = net if call is None else A.Called(net, call)
             b = train_model(
                 module,
                 train,
@@ -219,9 +195,7 @@ def real_networks(cfg: C.RunConfig, train, val) -> list[tuple[str, object]]:
             C.log(f"trained {name} in {time.time() - t0:.0f} s: {b.meta.get('val_metrics')}")
         net.eval()
         if layout == "samples":
-            std = _lead(std, 1)
-            if call is not None:
-                call = None  # a (batch, samples) network is called as net(x)
+            std, call = _lead(std, 1), None  # trained on lead II; now called as net(x)
         out.append(
             (
                 name,
